@@ -1,0 +1,1 @@
+"""Architecture modules: one per machine, behind one interface."""

@@ -1,0 +1,1 @@
+"""Ready tracing engines, clients of the public core API only."""

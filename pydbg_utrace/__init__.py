@@ -1,0 +1,1 @@
+"""pydbg-utrace: a utrace-style multiplexer of tracing engines on Linux ptrace."""

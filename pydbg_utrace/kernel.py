@@ -1,0 +1,400 @@
+"""The system-call layer: thin ctypes bindings for what the tracer needs.
+
+One small function per request, in the manner of python-ptrace's binding:
+no state, no policy.  Every failure becomes a :class:`KernelError` subclass
+that names the request and the pid, and that is also the matching built-in
+``OSError`` subclass (``ProcessLookupError`` for ESRCH, ``PermissionError``
+for EPERM...), so callers can catch either.
+
+Only the tracer thread may call the ptrace functions: the kernel ties a
+tracee to the *thread* that attached it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno as _errno
+import os
+import struct
+from dataclasses import dataclass
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+# -- ptrace requests (include/uapi/linux/ptrace.h) ---------------------------
+PTRACE_TRACEME = 0
+PTRACE_PEEKTEXT = 1
+PTRACE_PEEKDATA = 2
+PTRACE_PEEKUSER = 3
+PTRACE_POKETEXT = 4
+PTRACE_POKEDATA = 5
+PTRACE_POKEUSER = 6
+PTRACE_CONT = 7
+PTRACE_KILL = 8
+PTRACE_SINGLESTEP = 9
+PTRACE_ATTACH = 16
+PTRACE_DETACH = 17
+PTRACE_SYSCALL = 24
+PTRACE_SETOPTIONS = 0x4200
+PTRACE_GETEVENTMSG = 0x4201
+PTRACE_GETSIGINFO = 0x4202
+PTRACE_SETSIGINFO = 0x4203
+PTRACE_GETREGSET = 0x4204
+PTRACE_SETREGSET = 0x4205
+PTRACE_SEIZE = 0x4206
+PTRACE_INTERRUPT = 0x4207
+PTRACE_LISTEN = 0x4208
+PTRACE_GET_SYSCALL_INFO = 0x420E
+
+REQUEST_NAMES = {v: k for k, v in globals().items() if k.startswith("PTRACE_")}
+
+# -- options and events -------------------------------------------------------
+PTRACE_O_TRACESYSGOOD = 0x01
+PTRACE_O_TRACEFORK = 0x02
+PTRACE_O_TRACEVFORK = 0x04
+PTRACE_O_TRACECLONE = 0x08
+PTRACE_O_TRACEEXEC = 0x10
+PTRACE_O_TRACEVFORKDONE = 0x20
+PTRACE_O_TRACEEXIT = 0x40
+PTRACE_O_EXITKILL = 0x100000
+
+PTRACE_EVENT_FORK = 1
+PTRACE_EVENT_VFORK = 2
+PTRACE_EVENT_CLONE = 3
+PTRACE_EVENT_EXEC = 4
+PTRACE_EVENT_VFORK_DONE = 5
+PTRACE_EVENT_EXIT = 6
+PTRACE_EVENT_STOP = 128
+
+PTRACE_SYSCALL_INFO_NONE = 0
+PTRACE_SYSCALL_INFO_ENTRY = 1
+PTRACE_SYSCALL_INFO_EXIT = 2
+PTRACE_SYSCALL_INFO_SECCOMP = 3
+
+# -- ELF note types used with GETREGSET --------------------------------------
+NT_PRSTATUS = 1
+NT_PRFPREG = 2
+NT_S390_SYSTEM_CALL = 0x307
+
+# -- wait flags (include/uapi/linux/wait.h) -----------------------------------
+WNOHANG = os.WNOHANG
+WALL = 0x40000000  # __WALL: threads and processes alike
+WNOTHREAD = 0x20000000  # __WNOTHREAD: only this thread's children and tracees
+
+
+# -- errors ---------------------------------------------------------------------
+class KernelError(OSError):
+    """A system call failed.  ``request`` and ``pid`` say which and on whom."""
+
+    def __init__(self, err: int, request: str, pid: int | None = None):
+        where = f" on pid {pid}" if pid is not None else ""
+        super().__init__(err, f"{request}{where}: {os.strerror(err)}")
+        self.request = request
+        self.pid = pid
+
+
+class NoSuchProcessError(KernelError, ProcessLookupError):
+    """ESRCH: the thread does not exist, or is not stopped for us."""
+
+
+class NotPermittedError(KernelError, PermissionError):
+    """EPERM: not allowed (already traced, or no privilege)."""
+
+
+class BusyError(KernelError):
+    """EBUSY/EAGAIN: try again later."""
+
+
+class InvalidRequestError(KernelError):
+    """EINVAL/EIO/EFAULT: the request or its argument was refused."""
+
+
+_ERROR_CLASSES = {
+    _errno.ESRCH: NoSuchProcessError,
+    _errno.EPERM: NotPermittedError,
+    _errno.EBUSY: BusyError,
+    _errno.EAGAIN: BusyError,
+    _errno.EINVAL: InvalidRequestError,
+    _errno.EIO: InvalidRequestError,
+    _errno.EFAULT: InvalidRequestError,
+}
+
+
+def error(err: int, request: str, pid: int | None = None) -> KernelError:
+    """The typed exception for ``err`` raised by ``request`` on ``pid``."""
+    return _ERROR_CLASSES.get(err, KernelError)(err, request, pid)
+
+
+# -- ptrace -------------------------------------------------------------------
+_ptrace = _libc.ptrace
+_ptrace.argtypes = (ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p)
+_ptrace.restype = ctypes.c_long
+
+
+def ptrace(request: int, pid: int, addr: int = 0, data: int = 0) -> int:
+    """Raw ptrace(2); raises a typed error naming the request and pid."""
+    result = _ptrace(request, pid, addr, data)
+    if result == -1:
+        err = ctypes.get_errno()
+        if err:
+            raise error(err, REQUEST_NAMES.get(request, str(request)), pid)
+    return result
+
+
+def seize(pid: int, options: int) -> None:
+    ptrace(PTRACE_SEIZE, pid, 0, options)
+
+
+def set_options(pid: int, options: int) -> None:
+    ptrace(PTRACE_SETOPTIONS, pid, 0, options)
+
+
+def interrupt(pid: int) -> None:
+    ptrace(PTRACE_INTERRUPT, pid)
+
+
+def listen(pid: int) -> None:
+    ptrace(PTRACE_LISTEN, pid)
+
+
+def cont(pid: int, sig: int = 0) -> None:
+    ptrace(PTRACE_CONT, pid, 0, sig)
+
+
+def cont_syscall(pid: int, sig: int = 0) -> None:
+    ptrace(PTRACE_SYSCALL, pid, 0, sig)
+
+
+def singlestep(pid: int, sig: int = 0) -> None:
+    ptrace(PTRACE_SINGLESTEP, pid, 0, sig)
+
+
+def detach(pid: int, sig: int = 0) -> None:
+    ptrace(PTRACE_DETACH, pid, 0, sig)
+
+
+def kill_tracee(pid: int) -> None:
+    ptrace(PTRACE_KILL, pid)
+
+
+_ulong = ctypes.c_ulong()
+_ulong_addr = ctypes.addressof(_ulong)
+
+
+def get_event_msg(pid: int) -> int:
+    ptrace(PTRACE_GETEVENTMSG, pid, 0, _ulong_addr)
+    return _ulong.value
+
+
+def peek_user(pid: int, offset: int) -> int:
+    ctypes.set_errno(0)
+    value = _ptrace(PTRACE_PEEKUSER, pid, offset, 0)
+    err = ctypes.get_errno()
+    if value == -1 and err:
+        raise error(err, "PTRACE_PEEKUSER", pid)
+    return value & 0xFFFFFFFFFFFFFFFF
+
+
+def poke_user(pid: int, offset: int, value: int) -> None:
+    ptrace(PTRACE_POKEUSER, pid, offset, value)
+
+
+def peek_data(pid: int, addr: int) -> int:
+    """One word of the tracee's memory (works on read-only text too)."""
+    ctypes.set_errno(0)
+    value = _ptrace(PTRACE_PEEKDATA, pid, addr, 0)
+    err = ctypes.get_errno()
+    if value == -1 and err:
+        raise error(err, "PTRACE_PEEKDATA", pid)
+    return value & 0xFFFFFFFFFFFFFFFF
+
+
+def poke_data(pid: int, addr: int, word: int) -> None:
+    """Write one word, even into read-only text (the kernel breaks COW)."""
+    ptrace(PTRACE_POKEDATA, pid, addr, word)
+
+
+# -- siginfo ------------------------------------------------------------------
+SIGINFO_SIZE = 128
+
+
+class Siginfo:
+    """A ``siginfo_t`` as raw bytes with the common fields named.
+
+    The first three ints (signo, errno, code) sit at the same offsets on every
+    architecture we support; the union starts at offset 16 on 64-bit.
+    """
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: bytes | bytearray):
+        self.raw = bytearray(raw)
+
+    def _int(self, offset: int) -> int:
+        return struct.unpack_from("=i", self.raw, offset)[0]
+
+    def _set_int(self, offset: int, value: int) -> None:
+        struct.pack_into("=i", self.raw, offset, value)
+
+    @property
+    def signo(self) -> int:
+        return self._int(0)
+
+    @signo.setter
+    def signo(self, value: int) -> None:
+        self._set_int(0, value)
+
+    @property
+    def errno(self) -> int:
+        return self._int(4)
+
+    @property
+    def code(self) -> int:
+        return self._int(8)
+
+    @property
+    def pid(self) -> int:
+        return self._int(16)
+
+    @property
+    def uid(self) -> int:
+        return self._int(20)
+
+    @property
+    def addr(self) -> int:
+        return struct.unpack_from("=Q", self.raw, 16)[0]
+
+    def __repr__(self) -> str:
+        return f"Siginfo(signo={self.signo}, code={self.code}, pid={self.pid})"
+
+
+def get_siginfo(pid: int) -> Siginfo:
+    buf = ctypes.create_string_buffer(SIGINFO_SIZE)
+    ptrace(PTRACE_GETSIGINFO, pid, 0, ctypes.addressof(buf))
+    return Siginfo(buf.raw)
+
+
+def set_siginfo(pid: int, info: Siginfo) -> None:
+    buf = ctypes.create_string_buffer(bytes(info.raw), SIGINFO_SIZE)
+    ptrace(PTRACE_SETSIGINFO, pid, 0, ctypes.addressof(buf))
+
+
+# -- register sets ------------------------------------------------------------
+class _Iovec(ctypes.Structure):
+    _fields_ = (("base", ctypes.c_void_p), ("len", ctypes.c_size_t))
+
+
+def get_regset(pid: int, note_type: int, size: int) -> bytes:
+    """The regset ``note_type``; at most ``size`` bytes (the kernel may give fewer)."""
+    buf = ctypes.create_string_buffer(size)
+    iov = _Iovec(ctypes.addressof(buf), size)
+    ptrace(PTRACE_GETREGSET, pid, note_type, ctypes.addressof(iov))
+    return buf.raw[: iov.len]
+
+
+def set_regset(pid: int, note_type: int, data: bytes) -> None:
+    buf = ctypes.create_string_buffer(bytes(data), len(data))
+    iov = _Iovec(ctypes.addressof(buf), len(data))
+    ptrace(PTRACE_SETREGSET, pid, note_type, ctypes.addressof(iov))
+
+
+# -- PTRACE_GET_SYSCALL_INFO (Linux 5.3) --------------------------------------
+@dataclass(frozen=True, slots=True)
+class SyscallInfo:
+    """What the kernel says about a syscall stop, decoded for the tracee's arch.
+
+    ``op`` is PTRACE_SYSCALL_INFO_ENTRY or _EXIT; entry fills ``nr`` and
+    ``args``, exit fills ``rval`` and ``is_error`` (``rval`` is then -errno).
+    """
+
+    op: int
+    arch: int
+    instruction_pointer: int
+    stack_pointer: int
+    nr: int = -1
+    args: tuple[int, ...] = ()
+    rval: int = 0
+    is_error: bool = False
+
+
+_SYSCALL_INFO_HEAD = struct.Struct("=B3xIQQ")
+_SYSCALL_INFO_ENTRY = struct.Struct("=7Q")
+_SYSCALL_INFO_EXIT = struct.Struct("=qB")
+_syscall_info_buf = ctypes.create_string_buffer(96)
+_syscall_info_addr = ctypes.addressof(_syscall_info_buf)
+
+
+def get_syscall_info(pid: int) -> SyscallInfo:
+    """Decode the current syscall stop of ``pid`` (tracer thread only: shared buffer)."""
+    ptrace(PTRACE_GET_SYSCALL_INFO, pid, 96, _syscall_info_addr)
+    raw = _syscall_info_buf.raw
+    op, arch, ip, sp = _SYSCALL_INFO_HEAD.unpack_from(raw)
+    if op == PTRACE_SYSCALL_INFO_ENTRY or op == PTRACE_SYSCALL_INFO_SECCOMP:
+        nr, *args = _SYSCALL_INFO_ENTRY.unpack_from(raw, 24)
+        return SyscallInfo(op, arch, ip, sp, nr=nr, args=tuple(args))
+    if op == PTRACE_SYSCALL_INFO_EXIT:
+        rval, is_error = _SYSCALL_INFO_EXIT.unpack_from(raw, 24)
+        return SyscallInfo(op, arch, ip, sp, rval=rval, is_error=bool(is_error))
+    return SyscallInfo(op, arch, ip, sp)
+
+
+# -- waiting --------------------------------------------------------------------
+def wait_tracees(nohang: bool = False) -> tuple[int, int]:
+    """Wait for any event of *this thread's* children and tracees.
+
+    ``__WNOTHREAD`` keeps us from reaping the host program's own children
+    (a ``subprocess.run`` beside the debugger); ``__WALL`` includes threads.
+    Returns ``(pid, status)``; ``(0, 0)`` with ``nohang`` and nothing ready.
+    """
+    return os.waitpid(-1, WALL | WNOTHREAD | (WNOHANG if nohang else 0))
+
+
+def wait_tracee(pid: int, nohang: bool = False) -> tuple[int, int]:
+    """Wait for one tracee (see :func:`wait_tracees`)."""
+    return os.waitpid(pid, WALL | WNOTHREAD | (WNOHANG if nohang else 0))
+
+
+def event_of(status: int) -> int:
+    """The PTRACE_EVENT_* in a stop status (0 for none)."""
+    return status >> 16
+
+
+# -- signals to threads -------------------------------------------------------
+_tgkill = _libc.tgkill
+_tgkill.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int)
+
+
+def tgkill(tgid: int, tid: int, sig: int) -> None:
+    if _tgkill(tgid, tid, sig) == -1:
+        raise error(ctypes.get_errno(), "tgkill", tid)
+
+
+# -- memory ---------------------------------------------------------------------
+_process_vm_readv = _libc.process_vm_readv
+_process_vm_readv.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_ulong,
+                              ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong)
+_process_vm_readv.restype = ctypes.c_ssize_t
+_process_vm_writev = _libc.process_vm_writev
+_process_vm_writev.argtypes = _process_vm_readv.argtypes
+_process_vm_writev.restype = ctypes.c_ssize_t
+
+
+def read_memory(pid: int, addr: int, size: int) -> bytes:
+    """Read ``size`` bytes at ``addr``; may return fewer at the end of a mapping."""
+    buf = ctypes.create_string_buffer(size)
+    local = _Iovec(ctypes.addressof(buf), size)
+    remote = _Iovec(addr, size)
+    n = _process_vm_readv(pid, ctypes.addressof(local), 1, ctypes.addressof(remote), 1, 0)
+    if n < 0:
+        raise error(ctypes.get_errno(), "process_vm_readv", pid)
+    return buf.raw[:n]
+
+
+def write_memory(pid: int, addr: int, data: bytes) -> int:
+    """Write ``data`` at ``addr`` (writable pages only); returns bytes written."""
+    buf = ctypes.create_string_buffer(bytes(data), len(data))
+    local = _Iovec(ctypes.addressof(buf), len(data))
+    remote = _Iovec(addr, len(data))
+    n = _process_vm_writev(pid, ctypes.addressof(local), 1, ctypes.addressof(remote), 1, 0)
+    if n < 0:
+        raise error(ctypes.get_errno(), "process_vm_writev", pid)
+    return n
