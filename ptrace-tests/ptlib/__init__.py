@@ -1,0 +1,1 @@
+"""Support code shared by the ptrace-tests scenarios (not part of the package)."""

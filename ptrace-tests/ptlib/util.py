@@ -1,0 +1,110 @@
+"""Verdicts, checks and /proc readers shared by every scenario.
+
+A scenario passes by returning; it fails by raising :class:`Fail` (or any
+exception: a crash is a failure too) and skips by raising :class:`Skip`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+VERBOSE = False
+
+
+class Fail(Exception):
+    """The scenario saw the wrong behaviour; the message says what."""
+
+
+class Skip(Exception):
+    """The scenario does not apply here; the message says why."""
+
+
+def log(msg: str) -> None:
+    """A progress note, shown with ``-v``."""
+    if VERBOSE:
+        print(f"  | {msg}", flush=True)
+
+
+def check(cond: object, msg: str) -> None:
+    if not cond:
+        raise Fail(msg)
+
+
+def equal(got: object, want: object, what: str) -> None:
+    if got != want:
+        raise Fail(f"{what}: got {got!r}, want {want!r}")
+
+
+def proc_state(pid: int, tid: int | None = None) -> str:
+    """One-letter state from /proc/PID[/task/TID]/stat ('' once it is gone)."""
+    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
+    try:
+        with open(path) as f:
+            data = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
+    return data[data.rindex(")") + 2]
+
+
+def proc_status_field(pid: int, field: str) -> str:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return line.split(":", 1)[1].strip()
+    raise Fail(f"/proc/{pid}/status has no {field}")
+
+
+def sig_pending(pid: int, sig: int, shared: bool = True) -> bool:
+    mask = int(proc_status_field(pid, "ShdPnd" if shared else "SigPnd"), 16)
+    return bool(mask & (1 << (sig - 1)))
+
+
+def wait_proc_state(pid: int, states: str, tid: int | None = None, limit: float = 5.0) -> str:
+    """Poll /proc until the thread is in one of ``states``.
+
+    Only for what the kernel reports through no event at all (a task going to
+    sleep inside a syscall, a non-child's zombie being reaped): bounded, and
+    each caller says why it has no event to wait for.
+    """
+    deadline = time.monotonic() + limit
+    while True:
+        st = proc_state(pid, tid)
+        if st in states or (st == "" and "" in states):
+            return st
+        if time.monotonic() > deadline:
+            raise Fail(f"pid {tid or pid} stayed in state {st!r}, expected one of {states!r}")
+        time.sleep(0.001)
+
+
+def threads_of(pid: int) -> list[int]:
+    return sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
+
+
+def arm_watchdog(seconds: float) -> None:
+    """Turn a hang into a Fail that says where we were stuck.
+
+    The runner kills the whole process group a little later anyway; this only
+    makes the verdict readable.
+    """
+
+    def on_alarm(signum, frame):
+        where = []
+        f = frame
+        while f is not None and len(where) < 4:
+            where.append(f"{os.path.basename(f.f_code.co_filename)}:{f.f_lineno}")
+            f = f.f_back
+        raise Fail(f"timed out after {seconds:.0f}s at {' < '.join(where)}")
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+
+
+def machine() -> str:
+    return os.uname().machine
+
+
+def eprint(*args: object) -> None:
+    print(*args, file=sys.stderr, flush=True)

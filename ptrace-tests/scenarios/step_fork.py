@@ -1,0 +1,54 @@
+"""step-fork: single-step straight through syscall(__NR_fork); the grandchild runs free.
+
+Every stop while stepping must be a plain step trap (SIGTRAP), the untraced
+grandchild must not inherit the stepping (it would die of SIGTRAP), and the
+child exits 44.  A step budget turns a livelock (seed 000: powerpc glibc fork()
+under plain single-step) into a failure instead of a hang.
+"""
+
+import signal
+
+from ptlib import util
+from ptlib.raw import Raw
+
+from pydbg_utrace import kernel as k
+
+NAME = "step-fork"
+TRACEE = "step-fork"
+ARGS = ["syscall"]
+TIMEOUT = 60
+STEP_BUDGET = 300_000
+
+
+def check_exit(code: int | None, steps: int) -> None:
+    if code is not None and code >= 45:
+        sig = signal.Signals(code - 45).name
+        raise util.Fail(f"the untraced grandchild was killed by {sig} (stepping inherited)")
+    util.equal(code, 44, "child exit code")
+    util.log(f"{steps} steps")
+
+
+def raw_variant(binary: str, variant: str) -> None:
+    r = Raw()
+    pid, _ = r.launch(binary, variant)
+    k.cont(pid)
+    r.expect(pid, "the SIGUSR1 stop", lambda s: s.signal_stop and s.sig == signal.SIGUSR1)
+    steps = 0
+    k.singlestep(pid)
+    while True:
+        st = r.wait(pid)
+        if st.gone:
+            break
+        if not (st.signal_stop and st.sig == signal.SIGTRAP):
+            raise util.Fail(f"after {steps} steps: {st}, expected only step traps")
+        steps += 1
+        if steps > STEP_BUDGET:
+            raise util.Fail(f"still stepping after {steps} steps at pc {r.pc(pid):#x} (livelock)")
+        k.singlestep(pid)
+    if st.signaled:
+        raise util.Fail(f"child {st}")
+    check_exit(st.code, steps)
+
+
+def run_raw(binary: str) -> None:
+    raw_variant(binary, ARGS[0])

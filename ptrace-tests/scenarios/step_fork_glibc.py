@@ -1,0 +1,17 @@
+"""step-fork-glibc: single-step straight through glibc fork(); the grandchild runs free.
+
+Same checks as step-fork, with libc's fork() (atfork handlers, locks): on
+powerpc this is the livelock of seed 000 unless atomic sequences are stepped
+through as a whole.
+"""
+
+from step_fork import raw_variant
+
+NAME = "step-fork-glibc"
+TRACEE = "step-fork"
+ARGS = ["glibc"]
+TIMEOUT = 60
+
+
+def run_raw(binary: str) -> None:
+    raw_variant(binary, ARGS[0])
