@@ -1,0 +1,77 @@
+"""x86_64: registers, syscall ABI, breakpoints and steps.
+
+Sources: ``struct user_regs_struct`` in arch/x86/include/asm/user_64.h (27
+longs, the NT_PRSTATUS regset); syscall ABI in arch/x86/entry/entry_64.S
+(number in rax, saved as orig_rax; args rdi rsi rdx r10 r8 r9; result in rax,
+-errno on failure); a tracer skips a call by setting orig_rax to -1 at the
+entry stop (the kernel then returns -ENOSYS); ``int3`` traps with rip one
+past it; PTRACE_SINGLEBLOCK is 33 (arch/x86/include/uapi/asm/ptrace-abi.h).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+
+import capstone
+
+from .base import MAX_ERRNO, Arch, Registers, layout
+
+_NAMES = ("r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs "
+          "eflags rsp ss fs_base gs_base ds es fs gs").split()
+_ARG_REGISTERS = ("rdi", "rsi", "rdx", "r10", "r8", "r9")
+
+
+class X86_64(Arch):
+    name = "x86_64"
+    byteorder = "little"
+    word_size = 8
+    register_names, fields = layout(*((n, 8) for n in _NAMES))
+    regset_size = 27 * 8
+    pc_register = "rip"
+    sp_register = "rsp"
+
+    breakpoint_instruction = b"\xcc"  # int3
+    breakpoint_pc_offset = 1  # the trap is reported after the int3
+    has_singlestep = True
+    blockstep_request = 33  # PTRACE_SINGLEBLOCK
+
+    capstone_arch = capstone.CS_ARCH_X86
+    capstone_mode = capstone.CS_MODE_64
+    gdb_architecture = "i386:x86-64"
+    # gdb/features/i386/64bit-core.xml (general part), then 64bit-linux.xml and
+    # 64bit-segments.xml; the x87/SSE registers between them are not in NT_PRSTATUS.
+    gdb_register_order = ("rax rbx rcx rdx rsi rdi rbp rsp r8 r9 r10 r11 r12 r13 r14 r15 "
+                          "rip eflags cs ss ds es fs gs orig_rax fs_base gs_base").split()
+    gdb_register_map: Mapping[str, str] = {}
+
+    def syscall_number(self, regs: Registers) -> int:
+        return regs.signed("orig_rax")
+
+    def set_syscall_number(self, regs: Registers, nr: int) -> None:
+        regs["orig_rax"] = nr
+
+    def syscall_args(self, regs: Registers) -> tuple[int, ...]:
+        return tuple(regs[r] for r in _ARG_REGISTERS)
+
+    def syscall_result(self, regs: Registers) -> tuple[int, int | None]:
+        value = regs.signed("rax")
+        if -MAX_ERRNO <= value < 0:
+            return value, -value
+        return value, None
+
+    def set_syscall_result(self, regs: Registers, value: int = 0,
+                           errno: int | None = None) -> None:
+        regs["rax"] = -errno if errno is not None else value
+
+    def abort_syscall(self, regs: Registers) -> None:
+        regs["orig_rax"] = -1
+
+    @cached_property
+    def syscall_names(self) -> Mapping[int, str]:
+        from ptrace.syscall.linux import x86_64
+
+        return x86_64.SYSCALL_NAMES
+
+
+ARCH = X86_64()
