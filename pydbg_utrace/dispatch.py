@@ -1,0 +1,178 @@
+"""The utrace reporting rules, as a pure state machine.
+
+Rule 1: everything that decides *who is called, in which order, and how their
+answers combine* lives in this file.
+Rule 2: this file does no I/O and never touches ptrace.  The tracer hands it
+the attachments of a stopped thread and an event; it calls the callbacks and
+returns a :class:`Decision`; the tracer carries the decision out.
+
+Theory of operation (kernel/utrace.c, seed 004):
+
+* Engines are called in attach order -- reversed for syscall entry, so the
+  engine attached last is "closest to user mode".
+* An engine whose events include QUIESCE gets ``report_quiesce`` just before
+  its event callback (even for an event it did not ask for).
+* The set of engines is fixed when the report starts: an engine attached
+  during the report first hears of the next event.  An engine that answered
+  DETACH (or was detached meanwhile) is called no more.
+* Each callback sees the combination of the answers before it
+  (``report.action``); the final resume action is the minimum of all.
+* An engine's *last* answer in a report decides whether it holds the thread
+  stopped (STOP is sticky: the tracer keeps the thread stopped until every
+  engine holding it lets go).
+* Dispositions chain: each engine sees the previous one's signal or syscall
+  action and may replace it; the last one that answers one wins.  An answer
+  without a disposition keeps the one it was shown.
+* A callback that raises is treated as DETACH and reported in ``failed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .events import Action, Event, Resume, SignalAction, SyscallAction
+
+#: Which callback serves which event.
+CALLBACKS: dict[Event, str] = {
+    Event.QUIESCE: "report_quiesce",
+    Event.REAP: "report_reap",
+    Event.CLONE: "report_clone",
+    Event.EXEC: "report_exec",
+    Event.EXIT: "report_exit",
+    Event.DEATH: "report_death",
+    Event.SYSCALL_ENTRY: "report_syscall_entry",
+    Event.SYSCALL_EXIT: "report_syscall_exit",
+    Event.SIGNAL: "report_signal",
+    Event.SIGNAL_IGN: "report_signal",
+    Event.SIGNAL_STOP: "report_signal",
+    Event.SIGNAL_TERM: "report_signal",
+    Event.SIGNAL_CORE: "report_signal",
+    Event.JCTL: "report_jctl",
+    Event.STEP: "report_step",
+    Event.BREAKPOINT: "report_breakpoint",
+}
+
+
+class Attached(Protocol):
+    """What dispatch needs of an attachment."""
+
+    engine: object
+    events: Event
+    detached: bool
+
+
+class Reported(Protocol):
+    """What dispatch needs of a report: the fields it keeps up to date."""
+
+    action: Resume
+    signal_action: SignalAction | None
+    syscall_action: SyscallAction | None
+
+
+@dataclass(slots=True)
+class Decision:
+    """What the engines decided, for the tracer to carry out."""
+
+    action: Resume = Resume.RESUME  # minimum of every answer (STOP included)
+    resume: Resume = Resume.RESUME  # minimum of the answers other than STOP
+    stopped: list = field(default_factory=list)  # last answer was STOP
+    released: list = field(default_factory=list)  # last answer was not STOP
+    detached: list = field(default_factory=list)  # answered DETACH
+    failed: list = field(default_factory=list)  # (attachment, exception)
+    called: int = 0  # how many callbacks ran
+    hold: bool = False  # the signal goes back on the queue
+
+
+def normalize(answer: object) -> Action:
+    """A callback's answer as an :class:`Action` (``None`` means resume)."""
+    if answer is None:
+        return Action()
+    if isinstance(answer, tuple):
+        return Action(*answer)
+    return Action(Resume(answer))
+
+
+def calling_order(attachments: Sequence[Attached], event: Event) -> list:
+    """Attach order; reversed for syscall entry."""
+    if event == Event.SYSCALL_ENTRY:
+        return list(reversed(attachments))
+    return list(attachments)
+
+
+def report(attachments: Sequence[Attached], event: Event, report: Reported,
+           wanted: Event | None = None,
+           running: Callable[[Attached | None], None] | None = None) -> Decision:
+    """Run one report of ``event`` through ``attachments`` and combine the answers.
+
+    ``wanted`` is the event mask that selects the engines whose event callback
+    runs (default: ``event`` itself); a signal report with no signal uses
+    ``Event.SIGNAL_ALL``.  ``Event.NONE`` runs only ``report_quiesce``.
+    ``running`` is told whose callback is about to run (and ``None`` after).
+    """
+    decision = Decision()
+    callback = CALLBACKS.get(event) if event else None
+    wanted = event if wanted is None else wanted
+    gone: set[int] = set()
+    for att in calling_order(attachments, event):
+        if att.events & Event.QUIESCE and _still_attached(att, gone):
+            _call(att, "report_quiesce", report, decision, gone, running)
+        if callback and att.events & wanted and _still_attached(att, gone):
+            _call(att, callback, report, decision, gone, running)
+    return decision
+
+
+def _still_attached(att: Attached, gone: set[int]) -> bool:
+    return not att.detached and id(att) not in gone
+
+
+def _call(att: Attached, callback: str, report: Reported, decision: Decision,
+          gone: set[int], running: Callable[[Attached | None], None] | None) -> None:
+    report.action = decision.action
+    decision.called += 1
+    if running is not None:
+        running(att)
+    try:
+        answer = normalize(getattr(att.engine, callback)(att, report))
+    except Exception as exc:  # an engine's bug must not harm the others
+        decision.failed.append((att, exc))
+        _forget(att, decision, gone)
+        return
+    finally:
+        if running is not None:
+            running(None)
+    if answer.resume == Resume.DETACH:
+        _forget(att, decision, gone)
+        return
+    _take_disposition(answer, report, decision)
+    decision.action = min(decision.action, answer.resume)
+    report.action = decision.action
+    if answer.resume == Resume.STOP:
+        _move(att, decision.released, decision.stopped)
+    else:
+        decision.resume = min(decision.resume, answer.resume)
+        _move(att, decision.stopped, decision.released)
+
+
+def _take_disposition(answer: Action, report: Reported, decision: Decision) -> None:
+    if isinstance(answer.disposition, SignalAction):
+        report.signal_action = answer.disposition
+        decision.hold = answer.hold
+    elif isinstance(answer.disposition, SyscallAction):
+        report.syscall_action = answer.disposition
+
+
+def _forget(att: Attached, decision: Decision, gone: set[int]) -> None:
+    gone.add(id(att))
+    decision.detached.append(att)
+    for answers in (decision.stopped, decision.released):
+        if att in answers:
+            answers.remove(att)
+
+
+def _move(att: Attached, source: list, target: list) -> None:
+    if att in source:
+        source.remove(att)
+    if att not in target:
+        target.append(att)

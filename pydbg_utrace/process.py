@@ -1,0 +1,139 @@
+"""Threads and processes as the tracer sees them.
+
+A :class:`Thread` knows its ptrace state and who is attached to it, nothing
+more: registers, memory, breakpoints and stepping are services that take a
+thread (STYLE.md: no all-knowing process object).
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from typing import TYPE_CHECKING, Any
+
+from .events import AttachFlags, Resume
+
+if TYPE_CHECKING:
+    from pydbg_utrace.arch.base import Arch, Registers
+
+    from .engine import Attachment, Engine
+    from .kernel import SyscallInfo
+    from .tracer import Tracer
+
+
+class State(enum.Enum):
+    RUNNING = "running"  # resumed by us; may be blocked in the kernel
+    STOPPED = "stopped"  # in a ptrace stop we have not resumed yet
+    LISTENING = "listening"  # group-stopped, parked with PTRACE_LISTEN
+    DEAD = "dead"  # its death is being reported
+    GONE = "gone"  # reaped, or detached from ptrace
+
+
+class Thread:
+    """One traced thread (a kernel task)."""
+
+    def __init__(self, tracer: Tracer, tid: int, process: Process | None):
+        self.tracer = tracer
+        self.tid = tid
+        self.process = process
+        self.state = State.RUNNING
+        self.attachments: list[Attachment] = []
+        # Engines holding the thread stopped (STOP is sticky), plus internal
+        # holds (a launch not yet started, a clone child awaiting its report).
+        self.holds: set[object] = set()
+        self.steppers: list[Attachment] = []  # asked for a step, await report_step
+        self.pending = Resume.RESUME  # minimum non-STOP action asked since the last resume
+        self.regs: Registers | None = None  # read once per stop, on demand
+        self.inject = 0  # signal to deliver when resumed
+        self.syscall: SyscallInfo | None = None
+        self.stop_event = 0  # the Event reported at the current stop
+        self.abort_result: tuple[int, int | None] | None = None  # set at the exit stop
+        self.group_stopped = False
+        self.stepping = False  # last resume was a single step
+        self.interrupting = False  # PTRACE_INTERRUPT sent, trap not yet seen
+        self.interrupt_report = False  # that trap reports report_signal(REPORT)
+        self.born = False  # its first (creation) stop was seen
+        self.detach_when_stopped = False  # an unwanted fork child: detach at its first stop
+        self.death_reported = False
+
+    def attach(self, engine: Engine | None = None, flags: AttachFlags = AttachFlags.CREATE,
+               data: Any = None) -> Attachment:
+        """Attach ``engine`` to this thread (see :meth:`Tracer.attach`)."""
+        return self.tracer.attach(self, engine, flags, data)
+
+    @property
+    def arch(self) -> Arch:
+        assert self.process is not None
+        return self.process.arch
+
+    @property
+    def alive(self) -> bool:
+        return self.state not in (State.DEAD, State.GONE)
+
+    def __repr__(self) -> str:
+        return f"<Thread {self.tid} {self.state.value}>"
+
+
+class Process:
+    """A traced thread group.  ``pid`` is its leader's tid."""
+
+    def __init__(self, tracer: Tracer, pid: int, is_child: bool):
+        self.tracer = tracer
+        self.pid = pid
+        self.is_child = is_child  # we are its real parent (we launched it)
+        self.threads: dict[int, Thread] = {}
+        self.status: int | None = None  # wait status once it is gone
+        self._arch: Arch | None = None
+        self._done = threading.Event()
+
+    @property
+    def arch(self) -> Arch:
+        """The tracee's architecture (from its executable, not the host's)."""
+        if self._arch is None:
+            from pydbg_utrace import arch
+
+            self._arch = arch.for_pid(self.pid)
+        return self._arch
+
+    def forget_arch(self) -> None:
+        self._arch = None
+
+    @property
+    def main_thread(self) -> Thread:
+        return self.threads.get(self.pid) or next(iter(self.threads.values()))
+
+    def start(self) -> None:
+        """Let a launched program run (it waits before its first instruction)."""
+        self.tracer._call(self.tracer._start, self)
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """Wait until the process is gone; its wait status (None on timeout)."""
+        self._done.wait(timeout)
+        return self.status
+
+    @property
+    def returncode(self) -> int | None:
+        """Exit code, or -signal if killed (as ``subprocess``); None while alive."""
+        import os
+
+        if self.status is None:
+            return None
+        if os.WIFSIGNALED(self.status):
+            return -os.WTERMSIG(self.status)
+        return os.WEXITSTATUS(self.status)
+
+    def detach(self) -> None:
+        """Stop tracing: every thread goes on with its pending signals, unchanged."""
+        self.tracer._call(self.tracer._detach_process, self)
+
+    def kill(self) -> None:
+        import signal as _signal
+
+        self.tracer._call(self.tracer._kill_process, self, _signal.SIGKILL)
+
+    def _finish(self, status: int) -> None:
+        self.status = status
+        self._done.set()
+
+    def __repr__(self) -> str:
+        return f"<Process {self.pid} threads={sorted(self.threads)}>"
