@@ -190,6 +190,14 @@ class Raw:
         log(f"wait -> {st}")
         return st
 
+    def wait_passing(self, pid: int, sigs=(signal.SIGCHLD,), resume=k.cont) -> Stop:
+        """Wait for ``pid``, passing signal-delivery stops of ``sigs`` on to it."""
+        while True:
+            st = self.wait(pid)
+            if not (st.signal_stop and st.sig in sigs):
+                return st
+            resume(pid, st.sig)
+
     def wait_nohang(self, pid: int = -1) -> Stop | None:
         wpid, status = k.wait_tracee(pid, nohang=True)
         return Stop(wpid, status) if wpid else None

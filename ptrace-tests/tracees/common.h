@@ -50,7 +50,7 @@ static void say(const char *fmt, ...)
 	_exit(121); } } while (0)
 
 /* Wait for a byte on fd 0: the scenario's "go on". */
-static void await_go(void)
+static __attribute__((unused)) void await_go(void)
 {
 	char c;
 	CHECK(read(0, &c, 1) == 1);
@@ -66,6 +66,29 @@ static void await_go(void)
 static inline long raw_gettid(void)
 {
 	return syscall(SYS_gettid);
+}
+
+
+/* ---- raw clone() threads -------------------------------------------------
+ * Thread-like children made with glibc's clone() wrapper (assembly, no TLS
+ * use), running only raw syscalls.  The parent learns of their exit through
+ * CLONE_CHILD_CLEARTID: the kernel zeroes *ctid and wakes the futex.
+ */
+#include <linux/futex.h>
+
+static __attribute__((unused)) pid_t start_thread(int (*fn)(void *), void *arg, char *stack, volatile pid_t *ctid)
+{
+	return clone(fn, stack + CHILD_STACK_SIZE,
+		     THREAD_FLAGS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID,
+		     arg, (pid_t *)ctid, NULL, (pid_t *)ctid);
+}
+
+static __attribute__((unused)) void wait_thread(volatile pid_t *ctid)
+{
+	pid_t v;
+
+	while ((v = *ctid) != 0)
+		syscall(SYS_futex, ctid, FUTEX_WAIT, v, NULL, NULL, 0);
 }
 
 #endif
