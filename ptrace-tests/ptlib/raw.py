@@ -263,3 +263,49 @@ def x86_64_regs(pid: int) -> dict[str, int]:
 def x86_64_set_regs(pid: int, regs: dict[str, int]) -> None:
     values = [regs[n] & 0xFFFFFFFFFFFFFFFF for n in X86_64_REGS]
     k.set_regset(pid, k.NT_PRSTATUS, _X86_64.pack(*values))
+
+
+# -- attaching to a stopped process ----------------------------------------------
+def attach_group_stopped(r: Raw, tids: list[int]) -> None:
+    """PTRACE_SEIZE every thread of a group-stopped process; each must report the stop.
+
+    No PTRACE_INTERRUPT: seizing a task in group stop makes it trap into
+    PTRACE_EVENT_STOP by itself (kernel/ptrace.c: ptrace_attach, JOBCTL_TRAP_STOP).
+    """
+    for tid in tids:
+        k.seize(tid, BASE_OPTIONS)
+        r.pids.discard(tid)
+    for tid in tids:
+        st = r.wait(tid)
+        if not st.group_stop:
+            raise Fail(f"thread {tid} after attach: {st}, expected the group stop")
+
+
+def await_continue_traps(r: Raw, tids: list[int]) -> None:
+    """After SIGCONT to a listening group: every thread traps (PTRACE_EVENT_STOP, SIGTRAP).
+
+    The thread that dequeues SIGCONT may first report its delivery; it is
+    passed on, after which that thread traps too.
+    """
+    for tid in tids:
+        while True:
+            st = r.wait(tid)
+            if st.signal_stop and st.sig == signal.SIGCONT:
+                k.cont(tid, signal.SIGCONT)
+                continue
+            if not (st.is_event(k.PTRACE_EVENT_STOP) and st.sig == SIGTRAP):
+                raise Fail(f"thread {tid} after SIGCONT: {st}, expected a PTRACE_EVENT_STOP trap")
+            break
+
+
+def detach_all(r: Raw, tids: list[int], listening: bool = False) -> None:
+    """Detach every thread; a listening one is trapped again first (else DETACH gets ESRCH)."""
+    if listening:
+        for tid in tids:
+            k.interrupt(tid)
+        for tid in tids:
+            st = r.wait(tid)
+            if not st.is_event(k.PTRACE_EVENT_STOP):
+                raise Fail(f"thread {tid} after PTRACE_INTERRUPT: {st}")
+    for tid in tids:
+        k.detach(tid)

@@ -1,0 +1,48 @@
+"""step-through-sigret: stepping into a handler, out through sigreturn, and on.
+
+At the SIGUSR1 stop, step with the signal: the first stop is the handler's
+first instruction; keep stepping through the handler's return and
+``rt_sigreturn``; the stepping must survive the sigreturn (it restores the
+flags from the signal frame): the loop after ``raise`` is stepped value by
+value, and the program exits 0 (handler ran once).
+"""
+
+import signal
+
+from ptlib import util
+from ptlib.raw import Raw
+from step_simple import CounterWatch
+
+from pydbg_utrace import kernel as k
+
+NAME = "step-through-sigret"
+TRACEE = "step-signal"
+STEP_BUDGET = 50_000
+
+
+def parse(io) -> tuple[int, CounterWatch]:
+    words = io.expect("handler")
+    return int(words[0], 16), CounterWatch(int(words[2], 16), int(words[3]))
+
+
+def run_raw(binary: str) -> None:
+    r = Raw()
+    pid, io = r.launch(binary)
+    k.cont(pid)
+    r.expect(pid, "the SIGUSR1 stop", lambda s: s.signal_stop and s.sig == signal.SIGUSR1)
+    handler, watch = parse(io)
+    k.singlestep(pid, signal.SIGUSR1)
+    r.expect(pid, "a step trap", lambda s: s.signal_stop and s.sig == signal.SIGTRAP)
+    util.equal(hex(r.pc(pid)), hex(handler), "pc after stepping into the handler")
+    k.singlestep(pid)
+    for _ in range(STEP_BUDGET):
+        st = r.wait(pid)
+        if st.gone:
+            break
+        util.check(st.signal_stop and st.sig == signal.SIGTRAP, f"expected a step trap, got {st}")
+        watch.step(pid)
+        k.singlestep(pid)
+    else:
+        raise util.Fail("step budget exhausted")
+    util.check(st.exited and st.code == 0, f"tracee {st}")
+    watch.done()

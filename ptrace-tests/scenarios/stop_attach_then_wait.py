@@ -1,0 +1,51 @@
+"""stop-attach-then-wait: SIGSTOP, attach at once, wait: the stop is reported, once, never lost.
+
+The classic debugger attach sequence against a running (sleeping) process:
+``kill(SIGSTOP)`` then attach without waiting, then wait.  Whether the stop
+had happened before the attach or not, the debugger must end up seeing the
+group stop (passing the SIGSTOP on if it sees its delivery), the real parent
+sees "stopped" exactly once, and after detach the process stays stopped
+until the parent's SIGCONT.  Repeated to catch both sides of the race.
+"""
+
+import os
+import signal
+
+from ptlib import util
+from ptlib.parent import RealParent
+from ptlib.raw import BASE_OPTIONS, Raw
+from stopped_detach_sleeping import after_detach
+
+from pydbg_utrace import kernel as k
+
+NAME = "stop-attach-then-wait"
+TRACEE = "stopped-child"
+ROUNDS = 10
+
+
+def one_round_raw(r: Raw, binary: str) -> None:
+    ppid, io = r.spawn(binary, "sleep", "1")
+    p = RealParent(io, ppid)
+    util.wait_proc_state(p.child, "S")  # started and asleep: no event tells us
+    os.kill(p.child, signal.SIGSTOP)
+    k.seize(p.child, BASE_OPTIONS)
+    while True:
+        st = r.wait(p.child)
+        if st.group_stop:
+            break
+        util.check(st.signal_stop and st.sig == signal.SIGSTOP, f"after attach: {st}")
+        k.cont(p.child, signal.SIGSTOP)
+    p.expect_wait("stopped 19", block=True)
+    p.expect_wait("none", why=" (stop reported twice)")
+    k.detach(p.child)
+    util.wait_proc_state(p.child, "T")
+    p.expect_wait("none", why=" after detach")
+    p.signal("C")
+    after_detach(p, [p.child])
+    os.waitpid(ppid, 0)
+
+
+def run_raw(binary: str) -> None:
+    r = Raw()
+    for _ in range(ROUNDS):
+        one_round_raw(r, binary)

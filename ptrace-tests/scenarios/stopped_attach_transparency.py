@@ -1,0 +1,41 @@
+"""stopped-attach-transparency: a debugger leaves the real parent's view of a stop unchanged.
+
+A stopped 3-thread process is attached (all threads) and left listening.
+The real parent sees no new report; its SIGCONT reaches the process and it
+sees "continued" as without a debugger, while the debugger is told of the
+continuation by a PTRACE_EVENT_STOP trap on every thread; the process then
+runs on (exit 0) and the parent reaps it normally.
+"""
+
+import signal
+
+from ptlib import util
+from ptlib.parent import RealParent
+from ptlib.raw import Raw, attach_group_stopped, await_continue_traps
+
+from pydbg_utrace import kernel as k
+
+NAME = "stopped-attach-transparency"
+TRACEE = "stopped-child"
+
+
+def run_raw(binary: str) -> None:
+    r = Raw()
+    ppid, io = r.spawn(binary, "stop", "3")
+    p = RealParent(io, ppid)
+    tids = p.wait_stopped(3)
+    attach_group_stopped(r, tids)
+    for tid in tids:
+        k.listen(tid)
+    p.expect_wait("none", why=" while attached")
+    p.signal("C")
+    await_continue_traps(r, tids)
+    p.expect_wait("continued", block=True, why=" (SIGCONT while traced)")
+    for tid in tids:
+        k.cont(tid)
+    # The leader's exit is reported only after every other thread's.
+    for tid in sorted(tids, key=lambda t: t == p.child):
+        st = r.wait_passing(tid, (signal.SIGCONT,))
+        util.check(st.exited, f"thread {tid}: {st}")
+    p.expect_wait("exited 0", block=True)
+    p.quit()
