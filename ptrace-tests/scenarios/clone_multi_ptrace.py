@@ -7,9 +7,11 @@ stay there -- not run past it -- until we let it go.  Then every thread
 exits, the main thread joins them all and exits 0.
 """
 
-from ptlib import util
+from ptlib import ut, util
 from ptlib.raw import Raw
+from ptlib.ut import Observer
 
+from pydbg_utrace import Event, Resume
 from pydbg_utrace import kernel as k
 
 NAME = "clone-multi-ptrace"
@@ -74,3 +76,58 @@ def run_raw(binary: str) -> None:
     util.equal(exited, held, "threads that exited")
     util.equal(st.code, 0, "main thread exit code")
     util.equal(len(io.rest().split("thread ")) - 1, NTHREADS, "threads the tracee saw")
+
+
+class HoldAtExit(Observer):
+    """Follows every new thread and holds it (STOP) at its first syscall entry."""
+
+    def __init__(self):
+        super().__init__()
+        self.announced: list[int] = []
+        self.entries: dict[int, int] = {}  # tid -> syscall nr at the held entry
+        self.deaths: list[int] = []
+
+    def report_clone(self, att, r):
+        if r.clone_kind != "thread":
+            self.out.problem(f"clone of kind {r.clone_kind}")
+            return None
+        self.announced.append(r.child.tid)
+        self.watch(r.child, Event.SYSCALL_ENTRY | Event.DEATH)
+        return None
+
+    def report_syscall_entry(self, att, r):
+        tid = att.thread.tid
+        if tid in self.entries:
+            self.out.problem(f"thread {tid} ran past its held exit entry (nr {r.syscall.nr})")
+            return None
+        self.entries[tid] = r.syscall.nr
+        self.out.post("held", tid)
+        return Resume.STOP
+
+    def report_death(self, att, r):
+        if att.thread.tid != att.thread.process.pid:
+            self.deaths.append(att.thread.tid)
+        return None
+
+
+def run_utrace(binary: str) -> None:
+    with ut.tracer() as t:
+        proc, io = ut.launch(t, binary)
+        eng = HoldAtExit()
+        eng.watch(proc.main_thread, Event.CLONE)
+        proc.start()
+        held = [eng.out.take("held")[1] for _ in range(NTHREADS)]
+        exit_nr = io.expect_int("exit_nr")
+        util.equal(len(eng.announced), NTHREADS, "threads reported by report_clone")
+        util.equal(len(set(eng.announced)), NTHREADS, "distinct threads reported")
+        util.equal(set(held), set(eng.announced), "threads held vs reported")
+        bad = {tid: nr for tid, nr in eng.entries.items() if nr != exit_nr}
+        util.check(not bad, f"held at other syscalls than exit ({exit_nr}): {bad}")
+        for tid in held:
+            util.equal(util.proc_state(proc.pid, tid), "t", f"thread {tid} state while held")
+        util.check(proc.returncode is None, "the process ended while every thread was held")
+        for tid in held:
+            eng.atts[tid].control(Resume.RESUME)
+        ut.expect_exit(proc, 0)
+        eng.out.check()
+        util.equal(sorted(eng.deaths), sorted(held), "thread deaths reported")

@@ -6,11 +6,14 @@ child exits 44.  A step budget turns a livelock (seed 000: powerpc glibc fork()
 under plain single-step) into a failure instead of a hang.
 """
 
+import os
 import signal
 
-from ptlib import util
+from ptlib import ut, util
 from ptlib.raw import Raw
+from ptlib.ut import Observer
 
+from pydbg_utrace import Event, Resume, SignalAction
 from pydbg_utrace import kernel as k
 
 NAME = "step-fork"
@@ -52,3 +55,43 @@ def raw_variant(binary: str, variant: str) -> None:
 
 def run_raw(binary: str) -> None:
     raw_variant(binary, ARGS[0])
+
+
+class ForkStepper(Observer):
+    """From the SIGUSR1 stop on, answer every report with SINGLESTEP."""
+
+    def __init__(self):
+        super().__init__()
+        self.started = False
+        self.steps = 0
+
+    def report_signal(self, att, r):
+        if not self.started and r.signo == signal.SIGUSR1:
+            self.started = True
+            return (Resume.SINGLESTEP, SignalAction.IGN)
+        self.out.problem(f"after {self.steps} steps: signal {r.signo} reported")
+        return None
+
+    def report_step(self, att, r):
+        self.steps += 1
+        if self.steps > STEP_BUDGET:
+            self.out.problem(f"still stepping after {self.steps} steps (livelock)")
+            return Resume.DETACH
+        return Resume.SINGLESTEP
+
+
+def utrace_variant(binary: str, variant: str) -> None:
+    with ut.tracer() as t:
+        proc, _ = ut.launch(t, binary, variant)
+        eng = ForkStepper()
+        eng.watch(proc.main_thread, Event.SIGNAL_ALL | Event.STEP | Event.QUIESCE)
+        proc.start()
+        status = ut.exit_status(proc, TIMEOUT - 5)
+        eng.out.check()
+        util.check(os.WIFEXITED(status), f"child wait status {status:#x}")
+        util.check(eng.steps > 10, f"only {eng.steps} step reports")
+        check_exit(os.WEXITSTATUS(status), eng.steps)
+
+
+def run_utrace(binary: str) -> None:
+    utrace_variant(binary, ARGS[0])

@@ -5,7 +5,7 @@ powerpc this is the livelock of seed 000 unless atomic sequences are stepped
 through as a whole.
 """
 
-from step_fork import raw_variant
+from step_fork import raw_variant, utrace_variant
 
 NAME = "step-fork-glibc"
 TRACEE = "step-fork"
@@ -15,3 +15,7 @@ TIMEOUT = 60
 
 def run_raw(binary: str) -> None:
     raw_variant(binary, ARGS[0])
+
+
+def run_utrace(binary: str) -> None:
+    utrace_variant(binary, ARGS[0])

@@ -1,0 +1,140 @@
+"""Helpers for the scenarios' ``run_utrace``: the same checks, through the multiplexer.
+
+Scenarios drive the tracee with engines (subclasses of
+:class:`pydbg_utrace.Engine`) whose callbacks run on the tracer thread and
+answer with resume actions; what the scenario must check afterwards is
+posted from the callbacks into a :class:`Log` that the scenario's own thread
+reads, blocking (the runner's watchdog turns a hang into a verdict).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from contextlib import contextmanager
+
+from pydbg_utrace import Engine, Tracer
+
+from .raw import Pipes
+from .util import Fail, log
+
+_fd_lock = threading.Lock()
+
+
+@contextmanager
+def tracer():
+    """A Tracer that is closed however the scenario ends.
+
+    ``close()`` detaches rather than kills: ``close(kill=True)`` waits forever
+    for a fork child the tracer let go untraced (it stays in
+    ``Tracer._processes``; see docs/ptrace-tests.md).  Tracees are launched
+    with ``kill_on_exit`` and the runner kills the scenario's whole session
+    afterwards, so nothing is left behind either way.
+    """
+    t = Tracer()
+    try:
+        yield t
+    finally:
+        try:
+            t.close()
+        except Exception as exc:  # a verdict is already on its way
+            log(f"tracer.close: {exc!r}")
+
+
+def launch(t: Tracer, binary: str, *args: str):
+    """``tracer.launch`` with the tracee's stdin/stdout on pipes of ours.
+
+    ``Tracer.launch`` has no redirection, and the child inherits our fds 0 and
+    1: so they point at the pipes just for the moment of the fork.
+    """
+    r_in, w_in = os.pipe()
+    r_out, w_out = os.pipe()
+    with _fd_lock:
+        saved = os.dup(0), os.dup(1)
+        try:
+            os.dup2(r_in, 0)
+            os.dup2(w_out, 1)
+            proc = t.launch([binary, *args], kill_on_exit=True)
+        finally:
+            os.dup2(saved[0], 0)
+            os.dup2(saved[1], 1)
+            os.close(saved[0])
+            os.close(saved[1])
+    os.close(r_in)
+    os.close(w_out)
+    return proc, Pipes(w_in, r_out)
+
+
+def spawn(binary: str, *args: str):
+    """Start ``binary`` untraced, as a child of this (main) thread, not the tracer's."""
+    import subprocess
+
+    p = subprocess.Popen([binary, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         close_fds=True)
+    pipes = Pipes(p.stdin.fileno(), p.stdout.fileno())
+    pipes.popen = p  # keep the file objects (and so the fds) alive
+    return p, pipes
+
+
+class Log:
+    """Observations posted by callbacks (tracer thread), read by the scenario."""
+
+    def __init__(self):
+        self.q: queue.Queue = queue.Queue()
+        self.problems: list[str] = []
+
+    def post(self, *item) -> None:
+        log(f"engine: {item}")
+        self.q.put(item)
+
+    def problem(self, msg: str) -> None:
+        """Something a callback found wrong; fails the scenario at the next take()."""
+        log(f"engine problem: {msg}")
+        self.problems.append(msg)
+        self.q.put(("problem", msg))
+
+    def take(self, *kinds: str) -> tuple:
+        """The next observation, which must be of one of ``kinds``."""
+        item = self.q.get()
+        if item[0] == "problem" or (kinds and item[0] not in kinds):
+            raise Fail(f"expected {'/'.join(kinds)}, engine saw {item}")
+        return item
+
+    def check(self) -> None:
+        if self.problems:
+            raise Fail(self.problems[0])
+
+
+class Observer(Engine):
+    """An engine that posts every callback it gets into a :class:`Log`.
+
+    Scenario engines subclass it and override the callbacks they decide in.
+    """
+
+    def __init__(self, out: Log | None = None):
+        self.out = out or Log()
+        self.atts: dict[int, object] = {}
+
+    def watch(self, thread, events):
+        att = thread.attach(self)
+        att.set_events(events)
+        self.atts[thread.tid] = att
+        return att
+
+
+def exit_status(proc, timeout: float = 30.0) -> int:
+    status = proc.wait(timeout)
+    if status is None:
+        raise Fail(f"process {proc.pid} still alive after {timeout:.0f}s")
+    return status
+
+
+def expect_exit(proc, code: int, what: str = "tracee") -> None:
+    status = exit_status(proc)
+    if os.WIFSIGNALED(status):
+        import signal
+
+        raise Fail(f"{what} killed by {signal.Signals(os.WTERMSIG(status)).name}")
+    if os.WEXITSTATUS(status) != code:
+        raise Fail(f"{what} exit code: got {os.WEXITSTATUS(status)}, want {code}")
