@@ -309,3 +309,50 @@ def detach_all(r: Raw, tids: list[int], listening: bool = False) -> None:
                 raise Fail(f"thread {tid} after PTRACE_INTERRUPT: {st}")
     for tid in tids:
         k.detach(tid)
+
+
+# -- registers through the arch package (any architecture) ------------------------
+def regs(pid: int):
+    """The named registers of a stopped tracee (``pydbg_utrace.arch``)."""
+    from pydbg_utrace import arch
+
+    a = arch.for_pid(pid)
+    return a.registers(k.get_regset(pid, k.NT_PRSTATUS, a.regset_size),
+                       lambda note, size: k.get_regset(pid, note, size))
+
+
+def set_regs(pid: int, r) -> None:
+    if r.changed:
+        k.set_regset(pid, k.NT_PRSTATUS, bytes(r.raw))
+    for note in r.extra_changed:
+        k.set_regset(pid, note, bytes(r.extra[note]))
+
+
+def syscall_stop(r: Raw, pid: int, sig: int = 0):
+    """PTRACE_SYSCALL on, passing other signals, until the next syscall stop."""
+    k.cont_syscall(pid, sig)
+    while True:
+        st = r.wait(pid)
+        if st.syscall:
+            return k.get_syscall_info(pid)
+        if st.gone:
+            raise Fail(f"tracee {st} while waiting for a syscall stop")
+        k.cont_syscall(pid, st.sig if st.signal_stop else 0)
+
+
+def run_to_syscall(r: Raw, pid: int, nr: int, op: int = k.PTRACE_SYSCALL_INFO_ENTRY):
+    """Syscall-step until the entry (or exit) of syscall ``nr``."""
+    last_nr = -1
+    while True:
+        info = syscall_stop(r, pid)
+        if info.op == k.PTRACE_SYSCALL_INFO_ENTRY:
+            last_nr = info.nr
+        if info.op == op and last_nr == nr:
+            return info
+
+
+def nr_of(pid: int, name: str) -> int:
+    """The tracee's number for system call ``name`` (by its arch, not the host's)."""
+    from pydbg_utrace import arch
+
+    return arch.for_pid(pid).syscall_number_of(name)

@@ -1,0 +1,31 @@
+"""sa-resethand-on-cont-signal: a one-shot handler is reset when the debugger injects its signal.
+
+SIGUSR1 has an SA_RESETHAND handler; at the SIGUSR2 delivery stop the
+debugger resumes with SIGUSR1 instead: SIGUSR1's handler runs once, SIGUSR2's
+never, and SIGUSR1's disposition is SIG_DFL afterwards (exit 0).
+"""
+
+import signal
+
+from ptlib import util
+from ptlib.raw import Raw
+
+from pydbg_utrace import kernel as k
+
+NAME = "sa-resethand-on-cont-signal"
+
+
+def check_output(io, code: int) -> None:
+    words = io.expect("usr1")
+    util.equal(code, 0, f"exit code (program says: usr1 {' '.join(words)})")
+
+
+def run_raw(binary: str) -> None:
+    r = Raw()
+    pid, io = r.launch(binary)
+    k.cont(pid)
+    r.expect(pid, "the SIGUSR2 stop", lambda s: s.signal_stop and s.sig == signal.SIGUSR2)
+    k.cont(pid, signal.SIGUSR1)
+    st = r.wait(pid)
+    util.check(st.exited, f"tracee {st}")
+    check_output(io, st.code)
