@@ -1,10 +1,19 @@
-"""The x86_64 arch module against the real kernel, with raw ptrace.
+"""The arch modules against the real kernel, with raw ptrace.
 
-A small C tracee (compiled here with ``cc -O0 -Wl,-z,now`` into
-tests/_build/) is forked, waits on a pipe, and execs; we ``PTRACE_SEIZE`` it
-through :mod:`pydbg_utrace.kernel` and drive it directly, so what is tested
+Tracees are forked, wait on a pipe, and exec; we ``PTRACE_SEIZE`` them
+through :mod:`pydbg_utrace.kernel` and drive them directly, so what is tested
 is the arch module's reading of real registers and the kernel's reaction to
-what it writes.  ppc64 and s390x get the same proofs under qemu (later issue).
+what it writes.
+
+Two kinds of tests:
+- arch-neutral ones (any host, and the qemu guests via tools/vm/run): regset
+  size, syscall decoding against ``PTRACE_GET_SYSCALL_INFO``, aborting a call
+  with a chosen result, the breakpoint PC rule, and running through atomic
+  sequences with :meth:`Arch.software_step` instead of stepping;
+- x86_64 ones with a tracee of known instructions (compiled here with
+  ``cc -O0 -Wl,-z,now`` into tests/_build/): registers, exact step counts.
+
+In the guests ``PYDBG_UTRACE_TRACEES`` names prebuilt static tracees.
 """
 
 from __future__ import annotations
@@ -22,11 +31,10 @@ from pydbg_utrace.arch import for_pid, host
 
 from pydbg_utrace import kernel
 
-pytestmark = [
-    pytest.mark.live,
-    pytest.mark.skipif(platform.machine() != "x86_64", reason="live arch tests run on x86_64"),
-    pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler (cc) for the tracee"),
-]
+pytestmark = pytest.mark.live
+x86_only = pytest.mark.skipif(
+    platform.machine() != "x86_64" or shutil.which("cc") is None,
+    reason="x86_64 tracee of known instructions, built with cc")
 
 BUILD = Path(__file__).resolve().parent / "_build" / "arch_live"
 
@@ -92,7 +100,7 @@ def tracee_path() -> Path:
 class Tracee:
     """One seized child, stopped after its exec; output collected from a pipe."""
 
-    def __init__(self, path: Path, mode: str):
+    def __init__(self, path: Path | str, *args: str):
         go_r, go_w = os.pipe()
         out_r, out_w = os.pipe()
         pid = os.fork()
@@ -102,12 +110,12 @@ class Tracee:
                 os.close(out_r)
                 os.dup2(out_w, 1)
                 os.read(go_r, 1)
-                os.execv(str(path), [str(path), mode])
+                os.execv(str(path), [str(path), *args])
             finally:
                 os._exit(127)
         os.close(go_r)
         os.close(out_w)
-        self.pid, self.out = pid, out_r
+        self.pid, self.out, self.path = pid, out_r, str(path)
         self.exit_status: int | None = None
         kernel.seize(pid, SEIZE_OPTIONS)
         os.write(go_w, b"g")
@@ -132,9 +140,23 @@ class Tracee:
         kernel.set_regset(self.pid, kernel.NT_PRSTATUS, bytes(regs.raw))
 
     def cont_to_trap(self) -> None:
+        self.cont_to_signal(signal.SIGTRAP)
+
+    def cont_to_signal(self, signo: int) -> None:
         kernel.cont(self.pid)
         status = self.wait()
-        assert os.WIFSTOPPED(status) and os.WSTOPSIG(status) == signal.SIGTRAP, status
+        assert os.WIFSTOPPED(status) and os.WSTOPSIG(status) == signo, status
+
+    def read(self, address: int, size: int) -> bytes:
+        return kernel.read_memory(self.pid, address, size)
+
+    def poke_bytes(self, address: int, data: bytes) -> bytes:
+        """Write ``data`` over the text at ``address`` (POKEDATA); returns what was there."""
+        size = self.arch.word_size
+        word = kernel.peek_data(self.pid, address).to_bytes(size, self.arch.byteorder)
+        patched = data + word[len(data):]
+        kernel.poke_data(self.pid, address, int.from_bytes(patched, self.arch.byteorder))
+        return word[:len(data)]
 
     def finish(self) -> str:
         """Let it run to exit; its standard output."""
@@ -167,11 +189,13 @@ def spawn(tracee_path):
         t.close()
 
 
+@x86_only
 def test_tracee_arch_is_chosen_from_its_elf(spawn):
     t = spawn("regs")
     assert t.arch is host() and t.arch.name == "x86_64"
 
 
+@x86_only
 def test_read_and_write_registers_of_a_stopped_tracee(spawn):
     t = spawn("regs")
     t.cont_to_trap()  # the int3 right after "mov $7, %rax"
@@ -189,6 +213,7 @@ def test_read_and_write_registers_of_a_stopped_tracee(spawn):
     assert os.WEXITSTATUS(t.exit_status) == 0
 
 
+@x86_only
 def test_abort_syscall_and_choose_what_the_tracee_sees(spawn):
     t = spawn("getppid")
     arch = t.arch
@@ -232,6 +257,7 @@ def test_abort_syscall_and_choose_what_the_tracee_sees(spawn):
 LOOP_LAYOUT = {"mov": 0, "xor": 5, "inc": 7, "dec": 9, "jne": 11, "nop": 13}
 
 
+@x86_only
 def test_single_step_a_known_loop_counts_exactly(spawn):
     t = spawn("loop")
     t.cont_to_trap()
@@ -255,6 +281,7 @@ def test_single_step_a_known_loop_counts_exactly(spawn):
     assert t.finish() == "iterations=5\n"
 
 
+@x86_only
 def test_breakpoint_pc_adjust(spawn):
     t = spawn("loop")
     arch = t.arch
@@ -277,6 +304,7 @@ def test_breakpoint_pc_adjust(spawn):
     assert os.WIFEXITED(t.exit_status) and os.WEXITSTATUS(t.exit_status) == 0
 
 
+@x86_only
 def test_blockstep_request_is_known_to_the_kernel(spawn):
     """PTRACE_SINGLEBLOCK (33) is accepted; the stop is at most one block away.
 
@@ -292,3 +320,228 @@ def test_blockstep_request_is_known_to_the_kernel(spawn):
     assert os.WIFSTOPPED(status) and os.WSTOPSIG(status) == signal.SIGTRAP
     assert t.registers().pc - start in (LOOP_LAYOUT["xor"], LOOP_LAYOUT["inc"])
     assert t.finish() == "iterations=5\n"
+
+
+# -- arch-neutral: any host, and the ppc64le/s390x guests --------------------------
+def prebuilt_or_compiled(name: str, source: Path) -> str:
+    """A static tracee prebuilt for the guest, or ``source`` compiled here with cc."""
+    prebuilt = os.environ.get("PYDBG_UTRACE_TRACEES")
+    if prebuilt:
+        path = Path(prebuilt) / name
+        if not path.exists():
+            pytest.fail(f"PYDBG_UTRACE_TRACEES={prebuilt} has no prebuilt {name}")
+        return str(path)
+    if shutil.which("cc") is None:
+        pytest.skip(f"no C compiler (cc) to build {source.name}")
+    BUILD.mkdir(parents=True, exist_ok=True)
+    binary = BUILD / name
+    subprocess.run(["cc", "-O0", "-g", "-Wl,-z,now", "-pthread", "-o", str(binary),
+                    str(source)], check=True)
+    return str(binary)
+
+
+@pytest.fixture
+def start():
+    started: list[Tracee] = []
+
+    def run(path: str, *args: str) -> Tracee:
+        t = Tracee(path, *args)
+        started.append(t)
+        return t
+    yield run
+    for t in started:
+        t.close()
+
+
+def note(capsys, text: str) -> None:
+    """Facts observed on this kernel, shown in the test output (pytest -s not needed)."""
+    with capsys.disabled():
+        print(f"\n[{platform.machine()} {platform.release()}] {text}")
+
+
+def test_regset_size_is_what_the_kernel_gives(start, tracee, capsys):
+    t = start(tracee("getppid"))
+    assert t.arch is host()
+    raw = kernel.get_regset(t.pid, kernel.NT_PRSTATUS, 4096)
+    assert len(raw) == t.arch.regset_size
+    regs = t.arch.registers(raw)
+    assert regs.pc == kernel.get_syscall_info(t.pid).instruction_pointer  # exec stop
+    assert regs.sp == kernel.get_syscall_info(t.pid).stack_pointer
+    note(capsys, f"{t.arch.name}: NT_PRSTATUS is {len(raw)} bytes")
+
+
+@pytest.mark.parametrize("chosen", [("errno", errno.EXDEV), ("value", 4242)])
+def test_abort_getppid_and_decode_every_syscall_like_the_kernel(start, tracee, capsys, chosen):
+    t = start(tracee("getppid"))
+    arch = t.arch
+    getppid = arch.syscall_number_of("getppid")
+    pending, aborted, entries, exits = False, 0, 0, 0
+    while True:
+        kernel.cont_syscall(t.pid)
+        status = t.wait()
+        if t.exit_status is not None:
+            break
+        assert os.WSTOPSIG(status) == signal.SIGTRAP | 0x80, status
+        info = kernel.get_syscall_info(t.pid)
+        regs = t.registers()
+        if info.op == kernel.PTRACE_SYSCALL_INFO_ENTRY:
+            entries += 1
+            assert arch.syscall_number(regs) == info.nr, arch.syscall_name(info.nr)
+            assert arch.syscall_args(regs) == info.args, arch.syscall_name(info.nr)
+            if info.nr == getppid:
+                if arch.name == "s390x":
+                    note(capsys, f"s390x getppid entry: r2={regs['r2']} "
+                         f"NT_S390_SYSTEM_CALL={arch.system_call_regset(regs):#x}")
+                if arch.name.startswith("ppc64"):
+                    note(capsys, f"{arch.name} getppid entry: trap={regs['trap']:#x}")
+                arch.abort_syscall(regs)
+                t.write_registers(regs)
+                pending = True
+        elif info.op == kernel.PTRACE_SYSCALL_INFO_EXIT:
+            exits += 1
+            value, err = arch.syscall_result(regs)
+            assert value == info.rval and (err is not None) == info.is_error
+            if pending:
+                assert (value, err) == (-errno.ENOSYS, errno.ENOSYS)  # nothing ran
+                if chosen[0] == "errno":
+                    arch.set_syscall_result(regs, errno=chosen[1])
+                else:
+                    arch.set_syscall_result(regs, chosen[1])
+                t.write_registers(regs)
+                aborted += 1
+                pending = False
+    assert aborted == 1 and entries >= 3 and exits >= 2
+    expected = f"-1 {chosen[1]}\n" if chosen[0] == "errno" else f"{chosen[1]} 0\n"
+    assert t.finish() == expected
+
+
+def symbol_address(t: Tracee, name: str) -> int:
+    """Run-time address of ``name`` in the tracee's executable (PIE or not)."""
+    from elftools.elf.elffile import ELFFile
+
+    with open(t.path, "rb") as f:
+        elf = ELFFile(f)
+        (sym,) = elf.get_section_by_name(".symtab").get_symbol_by_name(name)
+        first_load = min(seg["p_vaddr"] for seg in elf.iter_segments()
+                         if seg["p_type"] == "PT_LOAD")
+        is_pie = elf.header["e_type"] == "ET_DYN"
+    if not is_pie:
+        return sym["st_value"]
+    real = os.path.realpath(t.path)
+    with open(f"/proc/{t.pid}/maps") as maps:
+        for line in maps:
+            fields = line.split()
+            if len(fields) >= 6 and fields[5] == real and int(fields[2], 16) == 0:
+                return int(fields[0].split("-")[0], 16) - (first_load & ~0xFFF) + sym["st_value"]
+    raise AssertionError(f"{real} not mapped in {t.pid}")
+
+
+def test_breakpoint_pc_rule_on_this_kernel(start, tracee, capsys):
+    t = start(tracee("getppid"))
+    arch = t.arch
+    main = symbol_address(t, "main")
+    original = t.poke_bytes(main, arch.breakpoint_instruction)
+    assert t.read(main, len(arch.breakpoint_instruction)) == arch.breakpoint_instruction
+    t.cont_to_trap()
+    regs = t.registers()
+    note(capsys, f"{arch.name}: breakpoint at {main:#x}, PC after trap {regs.pc:#x} "
+         f"(+{regs.pc - main})")
+    assert regs.pc == main + arch.breakpoint_pc_offset
+    t.poke_bytes(main, original)
+    if arch.breakpoint_pc_offset:
+        regs.pc = main
+        t.write_registers(regs)
+    out = t.finish()
+    assert os.WIFEXITED(t.exit_status) and os.WEXITSTATUS(t.exit_status) == 0
+    assert out.endswith(" 0\n") and int(out.split()[0]) > 0  # main ran whole: real ppid
+
+
+# Observed 2026-11-25 in tools/vm/run's s390x guest (Debian kernel 6.1.0-50-s390x,
+# qemu-system-s390x 7.2.22 TCG): after PTRACE_SINGLESTEP over a taken branch the
+# PSW points at the next sequential instruction (brasl sets r14 but the PC does not
+# go to the target), so stepped programs run astray (SIGSEGV).  Likely qemu's PER
+# emulation; real hardware unverified.  Explains the "unexplained" s390x step
+# result in ../shared/CROSS-ARCH-FACTS.md.
+QEMU_S390X_STEP = pytest.mark.xfail(
+    os.environ.get("PYDBG_UTRACE_VM") == "s390x", strict=False,
+    reason="qemu-system-s390x 7.2 TCG: single-step does not follow taken branches")
+
+CALL_MNEMONICS = {"x86_64": "call", "ppc64le": "bl", "ppc64": "bl", "s390x": "brasl"}
+
+
+@QEMU_S390X_STEP
+def test_single_step_follows_a_taken_branch(start, tracee, capsys):
+    """Step main() up to its first call, then one step more: we must be at the callee."""
+    t = start(tracee("getppid"))
+    arch = t.arch
+    main = symbol_address(t, "main")
+    original = t.poke_bytes(main, arch.breakpoint_instruction)
+    t.cont_to_trap()
+    t.poke_bytes(main, original)
+    regs = t.registers()
+    regs.pc = main
+    t.write_registers(regs)
+    insns = arch.disassemble(t.read(main, 64), main)
+    call = next(i for i in insns if i.mnemonic == CALL_MNEMONICS[arch.name])
+    target = int(call.op_str.split(",")[-1].strip(), 16)
+    pcs = [main]
+    while pcs[-1] != call.address and len(pcs) < 64:
+        kernel.singlestep(t.pid)
+        status = t.wait()
+        assert os.WSTOPSIG(status) == signal.SIGTRAP, status
+        pcs.append(t.registers().pc)
+    assert pcs[-1] == call.address
+    assert pcs == [i.address for i in insns if i.address <= call.address]  # straight line
+    kernel.singlestep(t.pid)
+    status = t.wait()
+    assert os.WIFSTOPPED(status) and os.WSTOPSIG(status) == signal.SIGTRAP, status
+    after = t.registers().pc
+    note(capsys, f"{arch.name}: stepped {call} -> pc {after:#x}")
+    assert after == target
+
+
+@QEMU_S390X_STEP
+def test_software_step_runs_through_atomic_sequences(start, capsys):
+    """Step cross_atomic's loop region; at every load-reserve plant the rule's
+    breakpoints and continue instead (ppc64: the seed's livelock otherwise)."""
+    source = Path(__file__).resolve().parent / "cross" / "cross_atomic.c"
+    path = prebuilt_or_compiled("cross_atomic", source)
+    iterations = 25
+    t = start(path, "loop", str(iterations))
+    arch = t.arch
+    t.cont_to_signal(signal.SIGSTOP)  # the region starts
+    steps = sequences = 0
+    while steps < 50_000:
+        regs = t.registers()
+        breakpoints = arch.software_step(regs.pc, t.read)
+        if breakpoints is None:
+            kernel.singlestep(t.pid)
+        else:
+            saved = {bp: t.poke_bytes(bp, arch.breakpoint_instruction) for bp in breakpoints}
+            kernel.cont(t.pid)
+        status = t.wait()
+        assert t.exit_status is None and os.WIFSTOPPED(status), status
+        steps += 1
+        if breakpoints is not None:
+            assert os.WSTOPSIG(status) == signal.SIGTRAP, status
+            for bp, data in saved.items():
+                t.poke_bytes(bp, data)
+            regs = t.registers()
+            hit = regs.pc - arch.breakpoint_pc_offset
+            assert hit in breakpoints, (hex(regs.pc), [hex(b) for b in breakpoints])
+            if arch.breakpoint_pc_offset:
+                regs.pc = hit
+                t.write_registers(regs)
+            sequences += 1
+        elif os.WSTOPSIG(status) == signal.SIGSTOP:
+            break  # the region ends
+        else:
+            assert os.WSTOPSIG(status) == signal.SIGTRAP, status
+    note(capsys, f"{arch.name}: cross_atomic loop {iterations}: {steps} steps, "
+         f"{sequences} run through as atomic sequences")
+    assert steps < 50_000, "never reached the end of the region: livelock?"
+    if arch.name.startswith("ppc64"):
+        assert sequences == iterations
+    else:
+        assert sequences == 0
+    assert t.finish() == f"cross_atomic: mode=loop counter={iterations} rc=0\n"
