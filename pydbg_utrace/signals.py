@@ -12,7 +12,9 @@ import signal
 from .events import Event, SignalAction
 
 _IGNORED_BY_DEFAULT = {signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH, signal.SIGCONT}
-_STOP_BY_DEFAULT = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
+# utrace_get_signal: SIGSTOP is UTRACE_SIGNAL_STOP; the other sig_kernel_stop()
+# signals are job-control stops, UTRACE_SIGNAL_TSTP (orphaned-pgrp rule applies).
+_TSTP_BY_DEFAULT = {signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
 _CORE_BY_DEFAULT = {
     signal.SIGQUIT, signal.SIGILL, signal.SIGTRAP, signal.SIGABRT, signal.SIGBUS,
     signal.SIGFPE, signal.SIGSEGV, signal.SIGXCPU, signal.SIGXFSZ, signal.SIGSYS,
@@ -23,6 +25,7 @@ EVENT_OF_ACTION = {
     SignalAction.DELIVER: Event.SIGNAL,
     SignalAction.IGN: Event.SIGNAL_IGN,
     SignalAction.STOP: Event.SIGNAL_STOP,
+    SignalAction.TSTP: Event.SIGNAL_STOP,
     SignalAction.TERM: Event.SIGNAL_TERM,
     SignalAction.CORE: Event.SIGNAL_CORE,
 }
@@ -32,8 +35,10 @@ def default_action(signo: int) -> SignalAction:
     """What the kernel does with ``signo`` under ``SIG_DFL`` (signal(7))."""
     if signo in _IGNORED_BY_DEFAULT:
         return SignalAction.IGN
-    if signo in _STOP_BY_DEFAULT:
+    if signo == signal.SIGSTOP:
         return SignalAction.STOP
+    if signo in _TSTP_BY_DEFAULT:
+        return SignalAction.TSTP
     if signo in _CORE_BY_DEFAULT:
         return SignalAction.CORE
     return SignalAction.TERM
