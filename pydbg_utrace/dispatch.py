@@ -120,6 +120,10 @@ def report(attachments: Sequence[Attached], event: Event, report: Reported,
             _call(att, "report_quiesce", report, decision, gone, running)
         if callback and att.events & wanted and _still_attached(att, gone):
             _call(att, callback, report, decision, gone, running)
+    # An engine detached meanwhile by someone else (control(DETACH) from another
+    # callback) holds nothing: finish_callback_report treats it like DETACH.
+    for answers in (decision.stopped, decision.released):
+        answers[:] = [att for att in answers if not att.detached]
     return decision
 
 
