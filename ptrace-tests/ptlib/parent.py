@@ -7,6 +7,8 @@ debugger attached.  This class asks it and reads its answers.
 
 from __future__ import annotations
 
+import os
+
 from .raw import Pipes
 from .util import Fail, threads_of, wait_proc_state
 
@@ -44,4 +46,6 @@ class RealParent:
             wait_proc_state(self.child, states, tid=tid, limit=0.0)
 
     def quit(self) -> None:
+        """Tell the parent to exit, and reap it (it is our child)."""
         self.io.go(b"q")
+        os.waitpid(self.pid, 0)

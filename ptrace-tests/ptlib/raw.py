@@ -199,7 +199,11 @@ class Raw:
             resume(pid, st.sig)
 
     def wait_nohang(self, pid: int = -1) -> Stop | None:
-        wpid, status = k.wait_tracee(pid, nohang=True)
+        """A pending report, or None (also when there is nobody left to wait for)."""
+        try:
+            wpid, status = k.wait_tracee(pid, nohang=True)
+        except ChildProcessError:
+            return None
         return Stop(wpid, status) if wpid else None
 
     def expect(self, pid: int, what: str, pred) -> Stop:
@@ -208,11 +212,14 @@ class Raw:
             raise Fail(f"expected {what}, got {st}")
         return st
 
-    def wait_exit(self, pid: int, skip=None) -> Stop:
+    def wait_exit(self, pid: int, skip=None, resume: bool = False) -> Stop:
         """Resume ``pid`` with PTRACE_CONT past every stop until it is gone.
 
-        ``skip`` may veto stops (return a Fail message) as they pass.
+        With ``resume`` it is stopped now and resumed first.  ``skip`` may veto
+        stops (return a Fail message) as they pass.
         """
+        if resume:
+            k.cont(pid)
         while True:
             st = self.wait(pid)
             if st.gone:
@@ -340,14 +347,16 @@ def syscall_stop(r: Raw, pid: int, sig: int = 0):
         k.cont_syscall(pid, st.sig if st.signal_stop else 0)
 
 
-def run_to_syscall(r: Raw, pid: int, nr: int, op: int = k.PTRACE_SYSCALL_INFO_ENTRY):
-    """Syscall-step until the entry (or exit) of syscall ``nr``."""
-    last_nr = -1
+def run_to_syscall(r: Raw, pid: int, nr: int, op: int = k.PTRACE_SYSCALL_INFO_ENTRY,
+                   arg0: int | None = None):
+    """Syscall-step until the entry (or exit) of syscall ``nr`` (with first argument ``arg0``)."""
+    last = None
     while True:
         info = syscall_stop(r, pid)
         if info.op == k.PTRACE_SYSCALL_INFO_ENTRY:
-            last_nr = info.nr
-        if info.op == op and last_nr == nr:
+            last = info
+        if (info.op == op and last is not None and last.nr == nr
+                and (arg0 is None or last.args[0] == arg0)):
             return info
 
 

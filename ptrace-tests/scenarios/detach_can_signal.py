@@ -26,7 +26,7 @@ def run_raw(binary: str) -> None:
     r = Raw()
     pid, io = r.launch(binary)
     io.go()
-    run_to_syscall(r, pid, nr_of(pid, "read"))
+    run_to_syscall(r, pid, nr_of(pid, "read"), arg0=0)  # not ld.so reading libc
     k.detach(pid)
     signal_after_detach(pid)
     status = os.waitpid(pid, 0)[1]

@@ -42,7 +42,6 @@ def one_round_raw(r: Raw, binary: str) -> None:
     p.expect_wait("none", why=" after detach")
     p.signal("C")
     after_detach(p, [p.child])
-    os.waitpid(ppid, 0)
 
 
 def run_raw(binary: str) -> None:

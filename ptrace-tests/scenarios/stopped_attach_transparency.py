@@ -31,10 +31,12 @@ def run_raw(binary: str) -> None:
     p.signal("C")
     await_continue_traps(r, tids)
     p.expect_wait("continued", block=True, why=" (SIGCONT while traced)")
-    for tid in tids:
+    # The leader last: once it runs it exits, taking the other threads along.
+    # (Its exit is also reported only after every other thread's.)
+    order = sorted(tids, key=lambda t: t == p.child)
+    for tid in order:
         k.cont(tid)
-    # The leader's exit is reported only after every other thread's.
-    for tid in sorted(tids, key=lambda t: t == p.child):
+    for tid in order:
         st = r.wait_passing(tid, (signal.SIGCONT,))
         util.check(st.exited, f"thread {tid}: {st}")
     p.expect_wait("exited 0", block=True)

@@ -1,0 +1,64 @@
+"""syscall-reset: what a return value set at an invalid syscall's entry becomes (recorded).
+
+The program calls syscall(-1) and syscall(100000); at each entry the debugger
+sets the return-value register to 42.  Recorded: the value at the exit stop
+and what the program got.  Checked everywhere: the program sees exactly what
+the exit stop showed.  Checked on x86_64 (arch/x86/entry/common.c,
+do_syscall_64): number -1 is left alone, so 42 reaches the program; any
+other invalid number gets -ENOSYS.
+"""
+
+import errno
+
+from ptlib import util
+from ptlib.raw import Raw, regs, set_regs, syscall_stop
+
+from pydbg_utrace import arch
+from pydbg_utrace import kernel as k
+
+NAME = "syscall-reset"
+INVALID = (-1, 100000)
+MARK = 42
+
+# x86_64 expectations: (value at the exit stop, what syscall() returns, errno)
+X86_64 = {-1: (MARK, MARK, 0), 100000: (-errno.ENOSYS, -1, errno.ENOSYS)}
+
+
+def program_view(rval: int) -> tuple[int, int]:
+    """What glibc's syscall() returns for kernel value ``rval``: (result, errno)."""
+    return (-1, -rval) if -4095 <= rval < 0 else (rval, 0)
+
+
+def judge(machine: str, seen: dict[int, int], said: dict[int, tuple[int, int]]) -> None:
+    for nr in INVALID:
+        util.log(f"nr {nr}: exit stop {seen[nr]}, program got {said[nr]}")
+        util.equal(said[nr], program_view(seen[nr]), f"syscall({nr}): program vs exit stop")
+        if machine == "x86_64":
+            util.equal((seen[nr], *said[nr]), X86_64[nr], f"syscall({nr}) on x86_64")
+
+
+def parse(io) -> dict[int, tuple[int, int]]:
+    io.expect("start")
+    a = io.expect("minus1")
+    b = io.expect("big")
+    return {-1: (int(a[0]), int(a[2])), 100000: (int(b[0]), int(b[2]))}
+
+
+def run_raw(binary: str) -> None:
+    r = Raw()
+    pid, io = r.launch(binary)
+    a = arch.for_pid(pid)
+    seen = {}
+    while len(seen) < len(INVALID):
+        info = syscall_stop(r, pid)
+        nr = a.syscall_number(regs(pid)) if info.op == k.PTRACE_SYSCALL_INFO_ENTRY else None
+        if nr in INVALID:
+            rg = regs(pid)
+            a.set_syscall_result(rg, MARK)
+            set_regs(pid, rg)
+            info = syscall_stop(r, pid)
+            util.equal(info.op, k.PTRACE_SYSCALL_INFO_EXIT, "stop after the entry")
+            seen[nr] = info.rval
+    st = r.wait_exit(pid, resume=True)
+    util.equal(st.code, 0, "exit code")
+    judge(a.name, seen, parse(io))

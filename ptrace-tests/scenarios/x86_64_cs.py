@@ -1,0 +1,51 @@
+"""x86_64-cs: a bogus CS written by the debugger, then a single-step, must not harm the kernel.
+
+At a stop of a 64-bit tracee: CS = 0 (a ring-0 selector) must be refused
+(EIO); CS = 0x23 (the 32-bit user code segment) is accepted, and a single
+step in that mode must end in some stop or death of the tracee -- not a
+hang, not an oops (we are still here to see it).  Then the tracee is killed
+and reaped normally.
+"""
+
+import errno
+import os
+import signal
+
+from ptlib import util
+from ptlib.raw import Raw, regs, set_regs
+
+from pydbg_utrace import kernel as k
+
+NAME = "x86_64-cs"
+ARCHES = {"x86_64"}
+I386_REGSET_SIZE = 17 * 4
+
+
+def run_raw(binary: str) -> None:
+    r = Raw()
+    pid, _ = r.launch(binary)
+    k.cont(pid)
+    r.expect(pid, "the SIGUSR1 stop", lambda s: s.signal_stop and s.sig == signal.SIGUSR1)
+    rg = regs(pid)
+    util.equal(rg["cs"], 0x33, "64-bit user CS")
+    rg["cs"] = 0
+    try:
+        set_regs(pid, rg)
+        raise util.Fail("CS = 0 was accepted")
+    except k.InvalidRequestError as e:
+        util.equal(e.errno, errno.EIO, "error for CS = 0")
+    rg = regs(pid)
+    rg["cs"] = 0x23
+    set_regs(pid, rg)
+    # With a 32-bit CS the kernel shows the task through the i386 regset
+    # view (task_user_regset_view): 17 ints, xcs at index 13.
+    raw = k.get_regset(pid, k.NT_PRSTATUS, 27 * 8)
+    util.equal(len(raw), I386_REGSET_SIZE, "regset size with CS = 0x23")
+    util.equal(int.from_bytes(raw[52:56], "little"), 0x23, "CS read back (i386 view)")
+    k.singlestep(pid)
+    st = r.wait(pid)
+    util.log(f"after the step with CS = 0x23: {st}")
+    if not st.gone:
+        os.kill(pid, signal.SIGKILL)
+        st = r.wait(pid)
+    util.check(st.signaled, f"tracee {st}")
