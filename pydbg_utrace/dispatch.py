@@ -22,7 +22,8 @@ Theory of operation (kernel/utrace.c, seed 004):
   engine holding it lets go).
 * Dispositions chain: each engine sees the previous one's signal or syscall
   action and may replace it; the last one that answers one wins.  An answer
-  without a disposition keeps the one it was shown.
+  without a disposition keeps the one it was shown; a DETACH answer's
+  disposition counts too.
 * A callback that raises is treated as DETACH and reported in ``failed``.
 """
 
@@ -146,10 +147,12 @@ def _call(att: Attached, callback: str, report: Reported, decision: Decision,
     finally:
         if running is not None:
             running(None)
+    # finish_callback sets report->result before it looks at DETACH: an answer
+    # like (DETACH, ABORT) still aborts the call.
+    _take_disposition(answer, report, decision)
     if answer.resume == Resume.DETACH:
         _forget(att, decision, gone)
         return
-    _take_disposition(answer, report, decision)
     decision.action = min(decision.action, answer.resume)
     report.action = decision.action
     if answer.resume == Resume.STOP:
