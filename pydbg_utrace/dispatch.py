@@ -29,6 +29,7 @@ Theory of operation (kernel/utrace.c, seed 004):
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -87,12 +88,31 @@ class Decision:
 
 
 def normalize(answer: object) -> Action:
-    """A callback's answer as an :class:`Action` (``None`` means resume)."""
+    """A callback's answer as an :class:`Action` (``None`` means resume).
+
+    Anything else raises TypeError or ValueError, which counts as the engine
+    failing.  That includes a bare disposition or bool: as ints they would
+    silently mean a resume action (``SignalAction.DELIVER == 0 == STOP``).
+    """
     if answer is None:
         return Action()
     if isinstance(answer, tuple):
-        return Action(*answer)
-    return Action(Resume(answer))
+        resume, disposition, hold = Action(*answer)
+        if disposition is not None and not isinstance(disposition,
+                                                      SignalAction | SyscallAction):
+            raise TypeError(f"not a SignalAction or SyscallAction: {disposition!r}")
+        if not isinstance(hold, bool):
+            raise TypeError(f"hold is not a bool: {hold!r}")
+        return Action(_resume(resume), disposition, hold)
+    return Action(_resume(answer))
+
+
+def _resume(value: object) -> Resume:
+    if isinstance(value, Resume):
+        return value
+    if not isinstance(value, int) or isinstance(value, bool | enum.Enum):
+        raise TypeError(f"not a Resume action: {value!r}")
+    return Resume(value)
 
 
 def calling_order(attachments: Sequence[Attached], event: Event) -> list:
