@@ -545,3 +545,61 @@ def test_software_step_runs_through_atomic_sequences(start, capsys):
     else:
         assert sequences == 0
     assert t.finish() == f"cross_atomic: mode=loop counter={iterations} rc=0\n"
+
+
+# A Python tracee that issues getppid with the classic `sc` instruction from
+# machine code it maps itself (glibc on power9 uses `scv`, so the CR0.SO error
+# path is otherwise never taken): std r31,-8(r1); mr r31,r3; li r0,64; sc;
+# std r3,0(r31); mfcr r10; std r10,8(r31); ld r31,-8(r1); blr -- the pointer
+# lives in non-volatile r31 because sc clobbers r9-r12.  It prints r3 and
+# CR0.SO after each call.
+PPC64LE_SC_TRACEE = r"""
+import ctypes, mmap, os, signal
+words = (0xFBE1FFF8, 0x7C7F1B78, 0x38000040, 0x44000002, 0xF87F0000, 0x7D400026,
+         0xF95F0008, 0xEBE1FFF8, 0x4E800020)
+page = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+page.write(b"".join(w.to_bytes(4, "little") for w in words))
+call = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(ctypes.addressof(ctypes.c_char.from_buffer(page)))
+out = (ctypes.c_uint64 * 2)()
+os.kill(os.getpid(), signal.SIGSTOP)
+for _ in range(2):
+    call(ctypes.addressof(out))
+    print(out[0], (out[1] >> 28) & 1, flush=True)
+"""
+
+
+@pytest.mark.skipif(host().name != "ppc64le", reason="ppc64le `sc` machine code")
+def test_ppc64_sc_error_convention_on_the_real_kernel(start, capsys):
+    import sys
+
+    t = start(sys.executable, "-c", PPC64LE_SC_TRACEE)
+    arch = t.arch
+    t.cont_to_signal(signal.SIGSTOP)  # past Python's start-up
+    getppid = arch.syscall_number_of("getppid")
+    done, pending = 0, False
+    while done < 2:
+        kernel.cont_syscall(t.pid)
+        status = t.wait()
+        assert t.exit_status is None and os.WSTOPSIG(status) == signal.SIGTRAP | 0x80, status
+        info = kernel.get_syscall_info(t.pid)
+        regs = t.registers()
+        if info.op == kernel.PTRACE_SYSCALL_INFO_ENTRY and info.nr == getppid:
+            assert regs["trap"] & ~0xF == 0xC00  # entered with sc, not scv
+            arch.abort_syscall(regs)
+            t.write_registers(regs)
+            pending = True
+        elif info.op == kernel.PTRACE_SYSCALL_INFO_EXIT and pending:
+            # sc's convention as the kernel leaves it: positive errno in r3, CR0.SO set
+            assert regs["r3"] == errno.ENOSYS and regs["ccr"] & 0x10000000
+            assert arch.syscall_result(regs) == (-errno.ENOSYS, errno.ENOSYS) == (
+                info.rval, errno.ENOSYS)
+            if done == 0:
+                arch.set_syscall_result(regs, errno=errno.EXDEV)
+            else:
+                arch.set_syscall_result(regs, 4242)
+            t.write_registers(regs)
+            pending = False
+            done += 1
+    out = t.finish()
+    note(capsys, f"{arch.name}: sc getppid aborted, tracee saw {out!r} (r3, CR0.SO)")
+    assert out == f"{errno.EXDEV} 1\n4242 0\n"
