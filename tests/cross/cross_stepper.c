@@ -110,7 +110,14 @@ int main(int argc, char **argv) {
             return 2;
         }
         if (WIFEXITED(st) || WIFSIGNALED(st)) {
-            outcome = all ? "completed" : "exited";
+            static char why[64];
+            if (WIFEXITED(st))
+                snprintf(why, sizeof why, "%s (exit %d)", all ? "completed" : "exited",
+                         WEXITSTATUS(st));
+            else
+                snprintf(why, sizeof why, "killed by signal %d (%s)", WTERMSIG(st),
+                         strsignal(WTERMSIG(st)));
+            outcome = why;
             break;
         }
         int s = WSTOPSIG(st);
@@ -118,14 +125,24 @@ int main(int argc, char **argv) {
             outcome = "completed";
             break;
         }
-        if (s != SIGTRAP) { /* pass other signals on, count them */
+        pc = get_pc(pid);
+        if (s != SIGTRAP) { /* pass other signals on, count and show them */
+            siginfo_t si;
+            memset(&si, 0, sizeof si);
+            ptrace(PTRACE_GETSIGINFO, pid, 0, &si);
+            printf("step %lu: signal %d (%s) si_code=%d si_addr=%p at pc=%#lx\n", steps, s,
+                   strsignal(s), si.si_code, si.si_addr, pc);
             other++;
             sig = s;
+        } else if (every == 1) {
+            siginfo_t si;
+            memset(&si, 0, sizeof si);
+            ptrace(PTRACE_GETSIGINFO, pid, 0, &si);
+            printf("step %lu pc=%#lx si_code=%d\n", steps + 1, pc, si.si_code);
         }
         steps++;
-        pc = get_pc(pid);
         count(pc);
-        if (every && steps % every == 0)
+        if (every > 1 && steps % every == 0)
             printf("step %lu pc=%#lx %.0f steps/s\n", steps, pc, steps / (now() - t0));
     }
     double dt = now() - t0;
