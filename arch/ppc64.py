@@ -16,6 +16,8 @@ Sources:
 - breakpoint ``trap`` (tw 31,0,0 = 0x7fe00008) traps with nip AT the trap
   (gdb rs6000-tdep.c: no decr_pc_after_break); PTRACE_SINGLEBLOCK = 0x100.
 - software step: load-reserve/store-conditional sequences (see ppc_atomic).
+Observed on Debian's 6.1 ppc64le kernel under qemu (tests/test_arch_live.py):
+384-byte regset, scv from glibc, the sc convention, abort, trap PC, the rule.
 """
 
 from __future__ import annotations

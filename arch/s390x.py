@@ -17,11 +17,15 @@ Sources:
 - ``NT_S390_SYSTEM_CALL`` (0x307, 4 bytes) is ``thread.system_call``, which
   recent kernels fill on the signal path only (for gdb's restart logic); it is
   available through ``Registers.regset`` but the entry number is read from
-  gpr2.  To verify on the real kernel (qemu issue).
+  gpr2.  Observed on 6.1 under qemu: r2 = 64 at getppid's entry while the
+  regset held a stale 0x20072 inherited from the parent (docs/arch.md).
 - breakpoint: gdb (s390-tdep.c) and ltrace use the 2-byte illegal op 0x0001;
   it is reported as SIGTRAP with the PSW address AFTER it (ltrace:
-  DECR_PC_AFTER_BREAK 2; gdb: decr_pc_after_break 2).  To verify on the real
-  kernel (qemu issue).  PTRACE_SINGLEBLOCK = 12 (arch/s390/include/uapi/asm/ptrace.h).
+  DECR_PC_AFTER_BREAK 2; gdb: decr_pc_after_break 2; kernel traps.c
+  ``illegal_op``).  Observed +2 on 6.1 under qemu.  PTRACE_SINGLEBLOCK = 12
+  (arch/s390/include/uapi/asm/ptrace.h).
+- single-step exists (PER), but under qemu-system-s390x 7.2 TCG it does not
+  follow taken branches (tests/test_arch_live.py, docs/arch.md).
 """
 
 from __future__ import annotations
