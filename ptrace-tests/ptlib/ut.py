@@ -35,11 +35,32 @@ def tracer():
     t = Tracer()
     try:
         yield t
-    finally:
-        try:
-            t.close()
-        except Exception as exc:  # a verdict is already on its way
-            log(f"tracer.close: {exc!r}")
+    except BaseException:
+        _bounded_close(t)
+        raise
+    if not _bounded_close(t):
+        raise Fail(f"tracer.close() blocked for more than {CLOSE_TIMEOUT:.0f}s")
+
+
+CLOSE_TIMEOUT = 3.0
+
+
+def _bounded_close(t: Tracer) -> bool:
+    """close() in a helper thread: a close that hangs must not eat the verdict."""
+    closer = threading.Thread(target=_close, args=(t,), daemon=True)
+    closer.start()
+    closer.join(CLOSE_TIMEOUT)
+    if closer.is_alive():
+        log(f"tracer.close() still blocked after {CLOSE_TIMEOUT}s")
+        return False
+    return True
+
+
+def _close(t: Tracer) -> None:
+    try:
+        t.close()
+    except Exception as exc:  # a verdict is already on its way
+        log(f"tracer.close: {exc!r}")
 
 
 def launch(t: Tracer, binary: str, *args: str):

@@ -5,9 +5,10 @@ one vfork() returns); the child first reports PTRACE_EVENT_STOP, exits 5 when
 resumed, and no VFORK_DONE event is reported (not asked for).
 """
 
-from ptlib import util
+from ptlib import ut, util
 from ptlib.raw import Raw
 
+from pydbg_utrace import Event
 from pydbg_utrace import kernel as k
 
 NAME = "o_tracevfork"
@@ -31,3 +32,19 @@ def run_raw(binary: str) -> None:
     util.check(st.exited and st.code == 0, f"parent: {st} (expected no VFORK_DONE)")
     io.expect("vfork_nr")
     util.equal(io.expect_int("child"), child, "pid vfork() returned vs event message")
+
+
+def run_utrace(binary: str) -> None:
+    from clone_ptrace import FollowChild
+
+    with ut.tracer() as t:
+        proc, io = ut.launch(t, binary)
+        eng = FollowChild()
+        eng.watch(proc.main_thread, Event.CLONE)
+        proc.start()
+        _, kind, child = eng.out.take("clone")
+        util.equal(kind, "vfork", "clone kind")
+        util.equal(eng.out.take("death")[1:], (child, 5 << 8), "child's death")
+        ut.expect_exit(proc, 0, "parent")
+        io.expect("vfork_nr")
+        util.equal(io.expect_int("child"), child, "pid vfork() returned vs report_clone")

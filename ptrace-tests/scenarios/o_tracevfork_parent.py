@@ -7,9 +7,11 @@ once the child exits, the parent's next stop is vfork's syscall exit with
 the child's pid as return value.
 """
 
-from ptlib import util
+from ptlib import ut, util
 from ptlib.raw import Raw
+from ptlib.ut import Observer
 
+from pydbg_utrace import Event, InProgressError, Resume
 from pydbg_utrace import kernel as k
 
 NAME = "o_tracevfork-parent"
@@ -42,3 +44,51 @@ def run_raw(binary: str) -> None:
     util.check(st.exited and st.code == 0, f"parent: {st}")
     io.expect("vfork_nr")
     util.equal(io.expect_int("child"), child, "pid vfork() returned")
+
+
+class HoldVforkChild(Observer):
+    """Holds the vfork child stopped from report_clone on; watches the parent's syscall exits."""
+
+    def __init__(self):
+        super().__init__()
+        self.child_att = None
+
+    def report_clone(self, att, r):
+        self.child_att = self.watch(r.child, Event.QUIESCE | Event.DEATH)
+        try:
+            self.child_att.control(Resume.STOP)
+        except InProgressError:
+            pass  # not stopped yet: it stops at its first chance
+        self.out.post("clone", r.clone_kind, r.child.tid)
+
+    def report_syscall_exit(self, att, r):
+        if att.thread.tid == att.thread.process.pid:
+            self.out.post("parent-exit", r.syscall.rval)
+
+    def report_death(self, att, r):
+        self.out.post("death", att.thread.tid)
+
+
+def run_utrace(binary: str) -> None:
+    with ut.tracer() as t:
+        proc, io = ut.launch(t, binary)
+        eng = HoldVforkChild()
+        eng.watch(proc.main_thread, Event.CLONE | Event.SYSCALL_EXIT)
+        proc.start()
+        while True:  # syscall exits of the start-up, until the vfork
+            item = eng.out.take("parent-exit", "clone")
+            if item[0] == "clone":
+                break
+        _, kind, child = item
+        util.equal(kind, "vfork", "clone kind")
+        # The parent going to sleep for its vfork child is reported to nobody:
+        # poll its state (bounded).
+        util.wait_proc_state(proc.pid, "D")
+        util.check(eng.out.q.empty(), f"a report while the vfork child was held: "
+                   f"{eng.out.q.queue[0] if eng.out.q.queue else ''}")
+        eng.child_att.control(Resume.RESUME)
+        # Two threads report now, in whatever order waitpid gives them.
+        got = dict(eng.out.take("death", "parent-exit") for _ in range(2))
+        util.equal(got, {"death": child, "parent-exit": child},
+                   "the child's death and vfork's return value at the parent's syscall exit")
+        ut.expect_exit(proc, 0, "parent")

@@ -5,9 +5,11 @@ child's exit, and only then the parent's VFORK_DONE stop whose message is the
 child's pid.
 """
 
-from ptlib import util
+from ptlib import ut, util
 from ptlib.raw import Raw
+from ptlib.ut import Observer
 
+from pydbg_utrace import Event, Resume
 from pydbg_utrace import kernel as k
 
 NAME = "o_tracevforkdone"
@@ -36,3 +38,50 @@ def run_raw(binary: str) -> None:
     util.check(st.exited and st.code == 0, f"parent: {st}")
     io.expect("vfork_nr")
     util.equal(io.expect_int("child"), child, "pid vfork() returned")
+
+
+class VforkDone(Observer):
+    """Asks, in report_clone of a vfork, for a report once the parent goes on.
+
+    utrace's way to hear of "vfork done" (seed 004, utrace_report_clone and
+    utrace_finish_vfork): UTRACE_REPORT from report_clone of a CLONE_VFORK
+    makes the parent report_quiesce on its way back to user mode, which is
+    after the child released it.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.vforked = False
+
+    def report_clone(self, att, r):
+        self.out.post("clone", r.clone_kind, r.child.tid)
+        self.watch(r.child, Event.DEATH)
+        self.vforked = r.clone_kind == "vfork"
+        return Resume.REPORT if self.vforked else None
+
+    def report_quiesce(self, att, r):
+        if self.vforked and att.thread.tid == att.thread.process.pid and r.event == Event.NONE:
+            self.vforked = False
+            self.out.post("parent-quiesce")
+
+    def report_death(self, att, r):
+        self.out.post("death", att.thread.tid, r.exit_code)
+
+
+def run_utrace(binary: str) -> None:
+    with ut.tracer() as t:
+        proc, io = ut.launch(t, binary)
+        eng = VforkDone()
+        eng.watch(proc.main_thread, Event.CLONE | Event.QUIESCE)
+        proc.start()
+        _, kind, child = eng.out.take("clone")
+        util.equal(kind, "vfork", "clone kind")
+        first = eng.out.take("death", "parent-quiesce")
+        if first[0] == "parent-quiesce":
+            raise util.Fail("report_quiesce asked with REPORT at the vfork came before the child "
+                            "let the parent go (no vfork-done point in the multiplexer)")
+        util.equal(first[1:], (child, 5 << 8), "child's death")
+        eng.out.take("parent-quiesce")
+        ut.expect_exit(proc, 0, "parent")
+        io.expect("vfork_nr")
+        util.equal(io.expect_int("child"), child, "pid vfork() returned")

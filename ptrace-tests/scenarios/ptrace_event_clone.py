@@ -8,9 +8,10 @@ PTRACE_EVENT_STOP; the thread shares the parent's tgid, the other does not.
 
 import signal
 
-from ptlib import util
+from ptlib import ut, util
 from ptlib.raw import Raw
 
+from pydbg_utrace import Event
 from pydbg_utrace import kernel as k
 
 NAME = "ptrace_event_clone"
@@ -44,3 +45,23 @@ def run_raw(binary: str) -> None:
     util.check(st.exited and st.code == 0, f"parent: {st}")
     util.equal(io.expect_int("thread"), tid, "tid clone() returned vs event message")
     util.equal(io.expect_int("child"), child, "pid clone() returned vs event message")
+
+
+def run_utrace(binary: str) -> None:
+    from clone_ptrace import FollowChild
+
+    with ut.tracer() as t:
+        proc, io = ut.launch(t, binary)
+        eng = FollowChild()
+        eng.watch(proc.main_thread, Event.CLONE)
+        proc.start()
+        _, kind, tid = eng.out.take("clone")
+        util.equal(kind, "thread", "first clone's kind")
+        util.equal(util.proc_status_field(tid, "Tgid"), str(proc.pid), "thread's tgid")
+        util.equal(eng.out.take("death")[1:], (tid, 0), "thread's death")
+        _, kind, child = eng.out.take("clone")
+        util.equal(kind, "clone", "second clone's kind (exit signal SIGUSR1)")
+        util.equal(eng.out.take("death")[1:], (child, 9 << 8), "child's death")
+        ut.expect_exit(proc, 0, "parent")
+        util.equal(io.expect_int("thread"), tid, "tid clone() returned vs report_clone")
+        util.equal(io.expect_int("child"), child, "pid clone() returned vs report_clone")

@@ -8,9 +8,11 @@ step trap; the main thread joins it and exits 0.
 
 import signal
 
-from ptlib import util
+from ptlib import ut, util
 from ptlib.raw import Raw
+from ptlib.ut import Observer
 
+from pydbg_utrace import Event, Resume, SignalAction
 from pydbg_utrace import kernel as k
 
 NAME = "step-from-clone"
@@ -42,3 +44,50 @@ def run_raw(binary: str) -> None:
     k.cont(pid)
     st = r.wait(pid)
     util.check(st.exited and st.code == 0, f"parent: {st}")
+
+
+class StepThroughClone(Observer):
+    def __init__(self):
+        super().__init__()
+        self.started = False
+        self.child: int | None = None
+        self.after = 0
+
+    def report_signal(self, att, r):
+        if att.thread.tid != att.thread.process.pid:
+            self.out.problem(f"new thread got signal {r.signo} (stepping inherited?)")
+            return None
+        if not self.started and r.signo == signal.SIGUSR1:
+            self.started = True
+            return (Resume.SINGLESTEP, SignalAction.IGN)
+        self.out.problem(f"parent got signal {r.signo}")
+
+    def report_clone(self, att, r):
+        self.child = r.child.tid
+        self.watch(r.child, Event.SIGNAL_ALL | Event.STEP | Event.DEATH)
+        return Resume.SINGLESTEP
+
+    def report_step(self, att, r):
+        if att.thread.tid != att.thread.process.pid:
+            self.out.problem("the new thread reported a step")
+            return None
+        if self.child is None:
+            return Resume.SINGLESTEP
+        self.after += 1
+        return Resume.SINGLESTEP if self.after < 5 else Resume.RESUME
+
+    def report_death(self, att, r):
+        self.out.post("death", att.thread.tid, r.exit_code)
+
+
+def run_utrace(binary: str) -> None:
+    with ut.tracer() as t:
+        proc, io = ut.launch(t, binary)
+        eng = StepThroughClone()
+        eng.watch(proc.main_thread, Event.SIGNAL_ALL | Event.STEP | Event.CLONE)
+        proc.start()
+        _, tid, status = eng.out.take("death")
+        util.equal((tid, status), (eng.child, 0), "the new thread's death")
+        ut.expect_exit(proc, 0)
+        eng.out.check()
+        util.check(eng.after >= 5, f"only {eng.after} steps after the clone")

@@ -7,10 +7,12 @@ the program exits 0 (handler ran once).
 
 import signal
 
-from ptlib import util
+from ptlib import ut, util
 from ptlib.raw import Raw
+from ptlib.ut import Observer
 from step_through_sigret import parse
 
+from pydbg_utrace import Event, Resume, SignalAction
 from pydbg_utrace import kernel as k
 
 NAME = "step-into-handler"
@@ -29,3 +31,33 @@ def run_raw(binary: str) -> None:
     k.cont(pid)
     st = r.wait(pid)
     util.check(st.exited and st.code == 0, f"tracee {st}")
+
+
+class IntoHandler(Observer):
+    def __init__(self, io):
+        super().__init__()
+        self.io = io
+        self.handler: int | None = None
+        self.pcs: list[int] = []
+
+    def report_signal(self, att, r):
+        if self.handler is None and r.signo == signal.SIGUSR1:
+            self.handler, _ = parse(self.io)
+            return (Resume.SINGLESTEP, SignalAction.DELIVER)
+        self.out.problem(f"unexpected signal {r.signo}")
+
+    def report_step(self, att, r):
+        self.pcs.append(r.regs.pc)
+        return Resume.RESUME
+
+
+def run_utrace(binary: str) -> None:
+    with ut.tracer() as t:
+        proc, io = ut.launch(t, binary)
+        eng = IntoHandler(io)
+        eng.watch(proc.main_thread, Event.SIGNAL_ALL | Event.STEP)
+        proc.start()
+        ut.expect_exit(proc, 0)
+        eng.out.check()
+        util.equal(len(eng.pcs), 1, "step reports")
+        util.equal(hex(eng.pcs[0]), hex(eng.handler), "pc after the step into the handler")

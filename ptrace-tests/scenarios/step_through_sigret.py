@@ -9,10 +9,12 @@ value, and the program exits 0 (handler ran once).
 
 import signal
 
-from ptlib import util
+from ptlib import ut, util
 from ptlib.raw import Raw
+from ptlib.ut import Observer
 from step_simple import CounterWatch
 
+from pydbg_utrace import Event, Resume, SignalAction
 from pydbg_utrace import kernel as k
 
 NAME = "step-through-sigret"
@@ -46,3 +48,49 @@ def run_raw(binary: str) -> None:
         raise util.Fail("step budget exhausted")
     util.check(st.exited and st.code == 0, f"tracee {st}")
     watch.done()
+
+
+class SigretStepper(Observer):
+    """Steps into the handler (delivering SIGUSR1), through sigreturn, and on to the end."""
+
+    def __init__(self, io):
+        super().__init__()
+        self.io = io
+        self.handler: int | None = None
+        self.watcher: CounterWatch | None = None
+        self.first_pc: int | None = None
+        self.steps = 0
+
+    def report_signal(self, att, r):
+        if self.handler is None and r.signo == signal.SIGUSR1:
+            self.handler, self.watcher = parse(self.io)
+            return (Resume.SINGLESTEP, SignalAction.DELIVER)
+        self.out.problem(f"signal {r.signo} while stepping (step {self.steps})")
+
+    def report_step(self, att, r):
+        self.steps += 1
+        if self.first_pc is None:
+            self.first_pc = r.regs.pc
+            return Resume.SINGLESTEP
+        try:
+            self.watcher.step(att.thread.tid)
+        except util.Fail as e:
+            self.out.problem(str(e))
+            return Resume.DETACH
+        if self.steps > STEP_BUDGET:
+            self.out.problem("step budget exhausted")
+            return Resume.DETACH
+        return Resume.SINGLESTEP
+
+
+def run_utrace(binary: str) -> None:
+    with ut.tracer() as t:
+        proc, io = ut.launch(t, binary)
+        eng = SigretStepper(io)
+        eng.watch(proc.main_thread, Event.SIGNAL_ALL | Event.STEP)
+        proc.start()
+        ut.expect_exit(proc, 0)
+        eng.out.check()
+        util.check(eng.handler is not None, "the SIGUSR1 stop was never reported")
+        util.equal(hex(eng.first_pc or 0), hex(eng.handler), "pc at the first step report")
+        eng.watcher.done()

@@ -1,5 +1,5 @@
 /* step-simple (and step-detach): a counting loop to be single-stepped.
- * Says where the counter lives, stops with SIGUSR1, counts to 200, exits 0. */
+ * Waits for "go", says where the counter lives, stops with SIGUSR1, counts to 200, exits 0. */
 #include "common.h"
 
 #define COUNT 200
@@ -9,6 +9,7 @@ int main(void)
 {
 	int i;
 
+	await_go();	/* step-detach attaches to it first */
 	say("counter %p %d", (void *)&counter, COUNT);
 	raise(SIGUSR1);
 	for (i = 0; i < COUNT; i++)
