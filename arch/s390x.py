@@ -24,8 +24,8 @@ Sources:
   DECR_PC_AFTER_BREAK 2; gdb: decr_pc_after_break 2; kernel traps.c
   ``illegal_op``).  Observed +2 on 6.1 under qemu.  PTRACE_SINGLEBLOCK = 12
   (arch/s390/include/uapi/asm/ptrace.h).
-- single-step exists (PER), but under qemu-system-s390x 7.2 TCG it does not
-  follow taken branches (tests/test_arch_live.py, docs/arch.md).
+- single-step exists (PER); observed working under QEMU 10, while QEMU < 9.1
+  TCG does not follow single-stepped taken branches (docs/arch.md).
 """
 
 from __future__ import annotations
