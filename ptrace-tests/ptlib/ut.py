@@ -14,7 +14,7 @@ import queue
 import threading
 from contextlib import contextmanager
 
-from pydbg_utrace import Engine, Tracer
+from pydbg_utrace import Engine, InProgressError, Resume, Tracer
 
 from .raw import Pipes
 from .util import Fail, log
@@ -115,9 +115,16 @@ class Log:
         self.problems.append(msg)
         self.q.put(("problem", msg))
 
-    def take(self, *kinds: str) -> tuple:
-        """The next observation, which must be of one of ``kinds``."""
-        item = self.q.get()
+    def take(self, *kinds: str, within: float | None = None, why: str = "") -> tuple:
+        """The next observation, which must be of one of ``kinds``.
+
+        ``within`` bounds the wait where a missing report is the failure being
+        tested (not as synchronisation: the report is expected right away).
+        """
+        try:
+            item = self.q.get(timeout=within)
+        except queue.Empty:
+            raise Fail(f"no {'/'.join(kinds)} report within {within}s{why}") from None
         if item[0] == "problem" or (kinds and item[0] not in kinds):
             raise Fail(f"expected {'/'.join(kinds)}, engine saw {item}")
         return item
@@ -159,3 +166,37 @@ def expect_exit(proc, code: int, what: str = "tracee") -> None:
         raise Fail(f"{what} killed by {signal.Signals(os.WTERMSIG(status)).name}")
     if os.WEXITSTATUS(status) != code:
         raise Fail(f"{what} exit code: got {os.WEXITSTATUS(status)}, want {code}")
+
+
+class JobWatcher(Observer):
+    """Posts job-control, signal, quiesce and death reports; decides nothing."""
+
+    def report_quiesce(self, att, r):
+        self.out.post("quiesce", att.thread.tid, r.event)
+
+    def report_jctl(self, att, r):
+        self.out.post("jctl", att.thread.tid, r.jctl.name)
+
+    def report_signal(self, att, r):
+        self.out.post("signal", att.thread.tid, r.signo)
+
+    def report_death(self, att, r):
+        self.out.post("death", att.thread.tid, r.exit_code)
+
+    def take_skipping(self, kind: str, skip=("quiesce", "signal"), **kw) -> tuple:
+        while True:
+            item = self.out.take(kind, "death", *skip, **kw)
+            if item[0] == kind:
+                return item
+            if item[0] == "death":
+                raise Fail(f"thread {item[1]} died (status {item[2]:#x}) "
+                           f"while waiting for {kind}")
+
+
+def stop_now(eng: JobWatcher, att) -> None:
+    """utrace_control(STOP) and, if it is in progress, the report_quiesce that must follow."""
+    try:
+        att.control(Resume.STOP)
+    except InProgressError:
+        eng.take_skipping("quiesce", skip=("jctl", "signal"), within=3.0,
+                          why=" after control(STOP) answered 'in progress'")

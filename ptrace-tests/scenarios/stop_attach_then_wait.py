@@ -11,11 +11,13 @@ until the parent's SIGCONT.  Repeated to catch both sides of the race.
 import os
 import signal
 
-from ptlib import util
+from ptlib import ut, util
 from ptlib.parent import RealParent
 from ptlib.raw import BASE_OPTIONS, Raw
+from ptlib.ut import JobWatcher, stop_now
 from stopped_detach_sleeping import after_detach
 
+from pydbg_utrace import Event
 from pydbg_utrace import kernel as k
 
 NAME = "stop-attach-then-wait"
@@ -48,3 +50,30 @@ def run_raw(binary: str) -> None:
     r = Raw()
     for _ in range(ROUNDS):
         one_round_raw(r, binary)
+
+
+def one_round_utrace(t, binary: str) -> None:
+    popen, io = ut.spawn(binary, "sleep", "1")
+    p = RealParent(io, popen.pid)
+    util.wait_proc_state(p.child, "S")  # started and asleep: no event tells us
+    os.kill(p.child, signal.SIGSTOP)
+    proc = t.attach_process(p.child)
+    eng = JobWatcher()
+    att = eng.watch(proc.main_thread, Event.QUIESCE | Event.JCTL | Event.SIGNAL_ALL)
+    # The stop may have happened before the engine attached (then it is told
+    # nothing of it) or after (then report_jctl): either way the real parent
+    # sees it exactly once, and control(STOP) gets hold of the thread.
+    p.expect_wait("stopped 19", block=True)
+    stop_now(eng, att)
+    p.expect_wait("none", why=" (stop reported twice)")
+    proc.detach()
+    util.wait_proc_state(p.child, "T")
+    p.expect_wait("none", why=" after detach")
+    p.signal("C")
+    after_detach(p, [p.child])
+
+
+def run_utrace(binary: str) -> None:
+    with ut.tracer() as t:
+        for _ in range(ROUNDS):
+            one_round_utrace(t, binary)

@@ -9,10 +9,11 @@ runs on (exit 0) and the parent reaps it normally.
 
 import signal
 
-from ptlib import util
+from ptlib import ut, util
 from ptlib.parent import RealParent
 from ptlib.raw import Raw, attach_group_stopped, await_continue_traps
 
+from pydbg_utrace import Resume
 from pydbg_utrace import kernel as k
 
 NAME = "stopped-attach-transparency"
@@ -40,4 +41,27 @@ def run_raw(binary: str) -> None:
         st = r.wait_passing(tid, (signal.SIGCONT,))
         util.check(st.exited, f"thread {tid}: {st}")
     p.expect_wait("exited 0", block=True)
+    p.quit()
+
+
+def run_utrace(binary: str) -> None:
+    from attach_wait_on_stopped import attach_stopped_utrace
+
+    popen, io = ut.spawn(binary, "stop", "3")
+    p = RealParent(io, popen.pid)
+    tids = p.wait_stopped(3)
+    with ut.tracer() as t:
+        proc, eng = attach_stopped_utrace(t, p, tids)
+        for tid in tids:
+            eng.atts[tid].control(Resume.RESUME)
+        p.expect_wait("none", why=" while attached")
+        p.signal("C")
+        continued = set()
+        while continued != set(tids):
+            _, tid, what = eng.take_skipping("jctl", within=3.0, why=" after SIGCONT")
+            util.check(what == "CONTINUED", f"thread {tid}: jctl {what} after SIGCONT")
+            continued.add(tid)
+        p.expect_wait("continued", block=True, why=" (SIGCONT while traced)")
+        p.expect_wait("exited 0", block=True)
+        ut.exit_status(proc, 5)
     p.quit()

@@ -8,10 +8,11 @@ its system call ('S'), not stopped; the real parent sees "continued" once.
 import os
 import signal
 
-from ptlib import util
+from ptlib import ut, util
 from ptlib.parent import RealParent
 from ptlib.raw import Raw, attach_group_stopped, await_continue_traps, detach_all
 
+from pydbg_utrace import Resume
 from pydbg_utrace import kernel as k
 
 NAME = "stopped-detach-sleeping"
@@ -41,4 +42,24 @@ def run_raw(binary: str) -> None:
     os.kill(p.child, signal.SIGCONT)
     await_continue_traps(r, tids)
     detach_all(r, tids)
+    after_detach(p, tids)
+
+
+def run_utrace(binary: str) -> None:
+    from attach_wait_on_stopped import attach_stopped_utrace
+
+    popen, io = ut.spawn(binary, "stop-sleep", "2")
+    p = RealParent(io, popen.pid)
+    tids = p.wait_stopped(2)
+    with ut.tracer() as t:
+        proc, eng = attach_stopped_utrace(t, p, tids)
+        for tid in tids:
+            eng.atts[tid].control(Resume.RESUME)
+        os.kill(p.child, signal.SIGCONT)
+        continued = set()
+        while continued != set(tids):
+            _, tid, what = eng.take_skipping("jctl", within=3.0, why=" after SIGCONT")
+            util.check(what == "CONTINUED", f"thread {tid}: jctl {what} after SIGCONT")
+            continued.add(tid)
+        proc.detach()
     after_detach(p, tids)
