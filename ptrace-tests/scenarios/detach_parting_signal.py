@@ -8,9 +8,11 @@ replaced) and exit with code 1.
 import os
 import signal
 
-from ptlib import util
+from ptlib import ut, util
 from ptlib.raw import Raw
+from ptlib.ut import Observer
 
+from pydbg_utrace import Event, Resume, SignalAction
 from pydbg_utrace import kernel as k
 
 NAME = "detach-parting-signal"
@@ -31,3 +33,28 @@ def run_raw(binary: str) -> None:
     r.expect(pid, "the SIGUSR2 stop", lambda s: s.signal_stop and s.sig == signal.SIGUSR2)
     k.detach(pid, signal.SIGUSR1)
     check_status(os.waitpid(pid, 0)[1])
+
+
+class PartingSignal(Observer):
+    """At SIGUSR2's report: make it SIGUSR1 and hold the thread there."""
+
+    def report_signal(self, att, r):
+        if r.signo == signal.SIGUSR2:
+            r.siginfo.signo = signal.SIGUSR1
+            self.out.post("held")
+            return (Resume.STOP, SignalAction.DELIVER)
+        self.out.problem(f"unexpected signal {r.signo}")
+
+
+def run_utrace(binary: str) -> None:
+    # Our own child, attached to: after the detach we are the one to reap it.
+    popen, io = ut.spawn(binary)
+    with ut.tracer() as t:
+        proc = t.attach_process(popen.pid)
+        eng = PartingSignal()
+        eng.watch(proc.main_thread, Event.SIGNAL_ALL)
+        io.go()
+        eng.out.take("held")
+        proc.detach()
+    status = popen.wait()
+    check_status(status << 8 if status >= 0 else -status)

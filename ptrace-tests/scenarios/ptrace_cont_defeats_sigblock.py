@@ -6,11 +6,14 @@ SIGUSR1 instead.  The injected signal must not run its handler while blocked
 it, and then delivered once (exit 0).
 """
 
+import os
 import signal
 
-from ptlib import util
+from ptlib import ut, util
 from ptlib.raw import Raw
+from ptlib.ut import Observer
 
+from pydbg_utrace import Event, Resume, SignalAction
 from pydbg_utrace import kernel as k
 
 NAME = "ptrace_cont-defeats-sigblock"
@@ -33,3 +36,28 @@ def run_raw(binary: str) -> None:
     st = r.wait(pid)
     util.check(st.exited, f"tracee {st}")
     check_output(io, st.code)
+
+
+class SwapSignal(Observer):
+    """At SIGUSR2's report make it SIGUSR1 (deliver); record every signal report."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen: list[int] = []
+
+    def report_signal(self, att, r):
+        self.seen.append(r.signo)
+        if r.signo == signal.SIGUSR2 and len(self.seen) == 1:
+            r.siginfo.signo = signal.SIGUSR1
+        return (Resume.RESUME, SignalAction.DELIVER)
+
+
+def run_utrace(binary: str) -> None:
+    with ut.tracer() as t:
+        proc, io = ut.launch(t, binary)
+        eng = SwapSignal()
+        eng.watch(proc.main_thread, Event.SIGNAL_ALL)
+        proc.start()
+        status = ut.exit_status(proc)
+        util.equal(eng.seen, [signal.SIGUSR2, signal.SIGUSR1], "signal reports")
+        check_output(io, os.WEXITSTATUS(status))

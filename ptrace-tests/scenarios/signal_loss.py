@@ -8,9 +8,11 @@ stop, be delivered, and run the handler: the program counts 100.
 import os
 import signal
 
-from ptlib import util
+from ptlib import ut, util
 from ptlib.raw import Raw, nr_of
+from ptlib.ut import Observer
 
+from pydbg_utrace import Event
 from pydbg_utrace import kernel as k
 
 NAME = "signal-loss"
@@ -46,3 +48,39 @@ def run_raw(binary: str) -> None:
     io.expect("getppid_nr")
     util.equal(io.expect_int("got"), ROUNDS, "handler runs counted by the program")
     util.equal(st.code, 0, "exit code")
+
+
+class SignalAtExit(Observer):
+    def __init__(self):
+        super().__init__()
+        self.nr = None
+        self.last = -1
+        self.sent = self.delivered = 0
+
+    def report_syscall_entry(self, att, r):
+        self.last = r.syscall.nr
+
+    def report_syscall_exit(self, att, r):
+        if self.nr is None:
+            self.nr = att.thread.arch.syscall_number_of("getppid")
+        if self.last == self.nr:
+            os.kill(att.thread.tid, signal.SIGUSR1)
+            self.sent += 1
+
+    def report_signal(self, att, r):
+        if r.signo == signal.SIGUSR1:
+            self.delivered += 1
+        return None
+
+
+def run_utrace(binary: str) -> None:
+    with ut.tracer() as t:
+        proc, io = ut.launch(t, binary)
+        eng = SignalAtExit()
+        eng.watch(proc.main_thread, Event.SYSCALL | Event.SIGNAL_ALL)
+        proc.start()
+        ut.expect_exit(proc, 0)
+        util.equal(eng.sent, ROUNDS, "signals sent")
+        util.equal(eng.delivered, ROUNDS, "signal reports")
+        io.expect("getppid_nr")
+        util.equal(io.expect_int("got"), ROUNDS, "handler runs counted by the program")
