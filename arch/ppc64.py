@@ -29,6 +29,7 @@ import capstone
 
 from . import ppc_atomic
 from .base import MAX_ERRNO, Arch, Instruction, MemoryReader, Registers, layout
+from .syscall_tables import python_ptrace_table
 
 _NAMES = [f"r{i}" for i in range(32)] + (
     "nip msr orig_gpr3 ctr link xer ccr softe trap dar dsisr result".split())
@@ -131,9 +132,7 @@ class PPC64(Arch):
 
     @cached_property
     def syscall_names(self) -> Mapping[int, str]:
-        from ptrace.syscall.linux import powerpc64
-
-        return powerpc64.SYSCALL_NAMES
+        return python_ptrace_table("powerpc64")
 
 
 PPC64LE = PPC64("ppc64le", "little")

@@ -16,6 +16,7 @@ from functools import cached_property
 import capstone
 
 from .base import MAX_ERRNO, Arch, Registers, layout
+from .syscall_tables import python_ptrace_table
 
 _NAMES = ("r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs "
           "eflags rsp ss fs_base gs_base ds es fs gs").split()
@@ -69,9 +70,7 @@ class X86_64(Arch):
 
     @cached_property
     def syscall_names(self) -> Mapping[int, str]:
-        from ptrace.syscall.linux import x86_64
-
-        return x86_64.SYSCALL_NAMES
+        return python_ptrace_table("x86_64")
 
 
 ARCH = X86_64()
