@@ -13,6 +13,7 @@ core reads the regset once per stop, hands the bytes to
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -228,11 +229,16 @@ class Arch:
         return None
 
     # -- disassembly ----------------------------------------------------------
-    @cached_property
+    @property
     def _capstone(self) -> Any:
-        import capstone
+        """One capstone handle per thread (the REPL and the tracer may both disassemble)."""
+        local = self.__dict__.setdefault("_capstone_local", threading.local())
+        cs = getattr(local, "cs", None)
+        if cs is None:
+            import capstone
 
-        return capstone.Cs(self.capstone_arch, self.capstone_mode)
+            cs = local.cs = capstone.Cs(self.capstone_arch, self.capstone_mode)
+        return cs
 
     def disassemble(self, code: bytes, address: int, count: int = 0) -> list[Instruction]:
         """Decode ``code`` found at ``address``; ``count`` 0 means all of it.
