@@ -5,6 +5,7 @@ its own event mask and callbacks, and their answers combine by the rules of
 the kernel's utrace (see docs/engine-api.md).
 """
 
+from . import arch, kernel
 from .engine import Attachment, Engine, Report
 from .errors import (
     AlreadyError,
@@ -25,5 +26,5 @@ __all__ = [
     "Action", "AlreadyError", "AttachFlags", "Attachment", "Engine", "Event", "ExistsError",
     "InProgressError", "InvalidError", "JobControl", "NoSuchThreadError", "NotFoundError",
     "NotStoppedError", "NotSupportedError", "Process", "Report", "Resume", "SignalAction",
-    "State", "SyscallAction", "Thread", "Tracer", "UtraceError",
+    "State", "SyscallAction", "Thread", "Tracer", "UtraceError", "arch", "kernel",
 ]

@@ -67,6 +67,15 @@ class Report:
         """The thread's registers, read on first use (once per stop); writes go back on resume."""
         return self._tracer._registers(self.thread)
 
+    def set_syscall_result(self, value: int = 0, errno: int | None = None) -> None:
+        """Choose what the program sees this system call return.
+
+        At the exit stop it is written now; at the entry stop (typically with
+        ``SyscallAction.ABORT``) it is written when the exit stop comes.
+        ``errno`` makes it a failure (-1 and ``errno`` in C).
+        """
+        self._tracer._set_syscall_result(self.thread, value, errno)
+
     @property
     def signo(self) -> int:
         return self.siginfo.signo if self.siginfo is not None else 0

@@ -51,6 +51,7 @@ TRACE_OPTIONS = (
     | kernel.PTRACE_O_TRACEVFORK | kernel.PTRACE_O_TRACEEXEC | kernel.PTRACE_O_TRACEEXIT
 )
 SYSCALL_STOP = signal.SIGTRAP | 0x80
+GROUP_STOP_SIGNALS = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
 WAKE_SIGNAL = signal.SIGURG  # ignored by default: harmless if it ever escapes
 LAUNCH_HOLD = "launch"  # an internal hold: launched, waiting for start()
 CLONE_HOLD = "clone"  # an internal hold: child waiting for its parent's report_clone
@@ -231,7 +232,7 @@ class Tracer:
         elif event == 0:
             self._on_signal_stop(thread, sig)
         elif event == kernel.PTRACE_EVENT_STOP:
-            self._on_event_stop(thread)
+            self._on_event_stop(thread, sig)
         elif event in _CLONE_EVENTS:
             self._on_clone(thread, event)
         elif event == kernel.PTRACE_EVENT_EXEC:
@@ -350,13 +351,11 @@ class Tracer:
         self._report(thread, report, Event.STEP, attachments=steppers)
         self._resume(thread)
 
-    def _on_event_stop(self, thread: Thread) -> None:
-        try:
-            kernel.get_siginfo(thread.tid)
-        except kernel.InvalidRequestError:
-            self._on_group_stop(thread)  # group-stop: no siginfo (ptrace(2))
-            return
-        except kernel.NoSuchProcessError:
+    def _on_event_stop(self, thread: Thread, sig: int) -> None:
+        if sig in GROUP_STOP_SIGNALS:
+            # Under PTRACE_SEIZE a group-stop is an EVENT_STOP carrying the
+            # stopping signal; traps (interrupt, listen notify) carry SIGTRAP.
+            self._on_group_stop(thread)
             return
         if thread.group_stopped:
             # A PTRACE_LISTEN tracee trapped: the group continued (SIGCONT).
@@ -375,11 +374,14 @@ class Tracer:
     def _on_group_stop(self, thread: Thread) -> None:
         first = not thread.group_stopped
         thread.group_stopped = True
-        thread.interrupting = False
+        interrupt = thread.interrupt_report
+        thread.interrupting = thread.interrupt_report = False
         if first:
             report = Report(self, thread, Event.JCTL)
             report.jctl = JobControl.STOPPED
             self._report(thread, report, Event.JCTL)
+        if interrupt or thread.holds:  # an interrupt or STOP asked while it was stopping
+            self._quiesce_pass(thread, interrupt)
         self._resume(thread)
 
     def _on_clone(self, parent: Thread, event: int) -> None:
@@ -411,6 +413,7 @@ class Tracer:
 
     def _forget_process(self, process: Process) -> None:
         """No engine wants this new process: let it run untraced."""
+        self._processes.pop(process.pid, None)
         for thread in list(process.threads.values()):
             if thread.born and thread.state == State.STOPPED:
                 self._let_go(thread)
@@ -443,6 +446,9 @@ class Tracer:
         except kernel.NoSuchProcessError:
             return
         self._report(thread, report, Event.EXIT)
+        code = report.exit_code
+        if os.WIFSIGNALED(code) and os.WTERMSIG(code) == signal.SIGKILL:
+            thread.holds.clear()  # SIGKILL always wins: no engine may hold it here
         self._resume(thread)
 
     def _on_death(self, thread: Thread, status: int) -> None:
@@ -629,6 +635,12 @@ class Tracer:
             self._interrupt(thread)
             return
         self._resume(thread)
+
+    def _set_syscall_result(self, thread: Thread, value: int, err: int | None) -> None:
+        if thread.stop_event == Event.SYSCALL_EXIT:
+            thread.arch.set_syscall_result(self._registers(thread), value, err)
+        else:
+            thread.abort_result = (value, err)
 
     def _barrier(self, att: Attachment) -> None:
         # Requests run between callbacks, so none of att's is running now.
@@ -836,7 +848,7 @@ class Tracer:
             self._closed = True
 
     def _wait_gone(self, process: Process) -> None:
-        while process.pid in self._processes:
+        while process.pid in self._processes and process.threads:
             try:
                 tid, status = kernel.wait_tracees()
             except ChildProcessError:
