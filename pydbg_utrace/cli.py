@@ -68,6 +68,8 @@ def trace(args: argparse.Namespace) -> int:
             threads = process.threads.values() if args.follow else [process.main_thread]
             for thread in list(threads):
                 logger.attach_to(thread)
+            print(f"{PROG}: attached to process {process.pid} "
+                  f"({len(process.threads)} threads)", file=sys.stderr, flush=True)
         else:
             process = tracer.launch(command)
             logger.attach_to(process.main_thread)

@@ -74,8 +74,8 @@ class AttachFlags(enum.IntFlag):
     NONE = 0
     MATCH_OPS = 1  # match an attachment with the same engine (ops) object
     MATCH_DATA = 2  # match an attachment with the same data
-    CREATE = 4  # attach a new one (unless EXCLUSIVE finds a match)
-    EXCLUSIVE = 8  # with CREATE: fail with ExistsError if one matches
+    CREATE = 0x10  # attach a new one (unless EXCLUSIVE finds a match)
+    EXCLUSIVE = 0x20  # with CREATE: fail with ExistsError if one matches
 
 
 class JobControl(enum.IntEnum):

@@ -705,8 +705,11 @@ class Tracer:
             raise
         os.write(go_w, b"x")
         os.close(go_w)
-        with os.fdopen(err_r, "rb") as errors:
-            failure = errors.read()  # EOF: execve succeeded and closed it (CLOEXEC)
+        # One read: EOF means execve succeeded (CLOEXEC closed the pipe); digits
+        # are its errno.  Never read to EOF: a failed child sits in its exit stop
+        # with the pipe still open until we let it go.
+        failure = os.read(err_r, 16)
+        os.close(err_r)
         if failure:
             _reap_tracee(pid)
             err = int(failure)
@@ -744,13 +747,17 @@ class Tracer:
             raise ValueError(f"{pid} is a thread of process {_tgid(pid)}: attach to that")
         process = Process(self, pid, is_child=False)
         seized: set[int] = set()
-        while True:  # threads may be created while we attach: until no new one
-            new = set(_task_ids(pid)) - seized
-            if not new:
-                break
-            for tid in sorted(new):
-                seized.add(tid)
-                self._seize_thread(process, tid)
+        try:
+            while True:  # threads may be created while we attach: until no new one
+                new = set(_task_ids(pid)) - seized
+                if not new:
+                    break
+                for tid in sorted(new):
+                    seized.add(tid)
+                    self._seize_thread(process, tid)
+        except BaseException:
+            self._detach_process(process)  # leave nothing half-attached
+            raise
         if not process.threads:
             raise kernel.NoSuchProcessError(3, "attach", pid)
         self._processes[pid] = process

@@ -107,9 +107,6 @@ def test_attach_match_flags_have_the_kernel_values():
     assert AttachFlags.MATCH_DATA == 0x0002
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "events.py: CREATE=4/EXCLUSIVE=8 but utrace.h has UTRACE_ATTACH_CREATE 0x0010 and "
-    "UTRACE_ATTACH_EXCLUSIVE 0x0020; remove this mark when events.py follows the header"))
 def test_attach_create_and_exclusive_have_the_kernel_values():
     assert AttachFlags.CREATE == 0x0010
     assert AttachFlags.EXCLUSIVE == 0x0020

@@ -1,0 +1,123 @@
+"""The command line on real programs, and its answers to bad input."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.live
+CLI = [sys.executable, "-m", "pydbg_utrace"]
+TIMEOUT = 60
+
+
+def run_cli(*args, **kw):
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=TIMEOUT, **kw)
+
+
+def test_trace_logs_each_syscall_and_passes_the_exit_status(tmp_path):
+    log = tmp_path / "log"
+    result = run_cli("trace", "-o", str(log), "--", "/bin/sh", "-c", "echo hi; exit 3")
+    assert result.returncode == 3
+    assert result.stdout == "hi\n"
+    lines = log.read_text().splitlines()
+    assert any(' write(1, "hi\\n", 3) = 3' in line for line in lines), lines
+    assert lines[-2].endswith("exit_group(3) = ?")
+    assert lines[-1].endswith("+++ exited with 3 +++")
+
+
+def test_trace_follow_forks(tmp_path):
+    log = tmp_path / "log"
+    result = run_cli("trace", "-f", "-o", str(log), "--", "/bin/sh", "-c", "/bin/true; exit 0")
+    assert result.returncode == 0
+    tids = {line.split()[0] for line in log.read_text().splitlines()}
+    assert len(tids) == 2
+    assert 'execve("/bin/true"' in log.read_text()
+
+
+def test_trace_without_follow_sees_only_the_first_process(tmp_path):
+    log = tmp_path / "log"
+    assert run_cli("trace", "-o", str(log), "--", "/bin/sh", "-c", "/bin/true; exit 0"
+                   ).returncode == 0
+    assert len({line.split()[0] for line in log.read_text().splitlines()}) == 1
+
+
+def test_trace_attached_process_until_it_exits(tmp_path, tracee):
+    child = subprocess.Popen([tracee("echo_threads"), "2"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, bufsize=1)
+    assert child.stdout.readline() == "ready\n"
+    log = tmp_path / "log"
+    cli = subprocess.Popen([*CLI, "trace", "-f", "-p", str(child.pid), "-o", str(log)],
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        attached = f"pydbg-utrace: attached to process {child.pid} (3 threads)\n"
+        assert cli.stderr.readline() == attached
+        child.stdin.write("one\n")
+        assert child.stdout.readline() == "one\n"
+    finally:
+        child.stdin.close()
+    assert child.wait(TIMEOUT) == 0
+    assert cli.wait(TIMEOUT) == 0, cli.stderr.read()
+    assert ' write(1, "one\\n", 4) = 4' in log.read_text()
+
+
+def one_line_error(result):
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("pydbg-utrace: ")
+    return lines[0]
+
+
+def test_no_such_program():
+    line = one_line_error(run_cli("trace", "--", "/no/such/program"))
+    assert "no such program" in line
+
+
+def test_program_not_executable(tmp_path):
+    script = tmp_path / "script"
+    script.write_text("#!/bin/sh\n")
+    line = one_line_error(run_cli("trace", "--", str(script)))
+    assert "Permission denied" in line
+
+
+def test_no_such_pid():
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    line = one_line_error(run_cli("trace", "-p", str(gone.pid)))
+    assert f"no such process: {gone.pid}" in line
+
+
+@pytest.mark.skipif(shutil.which("strace") is None,
+                    reason="strace is not installed (apt-get install strace)")
+def test_pid_already_traced_by_strace(tmp_path):
+    ready = tmp_path / "ready"
+    victim = subprocess.Popen(["strace", "-o", "/dev/null", "sh", "-c",
+                               f"touch {ready}; exec sleep 100"])
+    try:
+        while not ready.exists():  # bounded by the test timeout; strace needs a moment
+            if victim.poll() is not None:
+                pytest.fail("strace exited early")
+        sleeper = int(subprocess.run(["pgrep", "-P", str(victim.pid)], capture_output=True,
+                                     text=True).stdout.split()[0])
+        line = one_line_error(run_cli("trace", "-p", str(sleeper)))
+        assert "already traced by pid" in line
+        with open(f"/proc/{sleeper}/status") as f:
+            assert f"TracerPid:\t{victim.pid}\n" in f.read()  # still strace's, untouched
+    finally:
+        victim.kill()
+        victim.wait()
+
+
+def test_neither_program_nor_pid():
+    line = one_line_error(run_cli("trace"))
+    assert "either a program" in line
+
+
+def test_help_lists_trace():
+    result = run_cli("--help")
+    assert result.returncode == 0 and "trace" in result.stdout
+    assert os.path.basename(CLI[0])
