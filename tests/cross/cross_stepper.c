@@ -1,12 +1,13 @@
 /* A raw PTRACE_SINGLESTEP tracer, bounded by a step count: no multiplexer, no
    atomic-sequence rule. It shows what the kernel alone does on each arch.
 
-   Usage: cross_stepper [-n MAXSTEPS] [-e EVERY] [-a] PROG [ARG...]
+   Usage: cross_stepper [-n MAXSTEPS] [-e EVERY] [-a] [-s] PROG [ARG...]
      Runs PROG under ptrace. Without -a it continues to PROG's first SIGSTOP and
      single-steps until the next SIGSTOP (cross_atomic brackets its region so);
      with -a it single-steps from the exec stop to the exit. Every EVERY steps it
      prints the PC; at the end, one RESULT line (completed / LIVELOCK / exited),
-     steps/s, and the most frequent PCs (a livelock shows as a few hot PCs). */
+     steps/s, and the most frequent PCs (a livelock shows as a few hot PCs).
+     -s swallows signals (steps on with signal 0), as a naive tracer does. */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <errno.h>
@@ -65,11 +66,12 @@ static double now(void) {
 
 int main(int argc, char **argv) {
     unsigned long max = 200000, every = 0;
-    int all = 0, opt;
-    while ((opt = getopt(argc, argv, "+n:e:a")) != -1) {
+    int all = 0, swallow = 0, opt;
+    while ((opt = getopt(argc, argv, "+n:e:as")) != -1) {
         if (opt == 'n') max = strtoul(optarg, NULL, 0);
         else if (opt == 'e') every = strtoul(optarg, NULL, 0);
         else if (opt == 'a') all = 1;
+        else if (opt == 's') swallow = 1;
         else return 2;
     }
     if (optind >= argc) {
@@ -133,7 +135,7 @@ int main(int argc, char **argv) {
             printf("step %lu: signal %d (%s) si_code=%d si_addr=%p at pc=%#lx\n", steps, s,
                    strsignal(s), si.si_code, si.si_addr, pc);
             other++;
-            sig = s;
+            sig = swallow ? 0 : s;
         } else if (every == 1) {
             siginfo_t si;
             memset(&si, 0, sizeof si);
