@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import threading
 from contextlib import contextmanager
 
@@ -169,16 +170,51 @@ def expect_exit(proc, code: int, what: str = "tracee") -> None:
 
 
 class JobWatcher(Observer):
-    """Posts job-control, signal, quiesce and death reports; decides nothing."""
+    """Posts job-control, signal, quiesce and death reports.
+
+    It decides nothing, except that with ``hold_continued`` it holds (STOP) a
+    thread that reports the group's continuation or the SIGCONT's delivery.
+    """
+
+    hold_continued = False
+
+    def __init__(self, out: Log | None = None):
+        super().__init__(out)
+        # Threads this engine means to keep stopped: every callback, the
+        # quiesce ones included, answers STOP for them (a RESUME answer from
+        # any callback would let go: STOP is sticky only until the engine's
+        # next answer).
+        self.holding: set[int] = set()
+
+    def hold(self, tid: int) -> Resume:
+        self.holding.add(tid)
+        return Resume.STOP
+
+    def release(self, tid: int) -> None:
+        self.holding.discard(tid)
+        self.atts[tid].control(Resume.RESUME)
 
     def report_quiesce(self, att, r):
         self.out.post("quiesce", att.thread.tid, r.event)
+        if att.thread.tid in self.holding:
+            return Resume.STOP
 
     def report_jctl(self, att, r):
         self.out.post("jctl", att.thread.tid, r.jctl.name)
+        if self.hold_continued and r.jctl.name == "CONTINUED":
+            return self.hold(att.thread.tid)
+
+    def drain(self) -> list[tuple]:
+        """What was posted so far (every report made before now)."""
+        items = []
+        while not self.out.q.empty():
+            items.append(self.out.q.get_nowait())
+        return items
 
     def report_signal(self, att, r):
         self.out.post("signal", att.thread.tid, r.signo)
+        if self.hold_continued and r.signo == signal.SIGCONT:
+            return self.hold(att.thread.tid)
 
     def report_death(self, att, r):
         self.out.post("death", att.thread.tid, r.exit_code)
@@ -194,7 +230,12 @@ class JobWatcher(Observer):
 
 
 def stop_now(eng: JobWatcher, att) -> None:
-    """utrace_control(STOP) and, if it is in progress, the report_quiesce that must follow."""
+    """utrace_control(STOP) and, if it is in progress, the report_quiesce that must follow.
+
+    The engine answers STOP from that report_quiesce (and every later one)
+    until ``eng.release(tid)``.
+    """
+    eng.holding.add(att.thread.tid)
     try:
         att.control(Resume.STOP)
     except InProgressError:

@@ -7,8 +7,8 @@ exception: a crash is a failure too) and skips by raising :class:`Skip`.
 from __future__ import annotations
 
 import os
-import signal
 import sys
+import threading
 import time
 
 VERBOSE = False
@@ -83,23 +83,29 @@ def threads_of(pid: int) -> list[int]:
     return sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
 
 
-def arm_watchdog(seconds: float) -> None:
-    """Turn a hang into a Fail that says where we were stuck.
+def arm_watchdog(seconds: float, verdict) -> threading.Timer:
+    """Turn a hang into a FAIL verdict that says where the main thread was stuck.
 
-    The runner kills the whole process group a little later anyway; this only
-    makes the verdict readable.
+    A timer thread, not SIGALRM: with the tracer's thread around, the signal
+    may land on that thread and never wake a main thread blocked on a lock.
+    ``verdict(message)`` prints the verdict and ends the process.  The runner
+    kills the whole session a little later anyway; this makes the verdict
+    readable.
     """
+    main = threading.main_thread().ident
 
-    def on_alarm(signum, frame):
+    def fire():
         where = []
-        f = frame
+        f = sys._current_frames().get(main)
         while f is not None and len(where) < 4:
             where.append(f"{os.path.basename(f.f_code.co_filename)}:{f.f_lineno}")
             f = f.f_back
-        raise Fail(f"timed out after {seconds:.0f}s at {' < '.join(where)}")
+        verdict(f"timed out after {seconds:.0f}s at {' < '.join(where)}")
 
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def machine() -> str:

@@ -12,7 +12,6 @@ from ptlib import ut
 from ptlib.parent import RealParent
 from ptlib.raw import Raw, attach_group_stopped, detach_all
 
-from pydbg_utrace import Resume
 from pydbg_utrace import kernel as k
 
 NAME = "detach-stopped"
@@ -40,7 +39,7 @@ def run_utrace(binary: str) -> None:
     with ut.tracer() as t:
         proc, eng = attach_stopped_utrace(t, p, tids)
         for tid in tids:  # let go again: the multiplexer parks them listening
-            eng.atts[tid].control(Resume.RESUME)
+            eng.release(tid)
         p.expect_wait("none", why=" while attached")
         proc.detach()
     after_detach(p, tids)

@@ -10,9 +10,11 @@ written, read returns it and the program exits 0 -- no EINTR.
 
 import errno
 
-from ptlib import util
+from ptlib import ut, util
 from ptlib.raw import Raw, nr_of, run_to_syscall, syscall_stop
+from ptlib.ut import Observer
 
+from pydbg_utrace import Event, Resume
 from pydbg_utrace import kernel as k
 
 NAME = "erestartsys"
@@ -44,3 +46,50 @@ def run_raw(binary: str) -> None:
     util.equal(info.rval, 1, "read's result")
     st = r.wait_exit(pid, resume=True)
     util.equal(st.code, 0, f"exit code (program says {io.readline()!r})")
+
+
+class ReadWatch(Observer):
+    """Posts read(0)'s entries and exits, and any signal/quiesce report."""
+
+    def __init__(self):
+        super().__init__()
+        self.in_read = False
+
+    def report_syscall_entry(self, att, r):
+        a = att.thread.arch
+        if r.syscall.nr == a.syscall_number_of("read") and r.syscall.args[0] == 0:
+            self.in_read = True
+            self.out.post("entry", "read", r.resumed)
+        else:
+            self.in_read = False
+
+    def report_syscall_exit(self, att, r):
+        if self.in_read:
+            self.out.post("exit", r.syscall.rval)
+
+    def report_signal(self, att, r):
+        self.out.post("signal", r.signo, r.signal_action)
+
+
+def run_utrace(binary: str) -> None:
+    with ut.tracer() as t:
+        proc, io = ut.launch(t, binary)
+        eng = ReadWatch()
+        att = eng.watch(proc.main_thread, Event.SYSCALL | Event.SIGNAL_ALL)
+        proc.start()
+        eng.out.take("entry")
+        # Falling asleep inside read() is reported to nobody: poll (bounded).
+        util.wait_proc_state(proc.pid, "S")
+        att.control(Resume.INTERRUPT)
+        util.equal(eng.out.take("exit", within=3.0, why=" after control(INTERRUPT)")[1],
+                   -ERESTARTSYS, "read's value at its exit report")
+        while True:  # the interrupt's own report may come before the restart
+            item = eng.out.take("entry", "signal")
+            if item[0] == "entry":
+                break
+        io.expect("read_nr")
+        io.go(b"x")
+        rval = eng.out.take("exit")[1]
+        util.check(rval != -errno.EINTR, "read failed with EINTR instead of restarting")
+        util.equal(rval, 1, "read's result")
+        ut.expect_exit(proc, 0)

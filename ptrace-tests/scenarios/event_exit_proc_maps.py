@@ -7,9 +7,11 @@ variable), and the event message is the exit status; resumed, it exits 3.
 
 import os
 
-from ptlib import util
+from ptlib import ut, util
 from ptlib.raw import Raw
+from ptlib.ut import Observer
 
+from pydbg_utrace import Event
 from pydbg_utrace import kernel as k
 
 NAME = "event-exit-proc-maps"
@@ -37,3 +39,27 @@ def run_raw(binary: str) -> None:
     k.cont(pid)
     st = r.wait(pid)
     util.check(st.exited and st.code == 3, f"tracee {st}")
+
+
+class AtExit(Observer):
+    def __init__(self, io, binary):
+        super().__init__()
+        self.io, self.binary = io, binary
+
+    def report_exit(self, att, r):
+        words = self.io.expect("marker")
+        try:
+            check_alive_mm(att.thread.tid, self.binary, int(words[0], 16), int(words[1], 16))
+        except util.Fail as e:
+            self.out.problem(str(e))
+        self.out.post("exit", r.exit_code)
+
+
+def run_utrace(binary: str) -> None:
+    with ut.tracer() as t:
+        proc, io = ut.launch(t, binary)
+        eng = AtExit(io, binary)
+        eng.watch(proc.main_thread, Event.EXIT)
+        proc.start()
+        util.equal(eng.out.take("exit")[1], 3 << 8, "report_exit's exit code (wait status)")
+        ut.expect_exit(proc, 3)

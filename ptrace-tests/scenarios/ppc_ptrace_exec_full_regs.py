@@ -11,10 +11,11 @@ general-purpose register but rip/rsp is zero (ELF_PLAT_INIT).
 
 import signal
 
-from ptlib import util
+from ptlib import ut, util
 from ptlib.raw import Raw, regs
+from ptlib.ut import Observer
 
-from pydbg_utrace import arch
+from pydbg_utrace import Event, Resume, arch
 from pydbg_utrace import kernel as k
 
 NAME = "ppc-ptrace-exec-full-regs"
@@ -65,3 +66,24 @@ def run_raw(binary: str) -> None:
     k.cont(pid)
     st = r.wait(pid)
     util.check(st.exited and st.code == 0, f"tracee {st}")
+
+
+class OneStep(Observer):
+    def report_step(self, att, r):
+        self.out.post("step", r.regs.arch.registers(bytes(r.regs.raw)))
+        return Resume.RESUME
+
+
+def run_utrace(binary: str) -> None:
+    with ut.tracer() as t:
+        proc, _ = ut.launch(t, binary)
+        eng = OneStep()
+        att = eng.watch(proc.main_thread, Event.QUIESCE | Event.STEP)
+        att.control(Resume.STOP)  # held at launch: stopped already
+        with att.examine() as regs:
+            before = regs.arch.registers(bytes(regs.raw))
+        att.control(Resume.SINGLESTEP)
+        proc.start()
+        after = eng.out.take("step")[1]
+        check_exec_regs(proc.pid, before, after)
+        ut.expect_exit(proc, 0)

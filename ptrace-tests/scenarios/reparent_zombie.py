@@ -11,9 +11,11 @@ import ctypes
 import os
 import signal
 
-from ptlib import util
+from ptlib import ut, util
 from ptlib.raw import BASE_OPTIONS, Raw
+from ptlib.ut import Observer
 
+from pydbg_utrace import Event
 from pydbg_utrace import kernel as k
 
 NAME = "reparent-zombie"
@@ -47,4 +49,40 @@ def run_raw(binary: str) -> None:
     st = r.wait_passing(child, (signal.SIGUSR1,))
     util.check(st.exited and st.code == 7, f"child: {st}")
     util.check(r.wait_nohang() is None, "a second report of the same exit")
+    util.equal(util.proc_state(child), "", "the child after its exit was collected")
+
+
+class Death(Observer):
+    def report_signal(self, att, r):
+        self.out.post("signal", r.signo)
+
+    def report_death(self, att, r):
+        self.out.post("death", r.exit_code)
+
+    def report_reap(self, att, r):
+        self.out.post("reap")
+
+
+def run_utrace(binary: str) -> None:
+    become_subreaper()
+    popen, io = ut.spawn(binary)
+    child = io.expect_int("child")
+    with ut.tracer() as t:
+        proc = t.attach_process(child)
+        eng = Death()
+        eng.watch(proc.main_thread, Event.SIGNAL_ALL | Event.DEATH | Event.REAP)
+        io.go()
+        util.equal(popen.wait(), 0, "the parent's exit code")
+        util.equal(ppid_of(child), os.getpid(), "the orphan's new parent")
+        os.kill(child, signal.SIGUSR1)
+        util.equal(eng.out.take("signal")[1], signal.SIGUSR1, "signal report")
+        util.equal(eng.out.take("death")[1], 7 << 8, "death report (wait status)")
+        eng.out.take("reap")
+        util.equal(ut.exit_status(proc, 5), 7 << 8, "process status")
+    try:
+        wpid, status = os.waitpid(child, os.WNOHANG)
+    except ChildProcessError:
+        wpid = 0
+    if wpid:
+        raise util.Fail(f"the exit was reported a second time to the real parent ({status:#x})")
     util.equal(util.proc_state(child), "", "the child after its exit was collected")

@@ -13,7 +13,6 @@ from ptlib import ut, util
 from ptlib.parent import RealParent
 from ptlib.raw import Raw, attach_group_stopped, await_continue_traps
 
-from pydbg_utrace import Resume
 from pydbg_utrace import kernel as k
 
 NAME = "stopped-attach-transparency"
@@ -52,16 +51,28 @@ def run_utrace(binary: str) -> None:
     tids = p.wait_stopped(3)
     with ut.tracer() as t:
         proc, eng = attach_stopped_utrace(t, p, tids)
+        eng.hold_continued = True  # like the raw run: hold them until the parent looked
         for tid in tids:
-            eng.atts[tid].control(Resume.RESUME)
+            eng.release(tid)
         p.expect_wait("none", why=" while attached")
+        # Every report of the attach itself was made before the threads were
+        # held; what comes from here on is the doing of the SIGCONT.
+        eng.drain()
         p.signal("C")
-        continued = set()
-        while continued != set(tids):
-            _, tid, what = eng.take_skipping("jctl", within=3.0, why=" after SIGCONT")
-            util.check(what == "CONTINUED", f"thread {tid}: jctl {what} after SIGCONT")
-            continued.add(tid)
+        # Each thread is held where it first hears of the SIGCONT: its
+        # CONTINUED report, or (the one that dequeues it) the signal's report.
+        told = set()
+        while told != set(tids):
+            item = eng.out.take("jctl", "signal", "death", "quiesce", within=3.0,
+                                why=" after SIGCONT")
+            if item[0] == "death" or (item[0] == "jctl" and item[2] != "CONTINUED"):
+                raise util.Fail(f"after SIGCONT: {item}")
+            if item[0] != "quiesce":
+                told.add(item[1])
         p.expect_wait("continued", block=True, why=" (SIGCONT while traced)")
+        eng.hold_continued = False
+        for tid in sorted(tids, key=lambda x: x == p.child):  # the leader last
+            eng.release(tid)
         p.expect_wait("exited 0", block=True)
         ut.exit_status(proc, 5)
     p.quit()

@@ -12,7 +12,6 @@ from ptlib import ut, util
 from ptlib.parent import RealParent
 from ptlib.raw import Raw, attach_group_stopped, await_continue_traps, detach_all
 
-from pydbg_utrace import Resume
 from pydbg_utrace import kernel as k
 
 NAME = "stopped-detach-sleeping"
@@ -54,7 +53,8 @@ def run_utrace(binary: str) -> None:
     with ut.tracer() as t:
         proc, eng = attach_stopped_utrace(t, p, tids)
         for tid in tids:
-            eng.atts[tid].control(Resume.RESUME)
+            eng.release(tid)
+        eng.drain()  # the attach's own reports: made before the threads were held
         os.kill(p.child, signal.SIGCONT)
         continued = set()
         while continued != set(tids):

@@ -10,10 +10,11 @@ other invalid number gets -ENOSYS.
 
 import errno
 
-from ptlib import util
+from ptlib import ut, util
 from ptlib.raw import Raw, regs, set_regs, syscall_stop
+from ptlib.ut import Observer
 
-from pydbg_utrace import arch
+from pydbg_utrace import Event, arch
 from pydbg_utrace import kernel as k
 
 NAME = "syscall-reset"
@@ -62,3 +63,35 @@ def run_raw(binary: str) -> None:
     st = r.wait_exit(pid, resume=True)
     util.equal(st.code, 0, "exit code")
     judge(a.name, seen, parse(io))
+
+
+class SetResultAtEntry(Observer):
+    def __init__(self):
+        super().__init__()
+        self.pending: int | None = None
+        self.seen: dict[int, int] = {}
+
+    def report_syscall_entry(self, att, r):
+        a = att.thread.arch
+        nr = a.syscall_number(r.regs)
+        if nr in INVALID:
+            a.set_syscall_result(r.regs, MARK)
+            self.pending = nr
+        else:
+            self.pending = None
+
+    def report_syscall_exit(self, att, r):
+        if self.pending is not None:
+            self.seen[self.pending] = r.syscall.rval
+            self.pending = None
+
+
+def run_utrace(binary: str) -> None:
+    with ut.tracer() as t:
+        proc, io = ut.launch(t, binary)
+        eng = SetResultAtEntry()
+        eng.watch(proc.main_thread, Event.SYSCALL)
+        proc.start()
+        ut.expect_exit(proc, 0)
+        util.equal(sorted(eng.seen), sorted(INVALID), "invalid syscalls seen")
+        judge(proc.arch.name, eng.seen, parse(io))  # arch cached while it ran

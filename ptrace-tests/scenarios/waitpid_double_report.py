@@ -9,9 +9,11 @@ PTRACE_LISTEN.
 import os
 import signal
 
-from ptlib import util
+from ptlib import ut, util
 from ptlib.raw import Raw
+from ptlib.ut import Observer
 
+from pydbg_utrace import Event
 from pydbg_utrace import kernel as k
 
 NAME = "waitpid-double-report"
@@ -45,3 +47,34 @@ def run_raw(binary: str) -> None:
     os.kill(pid, signal.SIGKILL)
     for t in (tid, pid):
         util.check(r.wait(t).signaled, f"thread {t} after SIGKILL")
+
+
+class JobFollower(Observer):
+    def report_clone(self, att, r):
+        self.watch(r.child, Event.JCTL)
+        self.out.post("clone", r.child.tid)
+
+    def report_jctl(self, att, r):
+        self.out.post("jctl", att.thread.tid, r.jctl.name)
+
+
+def run_utrace(binary: str) -> None:
+    with ut.tracer() as t:
+        proc, io = ut.launch(t, binary)
+        eng = JobFollower()
+        eng.watch(proc.main_thread, Event.CLONE | Event.JCTL)
+        proc.start()
+        tid = eng.out.take("clone")[1]
+        io.expect("ready")
+        os.kill(proc.pid, signal.SIGSTOP)
+        stops = sorted(eng.out.take("jctl", within=3.0, why=" after SIGSTOP")[1:]
+                       for _ in range(2))
+        util.equal(stops, sorted([(proc.pid, "STOPPED"), (tid, "STOPPED")]),
+                   "job-control stop reports")
+        os.kill(proc.pid, signal.SIGCONT)
+        conts = sorted(eng.out.take("jctl", within=3.0, why=" after SIGCONT")[1:]
+                       for _ in range(2))
+        util.equal(conts, sorted([(proc.pid, "CONTINUED"), (tid, "CONTINUED")]),
+                   "reports after SIGCONT (a second STOPPED would be a double report)")
+        proc.kill()
+        ut.exit_status(proc)

@@ -9,9 +9,11 @@ cleared the program runs to exit 0.
 
 import signal
 
-from ptlib import util
+from ptlib import ut, util
 from ptlib.raw import X86_64_DEBUGREG_OFFSET, Raw
+from ptlib.ut import Observer
 
+from pydbg_utrace import Event, Resume, SignalAction
 from pydbg_utrace import kernel as k
 
 NAME = "watchpoint"
@@ -49,3 +51,39 @@ def run_raw(binary: str) -> None:
     k.cont(pid)
     st = r.wait(pid)
     util.check(st.exited and st.code == 0, f"tracee {st}")
+
+
+class Watch(Observer):
+    def __init__(self, io):
+        super().__init__()
+        self.io = io
+        self.addr: int | None = None
+        self.hits = 0
+
+    def report_signal(self, att, r):
+        # No debug-register service in the core yet: the engine makes the
+        # PTRACE_POKEUSER requests itself, on the tracer thread, while stopped.
+        tid = att.thread.tid
+        if r.signo == signal.SIGUSR1 and self.addr is None:
+            self.addr = int(self.io.expect("var")[0], 16)
+            arm(tid, self.addr)
+            return (Resume.RESUME, SignalAction.IGN)
+        if r.signo == signal.SIGTRAP and self.addr is not None:
+            self.hits += 1
+            try:
+                check_hit(tid, self.addr)
+            except util.Fail as e:
+                self.out.problem(str(e))
+            return (Resume.RESUME, SignalAction.IGN)
+        self.out.problem(f"unexpected signal {r.signo}")
+
+
+def run_utrace(binary: str) -> None:
+    with ut.tracer() as t:
+        proc, io = ut.launch(t, binary)
+        eng = Watch(io)
+        eng.watch(proc.main_thread, Event.SIGNAL_ALL)
+        proc.start()
+        ut.expect_exit(proc, 0)
+        eng.out.check()
+        util.equal(eng.hits, 1, "watchpoint hits")

@@ -11,9 +11,11 @@ import errno
 import os
 import signal
 
-from ptlib import util
+from ptlib import ut, util
 from ptlib.raw import Raw, regs, set_regs
+from ptlib.ut import Observer
 
+from pydbg_utrace import Event, Resume, SignalAction
 from pydbg_utrace import kernel as k
 
 NAME = "x86_64-cs"
@@ -49,3 +51,53 @@ def run_raw(binary: str) -> None:
         os.kill(pid, signal.SIGKILL)
         st = r.wait(pid)
     util.check(st.signaled, f"tracee {st}")
+
+
+class BogusCS(Observer):
+    def __init__(self, cs: int):
+        super().__init__()
+        self.cs = cs
+
+    def report_signal(self, att, r):
+        if r.signo == signal.SIGUSR1:
+            r.regs["cs"] = self.cs
+            self.out.post("set")
+            return (Resume.SINGLESTEP, SignalAction.IGN)
+        self.out.post("signal", r.signo)
+        return (Resume.RESUME, SignalAction.DELIVER)  # a SIGSEGV: let it die of it
+
+    def report_step(self, att, r):
+        self.out.post("step")
+        return Resume.RESUME
+
+    def report_death(self, att, r):
+        self.out.post("death", r.exit_code)
+
+
+def one_utrace(t, binary: str, cs: int) -> str:
+    proc, _ = ut.launch(t, binary)
+    eng = BogusCS(cs)
+    eng.watch(proc.main_thread, Event.SIGNAL_ALL | Event.STEP | Event.DEATH)
+    proc.start()
+    eng.out.take("set")
+    try:
+        item = eng.out.take("step", "signal", "death", within=3.0,
+                            why=f" after writing CS = {cs:#x} and stepping")
+    except util.Fail as e:
+        proc.kill()
+        if proc.wait(3.0) is None:
+            raise util.Fail(f"{e}; and SIGKILL did not finish it within 3s") from None
+        raise
+    proc.kill()
+    if proc.wait(3.0) is None:
+        raise util.Fail(f"CS = {cs:#x}: after {item}, SIGKILL did not finish it within 3s")
+    return item[0]
+
+
+def run_utrace(binary: str) -> None:
+    with ut.tracer() as t:
+        util.log(f"CS = 0x23 then a step: {one_utrace(t, binary, 0x23)}")
+        # CS = 0 is refused by the kernel (EIO, see run_raw): the engine must
+        # learn of it somehow, and the thread must not be left stuck.
+        got = one_utrace(t, binary, 0)
+        raise util.Fail(f"CS = 0 (refused by the kernel) gave the engine {got!r}, no error")
