@@ -1,0 +1,160 @@
+"""Commands about engines: which are attached, and loading more beside the REPL.
+
+A scripted engine is a Python file that defines an :class:`Engine` subclass;
+``engine load`` instantiates it (no arguments) and attaches it to every thread
+of the program, now and at each `run`.  It says what it wants either with an
+``attach_to(thread)`` method or an ``events`` attribute (or method).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydbg_utrace import Engine, UtraceError
+
+from .commands import CommandError, command
+from .session import attach_engine
+
+if TYPE_CHECKING:
+    from .debugger import Debugger
+
+LOGGER_NAME = "syscall-log"
+
+
+@command("info engines", "info engines")
+def info_engines(dbg: Debugger, args: str) -> None:
+    """Every engine attached to each thread of the program, with its event mask."""
+    session = dbg.session
+    process = session.require_process()
+    for number, tid in session.threads():
+        thread = process.threads.get(tid)
+        if thread is None:
+            continue
+        dbg.say(f"Thread {number} ({tid}):")
+        for att in list(thread.attachments):
+            dbg.say(f"  {att.engine.display_name():<16}{_mask(att.events)}")
+    for name, engine in session.extras.items():
+        status = getattr(engine, "status", None)
+        if callable(status):
+            dbg.say(f"{name}: {status()}")
+
+
+def _mask(events) -> str:
+    names = [flag.name for flag in type(events) if flag & events and flag.name
+             and bin(flag.value).count("1") == 1]
+    return "|".join(names) or "NONE"
+
+
+@command("engine load", "engine load FILE.py", complete="files")
+def engine_load(dbg: Debugger, args: str) -> None:
+    """Load the Engine subclass defined in FILE.py and attach it beside the REPL.
+
+    A bare name (syscall_count) is looked up among the ready engines too.
+    """
+    path = _engine_path(args)
+    engine = _instantiate(path)
+    name = engine.display_name()
+    session = dbg.session
+    if name in session.extras:
+        raise CommandError(f"An engine called {name} is loaded already (engine unload {name}).")
+    if session.alive:
+        for thread in list(session.process.threads.values()):
+            attach_engine(engine, thread)
+    session.extras[name] = engine
+    dbg.say(f"Engine {name} loaded from {path}"
+            + ("" if session.alive else " (attaches when the program starts)"))
+
+
+def _engine_path(args: str) -> Path:
+    if not args:
+        raise CommandError("Give a file: engine load FILE.py")
+    path = Path(args).expanduser()
+    if path.is_file():
+        return path
+    import pydbg_utrace.engines as ready
+
+    candidate = Path(ready.__file__).parent / (args if args.endswith(".py") else args + ".py")
+    if "/" not in args and candidate.is_file():
+        return candidate
+    raise CommandError(f"{args}: No such file.")
+
+
+def _instantiate(path: Path) -> Engine:
+    module_name = f"pydbg_utrace_loaded_{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise CommandError(f"{path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise CommandError(f"{path}: {type(exc).__name__}: {exc}") from None
+    classes = [cls for _, cls in inspect.getmembers(module, inspect.isclass)
+               if issubclass(cls, Engine) and cls is not Engine
+               and cls.__module__ == module_name]
+    if len(classes) != 1:
+        raise CommandError(f"{path} must define exactly one Engine subclass "
+                           f"(found {len(classes)})")
+    try:
+        return classes[0]()
+    except Exception as exc:
+        raise CommandError(f"{classes[0].__name__}(): {exc}") from None
+
+
+@command("engine unload", "engine unload NAME", complete="engines")
+def engine_unload(dbg: Debugger, args: str) -> None:
+    """Detach the loaded engine NAME from every thread (and show its summary, if any)."""
+    session = dbg.session
+    engine = session.extras.pop(args, None)
+    if engine is None:
+        loaded = ", ".join(session.extras) or "none"
+        raise CommandError(f"No loaded engine {args!r} (loaded: {loaded}).")
+    _detach_everywhere(dbg, engine)
+    summary = getattr(engine, "summary", None)
+    if callable(summary):
+        dbg.say(summary())
+    dbg.say(f"Engine {args} unloaded")
+
+
+def _detach_everywhere(dbg: Debugger, engine: Engine) -> None:
+    from pydbg_utrace import Resume
+
+    if not dbg.session.alive:
+        return
+    for thread in list(dbg.session.process.threads.values()):
+        for att in list(thread.attachments):
+            if att.engine is engine:
+                try:
+                    att.control(Resume.DETACH)
+                except UtraceError:
+                    pass  # already gone with its thread
+
+
+@command("trace syscalls", "trace syscalls on|off")
+def trace_syscalls(dbg: Debugger, args: str) -> None:
+    """Log every system call (the syscall-log engine, strace's format) beside the REPL."""
+    from pydbg_utrace.engines.syscall_log import SyscallLogger
+
+    session = dbg.session
+    if args == "on":
+        if LOGGER_NAME in session.extras:
+            raise CommandError("Syscall tracing is on already.")
+        logger = SyscallLogger(dbg.out, follow=False)
+        if session.alive:
+            for thread in list(session.process.threads.values()):
+                logger.attach_to(thread)
+        session.extras[LOGGER_NAME] = logger
+        dbg.say("Syscall tracing on.")
+    elif args == "off":
+        logger = session.extras.pop(LOGGER_NAME, None)
+        if logger is None:
+            raise CommandError("Syscall tracing is off already.")
+        _detach_everywhere(dbg, logger)
+        dbg.say("Syscall tracing off.")
+    else:
+        raise CommandError("Usage: trace syscalls on|off")

@@ -1,0 +1,307 @@
+"""Commands that start, move and end the program, and say when it should stop."""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING
+
+from . import procs
+from .commands import CommandError, command, help_text
+from .policy import signal_name, signal_number
+
+if TYPE_CHECKING:
+    from .debugger import Debugger
+
+
+def _count(args: str, default: int = 1) -> int:
+    if not args:
+        return default
+    try:
+        count = int(args, 0)
+    except ValueError:
+        raise CommandError(f"Not a count: {args!r}") from None
+    if count < 1:
+        raise CommandError("The count must be at least 1.")
+    return count
+
+
+# -- starting and ending -----------------------------------------------------------------
+@command("help", "help [COMMAND]", aliases=("h",), complete="commands")
+def help_(dbg: Debugger, args: str) -> None:
+    """Show the list of commands, or what one command does."""
+    dbg.say(help_text(args))
+
+
+@command("file", "file PROGRAM", complete="files")
+def file_(dbg: Debugger, args: str) -> None:
+    """Use PROGRAM as the program that `run` starts."""
+    if not args:
+        raise CommandError("Give a program: file PROGRAM")
+    dbg.session.program = [args.strip()]
+    dbg.say(f"Program: {args.strip()}")
+
+
+def _argv(dbg: Debugger, args: str) -> list[str]:
+    program = dbg.session.program
+    if not program:
+        raise CommandError("No program: start the debugger with one, or use `file PROGRAM`.")
+    return program[:1] + shlex.split(args) if args else list(program)
+
+
+@command("run", "run [ARGS...]", aliases=("r",), complete="files")
+def run(dbg: Debugger, args: str) -> None:
+    """Start the program (with ARGS instead of the last ones) and run it until it stops."""
+    dbg.show_stop(dbg.session.run(_argv(dbg, args)))
+
+
+@command("starti", "starti [ARGS...]")
+def starti(dbg: Debugger, args: str) -> None:
+    """Start the program and stop at its very first instruction."""
+    dbg.show_stop(dbg.session.starti(_argv(dbg, args)))
+
+
+@command("attach", "attach PID|NAME", complete="processes")
+def attach(dbg: Debugger, args: str) -> None:
+    """Attach to a running process by pid, or by name if exactly one has it; it stops.
+
+    The process keeps its state; `detach` lets it run on as if never traced.
+    Several processes with the NAME are listed, not guessed between.
+    """
+    if not args:
+        raise CommandError("Give a pid or a process name: attach PID|NAME")
+    if args.isdigit():
+        pid = int(args)
+    else:
+        try:
+            pid = procs.find_one(args).pid
+        except LookupError as exc:
+            raise CommandError(str(exc)) from None
+    dbg.say(f"Attaching to process {pid}")
+    dbg.show_stop(dbg.session.attach(pid))
+
+
+@command("ps", "ps [NAME]")
+def ps(dbg: Debugger, args: str) -> None:
+    """List processes (pid, user, threads, command), or only those called NAME."""
+    found = procs.matching(args) if args else procs.processes()
+    dbg.say(procs.HEADER)
+    for proc in found:
+        dbg.say(proc.line())
+
+
+@command("detach", "detach")
+def detach(dbg: Debugger, args: str) -> None:
+    """Stop debugging the program; it runs on as if never traced."""
+    pid = dbg.session.detach()
+    dbg.say(f"[Inferior 1 (process {pid}) detached]")
+
+
+@command("kill", "kill", aliases=("k",))
+def kill(dbg: Debugger, args: str) -> None:
+    """Kill the program (SIGKILL)."""
+    dbg.show_stop(dbg.session.kill())
+
+
+@command("quit", "quit", aliases=("q", "exit"))
+def quit_(dbg: Debugger, args: str) -> None:
+    """Leave the debugger: a program it started is killed, an attached one detached."""
+    session = dbg.session
+    if session.alive:
+        what = "killed" if session.launched else "detached"
+        question = (f"A debugging session is active.\n\n\tInferior 1 [process "
+                    f"{session.process.pid}] will be {what}.\n\nQuit anyway? (y or n) ")
+        if not dbg.confirm(question):
+            dbg.say("Not confirmed.")
+            return
+    session.close()
+    dbg.quit_requested = True
+
+
+# -- moving ---------------------------------------------------------------------------------
+@command("continue", "continue", aliases=("c", "fg"))
+def continue_(dbg: Debugger, args: str) -> None:
+    """Let every thread run until something stops the program (Ctrl-C interrupts)."""
+    dbg.show_stop(dbg.session.cont())
+
+
+@command("stepi", "stepi [N]", aliases=("si",), repeat=True)
+def stepi(dbg: Debugger, args: str) -> None:
+    """Execute N machine instructions (default 1) in the selected thread."""
+    dbg.show_stop(dbg.session.step(_count(args)))
+
+
+@command("nexti", "nexti [N]", aliases=("ni",), repeat=True)
+def nexti(dbg: Debugger, args: str) -> None:
+    """Like stepi, but a call runs to its return (stepped through, not trapped)."""
+    stop = None
+    for _ in range(_count(args)):
+        stop = _next_one(dbg)
+        if stop.reason != "step":
+            break
+    dbg.show_stop(stop)
+
+
+def _next_one(dbg: Debugger):
+    session = dbg.session
+    regs = session.registers()
+    pc, sp = regs.pc, regs.sp
+    insns = session.arch.disassemble(session.read_memory(pc, 16), pc, 1)
+    if insns and insns[0].mnemonic.startswith("call"):
+        return session.step(over_call_to=(pc + insns[0].size, sp))
+    return session.step(1)
+
+
+@command("step-syscall", "step-syscall", repeat=True)
+def step_syscall(dbg: Debugger, args: str) -> None:
+    """Run to the next system call entry or exit of the selected thread."""
+    dbg.show_stop(dbg.session.step_syscall())
+
+
+# -- catchpoints and signals ---------------------------------------------------------------
+
+
+def _catch(dbg: Debugger, kind: str, names: tuple[str, ...]) -> None:
+    session = dbg.session
+    if session.alive:
+        session.held_attachment()  # change what stops us only while stopped
+    number = session.take_number()
+    catch = session.policy.add(number, kind, names)
+    session._apply_events()
+    dbg.say(f"Catchpoint {number} ({catch.describe()})")
+
+
+@command("catch syscall", "catch syscall [NAME|NUMBER...]", complete="syscalls")
+def catch_syscall(dbg: Debugger, args: str) -> None:
+    """Stop at the entry of the named system calls (all if none), showing the arguments."""
+    names = []
+    for word in args.split():
+        if word.isdigit():
+            word = _arch_for_names(dbg).syscall_name(int(word))
+        else:
+            try:
+                _arch_for_names(dbg).syscall_number_of(word)
+            except KeyError:
+                raise CommandError(f"Unknown syscall name '{word}'.") from None
+        names.append(word)
+    _catch(dbg, "syscall", tuple(names))
+
+
+def _arch_for_names(dbg: Debugger):
+    from pydbg_utrace import arch
+
+    return dbg.session.arch if dbg.session.alive else arch.host()
+
+
+@command("catch signal", "catch signal [SIGNAL...]")
+def catch_signal(dbg: Debugger, args: str) -> None:
+    """Stop when the program receives SIGNAL (any signal if none), even a `nostop` one."""
+    try:
+        names = tuple(signal_name(signal_number(word)) for word in args.split())
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    _catch(dbg, "signal", names)
+
+
+@command("catch fork", "catch fork")
+def catch_fork(dbg: Debugger, args: str) -> None:
+    """Stop when the program forks (fork or vfork); the child runs on untraced."""
+    _catch(dbg, "fork", ())
+
+
+@command("catch exec", "catch exec")
+def catch_exec(dbg: Debugger, args: str) -> None:
+    """Stop after the program calls execve and the new program is loaded."""
+    _catch(dbg, "exec", ())
+
+
+@command("catch clone", "catch clone")
+def catch_clone(dbg: Debugger, args: str) -> None:
+    """Stop when the program creates a thread (or a clone that is not a fork)."""
+    _catch(dbg, "clone", ())
+
+
+_HANDLE_WORDS = {"stop": ("stop", True), "nostop": ("stop", False), "print": ("print_", True),
+                 "noprint": ("print_", False), "pass": ("pass_", True),
+                 "nopass": ("pass_", False), "noignore": ("pass_", True),
+                 "ignore": ("pass_", False)}
+
+
+@command("handle", "handle SIGNAL [no]stop [no]print [no]pass", complete="signals")
+def handle(dbg: Debugger, args: str) -> None:
+    """Say what a signal does: stop at the prompt, print a line, pass it to the program.
+
+    `stop` implies `print`; `noprint` implies `nostop`, as in gdb.
+    """
+    words = args.split()
+    if len(words) < 2:
+        raise CommandError("Usage: handle SIGNAL [no]stop [no]print [no]pass")
+    try:
+        signo = signal_number(words[0])
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    handling = dbg.session.policy.handling(signo)
+    for word in words[1:]:
+        if word not in _HANDLE_WORDS:
+            raise CommandError(f"Unrecognized or ambiguous flag word: \"{word}\".")
+        attr, value = _HANDLE_WORDS[word]
+        setattr(handling, attr, value)
+        if attr == "stop" and value:
+            handling.print_ = True
+        if attr == "print_" and not value:
+            handling.stop = False
+    _signal_table(dbg, [signo])
+
+
+def _signal_table(dbg: Debugger, signos: list[int]) -> None:
+    dbg.say(f"{'Signal':<12}{'Stop':<7}{'Print':<7}Pass to program")
+    for signo in signos:
+        dbg.say(f"{signal_name(signo):<12}{dbg.session.policy.handling(signo).describe()}")
+
+
+
+
+@command("info signals", "info signals [SIGNAL]", aliases=("handle",))
+def info_signals(dbg: Debugger, args: str) -> None:
+    """What each signal does when the program receives it (see `handle`)."""
+    import signal as _signal
+
+    try:
+        signos = [signal_number(args)] if args else [int(s) for s in _signal.Signals
+                                                     if s < 32]
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    _signal_table(dbg, signos)
+
+
+@command("info inferiors", "info inferiors")
+def info_inferiors(dbg: Debugger, args: str) -> None:
+    """The program being debugged: pid, how we got it, what it runs."""
+    session = dbg.session
+    dbg.say(f"  {'Num':<5}{'Description':<20}{'Connection':<14}Executable")
+    if not session.alive:
+        program = session.program[0] if session.program else ""
+        dbg.say(f"* {1:<5}{'<null>':<20}{'':<14}{program}")
+        return
+    process = session.process
+    how = "launched" if session.launched else "attached"
+    try:
+        import os
+
+        exe = os.readlink(f"/proc/{process.pid}/exe")
+    except OSError:
+        exe = "?"
+    dbg.say(f"* {1:<5}{'process ' + str(process.pid):<20}{how:<14}{exe}")
+
+
+@command("info catchpoints", "info catchpoints")
+def info_catchpoints(dbg: Debugger, args: str) -> None:
+    """The catchpoints set with `catch`."""
+    catches = dbg.session.policy.catchpoints
+    if not catches:
+        dbg.say("No catchpoints.")
+        return
+    dbg.say(f"{'Num':<8}{'Type':<16}{'Enb':<5}What")
+    for catch in catches.values():
+        dbg.say(f"{catch.number:<8}{'catchpoint':<16}{'y' if catch.enabled else 'n':<5}"
+                f"{catch.describe()}")
+

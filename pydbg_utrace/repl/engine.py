@@ -1,0 +1,241 @@
+"""The REPL's own tracing engine: it holds a thread stopped while the user looks.
+
+It is an ordinary engine beside any others.  Its callbacks run on the tracer
+thread and never block: when the user should be at the prompt the callback
+answers ``Resume.STOP`` and drops a :class:`Stop` into a queue that the REPL's
+Python thread waits on.  Everything it decides by (catchpoints, the ``handle``
+table, step plans) is set by the REPL thread *before* it resumes the thread,
+so the two threads never race on a decision.
+
+All-stop, as gdb: when one thread stops for the user, its siblings are asked
+to stop too ("parked") and stay held silently until the user resumes.
+"""
+
+from __future__ import annotations
+
+import queue
+from dataclasses import dataclass, field
+
+from pydbg_utrace import (
+    Attachment,
+    Engine,
+    Event,
+    InProgressError,
+    Report,
+    Resume,
+    SignalAction,
+    UtraceError,
+)
+
+from .policy import StopPolicy
+
+BASE_EVENTS = (Event.QUIESCE | Event.SIGNAL_ALL | Event.CLONE | Event.EXEC | Event.EXIT
+               | Event.DEATH | Event.STEP | Event.BREAKPOINT)
+
+INTERRUPT = "interrupt"  # a user's Ctrl-C: stop and tell the REPL
+PARK = "park"  # a sibling of the thread that stopped: stop silently
+
+
+@dataclass
+class Stop:
+    """Why a thread stopped for the user (or that its process ended)."""
+
+    tid: int
+    reason: str  # step, signal, syscall-entry, syscall-exit, interrupt, fork, clone,
+    # exec, breakpoint, exited, attached, started
+    detail: str = ""
+    pc: int | None = None
+    status: int | None = None  # wait status, for "exited"
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Note:
+    """Something to print while the tracee runs on (a signal with ``handle ... print``)."""
+
+    text: str
+
+
+@dataclass
+class StepPlan:
+    """Single steps the engine repeats on its own (no round trip to the REPL per step)."""
+
+    count: int = 1  # steps still to take
+    until_pc: int | None = None  # nexti over a call: step until here ...
+    until_sp: int | None = None  # ... with the stack back at this level
+    limit: int = 5_000_000  # a runaway nexti ends here
+
+    def more(self, pc: int, sp: int) -> bool:
+        """After one step at ``pc``/``sp``: must we step again?"""
+        self.limit -= 1
+        if self.limit <= 0:
+            return False
+        if self.until_pc is not None:
+            return not (pc == self.until_pc and sp >= (self.until_sp or 0))
+        self.count -= 1
+        return self.count > 0
+
+
+class ReplEngine(Engine):
+    """Holds threads for the REPL; one instance serves every thread of the session."""
+
+    name = "repl"
+
+    def __init__(self, stops: queue.Queue, policy: StopPolicy):
+        self.stops = stops
+        self.policy = policy
+        self.attachments: dict[int, Attachment] = {}  # tid -> ours
+        self.held: set[int] = set()  # tids whose last answer from us was STOP
+        self.requested: dict[int, str] = {}  # tid -> INTERRUPT | PARK
+        self.plans: dict[int, StepPlan] = {}  # tid -> steps in progress
+        self.syscall_steps: set[int] = set()  # tids stepping to the next syscall stop
+        self.extra_events = Event.NONE  # SYSCALL_ENTRY while a syscall is caught
+
+    # -- attaching (any thread) -------------------------------------------------
+    def attach_to(self, thread) -> Attachment:
+        att = thread.attach(self)
+        self.attachments[thread.tid] = att
+        att.set_events(self.events())
+        return att
+
+    def events(self) -> Event:
+        return BASE_EVENTS | self.extra_events
+
+    # -- the decision every callback ends with ----------------------------------
+    def _stop(self, att: Attachment, report: Report, reason: str, detail: str = "",
+              **extra) -> Resume:
+        tid = att.thread.tid
+        self.held.add(tid)
+        self.requested.pop(tid, None)
+        self.plans.pop(tid, None)
+        self.syscall_steps.discard(tid)
+        try:
+            pc = report.regs.pc
+        except UtraceError:
+            pc = None
+        self.stops.put(Stop(tid, reason, detail, pc, extra=extra))
+        self._park_siblings(tid)
+        return Resume.STOP
+
+    def _park_siblings(self, tid: int) -> None:
+        for other, att in list(self.attachments.items()):
+            if other == tid or other in self.held or att.detached:
+                continue
+            self.requested[other] = PARK
+            try:
+                att.control(Resume.STOP)
+                self.held.add(other)  # it was stopped already: held from now on
+                self.requested.pop(other, None)
+            except InProgressError:
+                pass  # it parks at its next stop (report_quiesce)
+            except UtraceError:
+                self.requested.pop(other, None)  # dying: nothing to park
+
+    def _pending(self, att: Attachment, report: Report) -> Resume | None:
+        """STOP if we hold the thread or the user asked it to stop; else None."""
+        tid = att.thread.tid
+        request = self.requested.get(tid)
+        if request == INTERRUPT:
+            return self._stop(att, report, "interrupt")
+        if request == PARK:
+            self.requested.pop(tid, None)
+            self.held.add(tid)
+        return Resume.STOP if tid in self.held else None
+
+    # -- callbacks (tracer thread) ------------------------------------------------
+    def report_quiesce(self, att: Attachment, report: Report):
+        return self._pending(att, report)
+
+    def report_step(self, att: Attachment, report: Report):
+        held = self._pending(att, report)
+        if held is not None:
+            return held
+        plan = self.plans.get(att.thread.tid)
+        regs = report.regs
+        if plan is not None and plan.more(regs.pc, regs.sp):
+            return Resume.SINGLESTEP
+        return self._stop(att, report, "step")
+
+    def report_signal(self, att: Attachment, report: Report):
+        held = self._pending(att, report)
+        if held is not None or report.signal_action == SignalAction.REPORT:
+            return held
+        signo = report.signo
+        handling = self.policy.handling(signo)
+        disposition = None if handling.pass_ else SignalAction.IGN
+        name = self.policy.signal_name(signo)
+        if handling.stop or self.policy.catches_signal(signo):
+            return self._stop(att, report, "signal", name, signo=signo), disposition
+        if handling.print_:
+            self.stops.put(Note(f"Thread {att.thread.tid} received signal {name}"
+                                f"{'' if handling.pass_ else ' (not passed)'}"))
+        return Resume.RESUME, disposition
+
+    def report_syscall_entry(self, att: Attachment, report: Report):
+        held = self._pending(att, report)
+        if held is not None or report.resumed:
+            return held
+        tid = att.thread.tid
+        name = att.thread.arch.syscall_name(report.syscall.nr)
+        if tid in self.syscall_steps:
+            return self._stop(att, report, "syscall-entry", name, syscall=report.syscall)
+        number = self.policy.catches_syscall(name)
+        if number is not None:
+            return self._stop(att, report, "catch-syscall", name, syscall=report.syscall,
+                              catchpoint=number)
+        return None
+
+    def report_syscall_exit(self, att: Attachment, report: Report):
+        held = self._pending(att, report)
+        if held is not None:
+            return held
+        if att.thread.tid in self.syscall_steps:
+            return self._stop(att, report, "syscall-exit", "", syscall=report.syscall)
+        return None
+
+    def report_clone(self, att: Attachment, report: Report):
+        child = report.child
+        if report.clone_kind == "thread" and child is not None:
+            self.attach_to(child)  # held until we return: it misses nothing
+        held = self._pending(att, report)
+        if held is not None:
+            return held
+        kind = "fork" if report.clone_kind in ("fork", "vfork") else "clone"
+        number = self.policy.catches_event(kind)
+        if number is not None:
+            return self._stop(att, report, kind, f"new {report.clone_kind} {child.tid}",
+                              catchpoint=number)
+        return None
+
+    def report_exec(self, att: Attachment, report: Report):
+        held = self._pending(att, report)
+        if held is not None:
+            return held
+        number = self.policy.catches_event("exec")
+        if number is not None:
+            return self._stop(att, report, "exec", "", catchpoint=number)
+        return None
+
+    def report_exit(self, att: Attachment, report: Report):
+        return Resume.STOP if att.thread.tid in self.held else None
+
+    def report_breakpoint(self, att: Attachment, report: Report):
+        held = self._pending(att, report)
+        if held is not None:
+            return held
+        return self._stop(att, report, "breakpoint", "", address=report.address)
+
+    def report_death(self, att: Attachment, report: Report):
+        tid = att.thread.tid
+        self._forget(tid)
+        process = att.thread.process
+        if process is not None and tid == process.pid:
+            self.stops.put(Stop(tid, "exited", status=report.exit_code))
+        return None
+
+    def _forget(self, tid: int) -> None:
+        self.attachments.pop(tid, None)
+        self.held.discard(tid)
+        self.requested.pop(tid, None)
+        self.plans.pop(tid, None)
+        self.syscall_steps.discard(tid)

@@ -1,0 +1,368 @@
+"""The debugger's state: one program, the REPL engine on its threads, and how it moves.
+
+Every method runs on the REPL's Python thread and talks to the tracer only
+through the public API (``launch``, ``attach``, ``control``, ``examine``...).
+Moving the program (run, continue, step) means: tell the engine what to stop
+at, let go of the threads, then wait on the engine's queue for the next
+:class:`Stop`.  Ctrl-C while waiting asks every thread to stop.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from pydbg_utrace import (
+    Attachment,
+    Event,
+    InProgressError,
+    NoSuchThreadError,
+    Process,
+    Resume,
+    Tracer,
+    UtraceError,
+    kernel,
+)
+
+from .engine import INTERRUPT, Note, ReplEngine, StepPlan, Stop
+from .policy import StopPolicy
+
+if TYPE_CHECKING:
+    from pydbg_utrace.arch.base import Arch, Registers
+
+
+class DebugError(Exception):
+    """A user's mistake or an impossible request: printed as one line, the REPL goes on."""
+
+
+class Session:
+    """One debugging session: at most one program (gdb's inferior 1)."""
+
+    def __init__(self, on_note: Callable[[str], None] = print) -> None:
+        self.on_note = on_note
+        self.stops: queue.Queue = queue.Queue()
+        self.policy = StopPolicy()
+        self.engine = ReplEngine(self.stops, self.policy)
+        self._tracer: Tracer | None = None
+        self.process: Process | None = None
+        self.launched = False  # we started it: quit kills it; attached ones are detached
+        self.program: list[str] = []  # what `run` starts
+        self.current: int | None = None  # the selected thread's tid
+        self.thread_numbers: dict[int, int] = {}  # tid -> gdb-style number
+        self.next_number = 1  # breakpoints and catchpoints share numbers, as in gdb
+        self.extras: dict[str, Any] = {}  # engines loaded beside the REPL, by name
+        self.last_status: int | None = None
+
+    # -- the tracer and the program ------------------------------------------------
+    @property
+    def tracer(self) -> Tracer:
+        if self._tracer is None:
+            self._tracer = Tracer()
+        return self._tracer
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.status is None
+
+    def require_process(self) -> Process:
+        if not self.alive:
+            raise DebugError("The program is not being run.")
+        assert self.process is not None
+        return self.process
+
+    def attachment(self, tid: int | None = None) -> Attachment:
+        self.require_process()
+        tid = self.current if tid is None else tid
+        att = self.engine.attachments.get(tid) if tid is not None else None
+        if att is None:
+            raise DebugError(f"No thread {tid}: it has exited.")
+        return att
+
+    def held_attachment(self) -> Attachment:
+        """The selected thread's attachment, which must be stopped for us."""
+        att = self.attachment()
+        if att.thread.tid not in self.engine.held:
+            raise DebugError(f"Thread {att.thread.tid} is running; interrupt it first.")
+        return att
+
+    @property
+    def arch(self) -> Arch:
+        return self.require_process().arch
+
+    def registers(self) -> Registers:
+        """The selected thread's registers (changes go back when it resumes)."""
+        att = self.held_attachment()
+        try:
+            with att.examine() as regs:
+                return regs
+        except UtraceError as exc:
+            raise DebugError(f"Cannot read registers: {exc}") from None
+
+    def read_memory(self, address: int, size: int) -> bytes:
+        pid = self.require_process().pid
+        try:
+            data = kernel.read_memory(pid, address, size)
+        except kernel.KernelError:
+            data = b""
+        if len(data) < size:
+            raise DebugError(f"Cannot access memory at address {address + len(data):#x}")
+        return data
+
+    def write_memory(self, address: int, data: bytes) -> None:
+        pid = self.require_process().pid
+        try:
+            if kernel.write_memory(pid, address, data) == len(data):
+                return
+        except kernel.KernelError:
+            pass
+        raise DebugError(f"Cannot write memory at address {address:#x}")
+
+    def threads(self) -> Iterator[tuple[int, int]]:
+        """``(number, tid)`` of every live thread we are attached to."""
+        for tid in sorted(self.engine.attachments, key=lambda t: self.thread_number(t)):
+            yield self.thread_number(tid), tid
+
+    def thread_number(self, tid: int) -> int:
+        if tid not in self.thread_numbers:
+            self.thread_numbers[tid] = len(self.thread_numbers) + 1
+        return self.thread_numbers[tid]
+
+    # -- starting and ending ---------------------------------------------------------
+    def launch(self, argv: list[str]) -> Process:
+        """Start ``argv`` held before its first instruction, with our engines on it."""
+        if self.alive:
+            raise DebugError("The program is already running; `kill` it first.")
+        if not argv:
+            raise DebugError("No program to run: give one on the command line or to `run`.")
+        try:
+            process = self.tracer.launch(argv)
+        except (OSError, ValueError) as exc:
+            raise DebugError(str(exc)) from None
+        self._adopt(process, launched=True)
+        self.program = list(argv)
+        return process
+
+    def run(self, argv: list[str]) -> Stop:
+        process = self.launch(argv)
+        process.start()
+        return self.wait_stop()
+
+    def starti(self, argv: list[str]) -> Stop:
+        """Start ``argv`` and stop at its first instruction."""
+        process = self.launch(argv)
+        att = self.attachment(process.pid)
+        att.control(Resume.STOP)  # it is stopped already: held from now on
+        self.engine.held.add(process.pid)
+        process.start()
+        return Stop(process.pid, "started", pc=self.registers().pc)
+
+    def attach(self, pid: int) -> Stop:
+        if self.alive:
+            raise DebugError("Already debugging a program; `detach` or `kill` it first.")
+        try:
+            process = self.tracer.attach_process(pid)
+        except (OSError, ValueError) as exc:
+            raise DebugError(f"Cannot attach to process {pid}: {_reason(exc)}") from None
+        self._adopt(process, launched=False)
+        self.program = []
+        self.interrupt()
+        stop = self.wait_stop()
+        if stop.reason == "interrupt":
+            stop.reason = "attached"
+        return stop
+
+    def _adopt(self, process: Process, launched: bool) -> None:
+        self.process, self.launched = process, launched
+        self.thread_numbers.clear()
+        self.engine.extra_events = self._wanted_events()
+        for thread in list(process.threads.values()):
+            self.engine.attach_to(thread)
+            self.thread_number(thread.tid)
+            for extra in self.extras.values():
+                attach_engine(extra, thread)
+        self.current = process.pid
+
+    def kill(self) -> Stop:
+        process = self.require_process()
+        process.kill()
+        return self.wait_stop()
+
+    def detach(self) -> int:
+        """Stop tracing; the program runs on as if never traced.  Its pid."""
+        process = self.require_process()
+        process.detach()
+        self._forget_process()
+        return process.pid
+
+    def _forget_process(self) -> None:
+        for tid in list(self.engine.attachments):
+            self.engine._forget(tid)
+        self.process, self.current = None, None
+        self.thread_numbers.clear()
+
+    def close(self) -> None:
+        """Leave nothing behind: kill what we started, detach what we attached."""
+        if self.alive:
+            if self.launched:
+                self.kill()
+            else:
+                self.detach()
+        if self._tracer is not None:
+            self._tracer.close()
+            self._tracer = None
+
+    # -- moving ----------------------------------------------------------------------
+    def cont(self) -> Stop:
+        pending = self._pending_stop()
+        if pending is not None:
+            return pending
+        self.held_attachment()
+        self._apply_events()
+        self._release_all()
+        return self.wait_stop()
+
+    def step(self, count: int = 1, over_call_to: tuple[int, int] | None = None) -> Stop:
+        """Single-step the selected thread ``count`` instructions (or to ``over_call_to``
+        = (pc, sp): nexti over a call); its siblings stay parked."""
+        att = self.held_attachment()
+        plan = StepPlan(count=count)
+        if over_call_to is not None:
+            plan.until_pc, plan.until_sp = over_call_to
+        self._apply_events()
+        self.engine.plans[att.thread.tid] = plan
+        self._release(att, Resume.SINGLESTEP)
+        return self.wait_stop()
+
+    def step_syscall(self) -> Stop:
+        att = self.held_attachment()
+        self.engine.syscall_steps.add(att.thread.tid)
+        self._apply_events(Event.SYSCALL)
+        self._release_all()
+        return self.wait_stop()
+
+    def interrupt(self) -> None:
+        """Ask every running thread to stop; the first to stop is reported."""
+        waiting = False
+        for tid, att in list(self.engine.attachments.items()):
+            if tid in self.engine.held:
+                continue
+            self.engine.requested[tid] = INTERRUPT
+            try:
+                att.control(Resume.STOP)
+            except InProgressError:
+                waiting = True
+                continue
+            except UtraceError:
+                self.engine.requested.pop(tid, None)
+                continue
+            self.engine.requested.pop(tid, None)
+            self.engine.held.add(tid)
+        if not waiting and self.current is not None and self.alive:
+            self.stops.put(Stop(self.current, "interrupt"))
+
+    def wait_stop(self) -> Stop:
+        """The next stop; notes are printed meanwhile and Ctrl-C interrupts the program."""
+        while True:
+            try:
+                item = self.stops.get(timeout=0.25)  # a slice so that Ctrl-C gets through
+            except queue.Empty:
+                continue
+            except KeyboardInterrupt:
+                if self.alive:
+                    self.interrupt()
+                continue
+            if isinstance(item, Note):
+                self.on_note(item.text)
+                continue
+            return self._arrived(item)
+
+    def _arrived(self, stop: Stop) -> Stop:
+        if stop.reason == "exited":
+            self.last_status = stop.status
+            self._forget_process()
+        else:
+            self.current = stop.tid
+        return stop
+
+    def _pending_stop(self) -> Stop | None:
+        """A stop that happened while the user was at the prompt (another thread's)."""
+        while True:
+            try:
+                item = self.stops.get_nowait()
+            except queue.Empty:
+                return None
+            if isinstance(item, Note):
+                self.on_note(item.text)
+            elif item.reason == "exited" or item.tid in self.engine.held:
+                return self._arrived(item)
+
+    def _release(self, att: Attachment, action: Resume) -> None:
+        tid = att.thread.tid
+        self.engine.held.discard(tid)
+        self.engine.requested.pop(tid, None)
+        try:
+            att.control(action)
+        except NoSuchThreadError:
+            self.engine._forget(tid)
+
+    def _release_all(self) -> None:
+        for att in list(self.engine.attachments.values()):
+            self._release(att, Resume.RESUME)
+
+    def _wanted_events(self, more: Event = Event.NONE) -> Event:
+        wanted = Event.SYSCALL_ENTRY if self.policy.wants_syscalls() else Event.NONE
+        return wanted | more
+
+    def _apply_events(self, more: Event = Event.NONE) -> None:
+        wanted = self._wanted_events(more)
+        if wanted == self.engine.extra_events:
+            return
+        self.engine.extra_events = wanted
+        for att in list(self.engine.attachments.values()):
+            try:
+                att.set_events(self.engine.events())
+            except UtraceError:
+                pass  # dying: its death report follows
+
+    # -- numbering ---------------------------------------------------------------------
+    def take_number(self) -> int:
+        number = self.next_number
+        self.next_number += 1
+        return number
+
+
+def attach_engine(engine: Any, thread) -> None:
+    """Attach a loaded engine to ``thread`` the way it asks to be attached."""
+    if hasattr(engine, "attach_to"):
+        engine.attach_to(thread)
+        return
+    events = getattr(engine, "events", Event.NONE)
+    if callable(events):
+        events = events()
+    thread.attach(engine).set_events(Event(events))
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, kernel.NoSuchProcessError):
+        return "no such process"
+    if isinstance(exc, kernel.NotPermittedError):
+        return exc.strerror or str(exc) if "already traced" not in str(exc) else str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
+
+
+def describe_status(pid: int, status: int | None) -> str:
+    """gdb's line for a program that ended."""
+    if status is None:
+        return f"[Inferior 1 (process {pid}) exited]"
+    if os.WIFSIGNALED(status):
+        from .policy import signal_name
+
+        return f"[Inferior 1 (process {pid}) killed by signal {signal_name(os.WTERMSIG(status))}]"
+    code = os.WEXITSTATUS(status)
+    if code == 0:
+        return f"[Inferior 1 (process {pid}) exited normally]"
+    return f"[Inferior 1 (process {pid}) exited with code {code}]"
