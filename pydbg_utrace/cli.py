@@ -1,4 +1,7 @@
-"""The command line: ``pydbg-utrace trace ...`` (and, later, the debugger REPL).
+"""The command line: ``pydbg-utrace trace ...`` and the debugger REPL.
+
+``pydbg-utrace debug ...``, or no sub-command at all, opens the REPL
+(:mod:`pydbg_utrace.repl`), which parses its own options.
 
 Errors a user can cause (no such program or pid, a process traced by
 someone else) end in one line on stderr and a non-zero exit status.
@@ -31,10 +34,26 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("-o", "--output", help="write the log to FILE (default: stderr)")
     trace.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- PROG ARGS",
                        help="the program to run")
+    commands.add_parser(
+        "debug", add_help=False, help="the interactive debugger (also: no sub-command)",
+        description="pydbg-utrace debug [PROG ARGS | -p PID | --name NAME] [-ex CMD] "
+                    "[-x FILE] [--batch]; see `pydbg-utrace debug --help`.")
     return parser
 
 
+SUBCOMMANDS = ("trace", "debug", "-h", "--help")
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in SUBCOMMANDS or argv[0] == "debug":
+        from .repl import main as debug
+
+        return debug(argv[1:] if argv[:1] == ["debug"] else argv)
+    return _main(argv)
+
+
+def _main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     try:
         return trace(args)
