@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -42,6 +43,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     program = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
     dbg = Debugger(out, color=not args.batch and out.isatty(), confirm=_ask)
     dbg.session.program = list(program)
+    # Ctrl-C while the program runs interrupts the program, not us (at the prompt
+    # prompt_toolkit reads it as a key).  The handler only sets a flag.
+    previous = signal.signal(signal.SIGINT, lambda signo, frame: dbg.session.request_interrupt())
     try:
         for line in _startup_commands(args):
             dbg.say(f"{PROMPT}{line}") if args.batch else None
@@ -53,6 +57,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         return 1 if dbg.failed else 0
     finally:
         dbg.session.close()
+        signal.signal(signal.SIGINT, previous)
 
 
 def _startup_commands(args: argparse.Namespace) -> list[str]:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 @command("info registers", "info registers [REGISTER...]", aliases=("r",),
          complete="registers")
 def info_registers(dbg: Debugger, args: str) -> None:
-    """The selected thread's registers: all of them, or those named ($ is optional)."""
+    """The selected thread's registers (all, or those named)."""
     regs = dbg.session.registers()
     names = [n.lstrip("$") for n in args.split()] or list(dbg.session.arch.register_names)
     for name in names:
@@ -36,7 +36,7 @@ _SET = re.compile(r"^\$(\w+)\s*=\s*(.+)$")
 
 @command("set", "set $REGISTER = VALUE", complete="registers")
 def set_(dbg: Debugger, args: str) -> None:
-    """Change a register of the selected thread (written back when it resumes).
+    """Change a register (written back when it resumes).
 
     Also `set var $REGISTER = VALUE`.  VALUE is an expression: 0x10, $rsp+8, main.
     """
@@ -77,7 +77,9 @@ def parse_format(text: str, last: tuple[str, str]) -> tuple[int, str, str]:
 
 @command("x", "x/NFU ADDRESS", repeat=True, complete="symbols")
 def examine(dbg: Debugger, args: str) -> None:
-    """Examine memory: N units of size U (b h w g) in format F.
+    """Examine memory: N units of size U in format F.
+
+    U: b h w g (1 2 4 8 bytes).
 
     F: x hex, d signed, u unsigned, o octal, t binary, c char, a address,
     s string, i instruction.  ADDRESS is an expression ($sp+8, main, 0x4010).
@@ -144,7 +146,9 @@ def _pc_or_none(dbg: Debugger) -> int | None:
 
 @command("disassemble", "disassemble [ADDRESS [COUNT]]", complete="symbols")
 def disassemble(dbg: Debugger, args: str) -> None:
-    """Disassemble COUNT instructions (default: the function, or 10) from ADDRESS (the pc).
+    """Disassemble COUNT instructions from ADDRESS (the pc).
+
+    COUNT defaults to the whole function when ADDRESS names one, else 10.
 
     A symbol as ADDRESS disassembles that function when its size is known.
     The current instruction is marked `=>`.
@@ -177,7 +181,9 @@ def _function_length(dbg: Debugger, address: int, named: bool) -> int:
 
 @command("bt", "bt [N]", aliases=("backtrace", "where"))
 def backtrace(dbg: Debugger, args: str) -> None:
-    """The call stack, by walking the frame-pointer chain (x86_64, -fno-omit-frame-pointer).
+    """The call stack, by the frame-pointer chain (x86_64).
+
+    Needs frame pointers (gcc -O0, or -fno-omit-frame-pointer).
 
     Says so when the frame pointers do not allow it.
     """
@@ -209,7 +215,7 @@ def info_threads(dbg: Debugger, args: str) -> None:
 
 @command("thread", "thread [N]")
 def thread(dbg: Debugger, args: str) -> None:
-    """Select thread N (see `info threads`), or show the selected one."""
+    """Select thread N, or show the selected one."""
     session = dbg.session
     session.require_process()
     if args:
@@ -223,7 +229,7 @@ def thread(dbg: Debugger, args: str) -> None:
 
 @command("info sharedlibrary", "info sharedlibrary", aliases=("dll",))
 def info_sharedlibrary(dbg: Debugger, args: str) -> None:
-    """The shared libraries mapped into the program (from /proc/PID/maps)."""
+    """The shared libraries mapped (from /proc/PID/maps)."""
     pid = dbg.session.require_process().pid
     exe = _exe(pid)
     dbg.say(f"{'From':<20}{'To':<20}Shared Object Library")

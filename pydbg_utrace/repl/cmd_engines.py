@@ -27,7 +27,7 @@ LOGGER_NAME = "syscall-log"
 
 @command("info engines", "info engines")
 def info_engines(dbg: Debugger, args: str) -> None:
-    """Every engine attached to each thread of the program, with its event mask."""
+    """Every engine on each thread, with its event mask."""
     session = dbg.session
     process = session.require_process()
     for number, tid in session.threads():
@@ -51,7 +51,9 @@ def _mask(events) -> str:
 
 @command("engine load", "engine load FILE.py", complete="files")
 def engine_load(dbg: Debugger, args: str) -> None:
-    """Load the Engine subclass defined in FILE.py and attach it beside the REPL.
+    """Load the Engine subclass in FILE.py beside the REPL.
+
+    It attaches to every thread of the program, now and at each `run`.
 
     A bare name (syscall_count) is looked up among the ready engines too.
     """
@@ -108,7 +110,7 @@ def _instantiate(path: Path) -> Engine:
 
 @command("engine unload", "engine unload NAME", complete="engines")
 def engine_unload(dbg: Debugger, args: str) -> None:
-    """Detach the loaded engine NAME from every thread (and show its summary, if any)."""
+    """Detach loaded engine NAME (and show its summary)."""
     session = dbg.session
     engine = session.extras.pop(args, None)
     if engine is None:
@@ -137,7 +139,7 @@ def _detach_everywhere(dbg: Debugger, engine: Engine) -> None:
 
 @command("trace syscalls", "trace syscalls on|off")
 def trace_syscalls(dbg: Debugger, args: str) -> None:
-    """Log every system call (the syscall-log engine, strace's format) beside the REPL."""
+    """Log every syscall beside the REPL (strace format)."""
     from pydbg_utrace.engines.syscall_log import SyscallLogger
 
     session = dbg.session

@@ -50,19 +50,23 @@ def _argv(dbg: Debugger, args: str) -> list[str]:
 
 @command("run", "run [ARGS...]", aliases=("r",), complete="files")
 def run(dbg: Debugger, args: str) -> None:
-    """Start the program (with ARGS instead of the last ones) and run it until it stops."""
+    """Start the program and run it until it stops.
+
+    ARGS replace the program's arguments."""
     dbg.show_stop(dbg.session.run(_argv(dbg, args)))
 
 
 @command("starti", "starti [ARGS...]")
 def starti(dbg: Debugger, args: str) -> None:
-    """Start the program and stop at its very first instruction."""
+    """Start the program, stop at its first instruction."""
     dbg.show_stop(dbg.session.starti(_argv(dbg, args)))
 
 
 @command("attach", "attach PID|NAME", complete="processes")
 def attach(dbg: Debugger, args: str) -> None:
-    """Attach to a running process by pid, or by name if exactly one has it; it stops.
+    """Attach to a running process by pid or name; it stops.
+
+    By name only if exactly one process has it.
 
     The process keeps its state; `detach` lets it run on as if never traced.
     Several processes with the NAME are listed, not guessed between.
@@ -82,7 +86,9 @@ def attach(dbg: Debugger, args: str) -> None:
 
 @command("ps", "ps [NAME]")
 def ps(dbg: Debugger, args: str) -> None:
-    """List processes (pid, user, threads, command), or only those called NAME."""
+    """List processes (pid, user, threads, command).
+
+    With NAME, only the processes called so."""
     found = procs.matching(args) if args else procs.processes()
     dbg.say(procs.HEADER)
     for proc in found:
@@ -91,7 +97,7 @@ def ps(dbg: Debugger, args: str) -> None:
 
 @command("detach", "detach")
 def detach(dbg: Debugger, args: str) -> None:
-    """Stop debugging the program; it runs on as if never traced."""
+    """Stop debugging; the program runs on as if untraced."""
     pid = dbg.session.detach()
     dbg.say(f"[Inferior 1 (process {pid}) detached]")
 
@@ -104,7 +110,7 @@ def kill(dbg: Debugger, args: str) -> None:
 
 @command("quit", "quit", aliases=("q", "exit"))
 def quit_(dbg: Debugger, args: str) -> None:
-    """Leave the debugger: a program it started is killed, an attached one detached."""
+    """Leave: kill a started program, detach an attached one."""
     session = dbg.session
     if session.alive:
         what = "killed" if session.launched else "detached"
@@ -120,19 +126,23 @@ def quit_(dbg: Debugger, args: str) -> None:
 # -- moving ---------------------------------------------------------------------------------
 @command("continue", "continue", aliases=("c", "fg"))
 def continue_(dbg: Debugger, args: str) -> None:
-    """Let every thread run until something stops the program (Ctrl-C interrupts)."""
+    """Let every thread run until the program stops again.
+
+    Ctrl-C interrupts the program (not the debugger)."""
     dbg.show_stop(dbg.session.cont())
 
 
 @command("stepi", "stepi [N]", aliases=("si",), repeat=True)
 def stepi(dbg: Debugger, args: str) -> None:
-    """Execute N machine instructions (default 1) in the selected thread."""
+    """Execute N instructions (default 1) in this thread."""
     dbg.show_stop(dbg.session.step(_count(args)))
 
 
 @command("nexti", "nexti [N]", aliases=("ni",), repeat=True)
 def nexti(dbg: Debugger, args: str) -> None:
-    """Like stepi, but a call runs to its return (stepped through, not trapped)."""
+    """Like stepi, but a call runs to its return.
+
+    The call is stepped through by the engine, not trapped."""
     stop = None
     for _ in range(_count(args)):
         stop = _next_one(dbg)
@@ -153,7 +163,7 @@ def _next_one(dbg: Debugger):
 
 @command("step-syscall", "step-syscall", repeat=True)
 def step_syscall(dbg: Debugger, args: str) -> None:
-    """Run to the next system call entry or exit of the selected thread."""
+    """Run to the next syscall entry or exit of this thread."""
     dbg.show_stop(dbg.session.step_syscall())
 
 
@@ -172,7 +182,9 @@ def _catch(dbg: Debugger, kind: str, names: tuple[str, ...]) -> None:
 
 @command("catch syscall", "catch syscall [NAME|NUMBER...]", complete="syscalls")
 def catch_syscall(dbg: Debugger, args: str) -> None:
-    """Stop at the entry of the named system calls (all if none), showing the arguments."""
+    """Stop at entry to the named syscalls (any if none).
+
+    The stop shows the call with its arguments, strace-style."""
     names = []
     for word in args.split():
         if word.isdigit():
@@ -194,7 +206,9 @@ def _arch_for_names(dbg: Debugger):
 
 @command("catch signal", "catch signal [SIGNAL...]")
 def catch_signal(dbg: Debugger, args: str) -> None:
-    """Stop when the program receives SIGNAL (any signal if none), even a `nostop` one."""
+    """Stop when the program receives SIGNAL (any if none).
+
+    Stops even for a signal that `handle` says `nostop`."""
     try:
         names = tuple(signal_name(signal_number(word)) for word in args.split())
     except ValueError as exc:
@@ -204,19 +218,19 @@ def catch_signal(dbg: Debugger, args: str) -> None:
 
 @command("catch fork", "catch fork")
 def catch_fork(dbg: Debugger, args: str) -> None:
-    """Stop when the program forks (fork or vfork); the child runs on untraced."""
+    """Stop when the program forks; the child runs untraced."""
     _catch(dbg, "fork", ())
 
 
 @command("catch exec", "catch exec")
 def catch_exec(dbg: Debugger, args: str) -> None:
-    """Stop after the program calls execve and the new program is loaded."""
+    """Stop after an execve, once the new program is loaded."""
     _catch(dbg, "exec", ())
 
 
 @command("catch clone", "catch clone")
 def catch_clone(dbg: Debugger, args: str) -> None:
-    """Stop when the program creates a thread (or a clone that is not a fork)."""
+    """Stop when the program creates a thread (or a clone)."""
     _catch(dbg, "clone", ())
 
 
@@ -228,7 +242,7 @@ _HANDLE_WORDS = {"stop": ("stop", True), "nostop": ("stop", False), "print": ("p
 
 @command("handle", "handle SIGNAL [no]stop [no]print [no]pass", complete="signals")
 def handle(dbg: Debugger, args: str) -> None:
-    """Say what a signal does: stop at the prompt, print a line, pass it to the program.
+    """Set whether a signal stops, prints, passes on.
 
     `stop` implies `print`; `noprint` implies `nostop`, as in gdb.
     """
@@ -262,7 +276,7 @@ def _signal_table(dbg: Debugger, signos: list[int]) -> None:
 
 @command("info signals", "info signals [SIGNAL]", aliases=("handle",))
 def info_signals(dbg: Debugger, args: str) -> None:
-    """What each signal does when the program receives it (see `handle`)."""
+    """What each signal does to the program (see `handle`)."""
     import signal as _signal
 
     try:
@@ -275,7 +289,7 @@ def info_signals(dbg: Debugger, args: str) -> None:
 
 @command("info inferiors", "info inferiors")
 def info_inferiors(dbg: Debugger, args: str) -> None:
-    """The program being debugged: pid, how we got it, what it runs."""
+    """The program being debugged: pid, how, executable."""
     session = dbg.session
     dbg.say(f"  {'Num':<5}{'Description':<20}{'Connection':<14}Executable")
     if not session.alive:

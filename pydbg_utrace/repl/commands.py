@@ -167,6 +167,6 @@ def all_commands() -> list[tuple[str, Command]]:
 # The prefix commands, declared here so that every command module can extend them.
 prefix("info", "Show things about the program and the debugger.", aliases=("i",))
 prefix("info proc", "Facts about the process from /proc.")
-prefix("catch", "Stop when an event happens: catch syscall|signal|fork|exec|clone.")
+prefix("catch", "Stop at an event: syscall, signal, fork, exec, clone.")
 prefix("engine", "Load and unload tracing engines beside the debugger.")
 prefix("trace", "Turn ready engines on and off beside the debugger.")

@@ -53,6 +53,7 @@ class Debugger:
         """Run one command line; False (after one line of explanation) if it failed."""
         line = line.strip()
         self.failed = False
+        self.session.interrupt_requested = False  # a Ctrl-C between commands is spent
         if not line or line.startswith("#"):
             return True
         try:
@@ -142,10 +143,12 @@ class Debugger:
         if info is None:
             return ""
         if stop.reason == "syscall-exit":
-            name = self.syscall_names.pop(stop.tid, "syscall")
             from pydbg_utrace.engines.syscall_log import format_result
 
-            return f"{name}() = {format_result(info.rval, info.is_error)}"
+            # Its entry was seen by us, or came before we looked (execve's, at starti).
+            name = self.syscall_names.pop(stop.tid, None)
+            call = f"{name}(...)" if name else "<... resumed>"
+            return f"{call} = {format_result(info.rval, info.is_error)}"
         from pydbg_utrace.engines.syscall_log import SyscallLogger
 
         self.syscall_names[stop.tid] = stop.detail

@@ -33,6 +33,11 @@ if TYPE_CHECKING:
     from pydbg_utrace.arch.base import Arch, Registers
 
 
+# How often a wait for the next stop looks at the Ctrl-C flag: a signal handler
+# may only set a flag (it could interrupt us inside the queue's own lock).
+POLL = 0.1
+
+
 class DebugError(Exception):
     """A user's mistake or an impossible request: printed as one line, the REPL goes on."""
 
@@ -54,6 +59,7 @@ class Session:
         self.next_number = 1  # breakpoints and catchpoints share numbers, as in gdb
         self.extras: dict[str, Any] = {}  # engines loaded beside the REPL, by name
         self.last_status: int | None = None
+        self.interrupt_requested = False  # Ctrl-C seen; wait_stop acts on it
 
     # -- the tracer and the program ------------------------------------------------
     @property
@@ -262,16 +268,23 @@ class Session:
         if not waiting and self.current is not None and self.alive:
             self.stops.put(Stop(self.current, "interrupt"))
 
+    def request_interrupt(self) -> None:
+        """Ask for an interrupt from a signal handler: only sets a flag (never blocks)."""
+        self.interrupt_requested = True
+
     def wait_stop(self) -> Stop:
         """The next stop; notes are printed meanwhile and Ctrl-C interrupts the program."""
         while True:
-            try:
-                item = self.stops.get(timeout=0.25)  # a slice so that Ctrl-C gets through
-            except queue.Empty:
-                continue
-            except KeyboardInterrupt:
+            if self.interrupt_requested:
+                self.interrupt_requested = False
                 if self.alive:
                     self.interrupt()
+            try:
+                item = self.stops.get(timeout=POLL)
+            except queue.Empty:
+                continue
+            except KeyboardInterrupt:  # no SIGINT handler of the front end: same meaning
+                self.interrupt_requested = True
                 continue
             if isinstance(item, Note):
                 self.on_note(item.text)

@@ -1,0 +1,93 @@
+"""The REPL as a user starts it: ``pydbg-utrace [debug] --batch -ex ...`` in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from pydbg_utrace import arch
+
+pytestmark = [pytest.mark.live,
+              pytest.mark.skipif(arch.host().name != "x86_64",
+                                 reason="the REPL tracees' expectations are x86_64's")]
+CLI = [sys.executable, "-m", "pydbg_utrace"]
+TIMEOUT = 60
+
+
+def batch(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=TIMEOUT)
+
+
+def test_batch_ex_commands_in_order(tracee):
+    hello = tracee("repl_hello")
+    result = batch("debug", "--batch", "-ex", "catch syscall write", "-ex", "run",
+                   "-ex", "bt", "-ex", "continue", hello)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.index("(pydbg) catch syscall write") < out.index("(pydbg) run") \
+        < out.index("(pydbg) bt") < out.index("(pydbg) continue")
+    assert re.search(r"^#1  0x[0-9a-f]+ in <main\+\d+>$", out, re.M), out
+    assert "hello\n" in out  # the program's output, between ours
+    assert re.search(r"\[Inferior 1 \(process \d+\) exited with code 3\]", out)
+
+
+def test_no_subcommand_opens_the_repl_and_x_file_runs(tracee, tmp_path):
+    script = tmp_path / "cmds"
+    script.write_text("starti\ninfo inferiors\nnosuchcommand\n")
+    result = batch("--batch", "-x", str(script), tracee("repl_hello"))
+    assert "Program started" in result.stdout
+    assert "launched" in result.stdout
+    assert 'Undefined command: "nosuchcommand".  Try "help".' in result.stdout
+    assert result.returncode == 1  # the last command failed, as gdb -batch says
+
+
+def test_ctrl_c_interrupts_a_spinning_program_not_the_debugger(tracee):
+    """SIGINT to the debugger alone (not the program's group): the interrupt path."""
+    proc = subprocess.Popen(
+        [*CLI, "--batch", "-ex", "run", "-ex", "info registers rip", "-ex", "x/1xg &spins",
+         "-ex", "kill", tracee("repl_spin")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        while not lines or lines[-1] != "spinning\n":
+            line = proc.stdout.readline()
+            assert line, f"the program never ran: {''.join(lines)} {proc.stderr.read()}"
+            lines.append(line)
+        os.kill(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=TIMEOUT)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert re.search(r"^Interrupted, Thread 1 \(\d+\)$", out, re.M), out
+    assert re.search(r"^=> 0x[0-9a-f]+ <main\+\d+>:", out, re.M)  # stopped in its loop
+    assert re.search(r"^rip +0x[0-9a-f]+", out, re.M)
+    assert re.search(r"<spins>:\t0x[0-9a-f]{16}$", out, re.M)
+    assert re.search(r"killed by signal SIGKILL", out)
+
+
+def test_attach_with_p_and_quit_detaches(tracee):
+    child = subprocess.Popen([tracee("repl_spin")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "spinning\n"
+        result = batch("-p", str(child.pid), "--batch", "-ex", "info threads")
+        assert f"Attached, Thread 1 ({child.pid})" in result.stdout
+        assert re.search(rf"^\* 1    Thread {child.pid} +stopped +0x", result.stdout, re.M)
+        assert child.poll() is None  # batch's end detached it: it runs on
+        with open(f"/proc/{child.pid}/status") as status:
+            assert "TracerPid:\t0\n" in status.read()
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_attach_to_no_such_process_is_one_line():
+    result = batch("--batch", "-ex", "attach 999999999", "-ex", "help detach")
+    lines = result.stdout.splitlines()
+    assert lines[1] == "Attaching to process 999999999"
+    assert lines[2] == "Cannot attach to process 999999999: no such process"
+    assert lines[4].startswith("Usage: detach")
