@@ -71,7 +71,7 @@ def run_raw(binary: str) -> None:
 class OneStep(Observer):
     def report_step(self, att, r):
         self.out.post("step", r.regs.arch.registers(bytes(r.regs.raw)))
-        return Resume.RESUME
+        return Resume.STOP  # held while the scenario reads /proc/PID/maps
 
 
 def run_utrace(binary: str) -> None:
@@ -86,4 +86,5 @@ def run_utrace(binary: str) -> None:
         proc.start()
         after = eng.out.take("step")[1]
         check_exec_regs(proc.pid, before, after)
+        att.control(Resume.RESUME)
         ut.expect_exit(proc, 0)

@@ -1,9 +1,10 @@
-"""waitpid-double-report: a group stop is reported once per thread, never twice.
+"""waitpid-double-report: a group stop is reported once per thread, never twice, never lost.
 
-A two-thread process is stopped with SIGSTOP: after the delivery stop is
-passed on, each thread reports the group stop exactly once; no further
-report is pending afterwards (waitpid WNOHANG finds nothing), not even after
-PTRACE_LISTEN.
+A process stops itself (SIGSTOP) right after creating its second thread,
+most likely before that thread ever ran, so the new thread's very first
+stop is the group stop.  Each thread must report the group stop exactly
+once; no further report is pending afterwards (not even after
+PTRACE_LISTEN); after SIGCONT each reports the continuation once.
 """
 
 import os
@@ -23,27 +24,33 @@ def run_raw(binary: str) -> None:
     r = Raw()
     pid, io = r.launch(binary, options=k.PTRACE_O_TRACECLONE | k.PTRACE_O_EXITKILL)
     k.cont(pid)
-    st = r.wait(pid)
-    util.check(st.is_event(k.PTRACE_EVENT_CLONE), f"expected the thread's clone event: {st}")
-    tid = k.get_event_msg(pid)
-    r.expect(tid, "the thread's first stop", lambda s: s.is_event(k.PTRACE_EVENT_STOP))
-    k.cont(tid)
-    k.cont(pid)
-    io.expect("ready")
-    os.kill(pid, signal.SIGSTOP)
-    reports: dict[int, int] = {pid: 0, tid: 0}
+    tid = None
+    reports: dict[int, int] = {pid: 0}
     while sum(reports.values()) < 2:
         st = r.wait()
-        if st.signal_stop and st.sig == signal.SIGSTOP:
+        if st.is_event(k.PTRACE_EVENT_CLONE):
+            tid = k.get_event_msg(pid)
+            reports.setdefault(tid, 0)
+            k.cont(pid)
+        elif st.group_stop:
+            reports[st.pid] = reports.get(st.pid, 0) + 1
+        elif st.is_event(k.PTRACE_EVENT_STOP):  # the new thread's birth trap
+            k.cont(st.pid)
+        elif st.signal_stop and st.sig == signal.SIGSTOP:
             k.cont(st.pid, signal.SIGSTOP)
-            continue
-        util.check(st.group_stop, f"unexpected {st}")
-        reports[st.pid] += 1
+        else:
+            raise util.Fail(f"unexpected {st}")
     util.equal(reports, {pid: 1, tid: 1}, "group-stop reports per thread")
     util.check(r.wait_nohang() is None, "a second report is pending")
     for t in (pid, tid):
         k.listen(t)
     util.check(r.wait_nohang() is None, "a report after PTRACE_LISTEN")
+    os.kill(pid, signal.SIGCONT)
+    for t in (pid, tid):
+        st = r.wait_passing(t, (signal.SIGCONT,), resume=k.cont)
+        util.check(st.is_event(k.PTRACE_EVENT_STOP) and st.sig == signal.SIGTRAP,
+                   f"thread {t} after SIGCONT: {st}")
+    util.check(r.wait_nohang() is None, "a second report after SIGCONT")
     os.kill(pid, signal.SIGKILL)
     for t in (tid, pid):
         util.check(r.wait(t).signaled, f"thread {t} after SIGKILL")
@@ -65,16 +72,20 @@ def run_utrace(binary: str) -> None:
         eng.watch(proc.main_thread, Event.CLONE | Event.JCTL)
         proc.start()
         tid = eng.out.take("clone")[1]
-        io.expect("ready")
-        os.kill(proc.pid, signal.SIGSTOP)
-        stops = sorted(eng.out.take("jctl", within=3.0, why=" after SIGSTOP")[1:]
-                       for _ in range(2))
-        util.equal(stops, sorted([(proc.pid, "STOPPED"), (tid, "STOPPED")]),
+        stops = []
+        try:
+            for _ in range(2):
+                stops.append(eng.out.take("jctl", within=3.0, why=" after SIGSTOP")[1:])
+        except util.Fail as e:
+            states = {t: util.proc_state(proc.pid, t) for t in (proc.pid, tid)}
+            raise util.Fail(f"{e}; got {stops}; thread states {states}") from None
+        util.equal(sorted(stops), sorted([(proc.pid, "STOPPED"), (tid, "STOPPED")]),
                    "job-control stop reports")
         os.kill(proc.pid, signal.SIGCONT)
         conts = sorted(eng.out.take("jctl", within=3.0, why=" after SIGCONT")[1:]
                        for _ in range(2))
         util.equal(conts, sorted([(proc.pid, "CONTINUED"), (tid, "CONTINUED")]),
                    "reports after SIGCONT (a second STOPPED would be a double report)")
+        util.equal(io.readline(), "continued", "program's words")
         proc.kill()
         ut.exit_status(proc)

@@ -99,5 +99,9 @@ def run_utrace(binary: str) -> None:
         util.log(f"CS = 0x23 then a step: {one_utrace(t, binary, 0x23)}")
         # CS = 0 is refused by the kernel (EIO, see run_raw): the engine must
         # learn of it somehow, and the thread must not be left stuck.
-        got = one_utrace(t, binary, 0)
+        try:
+            got = one_utrace(t, binary, 0)
+        except util.Fail as e:
+            raise util.Fail(f"CS = 0, refused by the kernel (EIO from SETREGSET, see --raw), "
+                            f"is only logged by the tracer: {e}") from None
         raise util.Fail(f"CS = 0 (refused by the kernel) gave the engine {got!r}, no error")

@@ -1,5 +1,6 @@
-/* waitpid-double-report: a process of two threads that sleep; stopped with
- * SIGSTOP, each thread must report the stop exactly once. */
+/* waitpid-double-report: a process of two threads that sleep; it stops
+ * itself (SIGSTOP) right after creating its second thread, most likely before
+ * that thread ever ran: each thread must report the stop exactly once. */
 #include "common.h"
 #include <pthread.h>
 
@@ -16,7 +17,8 @@ int main(void)
 	pthread_t th;
 
 	CHECK(pthread_create(&th, NULL, idle_thread, NULL) == 0);
-	say("ready");
+	kill(getpid(), SIGSTOP);
+	say("continued");
 	for (;;)
 		pause();
 }
