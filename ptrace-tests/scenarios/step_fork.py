@@ -21,6 +21,23 @@ TRACEE = "step-fork"
 ARGS = ["syscall"]
 TIMEOUT = 60
 STEP_BUDGET = 300_000
+LIVELOCK = 3_000  # times one PC may be stepped before we call it a livelock
+
+
+class PcCounter:
+    """Turns a stepping livelock (the same few PCs forever) into a verdict."""
+
+    def __init__(self):
+        self.seen: dict[int, int] = {}
+
+    def step(self, pc: int) -> str | None:
+        n = self.seen[pc] = self.seen.get(pc, 0) + 1
+        if n > LIVELOCK:
+            loop = sorted(p for p, c in self.seen.items() if c > LIVELOCK // 2)
+            return (f"livelock: pc {pc:#x} stepped {n} times (loop over "
+                    f"{', '.join(hex(p) for p in loop[:8])}; a load-reserve/store-"
+                    f"conditional sequence stepped one instruction at a time?)")
+        return None
 
 
 def check_exit(code: int | None, steps: int) -> None:
@@ -37,6 +54,7 @@ def raw_variant(binary: str, variant: str) -> None:
     k.cont(pid)
     r.expect(pid, "the SIGUSR1 stop", lambda s: s.signal_stop and s.sig == signal.SIGUSR1)
     steps = 0
+    pcs = PcCounter()
     k.singlestep(pid)
     while True:
         st = r.wait(pid)
@@ -45,6 +63,9 @@ def raw_variant(binary: str, variant: str) -> None:
         if not (st.signal_stop and st.sig == signal.SIGTRAP):
             raise util.Fail(f"after {steps} steps: {st}, expected only step traps")
         steps += 1
+        why = pcs.step(r.pc(pid))
+        if why:
+            raise util.Fail(f"after {steps} steps: {why}")
         if steps > STEP_BUDGET:
             raise util.Fail(f"still stepping after {steps} steps at pc {r.pc(pid):#x} (livelock)")
         k.singlestep(pid)
@@ -64,6 +85,7 @@ class ForkStepper(Observer):
         super().__init__()
         self.started = False
         self.steps = 0
+        self.pcs = PcCounter()
 
     def report_signal(self, att, r):
         if not self.started and r.signo == signal.SIGUSR1:
@@ -74,6 +96,10 @@ class ForkStepper(Observer):
 
     def report_step(self, att, r):
         self.steps += 1
+        why = self.pcs.step(r.regs.pc)
+        if why:
+            self.out.problem(f"after {self.steps} steps: {why}")
+            return Resume.DETACH
         if self.steps > STEP_BUDGET:
             self.out.problem(f"still stepping after {self.steps} steps (livelock)")
             return Resume.DETACH
@@ -86,7 +112,7 @@ def utrace_variant(binary: str, variant: str) -> None:
         eng = ForkStepper()
         eng.watch(proc.main_thread, Event.SIGNAL_ALL | Event.STEP | Event.QUIESCE)
         proc.start()
-        status = ut.exit_status(proc, TIMEOUT - 5)
+        status = ut.exit_status(proc, TIMEOUT - 10)
         eng.out.check()
         util.check(os.WIFEXITED(status), f"child wait status {status:#x}")
         util.check(eng.steps > 10, f"only {eng.steps} step reports")

@@ -1,8 +1,9 @@
 """waitpid-double-report: a group stop is reported once per thread, never twice, never lost.
 
-A process stops itself (SIGSTOP) right after creating its second thread,
-most likely before that thread ever ran, so the new thread's very first
-stop is the group stop.  Each thread must report the group stop exactly
+A process stops itself (SIGSTOP) right after creating its second thread:
+once before that thread ever ran (pinned to one CPU), so the new thread's
+very first stop is the group stop; once after it ran; and twenty times with
+the two racing.  Each time each thread must report the group stop exactly
 once; no further report is pending afterwards (not even after
 PTRACE_LISTEN); after SIGCONT each reports the continuation once.
 """
@@ -18,11 +19,18 @@ from pydbg_utrace import Event
 from pydbg_utrace import kernel as k
 
 NAME = "waitpid-double-report"
+# The process stops itself before / after its new thread ran / racing with it.
+ORDERS = ("before", "after") + ("race",) * 20
 
 
 def run_raw(binary: str) -> None:
+    for order in ORDERS:
+        raw_order(binary, order)
+
+
+def raw_order(binary: str, order: str) -> None:
     r = Raw()
-    pid, io = r.launch(binary, options=k.PTRACE_O_TRACECLONE | k.PTRACE_O_EXITKILL)
+    pid, io = r.launch(binary, order, options=k.PTRACE_O_TRACECLONE | k.PTRACE_O_EXITKILL)
     k.cont(pid)
     tid = None
     reports: dict[int, int] = {pid: 0}
@@ -40,7 +48,7 @@ def run_raw(binary: str) -> None:
             k.cont(st.pid, signal.SIGSTOP)
         else:
             raise util.Fail(f"unexpected {st}")
-    util.equal(reports, {pid: 1, tid: 1}, "group-stop reports per thread")
+    util.equal(reports, {pid: 1, tid: 1}, f"group-stop reports per thread ({order})")
     util.check(r.wait_nohang() is None, "a second report is pending")
     for t in (pid, tid):
         k.listen(t)
@@ -66,8 +74,13 @@ class JobFollower(Observer):
 
 
 def run_utrace(binary: str) -> None:
+    for order in ORDERS:
+        utrace_order(binary, order)
+
+
+def utrace_order(binary: str, order: str) -> None:
     with ut.tracer() as t:
-        proc, io = ut.launch(t, binary)
+        proc, io = ut.launch(t, binary, order)
         eng = JobFollower()
         eng.watch(proc.main_thread, Event.CLONE | Event.JCTL)
         proc.start()
@@ -78,7 +91,8 @@ def run_utrace(binary: str) -> None:
                 stops.append(eng.out.take("jctl", within=3.0, why=" after SIGSTOP")[1:])
         except util.Fail as e:
             states = {t: util.proc_state(proc.pid, t) for t in (proc.pid, tid)}
-            raise util.Fail(f"{e}; got {stops}; thread states {states}") from None
+            raise util.Fail(f"stop {order} the thread's start: {e}; got {stops}; "
+                            f"thread states {states}") from None
         util.equal(sorted(stops), sorted([(proc.pid, "STOPPED"), (tid, "STOPPED")]),
                    "job-control stop reports")
         os.kill(proc.pid, signal.SIGCONT)
