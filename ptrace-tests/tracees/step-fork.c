@@ -1,14 +1,25 @@
 /* step-fork: the tracer single-steps this program straight through a fork.
  *
  * argv[1] = "syscall": fork with syscall(__NR_fork) (seed 001's patch);
- * argv[1] = "glibc":   fork with glibc fork() (on powerpc this livelocks under
- *                      plain single-step inside a lwarx/stwcx. sequence; seed 000).
+ * argv[1] = "glibc":   fork with glibc fork(), with a second thread alive (so
+ *                      glibc really takes its locks: single-threaded it skips
+ *                      its atomics).  On powerpc plain single-step livelocks in
+ *                      a lwarx/stwcx. sequence there (seed 000).
  *
  * The grandchild is not traced and must run free: if it inherited the
  * stepping it would be killed by SIGTRAP.  Exit 44 when the grandchild exited
  * 22 normally; 45 + its signal number if it was killed.
  */
 #include "common.h"
+#include <pthread.h>
+
+static void *idle_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
 
 int main(int argc, char **argv)
 {
@@ -21,6 +32,12 @@ int main(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if (!use_syscall) {
+		pthread_t th;
+
+		if (pthread_create(&th, NULL, idle_thread, NULL) != 0)
+			_exit(6);
+	}
 	/* The tracer starts stepping at this signal's delivery stop. */
 	raise(SIGUSR1);
 #ifdef SYS_fork
