@@ -23,9 +23,12 @@ class Skip(Exception):
 
 
 def log(msg: str) -> None:
-    """A progress note, shown with ``-v``."""
+    """A progress note, shown with ``-v``.
+
+    On stderr: ``ptlib.ut.launch`` points fd 1 at a tracee's pipe for a moment.
+    """
     if VERBOSE:
-        print(f"  | {msg}", flush=True)
+        print(f"  | {msg}", file=sys.stderr, flush=True)
 
 
 def check(cond: object, msg: str) -> None:
