@@ -14,7 +14,7 @@ entry).  A callback must not block: it delays every traced thread.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from .events import Action, Event, JobControl, Resume, SignalAction, SyscallActi
 if TYPE_CHECKING:
     from pydbg_utrace.arch.base import Registers
 
+    from .breakpoints import Breakpoint
     from .kernel import Siginfo, SyscallInfo
     from .tracer import Thread, Tracer
 
@@ -188,6 +189,21 @@ class Attachment:
     def barrier(self) -> None:
         """Return once no callback of this engine is running (utrace_barrier)."""
         self._tracer._call(self._tracer._barrier, self)
+
+    def insert_breakpoint(self, address: int, condition: Callable[[Report], bool] | None = None,
+                          oneshot: bool = False) -> Breakpoint:
+        """A software breakpoint at ``address`` in this thread's process.
+
+        ``report_breakpoint`` runs when any thread of the process that this
+        engine is attached to hits it (``Event.BREAKPOINT`` is added to the
+        events).  One trap serves every engine at an address.
+        """
+        return self._tracer._call(self._tracer._insert_breakpoint, self, address, condition,
+                                  oneshot)
+
+    def remove_breakpoint(self, bp: Breakpoint) -> None:
+        """Remove this engine's breakpoint; others' at the same address stay."""
+        self._tracer._call(self._tracer._remove_breakpoint, bp)
 
     @contextmanager
     def examine(self) -> Iterator[Registers]:

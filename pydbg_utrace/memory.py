@@ -6,6 +6,9 @@ unmapped page, so strings are read a page at a time up to their NUL.
 
 from __future__ import annotations
 
+import errno
+import os
+
 from . import kernel
 
 PAGE_SIZE = 4096
@@ -34,3 +37,77 @@ def read_string(pid: int, address: int, limit: int = 4096) -> tuple[bytes, bool]
         out += chunk
         address += len(chunk)
     return out[:limit], False
+
+
+class AddressSpace:
+    """One process's memory as engines see it.
+
+    Reads and writes go through ``/proc/PID/mem``: it reaches read-only text
+    too and needs no stopped thread.  Our breakpoints are invisible: reads
+    return the original bytes under them, and writes over them change the
+    saved original (the trap stays in place).  ``traps`` maps an address to
+    the object holding its original bytes (``.original``), kept by
+    :mod:`pydbg_utrace.breakpoints`.
+    """
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.traps: dict[int, object] = {}
+        self._fd: int | None = None
+
+    def _mem(self) -> int:
+        if self._fd is None:
+            self._fd = os.open(f"/proc/{self.pid}/mem", os.O_RDWR | os.O_CLOEXEC)
+        return self._fd
+
+    def close(self) -> None:
+        """Forget the open file: after exec it names the old address space."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def read_raw(self, address: int, size: int) -> bytes:
+        """The bytes as they are, traps included."""
+        try:
+            return os.pread(self._mem(), size, address)
+        except OSError as exc:
+            raise kernel.error(exc.errno, "read /proc/PID/mem", self.pid) from None
+
+    def write_raw(self, address: int, data: bytes) -> None:
+        try:
+            written = os.pwrite(self._mem(), data, address)
+        except OSError as exc:
+            raise kernel.error(exc.errno, "write /proc/PID/mem", self.pid) from None
+        if written != len(data):
+            raise kernel.error(errno.EFAULT, "write /proc/PID/mem", self.pid)
+
+    def read(self, address: int, size: int) -> bytes:
+        """The program's own bytes: any trap we inserted shows its original."""
+        data = bytearray(self.read_raw(address, size))
+        for trap_address, trap in self._overlapping(address, len(data)):
+            _patch(data, address, trap_address, trap.original)
+        return bytes(data)
+
+    def write(self, address: int, data: bytes) -> None:
+        """Write the program's bytes; under a trap, the saved original changes instead."""
+        data = bytearray(data)
+        for trap_address, trap in self._overlapping(address, len(data)):
+            original = bytearray(trap.original)
+            _patch(original, trap_address, address, data)
+            trap.original = bytes(original)
+            _patch(data, address, trap_address, self.read_raw(trap_address, len(original)))
+        self.write_raw(address, bytes(data))
+
+    def _overlapping(self, address: int, size: int):
+        for trap_address, trap in self.traps.items():
+            if trap_address < address + size and address < trap_address + len(trap.original):
+                yield trap_address, trap
+
+
+def _patch(target: bytearray, target_address: int, source_address: int, source: bytes) -> None:
+    """Copy the overlap of ``source`` (at ``source_address``) into ``target``."""
+    start = max(target_address, source_address)
+    end = min(target_address + len(target), source_address + len(source))
+    if start < end:
+        target[start - target_address:end - target_address] = \
+            source[start - source_address:end - source_address]

@@ -11,7 +11,9 @@ import enum
 import threading
 from typing import TYPE_CHECKING, Any
 
+from .breakpoints import BreakpointTable
 from .events import AttachFlags, Resume
+from .memory import AddressSpace
 
 if TYPE_CHECKING:
     from pydbg_utrace.arch.base import Arch, Registers
@@ -25,6 +27,7 @@ class State(enum.Enum):
     RUNNING = "running"  # resumed by us; may be blocked in the kernel
     STOPPED = "stopped"  # in a ptrace stop we have not resumed yet
     LISTENING = "listening"  # group-stopped, parked with PTRACE_LISTEN
+    HELD = "held"  # stopped while another thread steps over a breakpoint
     DEAD = "dead"  # its death is being reported
     GONE = "gone"  # reaped, or detached from ptrace
 
@@ -44,6 +47,7 @@ class Thread:
         self.steppers: list[Attachment] = []  # asked for a step, await report_step
         self.pending = Resume.RESUME  # minimum non-STOP action asked since the last resume
         self.regs: Registers | None = None  # read once per stop, on demand
+        self.at_trap: int | None = None  # stopped on our trap here (PC rewound)
         self.inject = 0  # signal to deliver when resumed
         self.syscall: SyscallInfo | None = None
         self.stop_event = 0  # the Event reported at the current stop
@@ -84,6 +88,8 @@ class Process:
         self.threads: dict[int, Thread] = {}
         self.status: int | None = None  # wait status once it is gone
         self._arch: Arch | None = None
+        self._memory: AddressSpace | None = None
+        self._breakpoints: BreakpointTable | None = None
         self._done = threading.Event()
 
     @property
@@ -95,8 +101,31 @@ class Process:
             self._arch = arch.for_pid(self.pid)
         return self._arch
 
-    def forget_arch(self) -> None:
+    @property
+    def memory(self) -> AddressSpace:
+        """The program's memory; our breakpoints are invisible in it."""
+        if self._memory is None:
+            self._memory = AddressSpace(self.pid)
+        return self._memory
+
+    @property
+    def breakpoints(self) -> BreakpointTable:
+        if self._breakpoints is None:
+            self._breakpoints = BreakpointTable(self.memory, self.arch.breakpoint_instruction)
+        return self._breakpoints
+
+    def has_traps(self) -> bool:
+        return self._breakpoints is not None and bool(self._breakpoints.traps)
+
+    def exec_happened(self) -> None:
+        """A new program: new architecture maybe, new memory, no traps."""
         self._arch = None
+        if self._breakpoints is not None:
+            self._breakpoints.forget()
+        self._breakpoints = None
+        if self._memory is not None:
+            self._memory.close()
+        self._memory = None
 
     @property
     def main_thread(self) -> Thread:

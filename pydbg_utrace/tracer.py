@@ -27,6 +27,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from . import dispatch, kernel, signals
+from .breakpoints import Breakpoint
 from .engine import Attachment, Engine, Report
 from .errors import (
     AlreadyError,
@@ -49,6 +50,7 @@ log = logging.getLogger("pydbg_utrace")
 TRACE_OPTIONS = (
     kernel.PTRACE_O_TRACESYSGOOD | kernel.PTRACE_O_TRACECLONE | kernel.PTRACE_O_TRACEFORK
     | kernel.PTRACE_O_TRACEVFORK | kernel.PTRACE_O_TRACEEXEC | kernel.PTRACE_O_TRACEEXIT
+    | kernel.PTRACE_O_TRACEVFORKDONE
 )
 SYSCALL_STOP = signal.SIGTRAP | 0x80
 GROUP_STOP_SIGNALS = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
@@ -68,6 +70,9 @@ class Tracer:
     def __init__(self) -> None:
         self._requests: collections.deque = collections.deque()
         self._lock = threading.Lock()
+        # Stops collected while holding threads for a step-over, handled next
+        # by the main loop (never recursively: one step-over can cause another).
+        self._deferred: collections.deque[tuple[int, int]] = collections.deque()
         self._threads: dict[int, Thread] = {}
         self._processes: dict[int, Process] = {}
         self._current: Attachment | None = None  # whose callback is running
@@ -171,11 +176,18 @@ class Tracer:
             self._drain()
             if self._closed:
                 break
-            try:
-                tid, status = kernel.wait_tracees()
-            except ChildProcessError:
-                self._start_waker()
-                continue
+            if self._deferred:
+                tid, status = self._deferred.popleft()
+                thread = self._threads.get(tid)
+                if thread is None or thread.state != State.HELD:
+                    continue  # detached or reaped meanwhile
+                thread.state = State.RUNNING
+            else:
+                try:
+                    tid, status = kernel.wait_tracees()
+                except ChildProcessError:
+                    self._start_waker()
+                    continue
             if tid == self._waker:
                 self._on_waker(status)
                 continue
@@ -239,6 +251,8 @@ class Tracer:
             self._on_exec(thread)
         elif event == kernel.PTRACE_EVENT_EXIT:
             self._on_exit(thread)
+        elif event == kernel.PTRACE_EVENT_VFORK_DONE:
+            self._on_vfork_done(thread)
         else:
             self._resume(thread)
 
@@ -325,6 +339,12 @@ class Tracer:
             self._on_step(thread)
             return
         thread.stepping = False
+        if sig == signal.SIGTRAP and info.code > 0 and thread.process.has_traps():
+            address = self._registers(thread).pc - thread.arch.breakpoint_pc_offset
+            trap = thread.process.breakpoints.trap_at(address)
+            if trap is not None:
+                self._on_trap(thread, address, trap)
+                return
         natural = signals.disposition(sig, *signals.read_masks(thread.tid))
         event = signals.EVENT_OF_ACTION.get(natural, Event.SIGNAL)
         report = Report(self, thread, event)
@@ -400,11 +420,17 @@ class Tracer:
             child.process = Process(self, child_tid, is_child=False)
             self._processes[child_tid] = child.process
         child.process.threads[child_tid] = child
+        if kind == "vfork" and parent.process.has_traps():
+            # The child borrows the parent's memory, traps and all, until it
+            # execs or exits: lift them meanwhile (put back at VFORK_DONE).
+            parent.process.breakpoints.lift_all()
         report = Report(self, parent, Event.CLONE)
         report.child = child
         report.clone_kind = kind
         self._report(parent, report, Event.CLONE)
         child.holds.discard(CLONE_HOLD)
+        if kind in ("fork", "clone") and parent.process.has_traps():
+            self._inherit_traps(parent.process, child)
         if kind != "thread" and not child.attachments:
             self._forget_process(child.process)
         elif child.born and child.state == State.STOPPED:
@@ -433,7 +459,7 @@ class Tracer:
             process.threads.pop(old_tid, None)
             process.threads[thread.tid] = execer
             thread = execer
-        process.forget_arch()
+        process.exec_happened()  # the old address space, and our traps in it, are gone
         report = Report(self, thread, Event.EXEC)
         report.old_tid = old_tid
         self._report(thread, report, Event.EXEC)
@@ -478,6 +504,158 @@ class Tracer:
         if thread.process is not None and thread.process.threads.get(thread.tid) is thread:
             del thread.process.threads[thread.tid]
 
+    # -- breakpoints -------------------------------------------------------------------
+    def _on_trap(self, thread: Thread, address: int, trap: Any) -> None:
+        """The thread executed one of our traps: rewind it and tell whom it concerns."""
+        regs = self._registers(thread)
+        if regs.pc != address:
+            regs.pc = address  # written back when it resumes
+        thread.at_trap = address
+        if thread in trap.steppers:  # a software step (atomic sequence) ended here
+            thread.process.breakpoints.discard_steps(thread)
+            self._on_step(thread)
+            return
+        owners = [att for att in thread.attachments if self._owns_hit(att, trap)]
+        if owners:
+            report = Report(self, thread, Event.BREAKPOINT)
+            report.address = address
+            self._report(thread, report, Event.BREAKPOINT, attachments=owners)
+            for bp in [bp for bp in trap.breakpoints if bp.oneshot and bp.hits]:
+                thread.process.breakpoints.discard(bp)
+        self._resume(thread)
+
+    def _owns_hit(self, att: Attachment, trap: Any) -> bool:
+        report = None
+        for bp in trap.breakpoints:
+            if bp.engine is not att.engine or not bp.table:
+                continue
+            if bp.condition is not None:
+                report = report or Report(self, att.thread, Event.BREAKPOINT)
+                try:
+                    if not bp.condition(report):
+                        continue
+                except Exception:
+                    log.exception("breakpoint condition at %#x raised", bp.address)
+                    continue
+            bp.hits += 1
+            return True
+        return False
+
+    def _still_on_trap(self, thread: Thread) -> bool:
+        address = thread.at_trap
+        thread.at_trap = None
+        if not thread.process.has_traps() or thread.process.breakpoints.trap_at(address) is None:
+            return False
+        return self._registers(thread).pc == address
+
+    def _step_over(self, thread: Thread, report_step: bool) -> None:
+        """Run the instruction under a trap with the trap lifted, the other threads held.
+
+        Every other running thread of the process is interrupted first, so none
+        can run past the lifted trap unseen; their stops are handled afterwards.
+        """
+        address = self._registers(thread).pc
+        held = self._hold_others(thread)
+        table = thread.process.breakpoints
+        regs = thread.regs
+        if regs is not None and (regs.changed or regs.extra_changed):
+            self._write_registers(thread, regs)
+        thread.regs = None
+        sig, thread.inject = thread.inject, 0
+        table.lift(address)
+        try:
+            kernel.singlestep(thread.tid, sig)
+            _, status = kernel.wait_tracee(thread.tid)
+        finally:
+            table.lower(address)
+        self._release_others(held)
+        if (os.WIFSTOPPED(status) and kernel.event_of(status) == 0
+                and os.WSTOPSIG(status) == signal.SIGTRAP):
+            thread.state = State.STOPPED
+            if report_step:
+                self._on_step(thread)
+            else:
+                self._resume(thread)
+        else:
+            thread.at_trap = address  # not past it yet: step over again next time
+            self._defer(thread, status)
+
+    def _hold_others(self, thread: Thread) -> list[tuple[Thread, int]]:
+        others = [t for t in thread.process.threads.values()
+                  if t is not thread and t.state == State.RUNNING]
+        for other in others:
+            self._interrupt(other)
+        held = []
+        for other in others:
+            try:
+                _, status = kernel.wait_tracee(other.tid)
+            except ChildProcessError:
+                continue
+            other.state = State.HELD  # its status waits in `held`: nobody else may wait for it
+            held.append((other, status))
+        return held
+
+    def _release_others(self, held: list[tuple[Thread, int]]) -> None:
+        for other, status in held:
+            if (os.WIFSTOPPED(status) and kernel.event_of(status) == kernel.PTRACE_EVENT_STOP
+                    and os.WSTOPSIG(status) == signal.SIGTRAP and not other.interrupt_report):
+                # Only our interrupt stopped it: let it go on as it was.
+                other.interrupting = False
+                other.state = State.STOPPED
+                other.regs = None
+                self._resume(other)
+            else:
+                self._defer(other, status)
+
+    def _defer(self, thread: Thread, status: int) -> None:
+        """Handle this stop from the main loop (it stays HELD until then)."""
+        thread.state = State.HELD
+        self._deferred.append((thread.tid, status))
+
+    def _plant_software_step(self, thread: Thread) -> bool:
+        """Where the arch cannot hardware-step (ppc64 atomic sequences), plant traps."""
+        arch = thread.arch
+        if not _has_software_step(arch):
+            return False
+        space = thread.process.memory
+        addresses = arch.software_step(self._registers(thread).pc, space.read)
+        if not addresses:
+            return False
+        for address in addresses:
+            thread.process.breakpoints.add_step(thread, address)
+        return True
+
+    def _inherit_traps(self, parent: Process, child: Thread) -> None:
+        """A forked child has copies of our traps: keep those its own engines own."""
+        kept_engines = {att.engine for att in child.attachments}
+        child_table = child.process.breakpoints
+        for address, trap in parent.breakpoints.traps.items():
+            wanted = [bp for bp in trap.breakpoints if bp.engine in kept_engines]
+            if not wanted:
+                child_table.space.write_raw(address, trap.original)
+                continue
+            child_table.adopt(address, trap.original)
+            for bp in wanted:
+                child_table.add(Breakpoint(address, bp.engine, bp.condition, bp.oneshot))
+
+    def _on_vfork_done(self, thread: Thread) -> None:
+        if thread.process.has_traps():
+            thread.process.breakpoints.lower_all()
+        self._resume(thread)
+
+    def _insert_breakpoint(self, att: Attachment, address: int, condition: Any,
+                           oneshot: bool) -> Breakpoint:
+        if att.detached or not att.thread.alive:
+            raise NoSuchThreadError(f"thread {att.thread.tid} is gone or the engine detached")
+        bp = Breakpoint(address, att.engine, condition, oneshot)
+        att.thread.process.breakpoints.add(bp)
+        att.events |= Event.BREAKPOINT
+        return bp
+
+    def _remove_breakpoint(self, bp: Breakpoint) -> None:
+        if bp.table is not None:
+            bp.table.discard(bp)
+
     # -- resuming --------------------------------------------------------------------
     def _resume(self, thread: Thread) -> None:
         """Let the thread go on if nobody holds it, in the cheapest way that serves all."""
@@ -506,8 +684,13 @@ class Tracer:
     def _continue(self, thread: Thread) -> None:
         action = thread.pending
         thread.pending = Resume.RESUME
-        regs = thread.regs
         try:
+            step = bool(thread.steppers) or action in (Resume.SINGLESTEP, Resume.BLOCKSTEP)
+            if thread.at_trap is not None and self._still_on_trap(thread):
+                self._step_over(thread, step)
+                return
+            soft = step and self._plant_software_step(thread)
+            regs = thread.regs
             if regs is not None and (regs.changed or regs.extra_changed):
                 self._write_registers(thread, regs)
             thread.regs = None
@@ -516,7 +699,7 @@ class Tracer:
                 thread.state = State.LISTENING
                 return
             sig, thread.inject = thread.inject, 0
-            if thread.steppers or action in (Resume.SINGLESTEP, Resume.BLOCKSTEP):
+            if step and not soft:
                 thread.stepping = True
                 kernel.singlestep(thread.tid, sig)
             elif thread.abort_result is not None or self._wants_syscalls(thread):
@@ -541,7 +724,10 @@ class Tracer:
         return False
 
     def _interrupt(self, thread: Thread) -> None:
-        if thread.interrupting or thread.state not in (State.RUNNING, State.LISTENING):
+        # Sent even if one is pending: the kernel keeps one trap flag, so a
+        # second request costs nothing, and a stale ``interrupting`` can never
+        # leave us waiting for a trap that was already taken.
+        if thread.state not in (State.RUNNING, State.LISTENING):
             return
         try:
             kernel.interrupt(thread.tid)
@@ -785,17 +971,26 @@ class Tracer:
     def _let_go(self, thread: Thread) -> None:
         """PTRACE_DETACH a stopped thread, passing on the signal it stopped for."""
         try:
+            regs = thread.regs
+            if regs is not None and (regs.changed or regs.extra_changed):
+                self._write_registers(thread, regs)  # e.g. a PC rewound over a breakpoint
             kernel.detach(thread.tid, thread.inject)
         except kernel.NoSuchProcessError:
             pass
         self._reap_silently(thread)
 
     def _detach_process(self, process: Process) -> None:
+        if process.has_traps():
+            process.breakpoints.restore_all()  # leave the program its own code
         for thread in list(process.threads.values()):
             self._detach_thread(thread)
         self._processes.pop(process.pid, None)
 
     def _detach_thread(self, thread: Thread) -> None:
+        if thread.state == State.HELD:
+            status = self._take_deferred(thread)
+            thread.state = State.STOPPED
+            self._note_stop_for_detach(thread, status)
         if thread.state in (State.RUNNING, State.LISTENING):
             try:
                 kernel.interrupt(thread.tid)
@@ -815,6 +1010,16 @@ class Tracer:
         except ChildProcessError:
             thread.state = State.GONE
             return
+        self._note_stop_for_detach(thread, status)
+
+    def _take_deferred(self, thread: Thread) -> int:
+        for entry in self._deferred:
+            if entry[0] == thread.tid:
+                self._deferred.remove(entry)
+                return entry[1]
+        raise AssertionError(f"held thread {thread.tid} has no deferred stop")
+
+    def _note_stop_for_detach(self, thread: Thread, status: int) -> None:
         if not os.WIFSTOPPED(status):
             self._on_death(thread, status)
             return
@@ -862,6 +1067,13 @@ class Tracer:
                 return
             if tid != self._waker:
                 self._on_status(tid, status)
+
+
+def _has_software_step(arch: Any) -> bool:
+    """Does this arch have software-step rules at all (ppc64: yes, x86_64: no)?"""
+    from pydbg_utrace.arch.base import Arch
+
+    return type(arch).software_step is not Arch.software_step
 
 
 def _reap_tracee(pid: int) -> None:

@@ -116,7 +116,8 @@ def _examine_strings(dbg: Debugger, address: int, count: int) -> int:
             data, complete = read_string(pid, address, 200)
         except OSError:
             raise CommandError(f"Cannot access memory at address {address:#x}") from None
-        dbg.say(f"{address:#x}:\t{c_string(data, complete)}")
+        where = dbg.describe(address)
+        dbg.say(f"{address:#x}{' ' + where if where else ''}:\t{c_string(data, complete)}")
         address += len(data) + 1
     return address
 

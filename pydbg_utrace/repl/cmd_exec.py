@@ -305,17 +305,3 @@ def info_inferiors(dbg: Debugger, args: str) -> None:
     except OSError:
         exe = "?"
     dbg.say(f"* {1:<5}{'process ' + str(process.pid):<20}{how:<14}{exe}")
-
-
-@command("info catchpoints", "info catchpoints")
-def info_catchpoints(dbg: Debugger, args: str) -> None:
-    """The catchpoints set with `catch`."""
-    catches = dbg.session.policy.catchpoints
-    if not catches:
-        dbg.say("No catchpoints.")
-        return
-    dbg.say(f"{'Num':<8}{'Type':<16}{'Enb':<5}What")
-    for catch in catches.values():
-        dbg.say(f"{catch.number:<8}{'catchpoint':<16}{'y' if catch.enabled else 'n':<5}"
-                f"{catch.describe()}")
-

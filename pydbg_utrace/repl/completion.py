@@ -42,7 +42,9 @@ class ReplCompleter(Completer):
     def _arguments(self, kind: str | None, rest: str, event: CompleteEvent):
         word = rest.split()[-1] if rest and not rest.endswith(" ") else ""
         if kind == "files":
-            yield from self.paths.get_completions(Document(word, len(word)), event)
+            for c in self.paths.get_completions(Document(word, len(word)), event):
+                full = word[:len(word) + c.start_position] + c.text  # the whole path
+                yield Completion(full, start_position=-len(word), display=c.display)
         elif kind == "registers":
             yield from _words([f"${n}" for n in self._registers()], word)
         elif kind == "symbols":

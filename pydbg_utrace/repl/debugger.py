@@ -29,7 +29,7 @@ class Debugger:
 
     def __init__(self, out: TextIO, color: bool = False,
                  confirm: Callable[[str], bool] | None = None):
-        from . import cmd_data, cmd_engines, cmd_exec  # noqa: F401 -- they register commands
+        from . import cmd_break, cmd_data, cmd_engines, cmd_exec  # noqa: F401 -- they register
 
         self.out = out
         self.style = Style(color)

@@ -14,6 +14,7 @@ to stop too ("parked") and stay held silently until the user resumes.
 from __future__ import annotations
 
 import queue
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pydbg_utrace import (
@@ -42,7 +43,7 @@ class Stop:
 
     tid: int
     reason: str  # step, signal, syscall-entry, syscall-exit, interrupt, fork, clone,
-    # exec, breakpoint, exited, attached, started
+    # exec, breakpoint, watchpoint, exited, attached, started
     detail: str = ""
     pc: int | None = None
     status: int | None = None  # wait status, for "exited"
@@ -57,13 +58,21 @@ class Note:
 
 
 @dataclass
+class Parked:
+    """A sibling stopped as asked: the REPL shows the prompt once all have."""
+
+    tid: int
+
+
+@dataclass
 class StepPlan:
     """Single steps the engine repeats on its own (no round trip to the REPL per step)."""
 
-    count: int = 1  # steps still to take
+    count: int | None = 1  # steps still to take; None: until something else stops it
     until_pc: int | None = None  # nexti over a call: step until here ...
     until_sp: int | None = None  # ... with the stack back at this level
-    limit: int = 5_000_000  # a runaway nexti ends here
+    watch: Callable[[], str | None] | None = None  # software watchpoints: what changed
+    limit: int = 5_000_000  # a runaway plan ends here
 
     def more(self, pc: int, sp: int) -> bool:
         """After one step at ``pc``/``sp``: must we step again?"""
@@ -72,6 +81,8 @@ class StepPlan:
             return False
         if self.until_pc is not None:
             return not (pc == self.until_pc and sp >= (self.until_sp or 0))
+        if self.count is None:
+            return True
         self.count -= 1
         return self.count > 0
 
@@ -134,12 +145,19 @@ class ReplEngine(Engine):
     def _pending(self, att: Attachment, report: Report) -> Resume | None:
         """STOP if we hold the thread or the user asked it to stop; else None."""
         tid = att.thread.tid
+        # Workaround for the core (tracer.py): "any trap clears pending STOP trap"
+        # (kernel/signal.c ptrace_stop), so a PTRACE_INTERRUPT sent before this
+        # stop will never trap; a stale flag would make the core skip our next
+        # interrupt and a parked sibling would run on.  A wrong reset costs at
+        # most one extra interrupt trap, which the core handles.
+        att.thread.interrupting = False
         request = self.requested.get(tid)
         if request == INTERRUPT:
             return self._stop(att, report, "interrupt")
         if request == PARK:
             self.requested.pop(tid, None)
             self.held.add(tid)
+            self.stops.put(Parked(tid))
         return Resume.STOP if tid in self.held else None
 
     # -- callbacks (tracer thread) ------------------------------------------------
@@ -151,8 +169,13 @@ class ReplEngine(Engine):
         if held is not None:
             return held
         plan = self.plans.get(att.thread.tid)
+        if plan is None:
+            return self._stop(att, report, "step")
+        changed = plan.watch() if plan.watch is not None else None
+        if changed is not None:
+            return self._stop(att, report, "watchpoint", changed)
         regs = report.regs
-        if plan is not None and plan.more(regs.pc, regs.sp):
+        if plan.more(regs.pc, regs.sp):
             return Resume.SINGLESTEP
         return self._stop(att, report, "step")
 

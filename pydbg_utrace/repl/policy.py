@@ -20,7 +20,7 @@ class Handling:
 
     def describe(self) -> str:
         return "  ".join(f"{'Yes' if v else 'No':<5}" for v in (self.stop, self.print_,
-                                                                  self.pass_))
+                                                                  self.pass_)).rstrip()
 
 
 # gdb's defaults (infrun.c): SIGINT and SIGTRAP are the debugger's own, and

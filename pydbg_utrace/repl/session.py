@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import queue
+import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +27,9 @@ from pydbg_utrace import (
     kernel,
 )
 
-from .engine import INTERRUPT, Note, ReplEngine, StepPlan, Stop
+from .engine import INTERRUPT, PARK, Note, ReplEngine, StepPlan, Stop
 from .policy import StopPolicy
+from .watch import Watch, checker
 
 if TYPE_CHECKING:
     from pydbg_utrace.arch.base import Arch, Registers
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
 # How often a wait for the next stop looks at the Ctrl-C flag: a signal handler
 # may only set a flag (it could interrupt us inside the queue's own lock).
 POLL = 0.1
+PARK_TIMEOUT = 5.0  # seconds to wait for siblings to stop before showing the prompt anyway
+WATCH_STEP_LIMIT = 50_000_000  # instructions a `continue` under watchpoints steps at most
 
 
 class DebugError(Exception):
@@ -60,6 +64,8 @@ class Session:
         self.extras: dict[str, Any] = {}  # engines loaded beside the REPL, by name
         self.last_status: int | None = None
         self.interrupt_requested = False  # Ctrl-C seen; wait_stop acts on it
+        self.watches: dict[int, Watch] = {}  # software watchpoints by number
+        self.deferred: list[Stop] = []  # stops that came while others were shown
 
     # -- the tracer and the program ------------------------------------------------
     @property
@@ -207,6 +213,8 @@ class Session:
             self.engine._forget(tid)
         self.process, self.current = None, None
         self.thread_numbers.clear()
+        self.watches.clear()  # their addresses meant that process
+        self.deferred.clear()
 
     def close(self) -> None:
         """Leave nothing behind: kill what we started, detach what we attached."""
@@ -224,22 +232,39 @@ class Session:
         pending = self._pending_stop()
         if pending is not None:
             return pending
-        self.held_attachment()
+        att = self.held_attachment()
         self._apply_events()
-        self._release_all()
+        watch = self._watch_checker()
+        if watch is not None:  # software watchpoints: step this thread, compare each time
+            self.engine.plans[att.thread.tid] = StepPlan(count=None, watch=watch,
+                                                         limit=WATCH_STEP_LIMIT)
+            self._release(att, Resume.SINGLESTEP)
+        else:
+            self._release_all()
         return self.wait_stop()
 
     def step(self, count: int = 1, over_call_to: tuple[int, int] | None = None) -> Stop:
         """Single-step the selected thread ``count`` instructions (or to ``over_call_to``
         = (pc, sp): nexti over a call); its siblings stay parked."""
         att = self.held_attachment()
-        plan = StepPlan(count=count)
+        plan = StepPlan(count=count, watch=self._watch_checker())
         if over_call_to is not None:
             plan.until_pc, plan.until_sp = over_call_to
         self._apply_events()
         self.engine.plans[att.thread.tid] = plan
         self._release(att, Resume.SINGLESTEP)
         return self.wait_stop()
+
+    def _watch_checker(self):
+        watches = [w for w in self.watches.values() if w.enabled]
+        return checker(self.require_process().pid, watches)
+
+    def add_watch(self, expression: str, address: int, size: int) -> Watch:
+        self.held_attachment()
+        old = self.read_memory(address, size)
+        watch = Watch(self.take_number(), expression, address, size, old, self.arch.byteorder)
+        self.watches[watch.number] = watch
+        return watch
 
     def step_syscall(self) -> Stop:
         att = self.held_attachment()
@@ -288,8 +313,8 @@ class Session:
                 continue
             if isinstance(item, Note):
                 self.on_note(item.text)
-                continue
-            return self._arrived(item)
+            elif isinstance(item, Stop):
+                return self._arrived(item)
 
     def _arrived(self, stop: Stop) -> Stop:
         if stop.reason == "exited":
@@ -297,10 +322,28 @@ class Session:
             self._forget_process()
         else:
             self.current = stop.tid
+            self._await_parked()
         return stop
+
+    def _await_parked(self) -> None:
+        """All-stop: the prompt comes once every sibling has stopped too (as in gdb)."""
+        deadline = time.monotonic() + PARK_TIMEOUT
+        while PARK in self.engine.requested.values() and time.monotonic() < deadline:
+            try:
+                item = self.stops.get(timeout=POLL)
+            except queue.Empty:
+                continue
+            if isinstance(item, Note):
+                self.on_note(item.text)
+            elif isinstance(item, Stop):
+                self.deferred.append(item)  # reported at the next resume, as gdb does
 
     def _pending_stop(self) -> Stop | None:
         """A stop that happened while the user was at the prompt (another thread's)."""
+        while self.deferred:
+            stop = self.deferred.pop(0)
+            if stop.reason == "exited" or stop.tid in self.engine.held:
+                return self._arrived(stop)
         while True:
             try:
                 item = self.stops.get_nowait()
@@ -308,7 +351,8 @@ class Session:
                 return None
             if isinstance(item, Note):
                 self.on_note(item.text)
-            elif item.reason == "exited" or item.tid in self.engine.held:
+            elif isinstance(item, Stop) and (
+                    item.reason == "exited" or item.tid in self.engine.held):
                 return self._arrived(item)
 
     def _release(self, att: Attachment, action: Resume) -> None:

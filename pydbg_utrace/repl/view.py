@@ -154,6 +154,8 @@ def stop_reason(stop: Stop, thread_number: int, syscall_text: str = "") -> str:
         return f"{where} received signal {stop.detail}."
     if stop.reason in ("fork", "clone", "exec"):
         return f"Catchpoint {catch} ({stop.reason}), {where}: {stop.detail}".rstrip(": ")
+    if stop.reason == "watchpoint":
+        return f"{stop.detail}\n{where}"
     if stop.reason == "breakpoint":
         return f"Breakpoint {stop.detail}, {where}"
     text = {"step": "Stepped", "interrupt": "Interrupted", "attached": "Attached",

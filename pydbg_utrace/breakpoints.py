@@ -1,0 +1,138 @@
+"""Software breakpoints shared by engines: one trap per address, many owners.
+
+A :class:`Trap` is an instruction we wrote into the program (the arch's
+breakpoint instruction) with the original bytes it hides.  Engines own
+:class:`Breakpoint` objects; any number of them may sit on one trap, and the
+trap goes only when the last one does.  The stepper uses traps too (ppc64's
+atomic sequences): those belong to a stepping thread, not to an engine.
+
+This module edits memory and keeps the table; *when* a trap is hit, lifted
+to step over it, or dropped at exec is the tracer's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .memory import AddressSpace
+
+if TYPE_CHECKING:
+    from .engine import Engine, Report
+
+
+@dataclass(eq=False)
+class Breakpoint:
+    """One engine's breakpoint at ``address`` in one process.
+
+    ``condition(report)`` false: this engine is not told of the hit.
+    ``oneshot``: removed after its first reported hit.
+    """
+
+    address: int
+    engine: Engine
+    condition: Callable[[Report], bool] | None = None
+    oneshot: bool = False
+    hits: int = 0
+    table: BreakpointTable | None = field(default=None, repr=False)
+
+    @property
+    def inserted(self) -> bool:
+        return self.table is not None
+
+
+@dataclass(eq=False)
+class Trap:
+    original: bytes
+    breakpoints: list[Breakpoint] = field(default_factory=list)
+    steppers: set[Any] = field(default_factory=set)  # threads whose soft step ends here
+
+    def wanted(self) -> bool:
+        return bool(self.breakpoints or self.steppers)
+
+
+class BreakpointTable:
+    """The traps of one address space."""
+
+    def __init__(self, space: AddressSpace, instruction: bytes):
+        self.space = space
+        self.instruction = instruction
+        self.traps: dict[int, Trap] = space.traps  # the space hides them from reads
+
+    def add(self, bp: Breakpoint) -> None:
+        self._trap(bp.address).breakpoints.append(bp)
+        bp.table = self
+
+    def discard(self, bp: Breakpoint) -> None:
+        trap = self.traps.get(bp.address)
+        if trap is not None and bp in trap.breakpoints:
+            trap.breakpoints.remove(bp)
+            self._maybe_remove(bp.address)
+        bp.table = None
+
+    def add_step(self, thread: Any, address: int) -> None:
+        self._trap(address).steppers.add(thread)
+
+    def discard_steps(self, thread: Any) -> None:
+        for address, trap in list(self.traps.items()):
+            if thread in trap.steppers:
+                trap.steppers.discard(thread)
+                self._maybe_remove(address)
+
+    def trap_at(self, address: int) -> Trap | None:
+        return self.traps.get(address)
+
+    def lift(self, address: int) -> None:
+        """Put the original instruction back for a moment (stepping over it)."""
+        self.space.write_raw(address, self.traps[address].original)
+
+    def lower(self, address: int) -> None:
+        """Put the trap back after :meth:`lift`."""
+        if address in self.traps:
+            self.space.write_raw(address, self.instruction)
+
+    def adopt(self, address: int, original: bytes) -> None:
+        """Take over a trap already in memory (a forked child's copy)."""
+        self.traps.setdefault(address, Trap(original))
+
+    def lift_all(self) -> None:
+        """Put every original back but keep the table (a vfork child runs meanwhile)."""
+        for address in self.traps:
+            self.lift(address)
+
+    def lower_all(self) -> None:
+        for address in self.traps:
+            self.lower(address)
+
+    def restore_all(self) -> None:
+        """Write every original back (detach, fork child) and forget the traps."""
+        for address, trap in list(self.traps.items()):
+            self.space.write_raw(address, trap.original)
+        self.forget()
+
+    def forget(self) -> None:
+        """Drop every trap without writing (exec: that memory is gone)."""
+        for trap in self.traps.values():
+            for bp in trap.breakpoints:
+                bp.table = None
+        self.traps.clear()
+
+    def breakpoints(self) -> list[Breakpoint]:
+        return [bp for trap in self.traps.values() for bp in trap.breakpoints]
+
+    def _trap(self, address: int) -> Trap:
+        trap = self.traps.get(address)
+        if trap is None:
+            original = self.space.read_raw(address, len(self.instruction))
+            if len(original) != len(self.instruction):
+                raise ValueError(f"cannot place a breakpoint at {address:#x}: not mapped")
+            self.space.write_raw(address, self.instruction)
+            trap = self.traps[address] = Trap(original)
+        return trap
+
+    def _maybe_remove(self, address: int) -> None:
+        trap = self.traps[address]
+        if not trap.wanted():
+            del self.traps[address]
+            self.space.write_raw(address, trap.original)

@@ -1,0 +1,126 @@
+"""Breakpoints, watchpoints and the commands that list and switch all stop points.
+
+Breakpoints, watchpoints and catchpoints share one numbering, as in gdb, so
+``delete``/``disable``/``enable``/``info breakpoints`` work on all three.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .commands import CommandError, command
+
+if TYPE_CHECKING:
+    from .debugger import Debugger
+
+NOT_YET = "breakpoints are not available yet"
+
+
+@command("break", "break LOCATION", aliases=("b", "br"), complete="symbols")
+def break_(dbg: Debugger, args: str) -> None:
+    """Stop when the program reaches LOCATION.
+
+    LOCATION: an address, a symbol, or symbol+offset.
+    """
+    raise CommandError(NOT_YET)
+
+
+@command("tbreak", "tbreak LOCATION", complete="symbols")
+def tbreak(dbg: Debugger, args: str) -> None:
+    """A breakpoint that is deleted when first hit."""
+    raise CommandError(NOT_YET)
+
+
+@command("watch", "watch ADDRESS|SYMBOL", complete="symbols")
+def watch(dbg: Debugger, args: str) -> None:
+    """Stop when the value at ADDRESS (a variable) changes.
+
+    A software watchpoint: `continue` single-steps the selected thread and
+    compares after each instruction (slow, exact; other threads stay
+    stopped).  A symbol's own size is watched (1, 2, 4 or 8 bytes), else a
+    word.  Watchpoints end with the process.
+    """
+    if not args:
+        raise CommandError("Argument required (expression to compute).")
+    session = dbg.session
+    address = dbg.evaluate(args)
+    size = session.arch.word_size
+    found = dbg.symbols().symbolize(address)
+    if found and found[1] == 0 and found[0].size in (1, 2, 4, 8):
+        size = found[0].size
+    w = session.add_watch(args, address, size)
+    dbg.say(f"Watchpoint {w.number}: {args} ({size} bytes at {address:#x})")
+
+
+def _numbers(args: str) -> list[int]:
+    try:
+        return [int(word) for word in args.split()]
+    except ValueError:
+        raise CommandError(f"Not a breakpoint number: {args!r}") from None
+
+
+def _all_numbers(dbg: Debugger) -> list[int]:
+    session = dbg.session
+    return sorted([*session.policy.catchpoints, *session.watches])
+
+
+@command("delete", "delete [N...]", aliases=("d",))
+def delete(dbg: Debugger, args: str) -> None:
+    """Delete the stop points N (all of them if none).
+
+    Breakpoints, watchpoints and catchpoints share the numbers.
+    """
+    session = dbg.session
+    for number in _numbers(args) or _all_numbers(dbg):
+        if session.policy.catchpoints.pop(number, None) is not None:
+            continue
+        if session.watches.pop(number, None) is not None:
+            continue
+        raise CommandError(f"No breakpoint number {number}.")
+    session._apply_events()
+
+
+def _switch(dbg: Debugger, args: str, enabled: bool) -> None:
+    session = dbg.session
+    for number in _numbers(args) or _all_numbers(dbg):
+        point = session.policy.catchpoints.get(number) or session.watches.get(number)
+        if point is None:
+            raise CommandError(f"No breakpoint number {number}.")
+        point.enabled = enabled
+    session._apply_events()
+
+
+@command("disable", "disable [N...]")
+def disable(dbg: Debugger, args: str) -> None:
+    """Disable the stop points N (all if none)."""
+    _switch(dbg, args, False)
+
+
+@command("enable", "enable [N...]")
+def enable(dbg: Debugger, args: str) -> None:
+    """Enable the stop points N (all if none)."""
+    _switch(dbg, args, True)
+
+
+@command("info breakpoints", "info breakpoints", aliases=("b", "break", "watchpoints"))
+def info_breakpoints(dbg: Debugger, args: str) -> None:
+    """Every breakpoint, watchpoint and catchpoint."""
+    session = dbg.session
+    rows: dict[int, str] = {}
+    for catch in session.policy.catchpoints.values():
+        rows[catch.number] = _row(catch.number, "catchpoint", catch.enabled, catch.describe())
+    for w in session.watches.values():
+        what = f"{w.expression} ({w.size} bytes at {w.address:#x})"
+        hits = f"\n\tbreakpoint already hit {w.hits} time{'s' * (w.hits != 1)}" \
+            if w.hits else ""
+        rows[w.number] = _row(w.number, "watchpoint", w.enabled, what) + hits
+    if not rows:
+        dbg.say("No breakpoints, watchpoints or catchpoints.")
+        return
+    dbg.say(f"{'Num':<8}{'Type':<16}{'Enb':<5}What")
+    for number in sorted(rows):
+        dbg.say(rows[number])
+
+
+def _row(number: int, kind: str, enabled: bool, what: str) -> str:
+    return f"{number:<8}{kind:<16}{'y' if enabled else 'n':<5}{what}"

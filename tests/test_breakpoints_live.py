@@ -1,0 +1,128 @@
+"""Software breakpoints shared by engines, on real multithreaded tracees."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from pydbg_utrace import Engine, Event
+
+pytestmark = pytest.mark.live
+TIMEOUT = 60
+
+
+class Counter(Engine):
+    """Counts its breakpoint hits; follows new threads so it sees them all."""
+
+    def __init__(self, remove_after: int | None = None):
+        self.hits = 0
+        self.remove_after = remove_after
+        self.bp = None
+
+    def report_clone(self, att, report):
+        if report.clone_kind == "thread":
+            report.child.attach(self).set_events(att.events)
+
+    def report_breakpoint(self, att, report):
+        self.hits += 1
+        if self.hits == self.remove_after:
+            att.remove_breakpoint(self.bp)
+
+
+@pytest.fixture
+def target(tracee, tracer):
+    child = subprocess.Popen([tracee("bpthreads")], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, bufsize=1)
+    address = int(child.stdout.readline(), 16)
+    yield child, address
+    tracer.close()  # before our wait(): the kernel would give it the tracer's stops
+    child.kill()
+    child.wait()
+
+
+def command(child, line):
+    child.stdin.write(line + "\n")
+    return child.stdout.readline().strip()
+
+
+def attach(tracer, child, *engines):
+    process = tracer.attach_process(child.pid)
+    atts = []
+    for engine in engines:
+        att = process.main_thread.attach(engine)
+        att.set_events(Event.CLONE)
+        atts.append(att)
+    return process, atts
+
+
+def test_two_engines_hear_every_hit_of_eight_threads(tracer, target):
+    child, address = target
+    first, second = Counter(), Counter()
+    process, (a, b) = attach(tracer, child, first, second)
+    first.bp = a.insert_breakpoint(address)
+    second.bp = b.insert_breakpoint(address)
+    assert len(process.breakpoints.traps) == 1  # one trap for both
+    assert command(child, "threads 8 1000") == "total 8000"
+    assert first.hits == second.hits == 8000
+
+
+def test_removing_one_engines_breakpoint_leaves_the_others(tracer, target):
+    child, address = target
+    quitter, stayer = Counter(remove_after=100), Counter()
+    process, (a, b) = attach(tracer, child, quitter, stayer)
+    quitter.bp = a.insert_breakpoint(address)
+    stayer.bp = b.insert_breakpoint(address)
+    assert command(child, "threads 4 500") == "total 2000"
+    assert quitter.hits == 100 and stayer.hits == 2000
+    assert not quitter.bp.inserted and stayer.bp.inserted
+
+
+def test_memory_reads_show_the_original_bytes(tracer, target):
+    child, address = target
+    process, (att,) = attach(tracer, child, Counter())
+    before = process.memory.read(address, 16)
+    att.insert_breakpoint(address)
+    raw = process.memory.read_raw(address, 16)
+    trap = process.arch.breakpoint_instruction
+    assert raw[:len(trap)] == trap and raw[len(trap):] == before[len(trap):]
+    assert process.memory.read(address - 4, 24)[4:20] == before
+
+
+def test_detach_restores_every_original_byte(tracer, target):
+    child, address = target
+    process, (att,) = attach(tracer, child, Counter())
+    with open(f"/proc/{child.pid}/mem", "rb") as mem:
+        mem.seek(address)
+        before = mem.read(32)
+    att.insert_breakpoint(address)
+    att.insert_breakpoint(address + 1)  # the middle of an instruction: still restored
+    assert command(child, "threads 2 10") == "total 20"
+    process.detach()
+    with open(f"/proc/{child.pid}/mem", "rb") as mem:
+        mem.seek(address)
+        assert mem.read(32) == before
+    assert command(child, "threads 2 10") == "total 20"  # runs free, no SIGTRAP
+
+
+def test_forked_child_runs_untraced_without_sigtrap(tracer, target):
+    child, address = target
+    counter = Counter()
+    process, (att,) = attach(tracer, child, counter)
+    counter.bp = att.insert_breakpoint(address)
+    assert command(child, "fork 50") == "child 0"  # exited normally: no SIGTRAP
+    assert counter.hits == 0  # the child's calls are not ours
+    assert command(child, "threads 1 5") == "total 5"
+    assert counter.hits == 5  # the parent's trap is still there
+
+
+def test_one_shot_and_conditional_breakpoints(tracer, target):
+    child, address = target
+    once, odd = Counter(), Counter()
+    process, (a, b) = attach(tracer, child, once, odd)
+    bp = a.insert_breakpoint(address, oneshot=True)
+    calls = []
+    b.insert_breakpoint(address, condition=lambda report: calls.append(1) or len(calls) % 2)
+    assert command(child, "threads 1 10") == "total 10"
+    assert once.hits == 1 and not bp.inserted
+    assert odd.hits == 5
