@@ -50,9 +50,16 @@ def run_raw(binary: str) -> None:
     pid, io = r.launch(binary)
     a = arch.for_pid(pid)
     seen = {}
+    entries: list[tuple[int, int]] = []  # (number by the arch, by PTRACE_GET_SYSCALL_INFO)
     while len(seen) < len(INVALID):
-        info = syscall_stop(r, pid)
+        try:
+            info = syscall_stop(r, pid)
+        except util.Fail as e:
+            raise util.Fail(f"{e}; invalid calls seen {sorted(seen)}; last entries "
+                            f"(arch nr, info nr): {entries[-4:]}") from None
         nr = a.syscall_number(regs(pid)) if info.op == k.PTRACE_SYSCALL_INFO_ENTRY else None
+        if nr is not None:
+            entries.append((nr, info.nr))
         if nr in INVALID:
             rg = regs(pid)
             a.set_syscall_result(rg, MARK)

@@ -19,6 +19,7 @@ from pydbg_utrace import Event
 from pydbg_utrace import kernel as k
 
 NAME = "waitpid-double-report"
+TIMEOUT = 30  # 22 launches: slow under qemu TCG
 # The process stops itself before / after its new thread ran / racing with it.
 ORDERS = ("before", "after") + ("race",) * 20
 
