@@ -136,16 +136,23 @@ def report(attachments: Sequence[Attached], event: Event, report: Reported,
     callback = CALLBACKS.get(event) if event else None
     wanted = event if wanted is None else wanted
     gone: set[int] = set()
+    wanted_bits = int(wanted)
     for att in calling_order(attachments, event):
-        if att.events & Event.QUIESCE and _still_attached(att, gone):
+        # int.__and__: the IntFlag operator builds a new Event each time, a
+        # cost paid for every engine at every stop.
+        if _and(att.events, _QUIESCE) and _still_attached(att, gone):
             _call(att, "report_quiesce", report, decision, gone, running)
-        if callback and att.events & wanted and _still_attached(att, gone):
+        if callback and _and(att.events, wanted_bits) and _still_attached(att, gone):
             _call(att, callback, report, decision, gone, running)
     # An engine detached meanwhile by someone else (control(DETACH) from another
     # callback) holds nothing: finish_callback_report treats it like DETACH.
     for answers in (decision.stopped, decision.released):
         answers[:] = [att for att in answers if not att.detached]
     return decision
+
+
+_and = int.__and__
+_QUIESCE = int(Event.QUIESCE)
 
 
 def _still_attached(att: Attached, gone: set[int]) -> bool:
@@ -159,7 +166,11 @@ def _call(att: Attached, callback: str, report: Reported, decision: Decision,
     if running is not None:
         running(att)
     try:
-        answer = normalize(getattr(att.engine, callback)(att, report))
+        answer = getattr(att.engine, callback)(att, report)
+        if answer is None:  # the common answer, "resume": nothing to combine
+            _move(att, decision.stopped, decision.released)
+            return
+        answer = normalize(answer)
     except Exception as exc:  # an engine's bug must not harm the others
         decision.failed.append((att, exc))
         _forget(att, decision, gone)

@@ -16,7 +16,6 @@ import ctypes
 import errno as _errno
 import os
 import struct
-from dataclasses import dataclass
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -298,22 +297,33 @@ def set_regset(pid: int, note_type: int, data: bytes) -> None:
 
 
 # -- PTRACE_GET_SYSCALL_INFO (Linux 5.3) --------------------------------------
-@dataclass(frozen=True, slots=True)
 class SyscallInfo:
     """What the kernel says about a syscall stop, decoded for the tracee's arch.
 
     ``op`` is PTRACE_SYSCALL_INFO_ENTRY or _EXIT; entry fills ``nr`` and
     ``args``, exit fills ``rval`` and ``is_error`` (``rval`` is then -errno).
+    A plain slotted class: it is built at every syscall stop.
     """
 
-    op: int
-    arch: int
-    instruction_pointer: int
-    stack_pointer: int
-    nr: int = -1
-    args: tuple[int, ...] = ()
-    rval: int = 0
-    is_error: bool = False
+    __slots__ = ("op", "arch", "instruction_pointer", "stack_pointer", "nr", "args", "rval",
+                 "is_error")
+
+    def __init__(self, op: int, arch: int, instruction_pointer: int, stack_pointer: int,
+                 nr: int = -1, args: tuple[int, ...] = (), rval: int = 0,
+                 is_error: bool = False):
+        self.op = op
+        self.arch = arch
+        self.instruction_pointer = instruction_pointer
+        self.stack_pointer = stack_pointer
+        self.nr = nr
+        self.args = args
+        self.rval = rval
+        self.is_error = is_error
+
+    def __repr__(self) -> str:
+        if self.op == PTRACE_SYSCALL_INFO_EXIT:
+            return f"SyscallInfo(exit, rval={self.rval}, is_error={self.is_error})"
+        return f"SyscallInfo(op={self.op}, nr={self.nr}, args={self.args})"
 
 
 _SYSCALL_INFO_HEAD = struct.Struct("=B3xIQQ")

@@ -41,6 +41,7 @@ class Thread:
         self.process = process
         self.state = State.RUNNING
         self.attachments: list[Attachment] = []
+        self.syscall_watchers = 0  # attachments wanting syscall stops (kept by the tracer)
         # Engines holding the thread stopped (STOP is sticky), plus internal
         # holds (a launch not yet started, a clone child awaiting its report).
         self.holds: set[object] = set()

@@ -718,10 +718,14 @@ class Tracer:
 
     @staticmethod
     def _wants_syscalls(thread: Thread) -> bool:
-        for att in thread.attachments:
-            if att.events & Event.SYSCALL:
-                return True
-        return False
+        return thread.syscall_watchers > 0
+
+    @staticmethod
+    def _count_syscall_watchers(thread: Thread) -> None:
+        """Recount who wants syscall stops (on attach, set_events, detach: not per stop)."""
+        bits = int(Event.SYSCALL)
+        thread.syscall_watchers = sum(1 for att in thread.attachments
+                                      if int(att.events) & bits)
 
     def _interrupt(self, thread: Thread) -> None:
         # Sent even if one is pending: the kernel keeps one trap flag, so a
@@ -780,6 +784,7 @@ class Tracer:
             raise InProgressError("cannot clear events while this engine's callback runs")
         had_syscalls = self._wants_syscalls(thread)
         att.events = events
+        self._count_syscall_watchers(thread)
         if thread.state == State.RUNNING and had_syscalls != self._wants_syscalls(thread):
             self._interrupt(thread)  # re-resume it with or without syscall stops
 
@@ -847,6 +852,7 @@ class Tracer:
         thread = att.thread
         if att in thread.attachments:
             thread.attachments.remove(att)
+            self._count_syscall_watchers(thread)
         thread.holds.discard(att)
         if att in thread.steppers:
             thread.steppers.remove(att)
