@@ -711,10 +711,20 @@ class Tracer:
         thread.state = State.RUNNING
 
     def _write_registers(self, thread: Thread, regs: Any) -> None:
-        if regs.changed:
-            kernel.set_regset(thread.tid, kernel.NT_PRSTATUS, regs.raw)
-        for note in regs.extra_changed:
-            kernel.set_regset(thread.tid, note, regs.extra[note])
+        """Write back what engines changed; a value the kernel refuses is dropped.
+
+        The kernel vets register writes (x86_64 refuses a bogus CS with EIO).
+        The engine that wrote it has returned long ago, so the refusal is logged
+        and the thread goes on with its registers as they were.
+        """
+        try:
+            if regs.changed:
+                kernel.set_regset(thread.tid, kernel.NT_PRSTATUS, regs.raw)
+            for note in regs.extra_changed:
+                kernel.set_regset(thread.tid, note, regs.extra[note])
+        except kernel.InvalidRequestError as exc:
+            log.error("thread %d: the kernel refused the registers engines wrote (%s); "
+                      "they are dropped", thread.tid, exc.strerror)
 
     @staticmethod
     def _wants_syscalls(thread: Thread) -> bool:
