@@ -124,15 +124,18 @@ def calling_order(attachments: Sequence[Attached], event: Event) -> list:
 
 def report(attachments: Sequence[Attached], event: Event, report: Reported,
            wanted: Event | None = None,
-           running: Callable[[Attached | None], None] | None = None) -> Decision:
+           running: Callable[[Attached | None], None] | None = None,
+           held: bool = False) -> Decision:
     """Run one report of ``event`` through ``attachments`` and combine the answers.
 
     ``wanted`` is the event mask that selects the engines whose event callback
     runs (default: ``event`` itself); a signal report with no signal uses
     ``Event.SIGNAL_ALL``.  ``Event.NONE`` runs only ``report_quiesce``.
     ``running`` is told whose callback is about to run (and ``None`` after).
+    ``held``: an engine still holds the thread from an earlier report, so the
+    callbacks see STOP in ``report.action`` from the start (as in the kernel).
     """
-    decision = Decision()
+    decision = Decision(action=Resume.STOP if held else Resume.RESUME)
     callback = CALLBACKS.get(event) if event else None
     wanted = event if wanted is None else wanted
     gone: set[int] = set()

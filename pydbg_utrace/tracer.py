@@ -263,7 +263,8 @@ class Tracer:
         """Run dispatch for ``event`` and record who holds the thread stopped."""
         thread.stop_event = event
         atts = thread.attachments if attachments is None else attachments
-        decision = dispatch.report(atts, event, report, wanted, self._set_current)
+        held = any(hold in atts for hold in thread.holds)
+        decision = dispatch.report(atts, event, report, wanted, self._set_current, held)
         for att, exc in decision.failed:
             log.error("engine %s raised in a callback on thread %d and was detached: %r",
                       att.engine.display_name(), thread.tid, exc, exc_info=exc)

@@ -824,3 +824,25 @@ def test_combination_matches_the_rules(spec, entry):
     assert [index[id(a)] for a, _ in d.failed] == failed
     assert d.called == len(seen)
     assert w.report.action == action
+
+
+def test_a_thread_still_held_shows_stop_from_the_first_callback():
+    seen = []
+
+    class Look:
+        def report_syscall_exit(self, att, report):
+            seen.append(report.action)
+
+    class Att:
+        engine = Look()
+        events = Event.SYSCALL_EXIT
+        detached = False
+
+    class Rep:
+        action = Resume.RESUME
+        signal_action = None
+        syscall_action = None
+
+    decision = dispatch.report([Att()], Event.SYSCALL_EXIT, Rep(), held=True)
+    assert seen == [Resume.STOP]
+    assert decision.resume == Resume.RESUME  # what it would do once let go
