@@ -179,3 +179,99 @@ def test_attach_by_ambiguous_name_is_refused(spinner):
     assert f"2 processes are named '{name}'" in text
     assert str(first.pid) in text and str(second.pid) in text
     assert tracer_pid(first.pid) == tracer_pid(second.pid) == 0
+
+
+def test_watch_then_nexti_over_a_call(tracee):
+    text = drive(["catch syscall getpid", "run", "watch counter", "continue", "delete",
+                  "info breakpoints", "x/1i $pc", "nexti", "x/1dw &counter", "continue"],
+                 [tracee("repl_watch")])
+    assert "Watchpoint 2: counter (4 bytes at 0x" in text
+    assert "Old value = 0 (0x0)\nNew value = 1 (0x1)" in text
+    assert "No breakpoints, watchpoints or catchpoints." in text
+    assert re.search(r"^=> 0x[0-9a-f]+ <main\+\d+>:\tcall 0x[0-9a-f]+ <bump>$", text, re.M)
+    assert re.search(r"<counter>:\t11$", text, re.M)  # bump() ran: nexti went over it
+    view = text.split("(nexti)")[0]
+    assert "Stepped, Thread 1" in view
+    assert "exited with code 11" in text
+
+
+def test_set_register_reaches_the_kernel(tracee):
+    text = drive(["catch syscall exit_group", "run", "set $rdi = 3 + 4", "info registers rdi",
+                  "continue"], [tracee("repl_watch")])
+    assert "exit_group(11)" in text
+    assert re.search(r"^rdi +0x7 +7$", text, re.M)
+    assert "exited with code 7" in text
+
+
+def test_signals_stop_by_default_and_handle_changes_it(tracee):
+    program = [tracee("repl_watch"), "usr1"]
+    text = drive(["run", "continue"], program)
+    assert re.search(r"Thread 1 \(\d+\) received signal SIGUSR1\.", text)
+    assert "killed by signal SIGUSR1" in text
+    text = drive(["handle SIGUSR1 nostop noprint nopass", "run"], program)
+    assert re.search(r"^SIGUSR1 +No +No +No$", text, re.M)
+    assert "exited with code 11" in text  # the signal never reached the program
+    text = drive(["handle usr1 nostop print", "catch signal SIGUSR2", "run"], program)
+    assert re.search(r"^Thread \d+ received signal SIGUSR1$", text, re.M)  # a note, no stop
+    assert "killed by signal SIGUSR1" in text
+
+
+def test_catch_fork_and_exec(tracee):
+    text = drive(["catch fork", "run fork", "info inferiors", "continue"],
+                 [tracee("repl_watch")])
+    assert re.search(r"Catchpoint 1 \(fork\), Thread 1 \(\d+\): new fork \d+", text), text
+    assert "exited with code 11" in text
+    hello = tracee("repl_hello")
+    text = drive(["catch exec", "run", "x/s &message", "continue"],
+                 ["/bin/sh", "-c", f"exec {hello}"])
+    assert re.search(r"Catchpoint 1 \(exec\), Thread 1 \(\d+\)", text)
+    assert re.search(r'<message>:\t"hello\\n"$', text, re.M)  # symbols of the new program
+    assert "exited with code 3" in text
+
+
+def test_threads_stop_together(tracee):
+    text = drive(["catch syscall getppid", "run", "continue", "info threads", "thread 1",
+                  "info registers rip", "kill"], [tracee("repl_threads")])
+    caught = re.findall(r"Catchpoint 1 \(call to syscall getppid\), Thread (\d) \(\d+\)", text)
+    assert len(caught) == 2 and caught[0] != caught[1], text
+    rows = re.findall(r"^[* ] (\d) +Thread \d+ +(\w+) +0x", text, re.M)
+    assert sorted(rows) == [("1", "stopped"), ("2", "stopped"), ("3", "stopped")], text
+    assert re.search(r"^\[Current thread is 1 \(Thread \d+\)\]$", text, re.M)
+    assert "killed by signal SIGKILL" in text
+
+
+def test_completion_of_commands_registers_and_files(tracee):
+    from prompt_toolkit.completion import CompleteEvent
+    from prompt_toolkit.document import Document
+
+    from pydbg_utrace.repl.completion import ReplCompleter
+
+    dbg = Debugger(io.StringIO())
+    completer = ReplCompleter(dbg)
+
+    def complete(text):
+        doc = Document(text, len(text))
+        return [c.text for c in completer.get_completions(doc, CompleteEvent())]
+
+    assert complete("disas") == ["disassemble"]
+    assert "registers" in complete("info reg")
+    assert "$rip" in complete("info registers $ri")
+    assert complete("catch sys") == ["syscall"]
+    assert "SIGUSR1" in complete("handle SIGUS")
+    assert "engines/syscall_count.py" in complete("engine load engines/sysc")
+    dbg.session.program = [tracee("repl_hello")]
+    dbg.execute("starti")
+    try:
+        assert "greet" in complete("disassemble gre")
+    finally:
+        dbg.session.close()
+
+
+def test_history_lives_in_the_state_directory(tracee, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    dbg = Debugger(io.StringIO())
+    with create_pipe_input() as pipe:
+        pipe.send_text("help stepi\nquit\n")
+        interact(dbg, input=pipe, output=DummyOutput())
+    history = (tmp_path / "pydbg-utrace" / "history").read_text()
+    assert "+help stepi" in history

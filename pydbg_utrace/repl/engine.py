@@ -101,6 +101,11 @@ class ReplEngine(Engine):
         self.plans: dict[int, StepPlan] = {}  # tid -> steps in progress
         self.syscall_steps: set[int] = set()  # tids stepping to the next syscall stop
         self.extra_events = Event.NONE  # SYSCALL_ENTRY while a syscall is caught
+        # Resuming goes through control(REPORT): the decision is taken here, on the
+        # tracer thread, so a stop that came meanwhile (a newer epoch) keeps the
+        # thread held instead of racing the REPL thread's release.
+        self.epoch = 0  # counts stops shown to the user
+        self.releasing: dict[int, tuple[int, Resume]] = {}  # tid -> (epoch, action)
 
     # -- attaching (any thread) -------------------------------------------------
     def attach_to(self, thread) -> Attachment:
@@ -116,8 +121,10 @@ class ReplEngine(Engine):
     def _stop(self, att: Attachment, report: Report, reason: str, detail: str = "",
               **extra) -> Resume:
         tid = att.thread.tid
+        self.epoch += 1
         self.held.add(tid)
         self.requested.pop(tid, None)
+        self.releasing.pop(tid, None)
         self.plans.pop(tid, None)
         self.syscall_steps.discard(tid)
         try:
@@ -151,6 +158,10 @@ class ReplEngine(Engine):
         # interrupt and a parked sibling would run on.  A wrong reset costs at
         # most one extra interrupt trap, which the core handles.
         att.thread.interrupting = False
+        release = self.releasing.pop(tid, None)
+        if release is not None and release[0] == self.epoch:
+            self.held.discard(tid)
+            return release[1]
         request = self.requested.get(tid)
         if request == INTERRUPT:
             return self._stop(att, report, "interrupt")
@@ -260,5 +271,6 @@ class ReplEngine(Engine):
         self.attachments.pop(tid, None)
         self.held.discard(tid)
         self.requested.pop(tid, None)
+        self.releasing.pop(tid, None)
         self.plans.pop(tid, None)
         self.syscall_steps.discard(tid)

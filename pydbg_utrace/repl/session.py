@@ -355,18 +355,26 @@ class Session:
                     item.reason == "exited" or item.tid in self.engine.held):
                 return self._arrived(item)
 
-    def _release(self, att: Attachment, action: Resume) -> None:
+    def _release(self, att: Attachment, action: Resume, epoch: int | None = None) -> None:
+        """Let a held thread go with ``action``, unless a newer stop came meanwhile.
+
+        ``control(REPORT)`` makes the engine decide on the tracer thread (see
+        ReplEngine.releasing), so no stop can slip between our look and the resume.
+        """
         tid = att.thread.tid
-        self.engine.held.discard(tid)
+        if tid not in self.engine.held:
+            return
         self.engine.requested.pop(tid, None)
+        self.engine.releasing[tid] = (self.engine.epoch if epoch is None else epoch, action)
         try:
-            att.control(action)
+            att.control(Resume.REPORT)
         except NoSuchThreadError:
             self.engine._forget(tid)
 
     def _release_all(self) -> None:
+        epoch = self.engine.epoch
         for att in list(self.engine.attachments.values()):
-            self._release(att, Resume.RESUME)
+            self._release(att, Resume.RESUME, epoch)
 
     def _wanted_events(self, more: Event = Event.NONE) -> Event:
         wanted = Event.SYSCALL_ENTRY if self.policy.wants_syscalls() else Event.NONE
