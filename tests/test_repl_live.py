@@ -275,3 +275,46 @@ def test_history_lives_in_the_state_directory(tracee, tmp_path, monkeypatch):
         interact(dbg, input=pipe, output=DummyOutput())
     history = (tmp_path / "pydbg-utrace" / "history").read_text()
     assert "+help stepi" in history
+
+
+def test_break_at_a_symbol_run_hit_look_step_and_exit(tracee, capfd):
+    text = drive(["break greet", "run", "info registers rip rdi", "x/8xb &message",
+                  "disassemble", "bt", "stepi 5", "info breakpoints", "continue"],
+                 [tracee("repl_hello")])
+    assert "Breakpoint 1 (greet) pending." in text  # no program yet: resolved at run
+    m = re.search(r"^Breakpoint 1, at (0x[0-9a-f]+) <greet>, Thread 1 \(\d+\)$", text, re.M)
+    assert m, text
+    greet = int(m.group(1), 16)
+    assert re.search(rf"^rip +{greet:#x} +{greet}$", text, re.M)
+    assert re.search(r"^rdi +0x1 +1$", text, re.M)  # greet(1)
+    assert re.search(r"<message>:\t0x68\t0x65\t0x6c\t0x6c\t0x6f\t0x0a\t0x00\t0x00$", text, re.M)
+    assert "Dump of assembler code of greet from" in text
+    # The trap is invisible: the code shows the program's own first instruction.
+    assert re.search(rf"^=> {greet:#x} <greet>:\tpush rbp$", text, re.M)
+    assert re.search(r"^#1  0x[0-9a-f]+ in <main\+\d+>$", text, re.M)
+    assert re.search(r"^=> 0x[0-9a-f]+ <greet\+\d+>:", text.split("(stepi)")[-1], re.M)
+    assert "\tbreakpoint already hit 1 time" in text
+    assert re.search(r"\[Inferior 1 \(process \d+\) exited with code 3\]", text)
+    assert capfd.readouterr().out == "hello\n"
+
+
+def test_tbreak_delete_disable_enable(tracee):
+    text = drive(["tbreak main", "break greet", "run", "info breakpoints", "disable 2",
+                  "continue", "enable 2", "run", "delete 2", "continue", "delete 3"],
+                 [tracee("repl_hello")])
+    assert re.search(r"^Temporary breakpoint 1, at 0x[0-9a-f]+ <main>, Thread 1", text, re.M)
+    listing = text.split("Num     Type")[1]
+    assert "tbreakpoint" not in listing  # deleted by its hit
+    assert re.search(r"^2 +breakpoint +y +0x[0-9a-f]+ <greet>$", listing, re.M)
+    assert text.count("Breakpoint 2, at") == 1  # not while disabled, not once deleted
+    assert text.count("exited with code 3") == 2
+    assert text.rstrip().endswith("No breakpoint number 3.")
+
+
+def test_break_errors_are_one_line(tracee):
+    text = drive(["starti", "break nosuchsymbol", "break *0x10", "delete 99", "info breakpoints"],
+                 [tracee("repl_hello")])
+    assert 'No symbol "nosuchsymbol" in current context.' in text
+    assert "Cannot insert breakpoint 2 at 0x10:" in text
+    assert "No breakpoint number 99." in text
+    assert "No breakpoints, watchpoints or catchpoints." in text

@@ -63,7 +63,7 @@ def _return_address_on_stack(dbg: Debugger, pc: int, sp: int) -> int | None:
     session = dbg.session
     found = dbg.symbols().symbolize(pc)
     try:
-        insn = session.arch.disassemble(session.read_memory(pc, 16), pc, 1)
+        insn = session.arch.disassemble(session.read_code(pc, 16), pc, 1)
     except DebugError:
         return None
     if insn and insn[0].mnemonic == "ret" or found and found[1] == 0:

@@ -13,22 +13,30 @@ from .commands import CommandError, command
 if TYPE_CHECKING:
     from .debugger import Debugger
 
-NOT_YET = "breakpoints are not available yet"
-
 
 @command("break", "break LOCATION", aliases=("b", "br"), complete="symbols")
 def break_(dbg: Debugger, args: str) -> None:
     """Stop when the program reaches LOCATION.
 
-    LOCATION: an address, a symbol, or symbol+offset.
+    LOCATION: a symbol, symbol+offset, *ADDRESS or an expression ($pc+4).
+    Set before `run`, it is resolved when the program is loaded; one in a
+    library not loaded yet stays pending and is tried again at each stop.
     """
-    raise CommandError(NOT_YET)
+    _report(dbg, dbg.breaks.add(dbg, args.strip(), temporary=False))
 
 
 @command("tbreak", "tbreak LOCATION", complete="symbols")
 def tbreak(dbg: Debugger, args: str) -> None:
     """A breakpoint that is deleted when first hit."""
-    raise CommandError(NOT_YET)
+    _report(dbg, dbg.breaks.add(dbg, args.strip(), temporary=True))
+
+
+def _report(dbg: Debugger, bp) -> None:
+    kind = "Temporary breakpoint" if bp.temporary else "Breakpoint"
+    if bp.inserted:
+        dbg.say(f"{kind} {bp.number} at {bp.describe(dbg)}")
+    else:
+        dbg.say(f"{kind} {bp.number} ({bp.location}) pending.")
 
 
 @command("watch", "watch ADDRESS|SYMBOL", complete="symbols")
@@ -61,7 +69,7 @@ def _numbers(args: str) -> list[int]:
 
 def _all_numbers(dbg: Debugger) -> list[int]:
     session = dbg.session
-    return sorted([*session.policy.catchpoints, *session.watches])
+    return sorted([*session.policy.catchpoints, *session.watches, *dbg.breaks.points])
 
 
 @command("delete", "delete [N...]", aliases=("d",))
@@ -76,6 +84,8 @@ def delete(dbg: Debugger, args: str) -> None:
             continue
         if session.watches.pop(number, None) is not None:
             continue
+        if dbg.breaks.delete(dbg, number):
+            continue
         raise CommandError(f"No breakpoint number {number}.")
     session._apply_events()
 
@@ -83,6 +93,8 @@ def delete(dbg: Debugger, args: str) -> None:
 def _switch(dbg: Debugger, args: str, enabled: bool) -> None:
     session = dbg.session
     for number in _numbers(args) or _all_numbers(dbg):
+        if dbg.breaks.set_enabled(dbg, number, enabled):
+            continue
         point = session.policy.catchpoints.get(number) or session.watches.get(number)
         if point is None:
             raise CommandError(f"No breakpoint number {number}.")
@@ -107,13 +119,14 @@ def info_breakpoints(dbg: Debugger, args: str) -> None:
     """Every breakpoint, watchpoint and catchpoint."""
     session = dbg.session
     rows: dict[int, str] = {}
+    for bp in dbg.breaks.points.values():
+        kind = "breakpoint" if not bp.temporary else "tbreakpoint"
+        rows[bp.number] = _row(bp.number, kind, bp.enabled, bp.describe(dbg)) + _hits(bp.hits)
     for catch in session.policy.catchpoints.values():
         rows[catch.number] = _row(catch.number, "catchpoint", catch.enabled, catch.describe())
     for w in session.watches.values():
         what = f"{w.expression} ({w.size} bytes at {w.address:#x})"
-        hits = f"\n\tbreakpoint already hit {w.hits} time{'s' * (w.hits != 1)}" \
-            if w.hits else ""
-        rows[w.number] = _row(w.number, "watchpoint", w.enabled, what) + hits
+        rows[w.number] = _row(w.number, "watchpoint", w.enabled, what) + _hits(w.hits)
     if not rows:
         dbg.say("No breakpoints, watchpoints or catchpoints.")
         return
@@ -124,3 +137,7 @@ def info_breakpoints(dbg: Debugger, args: str) -> None:
 
 def _row(number: int, kind: str, enabled: bool, what: str) -> str:
     return f"{number:<8}{kind:<16}{'y' if enabled else 'n':<5}{what}"
+
+
+def _hits(hits: int) -> str:
+    return f"\n\tbreakpoint already hit {hits} time{'s' * (hits != 1)}" if hits else ""

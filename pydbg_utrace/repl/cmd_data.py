@@ -131,7 +131,7 @@ def _examine_instructions(dbg: Debugger, address: int, count: int) -> int:
 
 
 def _disassemble(dbg: Debugger, address: int, count: int):
-    code = dbg.session.read_memory(address, 16 * count) if count else b""
+    code = dbg.session.read_code(address, 16 * count) if count else b""
     insns = dbg.session.arch.disassemble(code, address, count)
     if not insns:
         raise CommandError(f"Cannot decode an instruction at {address:#x}")

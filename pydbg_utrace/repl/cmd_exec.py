@@ -155,7 +155,7 @@ def _next_one(dbg: Debugger):
     session = dbg.session
     regs = session.registers()
     pc, sp = regs.pc, regs.sp
-    insns = session.arch.disassemble(session.read_memory(pc, 16), pc, 1)
+    insns = session.arch.disassemble(session.read_code(pc, 16), pc, 1)
     if insns and insns[0].mnemonic.startswith("call"):
         return session.step(over_call_to=(pc + insns[0].size, sp))
     return session.step(1)

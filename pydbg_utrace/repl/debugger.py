@@ -14,6 +14,7 @@ from typing import TextIO
 from pydbg_utrace import UtraceError, kernel
 
 from . import commands
+from .breaks import Breakpoints
 from .engine import Stop
 from .expr import ExprError, Scope, evaluate
 from .session import DebugError, Session, describe_status
@@ -42,6 +43,8 @@ class Debugger:
         self.quit_requested = False
         self.failed = False  # the last command failed (batch exit status)
         self._symbols: SymbolTable | None = None
+        self.breaks = Breakpoints()
+        self.session.on_launch = lambda process: self.breaks.refresh(self)
 
     # -- output ---------------------------------------------------------------------
     def say(self, text: str = "") -> None:
@@ -113,10 +116,21 @@ class Debugger:
 
     # -- stops ----------------------------------------------------------------------------
     def show_stop(self, stop: Stop) -> None:
+        if stop.reason == "exec":
+            self._symbols = None  # a new program image: new symbols, traps gone
+        self.breaks.refresh(self)
         if stop.reason == "exited":
             self.say(describe_status(stop.tid, stop.status))
             self.previous_registers = {}
             return
+        if stop.reason == "breakpoint":
+            address = stop.extra.get("address")
+            hit = self.breaks.hit(address)
+            kind = "Temporary breakpoint" if hit and all(bp.temporary for bp in hit) \
+                else "Breakpoint"
+            numbers = ", ".join(str(bp.number) for bp in hit)
+            where = f"{address:#x} {self.describe(address)}".rstrip()
+            stop.detail = f"{kind} {numbers}".rstrip() + f", at {where}"
         self.say(self.context(stop))
 
     def context(self, stop: Stop) -> str:
@@ -132,7 +146,7 @@ class Debugger:
 
     def code_around(self, pc: int, count: int = 5) -> list[str]:
         try:
-            code = self.session.read_memory(pc, CODE_BYTES * count)
+            code = self.session.read_code(pc, CODE_BYTES * count)
         except DebugError as exc:
             return [str(exc)]
         insns = self.session.arch.disassemble(code, pc, count)

@@ -66,6 +66,7 @@ class Session:
         self.interrupt_requested = False  # Ctrl-C seen; wait_stop acts on it
         self.watches: dict[int, Watch] = {}  # software watchpoints by number
         self.deferred: list[Stop] = []  # stops that came while others were shown
+        self.on_launch: Callable[[Process], None] | None = None  # before its first instruction
 
     # -- the tracer and the program ------------------------------------------------
     @property
@@ -112,10 +113,21 @@ class Session:
         except UtraceError as exc:
             raise DebugError(f"Cannot read registers: {exc}") from None
 
-    def read_memory(self, address: int, size: int) -> bytes:
-        pid = self.require_process().pid
+    def read_code(self, address: int, size: int) -> bytes:
+        """Up to ``size`` bytes (fewer at the end of a mapping); an error if none."""
+        memory = self.require_process().memory
         try:
-            data = kernel.read_memory(pid, address, size)
+            data = memory.read(address, size)
+        except kernel.KernelError:
+            data = b""
+        if not data:
+            raise DebugError(f"Cannot access memory at address {address:#x}")
+        return data
+
+    def read_memory(self, address: int, size: int) -> bytes:
+        memory = self.require_process().memory  # our breakpoints are invisible in it
+        try:
+            data = memory.read(address, size)
         except kernel.KernelError:
             data = b""
         if len(data) < size:
@@ -123,10 +135,10 @@ class Session:
         return data
 
     def write_memory(self, address: int, data: bytes) -> None:
-        pid = self.require_process().pid
+        memory = self.require_process().memory
         try:
-            if kernel.write_memory(pid, address, data) == len(data):
-                return
+            memory.write(address, data)
+            return
         except kernel.KernelError:
             pass
         raise DebugError(f"Cannot write memory at address {address:#x}")
@@ -154,6 +166,8 @@ class Session:
             raise DebugError(str(exc)) from None
         self._adopt(process, launched=True)
         self.program = list(argv)
+        if self.on_launch is not None:
+            self.on_launch(process)
         return process
 
     def run(self, argv: list[str]) -> Stop:

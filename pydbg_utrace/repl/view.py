@@ -157,7 +157,7 @@ def stop_reason(stop: Stop, thread_number: int, syscall_text: str = "") -> str:
     if stop.reason == "watchpoint":
         return f"{stop.detail}\n{where}"
     if stop.reason == "breakpoint":
-        return f"Breakpoint {stop.detail}, {where}"
+        return f"{stop.detail}, {where}"
     text = {"step": "Stepped", "interrupt": "Interrupted", "attached": "Attached",
             "started": "Program started, stopped at its first instruction"}
     return f"{text.get(stop.reason, stop.reason)}, {where}"
