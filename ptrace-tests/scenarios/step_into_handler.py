@@ -7,6 +7,7 @@ the program exits 0 (handler ran once).
 
 import signal
 
+from ppc_ptrace_exec_full_regs import mapping_of
 from ptlib import ut, util
 from ptlib.raw import Raw
 from ptlib.ut import Observer
@@ -27,7 +28,10 @@ def run_raw(binary: str) -> None:
     handler, _ = parse(io)
     k.singlestep(pid, signal.SIGUSR1)
     r.expect(pid, "a step trap", lambda s: s.signal_stop and s.sig == signal.SIGTRAP)
-    util.equal(hex(r.pc(pid)), hex(handler), "pc after the step into the handler")
+    pc = r.pc(pid)
+    if pc != handler:
+        raise util.Fail(f"pc after the step into the handler: {pc:#x} "
+                        f"({mapping_of(pid, pc)}), want the handler {handler:#x}")
     k.cont(pid)
     st = r.wait(pid)
     util.check(st.exited and st.code == 0, f"tracee {st}")
@@ -47,7 +51,7 @@ class IntoHandler(Observer):
         self.out.problem(f"unexpected signal {r.signo}")
 
     def report_step(self, att, r):
-        self.pcs.append(r.regs.pc)
+        self.pcs.append((r.regs.pc, mapping_of(att.thread.tid, r.regs.pc)))
         return Resume.RESUME
 
 
@@ -60,4 +64,7 @@ def run_utrace(binary: str) -> None:
         ut.expect_exit(proc, 0)
         eng.out.check()
         util.equal(len(eng.pcs), 1, "step reports")
-        util.equal(hex(eng.pcs[0]), hex(eng.handler), "pc after the step into the handler")
+        pc, where = eng.pcs[0]
+        if pc != eng.handler:
+            raise util.Fail(f"pc after the step into the handler: {pc:#x} ({where}), "
+                            f"want the handler {eng.handler:#x}")
