@@ -2,10 +2,11 @@
 
 A process stops itself (SIGSTOP) right after creating its second thread:
 once before that thread ever ran (pinned to one CPU), so the new thread's
-very first stop is the group stop; once after it ran; and twenty times with
-the two racing.  Each time each thread must report the group stop exactly
-once; no further report is pending afterwards (not even after
-PTRACE_LISTEN); after SIGCONT each reports the continuation once.
+very first stop is the group stop; once after it ran; once stopped by the
+debugger at the clone event; and twenty times with the two racing.  Each
+time each thread must report the group stop exactly once; no further report
+is pending afterwards (not even after PTRACE_LISTEN); after SIGCONT each
+reports the continuation once.
 """
 
 import os
@@ -20,8 +21,9 @@ from pydbg_utrace import kernel as k
 
 NAME = "waitpid-double-report"
 TIMEOUT = 30  # 22 launches: slow under qemu TCG
-# The process stops itself before / after its new thread ran / racing with it.
-ORDERS = ("before", "after") + ("race",) * 20
+# The process stops itself before / after its new thread ran / racing with
+# it; or the debugger stops it at the clone event ("external").
+ORDERS = ("before", "after", "external") + ("race",) * 20
 
 
 def run_raw(binary: str) -> None:
@@ -39,6 +41,8 @@ def raw_order(binary: str, order: str) -> None:
         st = r.wait()
         if st.is_event(k.PTRACE_EVENT_CLONE):
             tid = k.get_event_msg(pid)
+            if order == "external":
+                os.kill(pid, signal.SIGSTOP)
             reports.setdefault(tid, 0)
             k.cont(pid)
         elif st.group_stop:
@@ -66,8 +70,12 @@ def raw_order(binary: str, order: str) -> None:
 
 
 class JobFollower(Observer):
+    stop_at_clone = False
+
     def report_clone(self, att, r):
         self.watch(r.child, Event.JCTL)
+        if self.stop_at_clone:
+            os.kill(att.thread.process.pid, signal.SIGSTOP)
         self.out.post("clone", r.child.tid)
 
     def report_jctl(self, att, r):
@@ -83,6 +91,7 @@ def utrace_order(binary: str, order: str) -> None:
     with ut.tracer() as t:
         proc, io = ut.launch(t, binary, order)
         eng = JobFollower()
+        eng.stop_at_clone = order == "external"
         eng.watch(proc.main_thread, Event.CLONE | Event.JCTL)
         proc.start()
         tid = eng.out.take("clone")[1]
@@ -92,7 +101,7 @@ def utrace_order(binary: str, order: str) -> None:
                 stops.append(eng.out.take("jctl", within=3.0, why=" after SIGSTOP")[1:])
         except util.Fail as e:
             states = {t: util.proc_state(proc.pid, t) for t in (proc.pid, tid)}
-            raise util.Fail(f"stop {order} the thread's start: {e}; got {stops}; "
+            raise util.Fail(f"order {order!r}: {e}; got {stops}; "
                             f"thread states {states}") from None
         util.equal(sorted(stops), sorted([(proc.pid, "STOPPED"), (tid, "STOPPED")]),
                    "job-control stop reports")

@@ -5,7 +5,9 @@
  *                   run yet, so its very first stop is the group stop;
  * argv[1] "after":  the main thread waits until the new thread has run (a
  *                   byte on a pipe) before stopping itself;
- * argv[1] "race":   neither: the stop races with the new thread's start.
+ * argv[1] "race":   neither: the stop races with the new thread's start;
+ * argv[1] "external": it does not stop itself (the debugger sends SIGSTOP
+ *                   at the clone event), it only says when it goes on.
  *
  * Each thread must report the stop exactly once. */
 #include "common.h"
@@ -39,7 +41,8 @@ int main(int argc, char **argv)
 	CHECK(pthread_create(&th, NULL, idle_thread, NULL) == 0);
 	if (after)
 		CHECK(read(ran[0], &c, 1) == 1);
-	kill(getpid(), SIGSTOP);
+	if (strcmp(order, "external") != 0)
+		kill(getpid(), SIGSTOP);
 	say("continued");
 	for (;;)
 		pause();
