@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from .raw import Pipes
-from .util import Fail, threads_of, wait_proc_state
+from .util import Fail, threads_of
 
 
 class RealParent:
@@ -40,10 +40,6 @@ class RealParent:
         if len(tids) != nthreads:
             raise Fail(f"child has {len(tids)} threads, expected {nthreads}")
         return tids
-
-    def all_in_state(self, tids: list[int], states: str) -> None:
-        for tid in tids:
-            wait_proc_state(self.child, states, tid=tid, limit=0.0)
 
     def quit(self) -> None:
         """Tell the parent to exit, and reap it (it is our child)."""

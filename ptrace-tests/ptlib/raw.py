@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import struct
 
 from pydbg_utrace import kernel as k
 
@@ -252,24 +251,8 @@ class Raw:
                 pass
 
 
-# -- x86_64 user_regs_struct (arch/x86/include/uapi/asm/ptrace.h order) ---------
-X86_64_REGS = (
-    "r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax "
-    "rip cs eflags rsp ss fs_base gs_base ds es fs gs"
-).split()
-_X86_64 = struct.Struct(f"={len(X86_64_REGS)}Q")
-# offsetof(struct user, u_debugreg) on x86_64
+# offsetof(struct user, u_debugreg) on x86_64 (arch/x86/include/asm/user_64.h)
 X86_64_DEBUGREG_OFFSET = 848
-
-
-def x86_64_regs(pid: int) -> dict[str, int]:
-    raw = k.get_regset(pid, k.NT_PRSTATUS, _X86_64.size)
-    return dict(zip(X86_64_REGS, _X86_64.unpack(raw), strict=True))
-
-
-def x86_64_set_regs(pid: int, regs: dict[str, int]) -> None:
-    values = [regs[n] & 0xFFFFFFFFFFFFFFFF for n in X86_64_REGS]
-    k.set_regset(pid, k.NT_PRSTATUS, _X86_64.pack(*values))
 
 
 # -- attaching to a stopped process ----------------------------------------------

@@ -60,11 +60,6 @@ def proc_status_field(pid: int, field: str) -> str:
     raise Fail(f"/proc/{pid}/status has no {field}")
 
 
-def sig_pending(pid: int, sig: int, shared: bool = True) -> bool:
-    mask = int(proc_status_field(pid, "ShdPnd" if shared else "SigPnd"), 16)
-    return bool(mask & (1 << (sig - 1)))
-
-
 def wait_proc_state(pid: int, states: str, tid: int | None = None, limit: float = 5.0) -> str:
     """Poll /proc until the thread is in one of ``states``.
 
@@ -109,11 +104,3 @@ def arm_watchdog(seconds: float, verdict) -> threading.Timer:
     timer.daemon = True
     timer.start()
     return timer
-
-
-def machine() -> str:
-    return os.uname().machine
-
-
-def eprint(*args: object) -> None:
-    print(*args, file=sys.stderr, flush=True)
