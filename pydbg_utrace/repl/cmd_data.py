@@ -184,9 +184,8 @@ def _function_length(dbg: Debugger, address: int, named: bool) -> int:
 def backtrace(dbg: Debugger, args: str) -> None:
     """The call stack, by the frame-pointer chain (x86_64).
 
-    Needs frame pointers (gcc -O0, or -fno-omit-frame-pointer).
-
-    Says so when the frame pointers do not allow it.
+    Needs frame pointers (gcc -O0, or -fno-omit-frame-pointer); says so
+    where the chain ends because the code keeps none.
     """
     from .backtrace import frames
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import sys
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,7 +37,10 @@ def info_engines(dbg: Debugger, args: str) -> None:
             continue
         dbg.say(f"Thread {number} ({tid}):")
         for att in list(thread.attachments):
-            dbg.say(f"  {att.engine.display_name():<16}{_mask(att.events)}")
+            mask = textwrap.wrap(_mask(att.events).replace("|", "| "), 62)
+            dbg.say(f"  {att.engine.display_name():<16}{mask[0].replace('| ', '|')}")
+            for more in mask[1:]:
+                dbg.say(f"{'':<18}{more.replace('| ', '|')}")
     for name, engine in session.extras.items():
         status = getattr(engine, "status", None)
         if callable(status):
@@ -68,7 +72,7 @@ def engine_load(dbg: Debugger, args: str) -> None:
             attach_engine(engine, thread)
     session.extras[name] = engine
     dbg.say(f"Engine {name} loaded from {path}"
-            + ("" if session.alive else " (attaches when the program starts)"))
+            + ("" if session.alive else " (attached at `run`)"))
 
 
 def _engine_path(args: str) -> Path:

@@ -66,10 +66,8 @@ def starti(dbg: Debugger, args: str) -> None:
 def attach(dbg: Debugger, args: str) -> None:
     """Attach to a running process by pid or name; it stops.
 
-    By name only if exactly one process has it.
-
-    The process keeps its state; `detach` lets it run on as if never traced.
-    Several processes with the NAME are listed, not guessed between.
+    By NAME only if exactly one process has it: several are listed, not
+    guessed between (see `ps`).  `detach` lets it run on as if never traced.
     """
     if not args:
         raise CommandError("Give a pid or a process name: attach PID|NAME")

@@ -94,10 +94,12 @@ class SymbolTable:
         self._sorted: list[Symbol] = []
         self._keys: list[int] = []
         self._loaded = False
+        self._objects_seen: list[tuple[str, int]] = []
 
     def reload(self) -> None:
         symbols: list[Symbol] = []
-        for path, bias in self._objects():
+        self._objects_seen = self._objects()
+        for path, bias in self._objects_seen:
             mtime = _mtime(path)
             for name, value, size in _file_symbols(path, mtime):
                 symbols.append(Symbol(name, value + bias, size, path))
@@ -127,6 +129,13 @@ class SymbolTable:
         """The symbol containing ``address`` and the offset into it."""
         if not self._loaded:
             self.reload()
+        found = self._containing(address)
+        if found is None and self._objects() != self._objects_seen:
+            self.reload()  # a library was mapped (or unmapped) since we looked
+            found = self._containing(address)
+        return found
+
+    def _containing(self, address: int) -> tuple[Symbol, int] | None:
         i = bisect.bisect_right(self._keys, address) - 1
         while i >= 0:
             sym = self._sorted[i]
