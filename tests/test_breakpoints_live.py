@@ -99,7 +99,10 @@ def test_detach_restores_every_original_byte(tracer, target):
         mem.seek(address)
         before = mem.read(32)
     att.insert_breakpoint(address)
-    att.insert_breakpoint(address + 1)  # the middle of an instruction: still restored
+    if process.arch.name == "x86_64":
+        # Mid-instruction (int3 is one byte; elsewhere a trap there would
+        # overlap the first one and wreck the code): still restored.
+        att.insert_breakpoint(address + 1)
     assert command(child, "threads 2 10") == "total 20"
     process.detach()
     with open(f"/proc/{child.pid}/mem", "rb") as mem:
