@@ -36,9 +36,20 @@ def run_raw(binary: str) -> None:
     order = sorted(tids, key=lambda t: t == p.child)
     for tid in order:
         k.cont(tid)
-    for tid in order:
-        st = r.wait_passing(tid, (signal.SIGCONT,))
-        util.check(st.exited, f"thread {tid}: {st}")
+    # Any thread may now stop for the SIGCONT's delivery (the leader too,
+    # holding up everyone's exit): take the reports as they come.
+    alive = set(tids)
+    while alive:
+        st = r.wait()
+        util.check(st.pid in alive, f"report of a stranger: {st}")
+        if st.signal_stop and st.sig == signal.SIGCONT:
+            try:
+                k.cont(st.pid, signal.SIGCONT)
+            except k.NoSuchProcessError:
+                pass  # the group exit's SIGKILL took it out of the stop already
+            continue
+        util.check(st.exited, f"thread {st.pid}: {st}")
+        alive.discard(st.pid)
     p.expect_wait("exited 0", block=True)
     p.quit()
 
