@@ -60,6 +60,7 @@ class Thread:
         self.born = False  # its first (creation) stop was seen
         self.detach_when_stopped = False  # an unwanted fork child: detach at its first stop
         self.death_reported = False
+        self.report_at_vfork_done = False  # a REPORT asked at a vfork waits for its end
 
     def attach(self, engine: Engine | None = None, flags: AttachFlags = AttachFlags.CREATE,
                data: Any = None) -> Attachment:

@@ -236,9 +236,11 @@ class Tracer:
         event = kernel.event_of(status)
         if not thread.born:
             thread.born = True
-            if event == kernel.PTRACE_EVENT_STOP:
+            if event == kernel.PTRACE_EVENT_STOP and sig not in GROUP_STOP_SIGNALS:
                 self._on_birth(thread)
                 return
+            # A first stop carrying a stop signal: born into a stopped group,
+            # it is a group-stop (reported, parked with LISTEN), not a birth.
         if sig == SYSCALL_STOP:
             self._on_syscall(thread)
         elif event == 0:
@@ -429,6 +431,11 @@ class Tracer:
         report.child = child
         report.clone_kind = kind
         self._report(parent, report, Event.CLONE)
+        if kind == "vfork" and parent.pending == Resume.REPORT:
+            # utrace reports a REPORT asked at a vfork once the parent leaves
+            # its vfork wait: here, at PTRACE_EVENT_VFORK_DONE.
+            parent.pending = Resume.RESUME
+            parent.report_at_vfork_done = True
         child.holds.discard(CLONE_HOLD)
         if kind in ("fork", "clone") and parent.process.has_traps():
             self._inherit_traps(parent.process, child)
@@ -642,6 +649,9 @@ class Tracer:
     def _on_vfork_done(self, thread: Thread) -> None:
         if thread.process.has_traps():
             thread.process.breakpoints.lower_all()
+        if thread.report_at_vfork_done:
+            thread.report_at_vfork_done = False
+            self._quiesce_pass(thread, interrupt=False)
         self._resume(thread)
 
     def _insert_breakpoint(self, att: Attachment, address: int, condition: Any,
