@@ -54,16 +54,20 @@ class VforkDone(Observer):
         self.vforked = False
 
     def report_clone(self, att, r):
-        self.child = r.child.tid
         self.out.post("clone", r.clone_kind, r.child.tid)
-        self.watch(r.child, Event.DEATH)
+        self.watch(r.child, Event.DEATH | Event.EXIT)
         self.vforked = r.clone_kind == "vfork"
         return Resume.REPORT if self.vforked else None
 
     def report_quiesce(self, att, r):
         if self.vforked and att.thread.tid == att.thread.process.pid and r.event == Event.NONE:
             self.vforked = False
-            self.out.post("parent-quiesce", _state(self.child))
+            self.out.post("parent-quiesce")
+
+    def report_exit(self, att, r):
+        # The child's exit stop comes before it gives the borrowed memory back
+        # (do_exit reports PTRACE_EVENT_EXIT before exit_mm completes vfork).
+        self.out.post("child-exit", att.thread.tid)
 
     def report_death(self, att, r):
         self.out.post("death", att.thread.tid, r.exit_code)
@@ -78,28 +82,19 @@ def run_utrace(binary: str) -> None:
         _, kind, child = eng.out.take("clone")
         util.equal(kind, "vfork", "clone kind")
         # The child's death and the parent's vfork-done stop race in the
-        # kernel; what must hold is that the parent's report came only once
-        # the child had let it go: it released the borrowed memory (the
-        # kernel completes vfork at exit_mm, so its maps are empty) or is gone.
+        # kernel; what must hold is that the parent's report came only after
+        # the child let it go, i.e. after the child's exit stop.
+        order = []
         got = {}
-        for _ in range(2):
-            kind_, *rest = eng.out.take("death", "parent-quiesce")
+        for _ in range(3):
+            kind_, *rest = eng.out.take("child-exit", "death", "parent-quiesce")
+            order.append(kind_)
             got[kind_] = tuple(rest)
-        (child_state,) = got["parent-quiesce"]
-        if child_state != "released":
-            raise util.Fail(f"report_quiesce asked with REPORT at the vfork came while the "
-                            f"child still held the parent (child state {child_state!r})")
+        if order.index("parent-quiesce") < order.index("child-exit"):
+            raise util.Fail("report_quiesce asked with REPORT at the vfork came while the "
+                            f"child still held the parent (order {order})")
         util.equal(got["death"], (child, 5 << 8), "child's death")
         ut.expect_exit(proc, 0, "parent")
         io.expect("vfork_nr")
         util.equal(io.expect_int("child"), child, "pid vfork() returned")
 
-
-def _state(tid: int) -> str:
-    """"released" once ``tid`` has no memory of its own (or is gone), else its maps' size."""
-    try:
-        with open(f"/proc/{tid}/maps") as f:
-            maps = f.read()
-    except OSError:
-        return "released"
-    return "released" if not maps else f"{len(maps.splitlines())} mappings"
