@@ -90,13 +90,18 @@ class Tracer:
 
     # -- public API (any thread) -------------------------------------------------
     def launch(self, argv: Sequence[str], env: dict[str, str] | None = None,
-               cwd: str | None = None, kill_on_exit: bool = False) -> Process:
+               cwd: str | None = None, kill_on_exit: bool = False,
+               stdin: int | None = None, stdout: int | None = None,
+               stderr: int | None = None) -> Process:
         """Start ``argv`` traced, held before the first instruction of the new program.
 
         Attach engines, then call :meth:`Process.start`.  ``kill_on_exit`` kills it
         if the debugger dies (``PTRACE_O_EXITKILL``); otherwise it is detached.
+        ``stdin``/``stdout``/``stderr`` are file descriptors for the program's
+        0/1/2 (default: ours).
         """
-        return self._call(self._launch, list(argv), env, cwd, kill_on_exit)
+        fds = (stdin, stdout, stderr)
+        return self._call(self._launch, list(argv), env, cwd, kill_on_exit, fds)
 
     def attach_process(self, pid: int) -> Process:
         """Trace every thread of a running process; it goes on running."""
@@ -885,7 +890,7 @@ class Tracer:
 
     # -- launching and attaching -----------------------------------------------------
     def _launch(self, argv: list[str], env: dict[str, str] | None, cwd: str | None,
-                kill_on_exit: bool) -> Process:
+                kill_on_exit: bool, fds: tuple[int | None, ...]) -> Process:
         if not argv:
             raise ValueError("nothing to launch: empty command")
         path = argv[0] if "/" in argv[0] else shutil.which(argv[0])
@@ -898,6 +903,9 @@ class Tracer:
             try:
                 os.close(go_w)
                 os.read(go_r, 1)
+                for target, fd in enumerate(fds):
+                    if fd is not None:
+                        os.dup2(fd, target)
                 if cwd is not None:
                     os.chdir(cwd)
                 os.execve(path, argv, os.environ if env is None else env)

@@ -45,13 +45,9 @@ def proc_state(tid: int) -> str:
 def run_captured(tracer, argv, engines_setup):
     """Launch argv with stdout to a pipe, let engines_setup attach, run to exit."""
     read_end, write_end = os.pipe()
-    saved = os.dup(1)
-    os.dup2(write_end, 1)
     try:
-        process = tracer.launch(argv)
+        process = tracer.launch(argv, stdout=write_end)
     finally:
-        os.dup2(saved, 1)
-        os.close(saved)
         os.close(write_end)
     engines_setup(process)
     process.start()
