@@ -15,6 +15,7 @@ from pydbg_utrace import Event, Resume, SignalAction
 from pydbg_utrace import kernel as k
 
 NAME = "step-simple"
+TIMEOUT = 30  # ~1500 steps: slow under qemu TCG
 STEP_BUDGET = 50_000
 
 

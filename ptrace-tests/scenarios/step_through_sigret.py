@@ -19,6 +19,7 @@ from pydbg_utrace import Event, Resume, SignalAction
 from pydbg_utrace import kernel as k
 
 NAME = "step-through-sigret"
+TIMEOUT = 30  # ~700 steps: slow under qemu TCG
 TRACEE = "step-signal"
 STEP_BUDGET = 50_000
 
