@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pydbg_utrace import Engine, InProgressError, Resume, Tracer
 
 from .raw import Pipes
-from .util import Fail, log
+from .util import TIMEOUT_SCALE, Fail, log
 
 _fd_lock = threading.Lock()
 
@@ -123,7 +123,7 @@ class Log:
         tested (not as synchronisation: the report is expected right away).
         """
         try:
-            item = self.q.get(timeout=within)
+            item = self.q.get(timeout=None if within is None else within * TIMEOUT_SCALE)
         except queue.Empty:
             raise Fail(f"no {'/'.join(kinds)} report within {within}s{why}") from None
         if item[0] == "problem" or (kinds and item[0] not in kinds):

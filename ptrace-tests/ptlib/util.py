@@ -11,6 +11,9 @@ import sys
 import threading
 import time
 
+# Emulated guests run many times slower: every bound is stretched alike.
+TIMEOUT_SCALE = float(os.environ.get("PYDBG_UTRACE_TIMEOUT_SCALE", "1"))
+
 VERBOSE = False
 
 
@@ -67,7 +70,7 @@ def wait_proc_state(pid: int, states: str, tid: int | None = None, limit: float 
     sleep inside a syscall, a non-child's zombie being reaped): bounded, and
     each caller says why it has no event to wait for.
     """
-    deadline = time.monotonic() + limit
+    deadline = time.monotonic() + limit * TIMEOUT_SCALE
     while True:
         st = proc_state(pid, tid)
         if st in states or (st == "" and "" in states):
