@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .breakpoints import Breakpoint
     from .kernel import Siginfo, SyscallInfo
     from .tracer import Thread, Tracer
+    from .watchpoints import Watchpoint, WatchSlot
 
 Answer = Resume | Action | tuple | None
 
@@ -42,7 +43,7 @@ class Report:
     __slots__ = (
         "event", "thread", "action", "signal_action", "syscall_action", "resumed",
         "siginfo", "syscall", "child", "clone_kind", "exit_code", "group_dead",
-        "jctl", "old_tid", "address", "_tracer",
+        "jctl", "old_tid", "address", "watchpoint", "_tracer",
     )
 
     def __init__(self, tracer: Tracer, thread: Thread, event: Event):
@@ -61,7 +62,8 @@ class Report:
         self.group_dead: bool | None = None  # death: the last thread of its process
         self.jctl: JobControl | None = None
         self.old_tid: int | None = None  # exec: the tid that called execve
-        self.address: int | None = None  # breakpoint: where
+        self.address: int | None = None  # breakpoint: where; watchpoint: the watched address
+        self.watchpoint: WatchSlot | None = None  # watchpoint hit: what fired (else None)
 
     @property
     def regs(self) -> Registers:
@@ -152,7 +154,12 @@ class Engine:
         """A SINGLESTEP/BLOCKSTEP that this engine asked for has finished."""
 
     def report_breakpoint(self, att: Attachment, report: Report) -> Answer:
-        """A software breakpoint owned by this engine was hit at ``report.address``."""
+        """A breakpoint owned by this engine was hit at ``report.address``.
+
+        Also called for a hardware watchpoint hit: then ``report.watchpoint``
+        is set (the slot: ``address``, ``size``, ``access``) and the thread
+        stopped just *after* the instruction that accessed the memory.
+        """
 
     def display_name(self) -> str:
         return self.name or type(self).__name__
@@ -204,6 +211,21 @@ class Attachment:
     def remove_breakpoint(self, bp: Breakpoint) -> None:
         """Remove this engine's breakpoint; others' at the same address stay."""
         self._tracer._call(self._tracer._remove_breakpoint, bp)
+
+    def insert_watchpoint(self, address: int, size: int = 8, access: str = "w") -> Watchpoint:
+        """A hardware watchpoint on ``size`` bytes at ``address`` (x86_64 debug registers).
+
+        ``access`` is ``"w"`` (writes) or ``"rw"`` (reads and writes); ``size``
+        1, 2, 4 or 8, with ``address`` aligned to it.  Hits are reported with
+        ``report_breakpoint`` (``report.watchpoint`` set), in every thread of
+        the process.  Four per process (engines sharing one watch share a
+        register); NotSupportedError off x86_64.
+        """
+        return self._tracer._call(self._tracer._insert_watchpoint, self, address, size, access)
+
+    def remove_watchpoint(self, wp: Watchpoint) -> None:
+        """Remove this engine's watchpoint; the register is freed when nobody else uses it."""
+        self._tracer._call(self._tracer._remove_watchpoint, wp)
 
     @contextmanager
     def examine(self) -> Iterator[Registers]:

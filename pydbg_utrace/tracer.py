@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from . import dispatch, kernel, signals
+from . import dispatch, kernel, signals, watchpoints
 from .breakpoints import Breakpoint
 from .engine import Attachment, Engine, Report
 from .errors import (
@@ -307,6 +307,7 @@ class Tracer:
         if thread.detach_when_stopped:
             self._let_go(thread)
         else:
+            self._arm_watchpoints(thread)  # watchpoint hook: a new thread gets the slots
             self._resume(thread)
 
     def _on_syscall(self, thread: Thread) -> None:
@@ -342,6 +343,10 @@ class Tracer:
             info = kernel.get_siginfo(thread.tid)
         except kernel.NoSuchProcessError:
             return  # killed meanwhile: its death follows
+        if (sig == signal.SIGTRAP and info.code in (watchpoints.TRAP_HWBKPT, watchpoints.TRAP_TRACE)
+                and self._report_watchpoints(thread) and not thread.stepping):
+            self._resume(thread)  # watchpoint hook: a debug-register hit, reported
+            return
         if sig == signal.SIGTRAP and thread.stepping and info.code > 0:
             thread.stepping = False
             self._on_step(thread)
@@ -447,6 +452,7 @@ class Tracer:
         if kind != "thread" and not child.attachments:
             self._forget_process(child.process)
         elif child.born and child.state == State.STOPPED:
+            self._arm_watchpoints(child)  # watchpoint hook: born before this report
             self._resume(child)
         self._resume(parent)
 
@@ -473,6 +479,7 @@ class Tracer:
             process.threads[thread.tid] = execer
             thread = execer
         process.exec_happened()  # the old address space, and our traps in it, are gone
+        watchpoints.exec_happened(process)  # watchpoint hook: exec cleared the registers
         report = Report(self, thread, Event.EXEC)
         report.old_tid = old_tid
         self._report(thread, report, Event.EXEC)
@@ -585,6 +592,7 @@ class Tracer:
         if (os.WIFSTOPPED(status) and kernel.event_of(status) == 0
                 and os.WSTOPSIG(status) == signal.SIGTRAP):
             thread.state = State.STOPPED
+            self._report_watchpoints(thread)  # watchpoint hook: the stepped write hit one
             if report_step:
                 self._on_step(thread)
             else:
@@ -671,6 +679,92 @@ class Tracer:
     def _remove_breakpoint(self, bp: Breakpoint) -> None:
         if bp.table is not None:
             bp.table.discard(bp)
+
+    # -- hardware watchpoints (watchpoints.py): the hooks ---------------------------
+    def _insert_watchpoint(self, att: Attachment, address: int, size: int,
+                           access: str) -> watchpoints.Watchpoint:
+        thread = att.thread
+        if att.detached or not thread.alive:
+            raise NoSuchThreadError(f"thread {thread.tid} is gone or the engine detached")
+        watchpoints.require_support(thread.arch.name)
+        watchpoints.check(address, size, access)
+        process = thread.process
+        table = watchpoints.table_for(process)
+        wp = watchpoints.Watchpoint(address, size, access, att.engine)
+        if table.add(wp):
+            try:
+                self._program_watchpoints(process, table)
+            except kernel.KernelError:
+                table.discard(wp)
+                self._program_watchpoints(process, table)
+                raise
+        att.events |= Event.BREAKPOINT
+        return wp
+
+    def _remove_watchpoint(self, wp: watchpoints.Watchpoint) -> None:
+        for process in list(self._processes.values()):
+            table = watchpoints.table_of(process)
+            if table is not None and wp.slot in table.slots:
+                if table.discard(wp):
+                    self._program_watchpoints(process, table)
+                return
+        wp.slot = None
+
+    def _program_watchpoints(self, process: Process, table: watchpoints.WatchpointTable) -> None:
+        """Write the slots into every thread, holding the running ones meanwhile."""
+        held = self._hold_running(process)
+        try:
+            for thread in list(process.threads.values()):
+                if thread.born and thread.state in (State.STOPPED, State.HELD):
+                    try:
+                        table.program(thread.tid)
+                    except kernel.NoSuchProcessError:
+                        pass  # exiting: its death follows
+        finally:
+            self._release_others(held)
+
+    def _hold_running(self, process: Process) -> list[tuple[Thread, int]]:
+        """Interrupt every running or listening thread (as _hold_others does)."""
+        others = [t for t in process.threads.values()
+                  if t.born and t.state in (State.RUNNING, State.LISTENING)]
+        for other in others:
+            self._interrupt(other)
+        held = []
+        for other in others:
+            try:
+                _, status = kernel.wait_tracee(other.tid)
+            except ChildProcessError:
+                continue
+            other.state = State.HELD
+            held.append((other, status))
+        return held
+
+    def _arm_watchpoints(self, thread: Thread) -> None:
+        """A new thread (stopped at birth) gets the process's debug registers."""
+        table = watchpoints.table_of(thread.process)
+        if table is not None:
+            try:
+                table.program(thread.tid)
+            except kernel.NoSuchProcessError:
+                pass
+
+    def _report_watchpoints(self, thread: Thread) -> bool:
+        """Report the slots DR6 says fired to the engines owning them; any fired?"""
+        table = watchpoints.table_of(thread.process)
+        if table is None:
+            return False
+        try:
+            fired = table.take_fired(thread.tid)
+        except kernel.NoSuchProcessError:
+            return False
+        for slot in fired:
+            owners = [att for att in thread.attachments if slot.owned_by(att.engine)]
+            if owners:
+                report = Report(self, thread, Event.BREAKPOINT)
+                report.address = slot.address
+                report.watchpoint = slot
+                self._report(thread, report, Event.BREAKPOINT, attachments=owners)
+        return bool(fired)
 
     # -- resuming --------------------------------------------------------------------
     def _resume(self, thread: Thread) -> None:
@@ -1009,6 +1103,8 @@ class Tracer:
             regs = thread.regs
             if regs is not None and (regs.changed or regs.extra_changed):
                 self._write_registers(thread, regs)  # e.g. a PC rewound over a breakpoint
+            if watchpoints.table_of(thread.process) is not None:
+                watchpoints.WatchpointTable.clear(thread.tid)  # watchpoint hook
             kernel.detach(thread.tid, thread.inject)
         except kernel.NoSuchProcessError:
             pass
