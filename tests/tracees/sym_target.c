@@ -1,6 +1,8 @@
 /* Symbol target practice.  Prints "ready", then obeys stdin lines: "call"
    calls sym_function() and prints its result; "malloc N" mallocs N bytes
-   and prints "malloced"; EOF exits 0.  sym_counter is a global to find by name. */
+   and prints "malloced"; EOF exits 0.  sym_counter is a global to find by name.
+   stdio gets static buffers, so only "malloc N" calls malloc (a lazily
+   allocated stdin buffer would race with a breakpoint on malloc). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +15,9 @@ __attribute__((noinline)) long sym_function(long x) {
 }
 
 int main(void) {
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    static char inbuf[4096], outbuf[4096];
+    setvbuf(stdin, inbuf, _IOFBF, sizeof inbuf);
+    setvbuf(stdout, outbuf, _IOLBF, sizeof outbuf);
     printf("ready\n");
     char line[128];
     while (fgets(line, sizeof line, stdin)) {
