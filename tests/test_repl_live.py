@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import time
 
 import pytest
@@ -34,11 +35,16 @@ def drive(lines: list[str], program: list[str] | None = None) -> str:
     out = io.StringIO()
     dbg = Debugger(out)
     dbg.session.program = list(program or [])
+    # A watchdog, not a synchronisation: a stop that never comes fails the test
+    # (the program is interrupted) instead of hanging the suite.
+    watchdog = threading.Timer(TIMEOUT, dbg.session.request_interrupt)
+    watchdog.start()
     with create_pipe_input() as pipe:
         pipe.send_text("".join(f"{line}\n" for line in [*lines, "quit", "y"]))
         try:
             interact(dbg, input=pipe, output=DummyOutput(), history=InMemoryHistory())
         finally:
+            watchdog.cancel()
             dbg.session.close()
     return out.getvalue()
 

@@ -106,6 +106,7 @@ class ReplEngine(Engine):
         # thread held instead of racing the REPL thread's release.
         self.epoch = 0  # counts stops shown to the user
         self.releasing: dict[int, tuple[int, Resume]] = {}  # tid -> (epoch, action)
+        self.shown: set[int] = set()  # tids whose current report already told the user
 
     # -- attaching (any thread) -------------------------------------------------
     def attach_to(self, thread) -> Attachment:
@@ -123,8 +124,10 @@ class ReplEngine(Engine):
         tid = att.thread.tid
         self.epoch += 1
         self.held.add(tid)
+        self.shown.add(tid)
         self.requested.pop(tid, None)
         self.releasing.pop(tid, None)
+        self.shown.discard(tid)
         self.plans.pop(tid, None)
         self.syscall_steps.discard(tid)
         try:
@@ -172,14 +175,19 @@ class ReplEngine(Engine):
         return Resume.STOP if tid in self.held else None
 
     # -- callbacks (tracer thread) ------------------------------------------------
+    # Each report starts with report_quiesce (QUIESCE is in our events).  The event
+    # callback after it looks at its own reason to stop *before* any pending
+    # park request, so a sibling parked right at a catchpoint still reports it;
+    # `shown` keeps one report from telling the user twice.
     def report_quiesce(self, att: Attachment, report: Report):
+        self.shown.discard(att.thread.tid)
         return self._pending(att, report)
 
     def report_step(self, att: Attachment, report: Report):
-        held = self._pending(att, report)
-        if held is not None:
-            return held
-        plan = self.plans.get(att.thread.tid)
+        tid = att.thread.tid
+        if tid in self.shown:
+            return Resume.STOP
+        plan = self.plans.get(tid)
         if plan is None:
             return self._stop(att, report, "step")
         changed = plan.watch() if plan.watch is not None else None
@@ -187,29 +195,31 @@ class ReplEngine(Engine):
             return self._stop(att, report, "watchpoint", changed)
         regs = report.regs
         if plan.more(regs.pc, regs.sp):
-            return Resume.SINGLESTEP
+            held = self._pending(att, report)
+            return Resume.SINGLESTEP if held is None else held
         return self._stop(att, report, "step")
 
     def report_signal(self, att: Attachment, report: Report):
-        held = self._pending(att, report)
-        if held is not None or report.signal_action == SignalAction.REPORT:
-            return held
+        if report.signal_action == SignalAction.REPORT:  # an interrupt, no signal
+            return self._pending(att, report)
         signo = report.signo
         handling = self.policy.handling(signo)
         disposition = None if handling.pass_ else SignalAction.IGN
+        if att.thread.tid in self.shown:
+            return Resume.STOP, disposition
         name = self.policy.signal_name(signo)
         if handling.stop or self.policy.catches_signal(signo):
             return self._stop(att, report, "signal", name, signo=signo), disposition
         if handling.print_:
             self.stops.put(Note(f"Thread {att.thread.tid} received signal {name}"
                                 f"{'' if handling.pass_ else ' (not passed)'}"))
-        return Resume.RESUME, disposition
+        held = self._pending(att, report)
+        return (Resume.RESUME if held is None else held), disposition
 
     def report_syscall_entry(self, att: Attachment, report: Report):
-        held = self._pending(att, report)
-        if held is not None or report.resumed:
-            return held
         tid = att.thread.tid
+        if report.resumed or tid in self.shown:
+            return self._pending(att, report)
         name = att.thread.arch.syscall_name(report.syscall.nr)
         if tid in self.syscall_steps:
             return self._stop(att, report, "syscall-entry", name, syscall=report.syscall)
@@ -217,46 +227,37 @@ class ReplEngine(Engine):
         if number is not None:
             return self._stop(att, report, "catch-syscall", name, syscall=report.syscall,
                               catchpoint=number)
-        return None
+        return self._pending(att, report)
 
     def report_syscall_exit(self, att: Attachment, report: Report):
-        held = self._pending(att, report)
-        if held is not None:
-            return held
-        if att.thread.tid in self.syscall_steps:
+        tid = att.thread.tid
+        if tid in self.syscall_steps and tid not in self.shown:
             return self._stop(att, report, "syscall-exit", "", syscall=report.syscall)
-        return None
+        return self._pending(att, report)
 
     def report_clone(self, att: Attachment, report: Report):
         child = report.child
         if report.clone_kind == "thread" and child is not None:
             self.attach_to(child)  # held until we return: it misses nothing
-        held = self._pending(att, report)
-        if held is not None:
-            return held
         kind = "fork" if report.clone_kind in ("fork", "vfork") else "clone"
         number = self.policy.catches_event(kind)
-        if number is not None:
+        if number is not None and att.thread.tid not in self.shown:
             return self._stop(att, report, kind, f"new {report.clone_kind} {child.tid}",
                               catchpoint=number)
-        return None
+        return self._pending(att, report)
 
     def report_exec(self, att: Attachment, report: Report):
-        held = self._pending(att, report)
-        if held is not None:
-            return held
         number = self.policy.catches_event("exec")
-        if number is not None:
+        if number is not None and att.thread.tid not in self.shown:
             return self._stop(att, report, "exec", "", catchpoint=number)
-        return None
+        return self._pending(att, report)
 
     def report_exit(self, att: Attachment, report: Report):
         return Resume.STOP if att.thread.tid in self.held else None
 
     def report_breakpoint(self, att: Attachment, report: Report):
-        held = self._pending(att, report)
-        if held is not None:
-            return held
+        if att.thread.tid in self.shown:
+            return Resume.STOP
         return self._stop(att, report, "breakpoint", "", address=report.address)
 
     def report_death(self, att: Attachment, report: Report):
@@ -272,5 +273,6 @@ class ReplEngine(Engine):
         self.held.discard(tid)
         self.requested.pop(tid, None)
         self.releasing.pop(tid, None)
+        self.shown.discard(tid)
         self.plans.pop(tid, None)
         self.syscall_steps.discard(tid)

@@ -22,6 +22,7 @@ from pydbg_utrace import (
     NoSuchThreadError,
     Process,
     Resume,
+    State,
     Tracer,
     UtraceError,
     kernel,
@@ -342,7 +343,7 @@ class Session:
     def _await_parked(self) -> None:
         """All-stop: the prompt comes once every sibling has stopped too (as in gdb)."""
         deadline = time.monotonic() + PARK_TIMEOUT
-        while PARK in self.engine.requested.values() and time.monotonic() < deadline:
+        while self._parking() and time.monotonic() < deadline:
             try:
                 item = self.stops.get(timeout=POLL)
             except queue.Empty:
@@ -351,6 +352,25 @@ class Session:
                 self.on_note(item.text)
             elif isinstance(item, Stop):
                 self.deferred.append(item)  # reported at the next resume, as gdb does
+
+    def _parking(self) -> bool:
+        """Whether a sibling asked to park has yet to stop.
+
+        Workaround for the core: a thread asked to STOP before its first
+        (birth) stop is held at that stop without any report, so our engine
+        never hears of it.  Stopped and held by us is parked, report or not.
+        """
+        waiting = False
+        for tid, request in list(self.engine.requested.items()):
+            att = self.engine.attachments.get(tid)
+            if request != PARK or att is None:
+                continue
+            if att.thread.state == State.STOPPED and att in att.thread.holds:
+                self.engine.requested.pop(tid, None)
+                self.engine.held.add(tid)
+            else:
+                waiting = True
+        return waiting
 
     def _pending_stop(self) -> Stop | None:
         """A stop that happened while the user was at the prompt (another thread's)."""
@@ -377,13 +397,18 @@ class Session:
         """
         tid = att.thread.tid
         if tid not in self.engine.held:
+            if self.engine.requested.pop(tid, None) == PARK:  # never stopped: just let go
+                self._control(att, Resume.RESUME)
             return
         self.engine.requested.pop(tid, None)
         self.engine.releasing[tid] = (self.engine.epoch if epoch is None else epoch, action)
+        self._control(att, Resume.REPORT)
+
+    def _control(self, att: Attachment, action: Resume) -> None:
         try:
-            att.control(Resume.REPORT)
+            att.control(action)
         except NoSuchThreadError:
-            self.engine._forget(tid)
+            self.engine._forget(att.thread.tid)
 
     def _release_all(self) -> None:
         epoch = self.engine.epoch
