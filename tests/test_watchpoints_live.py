@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from pydbg_utrace import Engine, Event, arch
+from pydbg_utrace.symbols import Symbols
 from pydbg_utrace.watchpoints import NoFreeSlotError
 
 pytestmark = [
@@ -150,3 +151,30 @@ def test_bad_watches_get_clear_errors(tracer, target):
     with pytest.raises(NoFreeSlotError):
         att.insert_watchpoint(address, size=2)
     assert command(child, "read") == "read 0"  # still running fine
+
+
+def test_store_under_a_breakpoint_is_reported_after_the_step_over(tracer, target):
+    """The store runs during the step over a trap: DR6 is read after that step too."""
+    child, address = target
+    process, (att,) = attach(tracer, child, Watcher())
+    watcher = att.engine
+    start = Symbols(child.pid).resolve("set_watched")
+    code = process.memory.read(start, 64)
+    store = next(insn for insn in process.arch.disassemble(code, start)
+                 if insn.op_str.startswith("qword ptr [rip"))
+    breaks = Breaks()
+    bp_att = process.main_thread.attach(breaks)
+    bp_att.insert_breakpoint(store.address)
+    att.insert_watchpoint(address)
+    assert command(child, "write 11") == "wrote"
+    assert breaks.hits == [store.address]  # the trap, before the store
+    assert watcher.hits == [(child.pid, address, 11)]  # the store, during the step-over
+
+
+class Breaks(Engine):
+    def __init__(self) -> None:
+        self.hits: list[int] = []
+
+    def report_breakpoint(self, att, report):
+        assert report.watchpoint is None
+        self.hits.append(report.address)

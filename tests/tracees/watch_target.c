@@ -12,6 +12,11 @@
 volatile long watched;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* "write N" stores through here: one store instruction a test can find. */
+__attribute__((noinline)) void set_watched(long value) {
+    watched = value;
+}
+
 static void *adder(void *arg) {
     (void)arg;
     pthread_mutex_lock(&lock);
@@ -27,7 +32,7 @@ int main(void) {
     while (fgets(line, sizeof line, stdin)) {
         long n;
         if (sscanf(line, "write %ld", &n) == 1) {
-            watched = n;
+            set_watched(n);
             printf("wrote\n");
         } else if (strncmp(line, "read", 4) == 0) {
             long v = watched;
