@@ -91,3 +91,57 @@ def test_attach_to_no_such_process_is_one_line():
     assert lines[1] == "Attaching to process 999999999"
     assert lines[2] == "Cannot attach to process 999999999: no such process"
     assert lines[4].startswith("Usage: detach")
+
+
+def _read_until(fd: int, pattern: bytes, seen: bytearray, deadline: float) -> None:
+    """Read the terminal until the regex ``pattern`` shows up (select, not sleep)."""
+    import select
+    import time
+
+    while not re.search(pattern, bytes(seen)):
+        left = deadline - time.monotonic()
+        assert left > 0, f"never saw {pattern!r} in {bytes(seen)[-2000:]!r}"
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the terminal closed
+                chunk = b""
+            assert chunk, f"terminal closed before {pattern!r}: {bytes(seen)[-2000:]!r}"
+            seen += chunk
+
+
+def test_ctrl_c_typed_at_a_real_terminal(tracee):
+    """The user's path: prompt_toolkit on a pty, `run`, then ^C typed at the terminal.
+
+    The terminal sends SIGINT to the whole foreground group -- debugger and
+    program -- and the program stops; the debugger lives on and kills it.
+    """
+    import pty
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["PROMPT_TOOLKIT_NO_CPR"] = "1"  # no cursor-position query to answer
+        os.environ["XDG_STATE_HOME"] = os.environ.get("TMPDIR", "/tmp")
+        os.execv(sys.executable, [*CLI, tracee("repl_spin")])
+    seen = bytearray()
+    deadline = time.monotonic() + TIMEOUT
+    try:
+        _read_until(fd, rb"\(pydbg\)", seen, deadline)
+        os.write(fd, b"run\r")
+        _read_until(fd, b"spinning", seen, deadline)
+        os.write(fd, b"\x03")
+        _read_until(fd, rb"Interrupted|received signal SIGINT", seen, deadline)
+        os.write(fd, b"kill\r")
+        _read_until(fd, b"killed by signal SIGKILL", seen, deadline)
+        os.write(fd, b"quit\r")
+        _, status = os.waitpid(pid, 0)
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(fd)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
