@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from pydbg_utrace import Engine, Event, arch
+from pydbg_utrace import Engine, Event, Resume, arch
 from pydbg_utrace.symbols import Symbols
 from pydbg_utrace.watchpoints import NoFreeSlotError
 
@@ -178,3 +178,33 @@ class Breaks(Engine):
     def report_breakpoint(self, att, report):
         assert report.watchpoint is None
         self.hits.append(report.address)
+
+
+class StepThrough(Engine):
+    """Breaks before the store, then single-steps twice; logs events in order."""
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+
+    def report_breakpoint(self, att, report):
+        self.log.append("watch" if report.watchpoint is not None else "break")
+        return Resume.SINGLESTEP if report.watchpoint is None else None
+
+    def report_step(self, att, report):
+        self.log.append("step")
+        return Resume.SINGLESTEP if self.log.count("step") < 2 else None
+
+
+def test_store_hit_by_a_hardware_step_is_reported_before_the_step(tracer, target):
+    child, address = target
+    process = tracer.attach_process(child.pid)
+    engine = StepThrough()
+    att = process.main_thread.attach(engine)
+    att.set_events(Event.QUIESCE | Event.STEP)
+    start = Symbols(child.pid).resolve("set_watched")
+    insns = process.arch.disassemble(process.memory.read(start, 64), start)
+    store = next(i for i, insn in enumerate(insns) if insn.op_str.startswith("qword ptr [rip"))
+    att.insert_breakpoint(insns[store - 1].address)  # step 1 is the step-over, 2 the store
+    att.insert_watchpoint(address)
+    assert command(child, "write 12") == "wrote"
+    assert engine.log == ["break", "step", "watch", "step"]
