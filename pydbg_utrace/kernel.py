@@ -408,3 +408,18 @@ def write_memory(pid: int, addr: int, data: bytes) -> int:
     if n < 0:
         raise error(ctypes.get_errno(), "process_vm_writev", pid)
     return n
+
+
+# -- kcmp (is this the same address space?) ---------------------------------------
+KCMP_VM = 1
+_syscall = _libc.syscall
+_syscall.restype = ctypes.c_long
+
+
+def kcmp(pid1: int, pid2: int, kind: int, number: int) -> bool:
+    """True if the two tasks share the resource ``kind`` (``number``: kcmp's syscall nr)."""
+    result = _syscall(ctypes.c_long(number), ctypes.c_long(pid1), ctypes.c_long(pid2),
+                      ctypes.c_long(kind), ctypes.c_long(0), ctypes.c_long(0))
+    if result < 0:
+        raise error(ctypes.get_errno(), "kcmp", pid2)
+    return result == 0

@@ -70,6 +70,7 @@ class Tracer:
     def __init__(self) -> None:
         self._requests: collections.deque = collections.deque()
         self._lock = threading.Lock()
+        self._let_go_children: dict[int, Process] = {}  # detached, still our children
         # Stops collected while holding threads for a step-over, handled next
         # by the main loop (never recursively: one step-over can cause another).
         self._deferred: collections.deque[tuple[int, int]] = collections.deque()
@@ -222,6 +223,11 @@ class Tracer:
 
     def _on_status(self, tid: int, status: int) -> None:
         thread = self._threads.get(tid)
+        if thread is None and tid in self._let_go_children and not os.WIFSTOPPED(status):
+            # A program we launched and then detached from: we are still its
+            # parent, so its exit status is ours to pass on to process.wait().
+            self._let_go_children.pop(tid)._finish(status)
+            return
         if thread is None:
             # An auto-attached child reporting before its creator's clone event:
             # hold it until the creator's report_clone has run.
@@ -447,7 +453,10 @@ class Tracer:
             parent.pending = Resume.RESUME
             parent.report_at_vfork_done = True
         child.holds.discard(CLONE_HOLD)
-        if kind in ("fork", "clone") and parent.process.has_traps():
+        if kind in ("fork", "clone") and parent.process.has_traps() \
+                and not _same_memory(parent.tid, child_tid):
+            # (A clone(CLONE_VM) child shares the traps: writing the originals
+            # into it would take them from the parent too.)
             self._inherit_traps(parent.process, child)
         if kind != "thread" and not child.attachments:
             self._forget_process(child.process)
@@ -1116,6 +1125,8 @@ class Tracer:
         for thread in list(process.threads.values()):
             self._detach_thread(thread)
         self._processes.pop(process.pid, None)
+        if process.is_child and process.status is None:
+            self._let_go_children[process.pid] = process
 
     def _detach_thread(self, thread: Thread) -> None:
         if thread.state == State.HELD:
@@ -1198,6 +1209,16 @@ class Tracer:
                 return
             if tid != self._waker:
                 self._on_status(tid, status)
+
+
+def _same_memory(pid1: int, pid2: int) -> bool:
+    """Do two tasks share one address space?  ``kcmp(KCMP_VM)`` says."""
+    from pydbg_utrace import arch
+
+    try:
+        return kernel.kcmp(pid1, pid2, kernel.KCMP_VM, arch.host().syscall_number_of("kcmp"))
+    except (KeyError, OSError):
+        return False  # cannot tell: treat as a fork (the common case)
 
 
 def _has_software_step(arch: Any) -> bool:

@@ -522,3 +522,22 @@ def test_group_stop_stays_transparent_to_the_real_parent(tracer, tracee):
     finally:
         parent.kill()
         parent.wait()
+
+
+def test_a_launched_program_detached_still_reports_its_exit(tracer, tracee):
+    stdin_r, stdin_w = os.pipe()
+    out_r, out_w = os.pipe()
+    try:
+        process = tracer.launch([tracee("echo_threads"), "2"], stdin=stdin_r, stdout=out_w)
+    finally:
+        os.close(stdin_r)
+        os.close(out_w)
+    process.start()
+    with os.fdopen(out_r) as out:
+        assert out.readline() == "ready\n"
+        process.detach()
+        os.write(stdin_w, b"free\n")
+        assert out.readline() == "free\n"  # runs untraced
+        os.close(stdin_w)
+        status = finish(process)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
