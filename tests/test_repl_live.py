@@ -324,3 +324,11 @@ def test_break_errors_are_one_line(tracee):
     assert "Cannot insert breakpoint 2 at 0x10:" in text
     assert "No breakpoint number 99." in text
     assert "No breakpoints, watchpoints or catchpoints." in text
+
+
+def test_pending_breakpoint_in_a_library_is_inserted_when_it_loads(tracee):
+    text = drive(["break write", "run", "bt", "continue"], [tracee("repl_hello")])
+    assert "Breakpoint 1 (write) pending." in text
+    assert re.search(r"^Breakpoint 1, at 0x[0-9a-f]+ <write>, Thread 1", text, re.M), text
+    assert re.search(r"^#1  0x[0-9a-f]+ in <greet\+\d+>$", text, re.M)  # at the first insn
+    assert "exited with code 3" in text

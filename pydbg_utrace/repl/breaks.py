@@ -54,6 +54,7 @@ class Breakpoints:
 
     def __init__(self) -> None:
         self.points: dict[int, UserBreakpoint] = {}
+        self.hook: Any = None  # the core breakpoint on the dynamic linker's _dl_debug_state
 
     def add(self, dbg: Debugger, location: str, temporary: bool) -> UserBreakpoint:
         if not location:
@@ -92,6 +93,8 @@ class Breakpoints:
         if not dbg.session.alive:
             for bp in self.points.values():
                 bp.core, bp.address = None, None
+            self.hook = None
+            dbg.session.engine.internal.clear()
             return said
         for bp in self.points.values():
             if not bp.enabled or bp.inserted:
@@ -101,7 +104,33 @@ class Breakpoints:
             except (ExprError, DebugError):
                 continue  # still pending: maybe a library not loaded yet
             said.append(f"Breakpoint {bp.number} at {bp.address:#x}: {bp.location}")
+        self._hook_libraries(dbg)
         return said
+
+    def _hook_libraries(self, dbg: Debugger) -> None:
+        """While some breakpoint is pending, stop (silently) where the dynamic linker
+        announces a change of the loaded libraries (gdb's shlib event breakpoint)."""
+        pending = any(bp.enabled and not bp.inserted for bp in self.points.values())
+        engine = dbg.session.engine
+        if pending and (self.hook is None or not self.hook.inserted):
+            sym = dbg.symbols().lookup("_dl_debug_state")
+            if sym is None:
+                return  # a static program: nothing will be loaded
+            att = next(iter(engine.attachments.values()))
+            try:
+                self.hook = att.insert_breakpoint(sym.address)
+            except (ValueError, OSError, UtraceError):
+                return
+            engine.internal.add(sym.address)
+        elif not pending and self.hook is not None:
+            engine.internal.discard(self.hook.address)
+            att = next(iter(engine.attachments.values()), None)
+            if att is not None and self.hook.inserted:
+                try:
+                    att.remove_breakpoint(self.hook)
+                except UtraceError:
+                    pass
+            self.hook = None
 
     def hit(self, address: int | None) -> list[UserBreakpoint]:
         """The breakpoints at ``address`` that just stopped the program (counted)."""

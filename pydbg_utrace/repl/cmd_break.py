@@ -20,7 +20,7 @@ def break_(dbg: Debugger, args: str) -> None:
 
     LOCATION: a symbol, symbol+offset, *ADDRESS or an expression ($pc+4).
     Set before `run`, it is resolved when the program is loaded; one in a
-    library not loaded yet stays pending and is tried again at each stop.
+    library not loaded yet stays pending until the dynamic linker loads it.
     """
     _report(dbg, dbg.breaks.add(dbg, args.strip(), temporary=False))
 

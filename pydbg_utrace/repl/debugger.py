@@ -45,6 +45,7 @@ class Debugger:
         self._symbols: SymbolTable | None = None
         self.breaks = Breakpoints()
         self.session.on_launch = lambda process: self.breaks.refresh(self)
+        self.session.on_shlib = lambda: self.breaks.refresh(self)
 
     # -- output ---------------------------------------------------------------------
     def say(self, text: str = "") -> None:

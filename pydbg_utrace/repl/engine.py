@@ -107,6 +107,7 @@ class ReplEngine(Engine):
         self.epoch = 0  # counts stops shown to the user
         self.releasing: dict[int, tuple[int, Resume]] = {}  # tid -> (epoch, action)
         self.shown: set[int] = set()  # tids whose current report already told the user
+        self.internal: set[int] = set()  # our own breakpoints (the dynamic linker's hook)
 
     # -- attaching (any thread) -------------------------------------------------
     def attach_to(self, thread) -> Attachment:
@@ -258,6 +259,8 @@ class ReplEngine(Engine):
     def report_breakpoint(self, att: Attachment, report: Report):
         if att.thread.tid in self.shown:
             return Resume.STOP
+        if report.address in self.internal:  # libraries changed: the session looks, goes on
+            return self._stop(att, report, "shlib", "", address=report.address)
         return self._stop(att, report, "breakpoint", "", address=report.address)
 
     def report_death(self, att: Attachment, report: Report):

@@ -68,6 +68,7 @@ class Session:
         self.watches: dict[int, Watch] = {}  # software watchpoints by number
         self.deferred: list[Stop] = []  # stops that came while others were shown
         self.on_launch: Callable[[Process], None] | None = None  # before its first instruction
+        self.on_shlib: Callable[[], None] | None = None  # the dynamic linker changed the maps
 
     # -- the tracer and the program ------------------------------------------------
     @property
@@ -329,7 +330,12 @@ class Session:
             if isinstance(item, Note):
                 self.on_note(item.text)
             elif isinstance(item, Stop):
-                return self._arrived(item)
+                stop = self._arrived(item)
+                if stop.reason != "shlib":
+                    return stop
+                if self.on_shlib is not None:
+                    self.on_shlib()
+                self._release_all()  # not the user's stop: the program goes on
 
     def _arrived(self, stop: Stop) -> Stop:
         if stop.reason == "exited":
