@@ -215,7 +215,10 @@ class Session:
     def kill(self) -> Stop:
         process = self.require_process()
         process.kill()
-        return self.wait_stop()
+        while True:  # stops that raced the kill (a Ctrl-C's second report) are moot
+            stop = self.wait_stop()
+            if stop.reason == "exited":
+                return stop
 
     def detach(self) -> int:
         """Stop tracing; the program runs on as if never traced.  Its pid."""
@@ -306,8 +309,9 @@ class Session:
                 continue
             self.engine.requested.pop(tid, None)
             self.engine.held.add(tid)
-        if not waiting and self.current is not None and self.alive:
-            self.stops.put(Stop(self.current, "interrupt"))
+        if not waiting and self.current is not None and self.alive \
+                and self.stops.empty() and not self.deferred:
+            self.stops.put(Stop(self.current, "interrupt"))  # all were stopped already
 
     def request_interrupt(self) -> None:
         """Ask for an interrupt from a signal handler: only sets a flag (never blocks)."""
@@ -382,6 +386,8 @@ class Session:
         """A stop that happened while the user was at the prompt (another thread's)."""
         while self.deferred:
             stop = self.deferred.pop(0)
+            if stop.reason == "interrupt":
+                continue  # it is stopped: that request is served
             if stop.reason == "exited" or stop.tid in self.engine.held:
                 return self._arrived(stop)
         while True:
@@ -391,7 +397,7 @@ class Session:
                 return None
             if isinstance(item, Note):
                 self.on_note(item.text)
-            elif isinstance(item, Stop) and (
+            elif isinstance(item, Stop) and item.reason != "interrupt" and (
                     item.reason == "exited" or item.tid in self.engine.held):
                 return self._arrived(item)
 
