@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     previous = signal.signal(signal.SIGINT, lambda signo, frame: dbg.session.request_interrupt())
     try:
         for line in _startup_commands(args):
-            dbg.say(f"{PROMPT}{line}") if args.batch else None
+            if args.batch:
+                dbg.say(f"{PROMPT}{line}")  # a batch transcript reads like a session
             dbg.execute(line)
             if dbg.quit_requested:
                 return 0
