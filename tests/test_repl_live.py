@@ -191,7 +191,7 @@ def test_watch_then_nexti_over_a_call(tracee):
     text = drive(["catch syscall getpid", "run", "watch counter", "continue", "delete",
                   "info breakpoints", "x/1i $pc", "nexti", "x/1dw &counter", "continue"],
                  [tracee("repl_watch")])
-    assert "Watchpoint 2: counter (4 bytes at 0x" in text
+    assert "Hardware watchpoint 2: counter (4 bytes at 0x" in text  # a debug register
     assert "Old value = 0 (0x0)\nNew value = 1 (0x1)" in text
     assert "No breakpoints, watchpoints or catchpoints." in text
     assert re.search(r"^=> 0x[0-9a-f]+ <main\+\d+>:\tcall 0x[0-9a-f]+ <bump>$", text, re.M)
@@ -332,3 +332,13 @@ def test_pending_breakpoint_in_a_library_is_inserted_when_it_loads(tracee):
     assert re.search(r"^Breakpoint 1, at 0x[0-9a-f]+ <write>, Thread 1", text, re.M), text
     assert re.search(r"^#1  0x[0-9a-f]+ in <greet\+\d+>$", text, re.M)  # at the first insn
     assert "exited with code 3" in text
+
+
+def test_software_watchpoint_where_the_hardware_refuses(tracee):
+    # 8 bytes at an odd address: no debug register takes it, so the engine steps.
+    text = drive(["catch syscall getpid", "run", "watch counter-1", "info breakpoints",
+                  "continue", "continue", "delete 2", "continue"], [tracee("repl_watch")])
+    assert re.search(r"^Watchpoint 2: counter-1 \(8 bytes at 0x[0-9a-f]+\)$", text, re.M)
+    assert re.search(r"^2 +watchpoint +y +counter-1 ", text, re.M)
+    assert text.count("Old value = ") == 2  # counter = 1, then bump()
+    assert "exited with code 11" in text

@@ -43,10 +43,11 @@ def _report(dbg: Debugger, bp) -> None:
 def watch(dbg: Debugger, args: str) -> None:
     """Stop when the value at ADDRESS (a variable) changes.
 
-    A software watchpoint: `continue` single-steps the selected thread and
-    compares after each instruction (slow, exact; other threads stay
-    stopped).  A symbol's own size is watched (1, 2, 4 or 8 bytes), else a
-    word.  Watchpoints end with the process.
+    A hardware watchpoint (a debug register; the program runs at full
+    speed) where the core has one free, else a software one: `continue`
+    single-steps the selected thread and compares after each instruction
+    (slow, exact; other threads stay stopped).  A symbol's own size is
+    watched (1, 2, 4 or 8 bytes), else a word.  They end with the process.
     """
     if not args:
         raise CommandError("Argument required (expression to compute).")
@@ -57,7 +58,8 @@ def watch(dbg: Debugger, args: str) -> None:
     if found and found[1] == 0 and found[0].size in (1, 2, 4, 8):
         size = found[0].size
     w = session.add_watch(args, address, size)
-    dbg.say(f"Watchpoint {w.number}: {args} ({size} bytes at {address:#x})")
+    kind = "Hardware watchpoint" if w.hardware is not None else "Watchpoint"
+    dbg.say(f"{kind} {w.number}: {args} ({size} bytes at {address:#x})")
 
 
 def _numbers(args: str) -> list[int]:
@@ -82,7 +84,7 @@ def delete(dbg: Debugger, args: str) -> None:
     for number in _numbers(args) or _all_numbers(dbg):
         if session.policy.catchpoints.pop(number, None) is not None:
             continue
-        if session.watches.pop(number, None) is not None:
+        if session.remove_watch(number):
             continue
         if dbg.breaks.delete(dbg, number):
             continue
@@ -93,9 +95,9 @@ def delete(dbg: Debugger, args: str) -> None:
 def _switch(dbg: Debugger, args: str, enabled: bool) -> None:
     session = dbg.session
     for number in _numbers(args) or _all_numbers(dbg):
-        if dbg.breaks.set_enabled(dbg, number, enabled):
+        if dbg.breaks.set_enabled(dbg, number, enabled) or session.enable_watch(number, enabled):
             continue
-        point = session.policy.catchpoints.get(number) or session.watches.get(number)
+        point = session.policy.catchpoints.get(number)
         if point is None:
             raise CommandError(f"No breakpoint number {number}.")
         point.enabled = enabled
@@ -126,7 +128,8 @@ def info_breakpoints(dbg: Debugger, args: str) -> None:
         rows[catch.number] = _row(catch.number, "catchpoint", catch.enabled, catch.describe())
     for w in session.watches.values():
         what = f"{w.expression} ({w.size} bytes at {w.address:#x})"
-        rows[w.number] = _row(w.number, "watchpoint", w.enabled, what) + _hits(w.hits)
+        kind = "hw watchpoint" if w.hardware is not None else "watchpoint"
+        rows[w.number] = _row(w.number, kind, w.enabled, what) + _hits(w.hits)
     if not rows:
         dbg.say("No breakpoints, watchpoints or catchpoints.")
         return

@@ -124,6 +124,8 @@ class Debugger:
             self.say(describe_status(stop.tid, stop.status))
             self.previous_registers = {}
             return
+        if stop.reason == "watchpoint" and stop.extra.get("hardware"):
+            stop.detail = self.session.hardware_watch_hit(stop.extra.get("address"))
         if stop.reason == "breakpoint":
             address = stop.extra.get("address")
             hit = self.breaks.hit(address)

@@ -259,6 +259,9 @@ class ReplEngine(Engine):
     def report_breakpoint(self, att: Attachment, report: Report):
         if att.thread.tid in self.shown:
             return Resume.STOP
+        if report.watchpoint is not None:  # a debug register saw a write
+            return self._stop(att, report, "watchpoint", "", address=report.address,
+                              hardware=True)
         if report.address in self.internal:  # libraries changed: the session looks, goes on
             return self._stop(att, report, "shlib", "", address=report.address)
         return self._stop(att, report, "breakpoint", "", address=report.address)

@@ -275,15 +275,58 @@ class Session:
         return self.wait_stop()
 
     def _watch_checker(self):
-        watches = [w for w in self.watches.values() if w.enabled]
-        return checker(self.require_process().pid, watches)
+        software = [w for w in self.watches.values() if w.enabled and w.hardware is None]
+        return checker(self.require_process().pid, software)
 
     def add_watch(self, expression: str, address: int, size: int) -> Watch:
         self.held_attachment()
         old = self.read_memory(address, size)
         watch = Watch(self.take_number(), expression, address, size, old, self.arch.byteorder)
+        self._arm(watch)
         self.watches[watch.number] = watch
         return watch
+
+    def _arm(self, watch: Watch) -> None:
+        """A debug register if the core can lend one; else it stays a software watch."""
+        att = self.attachment(self.require_process().pid)
+        try:
+            watch.hardware = att.insert_watchpoint(watch.address, watch.size, "w")
+        except (UtraceError, ValueError, RuntimeError, OSError):
+            watch.hardware = None
+
+    def _disarm(self, watch: Watch) -> None:
+        if watch.hardware is not None and self.alive:
+            try:
+                self.attachment(self.require_process().pid).remove_watchpoint(watch.hardware)
+            except (UtraceError, DebugError):
+                pass
+        watch.hardware = None
+
+    def remove_watch(self, number: int) -> bool:
+        watch = self.watches.pop(number, None)
+        if watch is not None:
+            self._disarm(watch)
+        return watch is not None
+
+    def enable_watch(self, number: int, enabled: bool) -> bool:
+        watch = self.watches.get(number)
+        if watch is None:
+            return False
+        watch.enabled = enabled
+        if not enabled:
+            self._disarm(watch)
+        elif watch.hardware is None and self.alive:
+            self._arm(watch)
+        return True
+
+    def hardware_watch_hit(self, address: int | None) -> str:
+        """What a debug-register hit at ``address`` changed (re-read now)."""
+        for watch in self.watches.values():
+            if watch.hardware is not None and watch.address == address:
+                now = self.read_memory(watch.address, watch.size)
+                return watch.change(now) or (f"Hardware watchpoint {watch.number}: "
+                                             f"{watch.expression} (written, unchanged)")
+        return f"Hardware watchpoint at {address:#x}" if address is not None else "Watchpoint"
 
     def step_syscall(self) -> Stop:
         att = self.held_attachment()

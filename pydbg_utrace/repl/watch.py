@@ -1,15 +1,18 @@
-"""Software watchpoints: single-step and compare, as gdb does without debug registers.
+"""Watchpoints: the core's hardware ones where it can, else single-step and compare.
 
-The arch layer offers no hardware watchpoints (x86 debug registers and their
-peers are not part of it), so ``watch`` makes the REPL engine step the
-selected thread and compare the watched bytes after every instruction --
-slow (one ptrace stop per instruction) but exact for that thread.
+On x86_64 the core lends debug registers (``insert_watchpoint``, four per
+process): the program runs at full speed and a write is reported as a
+breakpoint hit.  Where that is impossible (another arch, no free register, a
+size or alignment the hardware refuses) ``watch`` falls back to what gdb calls
+a software watchpoint: the REPL engine steps the selected thread and compares
+the watched bytes after every instruction -- slow but exact for that thread.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pydbg_utrace import kernel
 
@@ -24,6 +27,17 @@ class Watch:
     byteorder: str
     enabled: bool = True
     hits: int = 0
+    hardware: Any = None  # the core's Watchpoint while a debug register watches it
+
+    def change(self, now: bytes) -> str | None:
+        """The report of a change to ``now`` (None if it did not change); remembers it."""
+        if now == self.old:
+            return None
+        old, self.old = self.old, now
+        self.hits += 1
+        return (f"{'Hardware w' if self.hardware is not None else 'W'}atchpoint "
+                f"{self.number}: {self.expression}\n\n"
+                f"Old value = {_show(self, old)}\nNew value = {_show(self, now)}")
 
     def value(self, data: bytes) -> int:
         return int.from_bytes(data, self.byteorder)
@@ -40,11 +54,9 @@ def checker(pid: int, watches: list[Watch]) -> Callable[[], str | None] | None:
                 now = kernel.read_memory(pid, watch.address, watch.size)
             except kernel.KernelError:
                 continue
-            if now != watch.old:
-                old, watch.old = watch.old, now
-                watch.hits += 1
-                return (f"Watchpoint {watch.number}: {watch.expression}\n\n"
-                        f"Old value = {_show(watch, old)}\nNew value = {_show(watch, now)}")
+            changed = watch.change(now)
+            if changed is not None:
+                return changed
         return None
 
     return check
