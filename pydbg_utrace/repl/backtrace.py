@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .session import DebugError
-from .symbols import read_maps
+from .symbols import maps
 
 if TYPE_CHECKING:
     from .debugger import Debugger
@@ -79,7 +79,7 @@ def _return_address_on_stack(dbg: Debugger, pc: int, sp: int) -> int | None:
 
 
 def _stack_of(pid: int, sp: int) -> tuple[int, int] | None:
-    for m in read_maps(pid):
+    for m in maps(pid):
         if m.start <= sp < m.end:
             return m.start, m.end
     return None

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from pydbg_utrace.memory import read_string
 
 from .commands import CommandError, command
-from .symbols import read_maps
+from .symbols import maps
 from .view import UNIT_SIZES, c_string, code_lines, examine_lines, register_line
 
 if TYPE_CHECKING:
@@ -234,8 +234,8 @@ def info_sharedlibrary(dbg: Debugger, args: str) -> None:
     exe = _exe(pid)
     dbg.say(f"{'From':<20}{'To':<20}Shared Object Library")
     seen: dict[str, list[int]] = {}
-    for m in read_maps(pid):
-        if m.path.startswith("/") and m.path != exe and m.executable:
+    for m in maps(pid):
+        if m.path.startswith("/") and m.path != exe and "x" in m.perms:
             span = seen.setdefault(m.path, [m.start, m.end])
             span[0], span[1] = min(span[0], m.start), max(span[1], m.end)
     for path, (start, end) in seen.items():
@@ -257,6 +257,6 @@ def info_proc_mappings(dbg: Debugger, args: str) -> None:
     pid = dbg.session.require_process().pid
     dbg.say(f"process {pid}")
     dbg.say(f"{'Start Addr':>18} {'End Addr':>18} {'Size':>10} {'Offset':>8} Perms  objfile")
-    for m in read_maps(pid):
+    for m in maps(pid):
         dbg.say(f"{m.start:#18x} {m.end:#18x} {m.end - m.start:#10x} {m.offset:#8x} "
                 f"{m.perms:<6} {m.path}")
