@@ -611,8 +611,13 @@ class Tracer:
             self._defer(thread, status)
 
     def _hold_others(self, thread: Thread) -> list[tuple[Thread, int]]:
-        others = [t for t in thread.process.threads.values()
-                  if t is not thread and t.state == State.RUNNING]
+        return self._hold(thread.process, thread, (State.RUNNING,))
+
+    def _hold(self, process: Process, skip: Thread | None,
+              states: tuple[State, ...]) -> list[tuple[Thread, int]]:
+        """Interrupt the process's threads in ``states`` (but ``skip``) and wait for each."""
+        others = [t for t in process.threads.values()
+                  if t is not skip and t.born and t.state in states]
         for other in others:
             self._interrupt(other)
         held = []
@@ -733,20 +738,8 @@ class Tracer:
             self._release_others(held)
 
     def _hold_running(self, process: Process) -> list[tuple[Thread, int]]:
-        """Interrupt every running or listening thread (as _hold_others does)."""
-        others = [t for t in process.threads.values()
-                  if t.born and t.state in (State.RUNNING, State.LISTENING)]
-        for other in others:
-            self._interrupt(other)
-        held = []
-        for other in others:
-            try:
-                _, status = kernel.wait_tracee(other.tid)
-            except ChildProcessError:
-                continue
-            other.state = State.HELD
-            held.append((other, status))
-        return held
+        """Interrupt every running or listening thread (to write their debug registers)."""
+        return self._hold(process, None, (State.RUNNING, State.LISTENING))
 
     def _arm_watchpoints(self, thread: Thread) -> None:
         """A new thread (stopped at birth) gets the process's debug registers."""
