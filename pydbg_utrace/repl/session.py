@@ -136,15 +136,6 @@ class Session:
             raise DebugError(f"Cannot access memory at address {address + len(data):#x}")
         return data
 
-    def write_memory(self, address: int, data: bytes) -> None:
-        memory = self.require_process().memory
-        try:
-            memory.write(address, data)
-            return
-        except kernel.KernelError:
-            pass
-        raise DebugError(f"Cannot write memory at address {address:#x}")
-
     def threads(self) -> Iterator[tuple[int, int]]:
         """``(number, tid)`` of every live thread we are attached to."""
         for tid in sorted(self.engine.attachments, key=lambda t: self.thread_number(t)):
@@ -506,8 +497,8 @@ def attach_engine(engine: Any, thread) -> None:
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, kernel.NoSuchProcessError):
         return "no such process"
-    if isinstance(exc, kernel.NotPermittedError):
-        return exc.strerror or str(exc) if "already traced" not in str(exc) else str(exc)
+    if isinstance(exc, kernel.NotPermittedError) and "already traced" in str(exc):
+        return str(exc)  # names the other tracer
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc)
