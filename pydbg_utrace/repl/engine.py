@@ -128,7 +128,6 @@ class ReplEngine(Engine):
         self.shown.add(tid)
         self.requested.pop(tid, None)
         self.releasing.pop(tid, None)
-        self.shown.discard(tid)
         self.plans.pop(tid, None)
         self.syscall_steps.discard(tid)
         try:
