@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import collections
+import errno
 import logging
 import os
 import shutil
@@ -27,7 +28,6 @@ from concurrent.futures import Future
 from typing import Any
 
 from . import dispatch, kernel, signals, watchpoints
-from .breakpoints import Breakpoint
 from .engine import Attachment, Engine, Report
 from .errors import (
     AlreadyError,
@@ -40,31 +40,23 @@ from .errors import (
     NotSupportedError,
 )
 from .events import AttachFlags, Event, JobControl, Resume, SignalAction, SyscallAction
+from .lifecycle import Lifecycle, _tgid
 from .process import Process, State, Thread
+from .stopkinds import (
+    CLONE_EVENTS,
+    CLONE_HOLD,
+    GROUP_STOP_SIGNALS,
+    LAUNCH_HOLD,
+    SYSCALL_STOP,
+    WAKE_SIGNAL,
+)
+from .traps import TrapHandling, _same_memory
 
 log = logging.getLogger("pydbg_utrace")
 
-# Every tracee gets the same options: events the multiplexer itself needs to
-# follow threads and hold new children.  They cost a stop only when they
-# happen (clone, exec, exit), never per syscall.
-TRACE_OPTIONS = (
-    kernel.PTRACE_O_TRACESYSGOOD | kernel.PTRACE_O_TRACECLONE | kernel.PTRACE_O_TRACEFORK
-    | kernel.PTRACE_O_TRACEVFORK | kernel.PTRACE_O_TRACEEXEC | kernel.PTRACE_O_TRACEEXIT
-    | kernel.PTRACE_O_TRACEVFORKDONE
-)
-SYSCALL_STOP = signal.SIGTRAP | 0x80
-GROUP_STOP_SIGNALS = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
-WAKE_SIGNAL = signal.SIGURG  # ignored by default: harmless if it ever escapes
-LAUNCH_HOLD = "launch"  # an internal hold: launched, waiting for start()
-CLONE_HOLD = "clone"  # an internal hold: child waiting for its parent's report_clone
-_CLONE_EVENTS = {
-    kernel.PTRACE_EVENT_FORK: "fork",
-    kernel.PTRACE_EVENT_VFORK: "vfork",
-    kernel.PTRACE_EVENT_CLONE: "clone",
-}
 
 
-class Tracer:
+class Tracer(TrapHandling, Lifecycle):
     """The multiplexer: owns ptrace for every traced thread, shared by many engines."""
 
     def __init__(self) -> None:
@@ -258,7 +250,7 @@ class Tracer:
             self._on_signal_stop(thread, sig)
         elif event == kernel.PTRACE_EVENT_STOP:
             self._on_event_stop(thread, sig)
-        elif event in _CLONE_EVENTS:
+        elif event in CLONE_EVENTS:
             self._on_clone(thread, event)
         elif event == kernel.PTRACE_EVENT_EXEC:
             self._on_exec(thread)
@@ -340,8 +332,6 @@ class Tracer:
         if report.syscall_action == SyscallAction.ABORT:
             thread.arch.abort_syscall(self._registers(thread))
             if thread.abort_result is None:
-                import errno
-
                 thread.abort_result = (0, errno.ENOSYS)
 
     def _on_signal_stop(self, thread: Thread, sig: int) -> None:
@@ -425,7 +415,7 @@ class Tracer:
 
     def _on_clone(self, parent: Thread, event: int) -> None:
         child_tid = kernel.get_event_msg(parent.tid)
-        kind = _CLONE_EVENTS[event]
+        kind = CLONE_EVENTS[event]
         child = self._threads.get(child_tid)
         if child is None:
             child = Thread(self, child_tid, None)
@@ -532,241 +522,6 @@ class Tracer:
             del self._threads[thread.tid]
         if thread.process is not None and thread.process.threads.get(thread.tid) is thread:
             del thread.process.threads[thread.tid]
-
-    # -- breakpoints -------------------------------------------------------------------
-    def _on_trap(self, thread: Thread, address: int, trap: Any) -> None:
-        """The thread executed one of our traps: rewind it and tell whom it concerns."""
-        regs = self._registers(thread)
-        if regs.pc != address:
-            regs.pc = address  # written back when it resumes
-        thread.at_trap = address
-        if thread in trap.steppers:  # a software step (atomic sequence) ended here
-            thread.process.breakpoints.discard_steps(thread)
-            self._on_step(thread)
-            return
-        owners = [att for att in thread.attachments if self._owns_hit(att, trap)]
-        if owners:
-            report = Report(self, thread, Event.BREAKPOINT)
-            report.address = address
-            self._report(thread, report, Event.BREAKPOINT, attachments=owners)
-            for bp in [bp for bp in trap.breakpoints if bp.oneshot and bp.hits]:
-                thread.process.breakpoints.discard(bp)
-        self._resume(thread)
-
-    def _owns_hit(self, att: Attachment, trap: Any) -> bool:
-        report = None
-        for bp in trap.breakpoints:
-            if bp.engine is not att.engine or not bp.table:
-                continue
-            if bp.condition is not None:
-                report = report or Report(self, att.thread, Event.BREAKPOINT)
-                try:
-                    if not bp.condition(report):
-                        continue
-                except Exception:
-                    log.exception("breakpoint condition at %#x raised", bp.address)
-                    continue
-            bp.hits += 1
-            return True
-        return False
-
-    def _still_on_trap(self, thread: Thread) -> bool:
-        address = thread.at_trap
-        thread.at_trap = None
-        if not thread.process.has_traps() or thread.process.breakpoints.trap_at(address) is None:
-            return False
-        return self._registers(thread).pc == address
-
-    def _step_over(self, thread: Thread, report_step: bool) -> None:
-        """Run the instruction under a trap with the trap lifted, the other threads held.
-
-        Every other running thread of the process is interrupted first, so none
-        can run past the lifted trap unseen; their stops are handled afterwards.
-        """
-        address = self._registers(thread).pc
-        held = self._hold_others(thread)
-        table = thread.process.breakpoints
-        regs = thread.regs
-        if regs is not None and (regs.changed or regs.extra_changed):
-            self._write_registers(thread, regs)
-        thread.regs = None
-        sig, thread.inject = thread.inject, 0
-        table.lift(address)
-        try:
-            kernel.singlestep(thread.tid, sig)
-            _, status = kernel.wait_tracee(thread.tid)
-        finally:
-            table.lower(address)
-        self._release_others(held)
-        if (os.WIFSTOPPED(status) and kernel.event_of(status) == 0
-                and os.WSTOPSIG(status) == signal.SIGTRAP):
-            thread.state = State.STOPPED
-            self._report_watchpoints(thread)  # watchpoint hook: the stepped write hit one
-            if report_step:
-                self._on_step(thread)
-            else:
-                self._resume(thread)
-        else:
-            thread.at_trap = address  # not past it yet: step over again next time
-            self._defer(thread, status)
-
-    def _hold_others(self, thread: Thread) -> list[tuple[Thread, int]]:
-        return self._hold(thread.process, thread, (State.RUNNING,))
-
-    def _hold(self, process: Process, skip: Thread | None,
-              states: tuple[State, ...]) -> list[tuple[Thread, int]]:
-        """Interrupt the process's threads in ``states`` (but ``skip``) and wait for each."""
-        others = [t for t in process.threads.values()
-                  if t is not skip and t.born and t.state in states]
-        for other in others:
-            self._interrupt(other)
-        held = []
-        for other in others:
-            try:
-                _, status = kernel.wait_tracee(other.tid)
-            except ChildProcessError:
-                continue
-            other.state = State.HELD  # its status waits in `held`: nobody else may wait for it
-            held.append((other, status))
-        return held
-
-    def _release_others(self, held: list[tuple[Thread, int]]) -> None:
-        for other, status in held:
-            if (os.WIFSTOPPED(status) and kernel.event_of(status) == kernel.PTRACE_EVENT_STOP
-                    and os.WSTOPSIG(status) == signal.SIGTRAP and not other.interrupt_report):
-                # Only our interrupt stopped it: let it go on as it was.
-                other.interrupting = False
-                other.state = State.STOPPED
-                other.regs = None
-                self._resume(other)
-            else:
-                self._defer(other, status)
-
-    def _defer(self, thread: Thread, status: int) -> None:
-        """Handle this stop from the main loop (it stays HELD until then)."""
-        thread.state = State.HELD
-        self._deferred.append((thread.tid, status))
-
-    def _plant_software_step(self, thread: Thread) -> bool:
-        """Where the arch cannot hardware-step (ppc64 atomic sequences), plant traps."""
-        arch = thread.arch
-        if not _has_software_step(arch):
-            return False
-        space = thread.process.memory
-        addresses = arch.software_step(self._registers(thread).pc, space.read)
-        if not addresses:
-            return False
-        for address in addresses:
-            thread.process.breakpoints.add_step(thread, address)
-        return True
-
-    def _inherit_traps(self, parent: Process, child: Thread) -> None:
-        """A forked child has copies of our traps: keep those its own engines own."""
-        kept_engines = {att.engine for att in child.attachments}
-        child_table = child.process.breakpoints
-        for address, trap in parent.breakpoints.traps.items():
-            wanted = [bp for bp in trap.breakpoints if bp.engine in kept_engines]
-            if not wanted:
-                child_table.space.write_raw(address, trap.original)
-                continue
-            child_table.adopt(address, trap.original)
-            for bp in wanted:
-                child_table.add(Breakpoint(address, bp.engine, bp.condition, bp.oneshot))
-
-    def _on_vfork_done(self, thread: Thread) -> None:
-        if thread.process.has_traps():
-            thread.process.breakpoints.lower_all()
-        if thread.report_at_vfork_done:
-            thread.report_at_vfork_done = False
-            self._quiesce_pass(thread, interrupt=False)
-        self._resume(thread)
-
-    def _insert_breakpoint(self, att: Attachment, address: int, condition: Any,
-                           oneshot: bool) -> Breakpoint:
-        if att.detached or not att.thread.alive:
-            raise NoSuchThreadError(f"thread {att.thread.tid} is gone or the engine detached")
-        bp = Breakpoint(address, att.engine, condition, oneshot)
-        att.thread.process.breakpoints.add(bp)
-        att.events |= Event.BREAKPOINT
-        return bp
-
-    def _remove_breakpoint(self, bp: Breakpoint) -> None:
-        if bp.table is not None:
-            bp.table.discard(bp)
-
-    # -- hardware watchpoints (watchpoints.py): the hooks ---------------------------
-    def _insert_watchpoint(self, att: Attachment, address: int, size: int,
-                           access: str) -> watchpoints.Watchpoint:
-        thread = att.thread
-        if att.detached or not thread.alive:
-            raise NoSuchThreadError(f"thread {thread.tid} is gone or the engine detached")
-        watchpoints.require_support(thread.arch.name)
-        watchpoints.check(address, size, access)
-        process = thread.process
-        table = watchpoints.table_for(process)
-        wp = watchpoints.Watchpoint(address, size, access, att.engine)
-        if table.add(wp):
-            try:
-                self._program_watchpoints(process, table)
-            except kernel.KernelError:
-                table.discard(wp)
-                self._program_watchpoints(process, table)
-                raise
-        att.events |= Event.BREAKPOINT
-        return wp
-
-    def _remove_watchpoint(self, wp: watchpoints.Watchpoint) -> None:
-        for process in list(self._processes.values()):
-            table = watchpoints.table_of(process)
-            if table is not None and wp.slot in table.slots:
-                if table.discard(wp):
-                    self._program_watchpoints(process, table)
-                return
-        wp.slot = None
-
-    def _program_watchpoints(self, process: Process, table: watchpoints.WatchpointTable) -> None:
-        """Write the slots into every thread, holding the running ones meanwhile."""
-        held = self._hold_running(process)
-        try:
-            for thread in list(process.threads.values()):
-                if thread.born and thread.state in (State.STOPPED, State.HELD):
-                    try:
-                        table.program(thread.tid)
-                    except kernel.NoSuchProcessError:
-                        pass  # exiting: its death follows
-        finally:
-            self._release_others(held)
-
-    def _hold_running(self, process: Process) -> list[tuple[Thread, int]]:
-        """Interrupt every running or listening thread (to write their debug registers)."""
-        return self._hold(process, None, (State.RUNNING, State.LISTENING))
-
-    def _arm_watchpoints(self, thread: Thread) -> None:
-        """A new thread (stopped at birth) gets the process's debug registers."""
-        table = watchpoints.table_of(thread.process)
-        if table is not None:
-            try:
-                table.program(thread.tid)
-            except kernel.NoSuchProcessError:
-                pass
-
-    def _report_watchpoints(self, thread: Thread) -> bool:
-        """Report the slots DR6 says fired to the engines owning them; any fired?"""
-        table = watchpoints.table_of(thread.process)
-        if table is None:
-            return False
-        try:
-            fired = table.take_fired(thread.tid)
-        except kernel.NoSuchProcessError:
-            return False
-        for slot in fired:
-            owners = [att for att in thread.attachments if slot.owned_by(att.engine)]
-            if owners:
-                report = Report(self, thread, Event.BREAKPOINT)
-                report.address = slot.address
-                report.watchpoint = slot
-                self._report(thread, report, Event.BREAKPOINT, attachments=owners)
-        return bool(fired)
 
     # -- resuming --------------------------------------------------------------------
     def _resume(self, thread: Thread) -> None:
@@ -983,277 +738,3 @@ class Tracer:
         thread = process.main_thread
         thread.holds.discard(LAUNCH_HOLD)
         self._resume(thread)
-
-    # -- launching and attaching -----------------------------------------------------
-    def _launch(self, argv: list[str], env: dict[str, str] | None, cwd: str | None,
-                kill_on_exit: bool, fds: tuple[int | None, ...]) -> Process:
-        if not argv:
-            raise ValueError("nothing to launch: empty command")
-        path = argv[0] if "/" in argv[0] else shutil.which(argv[0])
-        if path is None or not os.path.exists(path):
-            raise FileNotFoundError(f"no such program: {argv[0]}")
-        go_r, go_w = os.pipe()
-        err_r, err_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: wait until seized, then exec (no other Python runs here)
-            try:
-                os.close(go_w)
-                os.read(go_r, 1)
-                for target, fd in enumerate(fds):
-                    if fd is not None:
-                        os.dup2(fd, target)
-                if cwd is not None:
-                    os.chdir(cwd)
-                os.execve(path, argv, os.environ if env is None else env)
-            except OSError as exc:
-                os.write(err_w, str(exc.errno).encode())
-            finally:
-                os._exit(127)
-        os.close(go_r)
-        os.close(err_w)
-        options = TRACE_OPTIONS | (kernel.PTRACE_O_EXITKILL if kill_on_exit else 0)
-        try:
-            kernel.seize(pid, options)
-        except BaseException:
-            os.close(go_w)
-            os.close(err_r)
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            raise
-        os.write(go_w, b"x")
-        os.close(go_w)
-        # One read: EOF means execve succeeded (CLOEXEC closed the pipe); digits
-        # are its errno.  Never read to EOF: a failed child sits in its exit stop
-        # with the pipe still open until we let it go.
-        failure = os.read(err_r, 16)
-        os.close(err_r)
-        if failure:
-            _reap_tracee(pid)
-            err = int(failure)
-            raise OSError(err, f"cannot execute {path}: {os.strerror(err)}")
-        self._wait_for_exec(pid)
-        process = Process(self, pid, is_child=True)
-        thread = Thread(self, pid, process)
-        thread.born = True
-        thread.state = State.STOPPED
-        thread.holds.add(LAUNCH_HOLD)
-        process.threads[pid] = thread
-        self._threads[pid] = thread
-        self._processes[pid] = process
-        return process
-
-    @staticmethod
-    def _wait_for_exec(pid: int) -> None:
-        while True:
-            _, status = kernel.wait_tracee(pid)
-            if not os.WIFSTOPPED(status):
-                raise ChildProcessError(f"process {pid} died before its exec completed")
-            if kernel.event_of(status) == kernel.PTRACE_EVENT_EXEC:
-                return
-            sig = os.WSTOPSIG(status) if kernel.event_of(status) == 0 else 0
-            kernel.cont(pid, sig)  # a signal before exec: pass it on
-
-    def _attach_process(self, pid: int) -> Process:
-        if pid in self._processes:
-            return self._processes[pid]
-        if pid in (os.getpid(), self._waker) or pid <= 0:
-            raise kernel.NotPermittedError(1, "PTRACE_SEIZE", pid)
-        if not os.path.exists(f"/proc/{pid}/task"):
-            raise kernel.NoSuchProcessError(3, "attach", pid)
-        if _tgid(pid) != pid:
-            raise ValueError(f"{pid} is a thread of process {_tgid(pid)}: attach to that")
-        process = Process(self, pid, is_child=False)
-        seized: set[int] = set()
-        try:
-            while True:  # threads may be created while we attach: until no new one
-                new = set(_task_ids(pid)) - seized
-                if not new:
-                    break
-                for tid in sorted(new):
-                    seized.add(tid)
-                    self._seize_thread(process, tid)
-        except BaseException:
-            self._detach_process(process)  # leave nothing half-attached
-            raise
-        if not process.threads:
-            raise kernel.NoSuchProcessError(3, "attach", pid)
-        self._processes[pid] = process
-        return process
-
-    def _seize_thread(self, process: Process, tid: int) -> None:
-        try:
-            kernel.seize(tid, TRACE_OPTIONS)
-        except kernel.NoSuchProcessError:
-            return  # exited meanwhile
-        except kernel.NotPermittedError as exc:
-            tracer = _tracer_of(tid)
-            if tracer == self._native_id:
-                return  # auto-attached through a thread we seized: its clone event says so
-            if tracer:
-                raise kernel.NotPermittedError(
-                    exc.errno, f"PTRACE_SEIZE (already traced by pid {tracer})", tid) from None
-            raise
-        thread = Thread(self, tid, process)
-        thread.born = True
-        process.threads[tid] = thread
-        self._threads[tid] = thread
-
-    # -- detaching ---------------------------------------------------------------------
-    def _let_go(self, thread: Thread) -> None:
-        """PTRACE_DETACH a stopped thread, passing on the signal it stopped for."""
-        try:
-            regs = thread.regs
-            if regs is not None and (regs.changed or regs.extra_changed):
-                self._write_registers(thread, regs)  # e.g. a PC rewound over a breakpoint
-            if watchpoints.table_of(thread.process) is not None:
-                watchpoints.WatchpointTable.clear(thread.tid)  # watchpoint hook
-            kernel.detach(thread.tid, thread.inject)
-        except kernel.NoSuchProcessError:
-            pass
-        self._reap_silently(thread)
-
-    def _detach_process(self, process: Process) -> None:
-        if process.has_traps():
-            process.breakpoints.restore_all()  # leave the program its own code
-        for thread in list(process.threads.values()):
-            self._detach_thread(thread)
-        self._processes.pop(process.pid, None)
-        if process.is_child and process.status is None:
-            self._let_go_children[process.pid] = process
-
-    def _detach_thread(self, thread: Thread) -> None:
-        if thread.state == State.HELD:
-            status = self._take_deferred(thread)
-            thread.state = State.STOPPED
-            self._note_stop_for_detach(thread, status)
-        if thread.state in (State.RUNNING, State.LISTENING):
-            try:
-                kernel.interrupt(thread.tid)
-            except kernel.NoSuchProcessError:
-                self._reap_silently(thread)
-                return
-            self._wait_stopped(thread)
-        if thread.state == State.STOPPED:
-            self._let_go(thread)
-        else:
-            self._reap_silently(thread)
-
-    def _wait_stopped(self, thread: Thread) -> None:
-        """Wait for the stop an interrupt causes; keep the signal it may stop for."""
-        try:
-            _, status = kernel.wait_tracee(thread.tid)
-        except ChildProcessError:
-            thread.state = State.GONE
-            return
-        self._note_stop_for_detach(thread, status)
-
-    def _take_deferred(self, thread: Thread) -> int:
-        for entry in self._deferred:
-            if entry[0] == thread.tid:
-                self._deferred.remove(entry)
-                return entry[1]
-        raise AssertionError(f"held thread {thread.tid} has no deferred stop")
-
-    def _note_stop_for_detach(self, thread: Thread, status: int) -> None:
-        if not os.WIFSTOPPED(status):
-            self._on_death(thread, status)
-            return
-        thread.state = State.STOPPED
-        event, sig = kernel.event_of(status), os.WSTOPSIG(status)
-        if event == 0 and sig != SYSCALL_STOP and not (sig == signal.SIGTRAP and thread.stepping):
-            thread.inject = sig  # a signal-delivery stop: the signal goes on at detach
-        elif event in _CLONE_EVENTS:
-            # Its new child is traced already: let that one go too.
-            child = kernel.get_event_msg(thread.tid)
-            if child not in self._threads:
-                kernel.wait_tracee(child)
-            try:
-                kernel.detach(child, 0)
-            except kernel.NoSuchProcessError:
-                pass
-            self._threads.pop(child, None)
-
-    def _kill_process(self, process: Process, sig: int) -> None:
-        try:
-            os.kill(process.pid, sig)
-        except ProcessLookupError:
-            pass
-
-    def _close(self, kill: bool) -> None:
-        for process in list(self._processes.values()):
-            if kill:
-                self._kill_process(process, signal.SIGKILL)
-                self._wait_gone(process)
-            else:
-                self._detach_process(process)
-        try:
-            os.kill(self._waker, signal.SIGKILL)
-            kernel.wait_tracee(self._waker)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-        with self._lock:
-            self._closed = True
-
-    def _wait_gone(self, process: Process) -> None:
-        while process.pid in self._processes and process.threads:
-            try:
-                tid, status = kernel.wait_tracees()
-            except ChildProcessError:
-                return
-            if tid != self._waker:
-                self._on_status(tid, status)
-
-
-def _same_memory(pid1: int, pid2: int) -> bool:
-    """Do two tasks share one address space?  ``kcmp(KCMP_VM)`` says."""
-    from pydbg_utrace import arch
-
-    try:
-        return kernel.kcmp(pid1, pid2, kernel.KCMP_VM, arch.host().syscall_number_of("kcmp"))
-    except (KeyError, OSError):
-        return False  # cannot tell: treat as a fork (the common case)
-
-
-def _has_software_step(arch: Any) -> bool:
-    """Does this arch have software-step rules at all (ppc64: yes, x86_64: no)?"""
-    from pydbg_utrace.arch.base import Arch
-
-    return type(arch).software_step is not Arch.software_step
-
-
-def _reap_tracee(pid: int) -> None:
-    """Wait for a tracee child to die, letting it pass its exit stop."""
-    while True:
-        _, status = kernel.wait_tracee(pid)
-        if not os.WIFSTOPPED(status):
-            return
-        kernel.cont(pid, 0)
-
-
-def _tgid(tid: int) -> int:
-    try:
-        with open(f"/proc/{tid}/status") as status:
-            for line in status:
-                if line.startswith("Tgid:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return tid
-
-
-def _tracer_of(tid: int) -> int:
-    try:
-        with open(f"/proc/{tid}/status") as status:
-            for line in status:
-                if line.startswith("TracerPid:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def _task_ids(pid: int) -> list[int]:
-    try:
-        return [int(name) for name in os.listdir(f"/proc/{pid}/task")]
-    except OSError:
-        return []

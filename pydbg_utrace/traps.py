@@ -1,0 +1,280 @@
+"""The tracer's trap handling: breakpoints, stepping over them, software steps, watchpoints.
+
+A mixin of :class:`pydbg_utrace.tracer.Tracer` (it uses the tracer's state and
+runs on the tracer thread only).  The rules of *who owns a trap* live in
+:mod:`pydbg_utrace.breakpoints` and :mod:`pydbg_utrace.watchpoints`; this module
+is about *when*: a hit, a step-over with the other threads held, planting and
+clearing software-step traps, fork and vfork.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from typing import Any
+
+from . import kernel, watchpoints
+from .breakpoints import Breakpoint
+from .engine import Attachment, Report
+from .errors import NoSuchThreadError
+from .events import Event
+from .process import Process, State, Thread
+
+log = logging.getLogger("pydbg_utrace")
+
+
+class TrapHandling:
+    """Breakpoint, step-over, software-step and watchpoint handling of the tracer."""
+
+    # -- breakpoints -------------------------------------------------------------------
+    def _on_trap(self, thread: Thread, address: int, trap: Any) -> None:
+        """The thread executed one of our traps: rewind it and tell whom it concerns."""
+        regs = self._registers(thread)
+        if regs.pc != address:
+            regs.pc = address  # written back when it resumes
+        thread.at_trap = address
+        if thread in trap.steppers:  # a software step (atomic sequence) ended here
+            thread.process.breakpoints.discard_steps(thread)
+            self._on_step(thread)
+            return
+        owners = [att for att in thread.attachments if self._owns_hit(att, trap)]
+        if owners:
+            report = Report(self, thread, Event.BREAKPOINT)
+            report.address = address
+            self._report(thread, report, Event.BREAKPOINT, attachments=owners)
+            for bp in [bp for bp in trap.breakpoints if bp.oneshot and bp.hits]:
+                thread.process.breakpoints.discard(bp)
+        self._resume(thread)
+
+    def _owns_hit(self, att: Attachment, trap: Any) -> bool:
+        report = None
+        for bp in trap.breakpoints:
+            if bp.engine is not att.engine or not bp.table:
+                continue
+            if bp.condition is not None:
+                report = report or Report(self, att.thread, Event.BREAKPOINT)
+                try:
+                    if not bp.condition(report):
+                        continue
+                except Exception:
+                    log.exception("breakpoint condition at %#x raised", bp.address)
+                    continue
+            bp.hits += 1
+            return True
+        return False
+
+    def _still_on_trap(self, thread: Thread) -> bool:
+        address = thread.at_trap
+        thread.at_trap = None
+        if not thread.process.has_traps() or thread.process.breakpoints.trap_at(address) is None:
+            return False
+        return self._registers(thread).pc == address
+
+    def _step_over(self, thread: Thread, report_step: bool) -> None:
+        """Run the instruction under a trap with the trap lifted, the other threads held.
+
+        Every other running thread of the process is interrupted first, so none
+        can run past the lifted trap unseen; their stops are handled afterwards.
+        """
+        address = self._registers(thread).pc
+        held = self._hold_others(thread)
+        table = thread.process.breakpoints
+        regs = thread.regs
+        if regs is not None and (regs.changed or regs.extra_changed):
+            self._write_registers(thread, regs)
+        thread.regs = None
+        sig, thread.inject = thread.inject, 0
+        table.lift(address)
+        try:
+            kernel.singlestep(thread.tid, sig)
+            _, status = kernel.wait_tracee(thread.tid)
+        finally:
+            table.lower(address)
+        self._release_others(held)
+        if (os.WIFSTOPPED(status) and kernel.event_of(status) == 0
+                and os.WSTOPSIG(status) == signal.SIGTRAP):
+            thread.state = State.STOPPED
+            self._report_watchpoints(thread)  # watchpoint hook: the stepped write hit one
+            if report_step:
+                self._on_step(thread)
+            else:
+                self._resume(thread)
+        else:
+            thread.at_trap = address  # not past it yet: step over again next time
+            self._defer(thread, status)
+
+    def _hold_others(self, thread: Thread) -> list[tuple[Thread, int]]:
+        return self._hold(thread.process, thread, (State.RUNNING,))
+
+    def _hold(self, process: Process, skip: Thread | None,
+              states: tuple[State, ...]) -> list[tuple[Thread, int]]:
+        """Interrupt the process's threads in ``states`` (but ``skip``) and wait for each."""
+        others = [t for t in process.threads.values()
+                  if t is not skip and t.born and t.state in states]
+        for other in others:
+            self._interrupt(other)
+        held = []
+        for other in others:
+            try:
+                _, status = kernel.wait_tracee(other.tid)
+            except ChildProcessError:
+                continue
+            other.state = State.HELD  # its status waits in `held`: nobody else may wait for it
+            held.append((other, status))
+        return held
+
+    def _release_others(self, held: list[tuple[Thread, int]]) -> None:
+        for other, status in held:
+            if (os.WIFSTOPPED(status) and kernel.event_of(status) == kernel.PTRACE_EVENT_STOP
+                    and os.WSTOPSIG(status) == signal.SIGTRAP and not other.interrupt_report):
+                # Only our interrupt stopped it: let it go on as it was.
+                other.interrupting = False
+                other.state = State.STOPPED
+                other.regs = None
+                self._resume(other)
+            else:
+                self._defer(other, status)
+
+    def _defer(self, thread: Thread, status: int) -> None:
+        """Handle this stop from the main loop (it stays HELD until then)."""
+        thread.state = State.HELD
+        self._deferred.append((thread.tid, status))
+
+    def _plant_software_step(self, thread: Thread) -> bool:
+        """Where the arch cannot hardware-step (ppc64 atomic sequences), plant traps."""
+        arch = thread.arch
+        if not _has_software_step(arch):
+            return False
+        space = thread.process.memory
+        addresses = arch.software_step(self._registers(thread).pc, space.read)
+        if not addresses:
+            return False
+        for address in addresses:
+            thread.process.breakpoints.add_step(thread, address)
+        return True
+
+    def _inherit_traps(self, parent: Process, child: Thread) -> None:
+        """A forked child has copies of our traps: keep those its own engines own."""
+        kept_engines = {att.engine for att in child.attachments}
+        child_table = child.process.breakpoints
+        for address, trap in parent.breakpoints.traps.items():
+            wanted = [bp for bp in trap.breakpoints if bp.engine in kept_engines]
+            if not wanted:
+                child_table.space.write_raw(address, trap.original)
+                continue
+            child_table.adopt(address, trap.original)
+            for bp in wanted:
+                child_table.add(Breakpoint(address, bp.engine, bp.condition, bp.oneshot))
+
+    def _on_vfork_done(self, thread: Thread) -> None:
+        if thread.process.has_traps():
+            thread.process.breakpoints.lower_all()
+        if thread.report_at_vfork_done:
+            thread.report_at_vfork_done = False
+            self._quiesce_pass(thread, interrupt=False)
+        self._resume(thread)
+
+    def _insert_breakpoint(self, att: Attachment, address: int, condition: Any,
+                           oneshot: bool) -> Breakpoint:
+        if att.detached or not att.thread.alive:
+            raise NoSuchThreadError(f"thread {att.thread.tid} is gone or the engine detached")
+        bp = Breakpoint(address, att.engine, condition, oneshot)
+        att.thread.process.breakpoints.add(bp)
+        att.events |= Event.BREAKPOINT
+        return bp
+
+    def _remove_breakpoint(self, bp: Breakpoint) -> None:
+        if bp.table is not None:
+            bp.table.discard(bp)
+
+    # -- hardware watchpoints (watchpoints.py): the hooks ---------------------------
+    def _insert_watchpoint(self, att: Attachment, address: int, size: int,
+                           access: str) -> watchpoints.Watchpoint:
+        thread = att.thread
+        if att.detached or not thread.alive:
+            raise NoSuchThreadError(f"thread {thread.tid} is gone or the engine detached")
+        watchpoints.require_support(thread.arch.name)
+        watchpoints.check(address, size, access)
+        process = thread.process
+        table = watchpoints.table_for(process)
+        wp = watchpoints.Watchpoint(address, size, access, att.engine)
+        if table.add(wp):
+            try:
+                self._program_watchpoints(process, table)
+            except kernel.KernelError:
+                table.discard(wp)
+                self._program_watchpoints(process, table)
+                raise
+        att.events |= Event.BREAKPOINT
+        return wp
+
+    def _remove_watchpoint(self, wp: watchpoints.Watchpoint) -> None:
+        for process in list(self._processes.values()):
+            table = watchpoints.table_of(process)
+            if table is not None and wp.slot in table.slots:
+                if table.discard(wp):
+                    self._program_watchpoints(process, table)
+                return
+        wp.slot = None
+
+    def _program_watchpoints(self, process: Process, table: watchpoints.WatchpointTable) -> None:
+        """Write the slots into every thread, holding the running ones meanwhile."""
+        held = self._hold_running(process)
+        try:
+            for thread in list(process.threads.values()):
+                if thread.born and thread.state in (State.STOPPED, State.HELD):
+                    try:
+                        table.program(thread.tid)
+                    except kernel.NoSuchProcessError:
+                        pass  # exiting: its death follows
+        finally:
+            self._release_others(held)
+
+    def _hold_running(self, process: Process) -> list[tuple[Thread, int]]:
+        """Interrupt every running or listening thread (to write their debug registers)."""
+        return self._hold(process, None, (State.RUNNING, State.LISTENING))
+
+    def _arm_watchpoints(self, thread: Thread) -> None:
+        """A new thread (stopped at birth) gets the process's debug registers."""
+        table = watchpoints.table_of(thread.process)
+        if table is not None:
+            try:
+                table.program(thread.tid)
+            except kernel.NoSuchProcessError:
+                pass
+
+    def _report_watchpoints(self, thread: Thread) -> bool:
+        """Report the slots DR6 says fired to the engines owning them; any fired?"""
+        table = watchpoints.table_of(thread.process)
+        if table is None:
+            return False
+        try:
+            fired = table.take_fired(thread.tid)
+        except kernel.NoSuchProcessError:
+            return False
+        for slot in fired:
+            owners = [att for att in thread.attachments if slot.owned_by(att.engine)]
+            if owners:
+                report = Report(self, thread, Event.BREAKPOINT)
+                report.address = slot.address
+                report.watchpoint = slot
+                self._report(thread, report, Event.BREAKPOINT, attachments=owners)
+        return bool(fired)
+
+
+def _same_memory(pid1: int, pid2: int) -> bool:
+    """Do two tasks share one address space?  ``kcmp(KCMP_VM)`` says."""
+    from pydbg_utrace import arch
+
+    try:
+        return kernel.kcmp(pid1, pid2, kernel.KCMP_VM, arch.host().syscall_number_of("kcmp"))
+    except (KeyError, OSError):
+        return False  # cannot tell: treat as a fork (the common case)
+
+
+def _has_software_step(arch: Any) -> bool:
+    """Does this arch have software-step rules at all (ppc64: yes, x86_64: no)?"""
+    from pydbg_utrace.arch.base import Arch
+
+    return type(arch).software_step is not Arch.software_step
