@@ -59,6 +59,12 @@ def run_utrace(binary: str) -> None:
         continued = set()
         while continued != set(tids):
             _, tid, what = eng.take_skipping("jctl", within=3.0, why=" after SIGCONT")
+            if what == "STOPPED":
+                # The attach's own report (seizing a stopped thread re-traps it)
+                # may come after drain() on a slow machine: fine before its
+                # CONTINUED, never after.
+                util.check(tid not in continued, f"thread {tid}: jctl STOPPED after CONTINUED")
+                continue
             util.check(what == "CONTINUED", f"thread {tid}: jctl {what} after SIGCONT")
             continued.add(tid)
         proc.detach()
