@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
+from commanded import attach, command, spawn
 
-from pydbg_utrace import Engine, Event, arch
+from pydbg_utrace import Engine, arch
 
 pytestmark = pytest.mark.live
 TIMEOUT = 60
@@ -35,28 +34,7 @@ class Counter(Engine):
 
 @pytest.fixture
 def target(tracee, tracer):
-    child = subprocess.Popen([tracee("bpthreads")], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True, bufsize=1)
-    address = int(child.stdout.readline(), 16)
-    yield child, address
-    tracer.close()  # before our wait(): the kernel would give it the tracer's stops
-    child.kill()
-    child.wait()
-
-
-def command(child, line):
-    child.stdin.write(line + "\n")
-    return child.stdout.readline().strip()
-
-
-def attach(tracer, child, *engines):
-    process = tracer.attach_process(child.pid)
-    atts = []
-    for engine in engines:
-        att = process.main_thread.attach(engine)
-        att.set_events(Event.CLONE)
-        atts.append(att)
-    return process, atts
+    yield from spawn(tracee("bpthreads"), tracer)
 
 
 def test_two_engines_hear_every_hit_of_eight_threads(tracer, target):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
+from commanded import attach, command, spawn
 
 from pydbg_utrace import Engine, Event, Resume, arch
 from pydbg_utrace.symbols import Symbols
@@ -35,28 +34,7 @@ class Watcher(Engine):
 
 @pytest.fixture
 def target(tracee, tracer):
-    child = subprocess.Popen([tracee("watch_target")], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True, bufsize=1)
-    address = int(child.stdout.readline(), 16)
-    yield child, address
-    tracer.close()  # before our wait(): the kernel would give it the tracer's stops
-    child.kill()
-    child.wait()
-
-
-def command(child, line: str) -> str:
-    child.stdin.write(line + "\n")
-    return child.stdout.readline().strip()
-
-
-def attach(tracer, child, *engines):
-    process = tracer.attach_process(child.pid)
-    atts = []
-    for engine in engines:
-        att = process.main_thread.attach(engine)
-        att.set_events(Event.CLONE)
-        atts.append(att)
-    return process, atts
+    yield from spawn(tracee("watch_target"), tracer)
 
 
 def test_fires_on_the_write_with_the_new_value_in_memory(tracer, target):
