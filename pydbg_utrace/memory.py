@@ -1,7 +1,8 @@
-"""Reading a tracee's memory for people: strings and byte blocks.
+"""A tracee's memory: the address space engines see, and strings for people.
 
-``process_vm_readv`` works from any thread and needs no stop; it fails at an
-unmapped page, so strings are read a page at a time up to their NUL.
+:class:`AddressSpace` goes through ``/proc/PID/mem`` and hides our traps.
+:func:`read_string` uses ``process_vm_readv`` (any thread, no stop needed),
+which fails at an unmapped page, so it reads a page at a time up to the NUL.
 """
 
 from __future__ import annotations
