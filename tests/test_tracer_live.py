@@ -461,15 +461,23 @@ def test_subprocess_run_beside_the_tracer_keeps_working(tracer, tracee):
 
 
 def test_idle_tracer_blocks_in_wait4_and_burns_no_cpu(tracer):
+    import time
+
     tid = tracer._thread.native_id
     wait4 = HOST.syscall_number_of("wait4")
     # The tracer is blocked in the kernel, not polling: /proc names the call.
-    for _ in range(100):
+    # Entering a blocking call raises no event, so this polls /proc, bounded;
+    # a polling tracer would be seen running, never resting in wait4.
+    deadline = time.monotonic() + 10
+    while True:
         with open(f"/proc/self/task/{tid}/syscall") as f:
             fields = f.read().split()
-        if fields[0] == str(wait4):
+        if fields[0] == str(wait4) or time.monotonic() > deadline:
             break
+        time.sleep(0.001)
     assert fields[0] == str(wait4), fields
+    with open(f"/proc/self/task/{tid}/stat") as f:
+        assert f.read().rsplit(")", 1)[1].split()[0] == "S"  # asleep, not running
 
 
 PARENT = """
