@@ -50,6 +50,11 @@ def run_raw(binary: str) -> None:
     r.expect(pid, "the SIGUSR1 stop", lambda s: s.signal_stop and s.sig == signal.SIGUSR1)
     addr, count = io.expect("counter")
     watch = CounterWatch(int(addr, 16), int(count))
+    step_to_exit(r, pid, watch)
+
+
+def step_to_exit(r: Raw, pid: int, watch: CounterWatch) -> None:
+    """Raw single steps until the tracee exits 0, the counter checked at each."""
     k.singlestep(pid)
     for _ in range(STEP_BUDGET):
         st = r.wait(pid)

@@ -13,7 +13,7 @@ import signal
 from ptlib import ut, util
 from ptlib.raw import Raw
 from ptlib.ut import Observer
-from step_simple import CounterWatch
+from step_simple import CounterWatch, step_to_exit
 
 from pydbg_utrace import Event, Resume, SignalAction
 from pydbg_utrace import kernel as k
@@ -38,18 +38,7 @@ def run_raw(binary: str) -> None:
     k.singlestep(pid, signal.SIGUSR1)
     r.expect(pid, "a step trap", lambda s: s.signal_stop and s.sig == signal.SIGTRAP)
     util.log(f"first step after the signal at {r.pc(pid):#x} (handler {handler:#x})")
-    k.singlestep(pid)
-    for _ in range(STEP_BUDGET):
-        st = r.wait(pid)
-        if st.gone:
-            break
-        util.check(st.signal_stop and st.sig == signal.SIGTRAP, f"expected a step trap, got {st}")
-        watch.step(pid)
-        k.singlestep(pid)
-    else:
-        raise util.Fail("step budget exhausted")
-    util.check(st.exited and st.code == 0, f"tracee {st}")
-    watch.done()
+    step_to_exit(r, pid, watch)
 
 
 class SigretStepper(Observer):
