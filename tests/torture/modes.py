@@ -1,0 +1,588 @@
+"""The torture modes: what each does to the storm, and what it checks beyond the common.
+
+Every mode takes a :class:`harness.Run` and drives one traced storm; the
+chaos (engines coming and going, holds, steps, breakpoints, outside
+signals) runs on its own Python thread, paced by the program's progress
+(reports seen by the census), with every choice drawn from the seed.
+Issue 14's points each mode exercises are in docs/torture.md.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+
+import procfs
+from harness import BYSTANDER_STATUS, SCALE, STATUS, Abandon, Run
+
+from engines import FAULT_EVENTS, Census, Churner, Holder, Raiser, Stepper, Visitor
+from pydbg_utrace import (
+    Event,
+    InProgressError,
+    NoSuchThreadError,
+    NotStoppedError,
+    Resume,
+    Tracer,
+    UtraceError,
+)
+
+GONE = (NoSuchThreadError, NotStoppedError)  # the thread died under us: fine
+MAX_ACTIONS = 80
+
+
+# -- the chaos thread ------------------------------------------------------------------
+class Chaos:
+    """Runs ``actions`` (chosen by the seed) on another Python thread until the run ends."""
+
+    def __init__(self, run: Run, census: Census, actions: list[Callable[[], None]],
+                 finale: Callable[[], None] | None = None) -> None:
+        self.run = run
+        self.census = census
+        self.actions = actions
+        self.finale = finale
+        self.done = 0
+        self.thread = threading.Thread(target=self._main, name="torture chaos", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _main(self) -> None:
+        try:
+            while self.done < MAX_ACTIONS and self.run.pace(self.census):
+                self.run.rng.choice(self.actions)()
+                self.done += 1
+        except Abandon:
+            return
+        except Exception as exc:
+            self.run.problem(f"chaos: {_oneline(exc)}")
+        finally:
+            if self.finale is not None:
+                try:
+                    self.finale()
+                except Exception as exc:
+                    self.run.problem(f"chaos finale: {_oneline(exc)}")
+
+    def join(self) -> None:
+        self.census.progress.finish()
+        self.thread.join(10 * SCALE)
+        if self.thread.is_alive():
+            self.run.problem("hang: the chaos thread is stuck in an API call")
+            raise Abandon("chaos")
+        self.run.notes["actions"] = self.done
+
+
+def _oneline(exc: BaseException) -> str:
+    where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    at = f" at {os.path.basename(where[0].filename)}:{where[0].lineno}" if where else ""
+    return f"{type(exc).__name__}: {exc}{at}"
+
+
+# -- chaos actions ----------------------------------------------------------------------
+class Breakpoints:
+    """Insert and remove breakpoints at the storm's targets while threads run."""
+
+    def __init__(self, run: Run, churner: Churner, targets: dict[int, bytes]) -> None:
+        self.run = run
+        self.churner = churner
+        self.addresses = sorted(targets)
+        self.planted: list = []
+
+    def insert(self) -> None:
+        atts = self.churner.live_attachments()
+        if not atts:
+            return
+        att = self.run.rng.choice(atts)
+        self.run.phase = "chaos: insert_breakpoint"
+        try:
+            self.planted.append(att.insert_breakpoint(self.run.rng.choice(self.addresses)))
+        except GONE:
+            pass
+
+    def remove(self) -> None:
+        if not self.planted:
+            return self.insert()
+        bp = self.planted.pop(self.run.rng.randrange(len(self.planted)))
+        atts = self.churner.live_attachments()
+        if atts:
+            self.run.phase = "chaos: remove_breakpoint"
+            atts[0].remove_breakpoint(bp)
+
+    def remove_all(self) -> None:
+        while self.planted:
+            self.remove()
+
+
+def hold_and_release(run: Run, census: Census) -> None:
+    """STOP a thread from this (another) Python thread, let the others run, release it."""
+    thread = _pick(run, census)
+    if thread is None:
+        return
+    holder = Holder()
+    run.phase = "chaos: hold with STOP"
+    try:
+        att = thread.attach(holder)
+        att.set_events(Event.QUIESCE)
+        try:
+            att.control(Resume.STOP)
+            holder.halted.set()  # it was stopped already: held now, no quiesce (utrace)
+        except InProgressError:
+            pass  # it was running: it stops at once (PTRACE_INTERRUPT) and quiesces
+        if not holder.halted.wait(5 * SCALE) and thread.alive:
+            run.problem(f"control(STOP) on thread {thread.tid}: no quiesce within "
+                        f"{5 * SCALE:.0f} s ({_where(thread)})")
+        run.pace(census)
+        holder.holding = False
+        run.phase = "chaos: release"
+        if run.rng.random() < 0.5:
+            att.control(Resume.RESUME)
+        att.control(Resume.DETACH)
+    except GONE:
+        pass
+
+
+def single_step(run: Run, census: Census) -> None:
+    """Hold a thread and step it a few instructions, each step reported."""
+    thread = _pick(run, census)
+    if thread is None:
+        return
+    stepper = Stepper()
+    run.phase = "chaos: single-step"
+    try:
+        att = thread.attach(stepper)
+        att.set_events(Event.QUIESCE | Event.STEP)
+        try:
+            att.control(Resume.STOP)
+            stepper.halted.set()  # stopped already: held now
+        except InProgressError:
+            pass
+        for _ in range(run.rng.randint(1, 12)):
+            if not stepper.halted.wait(5 * SCALE):
+                if thread.alive:
+                    run.problem(f"thread {thread.tid}: a step or STOP not reported within "
+                                f"{5 * SCALE:.0f} s ({_where(thread)}, {stepper.steps} steps "
+                                f"done)")
+                break
+            stepper.halted.clear()
+            att.control(Resume.SINGLESTEP)
+        stepper.holding = False
+        att.control(Resume.RESUME)
+        att.control(Resume.DETACH)
+    except GONE:
+        pass
+
+
+def visit(run: Run, census: Census) -> None:
+    """An engine attaches with a random mask, hears a little, detaches."""
+    thread = _pick(run, census)
+    if thread is None:
+        return
+    mask = Event.NONE
+    for bit in (Event.SYSCALL_ENTRY, Event.SYSCALL_EXIT, Event.SIGNAL_ALL, Event.QUIESCE,
+                Event.EXIT, Event.CLONE, Event.DEATH):
+        if run.rng.random() < 0.4:
+            mask |= bit
+    run.phase = "chaos: attach a visitor"
+    try:
+        att = thread.attach(Visitor())
+        att.set_events(mask)
+        run.pace(census)
+        run.phase = "chaos: detach a visitor"
+        att.control(Resume.DETACH)
+    except GONE:
+        pass
+
+
+def _where(thread) -> str:
+    """The tracer's and the kernel's view of a thread, for a problem's text."""
+    kernel = procfs.status_fields(f"/proc/{thread.tid}").get("State", "gone")
+    return f"tracer: {thread.state.value}, {len(thread.holds)} holds; kernel: {kernel}"
+
+
+def _pick(run: Run, census: Census):
+    atts = census.live_attachments()
+    return run.rng.choice(atts).thread if atts else None
+
+
+# -- the common shape ---------------------------------------------------------------------
+def traced(run: Run, flags: tuple[str, ...] = (), churn: bool = False,
+           actions: tuple[str, ...] = (), close_midway: bool = False,
+           outside_stops: bool = False, follow_forks: bool | None = None) -> None:
+    """Launch the storm traced, run the chaos, check everything."""
+    argv = run.argv(*flags)
+    run.untraced(argv)
+    bystander = run.start_bystander()
+    tracer = Tracer()
+    if follow_forks is None:
+        follow_forks = run.rng.random() < 0.5
+    census = Census(follow_forks)
+    process = run.launch(tracer, argv, census)
+    targets = run.targets(process.pid)
+    churner = Churner()
+    churner.attach_to(process.main_thread)
+    bps = Breakpoints(run, churner, targets)
+    chosen: list[Callable[[], None]] = []
+    if churn:
+        chosen += [bps.insert, bps.insert, bps.remove]
+        bps.insert()  # planted before the first instruction: it is hit from the start
+    if "hold" in actions:
+        chosen.append(lambda: hold_and_release(run, census))
+    if "step" in actions:
+        chosen.append(lambda: single_step(run, census))
+    if "visit" in actions:
+        chosen += [lambda: visit(run, census)] * 2
+    stopped = threading.Event()
+    if outside_stops:
+        chosen.append(lambda: _stop_and_continue(run, census, process.pid, stopped))
+    closing = threading.Event()
+    if close_midway:
+        chosen.append(lambda: _maybe_close(run, closing))
+
+    def finale() -> None:
+        if stopped.is_set():
+            os.kill(process.pid, signal.SIGCONT)
+        closing.set()  # chosen or not: the main thread goes on
+
+    chaos = Chaos(run, census, chosen or [lambda: None], finale)
+    run.phase = "process.start()"
+    process.start()
+    chaos.start()
+    run.phase = "wait for the program to end (tracer running)"
+    if close_midway:
+        closing.wait()
+        run.phase = "tracer.close() with the program running"
+        status = None if process.wait(0) is None else process.status
+        tracer.close()
+        run.notes["closed_running"] = status is None
+        if status is None and not run.check_let_go(process.pid, targets):
+            run.notes["closed_running"] = False
+        chaos.join()
+        run.phase = "waitpid() the program after close()"
+        _, status = os.waitpid(process.pid, 0) if status is None else (0, status)
+        run.check_census(census, unfinished_ok=True)
+    else:
+        status = process.wait(120 * SCALE)
+        chaos.join()
+        if churn and status is not None:
+            bps.remove_all()
+        run.phase = "tracer.close() after the program ended"
+        tracer.close()
+        run.check_census(census)
+    run.check_outcome(status, run.read_output())
+    run.check_churner(churner)
+    run.check_bystander(bystander)
+    run.check_logs()
+
+
+def _stop_and_continue(run: Run, census: Census, pid: int, stopped: threading.Event) -> None:
+    """SIGSTOP the whole program from outside, let a moment pass, SIGCONT it."""
+    run.phase = "chaos: SIGSTOP/SIGCONT from outside"
+    os.kill(pid, signal.SIGSTOP)
+    stopped.set()
+    census.progress.wait_for(run.rng.randint(1, 4), 0.05 * SCALE)
+    os.kill(pid, signal.SIGCONT)
+    stopped.clear()
+
+
+def _maybe_close(run: Run, closing: threading.Event) -> None:
+    if run.rng.random() < 0.3:
+        closing.set()
+        raise Abandon("closing")  # the chaos stops; the main thread closes the tracer
+
+
+# -- the modes ---------------------------------------------------------------------------
+def plain(run: Run) -> None:
+    traced(run)
+
+
+def attach_detach(run: Run) -> None:
+    traced(run, actions=("visit",))
+
+
+def hold(run: Run) -> None:
+    traced(run, actions=("hold", "visit"))
+
+
+def step(run: Run) -> None:
+    traced(run, actions=("step",))
+
+
+def breakpoint_churn(run: Run) -> None:
+    traced(run, churn=True)
+
+
+def close_midway(run: Run) -> None:
+    traced(run, churn=True, close_midway=True)
+
+
+def zombie_leader(run: Run) -> None:
+    traced(run, flags=("-z",), churn=True, close_midway=run.rng.random() < 0.5)
+
+
+def sigstop(run: Run) -> None:
+    traced(run, churn=True, outside_stops=True)
+
+
+def exec_thread(run: Run) -> None:
+    traced(run, flags=("-x",), actions=("visit",))
+
+
+def storm(run: Run) -> None:
+    """Everything at once: the long run's mode."""
+    traced(run, flags=tuple(f for f in ("-z", "-x") if run.rng.random() < 0.3), churn=True,
+           actions=("hold", "step", "visit"), outside_stops=True)
+
+
+def engine_detach(run: Run) -> None:
+    """An engine that owns breakpoints detaches everywhere: its traps must go with it."""
+    argv = run.argv()
+    run.untraced(argv)
+    tracer = Tracer()
+    census = Census()
+    process = run.launch(tracer, argv, census)
+    targets = run.targets(process.pid)
+    owner = Churner()
+    owner.attach_to(process.main_thread)
+    for address in targets:
+        owner.attachments[0].insert_breakpoint(address)
+    process.start()
+    census.progress.wait_for(run.rng.randint(2, 20), 5 * SCALE)
+    run.phase = "detach the engine that owns the breakpoints"
+    owner.leaving = True
+    for att in owner.live_attachments():
+        try:
+            att.control(Resume.DETACH)
+        except GONE:
+            pass
+    if process.wait(0) is None:
+        from procfs import read_code
+        for address, original in targets.items():
+            try:
+                now = read_code(process.pid, address, len(original))
+            except OSError:
+                break
+            if now != original:
+                run.problem(f"after its only owner detached, the breakpoint at {address:#x} "
+                            f"is still planted ({now[:4].hex()}, original {original[:4].hex()})")
+    run.notes["hits_before_detach"] = owner.hits
+    status = process.wait(120 * SCALE)
+    census.progress.finish()
+    tracer.close()
+    run.check_census(census)
+    run.check_outcome(status, run.read_output())
+    run.check_logs()
+
+
+def faults(run: Run) -> None:
+    """Engines that raise, and one that calls sys.exit(): detached, logged, nothing else."""
+    argv = run.argv()
+    run.untraced(argv)
+    tracer = Tracer()
+    census = Census()
+    process = run.launch(tracer, argv, census)
+    raisers = []
+    kinds = [RuntimeError, KeyError, SystemExit]
+    for where in run.rng.sample(sorted(FAULT_EVENTS), run.rng.randint(1, 3)):
+        raiser = Raiser(where, run.rng.choice(kinds))
+        att = process.main_thread.attach(raiser)
+        att.set_events(FAULT_EVENTS[where])
+        raisers.append((raiser, att))
+        run.expected_logs.append(raiser.name)
+    if not any(r.exc is SystemExit for r, _ in raisers):  # every seed tries sys.exit()
+        raiser = Raiser("syscall_entry", SystemExit)
+        att = process.main_thread.attach(raiser)
+        att.set_events(FAULT_EVENTS["syscall_entry"])
+        raisers.append((raiser, att))
+        run.expected_logs.append(raiser.name)
+    run.notes["faults"] = [r.name for r, _ in raisers]
+    process.start()
+    run.phase = "wait for the program (engines raising)"
+    status = process.wait(120 * SCALE)
+    census.progress.finish()
+    for raiser, att in raisers:
+        if raiser.calls and not att.detached:
+            run.problem(f"{raiser.name} raised but is still attached")
+        if raiser.calls and not any(raiser.name in line for line in run.log.lines):
+            run.problem(f"{raiser.name} raised ({raiser.exc.__name__}) and nothing was logged")
+    # The tracer must still serve the API after all that.
+    child = run.bounded("launch() after engines raised", tracer.launch,
+                        [run.storm, "--child", "5"])
+    run.bounded("process.start() after engines raised", child.start)
+    code = run.bounded("wait for a program launched after engines raised", child.wait, 10)
+    if code is None or os.WEXITSTATUS(code) != 5:
+        run.problem(f"a program launched after the faults ended with status {code!r}, not exit 5")
+    run.bounded("tracer.close()", tracer.close)
+    run.check_census(census)
+    run.check_outcome(status, run.read_output())
+    run.check_logs()
+
+
+def launch(run: Run) -> None:
+    """The launched program starts with default dispositions; bad arguments raise at once."""
+    argv = run.argv("-d")
+    ref_status, ref_output = run.untraced(argv)
+    tracer = Tracer()
+    census = Census()
+    process = run.launch(tracer, argv, census)
+    process.start()
+    status = process.wait(120 * SCALE)
+    tracer.close()
+    output = run.read_output()
+    first, ref_first = output.split("\n", 1)[0], ref_output.split("\n", 1)[0]
+    if first != ref_first:
+        run.problem(f"started with other signal dispositions than untraced: {first!r}, "
+                    f"untraced {ref_first!r}{_signal_names(first, ref_first)}")
+        output = ref_first + output[len(first):]  # the rest is compared as usual
+    run.check_census(census)
+    run.check_outcome(status, output)
+    _bad_launches(run)
+    run.check_logs()
+
+
+def _signal_names(line: str, ref: str) -> str:
+    try:
+        now = int(line.split("ignored=")[1].split()[0], 16)
+        before = int(ref.split("ignored=")[1].split()[0], 16)
+    except (IndexError, ValueError):
+        return ""
+    extra = [signal.Signals(bit + 1).name for bit in range(64)
+             if (now & ~before) >> bit & 1 and bit + 1 in signal.valid_signals()]
+    return f" (ignored: {' '.join(extra)})" if extra else ""
+
+
+def _bad_launches(run: Run) -> None:
+    tracer = Tracer()
+    true = shutil.which("true") or "/bin/true"
+    with open(os.devnull, "w") as devnull:
+        cases = [
+            ("env={'A': 1}", ([true],), {"env": {"A": 1}}),
+            ("stdout=<a file object>", ([true],), {"stdout": devnull}),
+            (f"launch({true!r}) (a string, not a list)", (true,), {}),
+            ("cwd='/nonexistent-torture-dir'", ([true],), {"cwd": "/nonexistent-torture-dir"}),
+        ]
+        run.rng.shuffle(cases)
+        for what, args, kwargs in cases:
+            try:
+                process = run.bounded(f"launch with {what}",
+                                      lambda a=args, k=kwargs: tracer.launch(*a, **k))
+            except (TypeError, ValueError):
+                continue  # a clear refusal
+            except OSError as exc:
+                if "cwd" in what and "nonexistent-torture-dir" in str(exc) \
+                        and "cannot execute" not in str(exc):
+                    continue
+                run.problem(f"launch with {what}: {type(exc).__name__}: {exc}")
+                continue
+            except Abandon:
+                return
+            # Accepted: then it must really run the program (exit 0).
+            process.start()
+            code = run.bounded(f"wait for the program launched with {what}", process.wait, 10)
+            if "cwd" in what or code is None or os.WEXITSTATUS(code) != 0:
+                run.problem(f"launch with {what} was accepted (exit status {code!r})")
+    child = run.bounded("launch() after the bad ones", tracer.launch, [run.storm, "--child", "6"])
+    child.start()
+    code = run.bounded("wait after the bad launches", child.wait, 10)
+    if code is None or os.WEXITSTATUS(code) != 6:
+        run.problem(f"a good launch after the bad ones ended with status {code!r}, not exit 6")
+    run.bounded("tracer.close() after the bad launches", tracer.close)
+
+
+def attach(run: Run) -> None:
+    """The storm is the host's own child (subprocess.Popen), attached to mid-storm."""
+    argv = run.argv(rounds=300)
+    ref_status, ref_output = run.untraced(argv)
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    run.pid = child.pid
+    time.sleep(run.rng.uniform(0.005, 0.05) * SCALE)  # pacing: attach somewhere in the storm
+    tracer = Tracer()
+    census = Census()
+    run.phase = "attach_process() mid-storm"
+    try:
+        process = tracer.attach_process(child.pid)
+    except ProcessLookupError:
+        run.notes["attached"] = False  # finished first: a vacuous run
+        process = None
+    churner = Churner()
+    if process is not None:
+        run.notes["attached_threads"] = len(process.threads)
+        run.phase = "attach engines to every thread"
+        for thread in list(process.threads.values()):
+            try:
+                census.attach_to(thread)
+                churner.attach_to(thread)
+            except GONE:
+                pass
+        if census.attachments and run.rng.random() < 0.5:
+            targets = run.targets(child.pid)
+            churner.live_attachments()[0].insert_breakpoint(min(targets))
+        run.phase = "wait for the attached program (tracer running)"
+        status = process.wait(120 * SCALE)
+        if status is None:
+            run.problem("the attached program never finished")
+        census.progress.finish()
+        run.check_census(census)
+        run.check_churner(churner)
+    run.phase = "tracer.close()"
+    tracer.close()
+    run.phase = "Popen.wait() for the host's own child"
+    code = child.wait(30 * SCALE)
+    output = child.stdout.read()
+    if code != ref_status:
+        run.problem(f"Popen.wait() of the host's own child returned {code}, "
+                    f"the program exited {ref_status} (the tracer reaped it?)")
+    if output != ref_output:
+        run.problem(f"output {output.strip()!r} != untraced {ref_output.strip()!r}")
+    run.check_logs()
+
+
+def cli_attach(run: Run) -> None:
+    """``pydbg-utrace trace -f -p PID`` on a storm with churning threads."""
+    argv = run.argv(rounds=300)
+    ref_status, ref_output = run.untraced(argv)
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    run.pid = child.pid
+    time.sleep(run.rng.uniform(0.005, 0.05) * SCALE)
+    run.phase = "pydbg-utrace trace -f -p PID"
+    done = subprocess.run([sys.executable, "-m", "pydbg_utrace", "trace", "-f",
+                           "-p", str(child.pid), "-o", os.devnull],
+                          capture_output=True, text=True, timeout=60 * SCALE)
+    if "Traceback" in done.stderr:
+        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+        run.problem(f"trace -f -p crashed: {lines[-1] if lines else '?'}")
+    elif done.returncode not in (ref_status, 1) or \
+            (done.returncode == 1 and "No such process" not in done.stderr):
+        run.problem(f"trace -f -p exited {done.returncode}: {done.stderr.strip()[-200:]!r}")
+    run.notes["trace_exit"] = done.returncode
+    code = child.wait(30 * SCALE)
+    output = child.stdout.read()
+    if code != ref_status or output != ref_output:
+        run.problem(f"the program exited {code} printing {output.strip()!r}; "
+                    f"untraced: {ref_status}, {ref_output.strip()!r}")
+
+
+MODES: dict[str, Callable[[Run], None]] = {
+    "plain": plain,
+    "attach-detach": attach_detach,
+    "hold": hold,
+    "step": step,
+    "breakpoint-churn": breakpoint_churn,
+    "close-midway": close_midway,
+    "zombie-leader": zombie_leader,
+    "sigstop": sigstop,
+    "exec-thread": exec_thread,
+    "engine-detach": engine_detach,
+    "faults": faults,
+    "launch": launch,
+    "attach": attach,
+    "cli-attach": cli_attach,
+    "storm": storm,
+}
+
+__all__ = ["BYSTANDER_STATUS", "MODES", "STATUS", "UtraceError"]
