@@ -36,6 +36,7 @@ SCALE = float(os.environ.get("PYDBG_UTRACE_TIMEOUT_SCALE", "1"))
 # a smaller storm there.
 EMULATED = arch.host().name != "x86_64"
 TARGETS = ("storm_target", "on_usr1")  # breakpoint addresses: the loop, a signal handler
+TRACER_THREAD = "pydbg-utrace tracer"  # the name the core gives its thread
 
 
 class Abandon(Exception):
@@ -136,6 +137,20 @@ class Run:
             address = symbols.address_of(name)
             found[address] = procfs.read_code(pid, address, 16)
         return found
+
+    def wait_program(self, process, limit: float = 120.0) -> int | None:
+        """The program's wait status; a tracer thread that died meanwhile is a verdict."""
+        self.phase = "wait for the program to end (tracer running)"
+        deadline = time.monotonic() + limit * SCALE
+        while time.monotonic() < deadline:
+            status = process.wait(0.1)
+            if status is not None:
+                return status
+            if not any(t.name == TRACER_THREAD and t.is_alive() for t in threading.enumerate()):
+                self.problem("the tracer thread is gone while the program runs "
+                             f"(logged: {self.log.lines[-1:] or 'nothing'})")
+                raise Abandon("tracer thread gone")
+        return None
 
     # -- pacing and bounds ---------------------------------------------------------
     def pace(self, census: Census, most: int = 6) -> bool:

@@ -31,6 +31,7 @@ from pydbg_utrace import (
     Resume,
     Tracer,
     UtraceError,
+    kernel,
 )
 
 GONE = (NoSuchThreadError, NotStoppedError)  # the thread died under us: fine
@@ -88,8 +89,9 @@ def _oneline(exc: BaseException) -> str:
 class Breakpoints:
     """Insert and remove breakpoints at the storm's targets while threads run."""
 
-    def __init__(self, run: Run, churner: Churner, targets: dict[int, bytes]) -> None:
+    def __init__(self, run: Run, churner: Churner, targets: dict[int, bytes], process) -> None:
         self.run = run
+        self.process = process
         self.churner = churner
         self.addresses = sorted(targets)
         self.planted: list = []
@@ -104,6 +106,10 @@ class Breakpoints:
             self.planted.append(att.insert_breakpoint(self.run.rng.choice(self.addresses)))
         except GONE:
             pass
+        except kernel.KernelError:
+            if self.process.wait(0) is None:
+                raise
+            # the program died meanwhile (its memory is gone): the other checks say why
 
     def remove(self) -> None:
         if not self.planted:
@@ -112,7 +118,11 @@ class Breakpoints:
         atts = self.churner.live_attachments()
         if atts:
             self.run.phase = "chaos: remove_breakpoint"
-            atts[0].remove_breakpoint(bp)
+            try:
+                atts[0].remove_breakpoint(bp)
+            except kernel.KernelError:
+                if self.process.wait(0) is None:
+                    raise
 
     def remove_all(self) -> None:
         while self.planted:
@@ -226,7 +236,7 @@ def traced(run: Run, flags: tuple[str, ...] = (), churn: bool = False,
     targets = run.targets(process.pid)
     churner = Churner()
     churner.attach_to(process.main_thread)
-    bps = Breakpoints(run, churner, targets)
+    bps = Breakpoints(run, churner, targets, process)
     chosen: list[Callable[[], None]] = []
     if churn:
         chosen += [bps.insert, bps.insert, bps.remove]
@@ -245,7 +255,7 @@ def traced(run: Run, flags: tuple[str, ...] = (), churn: bool = False,
         chosen.append(lambda: _maybe_close(run, closing))
 
     def finale() -> None:
-        if stopped.is_set():
+        if stopped.is_set() and process.wait(0) is None:
             os.kill(process.pid, signal.SIGCONT)
         closing.set()  # chosen or not: the main thread goes on
 
@@ -267,7 +277,7 @@ def traced(run: Run, flags: tuple[str, ...] = (), churn: bool = False,
         _, status = os.waitpid(process.pid, 0) if status is None else (0, status)
         run.check_census(census, unfinished_ok=True)
     else:
-        status = process.wait(120 * SCALE)
+        status = run.wait_program(process)
         chaos.join()
         if churn and status is not None:
             bps.remove_all()
@@ -283,11 +293,14 @@ def traced(run: Run, flags: tuple[str, ...] = (), churn: bool = False,
 def _stop_and_continue(run: Run, census: Census, pid: int, stopped: threading.Event) -> None:
     """SIGSTOP the whole program from outside, let a moment pass, SIGCONT it."""
     run.phase = "chaos: SIGSTOP/SIGCONT from outside"
-    os.kill(pid, signal.SIGSTOP)
-    stopped.set()
-    census.progress.wait_for(run.rng.randint(1, 4), 0.05 * SCALE)
-    os.kill(pid, signal.SIGCONT)
-    stopped.clear()
+    try:
+        os.kill(pid, signal.SIGSTOP)
+        stopped.set()
+        census.progress.wait_for(run.rng.randint(1, 4), 0.05 * SCALE)
+        os.kill(pid, signal.SIGCONT)
+        stopped.clear()
+    except ProcessLookupError:
+        pass  # it died (the other checks say why)
 
 
 def _maybe_close(run: Run, closing: threading.Event) -> None:
@@ -371,7 +384,7 @@ def engine_detach(run: Run) -> None:
                 run.problem(f"after its only owner detached, the breakpoint at {address:#x} "
                             f"is still planted ({now[:4].hex()}, original {original[:4].hex()})")
     run.notes["hits_before_detach"] = owner.hits
-    status = process.wait(120 * SCALE)
+    status = run.wait_program(process)
     census.progress.finish()
     tracer.close()
     run.check_census(census)
@@ -403,7 +416,7 @@ def faults(run: Run) -> None:
     run.notes["faults"] = [r.name for r, _ in raisers]
     process.start()
     run.phase = "wait for the program (engines raising)"
-    status = process.wait(120 * SCALE)
+    status = run.wait_program(process)
     census.progress.finish()
     for raiser, att in raisers:
         if raiser.calls and not att.detached:
@@ -431,7 +444,7 @@ def launch(run: Run) -> None:
     census = Census()
     process = run.launch(tracer, argv, census)
     process.start()
-    status = process.wait(120 * SCALE)
+    status = run.wait_program(process)
     tracer.close()
     output = run.read_output()
     first, ref_first = output.split("\n", 1)[0], ref_output.split("\n", 1)[0]
@@ -523,7 +536,7 @@ def attach(run: Run) -> None:
             targets = run.targets(child.pid)
             churner.live_attachments()[0].insert_breakpoint(min(targets))
         run.phase = "wait for the attached program (tracer running)"
-        status = process.wait(120 * SCALE)
+        status = run.wait_program(process)
         if status is None:
             run.problem("the attached program never finished")
         census.progress.finish()
