@@ -158,7 +158,7 @@ class Run:
         census.progress.wait_for(self.rng.randint(1, most), 0.05 * SCALE)
         return not census.progress.finished
 
-    def bounded(self, what: str, fn: Callable, *args: Any, limit: float = 10.0) -> Any:
+    def bounded(self, what: str, fn: Callable, *args: Any, limit: float = 3.0) -> Any:
         """Call ``fn`` on a helper thread; a hang becomes a problem and abandons the run."""
         result: dict[str, Any] = {}
 

@@ -36,6 +36,8 @@ from pydbg_utrace import (
 
 GONE = (NoSuchThreadError, NotStoppedError)  # the thread died under us: fine
 MAX_ACTIONS = 80
+# A STOP or a step is reported within milliseconds; past this it never will be.
+REPORT_WAIT = 2.0
 
 
 # -- the chaos thread ------------------------------------------------------------------
@@ -89,16 +91,30 @@ def _oneline(exc: BaseException) -> str:
 class Breakpoints:
     """Insert and remove breakpoints at the storm's targets while threads run."""
 
-    def __init__(self, run: Run, churner: Churner, targets: dict[int, bytes], process) -> None:
+    def __init__(self, run: Run, churner: Churner, targets: dict[int, bytes], process,
+                 census: Census) -> None:
         self.run = run
         self.process = process
         self.churner = churner
+        self.census = census
         self.addresses = sorted(targets)
         self.planted: list = []
+        self.execs = 0
 
     def insert(self) -> None:
         atts = self.churner.live_attachments()
         if not atts:
+            return
+        if len(self.census.execs) != self.execs:
+            # A new image (-x): the old traps went with the old one; find the
+            # targets again, as a debugger re-resolves its breakpoints.
+            self.execs = len(self.census.execs)
+            self.planted.clear()
+            try:
+                self.addresses = sorted(self.run.targets(self.process.pid))
+            except (OSError, KeyError, ValueError):
+                self.addresses = []
+        if not self.addresses:
             return
         att = self.run.rng.choice(atts)
         self.run.phase = "chaos: insert_breakpoint"
@@ -144,9 +160,9 @@ def hold_and_release(run: Run, census: Census) -> None:
             holder.halted.set()  # it was stopped already: held now, no quiesce (utrace)
         except InProgressError:
             pass  # it was running: it stops at once (PTRACE_INTERRUPT) and quiesces
-        if not holder.halted.wait(5 * SCALE) and thread.alive:
+        if not holder.halted.wait(REPORT_WAIT * SCALE) and thread.alive:
             run.problem(f"control(STOP) on thread {thread.tid}: no quiesce within "
-                        f"{5 * SCALE:.0f} s ({_where(thread)})")
+                        f"{REPORT_WAIT * SCALE:.0f} s ({_where(thread)})")
         run.pace(census)
         holder.holding = False
         run.phase = "chaos: release"
@@ -173,11 +189,11 @@ def single_step(run: Run, census: Census) -> None:
         except InProgressError:
             pass
         for _ in range(run.rng.randint(1, 12)):
-            if not stepper.halted.wait(5 * SCALE):
+            if not stepper.halted.wait(REPORT_WAIT * SCALE):
                 if thread.alive:
                     run.problem(f"thread {thread.tid}: a step or STOP not reported within "
-                                f"{5 * SCALE:.0f} s ({_where(thread)}, {stepper.steps} steps "
-                                f"done)")
+                                f"{REPORT_WAIT * SCALE:.0f} s ({_where(thread)}, "
+                                f"{stepper.steps} steps done)")
                 break
             stepper.halted.clear()
             att.control(Resume.SINGLESTEP)
@@ -236,7 +252,7 @@ def traced(run: Run, flags: tuple[str, ...] = (), churn: bool = False,
     targets = run.targets(process.pid)
     churner = Churner()
     churner.attach_to(process.main_thread)
-    bps = Breakpoints(run, churner, targets, process)
+    bps = Breakpoints(run, churner, targets, process, census)
     chosen: list[Callable[[], None]] = []
     if churn:
         chosen += [bps.insert, bps.insert, bps.remove]
@@ -326,20 +342,26 @@ def step(run: Run) -> None:
     traced(run, actions=("step",))
 
 
+# The breakpoint modes fork instead of vfork (-F): a step-over while a thread
+# waits in vfork() is its own problem (vfork-breakpoints, tests/torture/FOUND.md).
 def breakpoint_churn(run: Run) -> None:
+    traced(run, flags=("-F",), churn=True)
+
+
+def vfork_breakpoints(run: Run) -> None:
     traced(run, churn=True)
 
 
 def close_midway(run: Run) -> None:
-    traced(run, churn=True, close_midway=True)
+    traced(run, flags=("-F",), churn=True, close_midway=True)
 
 
 def zombie_leader(run: Run) -> None:
-    traced(run, flags=("-z",), churn=True, close_midway=run.rng.random() < 0.5)
+    traced(run, flags=("-z", "-F"), churn=True, close_midway=run.rng.random() < 0.5)
 
 
 def sigstop(run: Run) -> None:
-    traced(run, churn=True, outside_stops=True)
+    traced(run, flags=("-F",), churn=True, outside_stops=True)
 
 
 def exec_thread(run: Run) -> None:
@@ -354,7 +376,7 @@ def storm(run: Run) -> None:
 
 def engine_detach(run: Run) -> None:
     """An engine that owns breakpoints detaches everywhere: its traps must go with it."""
-    argv = run.argv()
+    argv = run.argv("-F")
     run.untraced(argv)
     tracer = Tracer()
     census = Census()
@@ -509,7 +531,7 @@ def _bad_launches(run: Run) -> None:
 
 def attach(run: Run) -> None:
     """The storm is the host's own child (subprocess.Popen), attached to mid-storm."""
-    argv = run.argv(rounds=300)
+    argv = run.argv("-F", rounds=300)
     ref_status, ref_output = run.untraced(argv)
     child = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     run.pid = child.pid
@@ -586,6 +608,7 @@ MODES: dict[str, Callable[[Run], None]] = {
     "hold": hold,
     "step": step,
     "breakpoint-churn": breakpoint_churn,
+    "vfork-breakpoints": vfork_breakpoints,
     "close-midway": close_midway,
     "zombie-leader": zombie_leader,
     "sigstop": sigstop,

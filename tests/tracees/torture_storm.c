@@ -2,7 +2,7 @@
    program that does many things a debugger finds hard, at once, and prints a
    checksum of its own work that depends only on the seed.
 
-     torture_storm SEED [-r ROUNDS] [-t THREADS] [-c CALLS] [-z] [-x] [-d]
+     torture_storm SEED [-r ROUNDS] [-t THREADS] [-c CALLS] [-z] [-x] [-d] [-F]
      torture_storm --child CODE     exit CODE (what fork+exec children run)
      torture_storm --final HEX      print "checksum HEX", exit 23 (after -x)
 
@@ -19,6 +19,8 @@
        zombie leader for the rest of the program's life).
    -x: the end is an execve from a non-leader thread, while another thread
        still calls storm_target(); the new image prints the checksum.
+   -F: fork instead of vfork for the vfork+exec rounds (same checksum): to
+       tell a vfork problem from the others.
    -d: first print the signal dispositions and mask the program started with
        ("start ignored=HEX blocked=HEX"): a debugger must not leak its own.
 
@@ -39,7 +41,7 @@
 #define MAX_THREADS 16
 
 static unsigned long long checksum;
-static int rounds = 6, max_threads = 4, calls = 200, zombie_leader, exec_from_thread;
+static int rounds = 6, max_threads = 4, calls = 200, zombie_leader, exec_from_thread, no_vfork;
 static unsigned long long seed;
 
 static void die(const char *what) {
@@ -163,7 +165,7 @@ static void round_of(unsigned long long *rng) {
     switch (splitmix(rng) % 4) {
     case 0: add(fork_child(key)); break;
     case 1: add(exec_child(key, 0)); break;
-    case 2: add(exec_child(key, 1)); break;
+    case 2: add(exec_child(key, !no_vfork)); break;
     default: ping_pong(1 + (int)(key % 8)); break;
     }
     for (int i = 0; i < n; i++) pthread_join(t[i], NULL);
@@ -225,7 +227,7 @@ int main(int argc, char **argv) {
         return STATUS;
     }
     if (argc < 2) {
-        dprintf(2, "usage: %s SEED [-r ROUNDS] [-t THREADS] [-c CALLS] [-z] [-x] [-d]\n",
+        dprintf(2, "usage: %s SEED [-r ROUNDS] [-t THREADS] [-c CALLS] [-z] [-x] [-d] [-F]\n",
                 argv[0]);
         return 2;
     }
@@ -238,6 +240,7 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "-z") == 0) zombie_leader = 1;
         else if (strcmp(argv[i], "-x") == 0) exec_from_thread = 1;
         else if (strcmp(argv[i], "-d") == 0) show_dispositions = 1;
+        else if (strcmp(argv[i], "-F") == 0) no_vfork = 1;
         else { dprintf(2, "storm: bad argument %s\n", argv[i]); return 2; }
     }
     if (max_threads < 1 || max_threads > MAX_THREADS || calls < 1 || rounds < 0) {
