@@ -21,7 +21,6 @@ sys.path.insert(0, str(TORTURE))
 
 from runner import MODES, run_one  # noqa: E402
 
-
 SEEDS = (1, 2)
 # Per seed: the storm takes a second or two here when nothing hangs; a hang
 # costs the whole deadline, so the short run's is tighter than the long run's.
