@@ -14,9 +14,11 @@ kill the group afterwards, so nothing is left behind).
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -45,9 +47,17 @@ def emit(result: dict) -> None:
     sys.stdout.flush()
 
 
+def python_stacks() -> str:
+    """Where each of our Python threads is (the tracer thread's frames say what it waits for)."""
+    with tempfile.TemporaryFile("w+") as out:
+        faulthandler.dump_traceback(out, all_threads=True)
+        out.seek(0)
+        return "python threads:\n" + out.read()
+
+
 def watchdog(run: Run, deadline: float) -> threading.Timer:
     def fire() -> None:
-        dump = procfs.dump(run.pid)
+        dump = procfs.dump(run.pid) + "\n" + python_stacks()
         emit(verdict(run, [f"hang: still in '{run.phase}' after {deadline:.0f} s"]) |
              {"dump": dump})
         os._exit(1)  # the tracer thread may be wedged: no clean exit possible

@@ -122,8 +122,8 @@ class Breakpoints:
             self.planted.append(att.insert_breakpoint(self.run.rng.choice(self.addresses)))
         except GONE:
             pass
-        except kernel.KernelError:
-            if self.process.wait(0) is None:
+        except (kernel.KernelError, ValueError):
+            if not _gone(self.process):
                 raise
             # the program died meanwhile (its memory is gone): the other checks say why
 
@@ -136,13 +136,20 @@ class Breakpoints:
             self.run.phase = "chaos: remove_breakpoint"
             try:
                 atts[0].remove_breakpoint(bp)
-            except kernel.KernelError:
-                if self.process.wait(0) is None:
+            except (kernel.KernelError, ValueError):
+                if not _gone(self.process):
                     raise
 
     def remove_all(self) -> None:
         while self.planted:
             self.remove()
+
+
+def _gone(process) -> bool:
+    """Has the program died (even if the tracer has not reported it yet)?"""
+    if process.wait(0) is not None:
+        return True
+    return procfs.status_fields(f"/proc/{process.pid}").get("State", "X")[:1] in "ZX"
 
 
 def hold_and_release(run: Run, census: Census) -> None:
@@ -555,8 +562,15 @@ def attach(run: Run) -> None:
             except GONE:
                 pass
         if census.attachments and run.rng.random() < 0.5:
+            # A breakpoint for a while (each hit stops the world: for the
+            # whole 300 rounds it would take minutes).
+            run.phase = "a breakpoint in the attached program"
             targets = run.targets(child.pid)
-            churner.live_attachments()[0].insert_breakpoint(min(targets))
+            bp = churner.live_attachments()[0].insert_breakpoint(min(targets))
+            census.progress.wait_for(run.rng.randint(5, 50), 0.5 * SCALE)
+            atts = churner.live_attachments()
+            if atts:
+                atts[0].remove_breakpoint(bp)
         run.phase = "wait for the attached program (tracer running)"
         status = run.wait_program(process)
         if status is None:
