@@ -30,14 +30,15 @@ class Holder(Engine):
 class Watch(Engine):
     """On the main thread: STOP each new thread before its first stop; flag vforks."""
 
-    def __init__(self):
+    def __init__(self, stop_births):
+        self.stop_births = stop_births
         self.births = []  # (tid, holder, attachment) where STOP raised InProgressError
         self.vforked = threading.Event()
 
     def report_clone(self, att, report):
         if report.clone_kind == "vfork":
             self.vforked.set()
-        elif report.clone_kind == "thread":
+        elif report.clone_kind == "thread" and self.stop_births:
             holder = Holder()
             hold = report.child.attach(holder)
             hold.set_events(Event.QUIESCE)
@@ -57,12 +58,12 @@ def main() -> int:
     subprocess.run(["cc", "-O0", "-g", "-pthread", "-o", exe,
                     os.path.join(HERE, "vfork_stepover.c")], check=True)
     tracer = Tracer()
-    process = tracer.launch([exe])
-    watch = Watch()
-    main_att = process.main_thread.attach(watch)
-    main_att.set_events(Event.CLONE)
-    process.start()
     bad = 0
+    # 1. STOP a new thread from report_clone, before its first stop.
+    process = tracer.launch([exe])
+    watch = Watch(stop_births=True)
+    process.main_thread.attach(watch).set_events(Event.CLONE)
+    process.start()
     assert watch.vforked.wait(10), "no vfork reported"
     for tid, holder, hold in watch.births:
         told = holder.quiesced.wait(2)
@@ -70,7 +71,13 @@ def main() -> int:
               f"kernel state {state(tid)}")
         bad += not told
         hold.control(Resume.DETACH)
-    # The main thread is now waiting in vfork() (its child sleeps 20 ms, then execs).
+    print(f"finished: {process.wait(30)}")
+    # 2. STOP the main thread while it waits in vfork() (the child sleeps 20 ms, then execs).
+    process = tracer.launch([exe])
+    watch = Watch(stop_births=False)
+    process.main_thread.attach(watch).set_events(Event.CLONE)
+    process.start()
+    assert watch.vforked.wait(10), "no vfork reported"
     holder = Holder()
     hold = process.main_thread.attach(holder)
     hold.set_events(Event.QUIESCE)
