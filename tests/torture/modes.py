@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Callable
 
 import procfs
-from harness import BYSTANDER_STATUS, SCALE, STATUS, Abandon, Run
+from harness import SCALE, Abandon, Run
 
 from engines import FAULT_EVENTS, Census, Churner, Holder, Raiser, Stepper, Visitor
 from pydbg_utrace import (
@@ -30,7 +30,6 @@ from pydbg_utrace import (
     NotStoppedError,
     Resume,
     Tracer,
-    UtraceError,
     kernel,
 )
 
@@ -291,6 +290,7 @@ def traced(run: Run, flags: tuple[str, ...] = (), churn: bool = False,
         closing.wait()
         run.phase = "tracer.close() with the program running"
         status = None if process.wait(0) is None else process.status
+        run.notes["planted_at_close"] = len(bps.planted)
         tracer.close()
         run.notes["closed_running"] = status is None
         if status is None and not run.check_let_go(process.pid, targets):
@@ -634,5 +634,3 @@ MODES: dict[str, Callable[[Run], None]] = {
     "cli-attach": cli_attach,
     "storm": storm,
 }
-
-__all__ = ["BYSTANDER_STATUS", "MODES", "STATUS", "UtraceError"]
