@@ -238,7 +238,8 @@ def _where(thread) -> str:
 
 
 def _pick(run: Run, census: Census):
-    atts = census.live_attachments()
+    """A random thread that has not begun to exit (a zombie leader cannot stop)."""
+    atts = [att for att in census.live_attachments() if not census.exits[id(att.thread)]]
     return run.rng.choice(atts).thread if atts else None
 
 
