@@ -57,9 +57,10 @@ def python_stacks() -> str:
 
 def watchdog(run: Run, deadline: float) -> threading.Timer:
     def fire() -> None:
-        dump = procfs.dump(run.pid) + "\n" + python_stacks()
-        emit(verdict(run, [f"hang: still in '{run.phase}' after {deadline:.0f} s"]) |
-             {"dump": dump})
+        dump = procfs.dump(run.pid, run.tracer_view) + "\n" + python_stacks()
+        logged = [f"logged: {line}" for line in run.log.lines[:3]]
+        emit(verdict(run, [f"hang: still in '{run.phase}' after {deadline:.0f} s", *logged])
+             | {"dump": dump})
         os._exit(1)  # the tracer thread may be wedged: no clean exit possible
 
     timer = threading.Timer(deadline, fire)

@@ -70,7 +70,11 @@ class LogTrap(logging.Handler):
         self.lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage().splitlines()[0])
+        line = record.getMessage().splitlines()[0]
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            line += f": {type(exc).__name__}: {exc}"
+        self.lines.append(line)
 
 
 class Run:
@@ -89,6 +93,7 @@ class Run:
         logging.getLogger("pydbg_utrace").addHandler(self.log)
         self.expected_logs: list[str] = []  # substrings of log lines a mode provoked
         self.reference: tuple[int, str] | None = None
+        self.tracer: Tracer | None = None
         self.started = time.monotonic()
 
     # -- the program ---------------------------------------------------------------
@@ -117,6 +122,7 @@ class Run:
         finally:
             os.close(write_end)
         self.output_fd = read_end
+        self.tracer = tracer
         self.pid = census.main_pid = process.pid
         census.attach_to(process.main_thread)
         return process
@@ -151,6 +157,16 @@ class Run:
                              f"(logged: {self.log.lines[-1:] or 'nothing'})")
                 raise Abandon("tracer thread gone")
         return None
+
+    def tracer_view(self, tid: int) -> str:
+        """What the tracer believes of thread ``tid`` (for the hang dump)."""
+        try:
+            thread = self.tracer.thread(tid) if self.tracer else None
+        except KeyError:
+            return "not traced"
+        if thread is None:
+            return "?"
+        return f"{thread.state.value}, {len(thread.holds)} holds"
 
     # -- pacing and bounds ---------------------------------------------------------
     def pace(self, census: Census, most: int = 6) -> bool:

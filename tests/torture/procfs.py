@@ -8,6 +8,7 @@ the bytes of ``/proc/PID/mem`` say so.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 
 def status_fields(path: str) -> dict[str, str]:
@@ -51,24 +52,28 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
-def _task_line(path: str, tid: int) -> str:
+def _task_line(path: str, tid: int, view: Callable[[int], str] | None = None) -> str:
     fields = status_fields(path)
     try:
         with open(f"{path}/wchan") as fh:
             wchan = fh.read().strip() or "-"
     except OSError:
         wchan = "?"
+    seen = f"; tracer: {view(tid)}" if view else ""
     return (f"  {tid} {fields.get('Name', '?')}: {fields.get('State', '?')}, "
-            f"TracerPid {fields.get('TracerPid', '?')}, wchan {wchan}")
+            f"TracerPid {fields.get('TracerPid', '?')}, wchan {wchan}{seen}")
 
 
-def dump(pid: int | None) -> str:
-    """Every thread of the program, its children, and of ourselves: state and wchan."""
+def dump(pid: int | None, view: Callable[[int], str] | None = None) -> str:
+    """Every thread of the program, its children, and of ourselves: state and wchan.
+
+    ``view(tid)`` adds what the tracer believes of each traced thread.
+    """
     lines = []
     pids = [pid, *children(pid)] if pid else []
     for proc in pids:
         lines.append(f"process {proc}:")
-        lines += [_task_line(f"/proc/{proc}/task/{tid}", tid) for tid in tasks(proc)]
+        lines += [_task_line(f"/proc/{proc}/task/{tid}", tid, view) for tid in tasks(proc)]
     me = os.getpid()
     lines.append(f"the driver {me}:")
     lines += [_task_line(f"/proc/{me}/task/{tid}", tid) for tid in tasks(me)]
