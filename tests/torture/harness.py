@@ -207,8 +207,9 @@ class Run:
             self.problem("the program never finished")
         elif os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
-            name = "SIGTRAP" if sig == signal.SIGTRAP else signal.Signals(sig).name
-            self.problem(f"the program was killed by {name} (untraced: exit {ref_status})")
+            name = signal.Signals(sig).name
+            when = " after close() let it go running" if self.notes.get("closed_running") else ""
+            self.problem(f"the program was killed by {name}{when} (untraced: exit {ref_status})")
         elif os.WEXITSTATUS(status) != ref_status:
             self.problem(f"exit {os.WEXITSTATUS(status)}, untraced {ref_status}")
         if status is not None and output != ref_output:
