@@ -156,6 +156,7 @@ class Churner(Follower):
         self.hits = 0
         self.wrong_pc: list[str] = []
         self.leaving = False  # detaching everywhere: follow no new thread
+        self.progress: Progress | None = None
 
     def report_clone(self, att, report):
         if not self.leaving:
@@ -164,6 +165,8 @@ class Churner(Follower):
 
     def report_breakpoint(self, att, report):
         self.hits += 1
+        if self.progress is not None:
+            self.progress.tick()  # the chaos paces itself on hits too
         if report.watchpoint is None and report.regs.pc != report.address and \
                 len(self.wrong_pc) < 5:
             self.wrong_pc.append(f"thread {report.thread.tid} pc {report.regs.pc:#x} "

@@ -34,7 +34,7 @@ from pydbg_utrace import (
 )
 
 GONE = (NoSuchThreadError, NotStoppedError)  # the thread died under us: fine
-MAX_ACTIONS = 80
+MAX_ACTIONS = 200
 # A STOP or a step is reported within milliseconds; past this it never will be.
 REPORT_WAIT = 2.0
 
@@ -100,7 +100,7 @@ class Breakpoints:
         self.planted: list = []
         self.execs = 0
 
-    def insert(self) -> None:
+    def insert(self, address: int | None = None) -> None:
         atts = self.churner.live_attachments()
         if not atts:
             return
@@ -118,7 +118,8 @@ class Breakpoints:
         att = self.run.rng.choice(atts)
         self.run.phase = "chaos: insert_breakpoint"
         try:
-            self.planted.append(att.insert_breakpoint(self.run.rng.choice(self.addresses)))
+            address = address or self.run.rng.choice(self.addresses)
+            self.planted.append(att.insert_breakpoint(address))
         except GONE:
             pass
         except (kernel.KernelError, ValueError):
@@ -258,12 +259,13 @@ def traced(run: Run, flags: tuple[str, ...] = (), churn: bool = False,
     process = run.launch(tracer, argv, census)
     targets = run.targets(process.pid)
     churner = Churner()
+    churner.progress = census.progress
     churner.attach_to(process.main_thread)
     bps = Breakpoints(run, churner, targets, process, census)
     chosen: list[Callable[[], None]] = []
     if churn:
-        chosen += [bps.insert, bps.insert, bps.remove]
-        bps.insert()  # planted before the first instruction: it is hit from the start
+        chosen += [bps.insert, bps.remove]
+        bps.insert(next(iter(targets)))  # storm_target, before the first instruction
     if "hold" in actions:
         chosen.append(lambda: hold_and_release(run, census))
     if "step" in actions:
