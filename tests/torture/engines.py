@@ -64,10 +64,14 @@ class Follower(Engine):
     def report_clone(self, att, report):
         if report.clone_kind == "thread" or self.follow_forks:
             try:
-                self.attach_to(report.child)
+                self.follow(report.child, report.clone_kind)
             except NoSuchThreadError:
                 pass  # killed before it ran
         self.on_child(report.child, report.clone_kind)
+
+    def follow(self, child, kind: str) -> None:
+        """Attach to a new thread or process (``kind`` as in ``report.clone_kind``)."""
+        self.attach_to(child)
 
     def on_child(self, child, kind: str) -> None:
         """Hook: ``child`` was just created."""
@@ -106,14 +110,15 @@ class Census(Follower):
         with self.lock:
             self.threads.setdefault(id(thread), (thread, thread.tid, how))
 
-    def attach_to(self, thread):
+    def attach_to(self, thread, how: str = "initial"):
         att = super().attach_to(thread)
-        self.note(thread, "initial")
+        self.note(thread, how)
         return att
 
+    def follow(self, child, kind: str) -> None:
+        self.attach_to(child, f"{kind} child")
+
     def on_child(self, child, kind: str) -> None:
-        if kind == "thread" or self.follow_forks:
-            self.note(child, f"{kind} child")
         if kind != "thread":
             self.processes += 1
         self.progress.tick()
