@@ -9,6 +9,7 @@ Issue 14's points each mode exercises are in docs/torture.md.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -35,6 +36,7 @@ from pydbg_utrace import (
 
 GONE = (NoSuchThreadError, NotStoppedError)  # the thread died under us: fine
 MAX_ACTIONS = 200
+PR_SET_CHILD_SUBREAPER = 36
 # A STOP or a step is reported within milliseconds; past this it never will be.
 REPORT_WAIT = 2.0
 
@@ -619,6 +621,49 @@ def cli_attach(run: Run) -> None:
                     f"untraced: {ref_status}, {ref_output.strip()!r}")
 
 
+def kill_debugger(run: Run) -> None:
+    """kill -9 of the REPL while the program it started sits at a breakpoint.
+
+    The REPL says a program it started is killed when it ends; under kill -9
+    only the kernel can keep that promise (PTRACE_O_EXITKILL).  We are the
+    subreaper, so the orphaned program's end is ours to see.
+    """
+    argv = run.argv("-F", rounds=300)
+    run.untraced(argv)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    run.phase = "start the REPL: break storm_target, run"
+    debugger = subprocess.Popen(
+        [sys.executable, "-m", "pydbg_utrace", "debug", "-ex", "break storm_target",
+         "-ex", "run", *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    run.phase = "wait for the REPL's breakpoint stop"
+    for line in debugger.stdout:
+        if line.startswith("Breakpoint 1, at"):
+            break
+    else:
+        run.problem(f"the REPL ended (status {debugger.wait()}) without stopping at "
+                    f"storm_target")
+        return
+    storms = [pid for pid in procfs.children(debugger.pid)
+              if procfs.status_fields(f"/proc/{pid}").get("Name") == "torture_storm"]
+    if len(storms) != 1:
+        run.problem(f"the REPL has {len(storms)} torture_storm children, not one")
+        debugger.kill()
+        return
+    run.pid = storms[0]
+    run.phase = "kill -9 the REPL"
+    debugger.kill()
+    debugger.wait()
+    run.phase = "wait for the program the REPL started (we are its subreaper)"
+    _, status = os.waitpid(run.pid, 0)  # a program left stopped for good: the watchdog says so
+    if not (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL):
+        how = (f"was killed by {signal.Signals(os.WTERMSIG(status)).name}"
+               if os.WIFSIGNALED(status) else f"exited {os.WEXITSTATUS(status)}")
+        run.problem(f"the program the REPL started survived its kill -9 and {how}, "
+                    f"not SIGKILL (PTRACE_O_EXITKILL)")
+
+
 MODES: dict[str, Callable[[Run], None]] = {
     "plain": plain,
     "attach-detach": attach_detach,
@@ -635,5 +680,6 @@ MODES: dict[str, Callable[[Run], None]] = {
     "launch": launch,
     "attach": attach,
     "cli-attach": cli_attach,
+    "kill-debugger": kill_debugger,
     "storm": storm,
 }

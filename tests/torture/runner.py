@@ -24,7 +24,7 @@ MODES = (
     "plain", "attach-detach", "hold", "step", "breakpoint-churn", "vfork-breakpoints",
     "close-midway",
     "zombie-leader", "sigstop", "exec-thread", "engine-detach", "faults", "launch",
-    "attach", "cli-attach", "storm",
+    "attach", "cli-attach", "kill-debugger", "storm",
 )
 
 
