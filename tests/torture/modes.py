@@ -588,9 +588,12 @@ def attach(run: Run) -> None:
     run.phase = "Popen.wait() for the host's own child"
     code = child.wait(30 * SCALE)
     output = child.stdout.read()
-    if code != ref_status:
-        run.problem(f"Popen.wait() of the host's own child returned {code}, "
-                    f"the program exited {ref_status} (the tracer reaped it?)")
+    if code is not None and code < 0:
+        run.problem(f"the program was killed by {signal.Signals(-code).name} "
+                    f"(untraced: exit {ref_status})")
+    elif code != ref_status:
+        run.problem(f"Popen.wait() of the host's own child returned {code}, the program "
+                    f"exited {ref_status}" + (" (the tracer reaped it)" if code == 0 else ""))
     if output != ref_output:
         run.problem(f"output {output.strip()!r} != untraced {ref_output.strip()!r}")
     run.check_logs()
