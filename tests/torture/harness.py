@@ -107,7 +107,8 @@ class Run:
     def untraced(self, argv: list[str]) -> tuple[int, str]:
         """The reference: what the storm does with nobody watching."""
         self.phase = "untraced reference run"
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=30 * SCALE)
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=30 * SCALE)
         if done.returncode != STATUS:
             raise RuntimeError(f"the untraced storm exited {done.returncode}: {done.stderr}")
         self.reference = (done.returncode, done.stdout)

@@ -542,52 +542,40 @@ def _bad_launches(run: Run) -> None:
 
 
 def attach(run: Run) -> None:
-    """The storm is the host's own child (subprocess.Popen), attached to mid-storm."""
-    argv = run.argv("-F", rounds=300)
+    """The storm is the host's own child (subprocess.Popen), attached to while threads churn.
+
+    ``-w``: the storm's threads come and go until we say go on its stdin, so
+    the attach always meets churning threads; then the storm proper runs
+    traced, and ``Popen.wait()`` must still get its exit status.
+    """
+    argv = run.argv("-F", "-w")
     ref_status, ref_output = run.untraced(argv)
-    child = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     run.pid = child.pid
-    time.sleep(run.rng.uniform(0.005, 0.05) * SCALE)  # pacing: attach somewhere in the storm
+    time.sleep(run.rng.uniform(0.005, 0.05) * SCALE)  # pacing: some warm-up churn first
     tracer = Tracer()
     census = Census()
-    run.phase = "attach_process() mid-storm"
-    try:
-        process = tracer.attach_process(child.pid)
-    except ProcessLookupError:
-        run.notes["attached"] = False  # finished first: a vacuous run
-        process = None
-    churner = Churner()
-    if process is not None:
-        run.notes["attached_threads"] = len(process.threads)
-        run.phase = "attach engines to every thread"
-        for thread in list(process.threads.values()):
-            try:
-                census.attach_to(thread)
-                churner.attach_to(thread)
-            except GONE:
-                pass
-        if census.attachments and run.rng.random() < 0.5:
-            # A breakpoint for a while (each hit stops the world: for the
-            # whole 300 rounds it would take minutes).
-            run.phase = "a breakpoint in the attached program"
-            targets = run.targets(child.pid)
-            bp = churner.live_attachments()[0].insert_breakpoint(min(targets))
-            census.progress.wait_for(run.rng.randint(5, 50), 0.5 * SCALE)
-            atts = churner.live_attachments()
-            if atts:
-                atts[0].remove_breakpoint(bp)
-        run.phase = "wait for the attached program (tracer running)"
-        status = run.wait_program(process)
-        if status is None:
-            run.problem("the attached program never finished")
-        census.progress.finish()
-        run.check_census(census)
-        run.check_churner(churner)
+    run.phase = "attach_process() while threads churn"
+    process = tracer.attach_process(child.pid)
+    run.notes["attached_threads"] = len(process.threads)
+    run.phase = "attach the census to every thread"
+    for thread in list(process.threads.values()):
+        try:
+            census.attach_to(thread)
+        except GONE:
+            pass  # exited since attach_process listed it
+    census.main_pid = child.pid
+    child.stdin.close()  # go: the storm proper, traced
+    status = run.wait_program(process)
+    census.progress.finish()
+    run.check_census(census)
     run.phase = "tracer.close()"
     tracer.close()
     run.phase = "Popen.wait() for the host's own child"
     code = child.wait(30 * SCALE)
     output = child.stdout.read()
+    if status is None:
+        run.problem("the attached program never finished")
     if code is not None and code < 0:
         run.problem(f"the program was killed by {signal.Signals(-code).name} "
                     f"(untraced: exit {ref_status})")
@@ -600,23 +588,33 @@ def attach(run: Run) -> None:
 
 
 def cli_attach(run: Run) -> None:
-    """``pydbg-utrace trace -f -p PID`` on a storm with churning threads."""
-    argv = run.argv(rounds=300)
+    """``pydbg-utrace trace -f -p PID`` on the storm while its threads churn (``-w``)."""
+    argv = run.argv("-w")
     ref_status, ref_output = run.untraced(argv)
-    child = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     run.pid = child.pid
-    time.sleep(run.rng.uniform(0.005, 0.05) * SCALE)
-    run.phase = "pydbg-utrace trace -f -p PID"
-    done = subprocess.run([sys.executable, "-m", "pydbg_utrace", "trace", "-f",
-                           "-p", str(child.pid), "-o", os.devnull],
-                          capture_output=True, text=True, timeout=60 * SCALE)
-    if "Traceback" in done.stderr:
-        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+    time.sleep(run.rng.uniform(0.005, 0.05) * SCALE)  # pacing: some warm-up churn first
+    run.phase = "pydbg-utrace trace -f -p PID: wait for 'attached'"
+    trace = subprocess.Popen([sys.executable, "-m", "pydbg_utrace", "trace", "-f",
+                              "-p", str(child.pid), "-o", os.devnull],
+                             stderr=subprocess.PIPE, text=True)
+    said = []
+    for line in trace.stderr:  # it says so once attached (or fails)
+        said.append(line)
+        if "attached to process" in line:
+            break
+    child.stdin.close()  # go: the storm proper, traced
+    run.phase = "wait for trace -f -p to end"
+    _, rest = trace.communicate(timeout=60 * SCALE)
+    stderr = "".join(said) + rest
+    if "Traceback" in stderr:
+        lines = [line for line in stderr.strip().splitlines() if line.strip()]
         run.problem(f"trace -f -p crashed: {lines[-1] if lines else '?'}")
-    elif done.returncode not in (ref_status, 1) or \
-            (done.returncode == 1 and "No such process" not in done.stderr):
-        run.problem(f"trace -f -p exited {done.returncode}: {done.stderr.strip()[-200:]!r}")
-    run.notes["trace_exit"] = done.returncode
+    elif trace.returncode != ref_status:
+        run.problem(f"trace -f -p {child.pid} exited {trace.returncode}: "
+                    f"{stderr.strip()[-200:]!r}")
+    run.notes["trace_exit"] = trace.returncode
+    run.phase = "Popen.wait() for the storm"
     code = child.wait(30 * SCALE)
     output = child.stdout.read()
     if code != ref_status or output != ref_output:

@@ -2,7 +2,7 @@
    program that does many things a debugger finds hard, at once, and prints a
    checksum of its own work that depends only on the seed.
 
-     torture_storm SEED [-r ROUNDS] [-t THREADS] [-c CALLS] [-z] [-x] [-d] [-F]
+     torture_storm SEED [-r ROUNDS] [-t THREADS] [-c CALLS] [-z] [-x] [-d] [-F] [-w]
      torture_storm --child CODE     exit CODE (what fork+exec children run)
      torture_storm --final HEX      print "checksum HEX", exit 23 (after -x)
 
@@ -21,6 +21,9 @@
        still calls storm_target(); the new image prints the checksum.
    -F: fork instead of vfork for the vfork+exec rounds (same checksum): to
        tell a vfork problem from the others.
+   -w: warm-up churn: threads are created and exit (uncounted) until a byte
+       or EOF arrives on stdin; then the storm proper.  A debugger attached
+       during the warm-up attaches to a process whose threads come and go.
    -d: first print the signal dispositions and mask the program started with
        ("start ignored=HEX blocked=HEX"): a debugger must not leak its own.
 
@@ -41,7 +44,8 @@
 #define MAX_THREADS 16
 
 static unsigned long long checksum;
-static int rounds = 6, max_threads = 4, calls = 200, zombie_leader, exec_from_thread, no_vfork;
+static int rounds = 6, max_threads = 4, calls = 200, zombie_leader, exec_from_thread, no_vfork,
+    warm_up;
 static unsigned long long seed;
 
 static void die(const char *what) {
@@ -199,6 +203,36 @@ static void finish(void) {
     die("exec from a thread returned");
 }
 
+/* -- the warm-up: uncounted thread churn until stdin says go -------------------- */
+static volatile int warming = 1;
+
+static void *short_lived(void *arg) {
+    (void)arg;
+    work(1, 2000);
+    return NULL;
+}
+
+static void *churn(void *arg) {
+    (void)arg;
+    while (warming) {
+        pthread_t t[8];
+        for (int i = 0; i < 8; i++)
+            if (pthread_create(&t[i], NULL, short_lived, NULL)) die("pthread_create");
+        for (int i = 0; i < 8; i++) pthread_join(t[i], NULL);
+    }
+    return NULL;
+}
+
+static void warm_up_until_stdin(void) {
+    pthread_t t;
+    char go;
+    if (pthread_create(&t, NULL, churn, NULL)) die("pthread_create");
+    while (read(0, &go, 1) < 0)
+        if (errno != EINTR) die("read stdin");
+    warming = 0;
+    pthread_join(t, NULL);
+}
+
 static void *storm(void *arg) {
     (void)arg;
     unsigned long long rng = seed;
@@ -227,7 +261,7 @@ int main(int argc, char **argv) {
         return STATUS;
     }
     if (argc < 2) {
-        dprintf(2, "usage: %s SEED [-r ROUNDS] [-t THREADS] [-c CALLS] [-z] [-x] [-d] [-F]\n",
+        dprintf(2, "usage: %s SEED [-r ROUNDS] [-t THREADS] [-c CALLS] [-z] [-x] [-d] [-F] [-w]\n",
                 argv[0]);
         return 2;
     }
@@ -241,6 +275,7 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "-x") == 0) exec_from_thread = 1;
         else if (strcmp(argv[i], "-d") == 0) show_dispositions = 1;
         else if (strcmp(argv[i], "-F") == 0) no_vfork = 1;
+        else if (strcmp(argv[i], "-w") == 0) warm_up = 1;
         else { dprintf(2, "storm: bad argument %s\n", argv[i]); return 2; }
     }
     if (max_threads < 1 || max_threads > MAX_THREADS || calls < 1 || rounds < 0) {
@@ -258,6 +293,7 @@ int main(int argc, char **argv) {
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGUSR1, &sa, NULL)) die("sigaction");
+    if (warm_up) warm_up_until_stdin();
     if (!zombie_leader) {
         storm(NULL);
         return 2;  /* not reached */
