@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import procfs
+from storm_engines import SI_KERNEL, Census, Churner
 
-from engines import SI_KERNEL, Census, Churner
 from pydbg_utrace import Tracer, arch
 from pydbg_utrace.symbols import Symbols
 

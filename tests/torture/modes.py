@@ -22,8 +22,8 @@ from collections.abc import Callable
 
 import procfs
 from harness import SCALE, Abandon, Run
+from storm_engines import FAULT_EVENTS, Census, Churner, Holder, Raiser, Stepper, Visitor
 
-from engines import FAULT_EVENTS, Census, Churner, Holder, Raiser, Stepper, Visitor
 from pydbg_utrace import (
     Event,
     InProgressError,
