@@ -41,6 +41,10 @@ PR_SET_CHILD_SUBREAPER = 36
 REPORT_WAIT = 2.0
 
 
+class CloseNow(Exception):
+    """The chaos chose to close() the tracer now: it stops acting."""
+
+
 # -- the chaos thread ------------------------------------------------------------------
 class Chaos:
     """Runs ``actions`` (chosen by the seed) on another Python thread until the run ends."""
@@ -62,7 +66,7 @@ class Chaos:
             while self.done < MAX_ACTIONS and self.run.pace(self.census):
                 self.run.rng.choice(self.actions)()
                 self.done += 1
-        except Abandon:
+        except (Abandon, CloseNow):
             return
         except Exception as exc:
             self.run.problem(f"chaos: {_oneline(exc)}")
@@ -141,10 +145,6 @@ class Breakpoints:
             except (kernel.KernelError, ValueError):
                 if not _gone(self.process):
                     raise
-
-    def remove_all(self) -> None:
-        while self.planted:
-            self.remove()
 
 
 def _gone(process) -> bool:
@@ -236,8 +236,8 @@ def visit(run: Run, census: Census) -> None:
 
 def _where(thread) -> str:
     """The tracer's and the kernel's view of a thread, for a problem's text."""
-    kernel = procfs.status_fields(f"/proc/{thread.tid}").get("State", "gone")
-    return f"tracer: {thread.state.value}, {len(thread.holds)} holds; kernel: {kernel}"
+    state = procfs.status_fields(f"/proc/{thread.tid}").get("State", "gone")
+    return f"tracer: {thread.state.value}, {len(thread.holds)} holds; kernel: {state}"
 
 
 def _pick(run: Run, census: Census):
@@ -307,8 +307,6 @@ def traced(run: Run, flags: tuple[str, ...] = (), churn: bool = False,
     else:
         status = run.wait_program(process)
         chaos.join()
-        if churn and status is not None:
-            bps.remove_all()
         run.phase = "tracer.close() after the program ended"
         tracer.close()
         run.check_census(census)
@@ -334,7 +332,7 @@ def _stop_and_continue(run: Run, census: Census, pid: int, stopped: threading.Ev
 def _maybe_close(run: Run, closing: threading.Event) -> None:
     if run.rng.random() < 0.3:
         closing.set()
-        raise Abandon("closing")  # the chaos stops; the main thread closes the tracer
+        raise CloseNow  # the chaos stops; the main thread closes the tracer
 
 
 # -- the modes ---------------------------------------------------------------------------
