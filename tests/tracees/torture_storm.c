@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define STATUS 23
@@ -219,6 +220,10 @@ static void *churn(void *arg) {
         for (int i = 0; i < 8; i++)
             if (pthread_create(&t[i], NULL, short_lived, NULL)) die("pthread_create");
         for (int i = 0; i < 8; i++) pthread_join(t[i], NULL);
+        /* Breathe: on a one-CPU emulated guest a busy churn would starve the
+           debugger that is starting up to attach to it. */
+        struct timespec pause = {0, 1000 * 1000};
+        nanosleep(&pause, NULL);
     }
     return NULL;
 }
