@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import errno as _errno
 import os
+import signal
 import struct
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -376,6 +377,28 @@ _tgkill.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int)
 def tgkill(tgid: int, tid: int, sig: int) -> None:
     if _tgkill(tgid, tid, sig) == -1:
         raise error(ctypes.get_errno(), "tgkill", tid)
+
+
+# -- a clean start for a new program -------------------------------------------
+_signal = _libc.signal
+_signal.argtypes = (ctypes.c_int, ctypes.c_void_p)
+_signal.restype = ctypes.c_void_p
+_UNTOUCHABLE = (signal.SIGKILL, signal.SIGSTOP)
+
+
+def reset_signals() -> None:
+    """Every signal to ``SIG_DFL`` and an empty mask, in a child about to ``execve``.
+
+    What ``posix_spawn`` does with ``POSIX_SPAWN_SETSIGDEF`` (all signals) and
+    ``POSIX_SPAWN_SETSIGMASK`` (empty set).  ``execve`` keeps ignored signals
+    and the mask, so without this a program would inherit Python's ignored
+    SIGPIPE and SIGXFSZ and whatever the tracer thread blocks.  glibc's own
+    signals (32, 33) refuse the change; they are never ignored anyway.
+    """
+    for sig in range(1, signal.NSIG):
+        if sig not in _UNTOUCHABLE:
+            _signal(sig, None)  # NULL is SIG_DFL
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
 
 
 # -- memory ---------------------------------------------------------------------

@@ -32,6 +32,7 @@ class Lifecycle:
         pid = os.fork()
         if pid == 0:  # the child: wait until seized, then exec (no other Python runs here)
             try:
+                kernel.reset_signals()
                 os.close(go_w)
                 os.read(go_r, 1)
                 for target, fd in enumerate(fds):

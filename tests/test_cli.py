@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -121,3 +122,19 @@ def test_help_lists_trace():
     result = run_cli("--help")
     assert result.returncode == 0 and "trace" in result.stdout
     assert os.path.basename(CLI[0])
+
+
+def test_trace_gives_the_program_default_signal_dispositions(tmp_path):
+    # `yes` dies of SIGPIPE (141) when `head` is done, as untraced: an ignored
+    # SIGPIPE inherited from Python would make it exit 1 on EPIPE instead.
+    script = 'yes | head -n1; echo "${PIPESTATUS[0]}"'
+    untraced = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                              timeout=TIMEOUT, preexec_fn=_default_sigpipe)
+    assert untraced.stdout == "y\n141\n"
+    result = run_cli("trace", "-o", str(tmp_path / "log"), "--", "bash", "-c", script)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == untraced.stdout
+
+
+def _default_sigpipe():
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
