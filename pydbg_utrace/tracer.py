@@ -40,7 +40,7 @@ from .errors import (
     NotSupportedError,
 )
 from .events import AttachFlags, Event, JobControl, Resume, SignalAction, SyscallAction
-from .lifecycle import Lifecycle, _tgid
+from .lifecycle import Lifecycle, _tgid, prepare_launch
 from .process import Process, State, Thread
 from .stopkinds import (
     CLONE_EVENTS,
@@ -91,10 +91,19 @@ class Tracer(TrapHandling, Lifecycle):
         Attach engines, then call :meth:`Process.start`.  ``kill_on_exit`` kills it
         if the debugger dies (``PTRACE_O_EXITKILL``); otherwise it is detached.
         ``stdin``/``stdout``/``stderr`` are file descriptors for the program's
-        0/1/2 (default: ours).
+        0/1/2 (default: ours).  The program starts with every signal at its
+        default disposition and none blocked (as ``posix_spawn`` with
+        ``POSIX_SPAWN_SETSIGDEF``).
+
+        The arguments are checked here, before anything is forked: TypeError or
+        ValueError for a malformed one (``argv`` must be a list, not a string;
+        ``env`` str to str; descriptors ints), FileNotFoundError /
+        NotADirectoryError for a missing program or ``cwd``.  A failure in the
+        child is an OSError that says which step failed (``cannot change
+        directory to ...``, ``cannot execute ...``).
         """
-        fds = (stdin, stdout, stderr)
-        return self._call(self._launch, list(argv), env, cwd, kill_on_exit, fds)
+        plan = prepare_launch(argv, env, cwd, (stdin, stdout, stderr))
+        return self._call(self._launch, plan, kill_on_exit)
 
     def attach_process(self, pid: int) -> Process:
         """Trace every thread of a running process; it goes on running."""

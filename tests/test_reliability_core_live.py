@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 
 import pytest
 
 from pydbg_utrace import Tracer
+from pydbg_utrace.lifecycle import LaunchPlan
 
 pytestmark = pytest.mark.live
 TIMEOUT = 30
@@ -20,6 +22,42 @@ def finish(process):
     status = process.wait(TIMEOUT)
     assert status is not None, f"{process} did not finish within {TIMEOUT}s"
     return status
+
+
+def bounded(fn, *args, **kw):
+    """``fn(*args)`` in a daemon thread: its result, or the exception it raised.
+
+    A call that does not return within TIMEOUT fails the test instead of
+    hanging it (the thread is left behind, blocked).
+    """
+    outcome: list = []
+
+    def run():
+        try:
+            outcome.append(("value", fn(*args, **kw)))
+        except BaseException as exc:  # noqa: BLE001 -- handed to the test
+            outcome.append(("raised", exc))
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(TIMEOUT)
+    assert outcome, f"{getattr(fn, '__name__', fn)}{args} still blocked after {TIMEOUT}s"
+    return outcome[0]
+
+
+@pytest.fixture
+def own_tracer():
+    """A tracer whose close is bounded too (a wedged tracer must fail, not hang, the run)."""
+    tracer = Tracer()
+    yield tracer
+    kind, _ = bounded(tracer.close, kill=True)
+
+
+def still_works(tracer):
+    kind, process = bounded(tracer.launch, ["/bin/true"])
+    assert kind == "value", process
+    process.start()
+    assert os.WEXITSTATUS(finish(process)) == 0
 
 
 def status_fields(pid: int) -> dict[str, str]:
@@ -44,3 +82,62 @@ def test_launched_program_starts_with_no_ignored_and_no_blocked_signal():
         assert int(fields["SigBlk"], 16) == 0, fields["SigBlk"]
     finally:
         tracer.close(kill=True)
+
+
+# -- 6: bad arguments to launch raise in the caller's thread; nothing wedges ------------------
+@pytest.mark.parametrize(("kwargs", "error", "words"), [
+    ({"argv": "/bin/true"}, TypeError, "list of arguments"),
+    ({"argv": []}, ValueError, "empty command"),
+    ({"argv": ["/bin/true", 3]}, TypeError, "argument"),
+    ({"argv": ["/bin/tr\0ue"]}, ValueError, "NUL"),
+    ({"argv": ["no-such-program-anywhere"]}, FileNotFoundError, "no such program"),
+    ({"env": {"A": 1}}, TypeError, "env value 1"),
+    ({"env": {1: "x"}}, TypeError, "env name 1"),
+    ({"env": {"A=B": "x"}}, ValueError, "variable name"),
+    ({"env": ["A=1"]}, TypeError, "mapping"),
+    ({"cwd": "/nonexistent-dir"}, FileNotFoundError, "no such directory"),
+    ({"cwd": "/bin/true"}, NotADirectoryError, "not a directory"),
+    ({"stdout": "file"}, TypeError, "file descriptor"),
+    ({"stdin": 1_000_000}, ValueError, "not an open file descriptor"),
+])
+def test_bad_launch_arguments_raise_at_once_and_the_tracer_goes_on(own_tracer, kwargs, error,
+                                                                    words):
+    kwargs = {"argv": ["/bin/true"], **kwargs}
+    kind, exc = bounded(own_tracer.launch, **kwargs)
+    assert kind == "raised" and isinstance(exc, error), exc
+    assert words in str(exc)
+    still_works(own_tracer)
+
+
+def test_a_file_object_for_stdout_is_refused_with_a_hint(own_tracer, tmp_path):
+    with open(tmp_path / "out", "w") as out:
+        kind, exc = bounded(own_tracer.launch, ["/bin/true"], stdout=out)
+    assert kind == "raised" and isinstance(exc, TypeError), exc
+    assert "fileno()" in str(exc)
+    still_works(own_tracer)
+
+
+def test_a_failing_chdir_in_the_child_is_reported_as_such(own_tracer):
+    # The plan skips launch()'s checks, as if the directory vanished after them.
+    plan = LaunchPlan("/bin/true", ("/bin/true",), None, "/nonexistent-dir", (None,) * 3)
+    kind, exc = bounded(own_tracer._call, own_tracer._launch, plan, False)
+    assert kind == "raised" and isinstance(exc, FileNotFoundError), exc
+    assert "cannot change directory to /nonexistent-dir" in str(exc)
+    still_works(own_tracer)
+
+
+def test_a_child_that_fails_other_than_with_oserror_is_reported(own_tracer):
+    plan = LaunchPlan("/bin/true", ("/bin/true",), {"A": 1}, None, (None,) * 3)
+    kind, exc = bounded(own_tracer._call, own_tracer._launch, plan, False)
+    assert kind == "raised" and isinstance(exc, RuntimeError), exc
+    assert "exec failed" in str(exc) and "TypeError" in str(exc)
+    still_works(own_tracer)
+
+
+def test_a_program_that_cannot_be_executed_is_reported_as_such(own_tracer, tmp_path):
+    script = tmp_path / "not-executable"
+    script.write_text("#!/bin/sh\n")
+    kind, exc = bounded(own_tracer.launch, [str(script)])
+    assert kind == "raised" and isinstance(exc, PermissionError), exc
+    assert f"cannot execute {script}" in str(exc)
+    still_works(own_tracer)
