@@ -138,8 +138,13 @@ class Process:
         self.tracer._call(self.tracer._start, self)
 
     def wait(self, timeout: float | None = None) -> int | None:
-        """Wait until the process is gone; its wait status (None on timeout)."""
+        """Wait until the process is gone; its wait status (None on timeout).
+
+        RuntimeError if the tracer thread is gone (closed or died) before it.
+        """
         self._done.wait(timeout)
+        if self.status is None and self.tracer._stopped:
+            raise self.tracer._gone_error()
         return self.status
 
     @property
@@ -161,6 +166,9 @@ class Process:
         import signal as _signal
 
         self.tracer._call(self.tracer._kill_process, self, _signal.SIGKILL)
+
+    def _tracer_gone(self) -> None:
+        self._done.set()  # status stays None: wait() raises
 
     def _finish(self, status: int) -> None:
         self.status = status

@@ -70,6 +70,8 @@ class Tracer(TrapHandling, Lifecycle):
         self._processes: dict[int, Process] = {}
         self._current: Attachment | None = None  # whose callback is running
         self._closed = False
+        self._stopped = False  # the tracer thread left its loop (closed or died)
+        self._failure: BaseException | None = None  # what killed the tracer thread
         self._waker = 0
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
@@ -149,11 +151,17 @@ class Tracer(TrapHandling, Lifecycle):
             return fn(*args)
         future: Future = Future()
         with self._lock:
-            if self._closed:
-                raise RuntimeError("the tracer is closed")
+            if self._closed or self._stopped:
+                raise self._gone_error()
             self._requests.append((fn, args, future))
         self._wake()
         return future.result()
+
+    def _gone_error(self) -> RuntimeError:
+        """Why no request can be carried out any more."""
+        if self._failure is not None:
+            return RuntimeError(f"the tracer thread died: {self._failure!r}")
+        return RuntimeError("the tracer is closed")
 
     def _wake(self) -> None:
         try:
@@ -179,6 +187,27 @@ class Tracer(TrapHandling, Lifecycle):
             self._ready.set()
             return
         self._ready.set()
+        try:
+            self._loop()
+        except BaseException as exc:  # a bug of ours: say so, and fail every caller at once
+            self._failure = exc
+            log.critical("the tracer thread died; every traced thread is let go by the kernel",
+                         exc_info=exc)
+        finally:
+            self._stop()
+
+    def _stop(self) -> None:
+        """The tracer thread is leaving: no request is taken or left waiting after this."""
+        with self._lock:
+            self._stopped = True
+            requests = list(self._requests)
+            self._requests.clear()
+        for _fn, _args, future in requests:
+            future.set_exception(self._gone_error())
+        for process in [*self._processes.values(), *self._let_go_children.values()]:
+            process._tracer_gone()  # wake whoever waits for it: wait() raises now
+
+    def _loop(self) -> None:
         while not self._closed:
             self._drain()
             if self._closed:
@@ -200,12 +229,8 @@ class Tracer(TrapHandling, Lifecycle):
                 continue
             try:
                 self._on_status(tid, status)
-            except Exception:  # a bug of ours must not stop every tracee
+            except BaseException:  # a bug of ours must not stop every tracee
                 log.exception("while handling status %#x of thread %d", status, tid)
-        with self._lock:
-            for _fn, _args, future in self._requests:
-                future.set_exception(RuntimeError("the tracer is closed"))
-            self._requests.clear()
 
     def _start_waker(self) -> None:
         sleep = shutil.which("sleep") or "/bin/sleep"

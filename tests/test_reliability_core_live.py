@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 
 import pytest
 
-from pydbg_utrace import Tracer
+from pydbg_utrace import Engine, Event, Tracer, arch, kernel
 from pydbg_utrace.lifecycle import LaunchPlan
 
 pytestmark = pytest.mark.live
 TIMEOUT = 30
+HOST = arch.host()
 
 
 def finish(process):
@@ -141,3 +143,80 @@ def test_a_program_that_cannot_be_executed_is_reported_as_such(own_tracer, tmp_p
     assert kind == "raised" and isinstance(exc, PermissionError), exc
     assert f"cannot execute {script}" in str(exc)
     still_works(own_tracer)
+
+
+# -- 7: the tracer thread survives any callback; once it is gone, calls raise at once ---------
+class Exits(Engine):
+    """Calls sys.exit() (or raises ``error``) at its first system call entry."""
+
+    def __init__(self, error: BaseException | None = None):
+        self.error = error
+
+    def report_syscall_entry(self, att, report):
+        if self.error is not None:
+            raise self.error
+        sys.exit("engine done")
+
+
+class Counter(Engine):
+    def __init__(self):
+        self.calls = []
+
+    def report_syscall_entry(self, att, report):
+        self.calls.append(report.syscall.nr)
+
+
+@pytest.mark.parametrize("error", [None, KeyboardInterrupt(), GeneratorExit()],
+                         ids=["sys.exit", "KeyboardInterrupt", "GeneratorExit"])
+def test_a_callback_that_exits_is_detached_and_the_tracer_goes_on(own_tracer, tracee, caplog,
+                                                                   error):
+    process = bounded(own_tracer.launch, [tracee("getppid")])[1]
+    exiting = process.main_thread.attach(Exits(error))
+    exiting.set_events(Event.SYSCALL_ENTRY)
+    counter = Counter()
+    process.main_thread.attach(counter).set_events(Event.SYSCALL_ENTRY)
+    process.start()
+    assert os.WEXITSTATUS(finish(process)) == 0
+    assert exiting.detached
+    assert HOST.syscall_number_of("exit_group") in counter.calls  # the other engine went on
+    assert ("SystemExit" if error is None else type(error).__name__) in caplog.text
+    still_works(own_tracer)
+
+
+def test_calls_raise_at_once_once_the_tracer_thread_died(monkeypatch, tracee):
+    tracer = Tracer()
+    try:
+        process = tracer.launch([tracee("getppid")])
+        entered, release = threading.Event(), threading.Event()
+
+        def dying_wait(nohang=False):  # the tracer thread's next wait4 kills it
+            entered.set()
+            release.wait(TIMEOUT)
+            raise SystemExit("simulated death of the tracer thread")
+
+        monkeypatch.setattr(kernel, "wait_tracees", dying_wait)
+        queued = threading.Event()
+        wake = tracer._wake
+        monkeypatch.setattr(tracer, "_wake", lambda: (wake(), queued.set()))
+        assert bounded(process.start)[0] == "value"  # drained; the loop then waits
+        assert entered.wait(TIMEOUT)
+        waiting = threading.Thread(target=lambda: outcome.append(bounded(tracer.launch,
+                                                                         ["/bin/true"])))
+        outcome: list = []
+        waiting.start()
+        assert queued.wait(TIMEOUT)  # the launch request sits in the queue
+        release.set()
+        waiting.join(TIMEOUT + 5)
+        kind, exc = outcome[0]
+        assert kind == "raised" and isinstance(exc, RuntimeError), exc
+        assert "the tracer thread died" in str(exc) and "simulated death" in str(exc)
+        for call in (lambda: tracer.launch(["/bin/true"]),
+                     lambda: process.main_thread.attach(Counter()), process.wait):
+            kind, exc = bounded(call)
+            assert kind == "raised" and "the tracer thread died" in str(exc), exc
+        tracer.close()  # nothing to do, returns at once
+        # The kernel let the program go when its tracer thread ended; it is our child.
+        kind, (pid, status) = bounded(os.waitpid, process.pid, 0)
+        assert os.WIFEXITED(status)
+    finally:
+        release.set()
