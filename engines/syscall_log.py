@@ -13,7 +13,16 @@ from typing import TextIO
 
 from ptrace.syscall.prototypes import SYSCALL_PROTOTYPES
 
-from pydbg_utrace import Attachment, Engine, Event, Report, kernel
+from pydbg_utrace import (
+    AttachFlags,
+    Attachment,
+    Engine,
+    Event,
+    ExistsError,
+    NoSuchThreadError,
+    Report,
+    kernel,
+)
 from pydbg_utrace.memory import read_string
 
 STRING_LIMIT = 32  # characters shown of a string argument, as strace -s 32
@@ -56,6 +65,31 @@ class SyscallLogger(Engine):
         att = thread.attach(self)
         att.set_events(self.events())
         return att
+
+    def attach_to_process(self, process) -> list[Attachment]:
+        """Attach to every thread of a running process, however its threads come and go.
+
+        A thread that dies before we reach it is skipped; a thread born
+        meanwhile is attached by ``report_clone`` (its creator has us already)
+        or by the next pass over ``process.threads``, never twice.
+        """
+        attachments: list[Attachment] = []
+        tried: set = set()
+        while True:
+            new = [t for t in list(process.threads.values()) if t not in tried]
+            if not new:
+                return attachments
+            for thread in new:
+                tried.add(thread)
+                try:
+                    att = thread.attach(self, AttachFlags.CREATE | AttachFlags.EXCLUSIVE
+                                        | AttachFlags.MATCH_OPS)
+                    att.set_events(self.events())
+                except ExistsError:
+                    continue  # report_clone was first
+                except NoSuchThreadError:
+                    continue  # it died meanwhile: nothing to log
+                attachments.append(att)
 
     def report_clone(self, att: Attachment, report: Report) -> None:
         if self.follow and report.child is not None:

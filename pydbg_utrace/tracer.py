@@ -255,15 +255,28 @@ class Tracer(TrapHandling, Lifecycle):
             self._let_go_children.pop(tid)._finish(status)
             return
         if thread is None:
-            # An auto-attached child reporting before its creator's clone event:
-            # hold it until the creator's report_clone has run.
             thread = Thread(self, tid, None)
-            thread.holds.add(CLONE_HOLD)
             self._threads[tid] = thread
+            if os.WIFSTOPPED(status) and kernel.event_of(status) == kernel.PTRACE_EVENT_EXIT:
+                # Killed before its first stop (a group exit): its creator, killed
+                # too, may never report the clone.  Nothing to hold it for.
+                self._adopt(thread)
+            else:
+                # An auto-attached child reporting before its creator's clone
+                # event: hold it until the creator's report_clone has run.
+                thread.holds.add(CLONE_HOLD)
         if os.WIFSTOPPED(status):
             self._on_stop(thread, status)
         else:
             self._on_death(thread, status)
+
+    def _adopt(self, thread: Thread) -> None:
+        """A thread of a traced process we learn of without its clone event."""
+        process = self._processes.get(_tgid(thread.tid))
+        thread.born = True
+        if process is not None:
+            thread.process = process
+            process.threads[thread.tid] = thread
 
     def _on_stop(self, thread: Thread, status: int) -> None:
         thread.state = State.STOPPED

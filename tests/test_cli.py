@@ -138,3 +138,25 @@ def test_trace_gives_the_program_default_signal_dispositions(tmp_path):
 
 def _default_sigpipe():
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_trace_follow_attaches_to_a_process_whose_threads_come_and_go(tmp_path, tracee, round_):
+    # Threads die between attach_process() and the logger's attach to each:
+    # that must not end the trace with a NoSuchThreadError traceback.
+    child = subprocess.Popen([tracee("churn"), "16"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "ready\n"
+        log = tmp_path / "log"
+        cli = subprocess.Popen([*CLI, "trace", "-f", "-p", str(child.pid), "-o", str(log)],
+                               stderr=subprocess.PIPE, text=True)
+        first = cli.stderr.readline()
+        assert first.startswith(f"pydbg-utrace: attached to process {child.pid} ("), first
+    finally:
+        child.stdin.close()
+    assert child.wait(TIMEOUT) == 0
+    assert cli.wait(TIMEOUT) == 0
+    rest = cli.stderr.read()
+    assert "Traceback" not in rest, rest
+    assert f"{child.pid} +++ exited with 0 +++" in log.read_text()
