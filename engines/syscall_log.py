@@ -26,7 +26,7 @@ from pydbg_utrace import (
 from pydbg_utrace.memory import read_string
 
 STRING_LIMIT = 32  # characters shown of a string argument, as strace -s 32
-EVENTS = Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT | Event.EXIT | Event.DEATH
+EVENTS = Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT | Event.EXEC | Event.EXIT | Event.DEATH
 
 
 def quote(data: bytes, complete: bool) -> str:
@@ -108,6 +108,14 @@ class SyscallLogger(Engine):
         info = report.syscall
         self.out.write(f"{att.thread.tid} {call} = {format_result(info.rval, info.is_error)}\n")
 
+    def report_exec(self, att: Attachment, report: Report) -> None:
+        # A thread other than the leader called execve: it returns as the
+        # leader (its tid is the process's now), so its pending call moves.
+        if report.old_tid is not None and report.old_tid != att.thread.tid:
+            call = self._pending.pop(report.old_tid, None)
+            if call is not None:
+                self._pending[att.thread.tid] = call
+
     def report_exit(self, att: Attachment, report: Report) -> None:
         call = self._pending.pop(att.thread.tid, None)
         if call is not None:  # exit_group and friends never return
@@ -115,7 +123,9 @@ class SyscallLogger(Engine):
 
     def report_death(self, att: Attachment, report: Report) -> None:
         status = report.exit_code or 0
-        if os.WIFSIGNALED(status):
+        if report.old_tid is not None:  # strace's words for a leader replaced by an exec
+            how = f"superseded by execve in pid {report.old_tid}"
+        elif os.WIFSIGNALED(status):
             how = f"killed by signal {os.WTERMSIG(status)}"
         else:
             how = f"exited with {os.WEXITSTATUS(status)}"

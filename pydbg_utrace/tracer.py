@@ -515,8 +515,11 @@ class Tracer(TrapHandling, Lifecycle):
         old_tid = kernel.get_event_msg(thread.tid)
         process = thread.process
         if old_tid != thread.tid and old_tid in self._threads:
-            # A non-leader thread called execve and took over the leader's tid.
+            # A non-leader thread called execve and took over the leader's tid:
+            # the old leader is gone now (the kernel reports no death for it).
             execer = self._threads.pop(old_tid)
+            if not thread.death_reported:
+                self._report_death(thread, 0, superseded_by=old_tid)
             self._reap_silently(thread)
             execer.tid = thread.tid
             execer.state, execer.born = State.STOPPED, True
@@ -545,21 +548,29 @@ class Tracer(TrapHandling, Lifecycle):
 
     def _on_death(self, thread: Thread, status: int) -> None:
         process = thread.process
-        thread.state = State.DEAD
-        thread.death_reported = True
-        thread.holds.clear()
-        if process is not None:
-            group_dead = thread.tid == process.pid or all(
-                not t.alive for t in process.threads.values())
-            report = Report(self, thread, Event.DEATH)
-            report.exit_code = status
-            report.group_dead = group_dead
-            self._report(thread, report, Event.DEATH)
-            self._report(thread, Report(self, thread, Event.REAP), Event.REAP)
+        self._report_death(thread, status)
         self._reap_silently(thread)
         if process is not None and thread.tid == process.pid:
             self._processes.pop(process.pid, None)
             process._finish(status)
+
+    def _report_death(self, thread: Thread, status: int, superseded_by: int | None = None
+                      ) -> None:
+        """DEATH then REAP, once per thread; ``superseded_by``: the tid whose execve ended it."""
+        process = thread.process
+        thread.state = State.DEAD
+        thread.death_reported = True
+        thread.holds.clear()
+        if process is None:
+            return
+        group_dead = superseded_by is None and (thread.tid == process.pid or all(
+            not t.alive for t in process.threads.values()))
+        report = Report(self, thread, Event.DEATH)
+        report.exit_code = status
+        report.group_dead = group_dead
+        report.old_tid = superseded_by
+        self._report(thread, report, Event.DEATH)
+        self._report(thread, Report(self, thread, Event.REAP), Event.REAP)
 
     def _reap_silently(self, thread: Thread) -> None:
         for att in list(thread.attachments):

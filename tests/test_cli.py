@@ -160,3 +160,17 @@ def test_trace_follow_attaches_to_a_process_whose_threads_come_and_go(tmp_path, 
     rest = cli.stderr.read()
     assert "Traceback" not in rest, rest
     assert f"{child.pid} +++ exited with 0 +++" in log.read_text()
+
+
+def test_trace_follow_an_exec_from_a_non_leader_thread(tmp_path, tracee):
+    log = tmp_path / "log"
+    result = run_cli("trace", "-f", "-o", str(log), "--", tracee("thread_exec"))
+    assert result.returncode == 0, result.stderr
+    lines = log.read_text().splitlines()
+    leader = lines[0].split()[0]
+    clone = next(line for line in lines if " clone3(" in line or " clone(" in line)
+    execer = clone.rsplit("= ", 1)[1]
+    assert f"{leader} +++ superseded by execve in pid {execer} +++" in lines, lines
+    execs = [line for line in lines if ' execve("/bin/true"' in line]
+    assert execs and execs[-1].startswith(f"{leader} ") and execs[-1].endswith(" = 0"), execs
+    assert lines[-1] == f"{leader} +++ exited with 0 +++"

@@ -220,3 +220,54 @@ def test_calls_raise_at_once_once_the_tracer_thread_died(monkeypatch, tracee):
         assert os.WIFEXITED(status)
     finally:
         release.set()
+
+
+# -- 9: exec from a thread other than the leader --------------------------------------------
+class Lifelog(Engine):
+    """Follows every thread; records (event, tid) for clone/exec/exit/death/reap."""
+
+    EVENTS = Event.CLONE | Event.EXEC | Event.EXIT | Event.DEATH | Event.REAP
+
+    def __init__(self):
+        self.log: list[tuple[str, int]] = []
+        self.superseded: dict[int, int | None] = {}
+
+    def follow(self, thread):
+        thread.attach(self).set_events(self.EVENTS)
+
+    def report_clone(self, att, report):
+        self.log.append(("clone", report.child.tid))
+        self.follow(report.child)
+
+    def report_exec(self, att, report):
+        self.log.append(("exec", report.old_tid))
+
+    def report_exit(self, att, report):
+        self.log.append(("exit", att.thread.tid))
+
+    def report_death(self, att, report):
+        self.log.append(("death", att.thread.tid))
+        self.superseded[att.thread.tid] = report.old_tid
+
+    def report_reap(self, att, report):
+        self.log.append(("reap", att.thread.tid))
+
+
+def test_exec_from_a_non_leader_thread_gives_every_thread_one_death_and_one_reap(
+        own_tracer, tracee):
+    process = bounded(own_tracer.launch, [tracee("thread_exec")])[1]
+    engine = Lifelog()
+    engine.follow(process.main_thread)
+    process.start()
+    assert os.WEXITSTATUS(finish(process)) == 0  # /bin/true's status
+    (execer,) = [tid for event, tid in engine.log if event == "clone"]
+    leader = process.pid
+    assert ("exec", execer) in engine.log
+    for event in ("exit", "death", "reap"):
+        # The old leader: one each; the execer lives on as the leader, then ends once.
+        assert engine.log.count((event, leader)) == 2, (event, engine.log)
+    first_leader_death = engine.log.index(("death", leader))
+    assert engine.log.index(("exit", leader)) < first_leader_death < engine.log.index(
+        ("exec", execer))
+    assert engine.log[-2:] == [("death", leader), ("reap", leader)]
+    assert ("death", execer) not in engine.log  # it never died under its old tid
