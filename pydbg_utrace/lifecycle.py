@@ -394,6 +394,22 @@ def _tgid(tid: int) -> int:
     return tid
 
 
+def _parent_of(tid: int) -> int:
+    """The real parent's pid (``PPid``); 0 if unknown."""
+    return _status_field(tid, "PPid:")
+
+
+def _status_field(tid: int, name: str) -> int:
+    try:
+        with open(f"/proc/{tid}/status") as status:
+            for line in status:
+                if line.startswith(name):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def _tracer_of(tid: int) -> int:
     try:
         with open(f"/proc/{tid}/status") as status:

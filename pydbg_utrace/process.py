@@ -61,6 +61,9 @@ class Thread:
         self.detach_when_stopped = False  # an unwanted fork child: detach at its first stop
         self.death_reported = False
         self.report_at_vfork_done = False  # a REPORT asked at a vfork waits for its end
+        # The leader of a host's child: detach at its exit stop, reporting this
+        # wait status, so that the host's own wait() gets the real one.
+        self.release_at_exit: int | None = None
 
     def attach(self, engine: Engine | None = None, flags: AttachFlags = AttachFlags.CREATE,
                data: Any = None) -> Attachment:
@@ -87,6 +90,7 @@ class Process:
         self.tracer = tracer
         self.pid = pid
         self.is_child = is_child  # we are its real parent (we launched it)
+        self.leader_released = False  # its leader was let go at its exit stop
         self.threads: dict[int, Thread] = {}
         self.status: int | None = None  # wait status once it is gone
         self._arch: Arch | None = None

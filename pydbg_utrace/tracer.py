@@ -40,7 +40,7 @@ from .errors import (
     NotSupportedError,
 )
 from .events import AttachFlags, Event, JobControl, Resume, SignalAction, SyscallAction
-from .lifecycle import Lifecycle, _tgid, prepare_launch
+from .lifecycle import Lifecycle, _parent_of, _tgid, prepare_launch
 from .process import Process, State, Thread
 from .stopkinds import (
     CLONE_EVENTS,
@@ -544,13 +544,35 @@ class Tracer(TrapHandling, Lifecycle):
         code = report.exit_code
         if os.WIFSIGNALED(code) and os.WTERMSIG(code) == signal.SIGKILL:
             thread.holds.clear()  # SIGKILL always wins: no engine may hold it here
+        process = thread.process
+        if process is not None and thread.tid == process.pid and not process.is_child \
+                and _parent_of(thread.tid) == os.getpid():
+            # The host program's own child: our wait4 would reap its zombie (we
+            # are in the real parent's thread group).  Let it go here instead,
+            # so that the host's wait() gets its status.
+            thread.release_at_exit = code
         self._resume(thread)
+
+    def _release_at_exit(self, thread: Thread) -> None:
+        """Detach a host child's leader from its exit stop; it is dead to us from here."""
+        process = thread.process
+        try:
+            kernel.detach(thread.tid, 0)
+        except kernel.NoSuchProcessError:
+            pass
+        self._report_death(thread, thread.release_at_exit)
+        self._reap_silently(thread)
+        process.leader_released = True
+        if not process.threads:
+            self._processes.pop(process.pid, None)
+            process._finish(thread.release_at_exit)
 
     def _on_death(self, thread: Thread, status: int) -> None:
         process = thread.process
         self._report_death(thread, status)
         self._reap_silently(thread)
-        if process is not None and thread.tid == process.pid:
+        if process is not None and (thread.tid == process.pid
+                                    or (process.leader_released and not process.threads)):
             self._processes.pop(process.pid, None)
             process._finish(status)
 
@@ -607,6 +629,9 @@ class Tracer(TrapHandling, Lifecycle):
         self._continue(thread)
 
     def _continue(self, thread: Thread) -> None:
+        if thread.release_at_exit is not None:
+            self._release_at_exit(thread)
+            return
         action = thread.pending
         thread.pending = Resume.RESUME
         try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import threading
 
@@ -271,3 +272,22 @@ def test_exec_from_a_non_leader_thread_gives_every_thread_one_death_and_one_reap
         ("exec", execer))
     assert engine.log[-2:] == [("death", leader), ("reap", leader)]
     assert ("death", execer) not in engine.log  # it never died under its old tid
+
+
+# -- 10: the host's own child, attached, is reaped by the host ---------------------------------
+def test_the_hosts_own_child_traced_by_attach_is_left_for_the_host_to_reap(own_tracer):
+    child = subprocess.Popen(["/bin/sh", "-c", "read line; exit 42"], stdin=subprocess.PIPE)
+    try:
+        process = bounded(own_tracer.attach_process, child.pid)[1]
+        engine = Lifelog()
+        engine.follow(process.main_thread)
+        child.stdin.write(b"go\n")
+        child.stdin.flush()
+        status = finish(process)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 42
+        assert engine.log.count(("death", child.pid)) == 1
+        assert engine.log[-1] == ("reap", child.pid)
+    finally:
+        child.stdin.close()
+    # Popen.wait() says 0 when the zombie is gone (ECHILD): the status must be there.
+    assert child.wait(TIMEOUT) == 42
