@@ -215,6 +215,8 @@ def poke_data(pid: int, addr: int, word: int) -> None:
 
 # -- siginfo ------------------------------------------------------------------
 SIGINFO_SIZE = 128
+SI_USER = 0  # kill()
+SI_TKILL = -6  # tkill() / tgkill()
 
 
 class Siginfo:
@@ -243,6 +245,15 @@ class Siginfo:
     def signo(self, value: int) -> None:
         self._set_int(0, value)
 
+    @classmethod
+    def fresh(cls, signo: int = 0, code: int = SI_TKILL) -> Siginfo:
+        """A blank siginfo as ``tgkill`` from this process would fill it (for an
+        artificial signal: an engine sets ``signo`` and whatever else it likes)."""
+        info = cls(bytes(SIGINFO_SIZE))
+        info.signo, info.code = signo, code
+        info.pid, info.uid = os.getpid(), os.getuid()
+        return info
+
     @property
     def errno(self) -> int:
         return self._int(4)
@@ -251,13 +262,25 @@ class Siginfo:
     def code(self) -> int:
         return self._int(8)
 
+    @code.setter
+    def code(self, value: int) -> None:
+        self._set_int(8, value)
+
     @property
     def pid(self) -> int:
         return self._int(16)
 
+    @pid.setter
+    def pid(self, value: int) -> None:
+        self._set_int(16, value)
+
     @property
     def uid(self) -> int:
-        return self._int(20)
+        return struct.unpack_from("=I", self.raw, 20)[0]
+
+    @uid.setter
+    def uid(self, value: int) -> None:
+        struct.pack_into("=I", self.raw, 20, value)
 
     @property
     def addr(self) -> int:

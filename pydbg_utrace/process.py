@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from pydbg_utrace.arch.base import Arch, Registers
 
     from .engine import Attachment, Engine
-    from .kernel import SyscallInfo
+    from .kernel import Siginfo, SyscallInfo
     from .tracer import Tracer
 
 
@@ -64,6 +64,9 @@ class Thread:
         # The leader of a host's child: detach at its exit stop, reporting this
         # wait status, so that the host's own wait() gets the real one.
         self.release_at_exit: int | None = None
+        # An artificial signal chosen at a REPORT/INTERRUPT report, sent with
+        # tgkill: at its delivery stop it gets this siginfo and goes on unreported.
+        self.artificial: Siginfo | None = None
 
     def attach(self, engine: Engine | None = None, flags: AttachFlags = AttachFlags.CREATE,
                data: Any = None) -> Attachment:

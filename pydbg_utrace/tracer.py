@@ -342,9 +342,41 @@ class Tracer(TrapHandling, Lifecycle):
         if interrupt:
             report.signal_action = SignalAction.REPORT
             report.event = Event.SIGNAL
+            report.siginfo = kernel.Siginfo.fresh()  # for an artificial signal
             self._report(thread, report, Event.SIGNAL, Event.SIGNAL_ALL)
+            self._send_artificial(thread, report.signal_action, report.siginfo)
         else:
             self._report(thread, report, Event.NONE)
+
+    def _send_artificial(self, thread: Thread, action: SignalAction, info: kernel.Siginfo
+                         ) -> None:
+        """Carry out a signal disposition answered to a report with no signal.
+
+        utrace lets that report "stop or deliver an artificial signal".  We
+        can only inject a signal at a signal-delivery stop, and this is not
+        one: so the signal is sent with tgkill, and at its delivery stop it
+        gets the engine's siginfo and goes on without being reported again.
+        TERM/CORE/STOP/TSTP without a signal number use SIGTERM/SIGQUIT/
+        SIGSTOP/SIGTSTP; DELIVER/HANDLER deliver ``info.signo`` (if any) to
+        the program's own disposition; REPORT/IGN do nothing.
+        """
+        if action in (SignalAction.REPORT, SignalAction.IGN):
+            return
+        signo = info.signo or signals.ARTIFICIAL_DEFAULT.get(action, 0)
+        if not 0 < signo < signal.NSIG:
+            return
+        natural = signals.disposition(signo, *signals.read_masks(thread.tid))
+        wanted = SignalAction.DELIVER if action == SignalAction.HANDLER else action
+        sig = signals.signal_to_inject(wanted, signo, natural)
+        if sig == 0:
+            return
+        if sig != signal.SIGKILL:
+            info.signo = sig
+            thread.artificial = info
+        try:
+            kernel.tgkill(thread.process.pid, thread.tid, sig)
+        except kernel.NoSuchProcessError:
+            thread.artificial = None
 
     # -- stops -----------------------------------------------------------------------
     def _on_birth(self, thread: Thread) -> None:
@@ -386,6 +418,15 @@ class Tracer(TrapHandling, Lifecycle):
             info = kernel.get_siginfo(thread.tid)
         except kernel.NoSuchProcessError:
             return  # killed meanwhile: its death follows
+        artificial = thread.artificial
+        if artificial is not None and sig == artificial.signo \
+                and info.code == kernel.SI_TKILL and info.pid == os.getpid():
+            thread.artificial = None  # ours, already decided: deliver it as the engine set it
+            if bytes(artificial.raw) != bytes(info.raw):
+                kernel.set_siginfo(thread.tid, artificial)
+            thread.inject = sig
+            self._resume(thread)
+            return
         if (sig == signal.SIGTRAP and info.code in (watchpoints.TRAP_HWBKPT, watchpoints.TRAP_TRACE)
                 and self._report_watchpoints(thread) and not thread.stepping):
             self._resume(thread)  # watchpoint hook: a debug-register hit, reported

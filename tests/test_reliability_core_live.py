@@ -6,6 +6,7 @@ Every wait is bounded (TIMEOUT) so that a hang becomes a failure.
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -13,7 +14,16 @@ import threading
 
 import pytest
 
-from pydbg_utrace import Engine, Event, Tracer, arch, kernel
+from pydbg_utrace import (
+    Engine,
+    Event,
+    JobControl,
+    Resume,
+    SignalAction,
+    Tracer,
+    arch,
+    kernel,
+)
 from pydbg_utrace.lifecycle import LaunchPlan
 
 pytestmark = pytest.mark.live
@@ -291,3 +301,98 @@ def test_the_hosts_own_child_traced_by_attach_is_left_for_the_host_to_reap(own_t
         child.stdin.close()
     # Popen.wait() says 0 when the zombie is gone (ECHILD): the status must be there.
     assert child.wait(TIMEOUT) == 42
+
+
+# -- 11: a disposition answered to a REPORT/INTERRUPT report is carried out -------------------
+class Artificial(Engine):
+    """At the report an INTERRUPT causes, answers ``action`` after ``setup(siginfo)``."""
+
+    EVENTS = Event.SIGNAL_ALL | Event.QUIESCE | Event.JCTL
+
+    def __init__(self, action: SignalAction, setup=None):
+        self.action = action
+        self.setup = setup
+        self.infos: list = []
+        self.others: list[int] = []  # signals reported other than the REPORT
+        self.jctl: list = []
+        self.jctl_seen = threading.Event()
+
+    def report_signal(self, att, report):
+        if report.signal_action != SignalAction.REPORT:
+            self.others.append(report.signo)
+            return None
+        self.infos.append(report.siginfo)
+        if self.setup is not None:
+            self.setup(report.siginfo)
+        return Resume.RESUME, self.action
+
+    def report_jctl(self, att, report):
+        self.jctl.append(report.jctl)
+        self.jctl_seen.set()
+
+
+def interrupt_and_answer(tracer, argv, engine, stdout=None):
+    """Launch ``argv``, let it block, INTERRUPT it; the engine answers."""
+    process = bounded(tracer.launch, argv, stdout=stdout)[1]
+    att = process.main_thread.attach(engine)
+    att.set_events(Artificial.EVENTS)
+    process.start()
+    return process, att
+
+
+@pytest.mark.parametrize(("action", "signo", "expected"), [
+    (SignalAction.TERM, signal.SIGTERM, signal.SIGTERM),
+    (SignalAction.TERM, 0, signal.SIGTERM),  # no number chosen: SIGTERM's default
+    (SignalAction.TERM, signal.SIGUSR2, signal.SIGUSR2),  # its default terminates too
+    (SignalAction.CORE, signal.SIGQUIT, signal.SIGQUIT),
+])
+def test_term_or_core_answered_to_an_interrupt_kills_with_that_signal(own_tracer, action,
+                                                                      signo, expected):
+    engine = Artificial(action, lambda info: setattr(info, "signo", signo))
+    old = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, old[1]))  # no core file from CORE
+    try:
+        process, att = interrupt_and_answer(own_tracer, ["/bin/sleep", "1000"], engine)
+    finally:
+        resource.setrlimit(resource.RLIMIT_CORE, old)
+    att.control(Resume.INTERRUPT)
+    status = finish(process)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == expected, hex(status)
+    (info,) = engine.infos
+    assert info is not None
+    assert engine.others == []  # the artificial signal is not reported again
+
+
+def test_stop_answered_to_an_interrupt_stops_the_group_as_sigstop_would(own_tracer):
+    engine = Artificial(SignalAction.STOP)
+    process, att = interrupt_and_answer(own_tracer, ["/bin/sleep", "1000"], engine)
+    att.control(Resume.INTERRUPT)
+    assert engine.jctl_seen.wait(TIMEOUT), f"no group stop reported {engine.infos} {engine.others}"
+    assert engine.jctl == [JobControl.STOPPED]
+    assert status_fields(process.pid)["State"].startswith(("T", "t"))
+    os.kill(process.pid, signal.SIGCONT)
+    os.kill(process.pid, signal.SIGTERM)
+    status = finish(process)
+    assert os.WTERMSIG(status) == signal.SIGTERM
+    assert engine.jctl[:2] == [JobControl.STOPPED, JobControl.CONTINUED]
+
+
+def test_handler_answered_to_an_interrupt_delivers_the_siginfo_the_engine_wrote(own_tracer,
+                                                                                tracee):
+    def setup(info):
+        assert (info.signo, info.code, info.pid) == (0, kernel.SI_TKILL, os.getpid())
+        info.signo, info.code, info.pid = signal.SIGUSR1, kernel.SI_USER, 4242
+
+    engine = Artificial(SignalAction.HANDLER, setup)
+    read_end, write_end = os.pipe()
+    try:
+        process, att = interrupt_and_answer(own_tracer, [tracee("siginfo_echo")], engine,
+                                            stdout=write_end)
+    finally:
+        os.close(write_end)
+    with os.fdopen(read_end) as out:
+        assert out.readline() == "ready\n"
+        att.control(Resume.INTERRUPT)
+        assert os.WEXITSTATUS(finish(process)) == 0
+        assert out.read() == "usr1 code=0 pid=4242\n"
+    assert engine.others == []
