@@ -40,7 +40,21 @@ def quote(data: bytes, complete: bool) -> str:
     return f'"{text}"{more}'
 
 
+#: The kernel's internal restart codes (include/linux/errno.h): never seen by
+#: the program, but a tracer sees them at the exit of an interrupted call.
+#: strace's names and words.
+RESTART_CODES = {
+    512: ("ERESTARTSYS", "To be restarted if SA_RESTART is set"),
+    513: ("ERESTARTNOINTR", "To be restarted"),
+    514: ("ERESTARTNOHAND", "To be restarted if no handler"),
+    516: ("ERESTART_RESTARTBLOCK", "Interrupted by signal"),
+}
+
+
 def format_result(rval: int, is_error: bool) -> str:
+    if is_error and -rval in RESTART_CODES:
+        name, words = RESTART_CODES[-rval]
+        return f"? {name} ({words})"
     if is_error:
         err = -rval
         name = errno.errorcode.get(err, f"E{err}")

@@ -12,6 +12,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from .breakpoints import BreakpointTable
+from .errors import NoSuchThreadError
 from .events import AttachFlags, Resume
 from .memory import AddressSpace
 
@@ -138,7 +139,16 @@ class Process:
 
     @property
     def main_thread(self) -> Thread:
-        return self.threads.get(self.pid) or next(iter(self.threads.values()))
+        """The leader, or (once it is gone) any live thread of the process.
+
+        NoSuchThreadError once every thread is gone.
+        """
+        thread = self.threads.get(self.pid)
+        if thread is not None:
+            return thread
+        for thread in list(self.threads.values()):
+            return thread
+        raise NoSuchThreadError(f"process {self.pid} has no threads left")
 
     def start(self) -> None:
         """Let a launched program run (it waits before its first instruction)."""

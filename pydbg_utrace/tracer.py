@@ -389,10 +389,16 @@ class Tracer(TrapHandling, Lifecycle):
 
     def _on_syscall(self, thread: Thread) -> None:
         info = kernel.get_syscall_info(thread.tid)
-        thread.syscall = info
+        entry, thread.syscall = thread.syscall, info
         report = Report(self, thread, Event.NONE)
         report.syscall = info
         if info.op == kernel.PTRACE_SYSCALL_INFO_EXIT:
+            # The kernel gives an exit stop no number: the entry's, carried over
+            # (from the registers when we never saw the entry: attached meanwhile).
+            if entry is not None and entry.op != kernel.PTRACE_SYSCALL_INFO_EXIT:
+                info.nr, info.args = entry.nr, entry.args
+            else:
+                info.nr = thread.arch.syscall_number(self._registers(thread))
             if thread.abort_result is not None:
                 value, err = thread.abort_result
                 thread.abort_result = None

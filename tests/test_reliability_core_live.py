@@ -5,19 +5,23 @@ Every wait is bounded (TIMEOUT) so that a hang becomes a failure.
 
 from __future__ import annotations
 
+import io
 import os
 import resource
 import signal
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
 from pydbg_utrace import (
     Engine,
     Event,
+    InvalidError,
     JobControl,
+    NoSuchThreadError,
     Resume,
     SignalAction,
     Tracer,
@@ -396,3 +400,117 @@ def test_handler_answered_to_an_interrupt_delivers_the_siginfo_the_engine_wrote(
         assert os.WEXITSTATUS(finish(process)) == 0
         assert out.read() == "usr1 code=0 pid=4242\n"
     assert engine.others == []
+
+
+# -- 12: the smaller ones ------------------------------------------------------------------
+class SyscallPairs(Engine):
+    def __init__(self):
+        self.entries: list[int] = []
+        self.exits: list[int] = []
+        self.fpregs: bytes | None = None
+
+    def report_syscall_entry(self, att, report):
+        self.entries.append(report.syscall.nr)
+        if self.fpregs is None:
+            self.fpregs = bytes(report.regs.fpregs)
+
+    def report_syscall_exit(self, att, report):
+        self.exits.append(report.syscall.nr)
+
+
+def run_pairs(tracer, argv):
+    process = bounded(tracer.launch, argv)[1]
+    engine = SyscallPairs()
+    process.main_thread.attach(engine).set_events(Event.SYSCALL)
+    process.start()
+    assert os.WEXITSTATUS(finish(process)) == 0
+    return process, engine
+
+
+def test_syscall_exit_reports_the_number_of_its_entry(own_tracer, tracee):
+    _, engine = run_pairs(own_tracer, [tracee("getppid")])
+    # The launch is held at execve's exit stop: its entry was before we attached.
+    assert HOST.syscall_name(engine.exits[0]) == "execve"
+    assert engine.exits[1:] == engine.entries[:len(engine.exits) - 1]
+    assert HOST.syscall_number_of("getppid") in engine.exits
+    assert -1 not in engine.exits
+
+
+@pytest.mark.skipif(HOST.name != "x86_64", reason="the FXSAVE layout checked is x86_64's")
+def test_registers_reach_the_floating_point_regset(own_tracer, tracee):
+    _, engine = run_pairs(own_tracer, [tracee("getppid")])
+    assert len(engine.fpregs) == HOST.fp_regset_size == 512
+    mxcsr = int.from_bytes(engine.fpregs[24:28], "little")
+    assert mxcsr & 0xFFC0 == 0x1F80  # the power-on default masks: a real FXSAVE area
+
+
+def test_interrupted_calls_are_spelled_as_strace_does(own_tracer, tracee):
+    from pydbg_utrace.engines.syscall_log import SyscallLogger
+
+    log = io.StringIO()
+    read_end, write_end = os.pipe()
+    try:
+        process = bounded(own_tracer.launch, [tracee("siginfo_echo")], stdout=write_end)[1]
+    finally:
+        os.close(write_end)
+    SyscallLogger(log).attach_to(process.main_thread)
+    in_pause = threading.Event()
+    pause = HOST.syscall_number_of("pause")
+    watcher = Counter()
+    watcher.report_syscall_entry = lambda att, r: in_pause.set() if r.syscall.nr == pause else None
+    process.main_thread.attach(watcher).set_events(Event.SYSCALL_ENTRY)
+    process.start()
+    with os.fdopen(read_end) as out:
+        assert out.readline() == "ready\n"
+        assert in_pause.wait(TIMEOUT)
+        os.kill(process.pid, signal.SIGUSR1)  # pause() is interrupted for the handler
+        assert os.WEXITSTATUS(finish(process)) == 0
+    assert f"{process.pid} pause() = ? ERESTARTNOHAND (To be restarted if no handler)\n" \
+        in log.getvalue(), log.getvalue()
+    assert "E514" not in log.getvalue()
+
+
+def test_main_thread_of_a_finished_process_is_a_clear_error(own_tracer, tracee):
+    process, _ = run_pairs(own_tracer, [tracee("getppid")])
+    with pytest.raises(NoSuchThreadError, match=f"process {process.pid} has no threads left"):
+        process.main_thread  # noqa: B018 -- the property is the call under test
+
+
+def test_symbols_and_arch_of_a_process_whose_leader_is_a_zombie(own_tracer, tracee):
+    from pydbg_utrace.symbols import Symbols
+
+    stdin_r, stdin_w = os.pipe()
+    stdout_r, stdout_w = os.pipe()
+    try:
+        process = bounded(own_tracer.launch, [tracee("zombie_leader")], stdin=stdin_r,
+                          stdout=stdout_w)[1]
+    finally:
+        os.close(stdin_r)
+        os.close(stdout_w)
+    with os.fdopen(stdin_w, "w") as to_child, os.fdopen(stdout_r) as from_child:
+        process.start()
+        assert from_child.readline() == "ready\n"
+        deadline = time.monotonic() + TIMEOUT  # pthread_exit finishes on its own
+        while status_fields(process.pid)["State"][0] != "Z":
+            assert time.monotonic() < deadline, "the leader never became a zombie"
+            time.sleep(0.01)
+        process._arch = None  # forget what was read while the leader lived
+        assert process.arch is HOST
+        assert arch.for_pid(process.pid) is HOST
+        symbols = Symbols(process.pid)
+        assert symbols.describe(symbols.address_of("main")) == "main"
+        to_child.write("done\n")
+    assert os.WEXITSTATUS(finish(process)) == 0
+
+
+def test_set_events_refuses_bits_no_event_has(own_tracer, tracee):
+    process = bounded(own_tracer.launch, [tracee("getppid")])[1]
+    att = process.main_thread.attach(Counter())
+    with pytest.raises(InvalidError, match="0x10000000000"):
+        att.set_events(1 << 40)
+    with pytest.raises(InvalidError):
+        att.set_events(Event.SYSCALL_ENTRY | (1 << 16))
+    att.set_events(Event.SYSCALL_ENTRY)  # a real mask is still taken
+    process.start()
+    assert os.WEXITSTATUS(finish(process)) == 0
+    assert att.engine.calls
