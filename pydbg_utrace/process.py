@@ -94,6 +94,7 @@ class Process:
         self.tracer = tracer
         self.pid = pid
         self.is_child = is_child  # we are its real parent (we launched it)
+        self.host_child = False  # the host's own child when we attached: the host reaps it
         self.leader_released = False  # its leader was let go at its exit stop
         self.threads: dict[int, Thread] = {}
         self.status: int | None = None  # wait status once it is gone

@@ -109,7 +109,13 @@ class Tracer(TrapHandling, Lifecycle):
 
     def attach_process(self, pid: int) -> Process:
         """Trace every thread of a running process; it goes on running."""
-        return self._call(self._attach_process, pid)
+        return self._call(self._attach_noting_parent, pid)
+
+    def _attach_noting_parent(self, pid: int) -> Process:
+        process = self._attach_process(pid)
+        # The host program's own child: its wait() will want the exit status.
+        process.host_child = not process.is_child and _parent_of(pid) == os.getpid()
+        return process
 
     def attach(self, thread: Thread, engine: Engine | None = None,
                flags: AttachFlags = AttachFlags.CREATE, data: Any = None) -> Attachment:
@@ -136,7 +142,7 @@ class Tracer(TrapHandling, Lifecycle):
         if self._closed or not self._thread.is_alive():
             return
         self._call(self._close, kill)
-        if threading.get_ident() != self._thread.ident:
+        if threading.current_thread() is not self._thread:
             self._thread.join()
 
     def __enter__(self) -> Tracer:
@@ -147,7 +153,7 @@ class Tracer(TrapHandling, Lifecycle):
 
     # -- marshalling to the tracer thread ------------------------------------------
     def _call(self, fn: Callable, *args: Any) -> Any:
-        if threading.get_ident() == self._thread.ident:
+        if threading.current_thread() is self._thread:  # (an ident may be reused once it died)
             return fn(*args)
         future: Future = Future()
         with self._lock:
@@ -592,8 +598,7 @@ class Tracer(TrapHandling, Lifecycle):
         if os.WIFSIGNALED(code) and os.WTERMSIG(code) == signal.SIGKILL:
             thread.holds.clear()  # SIGKILL always wins: no engine may hold it here
         process = thread.process
-        if process is not None and thread.tid == process.pid and not process.is_child \
-                and _parent_of(thread.tid) == os.getpid():
+        if process is not None and process.host_child and thread.tid == process.pid:
             # The host program's own child: our wait4 would reap its zombie (we
             # are in the real parent's thread group).  Let it go here instead,
             # so that the host's wait() gets its status.
