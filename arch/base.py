@@ -201,6 +201,11 @@ class Arch:
         """The syscall number at a syscall-entry stop (signed: -1 = none)."""
         raise NotImplementedError
 
+    def syscall_number_at_exit(self, regs: Registers) -> int | None:
+        """The number of the call at a syscall-exit stop, if the registers still
+        hold it (x86_64: ``orig_rax``); None where the exit overwrote it."""
+        return None
+
     def set_syscall_number(self, regs: Registers, nr: int) -> None:
         """Change the call the kernel will run (at the entry stop)."""
         raise NotImplementedError

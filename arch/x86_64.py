@@ -51,6 +51,9 @@ class X86_64(Arch):
     def syscall_number(self, regs: Registers) -> int:
         return regs.signed("orig_rax")
 
+    def syscall_number_at_exit(self, regs: Registers) -> int | None:
+        return regs.signed("orig_rax")  # kept by the kernel through the call
+
     def set_syscall_number(self, regs: Registers, nr: int) -> None:
         regs["orig_rax"] = nr
 

@@ -400,11 +400,13 @@ class Tracer(TrapHandling, Lifecycle):
         report.syscall = info
         if info.op == kernel.PTRACE_SYSCALL_INFO_EXIT:
             # The kernel gives an exit stop no number: the entry's, carried over
-            # (from the registers when we never saw the entry: attached meanwhile).
+            # (when we never saw the entry -- attached meanwhile, or the launch's
+            # execve -- from the registers where they still hold it, else -1).
             if entry is not None and entry.op != kernel.PTRACE_SYSCALL_INFO_EXIT:
                 info.nr, info.args = entry.nr, entry.args
             else:
-                info.nr = thread.arch.syscall_number(self._registers(thread))
+                nr = thread.arch.syscall_number_at_exit(self._registers(thread))
+                info.nr = -1 if nr is None else nr
             if thread.abort_result is not None:
                 value, err = thread.abort_result
                 thread.abort_result = None
