@@ -261,16 +261,11 @@ class Tracer(TrapHandling, Lifecycle):
             self._let_go_children.pop(tid)._finish(status)
             return
         if thread is None:
+            # An auto-attached child reporting before its creator's clone event:
+            # hold it until the creator's report_clone has run.
             thread = Thread(self, tid, None)
+            thread.holds.add(CLONE_HOLD)
             self._threads[tid] = thread
-            if os.WIFSTOPPED(status) and kernel.event_of(status) == kernel.PTRACE_EVENT_EXIT:
-                # Killed before its first stop (a group exit): its creator, killed
-                # too, may never report the clone.  Nothing to hold it for.
-                self._adopt(thread)
-            else:
-                # An auto-attached child reporting before its creator's clone
-                # event: hold it until the creator's report_clone has run.
-                thread.holds.add(CLONE_HOLD)
         if os.WIFSTOPPED(status):
             self._on_stop(thread, status)
         else:
@@ -279,7 +274,6 @@ class Tracer(TrapHandling, Lifecycle):
     def _adopt(self, thread: Thread) -> None:
         """A thread of a traced process we learn of without its clone event."""
         process = self._processes.get(_tgid(thread.tid))
-        thread.born = True
         if process is not None:
             thread.process = process
             process.threads[thread.tid] = thread
@@ -394,7 +388,10 @@ class Tracer(TrapHandling, Lifecycle):
             self._resume(thread)
 
     def _on_syscall(self, thread: Thread) -> None:
-        info = kernel.get_syscall_info(thread.tid)
+        try:
+            info = kernel.get_syscall_info(thread.tid)
+        except kernel.NoSuchProcessError:
+            return  # killed (a group exit) since it stopped: its exit stop follows
         entry, thread.syscall = thread.syscall, info
         report = Report(self, thread, Event.NONE)
         report.syscall = info
@@ -590,6 +587,11 @@ class Tracer(TrapHandling, Lifecycle):
         self._resume(thread)
 
     def _on_exit(self, thread: Thread) -> None:
+        if CLONE_HOLD in thread.holds:
+            # Killed (a group exit) before its creator reported the clone: the
+            # creator, killed too, may never report it.  Nothing to hold it for.
+            thread.holds.discard(CLONE_HOLD)
+            self._adopt(thread)
         report = Report(self, thread, Event.EXIT)
         try:
             report.exit_code = kernel.get_event_msg(thread.tid)

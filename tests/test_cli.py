@@ -144,7 +144,7 @@ def _default_sigpipe():
 def test_trace_follow_attaches_to_a_process_whose_threads_come_and_go(tmp_path, tracee, round_):
     # Threads die between attach_process() and the logger's attach to each:
     # that must not end the trace with a NoSuchThreadError traceback.
-    child = subprocess.Popen([tracee("churn"), "16"], stdin=subprocess.PIPE,
+    child = subprocess.Popen([tracee("churn"), "16", "3"], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout.readline() == "ready\n"

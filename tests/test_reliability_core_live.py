@@ -514,3 +514,34 @@ def test_set_events_refuses_bits_no_event_has(own_tracer, tracee):
     process.start()
     assert os.WEXITSTATUS(finish(process)) == 0
     assert att.engine.calls
+
+
+# -- 8: attaching to every thread while threads die ------------------------------------------
+def test_the_logger_attaches_to_a_process_even_with_a_thread_dying_right_then(own_tracer,
+                                                                              tracee):
+    from pydbg_utrace.engines.syscall_log import SyscallLogger
+
+    log = io.StringIO()
+    logger = SyscallLogger(log, follow=True)
+    outcome: list = []
+
+    class AttachWhileDying(Lifelog):
+        # At a worker's death report the worker is still in process.threads,
+        # but dead: the moment a thread exits between a snapshot and an attach.
+        def report_death(self, att, report):
+            super().report_death(att, report)
+            if not outcome and att.thread.tid != att.thread.process.pid:
+                try:
+                    outcome.append(("value", logger.attach_to_process(att.thread.process)))
+                except BaseException as exc:  # noqa: BLE001 -- the verdict below
+                    outcome.append(("raised", exc))
+
+    process = bounded(own_tracer.launch, [tracee("threads"), "3"])[1]
+    engine = AttachWhileDying()
+    engine.follow(process.main_thread)
+    process.start()
+    assert os.WEXITSTATUS(finish(process)) == 0
+    kind, attachments = outcome[0]
+    assert kind == "value", attachments
+    assert process.pid in {att.thread.tid for att in attachments}
+    assert f"{process.pid} +++ exited with 0 +++" in log.getvalue()
