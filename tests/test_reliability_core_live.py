@@ -545,3 +545,13 @@ def test_the_logger_attaches_to_a_process_even_with_a_thread_dying_right_then(ow
     assert kind == "value", attachments
     assert process.pid in {att.thread.tid for att in attachments}
     assert f"{process.pid} +++ exited with 0 +++" in log.getvalue()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_the_hosts_own_child_killed_while_traced_is_reaped_by_the_host(own_tracer, sig):
+    child = subprocess.Popen(["/bin/sleep", "1000"])
+    process = bounded(own_tracer.attach_process, child.pid)[1]
+    os.kill(child.pid, sig)
+    status = finish(process)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == sig
+    assert child.wait(TIMEOUT) == -sig
