@@ -616,7 +616,8 @@ class Tracer(TrapHandling, Lifecycle):
             kernel.detach(thread.tid, 0)
         except kernel.NoSuchProcessError:
             pass
-        self._report_death(thread, thread.release_at_exit)
+        others_live = any(t.alive for t in process.threads.values() if t is not thread)
+        self._report_death(thread, thread.release_at_exit, group_dead=not others_live)
         self._reap_silently(thread)
         process.leader_released = True
         if not process.threads:
@@ -632,8 +633,8 @@ class Tracer(TrapHandling, Lifecycle):
             self._processes.pop(process.pid, None)
             process._finish(status)
 
-    def _report_death(self, thread: Thread, status: int, superseded_by: int | None = None
-                      ) -> None:
+    def _report_death(self, thread: Thread, status: int, superseded_by: int | None = None,
+                      group_dead: bool | None = None) -> None:
         """DEATH then REAP, once per thread; ``superseded_by``: the tid whose execve ended it."""
         process = thread.process
         thread.state = State.DEAD
@@ -641,8 +642,9 @@ class Tracer(TrapHandling, Lifecycle):
         thread.holds.clear()
         if process is None:
             return
-        group_dead = superseded_by is None and (thread.tid == process.pid or all(
-            not t.alive for t in process.threads.values()))
+        if group_dead is None:
+            group_dead = superseded_by is None and (thread.tid == process.pid or all(
+                not t.alive for t in process.threads.values()))
         report = Report(self, thread, Event.DEATH)
         report.exit_code = status
         report.group_dead = group_dead
