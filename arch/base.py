@@ -26,6 +26,7 @@ RegsetLoader = Callable[[int, int], bytes]
 MemoryReader = Callable[[int, int], bytes]
 
 MAX_ERRNO = 4095  # include/linux/err.h: -4095..-1 are error returns
+NT_PRFPREG = 2  # include/uapi/linux/elf.h: the floating-point regset
 
 
 def to_signed(value: int, bits: int = 64) -> int:
@@ -139,6 +140,13 @@ class Registers:
             self.extra[note_type] = bytearray(self._load(note_type, size))
         return self.extra[note_type]
 
+    @property
+    def fpregs(self) -> bytearray:
+        """The ``NT_PRFPREG`` regset (x86_64: the 512-byte FXSAVE area; ppc64: 32
+        FPRs + FPSCR; s390x: FPC + 16 FPRs), loaded on first use; mutate it and
+        add ``NT_PRFPREG`` to :attr:`extra_changed` (or use :meth:`set_regset`)."""
+        return self.regset(NT_PRFPREG)
+
     def set_regset(self, note_type: int, data: bytes) -> None:
         """Replace regset ``note_type``; the core writes it back."""
         self.extra[note_type] = bytearray(data)
@@ -165,7 +173,9 @@ class Arch:
     pc_register: str
     sp_register: str
     #: other regsets the loader may fetch: note type -> size in bytes
+    #: (every arch has ``NT_PRFPREG``, see ``fp_regset_size``)
     extra_regsets: Mapping[int, int] = {}
+    fp_regset_size: int  # bytes of NT_PRFPREG
 
     breakpoint_instruction: bytes
     breakpoint_pc_offset: int  # PC after the trap minus the breakpoint address
@@ -190,6 +200,11 @@ class Arch:
     def syscall_number(self, regs: Registers) -> int:
         """The syscall number at a syscall-entry stop (signed: -1 = none)."""
         raise NotImplementedError
+
+    def syscall_number_at_exit(self, regs: Registers) -> int | None:
+        """The number of the call at a syscall-exit stop, if the registers still
+        hold it (x86_64: ``orig_rax``); None where the exit overwrote it."""
+        return None
 
     def set_syscall_number(self, regs: Registers, nr: int) -> None:
         """Change the call the kernel will run (at the entry stop)."""

@@ -8,6 +8,8 @@ program is (``e_machine``, ``EI_CLASS``, ``EI_DATA``).
 
 from __future__ import annotations
 
+import os
+
 from .base import Arch
 from .ppc64 import PPC64BE, PPC64LE
 from .s390x import ARCH as S390X
@@ -55,11 +57,25 @@ def for_elf_header(header: bytes, what: str = "ELF file") -> Arch:
 
 
 def for_pid(pid: int) -> Arch:
-    """The arch of the program thread/process ``pid`` runs (``/proc/PID/exe``)."""
+    """The arch of the program thread/process ``pid`` runs (``/proc/PID/exe``).
+
+    A zombie leader (it called ``pthread_exit``, other threads run on) has no
+    ``exe`` any more: then any live thread's ``/proc/PID/task/TID/exe`` says.
+    """
+    for path in _exe_candidates(pid):
+        try:
+            return _for_path(path)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    raise ProcessLookupError(f"no such process {pid} (/proc/{pid}/exe missing)")
+
+
+def _exe_candidates(pid: int) -> list[str]:
     try:
-        return _for_path(f"/proc/{pid}/exe")
-    except FileNotFoundError:
-        raise ProcessLookupError(f"no such process {pid} (/proc/{pid}/exe missing)") from None
+        tids = sorted(int(name) for name in os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        tids = []
+    return [f"/proc/{pid}/exe", *(f"/proc/{pid}/task/{tid}/exe" for tid in tids if tid != pid)]
 
 
 def host() -> Arch:

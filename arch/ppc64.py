@@ -28,7 +28,7 @@ from functools import cached_property
 import capstone
 
 from . import ppc_atomic
-from .base import MAX_ERRNO, Arch, Instruction, MemoryReader, Registers, layout
+from .base import MAX_ERRNO, NT_PRFPREG, Arch, Instruction, MemoryReader, Registers, layout
 from .syscall_tables import python_ptrace_table
 
 _NAMES = [f"r{i}" for i in range(32)] + (
@@ -48,6 +48,8 @@ class PPC64(Arch):
     word_size = 8
     register_names, fields = layout(*((n, 8) for n in _NAMES))
     regset_size = ELF_NGREG * 8
+    fp_regset_size = 33 * 8  # ELF_NFPREG: 32 FPRs and FPSCR
+    extra_regsets: Mapping[int, int] = {NT_PRFPREG: fp_regset_size}
     pc_register = "nip"
     sp_register = "r1"
 

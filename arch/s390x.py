@@ -35,7 +35,7 @@ from functools import cached_property
 
 import capstone
 
-from .base import MAX_ERRNO, Arch, Instruction, Registers, layout
+from .base import MAX_ERRNO, NT_PRFPREG, Arch, Instruction, Registers, layout
 
 NT_S390_SYSTEM_CALL = 0x307
 S390_REGS_SIZE = 16 + 16 * 8 + 16 * 4 + 8
@@ -57,7 +57,8 @@ class S390X(Arch):
     regset_size = S390_REGS_SIZE
     pc_register = "psw_addr"
     sp_register = "r15"
-    extra_regsets: Mapping[int, int] = {NT_S390_SYSTEM_CALL: 4}
+    fp_regset_size = 8 + 16 * 8  # s390_fp_regs: fpc, pad, 16 FPRs
+    extra_regsets: Mapping[int, int] = {NT_S390_SYSTEM_CALL: 4, NT_PRFPREG: fp_regset_size}
 
     breakpoint_instruction = b"\x00\x01"
     breakpoint_pc_offset = 2

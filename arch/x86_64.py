@@ -15,7 +15,7 @@ from functools import cached_property
 
 import capstone
 
-from .base import MAX_ERRNO, Arch, Registers, layout
+from .base import MAX_ERRNO, NT_PRFPREG, Arch, Registers, layout
 from .syscall_tables import python_ptrace_table
 
 _NAMES = ("r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs "
@@ -29,6 +29,8 @@ class X86_64(Arch):
     word_size = 8
     register_names, fields = layout(*((n, 8) for n in _NAMES))
     regset_size = 27 * 8
+    fp_regset_size = 512  # struct user_i387_struct (the FXSAVE area)
+    extra_regsets: Mapping[int, int] = {NT_PRFPREG: fp_regset_size}
     pc_register = "rip"
     sp_register = "rsp"
 
@@ -48,6 +50,9 @@ class X86_64(Arch):
 
     def syscall_number(self, regs: Registers) -> int:
         return regs.signed("orig_rax")
+
+    def syscall_number_at_exit(self, regs: Registers) -> int | None:
+        return regs.signed("orig_rax")  # kept by the kernel through the call
 
     def set_syscall_number(self, regs: Registers, nr: int) -> None:
         regs["orig_rax"] = nr

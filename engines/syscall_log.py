@@ -13,11 +13,20 @@ from typing import TextIO
 
 from ptrace.syscall.prototypes import SYSCALL_PROTOTYPES
 
-from pydbg_utrace import Attachment, Engine, Event, Report, kernel
+from pydbg_utrace import (
+    AttachFlags,
+    Attachment,
+    Engine,
+    Event,
+    ExistsError,
+    NoSuchThreadError,
+    Report,
+    kernel,
+)
 from pydbg_utrace.memory import read_string
 
 STRING_LIMIT = 32  # characters shown of a string argument, as strace -s 32
-EVENTS = Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT | Event.EXIT | Event.DEATH
+EVENTS = Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT | Event.EXEC | Event.EXIT | Event.DEATH
 
 
 def quote(data: bytes, complete: bool) -> str:
@@ -31,7 +40,21 @@ def quote(data: bytes, complete: bool) -> str:
     return f'"{text}"{more}'
 
 
+#: The kernel's internal restart codes (include/linux/errno.h): never seen by
+#: the program, but a tracer sees them at the exit of an interrupted call.
+#: strace's names and words.
+RESTART_CODES = {
+    512: ("ERESTARTSYS", "To be restarted if SA_RESTART is set"),
+    513: ("ERESTARTNOINTR", "To be restarted"),
+    514: ("ERESTARTNOHAND", "To be restarted if no handler"),
+    516: ("ERESTART_RESTARTBLOCK", "Interrupted by signal"),
+}
+
+
 def format_result(rval: int, is_error: bool) -> str:
+    if is_error and -rval in RESTART_CODES:
+        name, words = RESTART_CODES[-rval]
+        return f"? {name} ({words})"
     if is_error:
         err = -rval
         name = errno.errorcode.get(err, f"E{err}")
@@ -57,6 +80,31 @@ class SyscallLogger(Engine):
         att.set_events(self.events())
         return att
 
+    def attach_to_process(self, process) -> list[Attachment]:
+        """Attach to every thread of a running process, however its threads come and go.
+
+        A thread that dies before we reach it is skipped; a thread born
+        meanwhile is attached by ``report_clone`` (its creator has us already)
+        or by the next pass over ``process.threads``, never twice.
+        """
+        attachments: list[Attachment] = []
+        tried: set = set()
+        while True:
+            new = [t for t in list(process.threads.values()) if t not in tried]
+            if not new:
+                return attachments
+            for thread in new:
+                tried.add(thread)
+                try:
+                    att = thread.attach(self, AttachFlags.CREATE | AttachFlags.EXCLUSIVE
+                                        | AttachFlags.MATCH_OPS)
+                    att.set_events(self.events())
+                except ExistsError:
+                    continue  # report_clone was first
+                except NoSuchThreadError:
+                    continue  # it died meanwhile: nothing to log
+                attachments.append(att)
+
     def report_clone(self, att: Attachment, report: Report) -> None:
         if self.follow and report.child is not None:
             self.attach_to(report.child)
@@ -74,6 +122,14 @@ class SyscallLogger(Engine):
         info = report.syscall
         self.out.write(f"{att.thread.tid} {call} = {format_result(info.rval, info.is_error)}\n")
 
+    def report_exec(self, att: Attachment, report: Report) -> None:
+        # A thread other than the leader called execve: it returns as the
+        # leader (its tid is the process's now), so its pending call moves.
+        if report.old_tid is not None and report.old_tid != att.thread.tid:
+            call = self._pending.pop(report.old_tid, None)
+            if call is not None:
+                self._pending[att.thread.tid] = call
+
     def report_exit(self, att: Attachment, report: Report) -> None:
         call = self._pending.pop(att.thread.tid, None)
         if call is not None:  # exit_group and friends never return
@@ -81,7 +137,9 @@ class SyscallLogger(Engine):
 
     def report_death(self, att: Attachment, report: Report) -> None:
         status = report.exit_code or 0
-        if os.WIFSIGNALED(status):
+        if report.old_tid is not None:  # strace's words for a leader replaced by an exec
+            how = f"superseded by execve in pid {report.old_tid}"
+        elif os.WIFSIGNALED(status):
             how = f"killed by signal {os.WTERMSIG(status)}"
         else:
             how = f"exited with {os.WEXITSTATUS(status)}"

@@ -84,9 +84,10 @@ def trace(args: argparse.Namespace) -> int:
     try:
         if args.pid is not None:
             process = tracer.attach_process(args.pid)
-            threads = process.threads.values() if args.follow else [process.main_thread]
-            for thread in list(threads):
-                logger.attach_to(thread)
+            if args.follow:
+                logger.attach_to_process(process)
+            else:
+                logger.attach_to(process.main_thread)
             print(f"{PROG}: attached to process {process.pid} "
                   f"({len(process.threads)} threads)", file=sys.stderr, flush=True)
         else:

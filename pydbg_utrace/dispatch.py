@@ -24,7 +24,9 @@ Theory of operation (kernel/utrace.c, seed 004):
   action and may replace it; the last one that answers one wins.  An answer
   without a disposition keeps the one it was shown; a DETACH answer's
   disposition counts too.
-* A callback that raises is treated as DETACH and reported in ``failed``.
+* A callback that raises -- anything, ``SystemExit`` and ``KeyboardInterrupt``
+  included: it runs on the tracer thread, which must outlive it -- is treated
+  as DETACH and reported in ``failed``.
 """
 
 from __future__ import annotations
@@ -174,7 +176,7 @@ def _call(att: Attached, callback: str, report: Reported, decision: Decision,
             _move(att, decision.stopped, decision.released)
             return
         answer = normalize(answer)
-    except Exception as exc:  # an engine's bug must not harm the others
+    except BaseException as exc:  # an engine's bug (even sys.exit()) must not harm the others
         decision.failed.append((att, exc))
         _forget(att, decision, gone)
         return

@@ -14,10 +14,13 @@ entry).  A callback must not block: it delays every traced thread.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from .errors import InvalidError
 from .events import Action, Event, JobControl, Resume, SignalAction, SyscallAction
 
 if TYPE_CHECKING:
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
     from .watchpoints import Watchpoint, WatchSlot
 
 Answer = Resume | Action | tuple | None
+_DEFINED_EVENTS = functools.reduce(operator.or_, (int(e) for e in Event), 0)
 
 
 class Report:
@@ -183,7 +187,10 @@ class Attachment:
         self.detached = False
 
     def set_events(self, events: Event) -> None:
-        """Set the event mask (utrace_set_events)."""
+        """Set the event mask (utrace_set_events); InvalidError for bits no Event has."""
+        undefined = int(events) & ~_DEFINED_EVENTS
+        if undefined:
+            raise InvalidError(f"set_events: no event has the bits {undefined:#x}")
         self._tracer._call(self._tracer._set_events, self, Event(events))
 
     def control(self, action: Resume) -> None:

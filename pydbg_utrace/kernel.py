@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import errno as _errno
 import os
+import signal
 import struct
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -214,6 +215,8 @@ def poke_data(pid: int, addr: int, word: int) -> None:
 
 # -- siginfo ------------------------------------------------------------------
 SIGINFO_SIZE = 128
+SI_USER = 0  # kill()
+SI_TKILL = -6  # tkill() / tgkill()
 
 
 class Siginfo:
@@ -242,6 +245,15 @@ class Siginfo:
     def signo(self, value: int) -> None:
         self._set_int(0, value)
 
+    @classmethod
+    def fresh(cls, signo: int = 0, code: int = SI_TKILL) -> Siginfo:
+        """A blank siginfo as ``tgkill`` from this process would fill it (for an
+        artificial signal: an engine sets ``signo`` and whatever else it likes)."""
+        info = cls(bytes(SIGINFO_SIZE))
+        info.signo, info.code = signo, code
+        info.pid, info.uid = os.getpid(), os.getuid()
+        return info
+
     @property
     def errno(self) -> int:
         return self._int(4)
@@ -250,13 +262,25 @@ class Siginfo:
     def code(self) -> int:
         return self._int(8)
 
+    @code.setter
+    def code(self, value: int) -> None:
+        self._set_int(8, value)
+
     @property
     def pid(self) -> int:
         return self._int(16)
 
+    @pid.setter
+    def pid(self, value: int) -> None:
+        self._set_int(16, value)
+
     @property
     def uid(self) -> int:
-        return self._int(20)
+        return struct.unpack_from("=I", self.raw, 20)[0]
+
+    @uid.setter
+    def uid(self, value: int) -> None:
+        struct.pack_into("=I", self.raw, 20, value)
 
     @property
     def addr(self) -> int:
@@ -376,6 +400,28 @@ _tgkill.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int)
 def tgkill(tgid: int, tid: int, sig: int) -> None:
     if _tgkill(tgid, tid, sig) == -1:
         raise error(ctypes.get_errno(), "tgkill", tid)
+
+
+# -- a clean start for a new program -------------------------------------------
+_signal = _libc.signal
+_signal.argtypes = (ctypes.c_int, ctypes.c_void_p)
+_signal.restype = ctypes.c_void_p
+_UNTOUCHABLE = (signal.SIGKILL, signal.SIGSTOP)
+
+
+def reset_signals() -> None:
+    """Every signal to ``SIG_DFL`` and an empty mask, in a child about to ``execve``.
+
+    What ``posix_spawn`` does with ``POSIX_SPAWN_SETSIGDEF`` (all signals) and
+    ``POSIX_SPAWN_SETSIGMASK`` (empty set).  ``execve`` keeps ignored signals
+    and the mask, so without this a program would inherit Python's ignored
+    SIGPIPE and SIGXFSZ and whatever the tracer thread blocks.  glibc's own
+    signals (32, 33) refuse the change; they are never ignored anyway.
+    """
+    for sig in range(1, signal.NSIG):
+        if sig not in _UNTOUCHABLE:
+            _signal(sig, None)  # NULL is SIG_DFL
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
 
 
 # -- memory ---------------------------------------------------------------------

@@ -7,9 +7,12 @@ detaches: traps are written back, a stopped thread gets its signal back.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from . import kernel, watchpoints
 from .process import Process, State, Thread
@@ -20,30 +23,14 @@ class Lifecycle:
     """Launch, attach, detach and close, for the tracer."""
 
     # -- launching and attaching -----------------------------------------------------
-    def _launch(self, argv: list[str], env: dict[str, str] | None, cwd: str | None,
-                kill_on_exit: bool, fds: tuple[int | None, ...]) -> Process:
-        if not argv:
-            raise ValueError("nothing to launch: empty command")
-        path = argv[0] if "/" in argv[0] else shutil.which(argv[0])
-        if path is None or not os.path.exists(path):
-            raise FileNotFoundError(f"no such program: {argv[0]}")
+    def _launch(self, plan: LaunchPlan, kill_on_exit: bool) -> Process:
         go_r, go_w = os.pipe()
         err_r, err_w = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: wait until seized, then exec (no other Python runs here)
-            try:
-                os.close(go_w)
-                os.read(go_r, 1)
-                for target, fd in enumerate(fds):
-                    if fd is not None:
-                        os.dup2(fd, target)
-                if cwd is not None:
-                    os.chdir(cwd)
-                os.execve(path, argv, os.environ if env is None else env)
-            except OSError as exc:
-                os.write(err_w, str(exc.errno).encode())
-            finally:
-                os._exit(127)
+            os.close(go_w)
+            os.close(err_r)
+            _child(plan, go_r, err_w)
         os.close(go_r)
         os.close(err_w)
         options = TRACE_OPTIONS | (kernel.PTRACE_O_EXITKILL if kill_on_exit else 0)
@@ -57,16 +44,10 @@ class Lifecycle:
             raise
         os.write(go_w, b"x")
         os.close(go_w)
-        # One read: EOF means execve succeeded (CLOEXEC closed the pipe); digits
-        # are its errno.  Never read to EOF: a failed child sits in its exit stop
-        # with the pipe still open until we let it go.
-        failure = os.read(err_r, 16)
-        os.close(err_r)
-        if failure:
-            _reap_tracee(pid)
-            err = int(failure)
-            raise OSError(err, f"cannot execute {path}: {os.strerror(err)}")
-        self._wait_for_exec(pid)
+        try:
+            self._wait_for_exec(pid, plan, err_r)
+        finally:
+            os.close(err_r)
         process = Process(self, pid, is_child=True)
         thread = Thread(self, pid, process)
         thread.born = True
@@ -78,14 +59,30 @@ class Lifecycle:
         return process
 
     @staticmethod
-    def _wait_for_exec(pid: int) -> None:
+    def _wait_for_exec(pid: int, plan: LaunchPlan, err_r: int) -> None:
+        """Until the exec stop; a child that fails says why on ``err_r`` before it exits.
+
+        The pipe is never read before the child stops: a failed child sits in
+        its exit stop, pipe still open, until we let it go; a good one closes
+        it (CLOEXEC) at its execve.
+        """
         while True:
             _, status = kernel.wait_tracee(pid)
             if not os.WIFSTOPPED(status):
                 raise ChildProcessError(f"process {pid} died before its exec completed")
-            if kernel.event_of(status) == kernel.PTRACE_EVENT_EXEC:
+            event = kernel.event_of(status)
+            if event == kernel.PTRACE_EVENT_EXEC:
                 return
-            sig = os.WSTOPSIG(status) if kernel.event_of(status) == 0 else 0
+            if event == kernel.PTRACE_EVENT_EXIT:
+                os.set_blocking(err_r, False)
+                try:
+                    failure = os.read(err_r, 4096)
+                except BlockingIOError:
+                    failure = b""
+                kernel.cont(pid, 0)  # out of its exit stop
+                _reap_tracee(pid)
+                raise _launch_failure(plan, failure)
+            sig = os.WSTOPSIG(status) if event == 0 else 0
             kernel.cont(pid, sig)  # a signal before exec: pass it on
 
     def _attach_process(self, pid: int) -> Process:
@@ -258,6 +255,144 @@ class Lifecycle:
                 self._on_status(tid, status)
 
 
+@dataclass(frozen=True, slots=True)
+class LaunchPlan:
+    """What to run and how, checked in the caller's thread before anything is forked."""
+
+    path: str  # the program file
+    argv: tuple[str | bytes, ...]
+    env: Mapping[str | bytes, str | bytes] | None  # None: ours
+    cwd: str | bytes | None
+    fds: tuple[int | None, int | None, int | None]  # the program's 0, 1, 2 (None: ours)
+
+
+_STREAMS = ("stdin", "stdout", "stderr")
+
+
+def prepare_launch(argv: object, env: object = None, cwd: object = None,
+                   fds: tuple[object, object, object] = (None, None, None)) -> LaunchPlan:
+    """Check the arguments of ``Tracer.launch``; a clear TypeError/ValueError/OSError if bad.
+
+    Everything the child could fail on that can be known beforehand is
+    refused here, in the caller's thread: a child that cannot even try its
+    ``execve`` has nobody to tell.
+    """
+    if isinstance(argv, str | bytes | os.PathLike):
+        raise TypeError(f"launch() takes the command as a list of arguments, not the string "
+                        f"{argv!r}: use [{argv!r}]")
+    try:
+        args = tuple(os.fspath(arg) for arg in argv)  # type: ignore[union-attr]
+    except TypeError:
+        raise TypeError("launch(): every argument must be a str, bytes or path, got "
+                        f"{argv!r}") from None
+    if not args:
+        raise ValueError("nothing to launch: empty command")
+    for arg in args:
+        _no_nul(arg, "argument")
+    plan_env = None if env is None else _checked_env(env)
+    plan_cwd = None if cwd is None else _checked_cwd(cwd)
+    program = os.fsdecode(args[0])
+    path = program if "/" in program else shutil.which(program)
+    relative = plan_cwd is not None and not os.path.isabs(program)
+    if path is None or not (relative or os.path.exists(path)):
+        raise FileNotFoundError(errno.ENOENT, f"no such program: {program}")
+    checked = tuple(_checked_fd(fd, name) for fd, name in zip(fds, _STREAMS, strict=True))
+    return LaunchPlan(path, args, plan_env, plan_cwd, checked)  # type: ignore[arg-type]
+
+
+def _no_nul(text: str | bytes, what: str) -> None:
+    if ("\0" if isinstance(text, str) else b"\0") in text:
+        raise ValueError(f"launch(): embedded NUL in {what} {text!r}")
+
+
+def _checked_env(env: object) -> dict:
+    if not isinstance(env, Mapping):
+        raise TypeError(f"launch(): env must be a mapping of str to str, not {type(env).__name__}")
+    checked = {}
+    for key, value in env.items():
+        for what, item in (("name", key), ("value", value)):
+            if not isinstance(item, str | bytes):
+                raise TypeError(f"launch(): env {what} {item!r} (for {key!r}) is a "
+                                f"{type(item).__name__}, not a str")
+            _no_nul(item, f"env {what}")
+        if not key or ("=" if isinstance(key, str) else b"=") in key:
+            raise ValueError(f"launch(): bad environment variable name {key!r}")
+        checked[key] = value
+    return checked
+
+
+def _checked_cwd(cwd: object) -> str | bytes:
+    try:
+        path = os.fspath(cwd)  # type: ignore[call-overload]
+    except TypeError:
+        raise TypeError(f"launch(): cwd must be a path, not {type(cwd).__name__}") from None
+    if not os.path.exists(path):
+        raise FileNotFoundError(errno.ENOENT, "launch(): no such directory", path)
+    if not os.path.isdir(path):
+        raise NotADirectoryError(errno.ENOTDIR, "launch(): not a directory", path)
+    return path
+
+
+def _checked_fd(fd: object, name: str) -> int | None:
+    if fd is None:
+        return None
+    if not isinstance(fd, int) or isinstance(fd, bool):
+        hint = "; pass its .fileno()" if hasattr(fd, "fileno") else ""
+        raise TypeError(f"launch(): {name} must be a file descriptor (an int) or None, "
+                        f"not {type(fd).__name__}{hint}")
+    try:
+        os.fstat(fd)
+    except OSError:
+        raise ValueError(f"launch(): {name}={fd} is not an open file descriptor") from None
+    return fd
+
+
+def _child(plan: LaunchPlan, go_r: int, err_w: int) -> None:
+    """The forked child: clean signals, wait until seized, set up, exec; never returns.
+
+    Any failure is written to ``err_w`` as ``STEP ERRNO`` (or ``STEP -1
+    TEXT``) before the child exits with 127, so the parent can say what went
+    wrong and where.
+    """
+    step = "signals"
+    try:
+        kernel.reset_signals()
+        os.read(go_r, 1)
+        os.close(go_r)
+        step = "fds"
+        for target, fd in enumerate(plan.fds):
+            if fd is not None:
+                os.dup2(fd, target)
+        if plan.cwd is not None:
+            step = "chdir"
+            os.chdir(plan.cwd)
+        step = "exec"
+        os.execve(plan.path, plan.argv, os.environ if plan.env is None else plan.env)
+    except OSError as exc:
+        os.write(err_w, f"{step} {exc.errno}".encode())
+    except BaseException as exc:  # noqa: BLE001 -- whatever it is, say it and exit
+        os.write(err_w, f"{step} -1 {exc!r}".encode(errors="replace"))
+    finally:
+        os._exit(127)
+
+
+def _launch_failure(plan: LaunchPlan, failure: bytes) -> Exception:
+    """The exception the child's failure report stands for."""
+    step, _, rest = failure.decode(errors="replace").partition(" ")
+    err_text, _, text = rest.partition(" ")
+    try:
+        err = int(err_text)
+    except ValueError:
+        return ChildProcessError(f"cannot execute {plan.path}: the child exited before execve")
+    if err < 0:
+        return RuntimeError(f"cannot execute {plan.path}: {step} failed: {text}")
+    what = {"chdir": f"cannot change directory to {os.fsdecode(plan.cwd or '')}",
+            "fds": f"cannot set up stdin/stdout/stderr for {plan.path}",
+            "signals": f"cannot reset signals for {plan.path}"}.get(step,
+                                                                  f"cannot execute {plan.path}")
+    return OSError(err, f"{what}: {os.strerror(err)}")
+
+
 def _reap_tracee(pid: int) -> None:
     """Wait for a tracee child to die, letting it pass its exit stop."""
     while True:
@@ -268,14 +403,8 @@ def _reap_tracee(pid: int) -> None:
 
 
 def _tgid(tid: int) -> int:
-    try:
-        with open(f"/proc/{tid}/status") as status:
-            for line in status:
-                if line.startswith("Tgid:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return tid
+    """The thread group (process) of ``tid``; ``tid`` itself if unknown."""
+    return _status_field(tid, "Tgid:") or tid
 
 
 def _state_of(pid: int, tid: int) -> str:
@@ -288,15 +417,26 @@ def _state_of(pid: int, tid: int) -> str:
     return data[data.rindex(")") + 2]
 
 
-def _tracer_of(tid: int) -> int:
+def _parent_of(tid: int) -> int:
+    """The real parent's pid (``PPid``); 0 if unknown."""
+    return _status_field(tid, "PPid:")
+
+
+def _status_field(tid: int, name: str) -> int:
+    """A numeric field of /proc/TID/status (``name`` with its colon); 0 if unreadable."""
     try:
         with open(f"/proc/{tid}/status") as status:
             for line in status:
-                if line.startswith("TracerPid:"):
+                if line.startswith(name):
                     return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def _tracer_of(tid: int) -> int:
+    """The pid of the thread's ptracer (``TracerPid``); 0 if none or unknown."""
+    return _status_field(tid, "TracerPid:")
 
 
 def _task_ids(pid: int) -> list[int]:

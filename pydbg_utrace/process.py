@@ -12,6 +12,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from .breakpoints import BreakpointTable
+from .errors import NoSuchThreadError
 from .events import AttachFlags, Resume
 from .memory import AddressSpace
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from pydbg_utrace.arch.base import Arch, Registers
 
     from .engine import Attachment, Engine
-    from .kernel import SyscallInfo
+    from .kernel import Siginfo, SyscallInfo
     from .tracer import Tracer
 
 
@@ -61,6 +62,12 @@ class Thread:
         self.detach_when_stopped = False  # an unwanted fork child: detach at its first stop
         self.death_reported = False
         self.report_at_vfork_done = False  # a REPORT asked at a vfork waits for its end
+        # The leader of a host's child: detach at its exit stop, reporting this
+        # wait status, so that the host's own wait() gets the real one.
+        self.release_at_exit: int | None = None
+        # An artificial signal chosen at a REPORT/INTERRUPT report, sent with
+        # tgkill: at its delivery stop it gets this siginfo and goes on unreported.
+        self.artificial: Siginfo | None = None
 
     def attach(self, engine: Engine | None = None, flags: AttachFlags = AttachFlags.CREATE,
                data: Any = None) -> Attachment:
@@ -87,6 +94,8 @@ class Process:
         self.tracer = tracer
         self.pid = pid
         self.is_child = is_child  # we are its real parent (we launched it)
+        self.host_child = False  # the host's own child when we attached: the host reaps it
+        self.leader_released = False  # its leader was let go at its exit stop
         self.threads: dict[int, Thread] = {}
         self.status: int | None = None  # wait status once it is gone
         self._arch: Arch | None = None
@@ -131,15 +140,29 @@ class Process:
 
     @property
     def main_thread(self) -> Thread:
-        return self.threads.get(self.pid) or next(iter(self.threads.values()))
+        """The leader, or (once it is gone) any live thread of the process.
+
+        NoSuchThreadError once every thread is gone.
+        """
+        thread = self.threads.get(self.pid)
+        if thread is not None:
+            return thread
+        for thread in list(self.threads.values()):
+            return thread
+        raise NoSuchThreadError(f"process {self.pid} has no threads left")
 
     def start(self) -> None:
         """Let a launched program run (it waits before its first instruction)."""
         self.tracer._call(self.tracer._start, self)
 
     def wait(self, timeout: float | None = None) -> int | None:
-        """Wait until the process is gone; its wait status (None on timeout)."""
+        """Wait until the process is gone; its wait status (None on timeout).
+
+        RuntimeError if the tracer thread is gone (closed or died) before it.
+        """
         self._done.wait(timeout)
+        if self.status is None and self.tracer._stopped:
+            raise self.tracer._gone_error()
         return self.status
 
     @property
@@ -161,6 +184,9 @@ class Process:
         import signal as _signal
 
         self.tracer._call(self.tracer._kill_process, self, _signal.SIGKILL)
+
+    def _tracer_gone(self) -> None:
+        self._done.set()  # status stays None: wait() raises
 
     def _finish(self, status: int) -> None:
         self.status = status

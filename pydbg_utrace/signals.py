@@ -85,3 +85,13 @@ def signal_to_inject(action: SignalAction, signo: int, natural: SignalAction) ->
     if action in (SignalAction.STOP, SignalAction.TSTP):
         return signal.SIGSTOP
     return 0
+
+
+#: The signal an artificial TERM/CORE/STOP/TSTP stands for when the engine
+#: chose none (``report.siginfo.signo`` left 0): the one whose default it is.
+ARTIFICIAL_DEFAULT = {
+    SignalAction.TERM: signal.SIGTERM,
+    SignalAction.CORE: signal.SIGQUIT,
+    SignalAction.STOP: signal.SIGSTOP,
+    SignalAction.TSTP: signal.SIGTSTP,
+}

@@ -86,10 +86,38 @@ class Module:
         return any(start <= address < end for start, end in self.ranges)
 
 
+def proc_dir(pid: int) -> str:
+    """``/proc/PID``, or a live thread's ``/proc/PID/task/TID`` when the leader is a zombie.
+
+    A leader that called ``pthread_exit`` while other threads run on has lost
+    its address space: its ``maps`` is empty and its ``exe`` unreadable, but
+    every other thread's are the process's.
+    """
+    base = f"/proc/{pid}"
+    if _has_maps(base):
+        return base
+    try:
+        tids = sorted(int(name) for name in os.listdir(f"{base}/task"))
+    except OSError:
+        return base
+    for tid in tids:
+        if tid != pid and _has_maps(f"{base}/task/{tid}"):
+            return f"{base}/task/{tid}"
+    return base
+
+
+def _has_maps(directory: str) -> bool:
+    try:
+        with open(f"{directory}/maps") as maps:
+            return bool(maps.read(1))
+    except OSError:
+        return False
+
+
 def read_maps(pid: int) -> list[MapRow]:
     """``/proc/PID/maps`` parsed (``ProcessLookupError`` if the process is gone)."""
     try:
-        with open(f"/proc/{pid}/maps") as maps:
+        with open(f"{proc_dir(pid)}/maps") as maps:
             lines = maps.readlines()
     except FileNotFoundError:
         raise ProcessLookupError(f"no such process {pid} (/proc/{pid}/maps missing)") from None
@@ -150,7 +178,7 @@ def _elf_symbols(elf: ELFFile) -> list[Symbol]:
 
 
 def _load_elf(path: str, pid: int, row: MapRow) -> ElfSymbols | None:
-    for candidate in (path, f"/proc/{pid}/map_files/{row.start:x}-{row.end:x}"):
+    for candidate in (path, f"{proc_dir(pid)}/map_files/{row.start:x}-{row.end:x}"):
         try:
             st = os.stat(candidate)
         except OSError:
@@ -194,7 +222,7 @@ def _bias(elf: ElfSymbols, rows: list[MapRow]) -> int | None:
 
 def _exe_path(pid: int) -> str:
     try:
-        return os.readlink(f"/proc/{pid}/exe").removesuffix(" (deleted)")
+        return os.readlink(f"{proc_dir(pid)}/exe").removesuffix(" (deleted)")
     except OSError:
         return ""
 

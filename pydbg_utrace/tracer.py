@@ -40,7 +40,7 @@ from .errors import (
     NotSupportedError,
 )
 from .events import AttachFlags, Event, JobControl, Resume, SignalAction, SyscallAction
-from .lifecycle import Lifecycle, _tgid
+from .lifecycle import Lifecycle, _parent_of, _tgid, prepare_launch
 from .process import Process, State, Thread
 from .stopkinds import (
     CLONE_EVENTS,
@@ -70,6 +70,8 @@ class Tracer(TrapHandling, Lifecycle):
         self._processes: dict[int, Process] = {}
         self._current: Attachment | None = None  # whose callback is running
         self._closed = False
+        self._stopped = False  # the tracer thread left its loop (closed or died)
+        self._failure: BaseException | None = None  # what killed the tracer thread
         self._waker = 0
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
@@ -91,14 +93,29 @@ class Tracer(TrapHandling, Lifecycle):
         Attach engines, then call :meth:`Process.start`.  ``kill_on_exit`` kills it
         if the debugger dies (``PTRACE_O_EXITKILL``); otherwise it is detached.
         ``stdin``/``stdout``/``stderr`` are file descriptors for the program's
-        0/1/2 (default: ours).
+        0/1/2 (default: ours).  The program starts with every signal at its
+        default disposition and none blocked (as ``posix_spawn`` with
+        ``POSIX_SPAWN_SETSIGDEF``).
+
+        The arguments are checked here, before anything is forked: TypeError or
+        ValueError for a malformed one (``argv`` must be a list, not a string;
+        ``env`` str to str; descriptors ints), FileNotFoundError /
+        NotADirectoryError for a missing program or ``cwd``.  A failure in the
+        child is an OSError that says which step failed (``cannot change
+        directory to ...``, ``cannot execute ...``).
         """
-        fds = (stdin, stdout, stderr)
-        return self._call(self._launch, list(argv), env, cwd, kill_on_exit, fds)
+        plan = prepare_launch(argv, env, cwd, (stdin, stdout, stderr))
+        return self._call(self._launch, plan, kill_on_exit)
 
     def attach_process(self, pid: int) -> Process:
         """Trace every thread of a running process; it goes on running."""
-        return self._call(self._attach_process, pid)
+        return self._call(self._attach_noting_parent, pid)
+
+    def _attach_noting_parent(self, pid: int) -> Process:
+        process = self._attach_process(pid)
+        # The host program's own child: its wait() will want the exit status.
+        process.host_child = not process.is_child and _parent_of(pid) == os.getpid()
+        return process
 
     def attach(self, thread: Thread, engine: Engine | None = None,
                flags: AttachFlags = AttachFlags.CREATE, data: Any = None) -> Attachment:
@@ -125,7 +142,7 @@ class Tracer(TrapHandling, Lifecycle):
         if self._closed or not self._thread.is_alive():
             return
         self._call(self._close, kill)
-        if threading.get_ident() != self._thread.ident:
+        if threading.current_thread() is not self._thread:
             self._thread.join()
 
     def __enter__(self) -> Tracer:
@@ -136,15 +153,21 @@ class Tracer(TrapHandling, Lifecycle):
 
     # -- marshalling to the tracer thread ------------------------------------------
     def _call(self, fn: Callable, *args: Any) -> Any:
-        if threading.get_ident() == self._thread.ident:
+        if threading.current_thread() is self._thread:  # (an ident may be reused once it died)
             return fn(*args)
         future: Future = Future()
         with self._lock:
-            if self._closed:
-                raise RuntimeError("the tracer is closed")
+            if self._closed or self._stopped:
+                raise self._gone_error()
             self._requests.append((fn, args, future))
         self._wake()
         return future.result()
+
+    def _gone_error(self) -> RuntimeError:
+        """Why no request can be carried out any more."""
+        if self._failure is not None:
+            return RuntimeError(f"the tracer thread died: {self._failure!r}")
+        return RuntimeError("the tracer is closed")
 
     def _wake(self) -> None:
         try:
@@ -170,6 +193,27 @@ class Tracer(TrapHandling, Lifecycle):
             self._ready.set()
             return
         self._ready.set()
+        try:
+            self._loop()
+        except BaseException as exc:  # a bug of ours: say so, and fail every caller at once
+            self._failure = exc
+            log.critical("the tracer thread died; every traced thread is let go by the kernel",
+                         exc_info=exc)
+        finally:
+            self._stop()
+
+    def _stop(self) -> None:
+        """The tracer thread is leaving: no request is taken or left waiting after this."""
+        with self._lock:
+            self._stopped = True
+            requests = list(self._requests)
+            self._requests.clear()
+        for _fn, _args, future in requests:
+            future.set_exception(self._gone_error())
+        for process in [*self._processes.values(), *self._let_go_children.values()]:
+            process._tracer_gone()  # wake whoever waits for it: wait() raises now
+
+    def _loop(self) -> None:
         while not self._closed:
             self._drain()
             if self._closed:
@@ -191,12 +235,8 @@ class Tracer(TrapHandling, Lifecycle):
                 continue
             try:
                 self._on_status(tid, status)
-            except Exception:  # a bug of ours must not stop every tracee
+            except BaseException:  # a bug of ours must not stop every tracee
                 log.exception("while handling status %#x of thread %d", status, tid)
-        with self._lock:
-            for _fn, _args, future in self._requests:
-                future.set_exception(RuntimeError("the tracer is closed"))
-            self._requests.clear()
 
     def _start_waker(self) -> None:
         sleep = shutil.which("sleep") or "/bin/sleep"
@@ -230,6 +270,13 @@ class Tracer(TrapHandling, Lifecycle):
             self._on_stop(thread, status)
         else:
             self._on_death(thread, status)
+
+    def _adopt(self, thread: Thread) -> None:
+        """A thread of a traced process we learn of without its clone event."""
+        process = self._processes.get(_tgid(thread.tid))
+        if process is not None:
+            thread.process = process
+            process.threads[thread.tid] = thread
 
     def _on_stop(self, thread: Thread, status: int) -> None:
         thread.state = State.STOPPED
@@ -295,9 +342,41 @@ class Tracer(TrapHandling, Lifecycle):
         if interrupt:
             report.signal_action = SignalAction.REPORT
             report.event = Event.SIGNAL
+            report.siginfo = kernel.Siginfo.fresh()  # for an artificial signal
             self._report(thread, report, Event.SIGNAL, Event.SIGNAL_ALL)
+            self._send_artificial(thread, report.signal_action, report.siginfo)
         else:
             self._report(thread, report, Event.NONE)
+
+    def _send_artificial(self, thread: Thread, action: SignalAction, info: kernel.Siginfo
+                         ) -> None:
+        """Carry out a signal disposition answered to a report with no signal.
+
+        utrace lets that report "stop or deliver an artificial signal".  We
+        can only inject a signal at a signal-delivery stop, and this is not
+        one: so the signal is sent with tgkill, and at its delivery stop it
+        gets the engine's siginfo and goes on without being reported again.
+        TERM/CORE/STOP/TSTP without a signal number use SIGTERM/SIGQUIT/
+        SIGSTOP/SIGTSTP; DELIVER/HANDLER deliver ``info.signo`` (if any) to
+        the program's own disposition; REPORT/IGN do nothing.
+        """
+        if action in (SignalAction.REPORT, SignalAction.IGN):
+            return
+        signo = info.signo or signals.ARTIFICIAL_DEFAULT.get(action, 0)
+        if not 0 < signo < signal.NSIG:
+            return
+        natural = signals.disposition(signo, *signals.read_masks(thread.tid))
+        wanted = SignalAction.DELIVER if action == SignalAction.HANDLER else action
+        sig = signals.signal_to_inject(wanted, signo, natural)
+        if sig == 0:
+            return
+        if sig != signal.SIGKILL:
+            info.signo = sig
+            thread.artificial = info
+        try:
+            kernel.tgkill(thread.process.pid, thread.tid, sig)
+        except kernel.NoSuchProcessError:
+            thread.artificial = None
 
     # -- stops -----------------------------------------------------------------------
     def _on_birth(self, thread: Thread) -> None:
@@ -309,11 +388,22 @@ class Tracer(TrapHandling, Lifecycle):
             self._resume(thread)
 
     def _on_syscall(self, thread: Thread) -> None:
-        info = kernel.get_syscall_info(thread.tid)
-        thread.syscall = info
+        try:
+            info = kernel.get_syscall_info(thread.tid)
+        except kernel.NoSuchProcessError:
+            return  # killed (a group exit) since it stopped: its exit stop follows
+        entry, thread.syscall = thread.syscall, info
         report = Report(self, thread, Event.NONE)
         report.syscall = info
         if info.op == kernel.PTRACE_SYSCALL_INFO_EXIT:
+            # The kernel gives an exit stop no number: the entry's, carried over
+            # (when we never saw the entry -- attached meanwhile, or the launch's
+            # execve -- from the registers where they still hold it, else -1).
+            if entry is not None and entry.op != kernel.PTRACE_SYSCALL_INFO_EXIT:
+                info.nr, info.args = entry.nr, entry.args
+            else:
+                nr = thread.arch.syscall_number_at_exit(self._registers(thread))
+                info.nr = -1 if nr is None else nr
             if thread.abort_result is not None:
                 value, err = thread.abort_result
                 thread.abort_result = None
@@ -339,6 +429,15 @@ class Tracer(TrapHandling, Lifecycle):
             info = kernel.get_siginfo(thread.tid)
         except kernel.NoSuchProcessError:
             return  # killed meanwhile: its death follows
+        artificial = thread.artificial
+        if artificial is not None and sig == artificial.signo \
+                and info.code == kernel.SI_TKILL and info.pid == os.getpid():
+            thread.artificial = None  # ours, already decided: deliver it as the engine set it
+            if bytes(artificial.raw) != bytes(info.raw):
+                kernel.set_siginfo(thread.tid, artificial)
+            thread.inject = sig
+            self._resume(thread)
+            return
         if (sig == signal.SIGTRAP and info.code in (watchpoints.TRAP_HWBKPT, watchpoints.TRAP_TRACE)
                 and self._report_watchpoints(thread) and not thread.stepping):
             self._resume(thread)  # watchpoint hook: a debug-register hit, reported
@@ -468,8 +567,11 @@ class Tracer(TrapHandling, Lifecycle):
         old_tid = kernel.get_event_msg(thread.tid)
         process = thread.process
         if old_tid != thread.tid and old_tid in self._threads:
-            # A non-leader thread called execve and took over the leader's tid.
+            # A non-leader thread called execve and took over the leader's tid:
+            # the old leader is gone now (the kernel reports no death for it).
             execer = self._threads.pop(old_tid)
+            if not thread.death_reported:
+                self._report_death(thread, 0, superseded_by=old_tid)
             self._reap_silently(thread)
             execer.tid = thread.tid
             execer.state, execer.born = State.STOPPED, True
@@ -485,6 +587,11 @@ class Tracer(TrapHandling, Lifecycle):
         self._resume(thread)
 
     def _on_exit(self, thread: Thread) -> None:
+        if CLONE_HOLD in thread.holds:
+            # Killed (a group exit) before its creator reported the clone: the
+            # creator, killed too, may never report it.  Nothing to hold it for.
+            thread.holds.discard(CLONE_HOLD)
+            self._adopt(thread)
         report = Report(self, thread, Event.EXIT)
         try:
             report.exit_code = kernel.get_event_msg(thread.tid)
@@ -494,25 +601,56 @@ class Tracer(TrapHandling, Lifecycle):
         code = report.exit_code
         if os.WIFSIGNALED(code) and os.WTERMSIG(code) == signal.SIGKILL:
             thread.holds.clear()  # SIGKILL always wins: no engine may hold it here
+        process = thread.process
+        if process is not None and process.host_child and thread.tid == process.pid:
+            # The host program's own child: our wait4 would reap its zombie (we
+            # are in the real parent's thread group).  Let it go here instead,
+            # so that the host's wait() gets its status.
+            thread.release_at_exit = code
         self._resume(thread)
 
+    def _release_at_exit(self, thread: Thread) -> None:
+        """Detach a host child's leader from its exit stop; it is dead to us from here."""
+        process = thread.process
+        try:
+            kernel.detach(thread.tid, 0)
+        except kernel.NoSuchProcessError:
+            pass
+        others_live = any(t.alive for t in process.threads.values() if t is not thread)
+        self._report_death(thread, thread.release_at_exit, group_dead=not others_live)
+        self._reap_silently(thread)
+        process.leader_released = True
+        if not process.threads:
+            self._processes.pop(process.pid, None)
+            process._finish(thread.release_at_exit)
+
     def _on_death(self, thread: Thread, status: int) -> None:
+        process = thread.process
+        self._report_death(thread, status)
+        self._reap_silently(thread)
+        if process is not None and (thread.tid == process.pid
+                                    or (process.leader_released and not process.threads)):
+            self._processes.pop(process.pid, None)
+            process._finish(status)
+
+    def _report_death(self, thread: Thread, status: int, superseded_by: int | None = None,
+                      group_dead: bool | None = None) -> None:
+        """DEATH then REAP, once per thread; ``superseded_by``: the tid whose execve ended it."""
         process = thread.process
         thread.state = State.DEAD
         thread.death_reported = True
         thread.holds.clear()
-        if process is not None:
-            group_dead = thread.tid == process.pid or all(
-                not t.alive for t in process.threads.values())
-            report = Report(self, thread, Event.DEATH)
-            report.exit_code = status
-            report.group_dead = group_dead
-            self._report(thread, report, Event.DEATH)
-            self._report(thread, Report(self, thread, Event.REAP), Event.REAP)
-        self._reap_silently(thread)
-        if process is not None and thread.tid == process.pid:
-            self._processes.pop(process.pid, None)
-            process._finish(status)
+        if process is None:
+            return
+        if group_dead is None:
+            group_dead = superseded_by is None and (thread.tid == process.pid or all(
+                not t.alive for t in process.threads.values()))
+        report = Report(self, thread, Event.DEATH)
+        report.exit_code = status
+        report.group_dead = group_dead
+        report.old_tid = superseded_by
+        self._report(thread, report, Event.DEATH)
+        self._report(thread, Report(self, thread, Event.REAP), Event.REAP)
 
     def _reap_silently(self, thread: Thread) -> None:
         for att in list(thread.attachments):
@@ -549,6 +687,9 @@ class Tracer(TrapHandling, Lifecycle):
         self._continue(thread)
 
     def _continue(self, thread: Thread) -> None:
+        if thread.release_at_exit is not None:
+            self._release_at_exit(thread)
+            return
         action = thread.pending
         thread.pending = Resume.RESUME
         try:

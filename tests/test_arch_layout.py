@@ -289,7 +289,10 @@ def test_python_ptrace_tables_load_where_its_package_refuses_the_host(monkeypatc
     (python-ptrace picks tables by host); the per-arch files must still load."""
     from pydbg_utrace.arch.syscall_tables import python_ptrace_table
 
-    monkeypatch.setitem(__import__("sys").modules, "ptrace.syscall", None)  # import fails
+    modules = __import__("sys").modules
+    for name in ("ptrace.syscall.linux.x86_64", "ptrace.syscall.linux"):
+        monkeypatch.delitem(modules, name, raising=False)  # imported by an earlier test
+    monkeypatch.setitem(modules, "ptrace.syscall", None)  # import fails
     with pytest.raises(ImportError):
         __import__("ptrace.syscall.linux.x86_64")
     assert python_ptrace_table("x86_64")[110] == "getppid"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -121,3 +122,55 @@ def test_help_lists_trace():
     result = run_cli("--help")
     assert result.returncode == 0 and "trace" in result.stdout
     assert os.path.basename(CLI[0])
+
+
+def test_trace_gives_the_program_default_signal_dispositions(tmp_path):
+    # `yes` dies of SIGPIPE (141) when `head` is done, as untraced: an ignored
+    # SIGPIPE inherited from Python would make it exit 1 on EPIPE instead.
+    script = 'yes | head -n1; echo "${PIPESTATUS[0]}"'
+    untraced = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                              timeout=TIMEOUT, preexec_fn=_default_sigpipe)
+    assert untraced.stdout == "y\n141\n"
+    result = run_cli("trace", "-o", str(tmp_path / "log"), "--", "bash", "-c", script)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == untraced.stdout
+
+
+def _default_sigpipe():
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_trace_follow_attaches_to_a_process_whose_threads_come_and_go(tmp_path, tracee, round_):
+    # Threads die between attach_process() and the logger's attach to each:
+    # that must not end the trace with a NoSuchThreadError traceback.
+    child = subprocess.Popen([tracee("churn"), "16", "3"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "ready\n"
+        log = tmp_path / "log"
+        cli = subprocess.Popen([*CLI, "trace", "-f", "-p", str(child.pid), "-o", str(log)],
+                               stderr=subprocess.PIPE, text=True)
+        first = cli.stderr.readline()
+        assert first.startswith(f"pydbg-utrace: attached to process {child.pid} ("), first
+    finally:
+        child.stdin.close()
+    assert child.wait(TIMEOUT) == 0
+    assert cli.wait(TIMEOUT) == 0
+    rest = cli.stderr.read()
+    assert "Traceback" not in rest, rest
+    assert f"{child.pid} +++ exited with 0 +++" in log.read_text()
+
+
+def test_trace_follow_an_exec_from_a_non_leader_thread(tmp_path, tracee):
+    log = tmp_path / "log"
+    result = run_cli("trace", "-f", "-o", str(log), "--", tracee("thread_exec"))
+    assert result.returncode == 0, result.stderr
+    lines = log.read_text().splitlines()
+    leader = lines[0].split()[0]
+    clone = next(line for line in lines if " clone3(" in line or " clone(" in line)
+    execer = clone.rsplit("= ", 1)[1]
+    assert f"{leader} +++ superseded by execve in pid {execer} +++" in lines, lines
+    execs = [line for line in lines if ' execve("/bin/true"' in line]
+    assert execs and execs[-1].startswith(f"{leader} ") and execs[-1].endswith(" = 0"), execs
+    assert lines[-1] == f"{leader} +++ exited with 0 +++"

@@ -757,12 +757,18 @@ def test_failed_engine_gets_no_more_callbacks_in_the_report():
     assert w.calls() == [("a", "report_quiesce"), ("b", "report_exec")]
 
 
-def test_base_exceptions_are_not_swallowed():
-    # KeyboardInterrupt / SystemExit are not engine bugs.
+@pytest.mark.parametrize("err", [SystemExit(3), KeyboardInterrupt(), GeneratorExit()],
+                         ids=["SystemExit", "KeyboardInterrupt", "GeneratorExit"])
+def test_base_exceptions_are_isolated_like_any_other(err):
+    # Callbacks run on the tracer thread: a sys.exit() in one must end that
+    # engine, not the thread every tracee depends on (issue 14, point 7).
     w = World()
-    w.attach("a", Event.EXEC, report_exec=raises(KeyboardInterrupt()))
-    with pytest.raises(KeyboardInterrupt):
-        w.run(Event.EXEC)
+    a = w.attach("a", Event.EXEC, report_exec=raises(err))
+    w.attach("b", Event.EXEC)
+    d = w.run(Event.EXEC)
+    assert d.failed == [(a, err)]
+    assert d.detached == [a]
+    assert w.calls()[-1] == ("b", "report_exec")
 
 
 # -- the whole combination as a property --------------------------------------------------

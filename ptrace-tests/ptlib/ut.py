@@ -40,7 +40,7 @@ def tracer():
         _bounded_close(t)
         raise
     if not _bounded_close(t):
-        raise Fail(f"tracer.close() blocked for more than {CLOSE_TIMEOUT:.0f}s")
+        raise Fail(f"tracer.close() blocked for more than {CLOSE_TIMEOUT * TIMEOUT_SCALE:.0f}s")
 
 
 CLOSE_TIMEOUT = 3.0
@@ -50,9 +50,9 @@ def _bounded_close(t: Tracer) -> bool:
     """close() in a helper thread: a close that hangs must not eat the verdict."""
     closer = threading.Thread(target=_close, args=(t,), daemon=True)
     closer.start()
-    closer.join(CLOSE_TIMEOUT)
+    closer.join(CLOSE_TIMEOUT * TIMEOUT_SCALE)
     if closer.is_alive():
-        log(f"tracer.close() still blocked after {CLOSE_TIMEOUT}s")
+        log(f"tracer.close() still blocked after {CLOSE_TIMEOUT * TIMEOUT_SCALE:.0f}s")
         return False
     return True
 
@@ -153,9 +153,15 @@ class Observer(Engine):
 
 
 def exit_status(proc, timeout: float = 30.0) -> int:
-    status = proc.wait(timeout)
+    """The process's wait status; a Fail if it is still alive after ``timeout`` seconds.
+
+    The bound turns a hang into a verdict; like every bound here it is
+    stretched by PYDBG_UTRACE_TIMEOUT_SCALE (an emulated guest under load
+    steps a whole program many times slower than the host).
+    """
+    status = proc.wait(timeout * TIMEOUT_SCALE)
     if status is None:
-        raise Fail(f"process {proc.pid} still alive after {timeout:.0f}s")
+        raise Fail(f"process {proc.pid} still alive after {timeout * TIMEOUT_SCALE:.0f}s")
     return status
 
 
