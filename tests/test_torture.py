@@ -29,7 +29,7 @@ SEEDS = tuple(int(s) for s in os.environ.get("PYDBG_UTRACE_TORTURE_SEEDS",
                                              _DEFAULT_SEEDS).split(","))
 # Per seed: the storm takes a second or two here when nothing hangs; a hang
 # costs the whole deadline, so the short run's is tighter than the long run's.
-DEADLINE = 10.0
+DEADLINE = 8.0
 # "storm" (everything at once) is the long run's mode: one seed here.
 CASES = [pytest.param(mode, seed, id=f"{mode}-seed{seed}") for mode in MODES for seed in SEEDS
          if mode != "storm" or seed == SEEDS[0]]
