@@ -144,7 +144,7 @@ class DebugInfo:
         if best is not None:
             found_line = best
         addresses = []
-        for key, address in sorted(picked.items()):
+        for _key, address in sorted(picked.items()):
             fn = self.function_at(address)
             if fn is not None and address == fn.low:
                 address = self.after_prologue(fn)
@@ -247,7 +247,11 @@ class DebugInfo:
         unit = self.unit_at(start)
         table = self.line_table(unit) if unit is not None else None
         if self.elf.get_machine_arch() == "x64":
-            pc = _amd64_frame_setup_end(self.read_file(start, 16), start)
+            try:
+                code = self.read_file(start, 16)
+            except OSError:
+                return start
+            pc = _amd64_frame_setup_end(code, start)
             if pc == start or table is None:
                 return start
             covering = table.find(pc)
@@ -261,16 +265,19 @@ class DebugInfo:
         return start
 
     def read_file(self, address: int, size: int) -> bytes:
-        """Bytes of the file's loaded image at file address ``address`` ('' where none)."""
+        """The loaded image's bytes at file address ``address``, as the loader maps
+        them (``.bss`` reads as zeros); ``OSError`` outside every PT_LOAD."""
         for seg in self.elf.iter_segments():
             if seg["p_type"] != "PT_LOAD":
                 continue
             lo = seg["p_vaddr"]
-            if lo <= address < lo + seg["p_filesz"]:
-                size = min(size, lo + seg["p_filesz"] - address)
+            if lo <= address < lo + seg["p_memsz"]:
+                size = min(size, lo + seg["p_memsz"] - address)
+                in_file = max(0, min(size, lo + seg["p_filesz"] - address))
                 self._elf_file.seek(seg["p_offset"] + address - lo)
-                return self._elf_file.read(size)
-        return b""
+                data = self._elf_file.read(in_file) if in_file else b""
+                return data + bytes(size - len(data))
+        raise OSError(f"Cannot access memory at address {address:#x}")
 
 
 def _amd64_frame_setup_end(code: bytes, start: int) -> int:

@@ -1,0 +1,118 @@
+"""gdb's answers as text: what ``print``, ``ptype``, ``whatis``, ``info line``,
+``break FILE:LINE``, ``bt``, ``frame N``, ``info locals``/``info args`` print.
+
+The REPL's commands call these with a scope (:mod:`scope`) and a
+:class:`~pydbg_utrace.source.format.Printer`; each returns the lines gdb would
+print (errors are :class:`SourceError` with gdb's one-line wording).
+"""
+
+from __future__ import annotations
+
+import os
+
+from .debuginfo import DebugInfo
+from .evaluate import Scope, evaluate
+from .format import Printer, frame_line, info_args, info_locals
+from .frames import SourceFrame
+from .scope import History
+from .types import ptype_text, strip, type_name
+from .values import SourceError
+
+
+def print_value(expression: str, scope: Scope, printer: Printer, history: History,
+                fmt: str = "") -> str:
+    """``print[/FMT] EXPR``: ``$N = TEXT`` (void values are not recorded, as in gdb)."""
+    value = evaluate(expression, scope)
+    if strip(value.type).kind == "void" and not value.data:
+        return "$" + str(history.add(value)) + " = void"
+    return f"${history.add(value)} = {printer.value(value, fmt)}"
+
+
+def whatis(expression: str, scope: Scope) -> str:
+    t = scope.type_named(expression.strip()) if _looks_like_type(expression) else None
+    if t is not None:
+        return "type = " + type_name(t.target if t.kind == "typedef" and t.target else t)
+    return "type = " + type_name(evaluate(expression, scope).type)
+
+
+def ptype(expression: str, scope: Scope) -> str:
+    name = expression.strip()
+    t = scope.type_named(name) if _looks_like_type(name) else None
+    if t is None:
+        t = evaluate(expression, scope).type
+    return "type = " + ptype_text(t)
+
+
+def _looks_like_type(text: str) -> bool:
+    words = text.split()
+    return bool(words) and (words[0] in ("struct", "union", "enum") or len(words) == 1)
+
+
+def info_line(debug: DebugInfo, function: str, bias: int = 0, symbolize=None) -> str:
+    """``info line FUNCTION``: the line of the function's breakpoint address."""
+    fn = debug.function_named(function)
+    if fn is None:
+        raise SourceError(f'Function "{function}" not defined.')
+    address = debug.after_prologue(fn)
+    found = debug.line_at(address)
+    if found is None:
+        raise SourceError(f'No line number information available for address {address:#x}')
+    start, end = found.start + bias, found.end + bias
+    return (f'Line {found.line} of "{found.file}" starts at address '
+            f"{_with_symbol(start, symbolize)} and ends at {_with_symbol(end, symbolize)}.")
+
+
+def _with_symbol(address: int, symbolize) -> str:
+    name = symbolize(address) if symbolize is not None else None
+    return f"{address:#x}" + (f" <{name}>" if name else "")
+
+
+def break_line(debug: DebugInfo, file: str, line: int, number: int, bias: int = 0) -> str:
+    """``break FILE:LINE``: ``Breakpoint N at 0x...: file F, line L.``"""
+    actual, addresses = debug.line_addresses(file, line)
+    if not addresses:
+        raise SourceError(f'No line {line} in file "{file}".')
+    found = debug.line_at(addresses[0])
+    shown = found.file if found is not None else file
+    if len(addresses) == 1:
+        return f"Breakpoint {number} at {addresses[0] + bias:#x}: file {shown}, line {actual}."
+    return f"Breakpoint {number} at {addresses[0] + bias:#x}: {shown}:{actual}. " \
+        f"({len(addresses)} locations)"
+
+
+def backtrace(frames: list[SourceFrame], printer: Printer) -> list[str]:
+    """``bt``: up to ``main`` (gdb's ``backtrace past-main off``)."""
+    lines = []
+    for frame in frames:
+        lines.append(frame_line(frame, printer))
+        fn = frame.function
+        if fn is not None and fn.name == "main":
+            break
+    return lines
+
+
+def frame_header(frame: SourceFrame, printer: Printer) -> list[str]:
+    """``frame N``/``up``/``down``: the frame line and its source line."""
+    return [frame_line(frame, printer), source_line(frame)]
+
+
+def source_line(frame: SourceFrame) -> str:
+    line = frame.line
+    if line is None:
+        return ""
+    path = line.file
+    image = frame.image
+    unit = image.debug.unit_at(frame.file_pc) if image is not None else None
+    folder = unit.top.attributes.get("DW_AT_comp_dir") if unit is not None else None
+    if folder is not None and not os.path.isabs(path):
+        path = os.path.join(folder.value.decode(errors="replace"), path)
+    try:
+        with open(path, errors="replace") as f:
+            text = f.read().splitlines()
+        return f"{line.line}\t{text[line.line - 1]}"
+    except (OSError, IndexError):
+        return f"{line.line}\t{line.file}: No such file or directory."
+
+
+__all__ = ["backtrace", "break_line", "frame_header", "info_args", "info_line", "info_locals",
+           "print_value", "ptype", "source_line", "whatis"]

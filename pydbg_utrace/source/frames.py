@@ -1,0 +1,257 @@
+"""Source-level frames: a machine frame seen through its function's DWARF.
+
+A :class:`SourceFrame` knows its function, its line, its arguments and the
+locals in scope at its pc, and reads them as :class:`Value`\\ s through an
+expression context made of the frame's registers (from the unwinder), its
+frame base (``DW_AT_frame_base``, which gcc makes ``DW_OP_call_frame_cfa``),
+its CFA, and for ``DW_OP_entry_value`` the caller's call-site parameters.
+
+Name lookup is gdb's: the blocks around the pc innermost first (a function's
+parameters live in its outermost block), then the compile unit's file-scope
+variables, then every image's globals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import location
+from .dies import Block, Function, Variable
+from .location import Unavailable
+from .program import Image, Program
+from .regs import RegisterMap
+from .types import Type
+from .unwind import FrameState, Unwinder
+from .values import MemoryReader, SourceError, Value, from_location
+
+_MASK = (1 << 64) - 1
+
+
+@dataclass
+class SourceFrame:
+    level: int
+    state: FrameState
+    program: Program
+    unwinder: Unwinder
+    caller: SourceFrame | None = field(default=None, repr=False)
+
+    @property
+    def pc(self) -> int:
+        return self.state.pc
+
+    @property
+    def image(self) -> Image | None:
+        return self.program.image_at(self.state.lookup_pc)
+
+    @property
+    def function(self) -> Function | None:
+        found = self.program.function_at(self.state.lookup_pc)
+        return found[1] if found is not None else None
+
+    @property
+    def file_pc(self) -> int:
+        image = self.image
+        return self.state.lookup_pc - (image.bias if image is not None else 0)
+
+    @property
+    def line(self):
+        """The line covering the frame's pc (runtime range), or None."""
+        return self.program.line_at(self.state.lookup_pc)
+
+    @property
+    def read(self) -> MemoryReader:
+        return self.unwinder.read
+
+    @property
+    def registers(self) -> RegisterMap:
+        return self.unwinder.regs
+
+    # -- variables ------------------------------------------------------------------------
+
+    def scopes(self) -> list[Block]:
+        fn = self.function
+        return fn.scopes_at(self.file_pc) if fn is not None else []
+
+    def arguments(self) -> list[tuple[Variable, Value]]:
+        fn = self.function
+        if fn is None:
+            return []
+        return [(v, self.value_of(v)) for v in fn.parameters]
+
+    def locals(self) -> list[tuple[Variable, Value]]:
+        """``info locals``: each block's variables, innermost block first."""
+        out = []
+        for block in self.scopes():
+            for var in block.variables:
+                if not var.is_parameter:
+                    out.append((var, self.value_of(var)))
+        return out
+
+    def value_of(self, var: Variable) -> Value:
+        spec = var.location
+        if spec is None:
+            return Value(var.type, optimized_out=True)
+        if spec.const is not None:
+            return Value(var.type, spec.const)
+        expr = spec.at(self.file_pc)
+        if expr is None:
+            return Value(var.type, optimized_out=True)
+        ctx = FrameContext(self)
+        try:
+            where = location.evaluate(location.parse(expr, self.unit_structs()), ctx)
+        except Unavailable:
+            return Value(var.type, optimized_out=True)
+        return from_location(var.type, where, self.read, ctx.register)
+
+    def unit_structs(self):
+        image = self.image
+        unit = image.debug.unit_at(self.file_pc) if image is not None else None
+        if unit is None:
+            raise SourceError("No symbol table is loaded.")
+        return unit.cu.structs
+
+    def lookup(self, name: str) -> Value | None:
+        """The variable ``name`` as gdb finds it from this frame, or None."""
+        for block in self.scopes():
+            for var in reversed(block.variables):
+                if var.name == name:
+                    return self.value_of(var)
+        image = self.image
+        unit = image.debug.unit_at(self.file_pc) if image is not None and \
+            image.debug.has_dwarf else None
+        for im in ([image] if image is not None else []) + \
+                [i for i in self.program.images if i is not image]:
+            if not im.debug.has_dwarf:
+                continue
+            var = im.debug.global_named(name, unit if im is image else None)
+            if var is not None:
+                return global_value(var, im, self.read)
+        return None
+
+    def type_named(self, name: str) -> Type | None:
+        image = self.image
+        unit = image.debug.unit_at(self.file_pc) if image is not None and \
+            image.debug.has_dwarf else None
+        for im in ([image] if image is not None else []) + \
+                [i for i in self.program.images if i is not image]:
+            if im.debug.has_dwarf:
+                t = im.debug.type_named(name, unit if im is image else None)
+                if t is not None:
+                    return t
+        return None
+
+
+def global_value(var: Variable, image: Image, read: MemoryReader) -> Value:
+    """A file-scope variable: its location is an address (DW_OP_addr) or a constant."""
+    spec = var.location
+    if spec is None:
+        return Value(var.type, optimized_out=True)
+    if spec.const is not None:
+        return Value(var.type, spec.const)
+    expr = spec.at(0)
+    if expr is None:
+        return Value(var.type, optimized_out=True)
+    ctx = StaticContext(image.bias, read)
+    structs = image.debug.dwarf.structs
+    try:
+        where = location.evaluate(location.parse(expr, structs), ctx)
+    except Unavailable:
+        return Value(var.type, optimized_out=True)
+    return from_location(var.type, where, read, ctx.register)
+
+
+class StaticContext:
+    """An expression context with no frame: globals before ``run`` or anywhere."""
+
+    address_size = 8
+
+    def __init__(self, bias: int, read: MemoryReader):
+        self.bias = bias
+        self.read_memory = read
+
+    def register(self, number: int) -> int:
+        raise Unavailable("no frame selected")
+
+    def frame_base(self) -> int:
+        raise Unavailable("no frame selected")
+
+    def cfa(self) -> int:
+        raise Unavailable("no frame selected")
+
+    def entry_value(self, expr) -> int:
+        raise Unavailable("no frame selected")
+
+    def relocate(self, address: int) -> int:
+        return address + self.bias
+
+
+class FrameContext:
+    """The :class:`location.ExprContext` of one source frame."""
+
+    address_size = 8
+
+    def __init__(self, frame: SourceFrame):
+        self.frame = frame
+
+    def read_memory(self, address: int, size: int) -> bytes:
+        return self.frame.read(address, size)
+
+    def register(self, number: int) -> int:
+        registers = self.frame.state.registers
+        if number not in registers:
+            raise Unavailable(f"register {number} is not saved in this frame")
+        return registers[number]
+
+    def frame_base(self) -> int:
+        fn = self.frame.function
+        spec = fn.frame_base if fn is not None else None
+        expr = spec.at(self.frame.file_pc) if spec is not None else None
+        if expr is None:
+            raise Unavailable("no frame base")
+        return location.evaluate_value(location.parse(expr, self.frame.unit_structs()), self)
+
+    def cfa(self) -> int:
+        cfa = self.frame.unwinder.cfa_of(self.frame.state)
+        if cfa is None:
+            raise Unavailable("no CFA for this frame")
+        return cfa
+
+    def relocate(self, address: int) -> int:
+        image = self.frame.image
+        return address + (image.bias if image is not None else 0)
+
+    def entry_value(self, expr) -> int:
+        """DW_OP_entry_value(DW_OP_regN): what the caller's call site put in regN."""
+        if len(expr) != 1 or not expr[0].op_name.startswith("DW_OP_reg"):
+            raise Unavailable("entry value of a complex expression")
+        caller = self.frame.caller
+        if caller is None or caller.function is None or caller.state.signal_trampoline:
+            raise Unavailable("no caller for an entry value")
+        wanted = _reg_op_number(expr[0])
+        return_pc = caller.pc - caller.image.bias
+        for site in caller.function.call_sites:
+            if site.return_pc != return_pc:
+                continue
+            for where, value in site.parameters:
+                ops = location.parse(where, caller.unit_structs())
+                if len(ops) == 1 and ops[0].op_name.startswith("DW_OP_reg") and \
+                        _reg_op_number(ops[0]) == wanted:
+                    value_ops = location.parse(value, caller.unit_structs())
+                    return location.evaluate_value(value_ops, FrameContext(caller)) & _MASK
+        raise Unavailable("the caller's call site does not say")
+
+
+def _reg_op_number(op) -> int:
+    return op.args[0] if op.op_name == "DW_OP_regx" else int(op.op_name[9:])
+
+
+def backtrace(program: Program, regs: RegisterMap, read: MemoryReader, pc: int,
+              registers: dict[int, int], limit: int = 64) -> tuple[list[SourceFrame], str]:
+    """Source frames from frame 0's pc and registers (DWARF numbers), and why the
+    walk stopped ('' at the outermost frame)."""
+    unwinder = Unwinder(program, regs, read)
+    states, reason = unwinder.backtrace(FrameState(pc, registers), limit)
+    frames = [SourceFrame(i, s, program, unwinder) for i, s in enumerate(states)]
+    for inner, outer in zip(frames, frames[1:], strict=False):
+        inner.caller = outer
+    return frames, reason

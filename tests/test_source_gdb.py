@@ -1,0 +1,249 @@
+"""Differential tests of pydbg_utrace.source against gdb, answer by answer.
+
+Static facts (types, globals with initialisers, line tables) come from the
+file alone, as ``gdb -batch`` reads them without a process.  Dynamic ones
+come from a run under gdb: at each stop gdb answers (``bt``, ``info locals``,
+``print``...) and writes a core with ``gcore``; our modules then answer the
+same questions from that core alone (its memory, its registers, the files it
+maps), with no ptrace.  Answers are compared line by line, unnormalised: the
+tracee is compiled in a temporary directory under the name ``src_demo.c`` so
+that both print the same file names, and gdb's history numbers are mirrored.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pydbg_utrace.source import answers
+from pydbg_utrace.source.corefile import CoreFile
+from pydbg_utrace.source.format import Printer
+from pydbg_utrace.source.frames import backtrace
+from pydbg_utrace.source.program import Image, Program
+from pydbg_utrace.source.regs import X86_64
+from pydbg_utrace.source.scope import FileScope, FrameScope, History
+from pydbg_utrace.source.values import SourceError
+
+SOURCE = Path(__file__).parent / "tracees" / "src_demo.c"
+VARIANTS = {"O0": ["-O0", "-g"], "O0-dwarf4": ["-O0", "-gdwarf-4"], "O2": ["-O2", "-g"]}
+
+pytestmark = pytest.mark.skipif(shutil.which("gdb") is None or shutil.which("cc") is None,
+                                reason="needs gdb and a C compiler (apt-get install gdb gcc)")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("src")
+    shutil.copy(SOURCE, folder / "src_demo.c")
+    out = {}
+    for name, flags in VARIANTS.items():
+        binary = folder / f"demo_{name}"
+        subprocess.run(["cc", *flags, "-o", str(binary), "src_demo.c"], cwd=folder, check=True)
+        out[name] = binary
+    return out
+
+
+# -- gdb ------------------------------------------------------------------------------------
+
+def run_gdb(binary: Path, steps: list[str]) -> list[str]:
+    """Each step's output.  A step is a gdb command; its output is what gdb printed
+    between our marker before it and the next marker."""
+    script = binary.parent / f"{binary.name}.{abs(hash(tuple(steps)))}.gdb"
+    lines = ["set pagination off", "set width 0", "set confirm off"]
+    for i, step in enumerate(steps):
+        lines.append(f"echo @@@{i}\\n")
+        lines.append(step)
+    lines.append("echo @@@end\\n")
+    script.write_text("\n".join(lines) + "\n")
+    done = subprocess.run(["gdb", "-batch", "-nx", "-x", str(script), str(binary)],
+                          cwd=binary.parent, capture_output=True, text=True, timeout=120)
+    parts = re.split(r"^@@@(\d+|end)\n", done.stdout, flags=re.M)
+    outputs = {}
+    for marker, text in zip(parts[1::2], parts[2::2], strict=True):
+        if marker != "end":
+            outputs[int(marker)] = text.rstrip("\n")
+    return [outputs.get(i, "") for i in range(len(steps))]
+
+
+def gdb_answer(text: str) -> str:
+    """gdb's error lines go to stderr: an empty stdout answer stays empty."""
+    return text
+
+
+# -- our side: the commands a REPL will map onto the source modules --------------------------
+
+class Answerer:
+    """A model of the REPL commands over one frozen state (file or core)."""
+
+    def __init__(self, program: Program, read, frames=None):
+        self.program = program
+        self.read = read
+        self.history = History()
+        self.printer = Printer(read, program.symbolize)
+        self.frames = frames or []
+        self.selected = 0
+
+    def scope(self):
+        if self.frames:
+            return FrameScope(self.frames[self.selected], self.history)
+        return FileScope(self.program, self.read, self.history)
+
+    def answer(self, command: str) -> str:
+        try:
+            return "\n".join(self._lines(command))
+        except SourceError:
+            return ""  # gdb prints errors on stderr: its stdout answer is empty too
+
+    def _lines(self, command: str) -> list[str]:
+        head, _, rest = command.partition(" ")
+        if head.startswith("p/") or head.startswith("print/"):
+            return [answers.print_value(rest, self.scope(), self.printer, self.history,
+                                        head.split("/")[1])]
+        if head in ("p", "print"):
+            return [answers.print_value(rest, self.scope(), self.printer, self.history)]
+        if head == "ptype":
+            return [answers.ptype(rest, self.scope())]
+        if head == "whatis":
+            return [answers.whatis(rest, self.scope())]
+        image = self.program.images[0]
+        if command.startswith("info line "):
+            return [answers.info_line(image.debug, rest.split()[-1], image.bias,
+                                      self.program.symbolize)]
+        if head == "break":
+            file, line = rest.split(":")
+            self.breaks = getattr(self, "breaks", 0) + 1
+            return [answers.break_line(image.debug, file, int(line), self.breaks, image.bias)]
+        if command == "bt":
+            return answers.backtrace(self.frames, self.printer)
+        if command == "info locals":
+            return answers.info_locals(self.frames[self.selected], self.printer)
+        if command == "info args":
+            return answers.info_args(self.frames[self.selected], self.printer)
+        if head in ("frame", "up", "down"):
+            step = int(rest) if rest else 1
+            self.selected = step if head == "frame" else \
+                self.selected + (step if head == "up" else -step)
+            return answers.frame_header(self.frames[self.selected], self.printer)
+        raise AssertionError(f"the test does not model {command!r}")
+
+
+def file_answerer(binary: Path) -> Answerer:
+    image = Image.load(str(binary))
+    return Answerer(Program([image]), image.debug.read_file)
+
+
+def core_answerer(core_path: Path) -> Answerer:
+    core = CoreFile(str(core_path))
+    program = Program([Image.load(path, bias, ranges) for path, bias, ranges in core.images()])
+    regs = core.threads[0]
+    registers = {X86_64.number(name): value for name, value in regs.items()
+                 if X86_64.number(name) is not None}
+    frames, _ = backtrace(program, X86_64, core.read, regs["rip"], registers)
+    return Answerer(program, core.read, frames)
+
+
+def compare(pairs: list[tuple[str, str, str]]) -> None:
+    """All (command, gdb, ours) answers, reported together when any differs."""
+    differ = [f"{cmd!r}\n  gdb:  {g!r}\n  ours: {o!r}" for cmd, g, o in pairs if g != o]
+    assert not differ, f"{len(differ)} of {len(pairs)} answers differ:\n" + "\n".join(differ)
+
+
+# -- static facts -----------------------------------------------------------------------------
+
+STATIC = [
+    "p counter", "p big", "p byte", "p letter", "p ratio", "p half", "p buffer", "p zeros",
+    "p matrix", "p matrix[1]", "p matrix[1][2]", "p shorts", "p paint", "p perms", "p count_u",
+    "p hidden", "p shapes[1].corner", "p shapes[0].inner", "p shapes[0].inner.tag",
+    "p shapes[1].layer", "p shapes[0].visible", "p shapes[1].u", "p shapes[0].scale",
+    "p/x counter", "p/x big", "p/o counter", "p/t byte", "p/c counter", "p/d byte",
+    "p/x shorts", "p/x matrix", "p/x buffer",
+    "p sizeof(struct shape)", "p sizeof(shapes)", "p sizeof(int)", "p sizeof(big)",
+    "p sizeof shapes[0].corner", "p 1 + 2 * 3", "p 10 / 3", "p -7 % 3", "p 10.0 / 4", "p 'A'",
+    "p '\\n'", "p \"hi\"", "p 1 == 1", "p counter > 40 && letter == 'A'", "p (char)counter",
+    "p big / 1000", "p -counter", "p ~counter", "p !counter", "p counter << 2", "p BLUE",
+    "p (enum color)1", "p RED == paint", "p (enum flags)3", "p (enum flags)8", "p 7u - 8",
+    "p 2147483647 + 1", "p 4294967296", "p 0x7fffffff", "p 0xffffffff", "p 1.0 / 3",
+    "p (float)1 / 3", "p ratio * 2", "p half + 1", "p matrix[0][1] + matrix[1][2]",
+    "p &counter", "p &shapes[1]", "p *&counter", "p &matrix[1]", "p fact", "p main",
+    "p &zeros[3]", "p *matrix", "p count_u * 2", "p byte + 1", "p letter + 1",
+    "whatis counter", "whatis shapes", "whatis &shapes[0]", "whatis shapes[0].op",
+    "whatis matrix[0]", "whatis greeting", "whatis 1 + 2L", "whatis counter + 1u",
+    "whatis (char)1", "whatis count_u", "whatis &matrix", "whatis fact", "whatis byte + 1",
+    "whatis sizeof(int)", "whatis 'a'", "whatis 1.5", "whatis half * 2", "whatis &fact",
+    "ptype struct shape", "ptype struct point", "ptype enum color", "ptype enum flags",
+    "ptype uint_t", "ptype binop_t", "ptype shapes", "ptype fact", "ptype main",
+    "ptype first", "ptype counter_ptr", "ptype nothing", "ptype matrix", "ptype greeting",
+    "whatis struct shape", "whatis uint_t", "whatis binop_t",
+    "info line fact", "info line main", "info line sum_first", "info line on_signal",
+    "break src_demo.c:62", "break src_demo.c:77", "break src_demo.c:56", "break src_demo.c:66",
+    "break src_demo.c:88",
+]
+
+
+@pytest.mark.parametrize("variant", ["O0", "O0-dwarf4", "O2"])
+def test_static_answers_equal_gdb(built, variant):
+    binary = built[variant]
+    steps = STATIC if variant != "O2" else [s for s in STATIC if not s.startswith("break")]
+    theirs = run_gdb(binary, steps)
+    ours = file_answerer(binary)
+    compare([(cmd, gdb_answer(g), ours.answer(cmd)) for cmd, g in zip(steps, theirs,
+                                                                       strict=True)])
+
+
+# -- dynamic facts, from gcore snapshots --------------------------------------------------------
+
+STOPS_O0 = [
+    ("break fact if n==1\nbreak marker\nrun > /dev/null", [
+        "bt", "info args", "info locals", "p n", "p n * 2 + 1", "p/x n", "p $pc", "p/x $sp",
+        "frame 4", "info locals", "info args", "up", "info args", "p n", "p $pc",
+        "frame 5", "info locals", "p local_numbers", "p local_numbers[2]", "p name",
+        "p here", "p here.y", "p *cursor", "p cursor->corner[1]", "p cursor->name",
+        "p *cursor->next", "p cursor->next->name", "p sizeof(local_numbers)",
+        "p/x local_numbers", "whatis cursor", "ptype cursor", "p greeting", "p first",
+        "p *first", "p first->op", "p counter_ptr", "p *counter_ptr", "p nothing",
+        "p shapes[0].next->corner[0]", "p/x shapes[0]", "p shapes", "p $pc", "p $sp == &here",
+        "p cursor == first", "p &cursor->corner[1]", "p cursor[1].name",
+        "p *local_numbers@2" if False else "p local_numbers[1] + local_numbers[4]",
+        "p $", "p $$2", "p $1",
+    ]),
+    ("continue", ["bt", "p $pc"]),  # SIGUSR1 stops gdb in kill: a libc leaf
+    ("continue", ["bt", "up", "info locals", "info args", "p signo", "p got_signal",
+                  "frame 3", "frame 4", "info locals"]),
+    ("continue", ["bt", "up", "info locals", "info args", "p values[1]", "p *values",
+                  "p total"]),
+    ("continue", ["bt", "up", "info locals", "p cursor->name", "p result", "p cursor"]),
+    ("delete\nbreak write\nrun > /dev/null", ["bt", "info args", "p fd", "p nbytes",
+                                              "p (char *)buf", "frame 5", "info locals"]),
+]
+
+
+def _dynamic(binary: Path, stops) -> list[tuple[str, str, str]]:
+    steps, where = [], []
+    for n, (go, commands) in enumerate(stops):
+        steps += go.split("\n")
+        where += [None] * len(go.split("\n"))
+        core = binary.parent / f"{binary.name}.{n}.core"
+        steps.append(f"gcore {core}")
+        where.append(None)
+        for cmd in commands:
+            steps.append(cmd)
+            where.append(core)
+    theirs = run_gdb(binary, steps)
+    pairs, answerer, current = [], None, None
+    for cmd, core, gdb_text in zip(steps, where, theirs, strict=True):
+        if core is None:
+            continue
+        if core != current:
+            assert core.exists(), f"gdb wrote no core {core}: {theirs}"
+            answerer, current = core_answerer(core), core
+            answerer.history = History()
+        pairs.append((f"{core.name}: {cmd}", gdb_answer(gdb_text), answerer.answer(cmd)))
+    return pairs
+
+
+def test_dynamic_answers_equal_gdb_O0(built):
+    compare(_dynamic(built["O0"], STOPS_O0))
