@@ -49,11 +49,11 @@ def _looks_like_type(text: str) -> bool:
 
 
 def info_line(debug: DebugInfo, function: str, bias: int = 0, symbolize=None) -> str:
-    """``info line FUNCTION``: the line of the function's breakpoint address."""
+    """``info line FUNCTION``: the line holding the function's first instruction."""
     fn = debug.function_named(function)
     if fn is None:
         raise SourceError(f'Function "{function}" not defined.')
-    address = debug.after_prologue(fn)
+    address = fn.low
     found = debug.line_at(address)
     if found is None:
         raise SourceError(f'No line number information available for address {address:#x}')
@@ -72,8 +72,9 @@ def break_line(debug: DebugInfo, file: str, line: int, number: int, bias: int = 
     actual, addresses = debug.line_addresses(file, line)
     if not addresses:
         raise SourceError(f'No line {line} in file "{file}".')
-    found = debug.line_at(addresses[0])
+    found = debug.line_at(addresses[0])  # past a prologue the line may be a later one
     shown = found.file if found is not None else file
+    actual = found.line if found is not None else actual
     if len(addresses) == 1:
         return f"Breakpoint {number} at {addresses[0] + bias:#x}: file {shown}, line {actual}."
     return f"Breakpoint {number} at {addresses[0] + bias:#x}: {shown}:{actual}. " \

@@ -52,6 +52,7 @@ class DebugInfo:
         self._globals: dict[int, list[Variable]] = {}
         self._types: dict[int, dict[str, Type]] = {}
         self._symbols: dict[str, int] | None = None
+        self._enumerators: dict[int, dict] = {}
 
     @property
     def debug_elf(self):
@@ -214,6 +215,18 @@ class DebugInfo:
             t = self._types[offset].get(name)
             if t is not None and not t.declaration:
                 return t
+        return None
+
+    def enumerator_named(self, name: str, prefer: UnitReader | None = None):
+        """An enumeration constant: ``(enum type, value)`` or None."""
+        units = [prefer] if prefer is not None else []
+        for unit in [*units, *self.units()]:
+            offset = unit.cu.cu_offset
+            if offset not in self._enumerators:
+                self._enumerators[offset] = unit.enumerators()
+            found = self._enumerators[offset].get(name)
+            if found is not None:
+                return found
         return None
 
     def symbol_address(self, name: str) -> int | None:

@@ -23,6 +23,10 @@ from .types import VOID, Member, Type, type_name
 
 _ENCODINGS = {2: "boolean", 4: "float", 5: "signed", 6: "signed_char", 7: "unsigned",
               8: "unsigned_char", 0x10: "unsigned"}
+# gdb renames gcc's DWARF base types to the C spelling users type (whatis shows "long")
+_GDB_BASE_NAMES = {"short int": "short", "short unsigned int": "unsigned short",
+                   "long int": "long", "long unsigned int": "unsigned long",
+                   "long long int": "long long", "long long unsigned int": "unsigned long long"}
 _QUALIFIERS = {"DW_TAG_const_type": "const", "DW_TAG_volatile_type": "volatile",
                "DW_TAG_restrict_type": "restrict", "DW_TAG_atomic_type": "_Atomic"}
 
@@ -146,12 +150,12 @@ class UnitReader:
         return found
 
     def globals(self) -> list[Variable]:
-        """File-scope variables that have storage here (not extern declarations)."""
+        """File-scope variables defined here (an optimized-out one has no location)."""
         found = []
         for die in self.top.iter_children():
-            if die.tag == "DW_TAG_variable" and "DW_AT_name" in die.attributes:
-                var = self.variable(self._definition_of(die))
-                if var.location is not None or "DW_AT_const_value" in die.attributes:
+            if die.tag == "DW_TAG_variable" and not _int(die, "DW_AT_declaration"):
+                var = self.variable(die)
+                if var.name:
                     found.append(var)
         return found
 
@@ -164,6 +168,16 @@ class UnitReader:
                     and "DW_AT_name" in die.attributes:
                 t = self.type_of_die(die)
                 found.setdefault(type_name(t), t)
+        return found
+
+    def enumerators(self) -> dict[str, tuple[Type, int]]:
+        """Enumeration constants of the unit's top-level enums (named or not)."""
+        found: dict[str, tuple[Type, int]] = {}
+        for die in self.top.iter_children():
+            if die.tag == "DW_TAG_enumeration_type":
+                t = self.type_of_die(die)
+                for name, value in t.enumerators:
+                    found.setdefault(name, (t, value))
         return found
 
     def function(self, die) -> Function | None:
@@ -323,6 +337,7 @@ class UnitReader:
     def _fill_type(self, t: Type, die) -> None:
         tag = die.tag
         if tag == "DW_TAG_base_type":
+            t.name = _GDB_BASE_NAMES.get(t.name, t.name)
             t.encoding = _ENCODINGS.get(_int(die, "DW_AT_encoding"), "signed")
         elif tag == "DW_TAG_pointer_type" or tag == "DW_TAG_reference_type":
             t.kind, t.target, t.size = "pointer", self.type_attr(die), t.size or self.address_size

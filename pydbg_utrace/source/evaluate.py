@@ -107,7 +107,9 @@ class Evaluator:
     def _num(self, value: int, suffix: str, radix: int) -> Value:
         unsigned = "u" in suffix
         is_long = "l" in suffix
-        for t in ((INT, UINT, LONG, ULONG) if radix != 10 else (INT, LONG, ULONG)):
+        # C's literal types: decimal int, long, unsigned long; others may be unsigned
+        order = (INT, UINT, LONG, ULONG) if radix != 10 or unsigned else (INT, LONG, ULONG)
+        for t in order:
             if (is_long and t.size < 8) or (unsigned and is_signed(t)):
                 continue
             limit = 1 << (8 * t.size - (1 if is_signed(t) else 0))
@@ -239,11 +241,12 @@ class Evaluator:
     def _cast(self, typename, operand) -> Value:
         return convert(decay(self.eval(operand)), self.resolve(typename), explicit=True)
 
+    # gdb types sizeof as int in C (its builtin size type), not size_t
     def _sizeof_type(self, typename) -> Value:
-        return from_int(ULONG, byte_size(self.resolve(typename)))
+        return from_int(INT, byte_size(self.resolve(typename)))
 
     def _sizeof(self, operand) -> Value:
-        return from_int(ULONG, byte_size(self.eval(operand).type))
+        return from_int(INT, byte_size(self.eval(operand).type))
 
     def resolve(self, typename) -> Type:
         words, stars = typename
@@ -252,7 +255,7 @@ class Evaluator:
             if t is None:
                 raise SourceError(f"No {words[0]} type named {words[1]}.")
         elif words in _BASE_WORDS:
-            t = self.scope.type_named(_dwarf_name(words)) or _BASE_WORDS[words]
+            t = self.scope.type_named(_BASE_WORDS[words].name) or _BASE_WORDS[words]
         elif len(words) == 1 and self.scope.type_named(words[0]) is not None:
             t = self.scope.type_named(words[0])
         else:
@@ -260,15 +263,6 @@ class Evaluator:
         for _ in range(stars):
             t = pointer_to(t, self.scope.pointer_size)
         return t
-
-
-def _dwarf_name(words: tuple[str, ...]) -> str:
-    """gcc's DWARF names for C's base types (``long`` is ``long int``)."""
-    canonical = _BASE_WORDS[words].name
-    return {"long": "long int", "unsigned long": "long unsigned int",
-            "unsigned int": "unsigned int", "short": "short int",
-            "unsigned short": "short unsigned int", "long long": "long long int",
-            "unsigned long long": "long long unsigned int"}.get(canonical, canonical)
 
 
 # -- C's conversions --------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from .frames import SourceFrame, global_value
 from .program import Program
 from .regs import RegisterMap
 from .types import Type
-from .values import MemoryReader, SourceError, Value
+from .values import MemoryReader, SourceError, Value, from_int
 
 
 class History:
@@ -56,7 +56,15 @@ class FileScope:
                 var = image.debug.global_named(name)
                 if var is not None:
                     return global_value(var, image, self.read)
-        return self.function(name)
+        return self.function(name) or self.enumerator(name)
+
+    def enumerator(self, name: str) -> Value | None:
+        for image in self.program.images:
+            if image.debug.has_dwarf:
+                found = image.debug.enumerator_named(name)
+                if found is not None:
+                    return from_int(found[0], found[1])
+        return None
 
     def function(self, name: str) -> Value | None:
         for image in self.program.images:
@@ -100,7 +108,9 @@ class FrameScope(FileScope):
 
     def variable(self, name: str) -> Value | None:
         found = self.frame.lookup(name)
-        return found if found is not None else self.function(name)
+        if found is not None:
+            return found
+        return self.function(name) or self.enumerator(name)
 
     def type_named(self, name: str) -> Type | None:
         return self.frame.type_named(name)
