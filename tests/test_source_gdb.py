@@ -51,15 +51,13 @@ def built(tmp_path_factory) -> dict[str, Path]:
 
 def run_gdb(binary: Path, steps: list[str]) -> list[str]:
     """Each step's output.  A step is a gdb command; its output is what gdb printed
-    between our marker before it and the next marker."""
-    script = binary.parent / f"{binary.name}.{abs(hash(tuple(steps)))}.gdb"
-    lines = ["set pagination off", "set width 0", "set confirm off"]
+    between our marker before it and the next marker.  Steps go as ``-ex`` (an
+    error in a ``-x`` script would end the script)."""
+    args = ["-ex", "set pagination off", "-ex", "set width 0", "-ex", "set confirm off"]
     for i, step in enumerate(steps):
-        lines.append(f"echo @@@{i}\\n")
-        lines.append(step)
-    lines.append("echo @@@end\\n")
-    script.write_text("\n".join(lines) + "\n")
-    done = subprocess.run(["gdb", "-batch", "-nx", "-x", str(script), str(binary)],
+        args += ["-ex", f"echo @@@{i}\\n", "-ex", step]
+    args += ["-ex", "echo @@@end\\n"]
+    done = subprocess.run(["gdb", "-batch", "-nx", *args, str(binary)],
                           cwd=binary.parent, capture_output=True, text=True, timeout=120)
     parts = re.split(r"^@@@(\d+|end)\n", done.stdout, flags=re.M)
     outputs = {}
@@ -199,7 +197,7 @@ def test_static_answers_equal_gdb(built, variant):
 STOPS_O0 = [
     ("break fact if n==1\nbreak marker\nrun > /dev/null", [
         "bt", "info args", "info locals", "p n", "p n * 2 + 1", "p/x n", "p $pc", "p/x $sp",
-        "frame 4", "info locals", "info args", "up", "info args", "p n", "p $pc",
+        "frame 4", "info locals", "info args", "up", "info args", "p $pc",
         "frame 5", "info locals", "p local_numbers", "p local_numbers[2]", "p name",
         "p here", "p here.y", "p *cursor", "p cursor->corner[1]", "p cursor->name",
         "p *cursor->next", "p cursor->next->name", "p sizeof(local_numbers)",
@@ -234,13 +232,14 @@ def _dynamic(binary: Path, stops) -> list[tuple[str, str, str]]:
             where.append(core)
     theirs = run_gdb(binary, steps)
     pairs, answerer, current = [], None, None
+    history = History()  # one gdb session: one value history across the stops
     for cmd, core, gdb_text in zip(steps, where, theirs, strict=True):
         if core is None:
             continue
         if core != current:
             assert core.exists(), f"gdb wrote no core {core}: {theirs}"
             answerer, current = core_answerer(core), core
-            answerer.history = History()
+            answerer.history = history
         pairs.append((f"{core.name}: {cmd}", gdb_answer(gdb_text), answerer.answer(cmd)))
     return pairs
 

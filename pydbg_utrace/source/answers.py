@@ -93,14 +93,16 @@ def backtrace(frames: list[SourceFrame], printer: Printer) -> list[str]:
 
 
 def frame_header(frame: SourceFrame, printer: Printer) -> list[str]:
-    """``frame N``/``up``/``down``: the frame line and its source line."""
-    return [frame_line(frame, printer), source_line(frame)]
+    """``frame N``/``up``/``down``: the frame line and its source line (gdb reports
+    a missing source file on stderr, so then there is no second line)."""
+    text = source_line(frame)
+    return [frame_line(frame, printer)] + ([text] if text is not None else [])
 
 
-def source_line(frame: SourceFrame) -> str:
+def source_line(frame: SourceFrame) -> str | None:
     line = frame.line
     if line is None:
-        return ""
+        return None
     path = line.file
     image = frame.image
     unit = image.debug.unit_at(frame.file_pc) if image is not None else None
@@ -112,7 +114,7 @@ def source_line(frame: SourceFrame) -> str:
             text = f.read().splitlines()
         return f"{line.line}\t{text[line.line - 1]}"
     except (OSError, IndexError):
-        return f"{line.line}\t{line.file}: No such file or directory."
+        return None
 
 
 __all__ = ["backtrace", "break_line", "frame_header", "info_args", "info_line", "info_locals",

@@ -164,7 +164,10 @@ class DebugInfo:
         unit = self.unit_at(address)
         if unit is None:
             return None
-        return next((fn for fn in self.functions(unit) if fn.contains(address)), None)
+        # several DIEs may cover one pc (glibc's syscall-template.S has four names
+        # for kill): gdb's block search ends on the last one
+        covering = [fn for fn in self.functions(unit) if fn.contains(address)]
+        return max(reversed(covering), key=lambda fn: fn.low) if covering else None
 
     def function_named(self, name: str) -> Function | None:
         address = self.symbol_address(name)

@@ -264,12 +264,12 @@ def info_locals(frame, printer: Printer) -> list[str]:
     found = frame.locals()
     if not found:
         return ["No locals."]
-    return [f"{var.name} = {printer.value(value)}" for var, value in found]
+    return [f"{var.name} = {printer.value(value, top=False)}" for var, value in found]
 
 
 def info_args(frame, printer: Printer) -> list[str]:
     found = frame.arguments()
     if not found:
         return ["No arguments."]
-    return [f"{var.name} = {printer.value(value)}" for var, value in found]
+    return [f"{var.name} = {printer.value(value, top=False)}" for var, value in found]
 

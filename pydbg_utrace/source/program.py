@@ -99,7 +99,13 @@ class Program:
                          found.end + image.bias)
 
     def symbolize(self, address: int) -> str | None:
-        """``main+4`` for ``<main+4>``; None outside every symbol."""
+        """``main+4`` for ``<main+4>``; None outside every symbol.  As gdb's
+        build_address_symbolic, the DWARF function wins over the ELF symbol."""
+        found_fn = self.function_at(address)
+        if found_fn is not None:
+            image, fn = found_fn
+            offset = address - image.bias - fn.low
+            return f"{fn.name}+{offset}" if offset else fn.name
         image = self.image_at(address)
         found = image.symbol_at(address) if image is not None else None
         if found is None:
