@@ -246,3 +246,29 @@ def _dynamic(binary: Path, stops) -> list[tuple[str, str, str]]:
 
 def test_dynamic_answers_equal_gdb_O0(built):
     compare(_dynamic(built["O0"], STOPS_O0))
+
+
+def test_dynamic_answers_equal_gdb_dwarf4(built):
+    compare(_dynamic(built["O0-dwarf4"], STOPS_O0))
+
+
+# -O2: location lists, registers, <optimized out>, param@entry from call sites, a tail
+# call from the signal handler (gdb's bt shows no on_signal frame), fact as a loop
+STOPS_O2 = [
+    ("break marker\nrun > /dev/null", ["bt", "p $pc", "info locals"]),
+    ("continue", ["bt", "info args", "p value", "up", "info locals", "frame 2",
+                  "info locals", "frame 3", "info locals"]),
+    ("continue", ["bt", "info args", "up", "info locals", "info args", "p n", "p values",
+                  "p *values", "p values[4]", "p total", "p squares", "p total + n",
+                  "p/x total", "frame 2", "info locals", "p local_numbers"]),
+    ("continue", ["bt", "up", "info locals", "p result", "p cursor", "p cursor->name",
+                  "p here", "p name"]),
+    ("delete\nbreak fact\nrun > /dev/null", ["bt", "info locals", "info args", "p n",
+                                               "p n * 3"]),
+    ("break write\ncontinue", ["bt", "info args", "p fd", "p buf", "p nbytes", "up",
+                                "info locals", "info args"]),
+]
+
+
+def test_dynamic_answers_equal_gdb_O2(built):
+    compare(_dynamic(built["O2"], STOPS_O2))

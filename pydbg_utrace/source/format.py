@@ -42,6 +42,8 @@ class Printer:
         if v.optimized_out:
             return "<optimized out>"
         s = strip(v.type)
+        if v.partly_optimized_out and s.kind not in ("struct", "union", "array"):
+            return "<optimized out>"
         if s.kind == "struct" or s.kind == "union":
             return self._struct(v, fmt)
         if s.kind == "array":
@@ -132,7 +134,7 @@ class Printer:
     def _array(self, v: Value, fmt: str) -> str:
         s = strip(v.type)
         count = s.count or 0
-        if is_char(s.target) and fmt in ("", "s"):
+        if is_char(s.target) and fmt in ("", "s") and not v.partly_optimized_out:
             data = v.data[:count]
             if data.endswith(b"\0"):  # gdb drops one trailing NUL of a char array
                 data = data[:-1]
@@ -227,14 +229,25 @@ def _float(number: float, data: bytes) -> str:
 # -- frames ---------------------------------------------------------------------------------
 
 def frame_arguments(frame, printer: Printer) -> str:
-    """``n=5, s=0x... "hi"`` as ``bt`` shows them (aggregates as ``...``)."""
+    """``n=5, s=0x... "hi"`` as ``bt`` shows them: aggregates as ``...``
+    (``print frame-arguments scalars``) and, as ``print entry-values default``,
+    ``n=n@entry=5`` when the caller's value is known and equal, ``n=4, n@entry=5``
+    when it differs."""
     parts = []
     for var, value in frame.arguments():
         s = strip(var.type)
         if s.kind in ("struct", "union", "array") and not value.optimized_out:
             parts.append(f"{var.name}=...")
+            continue
+        text = printer.value(value, top=False)
+        entry = frame.entry_value_of(var)
+        if entry is None or entry.optimized_out:
+            parts.append(f"{var.name}={text}")
+        elif not value.optimized_out and entry.data == value.data:
+            parts.append(f"{var.name}={var.name}@entry={text}")
         else:
-            parts.append(f"{var.name}={printer.value(value, top=False)}")
+            parts.append(f"{var.name}={text}, {var.name}@entry="
+                         f"{printer.value(entry, top=False)}")
     return ", ".join(parts)
 
 

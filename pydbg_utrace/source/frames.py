@@ -103,6 +103,30 @@ class SourceFrame:
             return Value(var.type, optimized_out=True)
         return from_location(var.type, where, self.read, ctx.register)
 
+    def entry_value_of(self, var: Variable) -> Value | None:
+        """gdb's ``param@entry``: the value the caller passed, from its call site.
+
+        Only for a parameter whose location at the function's entry is a plain
+        register (what gcc emits at -O1 and up), answered by the caller's
+        ``DW_TAG_call_site_parameter`` for that register; None when unknown.
+        """
+        fn = self.function
+        spec = var.location
+        if fn is None or spec is None or spec.const is not None:
+            return None
+        expr = spec.at(fn.low)
+        if expr is None:
+            return None
+        try:
+            ops = location.parse(expr, self.unit_structs())
+            if len(ops) != 1 or not ops[0].op_name.startswith("DW_OP_reg"):
+                return None
+            number = FrameContext(self).entry_value(ops)
+        except (Unavailable, SourceError):
+            return None
+        return from_location(var.type, location.Implicit(number.to_bytes(8, "little")),
+                             self.read, lambda n: 0)
+
     def unit_structs(self):
         image = self.image
         unit = image.debug.unit_at(self.file_pc) if image is not None else None

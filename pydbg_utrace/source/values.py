@@ -34,6 +34,11 @@ class Value:
     optimized_out: bool = False
     bit_size: int = 0  # a bit field: data holds the whole storage, shifted out on read
     bit_offset: int = 0
+    valid: bytes | None = None  # per byte 1/0 when DWARF pieces left some bytes out
+
+    @property
+    def partly_optimized_out(self) -> bool:
+        return self.valid is not None and 0 in self.valid
 
     def as_int(self) -> int:
         """The value as a Python int, sign-extended for signed types."""
@@ -105,19 +110,30 @@ def from_location(t: Type, where: Location, read: MemoryReader,
         if isinstance(where, Implicit):
             return Value(t, where.data[:size].ljust(size, b"\0"))
         if isinstance(where, Pieces):
-            data = b""
+            data, valid = b"", b""
             for part, part_size in where.parts:
-                if part is None:
-                    return Value(t, optimized_out=True)
-                piece = from_location(Type("base", None, part_size, encoding="unsigned"), part,
-                                      read, register_value)
-                if piece.optimized_out:
-                    return Value(t, optimized_out=True)
-                data += piece.data[:part_size]
-            return Value(t, data[:size].ljust(size, b"\0"))
+                piece = Value(t, optimized_out=True) if part is None else from_location(
+                    Type("base", None, part_size, encoding="unsigned"), part, read,
+                    register_value)
+                if piece.optimized_out:  # gdb keeps the other pieces: {109 'm', <optimized out>}
+                    data += bytes(part_size)
+                    valid += bytes(part_size)
+                else:
+                    data += piece.data[:part_size].ljust(part_size, b"\0")
+                    valid += b"\1" * part_size
+            return _with_validity(t, data[:size].ljust(size, b"\0"),
+                                  valid[:size].ljust(size, b"\0"), None)
     except Unavailable:
         return Value(t, optimized_out=True)
     raise SourceError(f"unknown location {where!r}")
+
+
+def _with_validity(t: Type, data: bytes, valid: bytes | None, address: int | None) -> Value:
+    if valid is None or 0 not in valid:
+        return Value(t, data, address)
+    if 1 not in valid:
+        return Value(t, optimized_out=True)
+    return Value(t, data, address, valid=valid)
 
 
 def member_value(parent: Value, member) -> Value:
@@ -131,7 +147,10 @@ def member_value(parent: Value, member) -> Value:
     size = byte_size(member.type)
     data = parent.data[member.offset:member.offset + size]
     address = parent.address + member.offset if parent.address is not None else None
-    return Value(member.type, data, address, optimized_out=parent.optimized_out)
+    if parent.optimized_out:
+        return Value(member.type, optimized_out=True)
+    valid = parent.valid[member.offset:member.offset + size] if parent.valid else None
+    return _with_validity(member.type, data, valid, address)
 
 
 def element_value(array: Value, index: int, read: MemoryReader | None = None) -> Value:
@@ -141,7 +160,8 @@ def element_value(array: Value, index: int, read: MemoryReader | None = None) ->
     start = index * size
     if 0 <= start and start + size <= len(array.data):
         address = array.address + start if array.address is not None else None
-        return Value(element, array.data[start:start + size], address)
+        valid = array.valid[start:start + size] if array.valid else None
+        return _with_validity(element, array.data[start:start + size], valid, address)
     if array.address is not None and read is not None:
         return at_address(element, array.address + start, read)
     raise SourceError("no such vector element")
