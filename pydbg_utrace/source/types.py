@@ -142,8 +142,8 @@ def type_name(t: Type, inner: str = "", body=None) -> str:
         return type_name(t.target or VOID, inner + _params(t), body)
     if t.kind in QUALIFIERS:
         target = t.target or VOID
-        if target.kind == "pointer":  # char * const p
-            return type_name(target, t.kind + (" " + inner if inner else ""), body)
+        if target.kind == "pointer":  # gdb: char * const p, int (* const f)(int)
+            return type_name(target, " " + t.kind + (" " + inner if inner else ""), body)
         return t.kind + " " + type_name(target, inner, body)
     text = body(t) if body is not None and t.kind in ("struct", "union", "enum") else (
         _tag(t) if t.kind in ("struct", "union", "enum") else (t.name or "void"))
