@@ -19,11 +19,11 @@ import os
 from functools import lru_cache
 
 from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import SymbolTableSection
 
 from .debugfile import build_id, find_debug_file
 from .dies import Function, UnitReader, Variable, file_table
 from .lines import LineRange, LineRow, LineTable
+from .symtab import read_symbols
 from .types import Type
 
 
@@ -170,12 +170,18 @@ class DebugInfo:
         return max(reversed(covering), key=lambda fn: fn.low) if covering else None
 
     def function_named(self, name: str) -> Function | None:
+        """The function ``name``: through the symbol table when it knows the name
+        (an alias such as libc's ``malloc`` for ``__libc_malloc`` is the function
+        at that address, as gdb's ``break malloc``), else by scanning the units'
+        top-level DIE names (no functions are built for units that lack it)."""
         address = self.symbol_address(name)
         if address is not None:
             fn = self.function_at(address)
-            if fn is not None and name in (fn.name, fn.source_name):
+            if fn is not None and (fn.low == address or name in (fn.name, fn.source_name)):
                 return fn
         for unit in self.units():
+            if not unit.defines_function(name):
+                continue
             fn = next((f for f in self.functions(unit) if name in (f.name, f.source_name)),
                       None)
             if fn is not None:
@@ -237,16 +243,9 @@ class DebugInfo:
         if self._symbols is None:
             self._symbols = {}
             for elf in (self._debug_elf, self.elf):
-                if elf is None:
-                    continue
-                for section_name in (".symtab", ".dynsym"):
-                    section = elf.get_section_by_name(section_name)
-                    if not isinstance(section, SymbolTableSection):
-                        continue  # a debug file's .dynsym is NOBITS
-                    for sym in section.iter_symbols():
-                        if sym["st_info"]["type"] in ("STT_FUNC", "STT_OBJECT") and \
-                                sym["st_shndx"] != "SHN_UNDEF" and sym.name:
-                            self._symbols.setdefault(sym.name.split("@")[0], sym["st_value"])
+                if elf is not None:
+                    for sym in read_symbols(elf):
+                        self._symbols.setdefault(sym.name, sym.value)
         return self._symbols.get(name)
 
     # -- prologues ------------------------------------------------------------------------

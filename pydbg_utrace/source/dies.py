@@ -170,6 +170,22 @@ class UnitReader:
                 found.setdefault(type_name(t), t)
         return found
 
+    def defines_function(self, name: str) -> bool:
+        """A cheap test before :meth:`functions`: a top-level subprogram named ``name``."""
+        wanted = name.encode()
+        for die in self.top.iter_children():
+            if die.tag == "DW_TAG_subprogram":
+                for attr in ("DW_AT_name", "DW_AT_linkage_name"):
+                    if attr in die.attributes and die.attributes[attr].value == wanted:
+                        return True
+                if "DW_AT_specification" in die.attributes or \
+                        "DW_AT_abstract_origin" in die.attributes:
+                    spec = self._definition_of(die)
+                    if spec.attributes.get("DW_AT_name") is not None and \
+                            spec.attributes["DW_AT_name"].value == wanted:
+                        return True
+        return False
+
     def enumerators(self) -> dict[str, tuple[Type, int]]:
         """Enumeration constants of the unit's top-level enums (named or not)."""
         found: dict[str, tuple[Type, int]] = {}

@@ -13,12 +13,11 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
-from elftools.elf.sections import SymbolTableSection
-
 from .cfi import CallFrameTable
 from .debuginfo import DebugInfo, open_debug_info
 from .dies import Function
 from .lines import LineRange
+from .symtab import STB_LOCAL, read_symbols
 
 
 @dataclass
@@ -49,16 +48,9 @@ class Image:
     def symbol_at(self, address: int) -> tuple[str, int] | None:
         """The ELF symbol covering runtime ``address``: (name, offset)."""
         if self._by_address is None:
-            entries = []
-            for section in self.debug.elf.iter_sections():
-                if isinstance(section, SymbolTableSection):
-                    for sym in section.iter_symbols():
-                        if sym["st_info"]["type"] in ("STT_FUNC", "STT_OBJECT",
-                                                      "STT_GNU_IFUNC") \
-                                and sym["st_shndx"] != "SHN_UNDEF" and sym.name:
-                            entries.append((sym["st_value"], sym["st_size"], sym.name))
-            entries.sort(key=lambda e: (e[0], e[2].startswith("_"), e[2]))
-            self._by_address = ([e[0] for e in entries], [(e[2], e[1]) for e in entries])
+            entries = sorted((sym.value, sym.bind == STB_LOCAL, sym.name.startswith("_"),
+                              sym.name, sym.size) for sym in read_symbols(self.debug.elf))
+            self._by_address = ([e[0] for e in entries], [(e[3], e[4]) for e in entries])
         file_address = address - self.bias
         starts, names = self._by_address
         at = bisect.bisect_right(starts, file_address) - 1
