@@ -29,7 +29,11 @@ from pydbg_utrace.source.scope import FileScope, FrameScope, History
 from pydbg_utrace.source.values import SourceError
 
 SOURCE = Path(__file__).parent / "tracees" / "src_demo.c"
-VARIANTS = {"O0": ["-O0", "-g"], "O0-dwarf4": ["-O0", "-gdwarf-4"], "O2": ["-O2", "-g"]}
+VARIANTS = {"O0": ["-O0", "-g"], "O0-dwarf4": ["-O0", "-gdwarf-4"], "O2": ["-O2", "-g"],
+            # no .eh_frame for our code: gcc puts its CFI in .debug_frame instead
+            "O0-debug_frame": ["-O0", "-g", "-fno-asynchronous-unwind-tables"],
+            # and then without that too: only frame pointers are left to unwind with
+            "O0-no-cfi": ["-O0", "-g", "-fno-asynchronous-unwind-tables"]}
 
 pytestmark = pytest.mark.skipif(shutil.which("gdb") is None or shutil.which("cc") is None,
                                 reason="needs gdb and a C compiler (apt-get install gdb gcc)")
@@ -43,6 +47,9 @@ def built(tmp_path_factory) -> dict[str, Path]:
     for name, flags in VARIANTS.items():
         binary = folder / f"demo_{name}"
         subprocess.run(["cc", *flags, "-o", str(binary), "src_demo.c"], cwd=folder, check=True)
+        if name == "O0-no-cfi":
+            subprocess.run(["objcopy", "--remove-section", ".debug_frame", str(binary)],
+                           check=True)
         out[name] = binary
     return out
 
@@ -219,7 +226,7 @@ STOPS_O0 = [
 ]
 
 
-def _dynamic(binary: Path, stops) -> list[tuple[str, str, str]]:
+def _dynamic(binary: Path, stops, answerers: list | None = None) -> list[tuple[str, str, str]]:
     steps, where = [], []
     for n, (go, commands) in enumerate(stops):
         steps += go.split("\n")
@@ -240,6 +247,8 @@ def _dynamic(binary: Path, stops) -> list[tuple[str, str, str]]:
             assert core.exists(), f"gdb wrote no core {core}: {theirs}"
             answerer, current = core_answerer(core), core
             answerer.history = history
+            if answerers is not None:
+                answerers.append(answerer)
         pairs.append((f"{core.name}: {cmd}", gdb_answer(gdb_text), answerer.answer(cmd)))
     return pairs
 
@@ -248,8 +257,13 @@ def test_dynamic_answers_equal_gdb_O0(built):
     compare(_dynamic(built["O0"], STOPS_O0))
 
 
-def test_dynamic_answers_equal_gdb_dwarf4(built):
-    compare(_dynamic(built["O0-dwarf4"], STOPS_O0))
+@pytest.mark.parametrize("variant", ["O0-dwarf4", "O0-debug_frame", "O0-no-cfi"])
+def test_dynamic_answers_equal_gdb_other_builds(built, variant):
+    answerers: list[Answerer] = []
+    compare(_dynamic(built[variant], STOPS_O0, answerers))
+    recursion = answerers[0].frames[1:5]  # fact called from fact: our code's own frames
+    expected = "frame pointer" if variant == "O0-no-cfi" else "cfi"
+    assert [f.state.how for f in recursion] == [expected] * 4
 
 
 # -O2: location lists, registers, <optimized out>, param@entry from call sites, a tail

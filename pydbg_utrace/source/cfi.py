@@ -71,7 +71,8 @@ class CallFrameTable:
             fde = self._from_hdr(pc)
             if fde is not None:
                 return fde
-            if self._hdr and self._hdr[0] and self._debug_dwarf() is None:
+            if self._hdr and self._hdr[0] and not self._dwarf.has_CFI() and \
+                    self._debug_dwarf() is None:
                 return None  # the table lists every FDE: no need to parse them all
         starts, fdes = self._all_fdes()
         at = bisect.bisect_right(starts, pc) - 1

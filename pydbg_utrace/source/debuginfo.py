@@ -16,7 +16,6 @@ Addresses here are file addresses (before any load bias), as in the DWARF.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 
 from elftools.elf.elffile import ELFFile
 
@@ -319,29 +318,22 @@ def _rows(program) -> list[LineRow]:
     return rows
 
 
-@lru_cache(maxsize=64)
-def _open(path: str, debug_path: str | None, _identity) -> DebugInfo:
-    return DebugInfo(path, debug_path)
-
-
 def open_debug_info(path: str) -> DebugInfo:
     """The :class:`DebugInfo` of ``path``, found as gdb finds it, cached.
 
-    The cache key is the build-id when the file has one (two paths to one
-    library share it), else device, inode and mtime.
+    The key is the file's identity (device, inode, mtime, size) and its
+    build-id: one library mapped by many processes, or reached by two paths, is
+    indexed once; a stripped copy that shares the build-id (``objcopy``) is a
+    different file with different sections, so it is not confused with it.
     """
     st = os.stat(path)
     with open(path, "rb") as f:
         ident = build_id(ELFFile(f))
-    key = ("build-id", ident) if ident else ("file", st.st_dev, st.st_ino, st.st_mtime_ns)
-    return _cached(key, path)
-
-
-_BY_KEY: dict[tuple, DebugInfo] = {}
-
-
-def _cached(key: tuple, path: str) -> DebugInfo:
+    key = (ident, st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
     info = _BY_KEY.get(key)
     if info is None:
         info = _BY_KEY[key] = DebugInfo(path, find_debug_file(path))
     return info
+
+
+_BY_KEY: dict[tuple, DebugInfo] = {}

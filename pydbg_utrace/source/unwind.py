@@ -30,6 +30,7 @@ from .regs import RegisterMap
 from .values import MemoryReader
 
 _MASK = (1 << 64) - 1
+_X86_64_SIGRETURN = bytes.fromhex("48c7c00f0000000f05")  # mov $15,%rax; syscall
 
 
 @dataclass
@@ -113,6 +114,7 @@ class Unwinder:
             return caller
         if caller.pc == 0:
             return ""
+        caller.signal_trampoline = self.is_signal_trampoline(caller.pc)
         if frame.cfa is not None and caller.registers.get(self.regs.sp) is not None:
             if caller.pc == frame.pc and caller.registers[self.regs.sp] == \
                     frame.registers.get(self.regs.sp):
@@ -159,14 +161,23 @@ class Unwinder:
                 row.rules.get(row.return_column) is not None and \
                 row.rules[row.return_column].type == "UNDEFINED":
             return ""  # the outermost frame: its return address is undefined
-        pc = registers[row.return_column]
-        caller_image = self.program.image_at(pc)
-        trampoline = False
-        if caller_image is not None:
-            caller_row = caller_image.cfi.row_at(pc - 1 - caller_image.bias)
-            trampoline = caller_row is not None and caller_row.signal_frame
-        return FrameState(pc, registers, exact_pc=row.signal_frame,
-                          signal_trampoline=trampoline, how="cfi")
+        return FrameState(registers[row.return_column], registers, exact_pc=row.signal_frame,
+                          how="cfi")
+
+    def is_signal_trampoline(self, pc: int) -> bool:
+        """gdb's SIGTRAMP_FRAME: an FDE marked ``S`` (glibc's ``__restore_rt``, whose
+        FDE starts one byte early so that ``pc - 1`` finds it), or on x86_64 the
+        kernel's ``rt_sigreturn`` code itself (amd64_linux_sigtramp_p)."""
+        image = self.program.image_at(pc - 1)
+        row = image.cfi.row_at(pc - 1 - image.bias) if image is not None else None
+        if row is not None:
+            return row.signal_frame
+        if self.regs.arch == "x86_64":
+            try:
+                return self.read(pc, len(_X86_64_SIGRETURN)) == _X86_64_SIGRETURN
+            except OSError:
+                return False
+        return False
 
     def _apply(self, rule, number: int, frame: FrameState, ctx, cfa: int) -> int | None:
         kind = rule.type
