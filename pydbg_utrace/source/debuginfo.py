@@ -1,4 +1,4 @@
-"""One ELF file's debug information, indexed lazily and cached by build-id.
+"""One ELF file's debug information, indexed lazily, cached per file and build-id.
 
 Opening is cheap: the ELF headers and, when asked, ``.debug_aranges``.  A
 compile unit is read (its DIEs, its line program) only when an address or a
