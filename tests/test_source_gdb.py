@@ -30,6 +30,7 @@ from pydbg_utrace.source.values import SourceError
 
 SOURCE = Path(__file__).parent / "tracees" / "src_demo.c"
 VARIANTS = {"O0": ["-O0", "-g"], "O0-dwarf4": ["-O0", "-gdwarf-4"], "O2": ["-O2", "-g"],
+            "O2-dwarf4": ["-O2", "-gdwarf-4"],  # location lists in .debug_loc, not loclists
             # no .eh_frame for our code: gcc puts its CFI in .debug_frame instead
             "O0-debug_frame": ["-O0", "-g", "-fno-asynchronous-unwind-tables"],
             # and then without that too: only frame pointers are left to unwind with
@@ -284,5 +285,6 @@ STOPS_O2 = [
 ]
 
 
-def test_dynamic_answers_equal_gdb_O2(built):
-    compare(_dynamic(built["O2"], STOPS_O2))
+@pytest.mark.parametrize("variant", ["O2", "O2-dwarf4"])
+def test_dynamic_answers_equal_gdb_O2(built, variant):
+    compare(_dynamic(built[variant], STOPS_O2))
