@@ -23,6 +23,7 @@ from pydbg_utrace.source import answers
 from pydbg_utrace.source.corefile import CoreFile
 from pydbg_utrace.source.format import Printer
 from pydbg_utrace.source.frames import backtrace
+from pydbg_utrace.source.listing import Lister
 from pydbg_utrace.source.program import Image, Program
 from pydbg_utrace.source.regs import X86_64
 from pydbg_utrace.source.scope import FileScope, FrameScope, History
@@ -92,6 +93,7 @@ class Answerer:
         self.printer = Printer(read, program.symbolize)
         self.frames = frames or []
         self.selected = 0
+        self.lister = Lister()
 
     def scope(self):
         if self.frames:
@@ -123,6 +125,8 @@ class Answerer:
             file, line = rest.split(":")
             self.breaks = getattr(self, "breaks", 0) + 1
             return [answers.break_line(image.debug, file, int(line), self.breaks, image.bias)]
+        if head == "list":
+            return self._list(image, rest)
         if command == "bt":
             return answers.backtrace(self.frames, self.printer)
         if command == "info locals":
@@ -135,6 +139,20 @@ class Answerer:
                 self.selected + (step if head == "up" else -step)
             return answers.frame_header(self.frames[self.selected], self.printer)
         raise AssertionError(f"the test does not model {command!r}")
+
+
+    def _list(self, image, rest: str) -> list[str]:
+        if not rest:
+            return self.lister.more()
+        if "," in rest:
+            first, last = (int(x) for x in rest.split(","))
+            file = self.lister.name or image.debug.line_at(
+                image.debug.function_named("main").low).file
+            return answers.list_lines(image.debug, self.lister, file, first, last)
+        if ":" in rest:
+            file, line = rest.split(":")
+            return answers.list_lines(image.debug, self.lister, file, int(line))
+        return answers.list_function(image.debug, self.lister, rest)
 
 
 def file_answerer(binary: Path) -> Answerer:
@@ -187,6 +205,8 @@ STATIC = [
     "info line fact", "info line main", "info line sum_first", "info line on_signal",
     "break src_demo.c:62", "break src_demo.c:77", "break src_demo.c:56", "break src_demo.c:66",
     "break src_demo.c:88",
+    "list fact", "list", "list 10,12", "list src_demo.c:3", "list main", "list sum_first",
+    "list", "list", "list", "list 95,98",
 ]
 
 

@@ -14,6 +14,8 @@ from .debuginfo import DebugInfo
 from .evaluate import Scope, evaluate
 from .format import Printer, frame_line, info_args, info_locals
 from .frames import SourceFrame
+from .lines import same_file
+from .listing import Lister, source_path
 from .scope import History
 from .types import ptype_text, strip, type_name
 from .values import SourceError
@@ -81,6 +83,38 @@ def break_line(debug: DebugInfo, file: str, line: int, number: int, bias: int = 
         f"({len(addresses)} locations)"
 
 
+def list_function(debug: DebugInfo, lister: Lister, function: str) -> list[str]:
+    """``list FUNCTION``: ten lines around the function's opening line."""
+    fn = debug.function_named(function)
+    if fn is None:
+        raise SourceError(f'Function "{function}" not defined.')
+    found = debug.line_at(fn.low)
+    if found is None:
+        raise SourceError(f"No line number known for {function}.")
+    return lister.around(_path_in_unit(debug, fn.low, found.file), found.file, found.line)
+
+
+def list_lines(debug: DebugInfo, lister: Lister, file: str, first: int,
+               last: int | None = None) -> list[str]:
+    """``list FILE:LINE`` (ten lines around it) or ``list FIRST,LAST`` in ``file``."""
+    for unit in debug.units():
+        table = debug.line_table(unit)
+        recorded = next((f for f in sorted(table.files) if same_file(f, file)), None)
+        if recorded is not None:
+            comp_dir = unit.top.attributes.get("DW_AT_comp_dir")
+            path = source_path(recorded, comp_dir.value.decode() if comp_dir else None)
+            if last is None:
+                return lister.around(path, recorded, first)
+            return lister.range(path, recorded, first, last)
+    raise SourceError(f'No source file named {file}.')
+
+
+def _path_in_unit(debug: DebugInfo, address: int, file: str) -> str:
+    unit = debug.unit_at(address)
+    comp_dir = unit.top.attributes.get("DW_AT_comp_dir") if unit is not None else None
+    return source_path(file, comp_dir.value.decode(errors="replace") if comp_dir else None)
+
+
 def backtrace(frames: list[SourceFrame], printer: Printer) -> list[str]:
     """``bt``: up to ``main`` (gdb's ``backtrace past-main off``)."""
     lines = []
@@ -118,4 +152,4 @@ def source_line(frame: SourceFrame) -> str | None:
 
 
 __all__ = ["backtrace", "break_line", "frame_header", "info_args", "info_line", "info_locals",
-           "print_value", "ptype", "source_line", "whatis"]
+           "list_function", "list_lines", "print_value", "ptype", "source_line", "whatis"]
