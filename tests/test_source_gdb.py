@@ -27,6 +27,7 @@ from pydbg_utrace.source.listing import Lister
 from pydbg_utrace.source.program import Image, Program
 from pydbg_utrace.source.regs import X86_64
 from pydbg_utrace.source.scope import FileScope, FrameScope, History
+from pydbg_utrace.source.solibs import name_libraries
 from pydbg_utrace.source.values import SourceError
 
 SOURCE = Path(__file__).parent / "tracees" / "src_demo.c"
@@ -166,6 +167,7 @@ def core_answerer(core_path: Path) -> Answerer:
     regs = core.threads[0]
     registers = {X86_64.number(name): value for name, value in regs.items()
                  if X86_64.number(name) is not None}
+    name_libraries(program, core.read)
     frames, _ = backtrace(program, X86_64, core.read, regs["rip"], registers)
     return Answerer(program, core.read, frames)
 
@@ -308,3 +310,15 @@ STOPS_O2 = [
 @pytest.mark.parametrize("variant", ["O2", "O2-dwarf4"])
 def test_dynamic_answers_equal_gdb_O2(built, variant):
     compare(_dynamic(built[variant], STOPS_O2))
+
+
+@pytest.mark.skipif(not Path("/usr/include/zlib.h").exists(), reason="needs zlib1g-dev")
+def test_dynamic_answers_through_a_library_without_debug_info(tmp_path):
+    shutil.copy(SOURCE.with_name("src_zlib.c"), tmp_path / "src_zlib.c")
+    binary = tmp_path / "zdemo"
+    subprocess.run(["cc", "-O0", "-g", "-o", str(binary), "src_zlib.c", "-lz"], cwd=tmp_path,
+                   check=True)
+    stops = [("break my_alloc\nrun", ["bt", "p $pc", "up", "p $pc", "info locals", "up",
+                                       "info locals", "p stream.zalloc", "p stream.avail_in",
+                                       "info args", "frame 1", "info args", "p size * items"])]
+    compare(_dynamic(binary, stops))

@@ -261,19 +261,26 @@ def frame_line(frame, printer: Printer) -> str:
     show_address = frame.level > 0 and not frame.state.exact_pc or \
         line is None or line.start != frame.pc
     address = f"0x{frame.pc:016x} in " if show_address else ""
+    image = frame.image
+    # gdb names the shared library of a frame without line info (not the program)
+    library = image is not None and image is not frame.program.images[0]
+    where = f" from {image.name}" if library and line is None else ""
     if fn is None:
-        symbol = printer.symbolize(frame.pc)
+        symbol = printer.symbolize(frame.state.lookup_pc)
         name = symbol.split("+")[0] if symbol else "??"
-        image = frame.image
-        where = f" from {image.path}" if image is not None and symbol else ""
         return f"{head}{address}{name} (){where}"
     text = f"{head}{address}{fn.name} ({frame_arguments(frame, printer)})"
     if line is not None:
         text += f" at {line.file}:{line.line}"
-    return text
+    return text + where
+
+
+NO_SYMBOLS = "No symbol table info available."
 
 
 def info_locals(frame, printer: Printer) -> list[str]:
+    if frame.function is None:
+        return [NO_SYMBOLS]
     found = frame.locals()
     if not found:
         return ["No locals."]
@@ -281,6 +288,8 @@ def info_locals(frame, printer: Printer) -> list[str]:
 
 
 def info_args(frame, printer: Printer) -> list[str]:
+    if frame.function is None:
+        return [NO_SYMBOLS]
     found = frame.arguments()
     if not found:
         return ["No arguments."]

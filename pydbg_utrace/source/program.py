@@ -26,6 +26,7 @@ class Image:
     bias: int
     ranges: list[tuple[int, int]]  # runtime [start, end); empty: everything
     debug: DebugInfo
+    display_path: str = ""  # the dynamic linker's name for it (solibs.name_libraries)
     _cfi: CallFrameTable | None = field(default=None, repr=False)
     _by_address: tuple[list[int], list[tuple[str, int]]] | None = field(default=None,
                                                                         repr=False)
@@ -33,6 +34,10 @@ class Image:
     @classmethod
     def load(cls, path: str, bias: int = 0, ranges=()) -> Image:
         return cls(path, bias, list(ranges), open_debug_info(path))
+
+    @property
+    def name(self) -> str:
+        return self.display_path or self.path
 
     def contains(self, address: int) -> bool:
         if not self.ranges:
@@ -64,7 +69,7 @@ class Image:
 
 
 class Program:
-    """All images of one address space."""
+    """All images of one address space; the first is the program itself."""
 
     def __init__(self, images: list[Image]):
         self.images = images
