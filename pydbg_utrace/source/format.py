@@ -279,7 +279,10 @@ NO_SYMBOLS = "No symbol table info available."
 
 
 def info_locals(frame, printer: Printer) -> list[str]:
-    if frame.function is None:
+    """gdb: no block at all (no unit covers the pc) is "no symbol table", a unit
+    without a function there (glibc's ``__restore_rt``) just has no locals."""
+    image = frame.image
+    if image is None or not image.debug.has_dwarf or image.debug.unit_at(frame.file_pc) is None:
         return [NO_SYMBOLS]
     found = frame.locals()
     if not found:
@@ -288,7 +291,7 @@ def info_locals(frame, printer: Printer) -> list[str]:
 
 
 def info_args(frame, printer: Printer) -> list[str]:
-    if frame.function is None:
+    if frame.function is None:  # gdb asks for the function here, not the block
         return [NO_SYMBOLS]
     found = frame.arguments()
     if not found:
