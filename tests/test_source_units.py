@@ -65,6 +65,7 @@ def test_ptype_writes_members_and_nested_anonymous_types():
 
 class Ctx:
     address_size = 8
+    byteorder = "little"
 
     def __init__(self, memory=None, registers=None, frame_base=0x1000, cfa=0x2000):
         self.memory = memory or {}
@@ -115,22 +116,22 @@ def test_fbreg_breg_reg_addr_and_cfa(structs):
 
 def test_stack_values_implicit_values_and_arithmetic(structs):
     # lit3 lit4 mul stack_value
-    assert run(b"\x33\x34\x1e\x9f", structs) == Implicit((12).to_bytes(8, "little"))
+    assert run(b"\x33\x34\x1e\x9f", structs) == Implicit(number=12)
     assert run(b"\x9e\x02\x41\x42", structs) == Implicit(b"AB")  # implicit_value 2 "AB"
     # constu 10; lit3; minus; neg; stack_value: -(10-3)
     assert run(b"\x10\x0a\x33\x1c\x1f\x9f", structs) == \
-        Implicit(((-7) & (2**64 - 1)).to_bytes(8, "little"))
+        Implicit(number=(-7) & (2**64 - 1))
     # entry_value(reg5) plus_uconst 1 stack_value
-    assert run(b"\xa3\x01\x55\x23\x01\x9f", structs) == Implicit((78).to_bytes(8, "little"))
+    assert run(b"\xa3\x01\x55\x23\x01\x9f", structs) == Implicit(number=78)
 
 
 def test_deref_branches_and_pieces(structs):
     ctx = Ctx(memory={0x500 + i: b for i, b in enumerate((0x34, 0x12, 0, 0, 0, 0, 0, 0))})
     # const2u 0x500; deref; stack_value
-    assert run(b"\x0a\x00\x05\x06\x9f", structs, ctx) == Implicit((0x1234).to_bytes(8, "little"))
+    assert run(b"\x0a\x00\x05\x06\x9f", structs, ctx) == Implicit(number=0x1234)
     # lit0; bra +1 (not taken); lit7; skip +1; lit9; stack_value -> 7 (lit9 skipped)
     assert run(b"\x30\x28\x01\x00\x37\x2f\x01\x00\x39\x9f", structs) == \
-        Implicit((7).to_bytes(8, "little"))
+        Implicit(number=7)
     where = run(b"\x50\x93\x04\x93\x04", structs)  # reg0 piece 4, (empty) piece 4
     assert where == Pieces(((InRegister(0), 4), (None, 4)))
     value = from_location(array_of(CHAR, 8), where, ctx.read_memory, lambda n: 0x6d)

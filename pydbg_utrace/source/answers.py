@@ -83,6 +83,18 @@ def break_line(debug: DebugInfo, file: str, line: int, number: int, bias: int = 
         f"({len(addresses)} locations)"
 
 
+def break_function(debug: DebugInfo, function: str, number: int, bias: int = 0) -> str:
+    """``break FUNCTION``: past the prologue, ``Breakpoint N at 0x...: file F, line L.``"""
+    fn = debug.function_named(function)
+    if fn is None:
+        raise SourceError(f'Function "{function}" not defined.')
+    address = debug.after_prologue(fn)
+    found = debug.line_at(address)
+    if found is None:
+        return f"Breakpoint {number} at {address + bias:#x}"
+    return f"Breakpoint {number} at {address + bias:#x}: file {found.file}, line {found.line}."
+
+
 def list_function(debug: DebugInfo, lister: Lister, function: str) -> list[str]:
     """``list FUNCTION``: ten lines around the function's opening line."""
     fn = debug.function_named(function)
@@ -151,5 +163,5 @@ def source_line(frame: SourceFrame) -> str | None:
         return None
 
 
-__all__ = ["backtrace", "break_line", "frame_header", "info_args", "info_line", "info_locals",
+__all__ = ["backtrace", "break_function", "break_line", "frame_header", "info_args", "info_line", "info_locals",
            "list_function", "list_lines", "print_value", "ptype", "source_line", "whatis"]

@@ -130,6 +130,7 @@ class UnitReader:
         self.cu = cu
         self.version = cu.header.version
         self.address_size = cu.header.address_size
+        self.byteorder = "little" if dwarf.config.little_endian else "big"
         self.top = cu.get_top_DIE()
         self.base_address = self.top.attributes["DW_AT_low_pc"].value \
             if "DW_AT_low_pc" in self.top.attributes else 0
@@ -318,7 +319,7 @@ class UnitReader:
         if isinstance(attr.value, (list, bytes)):
             return bytes(attr.value)
         size = self.type_attr(die).size or 8
-        return (attr.value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
+        return (attr.value & ((1 << (8 * size)) - 1)).to_bytes(size, self.byteorder)
 
     def file_name(self, attr) -> str:
         if attr is None:
@@ -416,7 +417,9 @@ class UnitReader:
         if bit_size:
             if "DW_AT_data_bit_offset" in attrs:
                 bit_offset = attrs["DW_AT_data_bit_offset"].value
-            else:  # DWARF 2/3 style: counted from the storage unit's most significant bit
+            elif self.byteorder == "big":  # DWARF 2/3: from the storage's most significant bit
+                bit_offset = offset * 8 + _int(die, "DW_AT_bit_offset")
+            else:
                 storage = _int(die, "DW_AT_byte_size") or self.type_attr(die).size
                 bit_offset = offset * 8 + storage * 8 - _int(die, "DW_AT_bit_offset") - bit_size
             offset = 0

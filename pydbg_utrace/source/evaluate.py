@@ -98,6 +98,7 @@ def _is_typedef(scope: Scope, name: str) -> bool:
 class Evaluator:
     def __init__(self, scope: Scope):
         self.scope = scope
+        self.order = getattr(scope, "byteorder", "little")  # the target's byte order
 
     def eval(self, tree) -> Value:
         return getattr(self, "_" + tree[0])(*tree[1:])
@@ -114,17 +115,17 @@ class Evaluator:
                 continue
             limit = 1 << (8 * t.size - (1 if is_signed(t) else 0))
             if value < limit:
-                return from_int(t, value)
-        return from_int(ULONG, value)
+                return from_int(t, value, self.order)
+        return from_int(ULONG, value, self.order)
 
     def _float(self, value: float) -> Value:
-        return from_float(DOUBLE, value)
+        return from_float(DOUBLE, value, self.order)
 
     def _char(self, code: int) -> Value:
-        return from_int(CHAR, code)
+        return from_int(CHAR, code, self.order)
 
     def _str(self, data: bytes) -> Value:
-        return Value(array_of(CHAR, len(data) + 1), data + b"\0")
+        return Value(array_of(CHAR, len(data) + 1), data + b"\0", order=self.order)
 
     def _name(self, name: str) -> Value:
         found = self.scope.variable(name)
@@ -145,10 +146,10 @@ class Evaluator:
         if number is None:
             return Value(VOID)  # gdb: an unset convenience variable is void
         if body in _PC_NAMES:
-            return from_int(_CODE_POINTER, number)
+            return from_int(_CODE_POINTER, number, self.order)
         if body in _SP_NAMES:
-            return from_int(_VOID_POINTER, number)
-        return from_int(LONG, number)
+            return from_int(_VOID_POINTER, number, self.order)
+        return from_int(LONG, number, self.order)
 
     # -- operators ------------------------------------------------------------------------
 
@@ -160,21 +161,21 @@ class Evaluator:
             return self.deref(v)
         v = decay(v)
         if op == "!":
-            return from_int(INT, int(not truth(v)))
+            return from_int(INT, int(not truth(v)), v.order)
         if is_float(v.type):
-            return from_float(v.type, -v.as_float() if op == "-" else v.as_float())
+            return from_float(v.type, -v.as_float() if op == "-" else v.as_float(), v.order)
         if not is_integer(v.type):
             raise SourceError("Argument to arithmetic operation not a number or boolean.")
         t = promote(v.type)
         number = v.as_int()
-        return from_int(t, {"-": -number, "+": number, "~": ~number}[op])
+        return from_int(t, {"-": -number, "+": number, "~": ~number}[op], v.order)
 
     def address_of(self, v: Value) -> Value:
         if strip(v.type).kind == "function":
-            return from_int(pointer_to(v.type), v.address or 0)
+            return from_int(pointer_to(v.type), v.address or 0, self.order)
         if v.address is None:
             raise SourceError("Attempt to take address of value not located in memory.")
-        return from_int(pointer_to(v.type, self.scope.pointer_size), v.address)
+        return from_int(pointer_to(v.type, self.scope.pointer_size), v.address, self.order)
 
     def deref(self, v: Value) -> Value:
         s = strip(v.type)
@@ -187,14 +188,14 @@ class Evaluator:
         target = s.target if s.kind == "pointer" else LONG
         if strip(target).kind == "void":
             raise SourceError("Attempt to take contents of a non-pointer value.")
-        return at_address(target, v.as_int() & ((1 << 64) - 1), self.scope.read)
+        return at_address(target, v.as_int() & ((1 << 64) - 1), self.scope.read, v.order)
 
     def _binary(self, op: str, left, right) -> Value:
         if op in ("&&", "||"):
             first = truth(decay(self.eval(left)))
             if op == "&&" and not first or op == "||" and first:
-                return from_int(INT, int(first))
-            return from_int(INT, int(truth(decay(self.eval(right)))))
+                return from_int(INT, int(first), self.order)
+            return from_int(INT, int(truth(decay(self.eval(right)))), self.order)
         return binary(op, decay(self.eval(left)), decay(self.eval(right)))
 
     def _assign(self, left, right) -> Value:
@@ -204,7 +205,7 @@ class Evaluator:
             self.scope.write_memory(target.address, value.data)
             return Value(target.type, value.data, target.address)
         if target.register is not None:
-            self.scope.write_register(target.register, int.from_bytes(value.data, "little"))
+            self.scope.write_register(target.register, int.from_bytes(value.data, value.order))
             return Value(target.type, value.data, register=target.register)
         raise SourceError("Left operand of assignment is not an lvalue.")
 
@@ -219,7 +220,7 @@ class Evaluator:
         if s.kind == "pointer":
             size = byte_size(s.target)
             return at_address(s.target, (array.as_int() + index.as_int() * size) &
-                              ((1 << 64) - 1), self.scope.read)
+                              ((1 << 64) - 1), self.scope.read, array.order)
         raise SourceError(f"cannot subscript something of type `{type_name(array.type)}'")
 
     def _member(self, base_tree, name: str) -> Value:
@@ -243,10 +244,10 @@ class Evaluator:
 
     # gdb types sizeof as int in C (its builtin size type), not size_t
     def _sizeof_type(self, typename) -> Value:
-        return from_int(INT, byte_size(self.resolve(typename)))
+        return from_int(INT, byte_size(self.resolve(typename)), self.order)
 
     def _sizeof(self, operand) -> Value:
-        return from_int(INT, byte_size(self.eval(operand).type))
+        return from_int(INT, byte_size(self.eval(operand).type), self.order)
 
     def resolve(self, typename) -> Type:
         words, stars = typename
@@ -271,9 +272,9 @@ def decay(v: Value) -> Value:
     """Arrays become pointers to their first element; functions pointers to themselves."""
     s = strip(v.type)
     if s.kind == "array" and v.address is not None:
-        return from_int(pointer_to(s.target), v.address)
+        return from_int(pointer_to(s.target), v.address, v.order)
     if s.kind == "function":
-        return from_int(pointer_to(v.type), v.address or 0)
+        return from_int(pointer_to(v.type), v.address or 0, v.order)
     return v
 
 
@@ -322,28 +323,29 @@ def binary(op: str, left: Value, right: Value) -> Value:
     if op in ("<<", ">>"):
         t = _canonical(promote(left.type))
         shift = right.as_int()
-        return from_int(t, left.as_int() << shift if op == "<<" else left.as_int() >> shift)
+        shifted = left.as_int() << shift if op == "<<" else left.as_int() >> shift
+        return from_int(t, shifted, left.order)
     t = arithmetic_type(left.type, right.type)
     if is_float(t):
         a, b = _number(left), _number(right)
         if op in _COMPARE:
-            return from_int(INT, int(_COMPARE[op](a, b)))
+            return from_int(INT, int(_COMPARE[op](a, b)), left.order)
         if op == "/" and b == 0:
             return from_float(t, float("inf") if a > 0 else float("-inf") if a < 0 else
-                              float("nan"))
+                              float("nan"), left.order)
         if op not in _FLOAT_OPS:
             raise SourceError("Integer only operation " + op + ".")
-        return from_float(t, _FLOAT_OPS[op](a, b))
+        return from_float(t, _FLOAT_OPS[op](a, b), left.order)
     a = convert(left, t).as_int()
     b = convert(right, t).as_int()
     if op in _COMPARE:
-        return from_int(INT, int(_COMPARE[op](a, b)))
+        return from_int(INT, int(_COMPARE[op](a, b)), left.order)
     if op in ("/", "%"):
         if b == 0:
             raise SourceError("Division by zero")
         quotient = abs(a) // abs(b) * (1 if (a >= 0) == (b >= 0) else -1)
-        return from_int(t, quotient if op == "/" else a - quotient * b)
-    return from_int(t, _INT_OPS[op](a, b))
+        return from_int(t, quotient if op == "/" else a - quotient * b, left.order)
+    return from_int(t, _INT_OPS[op](a, b), left.order)
 
 
 def _number(v: Value) -> float:
@@ -353,14 +355,15 @@ def _number(v: Value) -> float:
 def _pointer_arithmetic(op: str, left: Value, right: Value) -> Value:
     lk, rk = strip(left.type).kind, strip(right.type).kind
     if op in _COMPARE:
-        return from_int(INT, int(_COMPARE[op](left.as_int() & _MASK, right.as_int() & _MASK)))
+        answer = _COMPARE[op](left.as_int() & _MASK, right.as_int() & _MASK)
+        return from_int(INT, int(answer), left.order)
     if lk == "pointer" and rk == "pointer" and op == "-":
         size = byte_size(strip(left.type).target) or 1
-        return from_int(LONG, (left.as_int() - right.as_int()) // size)
+        return from_int(LONG, (left.as_int() - right.as_int()) // size, left.order)
     if op in ("+", "-") and lk == "pointer" and is_integer(right.type):
         size = byte_size(strip(left.type).target) or 1
         delta = right.as_int() * size
-        return from_int(left.type, left.as_int() + (delta if op == "+" else -delta))
+        return from_int(left.type, left.as_int() + (delta if op == "+" else -delta), left.order)
     if op == "+" and rk == "pointer" and is_integer(left.type):
         return _pointer_arithmetic(op, right, left)
     raise SourceError("Argument to arithmetic operation not a number or boolean.")
@@ -372,21 +375,21 @@ def convert(v: Value, t: Type, explicit: bool = False) -> Value:
     source = strip(v.type)
     if target.kind in ("struct", "union", "array"):
         if source is target or type_name(source) == type_name(target):
-            return Value(t, v.data, v.address)
+            return Value(t, v.data, v.address, order=v.order)
         raise SourceError("Invalid cast.")
     if target.kind == "void":
         return Value(t)
     if is_float(target):
-        return from_float(t, _number(v))
+        return from_float(t, _number(v), v.order)
     if source.kind in ("struct", "union"):
         raise SourceError("Invalid cast.")
     if is_float(source):
-        return from_int(t, int(v.as_float()))
+        return from_int(t, int(v.as_float()), v.order)
     if source.kind == "array":
-        return from_int(t, v.address or 0)
+        return from_int(t, v.address or 0, v.order)
     if target.kind == "base" and target.encoding == "boolean":
-        return from_int(t, int(v.as_int() != 0))
-    return from_int(t, v.as_int())
+        return from_int(t, int(v.as_int() != 0), v.order)
+    return from_int(t, v.as_int(), v.order)
 
 
 def member(v: Value, name: str) -> Value:

@@ -62,7 +62,7 @@ class Printer:
             number = v.as_int()
             return {0: "false", 1: "true"}.get(number, str(number))
         if is_float(s):
-            return _float(v.as_float(), v.data)
+            return _float(v.as_float(), v.data, v.order)
         if is_char(s):
             number = v.as_int()
             return f"{number} {_char_literal(number & 0xFF)}"
@@ -74,7 +74,7 @@ class Printer:
         s = strip(v.type)
         size = byte_size(s) or 8
         # gdb 13 formats a float's bytes under /x, not its value converted
-        number = int.from_bytes(v.data, "little") if is_float(s) else v.as_int()
+        number = int.from_bytes(v.data, v.order) if is_float(s) else v.as_int()
         unsigned = number & ((1 << (8 * size)) - 1)
         if fmt == "x":
             return hex(unsigned)
@@ -213,10 +213,10 @@ def _enum(t: Type, number: int) -> str:
     return str(number)
 
 
-def _float(number: float, data: bytes) -> str:
+def _float(number: float, data: bytes, order: str = "little") -> str:
     size = len(data)
     if math.isnan(number):  # gdb shows the mantissa bits: nan(0x8000000000000)
-        raw = int.from_bytes(data, "little")
+        raw = int.from_bytes(data, order)
         bits = 23 if size == 4 else 52 if size == 8 else 63
         sign = "-" if raw >> (8 * min(size, 10) - 1) & 1 else ""
         return f"{sign}nan({raw & ((1 << bits) - 1):#x})"

@@ -63,6 +63,11 @@ class SourceFrame:
         return self.unwinder.read
 
     @property
+    def byteorder(self) -> str:
+        image = self.image or (self.program.images[0] if self.program.images else None)
+        return "big" if image is not None and not image.debug.elf.little_endian else "little"
+
+    @property
     def registers(self) -> RegisterMap:
         return self.unwinder.regs
 
@@ -92,7 +97,7 @@ class SourceFrame:
         if spec is None:
             return Value(var.type, optimized_out=True)
         if spec.const is not None:
-            return Value(var.type, spec.const)
+            return Value(var.type, spec.const, order=self.byteorder)
         expr = spec.at(self.file_pc)
         if expr is None:
             return Value(var.type, optimized_out=True)
@@ -101,7 +106,7 @@ class SourceFrame:
             where = location.evaluate(location.parse(expr, self.unit_structs()), ctx)
         except Unavailable:
             return Value(var.type, optimized_out=True)
-        return from_location(var.type, where, self.read, ctx.register)
+        return from_location(var.type, where, self.read, ctx.register, self.byteorder)
 
     def entry_value_of(self, var: Variable) -> Value | None:
         """gdb's ``param@entry``: the value the caller passed, from its call site.
@@ -124,8 +129,8 @@ class SourceFrame:
             number = FrameContext(self).entry_value(ops)
         except (Unavailable, SourceError):
             return None
-        return from_location(var.type, location.Implicit(number.to_bytes(8, "little")),
-                             self.read, lambda n: 0)
+        return from_location(var.type, location.Implicit(number=number), self.read,
+                             lambda n: 0, self.byteorder)
 
     def unit_structs(self):
         image = self.image
@@ -170,18 +175,19 @@ def global_value(var: Variable, image: Image, read: MemoryReader) -> Value:
     spec = var.location
     if spec is None:
         return Value(var.type, optimized_out=True)
+    order = "little" if image.debug.elf.little_endian else "big"
     if spec.const is not None:
-        return Value(var.type, spec.const)
+        return Value(var.type, spec.const, order=order)
     expr = spec.at(0)
     if expr is None:
         return Value(var.type, optimized_out=True)
-    ctx = StaticContext(image.bias, read)
+    ctx = StaticContext(image.bias, read, order)
     structs = image.debug.dwarf.structs
     try:
         where = location.evaluate(location.parse(expr, structs), ctx)
     except Unavailable:
         return Value(var.type, optimized_out=True)
-    return from_location(var.type, where, read, ctx.register)
+    return from_location(var.type, where, read, ctx.register, order)
 
 
 class StaticContext:
@@ -189,9 +195,10 @@ class StaticContext:
 
     address_size = 8
 
-    def __init__(self, bias: int, read: MemoryReader):
+    def __init__(self, bias: int, read: MemoryReader, byteorder: str = "little"):
         self.bias = bias
         self.read_memory = read
+        self.byteorder = byteorder
 
     def register(self, number: int) -> int:
         raise Unavailable("no frame selected")
@@ -216,6 +223,7 @@ class FrameContext:
 
     def __init__(self, frame: SourceFrame):
         self.frame = frame
+        self.byteorder = frame.byteorder
 
     def read_memory(self, address: int, size: int) -> bytes:
         return self.frame.read(address, size)

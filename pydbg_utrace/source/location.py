@@ -27,6 +27,7 @@ class ExprContext(Protocol):
     """What an expression may ask of the frame it runs in."""
 
     address_size: int
+    byteorder: str  # "little" or "big"
 
     def read_memory(self, address: int, size: int) -> bytes: ...
     def register(self, number: int) -> int: ...  # raises Unavailable
@@ -48,9 +49,11 @@ class InRegister:
 
 @dataclass(frozen=True, slots=True)
 class Implicit:
-    """A value with no storage (``stack_value``, ``implicit_value``)."""
+    """A value with no storage: ``implicit_value``'s bytes, or ``stack_value``'s
+    number (whose low-order bytes the value takes, in the target's byte order)."""
 
-    data: bytes
+    data: bytes = b""
+    number: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +129,7 @@ def evaluate(ops: list, ctx: ExprContext, push_cfa: bool = False) -> Location:
             stack.append(ctx.cfa())
         elif name in ("DW_OP_deref", "DW_OP_deref_size"):
             size = args[0] if name == "DW_OP_deref_size" else ctx.address_size
-            stack.append(int.from_bytes(_read(ctx, stack.pop(), size), "little"))
+            stack.append(int.from_bytes(_read(ctx, stack.pop(), size), ctx.byteorder))
         elif name in _BINARY:
             b, a = stack.pop(), stack.pop()
             stack.append(_BINARY[name](a, b) & _MASK)
@@ -157,7 +160,7 @@ def evaluate(ops: list, ctx: ExprContext, push_cfa: bool = False) -> Location:
                     raise Unavailable("branch into the middle of an operation")
                 i = by_offset.get(target, len(ops))
         elif name == "DW_OP_stack_value":
-            result = Implicit((stack.pop() & _MASK).to_bytes(8, "little"))
+            result = Implicit(number=stack.pop() & _MASK)
         elif name == "DW_OP_implicit_value":
             result = Implicit(bytes(args[0]))
         elif name in ("DW_OP_entry_value", "DW_OP_GNU_entry_value"):
@@ -190,7 +193,9 @@ def evaluate_value(ops: list, ctx: ExprContext, push_cfa: bool = False) -> int:
     if isinstance(where, InRegister):
         return ctx.register(where.number)
     if isinstance(where, Implicit):
-        return int.from_bytes(where.data[:8], "little")
+        if where.number is not None:
+            return where.number
+        return int.from_bytes(where.data[:8], ctx.byteorder)
     raise Unavailable("a piece list is not a number")
 
 

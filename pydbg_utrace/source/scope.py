@@ -47,6 +47,9 @@ class FileScope:
                  write_memory: Callable[[int, bytes], None] = _no_write):
         self.program = program
         self.read = read
+        first = program.images[0] if program.images else None
+        self.byteorder = "big" if first is not None and not first.debug.elf.little_endian \
+            else "little"
         self.histories = history or History()
         self.write_memory = write_memory
 
@@ -63,7 +66,7 @@ class FileScope:
             if image.debug.has_dwarf:
                 found = image.debug.enumerator_named(name)
                 if found is not None:
-                    return from_int(found[0], found[1])
+                    return from_int(found[0], found[1], self.byteorder)
         return None
 
     def function(self, name: str) -> Value | None:
@@ -71,7 +74,7 @@ class FileScope:
             if image.debug.has_dwarf:
                 fn = image.debug.function_named(name)
                 if fn is not None:
-                    return Value(fn.type, b"", fn.low + image.bias)
+                    return Value(fn.type, b"", fn.low + image.bias, order=self.byteorder)
         return None
 
     def type_named(self, name: str) -> Type | None:

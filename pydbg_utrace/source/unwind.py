@@ -54,7 +54,8 @@ class RegisterContext:
     """The :class:`location.ExprContext` for CFI expressions: registers and memory only."""
 
     def __init__(self, registers: dict[int, int], read: MemoryReader, cfa: int | None = None,
-                 address_size: int = 8):
+                 address_size: int = 8, byteorder: str = "little"):
+        self.byteorder = byteorder
         self.registers = registers
         self.read = read
         self._cfa = cfa
@@ -88,6 +89,9 @@ class Unwinder:
         self.program = program
         self.regs = regs
         self.read = read
+        first = program.images[0] if program.images else None
+        self.byteorder = "big" if first is not None and not first.debug.elf.little_endian \
+            else "little"
 
     def backtrace(self, frame0: FrameState, limit: int = 64) -> tuple[list[FrameState], str]:
         """Frames innermost first, and why the walk stopped ('' at the outermost frame)."""
@@ -137,7 +141,8 @@ class Unwinder:
         rule = row.cfa
         if rule.expr is not None:
             ops = location.parse(rule.expr, self._structs(frame))
-            return location.evaluate_value(ops, RegisterContext(frame.registers, self.read))
+            return location.evaluate_value(ops, RegisterContext(
+                frame.registers, self.read, byteorder=self.byteorder))
         if rule.reg not in frame.registers:
             raise Unavailable(f"register {rule.reg} for the CFA is not known")
         return (frame.registers[rule.reg] + rule.offset) & _MASK
@@ -148,7 +153,8 @@ class Unwinder:
     def _by_cfi(self, frame: FrameState, row, bias: int) -> FrameState | str:
         cfa = self._cfa(frame, row)
         frame.cfa = cfa
-        ctx = RegisterContext(frame.registers, self._read_checked, cfa)
+        ctx = RegisterContext(frame.registers, self._read_checked, cfa,
+                              byteorder=self.byteorder)
         registers = {n: v for n, v in frame.registers.items()}
         registers[self.regs.sp] = cfa
         for number, rule in row.rules.items():
@@ -219,7 +225,7 @@ class Unwinder:
         return FrameState(pc, registers, exact_pc=False, how="frame pointer")
 
     def _word(self, address: int) -> int:
-        return int.from_bytes(self._read_checked(address, 8), "little")
+        return int.from_bytes(self._read_checked(address, 8), self.byteorder)
 
     def _read_checked(self, address: int, size: int) -> bytes:
         try:

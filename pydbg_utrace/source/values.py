@@ -35,6 +35,7 @@ class Value:
     bit_size: int = 0  # a bit field: data holds the whole storage, shifted out on read
     bit_offset: int = 0
     valid: bytes | None = None  # per byte 1/0 when DWARF pieces left some bytes out
+    order: str = "little"  # the target's byte order ("big" on s390x)
 
     @property
     def partly_optimized_out(self) -> bool:
@@ -46,21 +47,25 @@ class Value:
             raise SourceError("value has been optimized out")
         if is_float(self.type):
             return int(self.as_float())
-        raw = int.from_bytes(self.data, "little")
-        if self.bit_size:
-            raw = (raw >> self.bit_offset) & ((1 << self.bit_size) - 1)
+        raw = int.from_bytes(self.data, self.order)
+        if self.bit_size:  # bit_offset counts from the storage's first bit in memory order
+            shift = self.bit_offset if self.order == "little" else \
+                8 * len(self.data) - self.bit_offset - self.bit_size
+            raw = (raw >> shift) & ((1 << self.bit_size) - 1)
             if is_signed(self.type) and raw >> (self.bit_size - 1):
                 raw -= 1 << self.bit_size
             return raw
-        if is_signed(self.type) and self.data and self.data[-1] & 0x80:
+        top = self.data[-1 if self.order == "little" else 0] if self.data else 0
+        if is_signed(self.type) and top & 0x80:
             raw -= 1 << (8 * len(self.data))
         return raw
 
     def as_float(self) -> float:
+        endian = "<" if self.order == "little" else ">"
         if len(self.data) == 4:
-            return struct.unpack("<f", self.data)[0]
+            return struct.unpack(endian + "f", self.data)[0]
         if len(self.data) == 8:
-            return struct.unpack("<d", self.data)[0]
+            return struct.unpack(endian + "d", self.data)[0]
         if len(self.data) in (10, 16):  # x87 long double: 64-bit mantissa, 15-bit exponent
             mantissa = int.from_bytes(self.data[:8], "little")
             top = int.from_bytes(self.data[8:10], "little")
@@ -71,50 +76,55 @@ class Value:
         raise SourceError(f"cannot read a {len(self.data)}-byte float")
 
 
-def from_int(t: Type, number: int) -> Value:
+def from_int(t: Type, number: int, order: str = "little") -> Value:
     size = byte_size(t) or 8
-    return Value(t, (number & ((1 << (8 * size)) - 1)).to_bytes(size, "little"))
+    return Value(t, (number & ((1 << (8 * size)) - 1)).to_bytes(size, order), order=order)
 
 
-def from_float(t: Type, number: float) -> Value:
+def from_float(t: Type, number: float, order: str = "little") -> Value:
     size = byte_size(t)
-    return Value(t, struct.pack("<f" if size == 4 else "<d", number))
+    endian = "<" if order == "little" else ">"
+    return Value(t, struct.pack(endian + ("f" if size == 4 else "d"), number), order=order)
 
 
-def at_address(t: Type, address: int, read: MemoryReader) -> Value:
+def at_address(t: Type, address: int, read: MemoryReader, order: str = "little") -> Value:
     """The object of type ``t`` at ``address`` (``SourceError`` if unreadable)."""
     size = byte_size(t)
     if strip(t).kind == "function":
-        return Value(t, b"", address)
+        return Value(t, b"", address, order=order)
     try:
         data = read(address, size) if size else b""
     except OSError:
         raise SourceError(f"Cannot access memory at address {address:#x}") from None
     if len(data) < size:
         raise SourceError(f"Cannot access memory at address {address + len(data):#x}")
-    return Value(t, data, address)
+    return Value(t, data, address, order=order)
 
 
 def from_location(t: Type, where: Location, read: MemoryReader,
-                  register_value: Callable[[int], int]) -> Value:
+                  register_value: Callable[[int], int], order: str = "little") -> Value:
     """The value at a location computed by a DWARF expression."""
     size = byte_size(t)
     try:
         if isinstance(where, InMemory):
-            return at_address(t, where.address, read)
+            return at_address(t, where.address, read, order)
         if isinstance(where, InRegister):
             if is_float(t):  # floats live in vector registers we do not read here
                 return Value(t, optimized_out=True)
-            data = (register_value(where.number) & ((1 << 64) - 1)).to_bytes(8, "little")
-            return Value(t, data[:size].ljust(size, b"\0"), register=where.number)
+            # the low-order bytes of the register, whatever the byte order
+            data = (register_value(where.number) & ((1 << (8 * min(size, 8))) - 1)).to_bytes(
+                min(size, 8), order)
+            return Value(t, data.ljust(size, b"\0"), register=where.number, order=order)
         if isinstance(where, Implicit):
-            return Value(t, where.data[:size].ljust(size, b"\0"))
+            if where.number is not None:  # a stack value: its low-order bytes
+                return from_int(t, where.number, order)
+            return Value(t, where.data[:size].ljust(size, b"\0"), order=order)
         if isinstance(where, Pieces):
             data, valid = b"", b""
             for part, part_size in where.parts:
                 piece = Value(t, optimized_out=True) if part is None else from_location(
                     Type("base", None, part_size, encoding="unsigned"), part, read,
-                    register_value)
+                    register_value, order)
                 if piece.optimized_out:  # gdb keeps the other pieces: {109 'm', <optimized out>}
                     data += bytes(part_size)
                     valid += bytes(part_size)
@@ -122,18 +132,19 @@ def from_location(t: Type, where: Location, read: MemoryReader,
                     data += piece.data[:part_size].ljust(part_size, b"\0")
                     valid += b"\1" * part_size
             return _with_validity(t, data[:size].ljust(size, b"\0"),
-                                  valid[:size].ljust(size, b"\0"), None)
+                                  valid[:size].ljust(size, b"\0"), None, order)
     except Unavailable:
         return Value(t, optimized_out=True)
     raise SourceError(f"unknown location {where!r}")
 
 
-def _with_validity(t: Type, data: bytes, valid: bytes | None, address: int | None) -> Value:
+def _with_validity(t: Type, data: bytes, valid: bytes | None, address: int | None,
+                   order: str) -> Value:
     if valid is None or 0 not in valid:
-        return Value(t, data, address)
+        return Value(t, data, address, order=order)
     if 1 not in valid:
-        return Value(t, optimized_out=True)
-    return Value(t, data, address, valid=valid)
+        return Value(t, optimized_out=True, order=order)
+    return Value(t, data, address, valid=valid, order=order)
 
 
 def member_value(parent: Value, member) -> Value:
@@ -143,14 +154,14 @@ def member_value(parent: Value, member) -> Value:
         start = member.bit_offset // (8 * storage) * storage
         data = parent.data[start:start + storage]
         return Value(member.type, data, None, bit_size=member.bit_size,
-                     bit_offset=member.bit_offset - 8 * start)
+                     bit_offset=member.bit_offset - 8 * start, order=parent.order)
     size = byte_size(member.type)
     data = parent.data[member.offset:member.offset + size]
     address = parent.address + member.offset if parent.address is not None else None
     if parent.optimized_out:
         return Value(member.type, optimized_out=True)
     valid = parent.valid[member.offset:member.offset + size] if parent.valid else None
-    return _with_validity(member.type, data, valid, address)
+    return _with_validity(member.type, data, valid, address, parent.order)
 
 
 def element_value(array: Value, index: int, read: MemoryReader | None = None) -> Value:
@@ -161,7 +172,8 @@ def element_value(array: Value, index: int, read: MemoryReader | None = None) ->
     if 0 <= start and start + size <= len(array.data):
         address = array.address + start if array.address is not None else None
         valid = array.valid[start:start + size] if array.valid else None
-        return _with_validity(element, array.data[start:start + size], valid, address)
+        return _with_validity(element, array.data[start:start + size], valid, address,
+                              array.order)
     if array.address is not None and read is not None:
-        return at_address(element, array.address + start, read)
+        return at_address(element, array.address + start, read, array.order)
     raise SourceError("no such vector element")
