@@ -163,5 +163,6 @@ def source_line(frame: SourceFrame) -> str | None:
         return None
 
 
-__all__ = ["backtrace", "break_function", "break_line", "frame_header", "info_args", "info_line", "info_locals",
-           "list_function", "list_lines", "print_value", "ptype", "source_line", "whatis"]
+__all__ = ["backtrace", "break_function", "break_line", "frame_header", "info_args",
+           "info_line", "info_locals", "list_function", "list_lines", "print_value", "ptype",
+           "source_line", "whatis"]
