@@ -347,3 +347,31 @@ def test_dynamic_answers_through_a_library_without_debug_info(tmp_path):
                                        "info locals", "p stream.zalloc", "p stream.avail_in",
                                        "info args", "frame 1", "info args", "p size * items"])]
     compare(_dynamic(binary, stops))
+
+
+def test_backtrace_goes_to_start_or_says_why_it_stops(built):
+    binary = built["O0"]
+    core_path = binary.parent / "stop-reason.core"
+    run_gdb(binary, ["break fact if n==1", "run > /dev/null", f"gcore {core_path}"])
+    core = CoreFile(str(core_path))
+    program = Program([Image.load(path, bias, ranges) for path, bias, ranges in core.images()])
+    regs = core.threads[0]
+    registers = {X86_64.number(name): value for name, value in regs.items()
+                 if X86_64.number(name) is not None}
+    frames, why = backtrace(program, X86_64, core.read, regs["rip"], registers)
+    # past main: libc's start-up, then _start, whose CFI marks the return address undefined
+    assert [f.function.name if f.function else program.symbolize(f.pc) for f in frames][-4:] \
+        == ["main", "__libc_start_call_main", "__libc_start_main_impl", "_start+33"]
+    assert why == ""
+    # the stack from frame 3's CFA up becomes unreadable: frame 4 is still found (its
+    # saved rbp and return address lie below that CFA), frame 4's caller is not
+    limit = frames[3].state.cfa
+
+    def torn(address: int, size: int) -> bytes:
+        if limit <= address < limit + (1 << 20):
+            raise OSError(f"no memory at {address:#x}")
+        return core.read(address, size)
+
+    frames, why = backtrace(program, X86_64, torn, regs["rip"], registers)
+    assert len(frames) == 5
+    assert re.fullmatch(r"Backtrace stopped: Cannot access memory at address 0x[0-9a-f]+", why)
