@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from .debuginfo import DebugInfo
-from .evaluate import Scope, evaluate
+from .evaluate import Scope, evaluate, type_from_text
 from .format import Printer, frame_line, info_args, info_locals
 from .frames import SourceFrame
 from .lines import same_file
@@ -31,23 +31,18 @@ def print_value(expression: str, scope: Scope, printer: Printer, history: Histor
 
 
 def whatis(expression: str, scope: Scope) -> str:
-    t = scope.type_named(expression.strip()) if _looks_like_type(expression) else None
+    """``whatis``: a typedef name loses one level, as in gdb; an expression's type."""
+    t = type_from_text(expression, scope)
     if t is not None:
         return "type = " + type_name(t.target if t.kind == "typedef" and t.target else t)
     return "type = " + type_name(evaluate(expression, scope).type)
 
 
 def ptype(expression: str, scope: Scope) -> str:
-    name = expression.strip()
-    t = scope.type_named(name) if _looks_like_type(name) else None
+    t = type_from_text(expression, scope)
     if t is None:
         t = evaluate(expression, scope).type
     return "type = " + ptype_text(t)
-
-
-def _looks_like_type(text: str) -> bool:
-    words = text.split()
-    return bool(words) and (words[0] in ("struct", "union", "enum") or len(words) == 1)
 
 
 def info_line(debug: DebugInfo, function: str, bias: int = 0, symbolize=None) -> str:

@@ -247,6 +247,19 @@ def _token_text(token) -> str:
     return str(value)
 
 
+def parse_typename(text: str, is_type_name: Callable[[str], bool] = lambda name: False):
+    """``text`` as a type name (``struct s *``, ``unsigned long``, ``my_t``), or None
+    when it is not one (then it is an expression)."""
+    try:
+        parser = Parser(text, is_type_name)
+    except SourceError:
+        return None
+    if not parser.tokens or not parser._starts_type(0):
+        return None
+    typename = parser.typename()
+    return typename if parser.pos == len(parser.tokens) else None
+
+
 def parse(text: str, is_type_name: Callable[[str], bool] = lambda name: False):
     """The tree of ``text``; :class:`SourceError` with gdb's wording if it is not C."""
     return Parser(text, is_type_name).parse()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
-from .cexpr import parse
+from .cexpr import parse, parse_typename
 from .types import (
     VOID,
     Type,
@@ -86,6 +86,12 @@ def evaluate(text: str, scope: Scope) -> Value:
     """The value of the C expression ``text`` in ``scope``."""
     tree = parse(text, lambda name: _is_typedef(scope, name))
     return Evaluator(scope).eval(tree)
+
+
+def type_from_text(text: str, scope: Scope) -> Type | None:
+    """The type ``text`` names (``ptype struct s *``), or None if it is an expression."""
+    typename = parse_typename(text, lambda name: _is_typedef(scope, name))
+    return Evaluator(scope).resolve(typename) if typename is not None else None
 
 
 def _is_typedef(scope: Scope, name: str) -> bool:
