@@ -389,3 +389,16 @@ def test_backtrace_goes_to_start_or_says_why_it_stops(built):
     frames, why = backtrace(program, X86_64, torn, regs["rip"], registers)
     assert len(frames) == 5
     assert re.fullmatch(r"Backtrace stopped: Cannot access memory at address 0x[0-9a-f]+", why)
+
+
+@pytest.mark.parametrize("flags", [["-O2", "-g"], ["-O2", "-gdwarf-4"]])
+def test_dynamic_answers_through_inlined_calls(tmp_path, flags):
+    """gdb shows each inlined call as a frame: its arguments, locals, call line."""
+    shutil.copy(SOURCE.with_name("src_inline.c"), tmp_path / "src_inline.c")
+    binary = tmp_path / "inl"
+    subprocess.run(["cc", *flags, "-o", str(binary), "src_inline.c"], cwd=tmp_path, check=True)
+    stops = [("break marker\nrun", [
+        "bt", "up", "info locals", "info args", "p x", "p doubled", "p $pc", "up",
+        "info locals", "info args", "p a", "up", "info args", "info locals", "p argc",
+        "p argv[0][0]", "frame 2", "frame 1", "down", "p value"])]
+    compare(_dynamic(binary, stops))

@@ -127,8 +127,7 @@ def backtrace(frames: list[SourceFrame], printer: Printer) -> list[str]:
     lines = []
     for frame in frames:
         lines.append(frame_line(frame, printer))
-        fn = frame.function
-        if fn is not None and fn.name == "main":
+        if frame.inline is None and frame.name == "main":
             break
     return lines
 

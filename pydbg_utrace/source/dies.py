@@ -70,6 +70,8 @@ class CallSite:
 
     return_pc: int
     parameters: tuple[tuple[bytes, bytes], ...]  # (DW_AT_location, DW_AT_call_value)
+    origin: str | None = None  # DW_AT_call_origin: the called function's name
+    target: bytes | None = None  # DW_AT_call_target: an expression for the address called
 
 
 @dataclass
@@ -120,6 +122,20 @@ class Function(Block):
 
     def __repr__(self) -> str:
         return f"Function({self.name!r}, {self.low:#x}-{self.high:#x})"
+
+
+@dataclass
+class InlinedCall(Block):
+    """A DW_TAG_inlined_subroutine: a call the compiler inlined, a frame to gdb."""
+
+    name: str = ""
+    type: Type = VOID
+    call_file: str = ""
+    call_line: int = 0
+
+    @property
+    def parameters(self) -> list[Variable]:
+        return [v for v in self.variables if v.is_parameter]
 
 
 class UnitReader:
@@ -212,10 +228,32 @@ class UnitReader:
                       decl_file=self.file_name(spec.attributes.get("DW_AT_decl_file")),
                       decl_line=_int(spec, "DW_AT_decl_line"),
                       external=bool(_int(spec, "DW_AT_external")))
-        self._fill_block(fn, die)
+        self._fill_block(fn, die, fn)
+        self._inherit_abstract(fn, die)
         return fn
 
-    def _fill_block(self, block: Block, die) -> None:
+    def _inherit_abstract(self, block: Block, die) -> None:
+        """gdb's inherit_abstract_dies: children of the abstract origin that no direct
+        child of the concrete DIE stands for become variables without a location
+        (so gdb lists ``result = <optimized out>`` twice for a variable the concrete
+        instance keeps in a nested block)."""
+        if "DW_AT_abstract_origin" not in die.attributes:
+            return
+        origin = die.get_DIE_from_attribute("DW_AT_abstract_origin")
+        covered = {child.get_DIE_from_attribute("DW_AT_abstract_origin").offset
+                   for child in die.iter_children()
+                   if "DW_AT_abstract_origin" in child.attributes}
+        for child in origin.iter_children():
+            if child.tag in ("DW_TAG_formal_parameter", "DW_TAG_variable") and \
+                    child.offset not in covered and "DW_AT_name" in child.attributes:
+                var = self.variable(child)
+                block.variables.append(Variable(var.name, var.type, None if not isinstance(
+                    var.location, LocationSpec) or var.location.const is None else var.location,
+                    var.is_parameter, var.decl_line))
+
+    def _fill_block(self, block: Block, die, function: Function) -> None:
+        """Variables and nested blocks of ``block``; call sites at any depth go to the
+        enclosing ``function`` (entry values look them up by return address)."""
         for child in die.iter_children():
             tag = child.tag
             if tag in ("DW_TAG_formal_parameter", "DW_TAG_variable") \
@@ -223,17 +261,33 @@ class UnitReader:
                 block.variables.append(self.variable(child))
             elif tag == "DW_TAG_lexical_block":
                 inner = Block(self.ranges_of(child))
-                self._fill_block(inner, child)
+                self._fill_block(inner, child, function)
                 if inner.ranges:
                     block.blocks.append(inner)
                 else:  # a block without code of its own: its variables belong to ours
                     block.variables.extend(inner.variables)
                     block.blocks.extend(inner.blocks)
-            elif tag in ("DW_TAG_call_site", "DW_TAG_GNU_call_site") and isinstance(block,
-                                                                                  Function):
+            elif tag == "DW_TAG_inlined_subroutine":
+                call = self._inlined_call(child, function)
+                if call is not None:
+                    block.blocks.append(call)
+            elif tag in ("DW_TAG_call_site", "DW_TAG_GNU_call_site"):
                 site = self._call_site(child)
                 if site is not None:
-                    block.call_sites.append(site)
+                    function.call_sites.append(site)
+
+    def _inlined_call(self, die, function: Function) -> InlinedCall | None:
+        ranges = self.ranges_of(die)
+        if not ranges:
+            return None
+        origin = self._definition_of(die)
+        call = InlinedCall(ranges, name=_str(origin, "DW_AT_name"),
+                           type=self._function_type(origin),
+                           call_file=self.file_name(die.attributes.get("DW_AT_call_file")),
+                           call_line=_int(die, "DW_AT_call_line"))
+        self._fill_block(call, die, function)
+        self._inherit_abstract(call, die)
+        return call
 
     def variable(self, die) -> Variable:
         spec = self._definition_of(die)
@@ -257,7 +311,16 @@ class UnitReader:
                     child.attributes.get("DW_AT_GNU_call_site_value")
                 if loc is not None and value is not None:
                     params.append((bytes(loc.value), bytes(value.value)))
-        return CallSite(self._address(attr), tuple(params))
+        origin_name = None
+        for name in ("DW_AT_call_origin", "DW_AT_abstract_origin"):
+            if name in die.attributes:
+                origin = self._definition_of(die.get_DIE_from_attribute(name))
+                origin_name = _str(origin, "DW_AT_name") or None
+                break
+        target = die.attributes.get("DW_AT_call_target") or \
+            die.attributes.get("DW_AT_GNU_call_site_target")
+        return CallSite(self._address(attr), tuple(params), origin_name,
+                        bytes(target.value) if target is not None else None)
 
     # -- attributes -----------------------------------------------------------------------
 

@@ -258,8 +258,10 @@ def frame_line(frame, printer: Printer) -> str:
         return head + "<signal handler called>"
     fn = frame.function
     line = frame.line
-    show_address = frame.level > 0 and not frame.state.exact_pc or \
-        line is None or line.start != frame.pc
+    # gdb shows the pc unless it is a line's first instruction; a frame whose callee
+    # was inlined stands at the call's line, and shows no pc
+    show_address = frame.callee_inline is None and (
+        frame.level > 0 and not frame.state.exact_pc or line is None or line.start != frame.pc)
     address = f"0x{frame.pc:016x} in " if show_address else ""
     image = frame.image
     # gdb names the shared library of a frame without line info (not the program)
@@ -269,7 +271,7 @@ def frame_line(frame, printer: Printer) -> str:
         symbol = printer.symbolize(frame.state.lookup_pc)
         name = symbol.split("+")[0] if symbol else "??"
         return f"{head}{address}{name} (){where}"
-    text = f"{head}{address}{fn.name} ({frame_arguments(frame, printer)})"
+    text = f"{head}{address}{frame.name} ({frame_arguments(frame, printer)})"
     if line is not None:
         text += f" at {line.file}:{line.line}"
     return text + where

@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import location
-from .dies import Block, Function, Variable
+from .dies import Block, Function, InlinedCall, Variable
+from .lines import LineRange
 from .location import Unavailable
 from .program import Image, Program
 from .regs import RegisterMap
@@ -34,6 +35,16 @@ class SourceFrame:
     program: Program
     unwinder: Unwinder
     caller: SourceFrame | None = field(default=None, repr=False)
+    inline: InlinedCall | None = None  # this frame is that inlined call (gdb's INLINE_FRAME)
+    callee_inline: InlinedCall | None = None  # the inlined call this frame made at its pc
+
+    @property
+    def name(self) -> str:
+        """The function gdb names: the inlined one for an inline frame."""
+        if self.inline is not None:
+            return self.inline.name
+        fn = self.function
+        return fn.name if fn is not None else ""
 
     @property
     def pc(self) -> int:
@@ -55,7 +66,11 @@ class SourceFrame:
 
     @property
     def line(self):
-        """The line covering the frame's pc (runtime range), or None."""
+        """The line covering the frame's pc (runtime range), or None; for a frame whose
+        callee was inlined, the line of that call (DW_AT_call_line), as gdb shows it."""
+        if self.callee_inline is not None:
+            call = self.callee_inline
+            return LineRange(call.call_file, call.call_line, self.state.pc, self.state.pc)
         return self.program.line_at(self.state.lookup_pc)
 
     @property
@@ -74,14 +89,19 @@ class SourceFrame:
     # -- variables ------------------------------------------------------------------------
 
     def scopes(self) -> list[Block]:
+        """This frame's blocks at its pc, innermost first: an inline frame's end at its
+        inlined call (gdb's lookups stop there), a real frame's at its function."""
         fn = self.function
-        return fn.scopes_at(self.file_pc) if fn is not None else []
+        chain = fn.scopes_at(self.file_pc) if fn is not None else []
+        start = chain.index(self.callee_inline) + 1 if self.callee_inline in chain else 0
+        end = chain.index(self.inline) + 1 if self.inline in chain else len(chain)
+        return chain[start:end]
 
     def arguments(self) -> list[tuple[Variable, Value]]:
-        fn = self.function
-        if fn is None:
+        owner = self.inline if self.inline is not None else self.function
+        if owner is None:
             return []
-        return [(v, self.value_of(v)) for v in fn.parameters]
+        return [(v, self.value_of(v)) for v in owner.parameters]
 
     def locals(self) -> list[tuple[Variable, Value]]:
         """``info locals``: each block's variables, innermost block first."""
@@ -117,7 +137,7 @@ class SourceFrame:
         """
         fn = self.function
         spec = var.location
-        if fn is None or spec is None or spec.const is not None:
+        if fn is None or spec is None or spec.const is not None or self.inline is not None:
             return None
         expr = spec.at(fn.low)
         if expr is None:
@@ -256,7 +276,13 @@ class FrameContext:
         """DW_OP_entry_value(DW_OP_regN): what the caller's call site put in regN."""
         if len(expr) != 1 or not expr[0].op_name.startswith("DW_OP_reg"):
             raise Unavailable("entry value of a complex expression")
+        callee = self.frame.function
+        if callee is not None and callee.name == "main":
+            # gdb's get_prev_frame stops at main (backtrace past-main off): no caller
+            raise Unavailable("DW_OP_entry_value resolving requires caller of main")
         caller = self.frame.caller
+        while caller is not None and caller.state is self.frame.state:
+            caller = caller.caller  # past the inline frames of this machine frame
         if caller is None or caller.function is None or caller.state.signal_trampoline:
             raise Unavailable("no caller for an entry value")
         wanted = _reg_op_number(expr[0])
@@ -264,6 +290,7 @@ class FrameContext:
         for site in caller.function.call_sites:
             if site.return_pc != return_pc:
                 continue
+            self._check_target(site, caller, callee)
             for where, value in site.parameters:
                 ops = location.parse(where, caller.unit_structs())
                 if len(ops) == 1 and ops[0].op_name.startswith("DW_OP_reg") and \
@@ -271,6 +298,35 @@ class FrameContext:
                     value_ops = location.parse(value, caller.unit_structs())
                     return location.evaluate_value(value_ops, FrameContext(caller)) & _MASK
         raise Unavailable("the caller's call site does not say")
+
+
+    def _check_target(self, site, caller: SourceFrame, callee: Function | None) -> None:
+        """gdb trusts a call site only for the function it called (a tail call in
+        between would make its argument values someone else's)."""
+        if callee is None:
+            raise Unavailable("no callee")
+        image = self.frame.image
+        entry = callee.low + (image.bias if image is not None else 0)
+        if site.origin is not None:  # a name: the same function, or an alias of its address
+            if site.origin in (callee.name, callee.source_name):
+                return
+            for im in self.frame.program.images:
+                address = im.debug.symbol_address(site.origin)
+                if address is not None and address + im.bias == entry:
+                    return
+            raise Unavailable(f"the call site calls {site.origin}, not {callee.name}")
+        if site.target is None:
+            raise Unavailable("DW_AT_call_target is not specified at DW_TAG_call_site")
+        where = location.evaluate(location.parse(site.target, caller.unit_structs()),
+                                  FrameContext(caller))
+        if isinstance(where, location.InMemory):
+            address = where.address  # an expression, not a location: its value
+        else:
+            address = location.evaluate_value(location.parse(site.target,
+                                                             caller.unit_structs()),
+                                              FrameContext(caller))
+        if address != entry:
+            raise Unavailable("the call site called another function")
 
 
 def _reg_op_number(op) -> int:
@@ -283,7 +339,28 @@ def backtrace(program: Program, regs: RegisterMap, read: MemoryReader, pc: int,
     walk stopped ('' at the outermost frame)."""
     unwinder = Unwinder(program, regs, read)
     states, reason = unwinder.backtrace(FrameState(pc, registers), limit)
-    frames = [SourceFrame(i, s, program, unwinder) for i, s in enumerate(states)]
+    frames: list[SourceFrame] = []
+    for state in states:
+        frames.extend(_frames_of(state, program, unwinder, len(frames)))
     for inner, outer in zip(frames, frames[1:], strict=False):
         inner.caller = outer
     return frames, reason
+
+
+def _frames_of(state: FrameState, program: Program, unwinder: Unwinder,
+               level: int) -> list[SourceFrame]:
+    """One machine frame as gdb shows it: its inlined calls first, innermost first."""
+    found = program.function_at(state.lookup_pc)
+    calls: list[InlinedCall] = []
+    if found is not None:
+        image, fn = found
+        calls = [b for b in fn.scopes_at(state.lookup_pc - image.bias)
+                 if isinstance(b, InlinedCall)]
+    frames, callee = [], None
+    for call in calls:
+        frames.append(SourceFrame(level + len(frames), state, program, unwinder, inline=call,
+                                  callee_inline=callee))
+        callee = call
+    frames.append(SourceFrame(level + len(frames), state, program, unwinder,
+                              callee_inline=callee))
+    return frames
