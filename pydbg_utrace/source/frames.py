@@ -14,6 +14,7 @@ variables, then every image's globals.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from . import location
 from .dies import Block, Function, InlinedCall, Variable
@@ -50,12 +51,13 @@ class SourceFrame:
     def pc(self) -> int:
         return self.state.pc
 
-    @property
+    @cached_property
     def image(self) -> Image | None:
         return self.program.image_at(self.state.lookup_pc)
 
-    @property
+    @cached_property
     def function(self) -> Function | None:
+        """The real (out-of-line) function whose code runs here."""
         found = self.program.function_at(self.state.lookup_pc)
         return found[1] if found is not None else None
 
