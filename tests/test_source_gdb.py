@@ -285,6 +285,9 @@ STOPS_O0 = [
     ("continue", ["bt", "up", "info locals", "p cursor->name", "p result", "p cursor"]),
     ("delete\nbreak write\nrun > /dev/null", ["bt", "info args", "p fd", "p nbytes",
                                               "p (char *)buf", "frame 5", "info locals"]),
+    # inside write, at its syscall instruction: a libc leaf mid-function
+    ("delete\ncatch syscall write\nrun > /dev/null", ["bt", "info args", "p $pc", "up",
+                                                      "info locals", "p n"]),
 ]
 
 
@@ -343,6 +346,8 @@ STOPS_O2 = [
                                                "p n * 3"]),
     ("break write\ncontinue", ["bt", "info args", "p fd", "p buf", "p nbytes", "up",
                                 "info locals", "info args"]),
+    ("delete\ncatch syscall write\nrun > /dev/null", ["bt", "info args", "p $pc", "up",
+                                                      "info args"]),
 ]
 
 

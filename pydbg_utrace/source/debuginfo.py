@@ -306,15 +306,32 @@ def _amd64_frame_setup_end(code: bytes, start: int) -> int:
 
 
 def _rows(program) -> list[LineRow]:
+    """The line program's rows as gdb records them (``dwarf_record_line_p``): a row
+    that repeats the previous row's file and line is dropped once that line has had
+    a non-zero discriminator (gdb PR 17276), so ``0x...350 in write`` is mid-line."""
     files = file_table(program)
-    rows = []
+    rows: list[LineRow] = []
+    last: tuple[str, int] | None = None
+    discriminated = False
     for entry in program.get_entries():
         state = entry.state
         if state is None:
             continue
         file = files[state.file] if 0 <= state.file < len(files) else "??"
-        rows.append(LineRow(state.address, file, state.line, bool(state.is_stmt),
-                            bool(state.end_sequence)))
+        here = (file, state.line)
+        if state.end_sequence:
+            rows.append(LineRow(state.address, file, state.line, bool(state.is_stmt), True))
+            last, discriminated = None, False
+            continue
+        has_discriminator = bool(getattr(state, "discriminator", 0))
+        if here != last:
+            discriminated = has_discriminator
+        else:
+            discriminated = discriminated or has_discriminator
+            if discriminated:
+                continue
+        rows.append(LineRow(state.address, file, state.line, bool(state.is_stmt), False))
+        last = here
     return rows
 
 
