@@ -25,8 +25,8 @@ def measure(label: str, action):
 def main(python: str, libc: str) -> None:
     py = measure(f"open {python} (discovery + ELF headers)", lambda: Image.load(python))
     print(f"    debug file: {py.debug.debug_path}")
-    address = py.debug.symbol_address("Py_Initialize")
-    measure("python: symbol table -> Py_Initialize", lambda: py.debug.symbol_address("Py_Main"))
+    address = measure("python: symbol table read, then Py_Initialize",
+                      lambda: py.debug.symbol_address("Py_Initialize"))
     measure("python: CFI row at Py_Initialize (.eh_frame_hdr)", lambda: py.cfi.row_at(address))
     measure("python: CFI row outside every FDE", lambda: py.cfi.row_at(0x10))
     measure("python: <symbol+off> of an address", lambda: py.symbol_at(address + 4))
