@@ -22,7 +22,7 @@ import pytest
 from pydbg_utrace.source import answers
 from pydbg_utrace.source.corefile import CoreFile
 from pydbg_utrace.source.format import Printer
-from pydbg_utrace.source.frames import backtrace
+from pydbg_utrace.source.frames import backtrace, dwarf_registers
 from pydbg_utrace.source.listing import Lister
 from pydbg_utrace.source.program import Image, Program
 from pydbg_utrace.source.regs import X86_64
@@ -38,8 +38,9 @@ VARIANTS = {"O0": ["-O0", "-g"], "O0-dwarf4": ["-O0", "-gdwarf-4"], "O2": ["-O2"
             # and then without that too: only frame pointers are left to unwind with
             "O0-no-cfi": ["-O0", "-g", "-fno-asynchronous-unwind-tables"]}
 
-pytestmark = pytest.mark.skipif(shutil.which("gdb") is None or shutil.which("cc") is None,
-                                reason="needs gdb and a C compiler (apt-get install gdb gcc)")
+pytestmark = [pytest.mark.live,  # compiles C and runs gdb on real processes
+              pytest.mark.skipif(shutil.which("gdb") is None or shutil.which("cc") is None,
+                                 reason="needs gdb and a C compiler (apt-get install gdb gcc)")]
 
 
 @pytest.fixture(scope="module")
@@ -168,8 +169,7 @@ def core_answerer(core_path: Path) -> Answerer:
     core = CoreFile(str(core_path))
     program = Program([Image.load(path, bias, ranges) for path, bias, ranges in core.images()])
     regs = core.threads[0]
-    registers = {X86_64.number(name): value for name, value in regs.items()
-                 if X86_64.number(name) is not None}
+    registers = dwarf_registers(regs, X86_64)
     name_libraries(program, core.read)
     frames, _ = backtrace(program, X86_64, core.read, regs["rip"], registers)
     return Answerer(program, core.read, frames)
@@ -375,8 +375,7 @@ def test_backtrace_goes_to_start_or_says_why_it_stops(built):
     core = CoreFile(str(core_path))
     program = Program([Image.load(path, bias, ranges) for path, bias, ranges in core.images()])
     regs = core.threads[0]
-    registers = {X86_64.number(name): value for name, value in regs.items()
-                 if X86_64.number(name) is not None}
+    registers = dwarf_registers(regs, X86_64)
     frames, why = backtrace(program, X86_64, core.read, regs["rip"], registers)
     # past main: libc's start-up, then _start, whose CFI marks the return address undefined
     assert [f.function.name if f.function else program.symbolize(f.pc) for f in frames][-4:] \

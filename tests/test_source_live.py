@@ -17,7 +17,7 @@ import pytest
 from test_source_gdb import Answerer, run_gdb
 
 from pydbg_utrace import Engine, Event
-from pydbg_utrace.source.frames import backtrace
+from pydbg_utrace.source.frames import backtrace, dwarf_registers
 from pydbg_utrace.source.program import Image, Program
 from pydbg_utrace.source.regs import X86_64
 from pydbg_utrace.symbols import Symbols
@@ -42,8 +42,7 @@ class SourceView(Engine):
     def report_breakpoint(self, att, report):
         if self.answers is None:
             regs = report.regs
-            registers = {X86_64.number(name): regs[name] for name in X86_64.names.values()
-                         if name in regs.arch.register_names}
+            registers = dwarf_registers(regs.as_dict(), X86_64)
             images = [Image.load(m.path, m.bias, m.ranges)
                       for m in Symbols(self.process.pid).modules()]
             program = Program(images)

@@ -1,5 +1,5 @@
 """Pure units of pydbg_utrace.source: no process, no gdb, no compiler (except the
-debug-file discovery tests, which build one small program)."""
+debug-file discovery test, marked live: it builds one small program)."""
 
 from __future__ import annotations
 
@@ -277,6 +277,7 @@ def test_repeats_strings_and_enums():
 
 # -- debug files ------------------------------------------------------------------------------
 
+@pytest.mark.live  # compiles a program
 @pytest.mark.skipif(shutil.which("cc") is None or shutil.which("objcopy") is None,
                     reason="needs cc and objcopy (binutils) to make separate debug files")
 def test_debug_files_found_by_build_id_and_by_debuglink(tmp_path):

@@ -13,6 +13,7 @@ variables, then every image's globals.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -333,6 +334,16 @@ class FrameContext:
 
 def _reg_op_number(op) -> int:
     return op.args[0] if op.op_name == "DW_OP_regx" else int(op.op_name[9:])
+
+
+def dwarf_registers(named: Mapping[str, int], regs: RegisterMap) -> dict[int, int]:
+    """``{"rip": ..., "rsp": ...}`` (a regset's names) as ``{DWARF number: value}``."""
+    out = {}
+    for name, value in named.items():
+        number = regs.number(name)
+        if number is not None:
+            out[number] = value
+    return out
 
 
 def backtrace(program: Program, regs: RegisterMap, read: MemoryReader, pc: int,
