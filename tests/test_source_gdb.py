@@ -26,6 +26,7 @@ from pydbg_utrace.source.frames import backtrace, dwarf_registers
 from pydbg_utrace.source.listing import Lister
 from pydbg_utrace.source.program import Image, Program
 from pydbg_utrace.source.regs import X86_64
+from pydbg_utrace.source.returns import return_value
 from pydbg_utrace.source.scope import FileScope, FrameScope, History
 from pydbg_utrace.source.solibs import name_libraries
 from pydbg_utrace.source.values import SourceError
@@ -406,3 +407,17 @@ def test_dynamic_answers_through_inlined_calls(tmp_path, flags):
         "info locals", "info args", "p a", "up", "info args", "info locals", "p argc",
         "p argv[0][0]", "frame 2", "frame 1", "down", "p value"])]
     compare(_dynamic(binary, stops))
+
+
+def test_finish_value_returned_matches_gdb(built):
+    binary = built["O0"]
+    core_path = binary.parent / "finish.core"
+    out = run_gdb(binary, ["break fact if n==2", "run > /dev/null", "finish",
+                           f"gcore {core_path}"])
+    said = re.search(r"^Value returned is \$1 = (.*)$", out[2], re.M)
+    assert said, out[2]
+    core = CoreFile(str(core_path))
+    image = Image.load(str(binary))
+    fact = image.debug.function_named("fact")
+    value = return_value(fact.type.target, dwarf_registers(core.threads[0], X86_64), X86_64)
+    assert Printer().value(value) == said.group(1) == "2"

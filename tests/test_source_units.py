@@ -298,3 +298,17 @@ def test_debug_files_found_by_build_id_and_by_debuglink(tmp_path):
     assert find_debug_file(str(program), root=str(tmp_path / "root")) == str(by_id)
     debug.write_bytes(debug.read_bytes() + b"x")  # a CRC mismatch: not the right file
     assert find_debug_file(str(program), root=str(tmp_path / "none")) is None
+
+
+def test_return_values_of_the_integer_class_come_from_rax():
+    from pydbg_utrace.source.regs import X86_64
+    from pydbg_utrace.source.returns import return_value
+    registers = {0: 2**64 - 5, 1: 7}  # rax = -5, rdx = 7
+    int_t = base("int", 4, "signed")
+    assert Printer().value(return_value(int_t, registers, X86_64)) == "-5"
+    assert Printer().value(return_value(pointer_to(CHAR), {0: 0}, X86_64)) == "0x0"
+    wide = base("__int128", 16, "signed")
+    assert return_value(wide, registers, X86_64).data == (2**64 - 5).to_bytes(8, "little") + \
+        (7).to_bytes(8, "little")
+    assert return_value(base("double", 8, "float"), registers, X86_64).optimized_out
+    assert return_value(Type("struct", "s", 8), registers, X86_64).optimized_out

@@ -101,12 +101,14 @@ class Printer:
         target = strip(v.type).target
         address = v.as_int() & ((1 << 64) - 1)
         if target is not None and is_char(target) and strip(target).kind == "base":
-            return f"{address:#x}" + (" " + self._c_string(address) if address else "")
+            return f"{address:#x}" + (" " + self.string_at(address) if address else "")
         symbol = self.symbolize(address) if address else None
         text = f"{address:#x}" + (f" <{symbol}>" if symbol else "")
         return f"({type_name(v.type)}) {text}" if top else text
 
-    def _c_string(self, address: int) -> str:
+    def string_at(self, address: int) -> str:
+        """The C string at ``address`` as gdb quotes it (``x/s``, ``char *``): escapes,
+        repeats, ``...`` past 200 characters, or ``<error: Cannot access memory ...>``."""
         if self.read is None:
             return ""
         data = b""
