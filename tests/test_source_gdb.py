@@ -34,6 +34,7 @@ from pydbg_utrace.source.values import SourceError
 SOURCE = Path(__file__).parent / "tracees" / "src_demo.c"
 VARIANTS = {"O0": ["-O0", "-g"], "O0-dwarf4": ["-O0", "-gdwarf-4"], "O2": ["-O2", "-g"],
             "O2-dwarf4": ["-O2", "-gdwarf-4"],  # location lists in .debug_loc, not loclists
+            "O0-no-pie": ["-O0", "-g", "-no-pie"],  # fixed addresses: break main before run
             # no .eh_frame for our code: gcc puts its CFI in .debug_frame instead
             "O0-debug_frame": ["-O0", "-g", "-fno-asynchronous-unwind-tables"],
             # and then without that too: only frame pointers are left to unwind with
@@ -218,7 +219,7 @@ STATIC = [
 ]
 
 
-@pytest.mark.parametrize("variant", ["O0", "O0-dwarf4", "O2"])
+@pytest.mark.parametrize("variant", ["O0", "O0-dwarf4", "O2", "O0-no-pie"])
 def test_static_answers_equal_gdb(built, variant):
     binary = built[variant]
     steps = STATIC if variant != "O2" else [s for s in STATIC if not s.startswith("break")]
@@ -323,7 +324,7 @@ def test_dynamic_answers_equal_gdb_O0(built):
     compare(_dynamic(built["O0"], STOPS_O0))
 
 
-@pytest.mark.parametrize("variant", ["O0-dwarf4", "O0-debug_frame", "O0-no-cfi"])
+@pytest.mark.parametrize("variant", ["O0-dwarf4", "O0-debug_frame", "O0-no-cfi", "O0-no-pie"])
 def test_dynamic_answers_equal_gdb_other_builds(built, variant):
     answerers: list[Answerer] = []
     compare(_dynamic(built[variant], STOPS_O0, answerers))
