@@ -49,10 +49,6 @@ class LocationSpec:
                 return expr
         return None
 
-    @property
-    def is_list(self) -> bool:
-        return bool(self.ranges) or (self.expr is None and self.const is None)
-
 
 @dataclass(frozen=True, slots=True)
 class Variable:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-SCALAR_KINDS = ("base", "pointer", "enum")
 QUALIFIERS = ("const", "volatile", "restrict", "_Atomic")
 
 
