@@ -1,0 +1,1 @@
+"""Source-level debugging: DWARF lines, variables, types, values, CFI unwinding, C expressions."""
