@@ -9,7 +9,6 @@ own process group with a watchdog (a hang is a verdict with a /proc dump);
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -42,14 +41,9 @@ def test_the_runner_knows_every_mode_of_the_driver() -> None:
     assert subprocess.run([sys.executable, "-c", check, str(TORTURE)]).returncode == 0
 
 
-@pytest.fixture(scope="module")
-def storm() -> str:
-    from conftest import build_tracee
-
-    if not os.environ.get("PYDBG_UTRACE_TRACEES") and shutil.which(os.environ.get("CC", "cc")) \
-            is None:
-        pytest.fail("no C compiler to build tests/tracees/torture_storm.c (apt-get install gcc)")
-    return build_tracee("torture_storm")
+@pytest.fixture
+def storm(tracee) -> str:
+    return tracee("torture_storm")  # built once (cached by mtime), or prebuilt in the guests
 
 
 @pytest.mark.live
