@@ -148,10 +148,14 @@ class Breakpoints:
 
 
 def _gone(process) -> bool:
-    """Has the program died (even if the tracer has not reported it yet)?"""
-    if process.wait(0) is not None:
+    """Has the program died, or is it dying (its memory going with its last threads)?
+
+    A breakpoint call that fails because the memory is gone is fine if the
+    program is ending: give its end a bounded moment to come.
+    """
+    if procfs.status_fields(f"/proc/{process.pid}").get("State", "X")[:1] in "ZX":
         return True
-    return procfs.status_fields(f"/proc/{process.pid}").get("State", "X")[:1] in "ZX"
+    return process.wait(1.0 * SCALE) is not None
 
 
 def hold_and_release(run: Run, census: Census) -> None:
