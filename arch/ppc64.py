@@ -50,6 +50,8 @@ class PPC64(Arch):
     regset_size = ELF_NGREG * 8
     pc_register = "nip"
     sp_register = "r1"
+    # NT_PRFPREG: f0-f31 and fpscr, ELF_NFPREG = 33 doubles (uapi/asm/elf.h, ptrace-fpu.c)
+    extra_regsets: Mapping[int, int] = {2: 33 * 8}
 
     breakpoint_pc_offset = 0  # nip stays at the trap instruction
     has_singlestep = True

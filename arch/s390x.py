@@ -57,7 +57,8 @@ class S390X(Arch):
     regset_size = S390_REGS_SIZE
     pc_register = "psw_addr"
     sp_register = "r15"
-    extra_regsets: Mapping[int, int] = {NT_S390_SYSTEM_CALL: 4}
+    # NT_PRFPREG: s390_fp_regs = fpc, pad, 16 doubles (uapi/asm/ptrace.h)
+    extra_regsets: Mapping[int, int] = {NT_S390_SYSTEM_CALL: 4, 2: 8 + 16 * 8}
 
     breakpoint_instruction = b"\x00\x01"
     breakpoint_pc_offset = 2

@@ -31,6 +31,8 @@ class X86_64(Arch):
     regset_size = 27 * 8
     pc_register = "rip"
     sp_register = "rsp"
+    # NT_PRFPREG: the fxsave image, struct user_i387_struct (arch/x86/include/asm/user_64.h)
+    extra_regsets: Mapping[int, int] = {2: 512}
 
     breakpoint_instruction = b"\xcc"  # int3
     breakpoint_pc_offset = 1  # the trap is reported after the int3
