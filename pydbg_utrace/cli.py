@@ -81,6 +81,9 @@ def trace(args: argparse.Namespace) -> int:
         raise ValueError("give either a program to run or -p PID (see --help)")
     out: TextIO = open(args.output, "w") if args.output else sys.stderr  # noqa: SIM115
     logger = SyscallLogger(out, follow=args.follow)
+    # SIGTERM (gdb's way to end a `target remote |` command) closes cleanly: every
+    # trap is taken out before the program is let go.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     tracer = Tracer()
     try:
         if args.pid is not None:
@@ -165,6 +168,9 @@ def gdbserver(args: argparse.Namespace) -> int:
         hosted.insert(0, SyscallLogger(log_file, follow=True))
     if command and not args.randomize:
         _disable_randomization()  # inherited by the program at its exec, as gdb does
+    # SIGTERM (gdb's way to end a `target remote |` command) closes cleanly: every
+    # trap is taken out before the program is let go.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     tracer = Tracer()
     try:
         if args.pid is not None:
@@ -189,6 +195,13 @@ def gdbserver(args: argparse.Namespace) -> int:
                 host, port = parse_listen(args.listen or "127.0.0.1:1234")
                 server.listen_tcp(host, port, allow_remote=args.allow_remote)
             _serve_until_done(server, stdio)
+            if process.status is None and args.pid is None and not stdio:
+                # The last gdb left and no engine stays: the program goes on
+                # untraced, and as its parent we still pass on its exit status.
+                # (Not with stdio: gdb waits for its pipe command to end.)
+                process.detach()
+                status = _wait(process)
+                return _exit_code(status)
         except KeyboardInterrupt:
             return 130  # tracer.close() detaches: the program goes on untraced
         finally:
@@ -198,6 +211,10 @@ def gdbserver(args: argparse.Namespace) -> int:
         if log_file is not None:
             log_file.close()
     return _exit_code(process.status) if process.status is not None else 0
+
+
+def _exit_on_sigterm(signo: int, frame: object) -> None:
+    raise SystemExit(128 + signo)
 
 
 def _serve_until_done(server, stdio: bool) -> None:
