@@ -7,14 +7,18 @@ do the I/O and the tracing; these modules only translate.
 from . import replies
 from .packets import MAX_PACKET, Framer, Interrupt, Packet, ProtocolError
 from .requests import (
+    Attach,
     BreakpointType,
     CatchSyscalls,
     Continue,
     Detach,
+    ExtendedMode,
     InsertBreakpoint,
     Kill,
     KillProcess,
+    Monitor,
     PassSignals,
+    ProgramSignals,
     QueryAttached,
     QueryCurrentThread,
     QueryHaltReason,
@@ -28,6 +32,7 @@ from .requests import (
     Resume,
     ResumeAction,
     ResumeKind,
+    Run,
     SetThread,
     StartNoAckMode,
     Step,
@@ -55,13 +60,14 @@ from .targetdesc import (
 )
 
 __all__ = [
-    "MAX_PACKET", "BreakpointType", "CatchSyscalls", "Continue", "Detach", "Framer",
-    "GdbRegister", "InsertBreakpoint", "Interrupt", "Kill", "KillProcess", "Packet",
-    "PassSignals", "ProtocolError", "QueryAttached", "QueryCurrentThread", "QueryHaltReason",
-    "QueryResumeActions", "QuerySupported", "ReadMemory", "ReadRegister", "ReadRegisters",
-    "RemoveBreakpoint", "Request", "Resume", "ResumeAction", "ResumeKind", "SetThread",
-    "StartNoAckMode", "Step", "ThreadAlive", "ThreadId", "ThreadListNext", "ThreadListStart",
-    "Unknown", "WriteMemory", "WriteRegister", "WriteRegisters", "XferRead", "apply_G",
-    "features_document", "g_packet_size", "parse", "read_register", "register_table",
-    "registers_to_g", "replies", "target_xml", "write_register",
+    "MAX_PACKET", "Attach", "BreakpointType", "CatchSyscalls", "Continue", "Detach",
+    "ExtendedMode", "Framer", "GdbRegister", "InsertBreakpoint", "Interrupt", "Kill",
+    "KillProcess", "Monitor", "Packet", "PassSignals", "ProgramSignals", "ProtocolError",
+    "QueryAttached", "QueryCurrentThread", "QueryHaltReason", "QueryResumeActions",
+    "QuerySupported", "ReadMemory", "ReadRegister", "ReadRegisters", "RemoveBreakpoint", "Request",
+    "Resume", "ResumeAction", "ResumeKind", "Run", "SetThread", "StartNoAckMode", "Step",
+    "ThreadAlive", "ThreadId", "ThreadListNext", "ThreadListStart", "Unknown", "WriteMemory",
+    "WriteRegister", "WriteRegisters", "XferRead", "apply_G", "features_document", "g_packet_size",
+    "parse", "read_register", "register_table", "registers_to_g", "replies", "target_xml",
+    "write_register",
 ]

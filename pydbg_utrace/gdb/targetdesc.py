@@ -91,6 +91,8 @@ class RegsetSlice:
 
     def write(self, regs: Registers, value: int) -> None:
         data = self._regset(regs)
+        # gdb's 32-bit fiseg/foseg/fop are 16 bits in fxsave: the rest is dropped, as gdb does.
+        value &= (1 << (8 * self.size)) - 1
         data[self.offset:self.offset + self.size] = value.to_bytes(self.size, regs.arch.byteorder)
         regs.extra_changed.add(self.note)
 
