@@ -285,3 +285,18 @@ def test_gdb_multiarch_accepts_ours_and_numbers_like_its_builtin(name, setup, tm
         common = [n for n, row in mine.items() if row[1] < 70]
         assert len(common) == 70
         assert {n: builtin[n] for n in common} == {n: mine[n] for n in common}
+
+
+def test_a_regset_that_fails_is_asked_once_a_g_packet():
+    """The engine answers g from the connection's thread, where a lazy ptrace load fails."""
+    arch = by_name("x86_64")
+    calls = []
+
+    def load(note: int, size: int) -> bytes:
+        calls.append(note)
+        raise ProcessLookupError(3, "No such process")  # ESRCH: not our tracee's thread
+
+    regs = arch.registers(bytes(arch.regset_size), load)
+    g = registers_to_g(arch, regs)
+    assert calls == [NT_PRFPREG]
+    assert g.count(b"xx") == 560 - 17 * 8 - 7 * 4 - 3 * 8

@@ -48,7 +48,9 @@ class Unavailable(Exception):
 
 
 class Source(Protocol):
-    """Where a register's value lives in our :class:`Registers`."""
+    """Where a register's value lives in our :class:`Registers` (``note``: which regset)."""
+
+    note: int
 
     def read(self, regs: Registers) -> int: ...
 
@@ -60,6 +62,7 @@ class GeneralField:
     """A field of ``NT_PRSTATUS``, by our name."""
 
     name: str
+    note: int = NT_PRSTATUS
 
     def read(self, regs: Registers) -> int:
         return regs[self.name]
@@ -105,6 +108,8 @@ class X87TagWord:
     and ``i387_collect_fxsave`` back): an empty register is 3, the others are
     classified from their 80-bit contents.
     """
+
+    note: int = NT_PRFPREG
 
     def read(self, regs: Registers) -> int:
         abridged = FXSAVE_FTW.read(regs) & 0xFF
@@ -350,8 +355,22 @@ def _value_hex(arch: Arch, regs: Registers, reg: GdbRegister) -> bytes:
 
 
 def registers_to_g(arch: Arch, regs: Registers) -> bytes:
-    """The ``g`` reply: every register in hex, target byte order, ``xx`` where unknown."""
-    return b"".join(_value_hex(arch, regs, reg) for reg in register_table(arch))
+    """The ``g`` reply: every register in hex, target byte order, ``xx`` where unknown.
+
+    A regset that fails to load once is not asked again for this reply (the
+    loader may be a ptrace call that cannot succeed from this thread).
+    """
+    failed: set[int] = set()
+    out = []
+    for reg in register_table(arch):
+        if reg.source is not None and reg.source.note in failed:
+            out.append(b"xx" * reg.size)
+            continue
+        text = _value_hex(arch, regs, reg)
+        if text.startswith(b"xx") and reg.source is not None:
+            failed.add(reg.source.note)
+        out.append(text)
+    return b"".join(out)
 
 
 def _register(arch: Arch, number: int) -> GdbRegister:
