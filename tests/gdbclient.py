@@ -118,6 +118,12 @@ class Server:
     def target(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    def feed(self, text: str) -> None:
+        """Write ``text`` to the server's stdin (the launched program's) and close it."""
+        self.proc.stdin.write(text)
+        self.proc.stdin.close()
+        self.proc.stdin = None  # communicate() must not flush it again
+
     def finish(self, timeout: float = TIMEOUT) -> tuple[int, str, str]:
         """Wait for the server to end: (exit status, its stdout, the rest of its stderr)."""
         try:
@@ -131,4 +137,4 @@ class Server:
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
-            self.proc.communicate()
+            self.proc.wait()
