@@ -126,8 +126,9 @@ class Framer:
             elif self._state is _State.BODY:
                 i = self._in_body(data, i)
             else:
-                self._sum.append(data[i])
-                i += 1
+                take = 2 - len(self._sum)
+                self._sum += data[i:i + take]
+                i += take
                 if len(self._sum) == 2:
                     self._finish(events)
         if self._fault is not None and not events:

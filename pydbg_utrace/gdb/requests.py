@@ -553,7 +553,17 @@ PREFIXES: dict[bytes, Callable[[bytes], Request]] = {
     b"QProgramSignals:": lambda p: ProgramSignals(_signal_list(p[len(b"QProgramSignals:"):])),
     b"QCatchSyscalls:": _catch_syscalls, b"qRcmd,": _monitor,
 }
-_BY_LENGTH = sorted(PREFIXES, key=len, reverse=True)
+
+
+def _by_first_byte() -> dict[int, list[bytes]]:
+    """The prefixes by first byte, longest first: parse runs once a packet, keep it short."""
+    table: dict[int, list[bytes]] = {}
+    for prefix in sorted(PREFIXES, key=len, reverse=True):
+        table.setdefault(prefix[0], []).append(prefix)
+    return table
+
+
+_BY_FIRST_BYTE = _by_first_byte()
 
 
 def parse(payload: bytes) -> Request:
@@ -561,8 +571,7 @@ def parse(payload: bytes) -> Request:
     exact = EXACT.get(payload)
     if exact is not None:
         return exact
-    for prefix in _BY_LENGTH:
+    for prefix in _BY_FIRST_BYTE.get(payload[0], ()) if payload else ():
         if payload.startswith(prefix):
-            request = PREFIXES[prefix](payload)
-            return request
+            return PREFIXES[prefix](payload)
     return Unknown(payload)
