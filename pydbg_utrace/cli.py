@@ -151,7 +151,7 @@ def add_gdbserver_parser(commands) -> None:
 def gdbserver(args: argparse.Namespace) -> int:
     from pydbg_utrace.engine_files import attach_engine, load_engine
     from pydbg_utrace.engines.syscall_log import SyscallLogger
-    from pydbg_utrace.gdb.server import GdbServer, parse_listen
+    from pydbg_utrace.gdb.server import GdbServer, check_loopback, parse_listen
 
     rest = list(args.argv)
     stdio = rest[:1] == ["-"]
@@ -162,6 +162,10 @@ def gdbserver(args: argparse.Namespace) -> int:
     command = rest[1:] if rest[:1] == ["--"] else rest
     if bool(command) == (args.pid is not None):
         raise ValueError("give either a program to run or -p PID (see --help)")
+    listen = None
+    if not stdio and not args.unix:
+        listen = parse_listen(args.listen or "127.0.0.1:1234")
+        check_loopback(listen[0], args.allow_remote)  # refused before anything runs
     hosted = [load_engine(path) for path in args.engine]
     log_file = open(args.trace, "w") if args.trace else None  # noqa: SIM115
     if log_file is not None:
@@ -192,8 +196,7 @@ def gdbserver(args: argparse.Namespace) -> int:
             elif args.unix:
                 server.listen_unix(args.unix)
             else:
-                host, port = parse_listen(args.listen or "127.0.0.1:1234")
-                server.listen_tcp(host, port, allow_remote=args.allow_remote)
+                server.listen_tcp(*listen, checked=True)
             _serve_until_done(server, stdio)
             if process.status is None and args.pid is None and not stdio:
                 # The last gdb left and no engine stays: the program goes on

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import shutil
 import subprocess
 import sys
@@ -96,6 +97,23 @@ def registers(lines: list[str]) -> dict[str, str]:
 
 def without_pids(text: str) -> str:
     return re.sub(r"process \d+", "process N", text)
+
+
+def wait_line(fifo: str, timeout: float = 60) -> str:
+    """The first line a gdb `shell echo` writes into ``fifo`` (bounded wait)."""
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    data = b""
+    try:
+        while b"\n" not in data:
+            ready, _, _ = select.select([fd], [], [], timeout)
+            assert ready, f"no gdb wrote to {fifo} within {timeout}s"
+            chunk = os.read(fd, 100)
+            if not chunk:  # the writer went before writing a line
+                raise AssertionError(f"{fifo}: closed without a line: {data!r}")
+            data += chunk
+    finally:
+        os.close(fd)
+    return data.decode().strip()
 
 
 class Server:

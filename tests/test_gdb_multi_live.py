@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import re
-import select
 import subprocess
 import threading
 
 import pytest
 from conftest import build_tracee
-from gdbclient import Server, require_gdb, run_gdb
+from gdbclient import Server, require_gdb, run_gdb, wait_line
 
 pytestmark = pytest.mark.live
 
@@ -90,23 +89,6 @@ def test_gdb_at_a_breakpoint_beside_syscall_log_and_probe(tmp_path):
     assert probe_out.read_text() == f"writes={ROUNDS + 1}\n"
 
 
-def _wait_line(fifo: str, timeout: float = 60) -> str:
-    """The first line a gdb `shell echo` writes into ``fifo`` (bounded wait)."""
-    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    data = b""
-    try:
-        while b"\n" not in data:
-            ready, _, _ = select.select([fd], [], [], timeout)
-            assert ready, f"no gdb wrote to {fifo} within {timeout}s"
-            chunk = os.read(fd, 100)
-            if not chunk:  # no writer yet, or it went: wait for the next
-                ready, _, _ = select.select([], [], [], 0)
-            data += chunk
-    finally:
-        os.close(fd)
-    return data.decode().strip()
-
-
 def _static_bytes(binary: str, symbol: str, count: int = 8) -> list[str]:
     """The first bytes of ``symbol`` as gdb reads them from the file (no process)."""
     out = run_gdb(binary, f"x/{count}xb {symbol}\n")
@@ -142,10 +124,10 @@ def test_two_gdbs_each_stops_at_its_own_breakpoint(tmp_path):
     try:
         gdb_a = threading.Thread(target=client, args=("A", script_a))
         gdb_a.start()
-        assert _wait_line(fifos["A"]) == "A"  # A's breakpoint is in: B may come
+        assert wait_line(fifos["A"]) == "A"  # A's breakpoint is in: B may come
         gdb_b = threading.Thread(target=client, args=("B", script_b))
         gdb_b.start()
-        assert _wait_line(fifos["B"]) == "B"
+        assert wait_line(fifos["B"]) == "B"
         server.feed("x")  # both breakpoints are in: the rounds begin
         gdb_a.join(120)
         gdb_b.join(120)

@@ -89,9 +89,14 @@ class GdbServer:
                          daemon=True).start()
 
     # -- listeners ------------------------------------------------------------------------
-    def listen_tcp(self, host: str, port: int, allow_remote: bool = False) -> int:
-        """Listen on TCP; returns the port (useful with port 0)."""
-        check_loopback(host, allow_remote)
+    def listen_tcp(self, host: str, port: int, allow_remote: bool = False,
+                   checked: bool = False) -> int:
+        """Listen on TCP; returns the port (useful with port 0).
+
+        ``checked``: the caller ran :func:`check_loopback` already (before launching).
+        """
+        if not checked:
+            check_loopback(host, allow_remote)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

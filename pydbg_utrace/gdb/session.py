@@ -60,7 +60,7 @@ class GdbSession:
         self.inbox: queue.Queue = queue.Queue()
         self.framer = Framer()
         self.engine = GdbEngine(process, notify=lambda: self.inbox.put(WAKE), label=label)
-        self.running = True  # gdb waits for a stop reply (the first one: attach)
+        self.running = False  # gdb waits for a stop reply
         self.last: Stop | None = None
         self.g_thread = 0  # Hg: registers and memory (0: the last stop's thread)
         self.c_thread = -1  # Hc
@@ -73,6 +73,8 @@ class GdbSession:
         """Attach to the process and hold it (gdb's first question is why it is stopped)."""
         self.engine.attach_all()
         self.engine.state_initial(self.pid)
+        self.last = self.engine.wait_stop()  # every thread held: gdb finds it stopped
+        self.running = False
 
     def run(self) -> None:
         """Serve until gdb detaches, kills or disconnects; then let go of the process."""
@@ -167,10 +169,6 @@ class GdbSession:
     def _id(self, tid: int) -> ThreadId:
         return ThreadId(self.pid, tid)
 
-    def _wait_stop(self) -> Stop:
-        """Block until a stop is ready (all threads held): for `?` before the first one."""
-        return self.engine.wait_stop()
-
     # -- thread selection ----------------------------------------------------------------
     def _current_tid(self) -> int:
         if self.last is not None and not self.last.exited:
@@ -196,9 +194,9 @@ class GdbSession:
         self._reply(replies.ok())
         self.framer.start_no_ack()
 
-    def halt_reason(self, request: requests.QueryHaltReason) -> bytes:
+    def halt_reason(self, request: requests.QueryHaltReason) -> bytes | None:
         if self.running:
-            self._tell(self._wait_stop())
+            self._tell(self.engine.wait_stop())
             return None
         assert self.last is not None
         return self._stop_reply(self.last)
@@ -329,14 +327,16 @@ class GdbSession:
         att = self._att(self._current_tid())
         if request.type == BreakpointType.SOFTWARE:
             bp = self.breakpoints.pop(request.address, None)
-            if bp is not None:
-                att.remove_breakpoint(bp)
+            if bp is None:
+                return replies.error(f"no breakpoint of ours at {request.address:#x}")
+            att.remove_breakpoint(bp)
             return replies.ok()
         if request.type not in WATCH_ACCESS:
             return replies.empty()
         wp = self.watchpoints.pop((request.type, request.address, request.kind), None)
-        if wp is not None:
-            att.remove_watchpoint(wp)
+        if wp is None:
+            return replies.error(f"no watchpoint of ours at {request.address:#x}")
+        att.remove_watchpoint(wp)
         return replies.ok()
 
     def xfer_read(self, request: requests.XferRead) -> bytes:
