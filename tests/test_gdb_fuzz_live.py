@@ -14,57 +14,18 @@ from __future__ import annotations
 import os
 import random
 import re
-import socket
 import stat
 import subprocess
 import threading
 
 import pytest
 from conftest import build_tracee
-from gdbclient import ENV, SERVER, Server, require_gdb, run_gdb, wait_line
+from gdbclient import ENV, SERVER, Raw, Server, framed, require_gdb, run_gdb, wait_line
 
 pytestmark = pytest.mark.live
 
 SEED = 11  # random.Random(SEED): a failure reproduces
 TIMEOUT = 30
-
-
-def checksum(payload: bytes) -> bytes:
-    return f"{sum(payload) % 256:02x}".encode()
-
-
-def framed(payload: bytes) -> bytes:
-    return b"$" + payload + b"#" + checksum(payload)
-
-
-class Raw:
-    """A bare RSP client: send bytes, read one reply packet (acks skipped)."""
-
-    def __init__(self, port: int):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-        self.buffer = b""
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def reply(self) -> bytes | None:
-        """The next packet's payload; None if the server closed the connection."""
-        while True:
-            match = re.search(rb"\$([^#$]*)#[0-9a-f]{2}", self.buffer)
-            if match:
-                self.buffer = self.buffer[match.end():]
-                return match.group(1)
-            data = self.sock.recv(65536)  # socket timeout: a hang is a failure
-            if not data:
-                return None
-            self.buffer += data
-
-    def ask(self, payload: bytes) -> bytes | None:
-        self.send(framed(payload))
-        return self.reply()
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def _garbage(rng: random.Random) -> list[tuple[str, bytes]]:

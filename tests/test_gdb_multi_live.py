@@ -15,7 +15,7 @@ import threading
 
 import pytest
 from conftest import build_tracee
-from gdbclient import Server, require_gdb, run_gdb, wait_line
+from gdbclient import Raw, Server, framed, require_gdb, run_gdb, wait_line
 
 pytestmark = pytest.mark.live
 
@@ -175,3 +175,63 @@ def test_gdb_detach_leaves_the_syscall_log_tracing(tmp_path):
     for i in range(ROUNDS):
         assert f'write(1, "round {i}\\n", 8) = 8' in text, text
     assert "+++ exited with 0 +++" in text
+
+
+def test_ctrl_c_interrupts_for_one_gdb_alone(tmp_path):
+    """A holds the process; B's continue waits (STOP is sticky); B's Ctrl-C is B's stop."""
+    binary = build_tracee("gdb_pingpong")
+    server = Server("--", binary, stdin=subprocess.PIPE)
+    try:
+        a, b = Raw(server.port), Raw(server.port)
+        assert a.ask(b"?").startswith(b"T05") and b.ask(b"?").startswith(b"T05")
+        b.send(framed(b"vCont;c"))  # no reply: A still holds every thread
+        b.send(b"\x03")
+        assert b.reply().startswith(b"T02thread:")  # B's interrupt, reported to B only
+        assert a.ask(b"qC").startswith(b"QC")  # A was told nothing, still holds, answers
+        assert len(a.ask(b"g")) > 100
+        a.send(framed(b"vCont;c"))
+        assert b.ask(b"D") == b"OK"  # now only A's continue counts: the program runs
+        a.send(b"\x03")  # it sits in read(0): A's Ctrl-C stops it for A
+        assert a.reply().startswith(b"T02thread:")
+        assert a.ask(b"D") == b"OK"
+        a.close()
+        b.close()
+        server.feed("x")
+        status, stdout, stderr = server.finish()
+    finally:
+        server.kill()
+    assert status == 0, stderr
+    assert f"alpha={ROUNDS} beta={ROUNDS}" in stdout
+
+
+def test_kill_only_what_we_launched_and_nobody_else_traces(tmp_path):
+    binary = build_tracee("gdb_pingpong")
+    log = tmp_path / "trace.log"
+    # With the syscall logger beside it, vKill detaches and says why.
+    server = Server("--trace", str(log), "--", binary, stdin=subprocess.PIPE)
+    try:
+        raw = Raw(server.port)
+        pid = int(re.search(rb"thread:p([0-9a-f]+)\.", raw.ask(b"?")).group(1), 16)
+        raw.send(framed(f"vKill;{pid:x}".encode()))
+        console = raw.reply()
+        assert console.startswith(b"O")
+        assert b"other engines trace it" in bytes.fromhex(console[1:].decode())
+        assert raw.reply().startswith(b"E.")
+        raw.close()
+        server.feed("x")
+        status, stdout, stderr = server.finish()
+    finally:
+        server.kill()
+    assert status == 0 and f"alpha={ROUNDS}" in stdout, stderr
+    assert "+++ exited with 0 +++" in log.read_text()
+    # Alone, it kills the program it launched.
+    server = Server("--", binary, stdin=subprocess.PIPE)
+    try:
+        raw = Raw(server.port)
+        pid = int(re.search(rb"thread:p([0-9a-f]+)\.", raw.ask(b"?")).group(1), 16)
+        assert raw.ask(f"vKill;{pid:x}".encode()) == b"OK"
+        status, stdout, stderr = server.finish()
+    finally:
+        server.kill()
+    assert status == 128 + 9, stderr
+    assert "round" not in stdout
