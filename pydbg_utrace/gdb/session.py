@@ -384,10 +384,12 @@ class GdbSession:
             if isinstance(request, requests.KillProcess):
                 self._reply(replies.ok())
             raise Done
-        self._reply(replies.console(f"pydbg-utrace: not killing process {self.pid}: {why}; "
-                                    "detached instead\n"))
+        # gdb reads an `O` packet only while the program runs, so the reason goes
+        # into vKill's error (gdb shows it) and our own stderr; `k` has no reply.
+        message = f"not killing process {self.pid}: {why}; detached instead"
+        log.warning("%s: %s", self.engine.name, message)
         if isinstance(request, requests.KillProcess):
-            self._reply(replies.error(f"not killed: {why}; detached"))
+            self._reply(replies.error(message))
         raise Done
 
     def _why_not_kill(self) -> str | None:
