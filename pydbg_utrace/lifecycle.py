@@ -107,6 +107,7 @@ class Lifecycle:
                 for tid in sorted(new):
                     seized.add(tid)
                     self._seize_thread(process, tid)
+            self._take_attach_traps(process)
         except BaseException:
             self._detach_process(process)  # leave nothing half-attached
             raise
@@ -114,6 +115,24 @@ class Lifecycle:
             raise kernel.NoSuchProcessError(3, "attach", pid)
         self._processes[pid] = process
         return process
+
+    def _take_attach_traps(self, process: Process) -> None:
+        """Handle, before attach_process returns, the trap that seizing a stopped thread makes.
+
+        PTRACE_SEIZE of a thread in group stop makes it re-trap into a ptrace stop
+        (the kernel's JOBCTL_TRAP_STOP) and returns once it is there (state 't', its
+        status queued for us).  Left to the main loop, that report would race with
+        the engines being attached: some would hear the attach's JCTL STOPPED, some
+        not.  Taken here, it reaches no engine, every time; the thread is left
+        group-stopped (``thread.group_stopped``) and listening, and the first JCTL
+        an engine hears of it is CONTINUED.  A thread in 't' has a status for us,
+        so the wait cannot block; a running thread's later stops are the loop's.
+        """
+        for thread in list(process.threads.values()):
+            if _state_of(process.pid, thread.tid) != "t":
+                continue
+            tid, status = kernel.wait_tracee(thread.tid)
+            self._on_status(tid, status)
 
     def _seize_thread(self, process: Process, tid: int) -> None:
         try:
@@ -257,6 +276,16 @@ def _tgid(tid: int) -> int:
     except OSError:
         pass
     return tid
+
+
+def _state_of(pid: int, tid: int) -> str:
+    """The one-letter state in /proc/PID/task/TID/stat ('' once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/task/{tid}/stat") as stat:
+            data = stat.read()
+    except OSError:
+        return ""
+    return data[data.rindex(")") + 2]
 
 
 def _tracer_of(tid: int) -> int:

@@ -233,11 +233,22 @@ def stop_now(eng: JobWatcher, att) -> None:
     """utrace_control(STOP) and, if it is in progress, the report_quiesce that must follow.
 
     The engine answers STOP from that report_quiesce (and every later one)
-    until ``eng.release(tid)``.
+    until ``eng.release(tid)``.  While it waits, only the thread asked to stop
+    may report (its jctl or signal report may come first, each after its own
+    quiesce): the others are stopped or listening, so a report of theirs is a
+    failure, not noise to skip.
     """
-    eng.holding.add(att.thread.tid)
+    tid = att.thread.tid
+    eng.holding.add(tid)
     try:
         att.control(Resume.STOP)
     except InProgressError:
-        eng.take_skipping("quiesce", skip=("jctl", "signal"), within=3.0,
-                          why=" after control(STOP) answered 'in progress'")
+        while True:
+            item = eng.out.take("quiesce", "jctl", "signal", within=3.0,
+                                why=f" from thread {tid} after control(STOP) answered "
+                                    f"'in progress'")
+            if item[1] != tid:
+                raise Fail(f"thread {item[1]} reported {item[:1] + item[2:]} while "
+                           f"thread {tid} was being stopped") from None
+            if item[0] == "quiesce":
+                return

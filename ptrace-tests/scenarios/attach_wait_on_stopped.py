@@ -58,11 +58,13 @@ def attach_stopped_utrace(t, p: RealParent, tids: list[int]):
         for tid in tids:
             eng.watch(t.thread(tid), Event.QUIESCE | Event.JCTL | Event.SIGNAL_ALL | Event.DEATH)
         for tid in tids:
+            # attach_process has taken the trap that seizing a stopped thread
+            # makes (no engine hears it): each thread is listening in its group
+            # stop, and control(STOP) interrupts it into a stop of ours, told by
+            # its report_quiesce.
+            util.check(t.thread(tid).group_stopped, f"thread {tid} not group-stopped")
             stop_now(eng, eng.atts[tid])
-        for tid in tids:
-            # A thread being interrupted out of its listening stop is running
-            # for a moment before it traps; nothing reports that it got there.
-            util.wait_proc_state(p.child, "t", tid=tid, limit=1.0)
+            util.equal(util.proc_state(p.child, tid), "t", f"thread {tid} once held")
     except (KeyError, NoSuchThreadError, util.Fail) as e:
         # The child runs to exit 0 the moment anything resumes it.
         seen = p.wait()

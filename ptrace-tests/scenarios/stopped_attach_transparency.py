@@ -66,9 +66,10 @@ def run_utrace(binary: str) -> None:
         for tid in tids:
             eng.release(tid)
         p.expect_wait("none", why=" while attached")
-        # Every report of the attach itself was made before the threads were
-        # held; what comes from here on is the doing of the SIGCONT.
-        eng.drain()
+        # The attach's own traps reached no engine (attach_process took them)
+        # and each stop_now took its thread's quiesce: nothing may be waiting.
+        # What comes from here on is the doing of the SIGCONT.
+        util.equal(eng.drain(), [], "reports left from the attach")
         p.signal("C")
         # Each thread is held where it first hears of the SIGCONT: its
         # CONTINUED report, or (the one that dequeues it) the signal's report.
