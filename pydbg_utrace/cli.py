@@ -150,7 +150,6 @@ def add_gdbserver_parser(commands) -> None:
 
 def gdbserver(args: argparse.Namespace) -> int:
     from pydbg_utrace.engine_files import attach_engine, load_engine
-    from pydbg_utrace.engines.syscall_log import SyscallLogger
     from pydbg_utrace.gdb.server import GdbServer, check_loopback, parse_listen
 
     rest = list(args.argv)
@@ -169,6 +168,10 @@ def gdbserver(args: argparse.Namespace) -> int:
     hosted = [load_engine(path) for path in args.engine]
     log_file = open(args.trace, "w") if args.trace else None  # noqa: SIM115
     if log_file is not None:
+        # Imported only when asked: python-ptrace's prototypes do not import everywhere
+        # (s390x), and the server itself does not need them.
+        from pydbg_utrace.engines.syscall_log import SyscallLogger
+
         hosted.insert(0, SyscallLogger(log_file, follow=True))
     if command and not args.randomize:
         _disable_randomization()  # inherited by the program at its exec, as gdb does

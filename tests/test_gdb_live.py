@@ -37,6 +37,10 @@ break write
 echo ==regs==\n
 info registers
 info registers fs_base gs_base
+echo ==fpu==\n
+info registers fctrl fstat ftag fop mxcsr
+p $xmm0.uint128
+p $st0
 echo ==sp==\n
 x/16xb $sp
 echo ==str==\n
@@ -107,7 +111,7 @@ def test_breakpoint_in_program_and_every_general_register(both):
     assert hit and "compute (x=0)" in hit[0]
 
 
-@pytest.mark.parametrize("name", ["sp", "str", "dis", "bt", "stepi", "nexti"])
+@pytest.mark.parametrize("name", ["fpu", "sp", "str", "dis", "bt", "stepi", "nexti"])
 def test_same_answer(both, name):
     native, remote = _section(both, name)
     assert remote == native
@@ -118,7 +122,7 @@ def test_finish_returns_the_value(both):
     native, remote = _section(both, "finish")
     value = [line for line in remote if line.startswith("Value returned")]
     assert value == [line for line in native if line.startswith("Value returned")]
-    assert value == ["Value returned is $1 = 1"]
+    assert value == ["Value returned is $3 = 1"]  # $1, $2: the fpu part
 
 
 def test_shared_libraries_at_the_same_addresses(both):

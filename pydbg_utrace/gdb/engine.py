@@ -262,7 +262,7 @@ class GdbEngine(Engine):
         self.notify()
 
     # -- callbacks (tracer thread) -----------------------------------------------------
-    def _answer(self, tid: int) -> Resume | None:
+    def _answer(self, tid: int, report: Report) -> Resume | None:
         """The answer of a report that is no stop for gdb: hold, release or resume."""
         with self.cond:
             s = self.state
@@ -271,17 +271,19 @@ class GdbEngine(Engine):
                 return s.releasing.pop(tid)
             if tid in s.held:
                 return Resume.STOP
-            if s.stopping:
-                s.held.add(tid)
-                self.cond.notify_all()
-            else:
+            if not s.stopping:
                 return None
+        _prefetch(report)
+        with self.cond:
+            s.held.add(tid)
+            self.cond.notify_all()
         self.notify()
         return Resume.STOP
 
-    def _stop_here(self, att: Attachment, stop: Stop) -> Resume:
+    def _stop_here(self, att: Attachment, report: Report, stop: Stop) -> Resume:
         """This report is a stop gdb must hear of: hold this thread, then all."""
         tid = att.thread.tid
+        _prefetch(report)
         with self.cond:
             s = self.state
             s.releasing.pop(tid, None)
@@ -302,43 +304,43 @@ class GdbEngine(Engine):
             return self.state.stopping or tid in self.state.held
 
     def report_quiesce(self, att: Attachment, report: Report):
-        return self._answer(att.thread.tid)
+        return self._answer(att.thread.tid, report)
 
     def report_breakpoint(self, att: Attachment, report: Report):
         tid = att.thread.tid
         if report.watchpoint is not None:
             kind = "awatch" if report.watchpoint.access == "rw" else "watch"
-            return self._stop_here(att, Stop(tid, 5, kind, report.address))
+            return self._stop_here(att, report, Stop(tid, 5, kind, report.address))
         if self._parked(tid):
             # Another thread's stop came first: this hit is forgotten, and as
             # the PC is back at the breakpoint it happens again on resume
             # (gdbserver "cancels" such hits the same way).
-            return self._answer(tid)
-        return self._stop_here(att, Stop(tid, 5, "swbreak", report.address))
+            return self._answer(tid, report)
+        return self._stop_here(att, report, Stop(tid, 5, "swbreak", report.address))
 
     def report_step(self, att: Attachment, report: Report):
         tid = att.thread.tid
         with self.cond:
             asked = tid in self.state.stepping
         if not asked:
-            return self._answer(tid)
-        return self._stop_here(att, Stop(tid, 5))
+            return self._answer(tid, report)
+        return self._stop_here(att, report, Stop(tid, 5))
 
     def report_signal(self, att: Attachment, report: Report):
         tid = att.thread.tid
         if report.signal_action == SignalAction.REPORT:  # an interrupt, no signal
-            return self._answer(tid)
+            return self._answer(tid, report)
         signo = report.signo
         with self.cond:
             passing = self.state.passing.get(tid) == signo
             if passing:
                 del self.state.passing[tid]
         if passing or signo in self.pass_signals:
-            answer = self._answer(tid)
+            answer = self._answer(tid, report)
             return (Resume.RESUME if answer is None else answer), SignalAction.DELIVER
         # gdb decides at its resume whether the program gets it (`C sig`):
         # until then it is held back (and re-sent then, see resume()).
-        return self._stop_here(att, Stop(tid, signo)), SignalAction.IGN
+        return self._stop_here(att, report, Stop(tid, signo)), SignalAction.IGN
 
     def _catches(self, nr: int) -> bool:
         caught = self.catch_syscalls
@@ -348,14 +350,14 @@ class GdbEngine(Engine):
         nr = report.syscall.nr
         self.in_syscall[att.thread.tid] = nr  # the exit stop does not say which call
         if report.resumed or not self._catches(nr) or self._parked(att.thread.tid):
-            return self._answer(att.thread.tid)
-        return self._stop_here(att, Stop(att.thread.tid, 5, "syscall_entry", nr))
+            return self._answer(att.thread.tid, report)
+        return self._stop_here(att, report, Stop(att.thread.tid, 5, "syscall_entry", nr))
 
     def report_syscall_exit(self, att: Attachment, report: Report):
         nr = self.in_syscall.pop(att.thread.tid, -1)
         if not self._catches(nr) or self._parked(att.thread.tid):
-            return self._answer(att.thread.tid)
-        return self._stop_here(att, Stop(att.thread.tid, 5, "syscall_return", nr))
+            return self._answer(att.thread.tid, report)
+        return self._stop_here(att, report, Stop(att.thread.tid, 5, "syscall_return", nr))
 
     def report_clone(self, att: Attachment, report: Report):
         child = report.child
@@ -363,7 +365,7 @@ class GdbEngine(Engine):
             # Held by the core until we return, so it misses nothing; held by
             # us too if gdb is looking at a stopped process.
             self._attach(child, hold=self._parked(att.thread.tid))
-        return self._answer(att.thread.tid)
+        return self._answer(att.thread.tid, report)
 
     def report_death(self, att: Attachment, report: Report):
         tid = att.thread.tid
@@ -379,3 +381,18 @@ class GdbEngine(Engine):
                 s.pending.append(Stop(tid, exited=True, status=report.exit_code))
             self.cond.notify_all()
         self.notify()
+
+
+def _prefetch(report: Report) -> None:
+    """Load the thread's other regsets (x87/SSE...) now, on the tracer thread.
+
+    The core reads them lazily with ptrace, which only the tracer thread may
+    call; gdb's `g` comes on the connection's thread.  Loaded once per stop
+    into the thread's registers, they serve every engine until it resumes.
+    """
+    try:
+        regs = report.regs
+        for note in regs.arch.extra_regsets:
+            regs.regset(note)
+    except (OSError, UtraceError, LookupError):
+        pass  # unavailable (xx) for this stop; the general registers still are
