@@ -82,6 +82,7 @@ class _Shared:
     stepping: set[int] = field(default_factory=set)  # a step gdb asked for: report_step stops
     passing: dict[int, int] = field(default_factory=dict)  # tid -> signal re-sent for gdb
     pending: deque[Stop] = field(default_factory=deque)  # not yet told to gdb
+    resumed: set[int] = field(default_factory=set)  # let go by gdb's last resume
 
 
 class GdbEngine(Engine):
@@ -145,15 +146,36 @@ class GdbEngine(Engine):
             return sorted(self.state.atts, key=lambda tid: (tid != self.pid, tid))
 
     # -- the connection's side: stopping and resuming --------------------------------
-    def _ready(self) -> bool:
+    def _next(self) -> Stop | None:
+        """The stop to tell gdb next: the end, or a stop of a thread gdb resumed last.
+
+        gdb must only hear of threads it let go: a stop of a thread it kept
+        stopped (say while it stepped another over a breakpoint) waits.
+        """
         s = self.state
-        return bool(s.pending) and (s.pending[0].exited
-                                    or (s.stopping and set(s.atts) <= s.held))
+        for stop in s.pending:
+            if stop.exited:
+                return stop
+        if not (s.stopping and set(s.atts) <= s.held):
+            return None
+        for stop in s.pending:
+            if not s.resumed or stop.tid in s.resumed:
+                return stop
+        return None
+
+    def _ready(self) -> bool:
+        return self._next() is not None
+
+    def _take(self) -> Stop:
+        stop = self._next()
+        assert stop is not None
+        self.state.pending.remove(stop)
+        return stop
 
     def take_stop(self) -> Stop | None:
         """The stop to tell gdb, once every live thread is held (or the process ended)."""
         with self.cond:
-            return self.state.pending.popleft() if self._ready() else None
+            return self._take() if self._ready() else None
 
     def wait_stop(self) -> Stop:
         """Block until :meth:`take_stop` has one.
@@ -165,7 +187,7 @@ class GdbEngine(Engine):
         with self.cond:
             while not self._ready():
                 self.cond.wait()
-            return self.state.pending.popleft()
+            return self._take()
 
     def state_initial(self, tid: int) -> None:
         """The stop gdb finds on connecting: SIGTRAP, as gdbserver says after exec/attach."""
@@ -182,20 +204,30 @@ class GdbEngine(Engine):
                 return  # a stop is on its way to gdb already
             s.stopping = True
             s.releasing.clear()
-            tid = self.pid if self.pid in s.atts else next(iter(s.atts), self.pid)
+            candidates = [t for t in s.atts if not s.resumed or t in s.resumed]
+            tid = self.pid if self.pid in candidates else min(candidates, default=self.pid)
             s.pending.append(Stop(tid, signo=2))
         self._park_all()
         self.notify()
 
-    def resume(self, plans: dict[int, Plan]) -> bool:
+    def resume(self, plans: dict[int, Plan],
+               stale: Callable[[Stop], bool] = lambda stop: False) -> bool:
         """Let the held threads go as ``plans`` says (a thread absent stays held).
 
         False if a stop is still pending (gdb is told of it at once instead:
-        gdbserver's "status pending").
+        gdbserver's "status pending").  Pending stops that are ``stale`` (a hit
+        of a breakpoint gdb has removed since) are dropped, as gdbserver does.
         """
         with self.cond:
             s = self.state
-            if s.pending:
+            # A stop held back for a thread gdb now lets go is told instead of
+            # resuming anything -- unless its breakpoint is gone (then the thread
+            # just runs the original instruction).  Stops of threads gdb keeps
+            # stopped wait for a resume that includes them.
+            for stop in [stop for stop in s.pending if stop.tid in plans and stale(stop)]:
+                s.pending.remove(stop)
+            s.resumed = set(plans)
+            if any(stop.exited or stop.tid in plans for stop in s.pending):
                 return False
             s.stopping = False
             release = {tid: plan for tid, plan in plans.items() if tid in s.held}
@@ -311,11 +343,9 @@ class GdbEngine(Engine):
         if report.watchpoint is not None:
             kind = "awatch" if report.watchpoint.access == "rw" else "watch"
             return self._stop_here(att, report, Stop(tid, 5, kind, report.address))
-        if self._parked(tid):
-            # Another thread's stop came first: this hit is forgotten, and as
-            # the PC is back at the breakpoint it happens again on resume
-            # (gdbserver "cancels" such hits the same way).
-            return self._answer(tid, report)
+        # Even when another thread's stop came first, this hit is kept (the core
+        # steps over the trap on resume, so it would not happen again); resume()
+        # reports it next, or drops it if gdb has removed the breakpoint since.
         return self._stop_here(att, report, Stop(tid, 5, "swbreak", report.address))
 
     def report_step(self, att: Attachment, report: Report):
@@ -364,7 +394,18 @@ class GdbEngine(Engine):
         if report.clone_kind == "thread" and child is not None and not self.detached:
             # Held by the core until we return, so it misses nothing; held by
             # us too if gdb is looking at a stopped process.
-            self._attach(child, hold=self._parked(att.thread.tid))
+            with self.cond:
+                if att.thread.tid in self.state.resumed:
+                    self.state.resumed.add(child.tid)  # running, as far as gdb knows
+            child_att = self._attach(child, hold=False)
+            if child_att is not None:
+                # A STOP asked before the child's first stop would be carried out
+                # silently (the core reports nothing at a birth); REPORT makes the
+                # birth a quiesce report, where _answer holds it if gdb is stopping.
+                try:
+                    child_att.control(Resume.REPORT)
+                except UtraceError:
+                    pass
         return self._answer(att.thread.tid, report)
 
     def report_death(self, att: Attachment, report: Report):

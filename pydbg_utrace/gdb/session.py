@@ -274,8 +274,12 @@ class GdbSession:
         if self.exited:
             raise ValueError("the process has exited")
         self.running = True
-        if not self.engine.resume(plans):
+        if not self.engine.resume(plans, stale=self._stale):
             self._report_stop_if_ready()  # a stop that was waiting: told at once
+
+    def _stale(self, stop: Stop) -> bool:
+        """A breakpoint hit held back while another stop was told: is its breakpoint gone?"""
+        return stop.reason == "swbreak" and stop.value not in self.breakpoints
 
     def set_thread(self, request: requests.SetThread) -> bytes:
         tid = request.thread.tid
