@@ -10,6 +10,7 @@ library address, watchpoint value and catchpoint must agree.
 from __future__ import annotations
 
 import re
+import subprocess
 
 import pytest
 from gdbclient import (
@@ -212,3 +213,42 @@ def test_detach_lets_the_program_finish_with_its_exit_code(tmp_path):
     assert re.search(r"\[Inferior 1 \(process \d+\) detached\]", out), out
     assert status == 3, stderr
     assert "total=12 counter=9 usr1=1" in stdout
+
+
+HITS = r"""
+break target
+{run}
+set $n = 1
+while $n < 200
+  continue
+  set $n = $n + 1
+end
+echo ==hits==\n
+info breakpoints
+echo ==end==\n
+continue
+"""
+
+
+def test_breakpoint_hit_by_four_threads_200_times(tmp_path):
+    """All-stop with threads racing to one breakpoint: gdb hears every hit, as natively."""
+    from conftest import build_tracee
+
+    require_gdb()
+    binary = build_tracee("bpthreads")
+    commands = tmp_path / "input"
+    commands.write_text("threads 4 50\n")
+    native = sections(run_gdb(binary, HITS.format(run=f"run < {commands}"), cwd=str(tmp_path)))
+    server = Server("--", binary, stdin=subprocess.PIPE)
+    try:
+        server.feed("threads 4 50\n")
+        remote = sections(run_gdb(binary, HITS.format(run="continue"), target=server.target,
+                                  cwd=str(tmp_path)))
+        status, stdout, stderr = server.finish()
+    finally:
+        server.kill()
+    count = [line.strip() for line in remote["hits"] if "already hit" in line]
+    assert count == ["breakpoint already hit 200 times"], remote
+    assert count == [line.strip() for line in native["hits"] if "already hit" in line]
+    assert status == 0 and "total 200" in stdout, stderr
+    assert "exited normally" in "\n".join(remote["end"])

@@ -83,6 +83,7 @@ class _Shared:
     passing: dict[int, int] = field(default_factory=dict)  # tid -> signal re-sent for gdb
     pending: deque[Stop] = field(default_factory=deque)  # not yet told to gdb
     resumed: set[int] = field(default_factory=set)  # let go by gdb's last resume
+    unborn: set[int] = field(default_factory=set)  # new threads not yet reported once
 
 
 class GdbEngine(Engine):
@@ -277,7 +278,12 @@ class GdbEngine(Engine):
     # -- parking (either thread) ------------------------------------------------------
     def _park_all(self) -> None:
         with self.cond:
-            others = [att for tid, att in self.state.atts.items() if tid not in self.state.held]
+            s = self.state
+            # An unborn thread gets no STOP: the core would carry it out at the
+            # birth without a report; its pending REPORT (report_clone) makes the
+            # birth a quiesce report instead, where _answer holds it.
+            others = [att for tid, att in s.atts.items()
+                      if tid not in s.held and tid not in s.unborn]
         for att in others:
             self._park(att)
 
@@ -336,6 +342,8 @@ class GdbEngine(Engine):
             return self.state.stopping or tid in self.state.held
 
     def report_quiesce(self, att: Attachment, report: Report):
+        with self.cond:
+            self.state.unborn.discard(att.thread.tid)
         return self._answer(att.thread.tid, report)
 
     def report_breakpoint(self, att: Attachment, report: Report):
@@ -397,6 +405,7 @@ class GdbEngine(Engine):
             with self.cond:
                 if att.thread.tid in self.state.resumed:
                     self.state.resumed.add(child.tid)  # running, as far as gdb knows
+                self.state.unborn.add(child.tid)
             child_att = self._attach(child, hold=False)
             if child_att is not None:
                 # A STOP asked before the child's first stop would be carried out
@@ -417,6 +426,7 @@ class GdbEngine(Engine):
             s.stepping.discard(tid)
             s.releasing.pop(tid, None)
             s.passing.pop(tid, None)
+            s.unborn.discard(tid)
             if tid == self.pid:
                 s.pending.clear()  # whatever else happened, gdb hears the end
                 s.pending.append(Stop(tid, exited=True, status=report.exit_code))
