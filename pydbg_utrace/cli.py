@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("-o", "--output", help="write the log to FILE (default: stderr)")
     trace.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- PROG ARGS",
                        help="the program to run")
+    add_gdbserver_parser(commands)
     commands.add_parser(
         "debug", add_help=False, help="the interactive debugger (also: no sub-command)",
         description="pydbg-utrace debug [PROG ARGS | -p PID | --name NAME] [-ex CMD] "
@@ -41,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-SUBCOMMANDS = ("trace", "debug", "-h", "--help")
+SUBCOMMANDS = ("trace", "gdbserver", "debug", "-h", "--help")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return trace(args)
+        return gdbserver(args) if args.command == "gdbserver" else trace(args)
     except (OSError, ValueError, RuntimeError) as exc:
         print(f"{PROG}: {_describe(exc)}", file=sys.stderr)
         return 1
@@ -80,6 +81,9 @@ def trace(args: argparse.Namespace) -> int:
         raise ValueError("give either a program to run or -p PID (see --help)")
     out: TextIO = open(args.output, "w") if args.output else sys.stderr  # noqa: SIM115
     logger = SyscallLogger(out, follow=args.follow)
+    # SIGTERM (gdb's way to end a `target remote |` command) closes cleanly: every
+    # trap is taken out before the program is let go.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     tracer = Tracer()
     try:
         if args.pid is not None:
@@ -118,6 +122,128 @@ def _exit_code(status: int) -> int:
     if os.WIFSIGNALED(status):
         return 128 + os.WTERMSIG(status)
     return os.WEXITSTATUS(status)
+
+
+# -- pydbg-utrace gdbserver ----------------------------------------------------------
+def add_gdbserver_parser(commands) -> None:
+    server = commands.add_parser(
+        "gdbserver", help="serve the gdb remote protocol (several gdbs at once)",
+        description="Run PROG (or attach to PID) and let stock gdb debug it over the remote "
+                    "protocol: `target remote :1234`, or `target remote | pydbg-utrace "
+                    "gdbserver - -- PROG`.  Several gdbs may connect at once, each its own "
+                    "engine; --trace and --engine run beside them on the same process.")
+    where = server.add_mutually_exclusive_group()
+    where.add_argument("--listen", metavar="HOST:PORT",
+                       help="TCP address (default 127.0.0.1:1234; HOST defaults to 127.0.0.1)")
+    where.add_argument("--unix", metavar="PATH", help="a Unix socket, created mode 0600")
+    server.add_argument("--allow-remote", action="store_true",
+                        help="allow a non-loopback --listen address (no authentication!)")
+    server.add_argument("--trace", metavar="FILE",
+                        help="also log every system call to FILE (the syscall logger)")
+    server.add_argument("--engine", metavar="FILE.py", action="append", default=[],
+                        help="also run the engine in FILE.py (repeatable)")
+    server.add_argument("--randomize", action="store_true",
+                        help="keep address-space randomization (gdb turns it off; so do we)")
+    server.add_argument("-p", "--pid", type=int, help="attach to a running process")
+    server.add_argument("argv", nargs=argparse.REMAINDER, metavar="[-] -- PROG ARGS",
+                        help="`-` for stdio, then the program to run")
+
+
+def gdbserver(args: argparse.Namespace) -> int:
+    from pydbg_utrace.engine_files import attach_engine, load_engine
+    from pydbg_utrace.gdb.server import GdbServer, check_loopback, parse_listen
+
+    rest = list(args.argv)
+    stdio = rest[:1] == ["-"]
+    if stdio:
+        rest = rest[1:]
+        if args.listen or args.unix:
+            raise ValueError("give one of --listen, --unix or - (stdio)")
+    command = rest[1:] if rest[:1] == ["--"] else rest
+    if bool(command) == (args.pid is not None):
+        raise ValueError("give either a program to run or -p PID (see --help)")
+    listen = None
+    if not stdio and not args.unix:
+        listen = parse_listen(args.listen or "127.0.0.1:1234")
+        check_loopback(listen[0], args.allow_remote)  # refused before anything runs
+    hosted = [load_engine(path) for path in args.engine]
+    log_file = open(args.trace, "w") if args.trace else None  # noqa: SIM115
+    if log_file is not None:
+        # Imported only when asked: python-ptrace's prototypes do not import everywhere
+        # (s390x), and the server itself does not need them.
+        from pydbg_utrace.engines.syscall_log import SyscallLogger
+
+        hosted.insert(0, SyscallLogger(log_file, follow=True))
+    if command and not args.randomize:
+        _disable_randomization()  # inherited by the program at its exec, as gdb does
+    # SIGTERM (gdb's way to end a `target remote |` command) closes cleanly: every
+    # trap is taken out before the program is let go.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    tracer = Tracer()
+    try:
+        if args.pid is not None:
+            process = tracer.attach_process(args.pid)
+        else:
+            devnull = os.open(os.devnull, os.O_RDONLY) if stdio else None
+            # In stdio mode our stdout is the protocol: the program writes to stderr.
+            process = tracer.launch(command, kill_on_exit=True, stdin=devnull,
+                                    stdout=2 if stdio else None)
+            if devnull is not None:
+                os.close(devnull)
+        for engine in hosted:
+            for thread in list(process.threads.values()):
+                attach_engine(engine, thread)
+        server = GdbServer(process, launched=args.pid is None, hosted_engines=len(hosted))
+        try:
+            if stdio:
+                server.serve_stdio()
+            elif args.unix:
+                server.listen_unix(args.unix)
+            else:
+                server.listen_tcp(*listen, checked=True)
+            _serve_until_done(server, stdio)
+            if process.status is None and args.pid is None and not stdio:
+                # The last gdb left and no engine stays: the program goes on
+                # untraced, and as its parent we still pass on its exit status.
+                # (Not with stdio: gdb waits for its pipe command to end.)
+                process.detach()
+                status = _wait(process)
+                return _exit_code(status)
+        except KeyboardInterrupt:
+            return 130  # tracer.close() detaches: the program goes on untraced
+        finally:
+            server.close()
+    finally:
+        tracer.close()
+        if log_file is not None:
+            log_file.close()
+    return _exit_code(process.status) if process.status is not None else 0
+
+
+def _exit_on_sigterm(signo: int, frame: object) -> None:
+    raise SystemExit(128 + signo)
+
+
+def _serve_until_done(server, stdio: bool) -> None:
+    while True:
+        try:
+            server.wait()
+            return
+        except KeyboardInterrupt:
+            if not stdio:
+                raise
+            # With `target remote |`, gdb's Ctrl-C reaches us too; gdb sends it
+            # as \x03 as well, so the interrupt is its business, not ours.
+
+
+def _disable_randomization() -> None:
+    import ctypes
+
+    ADDR_NO_RANDOMIZE = 0x0040000  # noqa: N806 (linux/personality.h)
+    libc = ctypes.CDLL(None, use_errno=True)
+    current = libc.personality(0xFFFFFFFF)
+    if current != -1:
+        libc.personality(current | ADDR_NO_RANDOMIZE)
 
 
 if __name__ == "__main__":
