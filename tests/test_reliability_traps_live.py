@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import os
 import queue
+import random
 import select
+import signal
 import subprocess
 import sys
 import threading
 
 import pytest
-from pydbg_utrace import AttachFlags, Engine, Event, JobControl, Tracer, arch
+
+from pydbg_utrace import AttachFlags, Engine, Event, JobControl, Resume, Tracer, arch
 
 pytestmark = pytest.mark.live
 TIMEOUT = 30
@@ -164,6 +167,90 @@ def program(tracee):
     prog = Program(tracee("trapchurn"))
     yield prog
     prog.kill()  # only if a test failed: the others finished it
+
+
+# -- point 1: a trap removed while threads run is retired, not forgotten ----------------
+
+def test_removing_a_breakpoint_while_threads_run_kills_nothing(program):
+    rng = random.Random(SEED)
+    tracer = Tracer()
+    engine = Hits()
+    process, att = traced(tracer, program, engine)
+    original = program.code()
+    assert program.command("spin 4") == "spinning 4"
+    for _round in range(20):
+        bp = att.insert_breakpoint(program.address)
+        engine.wait_hits(engine.hits + rng.randint(1, 5))
+        att.remove_breakpoint(bp)
+    assert program.command("stop").startswith("stopped ")
+    assert signal.SIGTRAP not in engine.signals  # no queued hit became a signal
+    assert program.code() == original
+    bounded(tracer.close, "close()")
+    assert program.finish() == 0
+
+
+# -- point 2: close() with a trap planted in running threads -----------------------------
+
+def test_close_with_a_breakpoint_in_running_threads_leaves_them_running(program):
+    original = program.code()
+    assert program.command("spin 4") == "spinning 4"
+    for _round in range(5):
+        tracer = Tracer()
+        engine = Hits()
+        traced(tracer, program, engine)[1].insert_breakpoint(program.address)
+        engine.wait_hits(3)
+        bounded(tracer.close, "close()")
+        assert program.child.poll() is None, "close() killed the program"
+        assert program.code() == original  # every byte restored
+        assert tracer_pid(program.pid) == 0
+    assert program.command("stop").startswith("stopped ")  # alive: no SIGTRAP
+    assert program.finish() == 0
+
+
+# -- point 3: a zombie leader is never waited for while other threads live -------------
+
+def test_after_the_main_thread_exits_step_over_and_close_do_not_hang(program):
+    tracer = Tracer()
+    engine = Hits()
+    process, att = traced(tracer, program, engine)
+    original = program.code()
+    att.insert_breakpoint(program.address)
+    assert program.command("spin 3") == "spinning 3"
+    engine.wait_hits(5)
+    assert program.command("main-exit") == "main gone"
+    engine.wait_hits(engine.hits + 50)  # each hit is a step-over holding the other threads
+    bounded(tracer.close, "close()")
+    assert program.code() == original
+    # (The zombie leader stays traced until the tracer thread has ended.)
+    workers = [tid for tid in os.listdir(f"/proc/{program.pid}/task") if int(tid) != program.pid]
+    assert workers and all(tracer_pid(int(tid)) == 0 for tid in workers)
+    assert program.command("stop").startswith("stopped ")
+    assert program.finish() == 0
+
+
+# -- point 4: a step-over is not a group stop -------------------------------------------
+
+def test_outside_sigstop_and_sigcont_with_a_breakpoint_planted(program):
+    rng = random.Random(SEED)
+    tracer = Tracer()
+    engine = Hits(Event.CLONE | Event.BREAKPOINT | Event.SIGNAL_ALL | Event.JCTL)
+    process, att = traced(tracer, program, engine)
+    att.insert_breakpoint(program.address)
+    assert program.command("spin 4") == "spinning 4"
+    for _round in range(10):
+        engine.wait_hits(engine.hits + rng.randint(1, 20))
+        os.kill(program.pid, signal.SIGSTOP)
+        engine.wait_for(lambda: len(engine.jctl) == 5 and all(
+            state == JobControl.STOPPED for state in engine.jctl.values()),
+            "group stop reported by all 5 threads")
+        os.kill(program.pid, signal.SIGCONT)
+        engine.wait_for(lambda: all(state == JobControl.CONTINUED
+                                    for state in engine.jctl.values()),
+                        "continue reported by all 5 threads")
+    assert program.command("stop").startswith("stopped ")
+    att.control(Resume.RESUME)  # control() still works (no PTRACE_LISTEN error)
+    bounded(tracer.close, "close()")
+    assert program.finish() == 0
 
 
 # -- point 14: kill -9 of the debugger takes the program it started with it --------------
