@@ -757,6 +757,7 @@ class Tracer(TrapHandling, Lifecycle):
         thread.holds.discard(att)
         if att in thread.steppers:
             thread.steppers.remove(att)
+        self._drop_engine_traps(att)  # breakpoint/watchpoint hook: its traps go with it
 
     def _start(self, process: Process) -> None:
         thread = process.main_thread

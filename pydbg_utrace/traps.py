@@ -259,6 +259,36 @@ class TrapHandling:
         if bp.table is not None:
             bp.table.discard(bp)
 
+    def _drop_engine_traps(self, att: Attachment) -> None:
+        """An engine leaving its last thread of a process takes its traps with it.
+
+        Its breakpoints, its watchpoints, and the software-step traps of a
+        thread nobody steps any more.  Not while the process is being let go
+        (detach restores everything) or is dead (its memory is going away).
+        """
+        process = att.thread.process
+        if process is None or self._processes.get(process.pid) is not process \
+                or not any(t.alive for t in process.threads.values()):
+            return
+        if not att.thread.steppers and process.has_traps():
+            process.breakpoints.discard_steps(att.thread)
+        engine = att.engine
+        if any(other.engine is engine and not other.detached
+               for t in process.threads.values() for other in t.attachments):
+            return  # still attached elsewhere in the process: its traps serve it there
+        try:
+            if process.has_traps():
+                for bp in process.breakpoints.breakpoints():
+                    if bp.engine is engine:
+                        process.breakpoints.discard(bp)
+            table = watchpoints.table_of(process)
+            for slot in list(table.slots) if table is not None else ():
+                for wp in list(slot.watchpoints) if slot is not None else ():
+                    if wp.engine is engine:
+                        self._remove_watchpoint(wp)
+        except kernel.NoSuchProcessError:
+            pass  # it died meanwhile: its death report follows
+
     # -- hardware watchpoints (watchpoints.py): the hooks ---------------------------
     def _insert_watchpoint(self, att: Attachment, address: int, size: int,
                            access: str) -> watchpoints.Watchpoint:

@@ -253,6 +253,86 @@ def test_outside_sigstop_and_sigcont_with_a_breakpoint_planted(program):
     assert program.finish() == 0
 
 
+# -- point 13: an engine that detaches takes its traps with it --------------------------
+
+class Raiser(Hits):
+    def __init__(self):
+        super().__init__()
+        self.raised = threading.Event()
+
+    def report_breakpoint(self, att, report):
+        self.raised.set()
+        raise RuntimeError("this engine breaks on purpose")
+
+
+class Reaped(Hits):
+    def __init__(self):
+        super().__init__()
+        self.reaped = threading.Event()
+
+    def report_reap(self, att, report):
+        self.reaped.set()
+
+
+class Placer(Engine):
+    """Attaches ``engine`` to each new thread, and plants its breakpoint there."""
+
+    def __init__(self, engine: Engine, address: int):
+        self.engine, self.address, self.atts = engine, address, []
+
+    def report_clone(self, att, report):
+        child = report.child.attach(self.engine)
+        child.set_events(Event.BREAKPOINT | Event.REAP)
+        child.insert_breakpoint(self.address)
+        self.atts.append(child)
+
+
+def test_detaching_an_engine_removes_its_breakpoints(program):
+    tracer = Tracer()
+    leaving, staying = Hits(), Hits()
+    process, att = traced(tracer, program, leaving)
+    other = tracer.attach(process.main_thread, staying)
+    trap = process.arch.breakpoint_instruction
+    original = program.code(len(trap))
+    bp_leaving = att.insert_breakpoint(program.address)
+    other.insert_breakpoint(program.address)
+    att.control(Resume.DETACH)
+    assert not bp_leaving.inserted
+    assert program.code(len(trap)) == trap  # the other engine's breakpoint stays
+    other.control(Resume.DETACH)
+    assert program.code(len(trap)) == original
+    bounded(tracer.close, "close()")
+    assert program.finish() == 0
+
+
+def test_an_engine_detached_for_raising_or_reaped_takes_its_breakpoint(program, caplog):
+    tracer = Tracer()
+    trap_len = len(arch.host().breakpoint_instruction)
+    original = program.code(trap_len)
+    raiser, reaped = Raiser(), Reaped()
+    process = tracer.attach_process(program.pid)
+    placer = Placer(raiser, program.address)
+    process.main_thread.attach(placer).set_events(Event.CLONE)
+    assert program.command("spin 1") == "spinning 1"
+    (att,) = placer.atts
+    assert raiser.raised.wait(TIMEOUT), "the breakpoint was never hit"
+    # Any call is carried out after the report that detached it: a barrier.
+    tracer.attach(process.main_thread, placer, AttachFlags.MATCH_OPS)
+    assert att.detached
+    assert program.code(trap_len) == original
+    assert "raised in a callback" in caplog.text
+    assert program.command("stop").startswith("stopped ")
+    placer.engine = reaped  # the next worker's engine is reaped with it
+    assert program.command("spin 1") == "spinning 1"
+    assert program.code(trap_len) == arch.host().breakpoint_instruction
+    assert program.command("stop").startswith("stopped ")  # the worker exits: REAP
+    assert reaped.reaped.wait(TIMEOUT), "the worker was never reaped"
+    tracer.attach(process.main_thread, placer, AttachFlags.MATCH_OPS)  # a barrier, as above
+    assert program.code(trap_len) == original
+    bounded(tracer.close, "close()")
+    assert program.finish() == 0
+
+
 # -- point 14: kill -9 of the debugger takes the program it started with it --------------
 
 def test_kill_9_of_the_repl_kills_the_program_it_launched(tracee):
