@@ -168,13 +168,12 @@ class TrapHandling:
         pending = {t.tid: t for t in threads}
         got: dict[Thread, int] = {}
         while pending:
-            if len(pending) == 1:
-                (last,) = pending.values()
-                if last.process is not None and last.tid == last.process.pid \
-                        and last.process.leader_cannot_report():
-                    break
             try:
-                tid, status = kernel.wait_tracees()
+                tid, status = kernel.wait_tracees(nohang=self._only_leader(pending))
+                if tid == 0:  # nothing yet: look at the leader (/proc), then block
+                    if pending[next(iter(pending))].process.leader_cannot_report():
+                        break
+                    tid, status = kernel.wait_tracees()
             except ChildProcessError:
                 break
             if tid in pending:
@@ -182,6 +181,14 @@ class TrapHandling:
             else:
                 self._set_aside(tid, status)
         return got
+
+    @staticmethod
+    def _only_leader(pending: dict[int, Thread]) -> bool:
+        """Is a process's leader the one thread still pending?"""
+        if len(pending) != 1:
+            return False
+        (last,) = pending.values()
+        return last.process is not None and last.tid == last.process.pid
 
     def _set_aside(self, tid: int, status: int) -> None:
         """A status of another tracee, met while waiting for some: handled next by the loop."""
