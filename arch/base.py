@@ -179,6 +179,7 @@ class Arch:
 
     breakpoint_instruction: bytes
     breakpoint_pc_offset: int  # PC after the trap minus the breakpoint address
+    breakpoint_si_code: int  # si_code of the SIGTRAP the breakpoint instruction raises
     has_singlestep: bool = True
     blockstep_request: int | None = None  # PTRACE_SINGLEBLOCK for this arch
 

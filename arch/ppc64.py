@@ -54,6 +54,7 @@ class PPC64(Arch):
     sp_register = "r1"
 
     breakpoint_pc_offset = 0  # nip stays at the trap instruction
+    breakpoint_si_code = 1  # TRAP_BRKPT (program_check_exception, REASON_TRAP)
     has_singlestep = True
     blockstep_request = 0x100  # PTRACE_SINGLEBLOCK, arch/powerpc/include/uapi/asm/ptrace.h
 

@@ -62,6 +62,7 @@ class S390X(Arch):
 
     breakpoint_instruction = b"\x00\x01"
     breakpoint_pc_offset = 2
+    breakpoint_si_code = 1  # TRAP_BRKPT (traps.c illegal_op, for a ptraced task)
     has_singlestep = True
     blockstep_request = 12  # PTRACE_SINGLEBLOCK
 

@@ -36,6 +36,7 @@ class X86_64(Arch):
 
     breakpoint_instruction = b"\xcc"  # int3
     breakpoint_pc_offset = 1  # the trap is reported after the int3
+    breakpoint_si_code = 0x80  # SI_KERNEL: do_int3 sends it without a TRAP_ code
     has_singlestep = True
     blockstep_request = 33  # PTRACE_SINGLEBLOCK
 

@@ -6,13 +6,21 @@ breakpoint instruction) with the original bytes it hides.  Engines own
 trap goes only when the last one does.  The stepper uses traps too (ppc64's
 atomic sequences): those belong to a stepping thread, not to an engine.
 
+A trap whose last owner went while other threads ran is *retired* rather
+than forgotten (gdb's "moribund locations"): a thread may have executed it
+just before the original went back and still owe the tracer its report.  The
+table remembers, per retired address, the threads that may still owe one;
+each is crossed off when it reports any stop that proves it owes nothing
+(see :meth:`BreakpointTable.settled`), and the address is forgotten when
+none is left.
+
 This module edits memory and keeps the table; *when* a trap is hit, lifted
 to step over it, or dropped at exec is the tracer's business.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -55,10 +63,15 @@ class Trap:
 class BreakpointTable:
     """The traps of one address space."""
 
-    def __init__(self, space: AddressSpace, instruction: bytes):
+    def __init__(self, space: AddressSpace, instruction: bytes,
+                 suspects: Callable[[], Iterable[int]] = tuple):
         self.space = space
         self.instruction = instruction
         self.traps: dict[int, Trap] = space.traps  # the space hides them from reads
+        # Retired traps: address -> tids that may still report a hit there.
+        # ``suspects()`` names, at removal time, every thread that could.
+        self.retired: dict[int, set[int]] = {}
+        self.suspects = suspects
 
     def add(self, bp: Breakpoint) -> None:
         self._trap(bp.address).breakpoints.append(bp)
@@ -82,6 +95,31 @@ class BreakpointTable:
 
     def trap_at(self, address: int) -> Trap | None:
         return self.traps.get(address)
+
+    def owes_hit(self, address: int) -> bool:
+        """Is ``address`` a retired trap whose late hit this is?
+
+        Not if the program itself now has the trap instruction there (its own
+        breakpoint instruction, or a re-inserted trap of ours).
+        """
+        if address not in self.retired:
+            return False
+        return self.space.read_raw(address, len(self.instruction)) != self.instruction
+
+    def settled(self, tid: int) -> None:
+        """Thread ``tid`` reported a stop that proves it owes no retired trap a hit.
+
+        A thread that executed a trap reports the SIGTRAP at its next return
+        to user mode; before it, only job-control stops (an interrupt, a group
+        stop) can come (the kernel handles those first, and dequeues
+        synchronous signals such as that SIGTRAP before any other).  So any
+        other stop -- a signal, a system call, an event, a step -- or its
+        death settles it.
+        """
+        for address, suspects in list(self.retired.items()):
+            suspects.discard(tid)
+            if not suspects:
+                del self.retired[address]
 
     def lift(self, address: int) -> None:
         """Put the original instruction back for a moment (stepping over it)."""
@@ -117,6 +155,7 @@ class BreakpointTable:
             for bp in trap.breakpoints:
                 bp.table = None
         self.traps.clear()
+        self.retired.clear()
 
     def breakpoints(self) -> list[Breakpoint]:
         return [bp for trap in self.traps.values() for bp in trap.breakpoints]
@@ -136,3 +175,6 @@ class BreakpointTable:
         if not trap.wanted():
             del self.traps[address]
             self.space.write_raw(address, trap.original)
+            suspects = set(self.suspects())
+            if suspects:
+                self.retired.setdefault(address, set()).update(suspects)

@@ -164,37 +164,85 @@ class Lifecycle:
         self._reap_silently(thread)
 
     def _detach_process(self, process: Process) -> None:
-        if process.has_traps():
-            process.breakpoints.restore_all()  # leave the program its own code
-        for thread in list(process.threads.values()):
-            self._detach_thread(thread)
-        self._processes.pop(process.pid, None)
+        """Let every thread go, with the program's own code and its pending signals.
+
+        Every thread is stopped *before* a byte is restored: a running thread
+        could otherwise execute a trap and then be let go with its SIGTRAP
+        (which kills it).  A thread that executed one just before owes that
+        SIGTRAP: it is taken now, and the PC rewound (:meth:`_take_owed_hit`).
+        """
+        self._processes.pop(process.pid, None)  # leaving: no hook works on it any more
+        threads = list(process.threads.values())
+        for thread in threads:
+            self._stop_for_detach(thread)
+        traps = self._restore_traps(process)
+        for thread in threads:
+            if thread.state == State.STOPPED:
+                if traps:
+                    self._take_owed_hit(thread, traps)
+                self._let_go(thread)
+            elif thread.state != State.GONE:
+                self._reap_silently(thread)  # a zombie leader: ptrace cannot detach it
         if process.is_child and process.status is None:
             self._let_go_children[process.pid] = process
 
-    def _detach_thread(self, thread: Thread) -> None:
+    def _stop_for_detach(self, thread: Thread) -> None:
+        """Bring a thread into a ptrace stop (it may die meanwhile)."""
         if thread.state == State.HELD:
             status = self._take_deferred(thread)
             thread.state = State.STOPPED
             self._note_stop_for_detach(thread, status)
         if thread.state in (State.RUNNING, State.LISTENING):
+            if thread.tid == thread.process.pid and thread.process.leader_cannot_report():
+                return  # it reports nothing until the other threads are gone
             try:
                 kernel.interrupt(thread.tid)
             except kernel.NoSuchProcessError:
                 self._reap_silently(thread)
                 return
             self._wait_stopped(thread)
-        if thread.state == State.STOPPED:
-            self._let_go(thread)
-        else:
-            self._reap_silently(thread)
+
+    def _restore_traps(self, process: Process) -> set[int]:
+        """Write every original back; the addresses of the traps, live or retired."""
+        if not (process.has_traps() or process.has_retired_traps()):
+            return set()
+        table = process.breakpoints
+        addresses = set(table.traps) | set(table.retired)
+        table.restore_all()  # leave the program its own code
+        return addresses
+
+    def _take_owed_hit(self, thread: Thread, traps: set[int]) -> None:
+        """A thread in a job-control stop may owe a trap's SIGTRAP: take it before it goes.
+
+        The SIGTRAP the trap raised waits in the thread's own pending set
+        (``SigPnd``) behind the interrupt or group stop; resumed, the thread
+        dequeues it first (synchronous signals go first) and stops for it.
+        If that stop is a hit of one of our traps, the PC is rewound and the
+        signal dropped; any other stop is kept for the detach as usual.
+        """
+        if not thread.jobctl_stop or not _sigtrap_pending(thread.tid):
+            return
+        try:
+            self._flush_registers(thread)
+            kernel.cont(thread.tid, 0)
+        except kernel.NoSuchProcessError:
+            return
+        thread.state = State.RUNNING
+        self._wait_stopped(thread)
+        if thread.state == State.STOPPED and thread.inject == signal.SIGTRAP:
+            info = kernel.get_siginfo(thread.tid)
+            regs = self._registers(thread)
+            address = regs.pc - thread.arch.breakpoint_pc_offset
+            if info.code == thread.arch.breakpoint_si_code and address in traps:
+                regs.pc = address  # written back by _let_go
+                thread.inject = 0
 
     def _wait_stopped(self, thread: Thread) -> None:
         """Wait for the stop an interrupt causes; keep the signal it may stop for."""
-        try:
-            _, status = kernel.wait_tracee(thread.tid)
-        except ChildProcessError:
-            thread.state = State.GONE
+        status = self._collect([thread]).get(thread)
+        if status is None:
+            if thread.state == State.RUNNING:
+                thread.state = State.GONE  # a zombie leader, or no longer ours
             return
         self._note_stop_for_detach(thread, status)
 
@@ -210,8 +258,12 @@ class Lifecycle:
             self._on_death(thread, status)
             return
         thread.state = State.STOPPED
+        thread.regs = None
         event, sig = kernel.event_of(status), os.WSTOPSIG(status)
-        if event == 0 and sig != SYSCALL_STOP and not (sig == signal.SIGTRAP and thread.stepping):
+        thread.jobctl_stop = event == kernel.PTRACE_EVENT_STOP
+        if event == 0 and sig == signal.SIGTRAP and self._at_our_trap(thread):
+            pass  # a hit of our trap (live or retired): PC rewound, no signal
+        elif event == 0 and sig != SYSCALL_STOP and not (sig == signal.SIGTRAP and thread.stepping):
             thread.inject = sig  # a signal-delivery stop: the signal goes on at detach
         elif event in CLONE_EVENTS:
             # Its new child is traced already: let that one go too.
@@ -223,6 +275,24 @@ class Lifecycle:
             except kernel.NoSuchProcessError:
                 pass
             self._threads.pop(child, None)
+
+    def _at_our_trap(self, thread: Thread) -> bool:
+        """Is this SIGTRAP stop a hit of one of our traps?  Rewind the PC if so."""
+        process = thread.process
+        if process is None or not (process.has_traps() or process.has_retired_traps()):
+            return False
+        try:
+            info = kernel.get_siginfo(thread.tid)
+            regs = self._registers(thread)
+        except kernel.NoSuchProcessError:
+            return False
+        address = regs.pc - thread.arch.breakpoint_pc_offset
+        table = process.breakpoints
+        if info.code != thread.arch.breakpoint_si_code or not (
+                table.trap_at(address) is not None or table.owes_hit(address)):
+            return False
+        regs.pc = address  # written back by _let_go
+        return True
 
     def _kill_process(self, process: Process, sig: int) -> None:
         try:
@@ -400,6 +470,21 @@ def _reap_tracee(pid: int) -> None:
         if not os.WIFSTOPPED(status):
             return
         kernel.cont(pid, 0)
+
+
+def _sigtrap_pending(tid: int) -> bool:
+    """Does the thread's own pending set hold an unblocked SIGTRAP (/proc status SigPnd)?"""
+    masks = {}
+    try:
+        with open(f"/proc/{tid}/status") as status:
+            for line in status:
+                key, _, value = line.partition(":")
+                if key in ("SigPnd", "SigBlk"):
+                    masks[key] = int(value, 16)
+    except OSError:
+        return False
+    bit = 1 << (signal.SIGTRAP - 1)
+    return bool(masks.get("SigPnd", 0) & bit and not masks.get("SigBlk", 0) & bit)
 
 
 def _tgid(tid: int) -> int:

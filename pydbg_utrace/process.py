@@ -59,6 +59,8 @@ class Thread:
         self.interrupting = False  # PTRACE_INTERRUPT sent, trap not yet seen
         self.interrupt_report = False  # that trap reports report_signal(REPORT)
         self.born = False  # its first (creation) stop was seen
+        self.jobctl_stop = False  # its current (or last) stop is an interrupt or group stop
+        self.exited = False  # resumed past its exit stop: it runs no more user code
         self.detach_when_stopped = False  # an unwanted fork child: detach at its first stop
         self.death_reported = False
         self.report_at_vfork_done = False  # a REPORT asked at a vfork waits for its end
@@ -122,11 +124,44 @@ class Process:
     @property
     def breakpoints(self) -> BreakpointTable:
         if self._breakpoints is None:
-            self._breakpoints = BreakpointTable(self.memory, self.arch.breakpoint_instruction)
+            self._breakpoints = BreakpointTable(self.memory, self.arch.breakpoint_instruction,
+                                                self.may_owe_trap_hits)
         return self._breakpoints
 
     def has_traps(self) -> bool:
         return self._breakpoints is not None and bool(self._breakpoints.traps)
+
+    def has_retired_traps(self) -> bool:
+        """Are there removed traps that a thread may still report a late hit of?"""
+        return self._breakpoints is not None and bool(self._breakpoints.retired)
+
+    def may_owe_trap_hits(self) -> list[int]:
+        """The threads that may have executed a trap and not reported it yet.
+
+        Every thread that has run, except those sitting in a stop that is not
+        a job-control stop: such a stop comes only once nothing is owed (see
+        :meth:`BreakpointTable.settled`).
+        """
+        return [tid for tid, t in self.threads.items()
+                if t.born and t.alive and not (t.state == State.STOPPED and not t.jobctl_stop)]
+
+    def leader_cannot_report(self) -> bool:
+        """Is the leader a zombie while other threads live?  Then it reports nothing.
+
+        A leader that has exited stays a zombie, unable to report any stop,
+        until every other thread of the group is gone: never wait for it
+        alone.  Known from its exit stop (``exited``), or from ``State: Z`` in
+        /proc (a group killed by SIGKILL skips the exit stops).
+        """
+        leader = self.threads.get(self.pid)
+        if leader is None or not any(t.alive for t in self.threads.values() if t is not leader):
+            return False
+        return leader.exited or _proc_state(self.pid) == "Z"
+
+    def settled(self, tid: int) -> None:
+        """``tid`` proved it owes no late trap hit (a non-job-control stop, or death)."""
+        if self._breakpoints is not None and self._breakpoints.retired:
+            self._breakpoints.settled(tid)
 
     def exec_happened(self) -> None:
         """A new program: new architecture maybe, new memory, no traps."""
@@ -194,3 +229,15 @@ class Process:
 
     def __repr__(self) -> str:
         return f"<Process {self.pid} threads={sorted(self.threads)}>"
+
+
+def _proc_state(tid: int) -> str:
+    """The one-letter state in /proc/TID/status ("?" if it cannot be read)."""
+    try:
+        with open(f"/proc/{tid}/status") as status:
+            for line in status:
+                if line.startswith("State:"):
+                    return line.split()[1]
+    except OSError:
+        pass
+    return "?"

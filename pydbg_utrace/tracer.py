@@ -66,6 +66,9 @@ class Tracer(TrapHandling, Lifecycle):
         # Stops collected while holding threads for a step-over, handled next
         # by the main loop (never recursively: one step-over can cause another).
         self._deferred: collections.deque[tuple[int, int]] = collections.deque()
+        # Statuses of threads not known (or not waited for) when they came in
+        # such a wait: handled by the loop as if it had just waited for them.
+        self._strays: collections.deque[tuple[int, int]] = collections.deque()
         self._threads: dict[int, Thread] = {}
         self._processes: dict[int, Process] = {}
         self._current: Attachment | None = None  # whose callback is running
@@ -224,6 +227,8 @@ class Tracer(TrapHandling, Lifecycle):
                 if thread is None or thread.state != State.HELD:
                     continue  # detached or reaped meanwhile
                 thread.state = State.RUNNING
+            elif self._strays:
+                tid, status = self._strays.popleft()
             else:
                 try:
                     tid, status = kernel.wait_tracees()
@@ -284,6 +289,12 @@ class Tracer(TrapHandling, Lifecycle):
         thread.inject = 0
         sig = os.WSTOPSIG(status)
         event = kernel.event_of(status)
+        thread.jobctl_stop = event == kernel.PTRACE_EVENT_STOP
+        if not thread.jobctl_stop and not (event == 0 and sig == signal.SIGTRAP) \
+                and thread.process is not None:
+            # Proof that it owes no late trap hit (a SIGTRAP may be one: it is
+            # looked at first, in _on_signal_stop).
+            thread.process.settled(thread.tid)
         if not thread.born:
             thread.born = True
             if event == kernel.PTRACE_EVENT_STOP and sig not in GROUP_STOP_SIGNALS:
@@ -438,6 +449,8 @@ class Tracer(TrapHandling, Lifecycle):
             thread.inject = sig
             self._resume(thread)
             return
+        if sig == signal.SIGTRAP and self._on_late_trap_hit(thread, info):
+            return  # a hit of a trap removed since: rewound, resumed, nobody told
         if (sig == signal.SIGTRAP and info.code in (watchpoints.TRAP_HWBKPT, watchpoints.TRAP_TRACE)
                 and self._report_watchpoints(thread) and not thread.stepping):
             self._resume(thread)  # watchpoint hook: a debug-register hit, reported
@@ -607,6 +620,7 @@ class Tracer(TrapHandling, Lifecycle):
             # are in the real parent's thread group).  Let it go here instead,
             # so that the host's wait() gets its status.
             thread.release_at_exit = code
+        thread.exited = True  # from here on a leader may be a zombie (never wait for it)
         self._resume(thread)
 
     def _release_at_exit(self, thread: Thread) -> None:
@@ -656,6 +670,8 @@ class Tracer(TrapHandling, Lifecycle):
         for att in list(thread.attachments):
             self._detach_attachment(att)
         thread.state = State.GONE
+        if thread.process is not None:
+            thread.process.settled(thread.tid)  # gone: it owes no late trap hit
         if self._threads.get(thread.tid) is thread:
             del self._threads[thread.tid]
         if thread.process is not None and thread.process.threads.get(thread.tid) is thread:
@@ -694,18 +710,19 @@ class Tracer(TrapHandling, Lifecycle):
         thread.pending = Resume.RESUME
         try:
             step = bool(thread.steppers) or action in (Resume.SINGLESTEP, Resume.BLOCKSTEP)
+            if thread.group_stopped:
+                # Parked in the group stop, even on a trap: a step-over is no
+                # way out of a group stop (and its stop is not one).  The
+                # step-over (at_trap is kept) comes when the group continues.
+                self._flush_registers(thread)
+                kernel.listen(thread.tid)
+                thread.state = State.LISTENING
+                return
             if thread.at_trap is not None and self._still_on_trap(thread):
                 self._step_over(thread, step)
                 return
             soft = step and self._plant_software_step(thread)
-            regs = thread.regs
-            if regs is not None and (regs.changed or regs.extra_changed):
-                self._write_registers(thread, regs)
-            thread.regs = None
-            if thread.group_stopped:
-                kernel.listen(thread.tid)
-                thread.state = State.LISTENING
-                return
+            self._flush_registers(thread)
             sig, thread.inject = thread.inject, 0
             if step and not soft:
                 thread.stepping = True
@@ -717,6 +734,13 @@ class Tracer(TrapHandling, Lifecycle):
         except kernel.NoSuchProcessError:
             pass  # killed while stopped: its death report follows
         thread.state = State.RUNNING
+
+    def _flush_registers(self, thread: Thread) -> None:
+        """Write back what engines (or a rewind) changed; the next stop reads afresh."""
+        regs = thread.regs
+        if regs is not None and (regs.changed or regs.extra_changed):
+            self._write_registers(thread, regs)
+        thread.regs = None
 
     def _write_registers(self, thread: Thread, regs: Any) -> None:
         """Write back what engines changed; a value the kernel refuses is dropped.
@@ -874,6 +898,7 @@ class Tracer(TrapHandling, Lifecycle):
         thread.holds.discard(att)
         if att in thread.steppers:
             thread.steppers.remove(att)
+        self._drop_engine_traps(att)  # breakpoint/watchpoint hook: its traps go with it
 
     def _start(self, process: Process) -> None:
         thread = process.main_thread

@@ -47,6 +47,29 @@ class TrapHandling:
                 thread.process.breakpoints.discard(bp)
         self._resume(thread)
 
+    def _on_late_trap_hit(self, thread: Thread, info: Any) -> bool:
+        """A SIGTRAP: the late hit of a trap removed since?  Then rewind and resume silently.
+
+        The thread executed the trap before its original went back; its PC
+        is rewound so that it runs the original instruction, and no engine
+        is told (the breakpoint is gone).  Any SIGTRAP stop settles the
+        thread: it cannot owe another hit.
+        """
+        process = thread.process
+        if process is None or not process.has_retired_traps():
+            return False
+        late = False
+        if info.code == thread.arch.breakpoint_si_code:
+            regs = self._registers(thread)
+            address = regs.pc - thread.arch.breakpoint_pc_offset
+            late = process.breakpoints.owes_hit(address)
+            if late:
+                regs.pc = address  # written back when it resumes
+        process.settled(thread.tid)
+        if late:
+            self._resume(thread)
+        return late
+
     def _owns_hit(self, att: Attachment, trap: Any) -> bool:
         report = None
         for bp in trap.breakpoints:
@@ -88,13 +111,19 @@ class TrapHandling:
         table.lift(address)
         try:
             kernel.singlestep(thread.tid, sig)
-            _, status = kernel.wait_tracee(thread.tid)
+            status = self._collect([thread]).get(thread)
         finally:
             table.lower(address)
+        if status is None:  # a leader that died without a word (SIGKILL): its death follows
+            thread.state = State.RUNNING
+            self._release_others(held)
+            return
         self._release_others(held)
         if (os.WIFSTOPPED(status) and kernel.event_of(status) == 0
                 and os.WSTOPSIG(status) == signal.SIGTRAP):
             thread.state = State.STOPPED
+            thread.jobctl_stop = False
+            thread.process.settled(thread.tid)  # a step trap: it owes no late hit
             self._report_watchpoints(thread)  # watchpoint hook: the stepped write hit one
             if report_step:
                 self._on_step(thread)
@@ -109,20 +138,68 @@ class TrapHandling:
 
     def _hold(self, process: Process, skip: Thread | None,
               states: tuple[State, ...]) -> list[tuple[Thread, int]]:
-        """Interrupt the process's threads in ``states`` (but ``skip``) and wait for each."""
+        """Interrupt the process's threads in ``states`` (but ``skip``) and wait for each.
+
+        A thread past its exit stop is not waited for: it runs no more user
+        code, and a zombie leader cannot report anything until every other
+        thread is gone (waiting for it would wait for ever).
+        """
         others = [t for t in process.threads.values()
-                  if t is not skip and t.born and t.state in states]
+                  if t is not skip and t.born and t.state in states and not t.exited]
         for other in others:
             self._interrupt(other)
         held = []
-        for other in others:
-            try:
-                _, status = kernel.wait_tracee(other.tid)
-            except ChildProcessError:
-                continue
+        for other, status in self._collect(others).items():
             other.state = State.HELD  # its status waits in `held`: nobody else may wait for it
             held.append((other, status))
         return held
+
+    def _collect(self, threads: list[Thread]) -> dict[Thread, int]:
+        """Wait until each of ``threads`` has reported a status; set others' aside.
+
+        It waits for *any* tracee, never for one tid: a leader that becomes a
+        zombie (SIGKILL skips the exit stop) reports nothing until the other
+        threads are reaped, so waiting for it alone would wait for ever.  The
+        leader is given up as soon as it is the last one pending and
+        :meth:`Process.leader_cannot_report`; anything that makes it a zombie
+        meanwhile also makes the other threads report (their deaths), which
+        ends the wait and lets it look again.
+        """
+        pending = {t.tid: t for t in threads}
+        got: dict[Thread, int] = {}
+        while pending:
+            try:
+                tid, status = kernel.wait_tracees(nohang=self._only_leader(pending))
+                if tid == 0:  # nothing yet: look at the leader (/proc), then block
+                    if pending[next(iter(pending))].process.leader_cannot_report():
+                        break
+                    tid, status = kernel.wait_tracees()
+            except ChildProcessError:
+                break
+            if tid in pending:
+                got[pending.pop(tid)] = status
+            else:
+                self._set_aside(tid, status)
+        return got
+
+    @staticmethod
+    def _only_leader(pending: dict[int, Thread]) -> bool:
+        """Is a process's leader the one thread still pending?"""
+        if len(pending) != 1:
+            return False
+        (last,) = pending.values()
+        return last.process is not None and last.tid == last.process.pid
+
+    def _set_aside(self, tid: int, status: int) -> None:
+        """A status of another tracee, met while waiting for some: handled next by the loop."""
+        if tid == self._waker:
+            self._on_waker(status)
+            return
+        thread = self._threads.get(tid)
+        if thread is not None and thread.state not in (State.HELD, State.GONE):
+            self._defer(thread, status)
+        else:
+            self._strays.append((tid, status))
 
     def _release_others(self, held: list[tuple[Thread, int]]) -> None:
         for other, status in held:
@@ -131,6 +208,7 @@ class TrapHandling:
                 # Only our interrupt stopped it: let it go on as it was.
                 other.interrupting = False
                 other.state = State.STOPPED
+                other.jobctl_stop = True
                 other.regs = None
                 self._resume(other)
             else:
@@ -187,6 +265,36 @@ class TrapHandling:
     def _remove_breakpoint(self, bp: Breakpoint) -> None:
         if bp.table is not None:
             bp.table.discard(bp)
+
+    def _drop_engine_traps(self, att: Attachment) -> None:
+        """An engine leaving its last thread of a process takes its traps with it.
+
+        Its breakpoints, its watchpoints, and the software-step traps of a
+        thread nobody steps any more.  Not while the process is being let go
+        (detach restores everything) or is dead (its memory is going away).
+        """
+        process = att.thread.process
+        if process is None or self._processes.get(process.pid) is not process \
+                or not any(t.alive for t in process.threads.values()):
+            return
+        if not att.thread.steppers and process.has_traps():
+            process.breakpoints.discard_steps(att.thread)
+        engine = att.engine
+        if any(other.engine is engine and not other.detached
+               for t in process.threads.values() for other in t.attachments):
+            return  # still attached elsewhere in the process: its traps serve it there
+        try:
+            if process.has_traps():
+                for bp in process.breakpoints.breakpoints():
+                    if bp.engine is engine:
+                        process.breakpoints.discard(bp)
+            table = watchpoints.table_of(process)
+            for slot in list(table.slots) if table is not None else ():
+                for wp in list(slot.watchpoints) if slot is not None else ():
+                    if wp.engine is engine:
+                        self._remove_watchpoint(wp)
+        except kernel.NoSuchProcessError:
+            pass  # it died meanwhile: its death report follows
 
     # -- hardware watchpoints (watchpoints.py): the hooks ---------------------------
     def _insert_watchpoint(self, att: Attachment, address: int, size: int,

@@ -154,7 +154,9 @@ class Session:
         if not argv:
             raise DebugError("No program to run: give one on the command line or to `run`.")
         try:
-            process = self.tracer.launch(argv)
+            # As gdb: a program we started dies with us, even by kill -9 (else
+            # it would run on with our traps in its code: PTRACE_O_EXITKILL).
+            process = self.tracer.launch(argv, kill_on_exit=True)
         except (OSError, ValueError) as exc:
             raise DebugError(str(exc)) from None
         self._adopt(process, launched=True)

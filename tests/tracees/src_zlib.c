@@ -1,4 +1,5 @@
-/* A library without debug info calling back into us: bt through libz's .eh_frame. */
+/* A library without debug info calling back into us: bt through libz's .eh_frame.
+   host-only: it links libz, which the guests' static cross build has not got. */
 #include <stdlib.h>
 #include <zlib.h>
 

@@ -1,0 +1,366 @@
+"""Breakpoints that come and go while threads run, and tracers that go away (issue 14).
+
+Each test drives tests/tracees/trapchurn.c over stdin (one answer line per
+command) and is bounded: an answer, a hit or a close() that never comes fails
+the test after TIMEOUT instead of hanging the suite.  The random parts are
+seeded (SEED), so a failure reproduces.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import random
+import select
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from pydbg_utrace import AttachFlags, Engine, Event, JobControl, Resume, Tracer, arch
+
+pytestmark = pytest.mark.live
+TIMEOUT = 30
+SEED = 14
+
+
+class Program:
+    """trapchurn, started by the test (not by the tracer), driven line by line."""
+
+    def __init__(self, path: str):
+        self.child = subprocess.Popen([path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      text=True, bufsize=1)
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        address, pid = self.answer().split()
+        self.address, self.pid = int(address, 16), int(pid)
+
+    def _read(self) -> None:
+        for line in self.child.stdout:
+            self.lines.put(line.strip())
+        self.lines.put("<EOF>")
+
+    def answer(self) -> str:
+        try:
+            return self.lines.get(timeout=TIMEOUT)
+        except queue.Empty:
+            pytest.fail(f"trapchurn gave no answer in {TIMEOUT}s (hung, or stopped for good)")
+
+    def command(self, line: str) -> str:
+        self.child.stdin.write(line + "\n")
+        return self.answer()
+
+    def code(self, size: int = 16) -> bytes:
+        """The bytes at target() as they are in memory (our traps included).
+
+        Read through a live thread: a zombie leader has no memory to show.
+        """
+        live = [tid for tid in os.listdir(f"/proc/{self.pid}/task")
+                if task_state(self.pid, tid) != "Z"]
+        with open(f"/proc/{self.pid}/task/{live[0]}/mem", "rb") as mem:
+            mem.seek(self.address)
+            return mem.read(size)
+
+    def finish(self) -> int:
+        """EOF on its stdin: it exits 0 unless something killed it; its wait status."""
+        self.child.stdin.close()
+        try:
+            self.child.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pytest.fail("trapchurn did not exit after EOF")
+        return self.child.returncode
+
+    def kill(self) -> None:
+        """After a failure: SIGKILL; the wait is bounded (a hung tracer keeps its zombie)."""
+        if self.child.poll() is None:
+            self.child.kill()
+            try:
+                self.child.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+class Hits(Engine):
+    """Counts its breakpoint hits and every signal; follows new threads."""
+
+    def __init__(self, events: Event = Event.CLONE | Event.BREAKPOINT | Event.SIGNAL_ALL):
+        self.events = events
+        self.hits = 0
+        self.signals: list[int] = []
+        self.jctl: dict[int, JobControl] = {}
+        self.changed = threading.Condition()
+
+    def report_clone(self, att, report):
+        if report.clone_kind == "thread":
+            report.child.attach(self).set_events(att.events)
+
+    def report_breakpoint(self, att, report):
+        with self.changed:
+            self.hits += 1
+            self.changed.notify_all()
+
+    def report_signal(self, att, report):
+        self.signals.append(report.signo)
+
+    def report_jctl(self, att, report):
+        with self.changed:
+            self.jctl[att.thread.tid] = report.jctl
+            self.changed.notify_all()
+
+    def wait_for(self, predicate, what: str) -> None:
+        """A bounded wait for something that must happen."""
+        with self.changed:
+            if not self.changed.wait_for(predicate, timeout=TIMEOUT):
+                pytest.fail(f"no {what} within {TIMEOUT}s")
+
+    def wait_hits(self, count: int) -> None:
+        self.wait_for(lambda: self.hits >= count, f"{count} breakpoint hits")
+
+
+def traced(tracer: Tracer, program: Program, engine: Engine):
+    """Trace the program with ``engine`` on every thread; its main thread's attachment."""
+    process = tracer.attach_process(program.pid)
+    for thread in list(process.threads.values()):
+        thread.attach(engine).set_events(engine.events)
+    return process, tracer.attach(process.main_thread, engine, AttachFlags.MATCH_OPS)
+
+
+def bounded(fn, what: str) -> None:
+    """Run ``fn`` in a thread and fail if it does not return in TIMEOUT (a hang)."""
+    error: list[BaseException] = []
+
+    def run():
+        try:
+            fn()
+        except BaseException as exc:  # handed to the test
+            error.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(TIMEOUT)
+    if worker.is_alive():
+        pytest.fail(f"{what} hung for {TIMEOUT}s")
+    if error:
+        raise error[0]
+
+
+def task_state(pid: int, tid) -> str:
+    with open(f"/proc/{pid}/task/{tid}/status") as status:
+        for line in status:
+            if line.startswith("State:"):
+                return line.split()[1]
+    return "?"
+
+
+def tracer_pid(tid: int) -> int:
+    with open(f"/proc/{tid}/status") as status:
+        for line in status:
+            if line.startswith("TracerPid:"):
+                return int(line.split()[1])
+    return -1
+
+
+@pytest.fixture
+def program(tracee):
+    prog = Program(tracee("trapchurn"))
+    yield prog
+    prog.kill()  # only if a test failed: the others finished it
+
+
+# -- point 1: a trap removed while threads run is retired, not forgotten ----------------
+
+def test_removing_a_breakpoint_while_threads_run_kills_nothing(program):
+    rng = random.Random(SEED)
+    tracer = Tracer()
+    engine = Hits()
+    process, att = traced(tracer, program, engine)
+    original = program.code()
+    assert program.command("spin 4") == "spinning 4"
+    for _round in range(20):
+        bp = att.insert_breakpoint(program.address)
+        engine.wait_hits(engine.hits + rng.randint(1, 5))
+        att.remove_breakpoint(bp)
+    assert program.command("stop").startswith("stopped ")
+    assert signal.SIGTRAP not in engine.signals  # no queued hit became a signal
+    assert program.code() == original
+    bounded(tracer.close, "close()")
+    assert program.finish() == 0
+
+
+# -- point 2: close() with a trap planted in running threads -----------------------------
+
+def test_close_with_a_breakpoint_in_running_threads_leaves_them_running(program):
+    original = program.code()
+    assert program.command("spin 4") == "spinning 4"
+    for _round in range(5):
+        tracer = Tracer()
+        engine = Hits()
+        traced(tracer, program, engine)[1].insert_breakpoint(program.address)
+        engine.wait_hits(3)
+        bounded(tracer.close, "close()")
+        assert program.child.poll() is None, "close() killed the program"
+        assert program.code() == original  # every byte restored
+        assert tracer_pid(program.pid) == 0
+    assert program.command("stop").startswith("stopped ")  # alive: no SIGTRAP
+    assert program.finish() == 0
+
+
+# -- point 3: a zombie leader is never waited for while other threads live -------------
+
+def test_after_the_main_thread_exits_step_over_and_close_do_not_hang(program):
+    tracer = Tracer()
+    engine = Hits()
+    process, att = traced(tracer, program, engine)
+    original = program.code()
+    att.insert_breakpoint(program.address)
+    assert program.command("spin 3") == "spinning 3"
+    engine.wait_hits(5)
+    assert program.command("main-exit") == "main gone"
+    engine.wait_hits(engine.hits + 50)  # each hit is a step-over holding the other threads
+    bounded(tracer.close, "close()")
+    assert program.code() == original
+    # (The zombie leader stays traced until the tracer thread has ended.)
+    workers = [tid for tid in os.listdir(f"/proc/{program.pid}/task") if int(tid) != program.pid]
+    assert workers and all(tracer_pid(int(tid)) == 0 for tid in workers)
+    assert program.command("stop").startswith("stopped ")
+    assert program.finish() == 0
+
+
+# -- point 4: a step-over is not a group stop -------------------------------------------
+
+def test_outside_sigstop_and_sigcont_with_a_breakpoint_planted(program):
+    rng = random.Random(SEED)
+    tracer = Tracer()
+    engine = Hits(Event.CLONE | Event.BREAKPOINT | Event.SIGNAL_ALL | Event.JCTL)
+    process, att = traced(tracer, program, engine)
+    att.insert_breakpoint(program.address)
+    assert program.command("spin 4") == "spinning 4"
+    for _round in range(10):
+        engine.wait_hits(engine.hits + rng.randint(1, 20))
+        os.kill(program.pid, signal.SIGSTOP)
+        engine.wait_for(lambda: len(engine.jctl) == 5 and all(
+            state == JobControl.STOPPED for state in engine.jctl.values()),
+            "group stop reported by all 5 threads")
+        os.kill(program.pid, signal.SIGCONT)
+        engine.wait_for(lambda: all(state == JobControl.CONTINUED
+                                    for state in engine.jctl.values()),
+                        "continue reported by all 5 threads")
+    assert program.command("stop").startswith("stopped ")
+    att.control(Resume.RESUME)  # control() still works (no PTRACE_LISTEN error)
+    bounded(tracer.close, "close()")
+    assert program.finish() == 0
+
+
+# -- point 13: an engine that detaches takes its traps with it --------------------------
+
+class Raiser(Hits):
+    def __init__(self):
+        super().__init__()
+        self.raised = threading.Event()
+
+    def report_breakpoint(self, att, report):
+        self.raised.set()
+        raise RuntimeError("this engine breaks on purpose")
+
+
+class Reaped(Hits):
+    def __init__(self):
+        super().__init__()
+        self.reaped = threading.Event()
+
+    def report_reap(self, att, report):
+        self.reaped.set()
+
+
+class Placer(Engine):
+    """Attaches ``engine`` to each new thread, and plants its breakpoint there."""
+
+    def __init__(self, engine: Engine, address: int):
+        self.engine, self.address, self.atts, self.bps = engine, address, [], []
+
+    def report_clone(self, att, report):
+        child = report.child.attach(self.engine)
+        child.set_events(Event.BREAKPOINT | Event.REAP)
+        self.bps.append(child.insert_breakpoint(self.address))
+        self.atts.append(child)
+
+
+def test_detaching_an_engine_removes_its_breakpoints(program):
+    tracer = Tracer()
+    leaving, staying = Hits(), Hits()
+    process, att = traced(tracer, program, leaving)
+    other = tracer.attach(process.main_thread, staying)
+    trap = process.arch.breakpoint_instruction
+    original = program.code(len(trap))
+    bp_leaving = att.insert_breakpoint(program.address)
+    other.insert_breakpoint(program.address)
+    att.control(Resume.DETACH)
+    assert not bp_leaving.inserted
+    assert program.code(len(trap)) == trap  # the other engine's breakpoint stays
+    other.control(Resume.DETACH)
+    assert program.code(len(trap)) == original
+    bounded(tracer.close, "close()")
+    assert program.finish() == 0
+
+
+def test_an_engine_detached_for_raising_or_reaped_takes_its_breakpoint(program, caplog):
+    tracer = Tracer()
+    trap_len = len(arch.host().breakpoint_instruction)
+    original = program.code(trap_len)
+    raiser, reaped = Raiser(), Reaped()
+    process = tracer.attach_process(program.pid)
+    placer = Placer(raiser, program.address)
+    process.main_thread.attach(placer).set_events(Event.CLONE)
+    assert program.command("spin 1") == "spinning 1"
+    (att,) = placer.atts
+    assert raiser.raised.wait(TIMEOUT), "the breakpoint was never hit"
+    # Any call is carried out after the report that detached it: a barrier.
+    tracer.attach(process.main_thread, placer, AttachFlags.MATCH_OPS)
+    assert att.detached
+    assert program.code(trap_len) == original
+    assert "raised in a callback" in caplog.text
+    assert program.command("stop").startswith("stopped ")
+    placer.engine = reaped  # the next worker's engine is reaped with it
+    assert program.command("spin 1") == "spinning 1"
+    # (Not read from memory: the step-overs of the spinning worker lift it.)
+    assert placer.bps[-1].inserted
+    assert program.command("stop").startswith("stopped ")  # the worker exits: REAP
+    assert reaped.reaped.wait(TIMEOUT), "the worker was never reaped"
+    tracer.attach(process.main_thread, placer, AttachFlags.MATCH_OPS)  # a barrier, as above
+    assert not placer.bps[-1].inserted
+    assert program.code(trap_len) == original
+    bounded(tracer.close, "close()")
+    assert program.finish() == 0
+
+
+# -- point 14: kill -9 of the debugger takes the program it started with it --------------
+
+def test_kill_9_of_the_repl_kills_the_program_it_launched(tracee):
+    repl = subprocess.Popen(
+        [sys.executable, "-m", "pydbg_utrace", "--batch", "-ex", "break target", "-ex", "run",
+         tracee("trapchurn")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        while True:  # the program's first line: it runs, with the breakpoint planted
+            line = repl.stdout.readline()
+            assert line, f"the program never ran: {''.join(lines)} {repl.stderr.read()}"
+            lines.append(line)
+            words = line.split()
+            if len(words) == 2 and words[0].startswith("0x") and words[1].isdigit():
+                pid = int(words[1])
+                break
+        gone = os.pidfd_open(pid)
+        with open(f"/proc/{pid}/mem", "rb") as mem:
+            mem.seek(int(words[0], 16))
+            assert mem.read(1) == arch.host().breakpoint_instruction[:1]
+        repl.kill()  # SIGKILL: no atexit, no close(), only the kernel can clean up
+        repl.wait()
+        readable, _, _ = select.select([gone], [], [], TIMEOUT)
+        assert readable, f"the program {pid} outlived its debugger's kill -9, trap and all"
+        os.close(gone)
+    finally:
+        repl.kill()
+        repl.wait()

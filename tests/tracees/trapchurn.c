@@ -1,0 +1,84 @@
+/* Threads that run through a breakpoint site while the tracer comes and goes.
+   Prints "ADDRESS PID" (ADDRESS: target()), then obeys stdin lines, answering
+   each with one line:
+     "spin N"     N threads call target() in a loop until "stop"  -> "spinning N"
+     "stop"       the spinning threads finish and are joined      -> "stopped TOTAL"
+     "main-exit"  the main thread calls pthread_exit(); a new thread reads the
+                  commands from then on, and answers once the leader is a
+                  zombie (State Z in /proc/PID/task/PID/stat)     -> "main gone"
+   EOF exits 0 (exit() from whichever thread reads the commands). */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static long total;
+static volatile int stopping;
+static pthread_t workers[64];
+static int nworkers;
+
+__attribute__((noinline)) void target(void) {
+    __atomic_add_fetch(&total, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Called through a pointer: on ppc64 ELFv2 a direct call enters a function at
+   its local entry point, past the global one whose address %p prints. */
+static void (*volatile call_target)(void) = target;
+
+static void *worker(void *arg) {
+    (void)arg;
+    while (!stopping) call_target();
+    return NULL;
+}
+
+static char leader_state(void) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", getpid(), getpid());
+    FILE *f = fopen(path, "r");
+    if (!f) return '?';
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *paren = strrchr(buf, ')');
+    return paren && paren[1] == ' ' ? paren[2] : '?';
+}
+
+static void *commands(void *arg) {
+    int announce_main_gone = arg != NULL;
+    if (announce_main_gone) {
+        while (leader_state() != 'Z') sched_yield();  /* the leader's exit must come */
+        printf("main gone\n");
+    }
+    char line[128];
+    while (fgets(line, sizeof line, stdin)) {
+        int n;
+        if (sscanf(line, "spin %d", &n) == 1 && n > 0 && n <= 64) {
+            stopping = 0;
+            nworkers = n;
+            for (int i = 0; i < n; i++) pthread_create(&workers[i], NULL, worker, NULL);
+            printf("spinning %d\n", n);
+        } else if (strncmp(line, "stop", 4) == 0) {
+            stopping = 1;
+            for (int i = 0; i < nworkers; i++) pthread_join(workers[i], NULL);
+            nworkers = 0;
+            printf("stopped %ld\n", total);
+        } else if (strncmp(line, "main-exit", 9) == 0 && !announce_main_gone) {
+            return (void *)1;  /* non-NULL: the caller hands over and exits */
+        } else {
+            printf("unknown\n");
+        }
+    }
+    exit(0);
+}
+
+int main(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    printf("%p %d\n", (void *)target, getpid());
+    commands(NULL);  /* returns only for "main-exit" */
+    pthread_t reader;
+    pthread_create(&reader, NULL, commands, (void *)1);
+    pthread_exit(NULL);
+}
