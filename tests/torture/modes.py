@@ -638,9 +638,12 @@ def kill_debugger(run: Run) -> None:
     run.phase = "start the REPL: break storm_target, run"
     debugger = subprocess.Popen(
         [sys.executable, "-m", "pydbg_utrace", "debug", "-ex", "break storm_target",
+         # the storm's ping-pong signals would stop the REPL first (gdb's default too)
+         "-ex", "handle SIGUSR1 nostop noprint pass",
          "-ex", "run", *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
     run.phase = "wait for the REPL's breakpoint stop"
+    run.pid = debugger.pid  # a hang's dump then shows the REPL and the program it started
     for line in debugger.stdout:
         if line.startswith("Breakpoint 1, at"):
             break
