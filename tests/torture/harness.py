@@ -235,6 +235,9 @@ class Run:
             self.problem(f"SIGTRAP shown to engines {len(census.sigtraps)} times "
                          f"({kernel} with si_code 0x80 SI_KERNEL), first in thread {tid} "
                          f"si_code {code:#x}")
+        for tid, name, pc in census.faults:
+            where = f" at pc {pc:#x}" if pc is not None else ""
+            self.problem(f"{name} shown to engines in thread {tid}{where}")
         self.notes["threads"] = len(census.threads)
         self.notes["processes"] = census.processes
 

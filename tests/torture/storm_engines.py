@@ -15,6 +15,7 @@ import threading
 from pydbg_utrace import Engine, Event, NoSuchThreadError, Resume
 
 LIFE = Event.CLONE | Event.EXEC | Event.EXIT | Event.DEATH | Event.REAP
+FAULTS = {signal.SIGSEGV, signal.SIGILL, signal.SIGBUS, signal.SIGFPE}
 SI_KERNEL = 0x80  # si_code of a SIGTRAP the kernel sends for an int3 nobody claimed
 
 
@@ -102,6 +103,7 @@ class Census(Follower):
         self.exits: collections.Counter = collections.Counter()
         self.execs: list[tuple[int, int]] = []  # (tid now, tid that called execve)
         self.sigtraps: list[tuple[int, int]] = []  # (tid, si_code)
+        self.faults: list[tuple[int, str, int | None]] = []  # (tid, SIGSEGV..., pc)
         self.signals: collections.Counter = collections.Counter()
         self.processes = 1
         self.main_pid = 0  # the storm's pid: its group's death ends the run
@@ -147,6 +149,13 @@ class Census(Follower):
         self.signals[signo] += 1
         if signo == signal.SIGTRAP:
             self.sigtraps.append((report.thread.tid, report.siginfo.code))
+        elif signo in FAULTS and len(self.faults) < 5:
+            # The storm never faults: where it did says what went wrong.
+            try:
+                pc = report.regs.pc
+            except Exception:  # a dying thread: the signal alone says enough
+                pc = None
+            self.faults.append((report.thread.tid, signal.Signals(signo).name, pc))
         self.progress.tick()
 
 
