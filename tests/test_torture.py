@@ -51,6 +51,9 @@ def storm(tracee) -> str:
 def test_storm(mode: str, seed: int, storm: str) -> None:
     result = run_one(mode, seed, deadline=DEADLINE, storm=storm)
     detail = "\n".join(f"  - {problem}" for problem in result["problems"])
+    said = [line for line in result.get("stderr", "").splitlines() if line.startswith("storm:")]
+    if said:  # the storm's own complaint (a child that died of a signal, say)
+        detail += "\n" + "\n".join(said[-3:])
     if result.get("dump"):
         detail += "\n" + result["dump"]
     assert result["ok"], f"{mode} seed {seed}:\n{detail}"
