@@ -46,6 +46,9 @@ class Thread:
         # Engines holding the thread stopped (STOP is sticky), plus internal
         # holds (a launch not yet started, a clone child awaiting its report).
         self.holds: set[object] = set()
+        # Engines told "in progress" by control(STOP): each is owed a report at the
+        # stop it lands on, an event's callbacks or else a quiesce pass of its own.
+        self.quiesce_owed: set[object] = set()
         self.steppers: list[Attachment] = []  # asked for a step, await report_step
         self.pending = Resume.RESUME  # minimum non-STOP action asked since the last resume
         self.regs: Registers | None = None  # read once per stop, on demand

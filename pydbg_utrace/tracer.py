@@ -337,6 +337,8 @@ class Tracer(TrapHandling, Lifecycle):
             thread.holds.add(att)
         for att in decision.released:
             thread.holds.discard(att)
+        if thread.quiesce_owed:  # a callback at this stop is the report STOP promised
+            thread.quiesce_owed.difference_update(decision.stopped, decision.released)
         if decision.resume in (Resume.SINGLESTEP, Resume.BLOCKSTEP):
             for att in decision.released:
                 if att not in thread.steppers:
@@ -680,7 +682,11 @@ class Tracer(TrapHandling, Lifecycle):
     # -- resuming --------------------------------------------------------------------
     def _resume(self, thread: Thread) -> None:
         """Let the thread go on if nobody holds it, in the cheapest way that serves all."""
-        if thread.state != State.STOPPED or thread.holds:
+        if thread.state != State.STOPPED:
+            return
+        if thread.quiesce_owed:
+            self._quiesce_owed(thread)
+        if thread.holds:
             return
         if thread.pending <= Resume.REPORT:
             interrupt = thread.pending == Resume.INTERRUPT
@@ -701,6 +707,20 @@ class Tracer(TrapHandling, Lifecycle):
                 self._interrupt(thread)
                 return
         self._continue(thread)
+
+    def _quiesce_owed(self, thread: Thread) -> None:
+        """The report_quiesce that control(STOP)'s InProgressError promised.
+
+        Most stops report an event, and its callbacks pay the debt (see _report).
+        The stops that report nothing (a new thread's first stop, VFORK_DONE, a
+        thread released after another's step-over) pay it here, to exactly the
+        engines still owed: the others are not told of a stop twice.
+        """
+        owed = [att for att in thread.attachments if att in thread.quiesce_owed]
+        thread.quiesce_owed.clear()
+        if owed:
+            self._report(thread, Report(self, thread, Event.NONE), Event.NONE,
+                         attachments=owed)
 
     def _continue(self, thread: Thread) -> None:
         if thread.release_at_exit is not None:
@@ -853,6 +873,7 @@ class Tracer(TrapHandling, Lifecycle):
         if action == Resume.STOP:
             thread.holds.add(att)
             if thread.state != State.STOPPED:
+                thread.quiesce_owed.add(att)
                 self._interrupt(thread)
                 raise InProgressError(f"thread {thread.tid} stops at its next safe point")
             return
@@ -896,6 +917,7 @@ class Tracer(TrapHandling, Lifecycle):
             thread.attachments.remove(att)
             self._count_syscall_watchers(thread)
         thread.holds.discard(att)
+        thread.quiesce_owed.discard(att)
         if att in thread.steppers:
             thread.steppers.remove(att)
         self._drop_engine_traps(att)  # breakpoint/watchpoint hook: its traps go with it

@@ -52,14 +52,21 @@ class HoldVforkChild(Observer):
     def __init__(self):
         super().__init__()
         self.child_att = None
+        self.holding = True  # until the scenario lets the child go
 
     def report_clone(self, att, r):
         self.child_att = self.watch(r.child, Event.QUIESCE | Event.DEATH)
         try:
             self.child_att.control(Resume.STOP)
         except InProgressError:
-            pass  # not stopped yet: it stops at its first chance
+            pass  # not stopped yet: it stops at its first chance, told by report_quiesce
         self.out.post("clone", r.clone_kind, r.child.tid)
+
+    def report_quiesce(self, att, r):
+        # The child's: the answer here is this engine's last, so it must say STOP
+        # again to keep holding (a resume answer would let go, as in utrace).
+        if att is self.child_att and self.holding:
+            return Resume.STOP
 
     def report_syscall_exit(self, att, r):
         if att.thread.tid == att.thread.process.pid:
@@ -86,6 +93,7 @@ def run_utrace(binary: str) -> None:
         util.wait_proc_state(proc.pid, "D")
         util.check(eng.out.q.empty(), f"a report while the vfork child was held: "
                    f"{eng.out.q.queue[0] if eng.out.q.queue else ''}")
+        eng.holding = False
         eng.child_att.control(Resume.RESUME)
         # Two threads report now, in whatever order waitpid gives them (and
         # the parent may already be at its next syscalls).
