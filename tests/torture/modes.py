@@ -366,6 +366,11 @@ def vfork_breakpoints(run: Run) -> None:
     traced(run, churn=True)
 
 
+def step_breakpoints(run: Run) -> None:
+    """Engines single-step threads while breakpoints come and go (FOUND.md F)."""
+    traced(run, flags=("-F",), churn=True, actions=("step",))
+
+
 def close_midway(run: Run) -> None:
     traced(run, flags=("-F",), churn=True, close_midway=True)
 
@@ -677,6 +682,7 @@ MODES: dict[str, Callable[[Run], None]] = {
     "step": step,
     "breakpoint-churn": breakpoint_churn,
     "vfork-breakpoints": vfork_breakpoints,
+    "step-breakpoints": step_breakpoints,
     "close-midway": close_midway,
     "zombie-leader": zombie_leader,
     "sigstop": sigstop,

@@ -22,7 +22,7 @@ MARK = "@@torture@@ "
 # pytest process need not import the driver's modules).
 MODES = (
     "plain", "attach-detach", "hold", "step", "breakpoint-churn", "vfork-breakpoints",
-    "close-midway",
+    "step-breakpoints", "close-midway",
     "zombie-leader", "sigstop", "exec-thread", "engine-detach", "faults", "launch",
     "attach", "cli-attach", "kill-debugger", "storm",
 )
