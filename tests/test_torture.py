@@ -29,8 +29,28 @@ SEEDS = tuple(int(s) for s in os.environ.get("PYDBG_UTRACE_TORTURE_SEEDS",
 # Per seed: the storm takes a second or two here when nothing hangs; a hang
 # costs the whole deadline, so the short run's is tighter than the long run's.
 DEADLINE = 8.0
+# Modes that show a finding still open in the core (tests/torture/FOUND.md): each
+# runs and is reported (xfailed, or XPASS when the race did not strike), never
+# silently skipped.  Not strict: a finding shows in some seeds' interleavings, not
+# every time.  Remove a line when its finding is fixed.
+OPEN_FINDINGS = {
+    "vfork-breakpoints": "FOUND.md A: a breakpoint step-over while a thread is in vfork() "
+                         "deadlocks the tracer",
+    "step-breakpoints": "FOUND.md F: single steps while breakpoints come and go: SIGSEGV at "
+                        "a garbage pc",
+    "storm": "FOUND.md A and F (the storm mixes vfork, steps and breakpoint churn)",
+}
+
+
+def case(mode: str, seed: int):
+    marks = ()
+    if mode in OPEN_FINDINGS:
+        marks = pytest.mark.xfail(reason=OPEN_FINDINGS[mode], strict=False)
+    return pytest.param(mode, seed, id=f"{mode}-seed{seed}", marks=marks)
+
+
 # "storm" (everything at once) is the long run's mode: one seed here.
-CASES = [pytest.param(mode, seed, id=f"{mode}-seed{seed}") for mode in MODES for seed in SEEDS
+CASES = [case(mode, seed) for mode in MODES for seed in SEEDS
          if mode != "storm" or seed == SEEDS[0]]
 
 
