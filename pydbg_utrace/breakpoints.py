@@ -72,6 +72,9 @@ class BreakpointTable:
         # ``suspects()`` names, at removal time, every thread that could.
         self.retired: dict[int, set[int]] = {}
         self.suspects = suspects
+        # Every address a trap was removed from, with its original (until exec): a
+        # child forked before a removal still has the trap in its copy (scrub_copy).
+        self.removed: dict[int, bytes] = {}
 
     def add(self, bp: Breakpoint) -> None:
         self._trap(bp.address).breakpoints.append(bp)
@@ -156,6 +159,20 @@ class BreakpointTable:
                 bp.table = None
         self.traps.clear()
         self.retired.clear()
+        self.removed.clear()
+
+    def scrub_copy(self, copy: AddressSpace) -> None:
+        """Put back, in a forked child's ``copy``, the originals of traps removed since.
+
+        fork() copies the memory before the tracer hears of the child, so a trap
+        removed in between is gone from the parent but still in the copy.  An
+        address that holds our trap instruction in the copy but no trap in this
+        table is such a leftover.
+        """
+        for address, original in self.removed.items():
+            if address not in self.traps \
+                    and copy.read_raw(address, len(self.instruction)) == self.instruction:
+                copy.write_raw(address, original)
 
     def breakpoints(self) -> list[Breakpoint]:
         return [bp for trap in self.traps.values() for bp in trap.breakpoints]
@@ -175,6 +192,7 @@ class BreakpointTable:
         if not trap.wanted():
             del self.traps[address]
             self.space.write_raw(address, trap.original)
+            self.removed[address] = trap.original
             suspects = set(self.suspects())
             if suspects:
                 self.retired.setdefault(address, set()).update(suspects)

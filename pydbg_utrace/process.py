@@ -134,6 +134,11 @@ class Process:
     def has_traps(self) -> bool:
         return self._breakpoints is not None and bool(self._breakpoints.traps)
 
+    def has_traps_to_inherit(self) -> bool:
+        """Traps now, or removed since exec: a child forked meanwhile may copy either."""
+        table = self._breakpoints
+        return table is not None and bool(table.traps or table.removed)
+
     def has_retired_traps(self) -> bool:
         """Are there removed traps that a thread may still report a late hit of?"""
         return self._breakpoints is not None and bool(self._breakpoints.retired)

@@ -557,7 +557,7 @@ class Tracer(TrapHandling, Lifecycle):
             parent.pending = Resume.RESUME
             parent.report_at_vfork_done = True
         child.holds.discard(CLONE_HOLD)
-        if kind in ("fork", "clone") and parent.process.has_traps() \
+        if kind in ("fork", "clone") and parent.process.has_traps_to_inherit() \
                 and not _same_memory(parent.tid, child_tid):
             # (A clone(CLONE_VM) child shares the traps: writing the originals
             # into it would take them from the parent too.)

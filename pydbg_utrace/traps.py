@@ -236,6 +236,7 @@ class TrapHandling:
         """A forked child has copies of our traps: keep those its own engines own."""
         kept_engines = {att.engine for att in child.attachments}
         child_table = child.process.breakpoints
+        parent.breakpoints.scrub_copy(child_table.space)
         for address, trap in parent.breakpoints.traps.items():
             wanted = [bp for bp in trap.breakpoints if bp.engine in kept_engines]
             if not wanted:
