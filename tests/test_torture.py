@@ -39,6 +39,8 @@ OPEN_FINDINGS = {
     "step-breakpoints": "FOUND.md F: single steps while breakpoints come and go: SIGSEGV at "
                         "a garbage pc",
     "storm": "FOUND.md A and F (the storm mixes vfork, steps and breakpoint churn)",
+    "sigstop": "FOUND.md F: with breakpoints churning and outside SIGSTOP/SIGCONT, 2 seeds "
+               "in 100 die of SIGSEGV in libc (point 4 itself: test_reliability_traps_live)",
 }
 
 
