@@ -8,17 +8,14 @@ of the program, now and at each `run`.  It says what it wants either with an
 
 from __future__ import annotations
 
-import importlib.util
-import inspect
-import sys
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydbg_utrace import Engine, UtraceError
+from pydbg_utrace.engine_files import EngineFileError, attach_engine, load_engine
 
 from .commands import CommandError, command
-from .session import attach_engine
 
 if TYPE_CHECKING:
     from .debugger import Debugger
@@ -90,26 +87,10 @@ def _engine_path(args: str) -> Path:
 
 
 def _instantiate(path: Path) -> Engine:
-    module_name = f"pydbg_utrace_loaded_{path.stem}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise CommandError(f"{path}: not a Python file")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)
-    except Exception as exc:
-        raise CommandError(f"{path}: {type(exc).__name__}: {exc}") from None
-    classes = [cls for _, cls in inspect.getmembers(module, inspect.isclass)
-               if issubclass(cls, Engine) and cls is not Engine
-               and cls.__module__ == module_name]
-    if len(classes) != 1:
-        raise CommandError(f"{path} must define exactly one Engine subclass "
-                           f"(found {len(classes)})")
-    try:
-        return classes[0]()
-    except Exception as exc:
-        raise CommandError(f"{classes[0].__name__}(): {exc}") from None
+        return load_engine(path)
+    except EngineFileError as exc:
+        raise CommandError(str(exc)) from None
 
 
 @command("engine unload", "engine unload NAME", complete="engines")

@@ -27,6 +27,7 @@ from pydbg_utrace import (
     UtraceError,
     kernel,
 )
+from pydbg_utrace.engine_files import attach_engine
 
 from .engine import INTERRUPT, PARK, Note, ReplEngine, StepPlan, Stop
 from .policy import StopPolicy
@@ -483,17 +484,6 @@ class Session:
         number = self.next_number
         self.next_number += 1
         return number
-
-
-def attach_engine(engine: Any, thread) -> None:
-    """Attach a loaded engine to ``thread`` the way it asks to be attached."""
-    if hasattr(engine, "attach_to"):
-        engine.attach_to(thread)
-        return
-    events = getattr(engine, "events", Event.NONE)
-    if callable(events):
-        events = events()
-    thread.attach(engine).set_events(Event(events))
 
 
 def _reason(exc: BaseException) -> str:
