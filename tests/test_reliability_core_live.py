@@ -35,6 +35,13 @@ pytestmark = pytest.mark.live
 TIMEOUT = 30
 HOST = arch.host()
 
+# The syscall logger formats arguments through python-ptrace's prototypes, whose
+# import refuses s390x ("Unsupported CPU architecture"): its own decoding is issue 13.
+needs_logger = pytest.mark.skipif(
+    HOST.name == "s390x",
+    reason="the syscall logger loads python-ptrace's prototypes, which refuse s390x "
+           "(engines/syscall_log.py; its own decoders are issue 13)")
+
 
 def finish(process):
     status = process.wait(TIMEOUT)
@@ -450,6 +457,7 @@ def test_registers_reach_the_floating_point_regset(own_tracer, tracee):
     assert mxcsr & 0xFFC0 == 0x1F80  # the power-on default masks: a real FXSAVE area
 
 
+@needs_logger
 def test_interrupted_calls_are_spelled_as_strace_does(own_tracer, tracee):
     from pydbg_utrace.engines.syscall_log import SyscallLogger
 
@@ -523,6 +531,7 @@ def test_set_events_refuses_bits_no_event_has(own_tracer, tracee):
 
 
 # -- 8: attaching to every thread while threads die ------------------------------------------
+@needs_logger
 def test_the_logger_attaches_to_a_process_even_with_a_thread_dying_right_then(own_tracer,
                                                                               tracee):
     from pydbg_utrace.engines.syscall_log import SyscallLogger
