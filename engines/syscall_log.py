@@ -1,17 +1,30 @@
-"""An engine that logs every system call, one line each, in strace's manner.
+"""An engine that logs every system call, one line each, as strace prints them.
 
-``TID name(args) = result`` with string arguments read from the tracee and
-errors spelled as ``-1 ENOENT (No such file or directory)``.  With
-``follow`` it attaches itself to every new thread and process it sees.
+The text of each call comes from the pure decoder (:mod:`.decode`); this
+engine brings it the tracee's memory and assembles strace's lines around it:
+
+- the pid prefix by strace's rules: ``PID `` (``%-5d``) in a log file with
+  ``-f`` (or several processes), ``[pid N] `` on stderr once several
+  processes run, none with ``-ff`` (one file per thread);
+- ``name(args) = result`` with the result at column 40, ``<unfinished ...>``
+  when another line comes between a call's entry and its exit, then
+  ``<... name resumed>``; ``= ?`` for calls that never return;
+- ``--- SIGCHLD {si_signo=...} ---`` at each signal, ``+++ exited with N +++``
+  / ``+++ killed by SIGKILL +++`` at each death;
+- the launched program's own ``execve``, rebuilt from its new stack (its entry
+  was never seen: the program is traced from its exec on);
+- :class:`TraceOptions`: ``-s -v -x -y -T -t -r``, the ``trace=``,
+  ``signal=`` and ``status=`` filters, ``-q``.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import sys
+import time
+from collections.abc import Callable
 from typing import TextIO
-
-from ptrace.syscall.prototypes import SYSCALL_PROTOTYPES
 
 from pydbg_utrace import (
     AttachFlags,
@@ -21,63 +34,129 @@ from pydbg_utrace import (
     ExistsError,
     NoSuchThreadError,
     Report,
+    SignalAction,
     kernel,
 )
 from pydbg_utrace.memory import read_string
 
-STRING_LIMIT = 32  # characters shown of a string argument, as strace -s 32
-EVENTS = Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT | Event.EXEC | Event.EXIT | Event.DEATH
+from . import decode
+from .trace_options import TraceOptions
+
+STRING_LIMIT = 32  # strace's default -s
+RESULT_COLUMN = 40  # strace's -a default: where "= result" starts
+EVENTS = (Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT | Event.EXEC | Event.EXIT | Event.DEATH
+          | Event.SIGNAL_ALL)
+EXECVE_NAMES = ("execve", "execveat")
+
+Output = TextIO | Callable[[int], TextIO]
 
 
-def quote(data: bytes, complete: bool) -> str:
-    """A C-style quoted string, cut at STRING_LIMIT characters."""
-    shown = data[:STRING_LIMIT]
-    text = "".join(
-        chr(b) if 32 <= b < 127 and b not in (34, 92) else
-        {10: "\\n", 9: "\\t", 34: '\\"', 92: "\\\\"}.get(b, f"\\{b:o}")
-        for b in shown)
-    more = "..." if len(data) > STRING_LIMIT or not complete else ""
-    return f'"{text}"{more}'
+class TracheeMemory:
+    """A thread's memory for the decoder, through ``process_vm_readv`` (no stop needed)."""
+
+    def __init__(self, tid: int):
+        self.tid = tid
+
+    def read(self, address: int, size: int) -> bytes:
+        if size <= 0:
+            return b""
+        return kernel.read_memory(self.tid, address, size)
+
+    def read_string(self, address: int, limit: int) -> tuple[bytes, bool]:
+        return read_string(self.tid, address, limit)
 
 
-#: The kernel's internal restart codes (include/linux/errno.h): never seen by
-#: the program, but a tracer sees them at the exit of an interrupted call.
-#: strace's names and words.
-RESTART_CODES = {
-    512: ("ERESTARTSYS", "To be restarted if SA_RESTART is set"),
-    513: ("ERESTARTNOINTR", "To be restarted"),
-    514: ("ERESTARTNOHAND", "To be restarted if no handler"),
-    516: ("ERESTART_RESTARTBLOCK", "Interrupted by signal"),
-}
+def fd_path(tid: int) -> Callable[[int], str | None]:
+    """``-y``: what ``/proc/TID/fd/N`` points at, read when the line is printed."""
+    def lookup(fd: int) -> str | None:
+        try:
+            return os.readlink(f"/proc/{tid}/fd/{fd}")
+        except OSError:
+            return None
+    return lookup
 
 
-def format_result(rval: int, is_error: bool) -> str:
-    if is_error and -rval in RESTART_CODES:
-        name, words = RESTART_CODES[-rval]
-        return f"? {name} ({words})"
-    if is_error:
-        err = -rval
-        name = errno.errorcode.get(err, f"E{err}")
-        return f"-1 {name} ({os.strerror(err)})"
-    return f"{rval:#x}" if rval > 0xFFFF else str(rval)
+def call_arguments(tid: int, name: str, args: tuple[int, ...], arch=None,
+                   options: TraceOptions | None = None) -> str:
+    """The arguments of a call at its entry, as strace shows them (``3, "abc", 3``).
+
+    For front ends that show one call at a time (the REPL); output buffers,
+    filled only at the exit, are shown by their address.
+    """
+    if arch is None:
+        from pydbg_utrace.arch import for_pid
+
+        arch = for_pid(tid)
+    pending = decode.decode_entry(decode.abi_for(arch.name), name, args, TracheeMemory(tid),
+                                  options or TraceOptions())
+    text = pending.entry_text[len(name) + 1:]
+    if pending.rest:  # not filled yet: shown as the addresses they are (as if it failed)
+        text += decode.decode_exit(pending, 0, errno.EFAULT)[:-1]
+    return text
+
+
+def format_result(rval: int, is_error: bool, name: str = "") -> str:
+    """What follows ``= ``: ``-1 ENOENT (No such file or directory)``, ``0x7f...`` for mmap."""
+    return decode.format_result(None, name, rval, -rval if is_error else None)
+
+
+class _Sink:
+    """One output stream and its unfinished line (strace's ``printing_tcp``)."""
+
+    __slots__ = ("out", "open_tid", "column")
+
+    def __init__(self, out: TextIO):
+        self.out = out
+        self.open_tid: int | None = None  # whose line is not finished yet
+        self.column = 0
+
+    def write(self, text: str) -> None:
+        self.out.write(text)
+        self.column += len(text)
+
+    def end_line(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+        self.open_tid = None
+        self.column = 0
 
 
 class SyscallLogger(Engine):
-    """Writes one line per system call to ``out``."""
+    """Writes strace's lines for every traced thread to ``out``.
+
+    ``out`` is a stream, or for ``-ff`` a callable giving the stream of a
+    thread id.  Without ``options`` (the library's use: REPL, gdbserver
+    ``--trace``) every line shows its pid, as strace's ``--always-show-pid``.
+    """
 
     name = "syscall-log"
 
-    def __init__(self, out: TextIO, follow: bool = False):
-        self.out = out
-        self.follow = follow
-        self._pending: dict[int, str] = {}  # tid -> "name(args)" awaiting its result
+    def __init__(self, out: Output, follow: bool = False, options: TraceOptions | None = None,
+                 always_show_pid: bool | None = None):
+        self.options = options or TraceOptions(follow=follow)
+        self.follow = follow or self.options.follow or self.options.follow_files
+        self.separate = not hasattr(out, "write")
+        self._out = out
+        self._to_file = not self.separate and out not in (sys.stderr, sys.stdout)
+        self.always_show_pid = options is None if always_show_pid is None else always_show_pid
+        # strace decides once, at the start: a shared log file with -f shows every pid.
+        self._pid_column = self.always_show_pid or (self._to_file and self.follow)
+        self._sinks: dict[int, _Sink] = {}
+        self._shared = None if self.separate else _Sink(out)
+        self._pending: dict[int, decode.Pending] = {}  # tid -> call awaiting its exit
+        self._entered: dict[int, float] = {}  # tid -> entry time (-T)
+        self._held: dict[int, str] = {}  # tid -> entry text kept until the exit (-z/-Z)
+        self._seen: set[int] = set()  # threads whose first syscall stop we had
+        self._alive: set[int] = set()
+        self._last_line = None  # monotonic time of the previous line (-r)
 
+    # -- attaching -----------------------------------------------------------------------
     def events(self) -> Event:
         return EVENTS | (Event.CLONE if self.follow else Event.NONE)
 
     def attach_to(self, thread) -> Attachment:
         att = thread.attach(self)
         att.set_events(self.events())
+        self._alive.add(thread.tid)
         return att
 
     def attach_to_process(self, process) -> list[Attachment]:
@@ -103,24 +182,143 @@ class SyscallLogger(Engine):
                     continue  # report_clone was first
                 except NoSuchThreadError:
                     continue  # it died meanwhile: nothing to log
+                self._alive.add(thread.tid)
+                self._seen.add(thread.tid)  # attached mid-run: no launch execve to rebuild
                 attachments.append(att)
 
-    def report_clone(self, att: Attachment, report: Report) -> None:
-        if self.follow and report.child is not None:
-            self.attach_to(report.child)
+    # -- lines -----------------------------------------------------------------------------
+    def _sink(self, tid: int) -> _Sink:
+        if self._shared is not None:
+            return self._shared
+        sink = self._sinks.get(tid)
+        if sink is None:
+            sink = self._sinks[tid] = _Sink(self._out(tid))
+        return sink
 
+    def _prefix(self, tid: int) -> str:
+        if self.separate:
+            return ""
+        if self._pid_column:
+            return f"{tid:<5} "
+        if not self._to_file and len(self._alive) > 1:
+            return f"[pid {tid:5}] "
+        return ""
+
+    def _times(self) -> str:
+        opts = self.options
+        text = ""
+        if opts.timestamps:
+            now = time.time()
+            if opts.timestamps >= 3:
+                text += f"{now:.6f} "
+            else:
+                text += time.strftime("%H:%M:%S", time.localtime(now))
+                text += f".{int(now % 1 * 1e6):06d} " if opts.timestamps == 2 else " "
+        if opts.relative:
+            now = time.monotonic()
+            delta = 0.0 if self._last_line is None else now - self._last_line
+            self._last_line = now
+            text += f"{delta:13.6f} "
+        return text
+
+    def _begin(self, tid: int) -> _Sink:
+        """Start a line for ``tid``: an unfinished line of another call is cut first."""
+        sink = self._sink(tid)
+        if sink.open_tid is not None:
+            sink.end_line(" <unfinished ...>")
+        sink.write(self._prefix(tid) + self._times())
+        return sink
+
+    def _line(self, tid: int, text: str) -> None:
+        self._begin(tid).end_line(text)
+
+    def _finish(self, sink: _Sink, tid: int, result: str) -> None:
+        sink.write(" ")
+        if sink.column < RESULT_COLUMN:
+            sink.write(" " * (RESULT_COLUMN - sink.column))
+        took = ""
+        if self.options.syscall_times and tid in self._entered:
+            took = f" <{time.monotonic() - self._entered.pop(tid):.6f}>"
+        sink.end_line(f"= {result}{took}")
+
+    def _shown(self, name: str) -> bool:
+        return self.options.trace is None or name in self.options.trace
+
+    # -- system calls --------------------------------------------------------------------
     def report_syscall_entry(self, att: Attachment, report: Report) -> None:
         info = report.syscall
         thread = att.thread
+        self._seen.add(thread.tid)
         name = thread.arch.syscall_name(info.nr)
-        self._pending[thread.tid] = f"{name}({self._arguments(thread.tid, name, info.args)})"
+        pending = decode.decode_entry(decode.abi_for(thread.arch.name), name, info.args,
+                                      TracheeMemory(thread.tid), self.options,
+                                      info.stack_pointer, fd_path(thread.tid))
+        self._pending[thread.tid] = pending
+        if not self._shown(name):
+            return
+        self._entered[thread.tid] = time.monotonic()
+        if self.options.status != "all":  # the result decides: print it all at the exit
+            self._held[thread.tid] = pending.entry_text
+            return
+        sink = self._begin(thread.tid)
+        sink.write(pending.entry_text)
+        sink.open_tid = thread.tid
 
     def report_syscall_exit(self, att: Attachment, report: Report) -> None:
-        call = self._pending.pop(att.thread.tid, None)
-        if call is None:  # its entry came before we attached (or was execve's)
-            call = "<... resumed>"
+        tid = att.thread.tid
         info = report.syscall
-        self.out.write(f"{att.thread.tid} {call} = {format_result(info.rval, info.is_error)}\n")
+        pending = self._pending.pop(tid, None)
+        error = -info.rval if info.is_error else None
+        if pending is None:
+            first = tid not in self._seen
+            self._seen.add(tid)
+            pending = self._unseen_entry(att, info, first)
+            if pending is None:
+                return
+        name = pending.name
+        if not self._shown(name):
+            return
+        status = self.options.status
+        if status != "all":
+            if (status == "successful") == (error is not None):
+                self._held.pop(tid, None)
+                self._entered.pop(tid, None)
+                return
+            sink = self._begin(tid)
+            sink.write(self._held.pop(tid, pending.entry_text))
+        else:
+            sink = self._sink(tid)
+            if sink.open_tid != tid:
+                sink = self._begin(tid)
+                sink.write(f"<... {name} resumed>")
+        sink.write(decode.decode_exit(pending, info.rval, error, TracheeMemory(tid)))
+        self._finish(sink, tid, decode.format_result(pending, name, info.rval, error))
+
+    def _unseen_entry(self, att: Attachment, info, first: bool) -> decode.Pending | None:
+        """A call whose entry we did not see: the launch's execve, or one interrupted by
+        our attach (shown as strace shows a call resumed after attach)."""
+        thread = att.thread
+        name = thread.arch.syscall_name(info.nr) if info.nr >= 0 else ""
+        abi = decode.abi_for(thread.arch.name)
+        if first and name in ("execve", "") and not info.is_error:
+            text = decode.execve_from_stack(abi, TracheeMemory(thread.tid),
+                                            info.stack_pointer, self.options)
+            if text is not None:
+                pending = decode.decode_entry(abi, "execve", (), TracheeMemory(thread.tid),
+                                              self.options)
+                pending.entry_text = text
+                pending.rest = []
+                if self._shown("execve"):
+                    self._entered[thread.tid] = time.monotonic()
+                    sink = self._begin(thread.tid)
+                    sink.write(text)
+                    sink.open_tid = thread.tid
+                return pending
+        if not name:
+            return None
+        pending = decode.decode_entry(abi, name, (), TracheeMemory(thread.tid), self.options)
+        pending.rest = []
+        return pending
 
     def report_exec(self, att: Attachment, report: Report) -> None:
         # A thread other than the leader called execve: it returns as the
@@ -129,52 +327,63 @@ class SyscallLogger(Engine):
             call = self._pending.pop(report.old_tid, None)
             if call is not None:
                 self._pending[att.thread.tid] = call
+            self._alive.discard(report.old_tid)
 
     def report_exit(self, att: Attachment, report: Report) -> None:
-        call = self._pending.pop(att.thread.tid, None)
-        if call is not None:  # exit_group and friends never return
-            self.out.write(f"{att.thread.tid} {call} = ?\n")
+        tid = att.thread.tid
+        pending = self._pending.pop(tid, None)
+        if pending is None or not self._shown(pending.name):
+            return
+        if self.options.status == "successful":
+            self._held.pop(tid, None)
+            return
+        sink = self._sink(tid)
+        if tid in self._held:
+            sink = self._begin(tid)
+            sink.write(self._held.pop(tid))
+        elif sink.open_tid != tid:
+            sink = self._begin(tid)
+            sink.write(f"<... {pending.name} resumed>")
+        if pending.rest:
+            sink.write(" <unfinished ...>")
+        sink.write(")")
+        self._entered.pop(tid, None)
+        self._finish(sink, tid, "?")
+
+    def report_signal(self, att: Attachment, report: Report) -> None:
+        info = report.siginfo
+        if info is None or report.signal_action == SignalAction.REPORT:
+            return  # no signal: a stop we (or another engine) asked for
+        wanted = self.options.signals
+        if wanted is not None and info.signo not in wanted:
+            return
+        abi = decode.abi_for(att.thread.arch.name)
+        self._line(att.thread.tid, decode.signal_line(bytes(info.raw), abi))
+
+    def report_clone(self, att: Attachment, report: Report) -> None:
+        if self.follow and report.child is not None:
+            self.attach_to(report.child)
+            self._seen.add(report.child.tid)  # a child's first stop is no launch
 
     def report_death(self, att: Attachment, report: Report) -> None:
+        tid = att.thread.tid
         status = report.exit_code or 0
+        self._alive.discard(tid)
+        quiet = self.options.quiet
         if report.old_tid is not None:  # strace's words for a leader replaced by an exec
-            how = f"superseded by execve in pid {report.old_tid}"
+            if quiet < 2:
+                self._line(tid, f"+++ superseded by execve in pid {report.old_tid} +++")
         elif os.WIFSIGNALED(status):
-            how = f"killed by signal {os.WTERMSIG(status)}"
-        else:
-            how = f"exited with {os.WEXITSTATUS(status)}"
-        self.out.write(f"{att.thread.tid} +++ {how} +++\n")
+            if quiet < 3:
+                self._line(tid, decode.death_line(status))
+        elif quiet < 2:
+            self._line(tid, decode.death_line(status))
+        sink = self._sinks.get(tid)
+        if sink is not None and self.separate:
+            sink.out.flush()
 
+    # -- for other front ends ------------------------------------------------------------
     @staticmethod
     def _arguments(tid: int, name: str, args: tuple[int, ...]) -> str:
-        prototype = SYSCALL_PROTOTYPES.get(name)
-        if prototype is None:
-            return ", ".join(_number(a) for a in args)
-        params = prototype[1]
-        shown = []
-        for i, (value, (ctype, argname)) in enumerate(zip(args, params, strict=False)):
-            if ctype == "const char *" and value:
-                try:
-                    shown.append(_string_argument(tid, value, argname, args[i + 1:i + 2]))
-                    continue
-                except kernel.KernelError:
-                    pass
-            shown.append(_number(value, signed=ctype == "int"))
-        return ", ".join(shown)
-
-
-def _string_argument(tid: int, address: int, argname: str, following: tuple[int, ...]) -> str:
-    """A path is read to its NUL; a buffer (write's ``buf``) only to its length."""
-    if argname == "buf" and following:
-        size = following[0]
-        data = kernel.read_memory(tid, address, min(size, STRING_LIMIT + 1))
-        return quote(data, len(data) >= size)
-    return quote(*read_string(tid, address, STRING_LIMIT + 1))
-
-
-def _number(value: int, signed: bool = False) -> str:
-    if signed:
-        value &= 0xFFFFFFFF
-        if value >= 1 << 31:
-            return str(value - (1 << 32))
-    return f"{value:#x}" if value > 0xFFFF else str(value)
+        """Kept for the REPL until it calls :func:`call_arguments` (same result)."""
+        return call_arguments(tid, name, args)

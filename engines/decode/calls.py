@@ -1,0 +1,847 @@
+"""One system call as strace prints it: its arguments at entry, the rest at exit.
+
+strace prints a call's input arguments when the call starts and the ones
+the kernel fills (read's buffer, stat's structure) when it returns; with
+``-f`` another process's line may come between, hence ``<unfinished ...>``.
+So each call's arguments are a list of :data:`Arg`: a renderer and whether
+it waits for the exit.  Everything before the first exit argument is shown
+at entry (:func:`decode_entry`), the rest at exit (:func:`decode_exit`).
+"""
+
+from __future__ import annotations
+
+import errno as errno_names
+import os
+from collections.abc import Callable
+from typing import NamedTuple
+
+from ..trace_options import TraceOptions
+from . import structs, tables
+from .abi import Abi
+from .memory import Memory
+from .prototypes import generic_arguments
+from .tables import signal_name
+from .text import address, flags, lookup, quote, signed
+
+PATH_MAX = 4096
+FdPath = Callable[[int], "str | None"]
+
+
+class Context:
+    """What renderers may look at: the call, its memory, the options, and at exit the result."""
+
+    __slots__ = ("abi", "name", "args", "mem", "options", "sp", "fd_path", "rval", "error",
+                 "exiting")
+
+    def __init__(self, abi: Abi, name: str, args: tuple[int, ...], mem: Memory,
+                 options: TraceOptions, sp: int = 0, fd_path: FdPath | None = None):
+        self.abi, self.name, self.args, self.mem = abi, name, tuple(args) + (0,) * 6, mem
+        self.options, self.sp, self.fd_path = options, sp, fd_path
+        self.rval: int = 0
+        self.error: int | None = None
+        self.exiting = False
+
+    @property
+    def limit(self) -> int:
+        return self.options.string_limit
+
+    def read(self, addr: int, size: int) -> bytes | None:
+        """``size`` bytes at ``addr``, or None where strace would print the address."""
+        if not addr:
+            return None
+        try:
+            data = self.mem.read(addr, size)
+        except OSError:
+            return None
+        return data if len(data) == size else None
+
+
+class Arg(NamedTuple):
+    render: Callable[[Context], str]
+    at_exit: bool = False
+    glue: bool = False  # follows the previous argument without ", " (clone3's " => {...}")
+
+
+# -- renderers ---------------------------------------------------------------------
+def num(i: int) -> Arg:
+    """An ``int``: signed, 32 bits."""
+    return Arg(lambda c: str(signed(c.args[i], 32)))
+
+
+def slong(i: int) -> Arg:
+    return Arg(lambda c: str(signed(c.args[i], 64)))
+
+
+def unum(i: int) -> Arg:
+    return Arg(lambda c: str(c.args[i]))
+
+
+def uint(i: int) -> Arg:
+    return Arg(lambda c: str(c.args[i] & 0xFFFFFFFF))
+
+
+def chex(value: int) -> str:
+    """C's ``%#x``: ``0x1f``, but ``0`` for zero."""
+    return f"{value:#x}" if value else "0"
+
+
+def hexn(i: int) -> Arg:
+    return Arg(lambda c: chex(c.args[i]))
+
+
+def const(text: str) -> Arg:
+    return Arg(lambda _c: text)
+
+
+def ptr(i: int) -> Arg:
+    return Arg(lambda c: address(c.args[i]))
+
+
+def fd_text(c: Context, value: int) -> str:
+    fd = signed(value, 32)
+    if c.options.fd_paths and fd >= 0 and c.fd_path is not None:
+        path = c.fd_path(fd)
+        if path is not None:
+            return f"{fd}<{path}>"
+    return str(fd)
+
+
+def fd(i: int) -> Arg:
+    return Arg(lambda c: fd_text(c, c.args[i]))
+
+
+def dirfd(i: int) -> Arg:
+    return Arg(lambda c: "AT_FDCWD" if signed(c.args[i], 32) == tables.AT_FDCWD
+               else fd_text(c, c.args[i]))
+
+
+def octal(i: int) -> Arg:
+    return Arg(lambda c: structs.octal(c.args[i] & 0o7777))
+
+
+def named(i: int, table: dict[int, str], unknown: str = "{:#x}", bits: int = 32) -> Arg:
+    return Arg(lambda c: lookup(c.args[i] & ((1 << bits) - 1), table, unknown))
+
+
+def flagset(i: int, table, zero: str = "0", bits: int = 32) -> Arg:
+    return Arg(lambda c: flags(c.args[i] & ((1 << bits) - 1), table, zero))
+
+
+def sig(i: int) -> Arg:
+    return Arg(lambda c: signal_name(c.args[i] & 0xFFFFFFFF) if c.args[i] & 0xFFFFFFFF
+               else "0")
+
+
+def exit_arg(arg: Arg, i: int | None = None) -> Arg:
+    """``arg`` shown at exit; an output pointer of a failed call is shown as its address."""
+    if i is None:
+        return Arg(arg.render, True)
+    return Arg(lambda c: address(c.args[i]) if c.error is not None else arg.render(c), True)
+
+
+def string_at(c: Context, addr: int) -> str:
+    """A NUL-terminated string cut at ``-s``."""
+    if not addr:
+        return "NULL"
+    try:
+        data, complete = c.mem.read_string(addr, c.limit + 1)
+    except OSError:
+        return address(addr)
+    more = not complete or len(data) > c.limit
+    shown = data[:c.limit]
+    return quote(shown, c.options.hex_strings, lookahead=data[c.limit:c.limit + 1]) + (
+        "..." if more else "")
+
+
+def path_at(c: Context, addr: int) -> str:
+    """A path: shown whole (strace cuts paths at PATH_MAX, not at ``-s``)."""
+    if not addr:
+        return "NULL"
+    try:
+        data, complete = c.mem.read_string(addr, PATH_MAX)
+    except OSError:
+        return address(addr)
+    return quote(data, c.options.hex_strings) + ("" if complete else "...")
+
+
+def buffer_at(c: Context, addr: int, size: int, force_hex: bool = False) -> str:
+    """``size`` bytes at ``addr``, cut at ``-s`` (``"..."...`` when cut)."""
+    if not addr:
+        return "NULL"
+    fetch = min(size, c.limit + 1)
+    try:
+        data = c.mem.read(addr, fetch)
+    except OSError:
+        return address(addr)
+    if len(data) < fetch:
+        return address(addr)
+    shown = data[:c.limit]
+    return quote(shown, c.options.hex_strings, force_hex,
+                 lookahead=data[c.limit:c.limit + 1]) + ("..." if size > c.limit else "")
+
+
+def path(i: int) -> Arg:
+    return Arg(lambda c: path_at(c, c.args[i]))
+
+
+def string(i: int) -> Arg:
+    return Arg(lambda c: string_at(c, c.args[i]))
+
+
+def buf_in(i: int, count: int) -> Arg:
+    return Arg(lambda c: buffer_at(c, c.args[i], c.args[count]))
+
+
+def buf_out(i: int, force_hex: bool = False) -> Arg:
+    """An output buffer: the bytes the kernel wrote (the result says how many)."""
+    return exit_arg(Arg(lambda c: buffer_at(c, c.args[i], c.rval, force_hex)), i)
+
+
+def struct_in(i: int, size: int, fmt: Callable[[bytes, Context], str]) -> Arg:
+    def render(c: Context) -> str:
+        data = c.read(c.args[i], size)
+        return address(c.args[i]) if data is None else fmt(data, c)
+    return Arg(render)
+
+
+def struct_out(i: int, size: int, fmt: Callable[[bytes, Context], str]) -> Arg:
+    return exit_arg(struct_in(i, size, fmt), i)
+
+
+# -- specific arguments ---------------------------------------------------------------
+def open_flags(c: Context, value: int) -> str:
+    value &= 0xFFFFFFFF
+    mode = tables.ACCESS_MODES[value & 3]
+    rest = flags(value & ~3, c.abi.open_flags, "")
+    return f"{mode}|{rest}" if rest else mode
+
+
+def open_flag_arg(i: int) -> Arg:
+    return Arg(lambda c: open_flags(c, c.args[i]))
+
+
+def _creates(c: Context, flag_index: int) -> bool:
+    value = c.args[flag_index]
+    return bool(value & tables.O_CREAT) or value & 0o20200000 == 0o20200000
+
+
+def mmap_flags(c: Context) -> str:
+    value = c.args[3] & 0xFFFFFFFF
+    kind = tables.MAP_TYPES.get(value & 0xF, f"{value & 0xF:#x}")
+    rest = flags(value & ~0xF, c.abi.mmap_flags, "")
+    return f"{kind}|{rest}" if rest else kind
+
+
+def clone_flags(value: int) -> str:
+    text = flags(value & ~0xFF, tables.CLONE_FLAGS, "")
+    sigtext = signal_name(value & 0xFF) if value & 0xFF else ""
+    return "|".join(p for p in (text, sigtext) if p) or "0"
+
+
+def sigset_arg(i: int, size_index: int, at_exit: bool = False) -> Arg:
+    def render(c: Context) -> str:
+        size = c.args[size_index]
+        if not 0 < size <= 128:
+            return address(c.args[i])
+        data = c.read(c.args[i], size)
+        return address(c.args[i]) if data is None else structs.sigset(data, c.abi)
+    arg = Arg(render)
+    return exit_arg(arg, i) if at_exit else arg
+
+
+def sigaction_arg(i: int, at_exit: bool = False) -> Arg:
+    arg = struct_in(i, structs.SIGACTION_SIZE, lambda d, c: structs.sigaction(d, c.abi))
+    return exit_arg(arg, i) if at_exit else arg
+
+
+def int_array_out(i: int, count: int) -> Arg:
+    def render(c: Context) -> str:
+        data = c.read(c.args[i], 4 * count)
+        if data is None:
+            return address(c.args[i])
+        return "[" + ", ".join(str(c.abi.word(data, 4 * k, 4, signed=True))
+                               for k in range(count)) + "]"
+    return exit_arg(Arg(render), i)
+
+
+def timespec_arg(i: int) -> Arg:
+    return struct_in(i, 16, lambda d, c: structs.timespec(d, c.abi))
+
+
+def rlimit_arg(i: int, at_exit: bool = False) -> Arg:
+    arg = struct_in(i, 16, lambda d, c: structs.rlimit(d, c.abi))
+    return exit_arg(arg, i) if at_exit else arg
+
+
+def sockaddr_arg(i: int, len_index: int) -> Arg:
+    def render(c: Context) -> str:
+        size = min(c.args[len_index], 128)
+        data = c.read(c.args[i], size) if size else None
+        return address(c.args[i]) if data is None else structs.sockaddr(data, c.abi)
+    return Arg(render)
+
+
+def strings_array(c: Context, addr: int) -> str:
+    """execve's argv: ``["ls", "-la"]``, cut at ``-s`` elements (as strace does)."""
+    if not addr:
+        return "NULL"
+    items = []
+    word = c.abi.word_size
+    for k in range(1 << 16):
+        data = c.read(addr + k * word, word)
+        if data is None:
+            return address(addr) if not items else "[" + ", ".join(items) + ", ...]"
+        pointer = c.abi.word(data)
+        if pointer == 0:
+            break
+        if k >= c.limit:
+            items.append("...")
+            break
+        items.append(string_at(c, pointer))
+    return "[" + ", ".join(items) + "]"
+
+
+def array_count(c: Context, addr: int) -> int | None:
+    word = c.abi.word_size
+    for k in range(1 << 16):
+        data = c.read(addr + k * word, word)
+        if data is None:
+            return None
+        if c.abi.word(data) == 0:
+            return k
+    return None
+
+
+def envp_arg(i: int) -> Arg:
+    """execve's envp: the address and a count, or the strings with ``-v``."""
+    def render(c: Context) -> str:
+        addr = c.args[i]
+        if c.options.verbose or not addr:
+            return strings_array(c, addr)
+        count = array_count(c, addr)
+        if count is None:
+            return address(addr)
+        return f"{addr:#x} /* {count} var{'s' if count != 1 else ''} */"
+    return Arg(render)
+
+
+def iovec_arg(i: int, count_index: int, at_exit: bool = False) -> Arg:
+    """``[{iov_base="...", iov_len=5}, ...]``; at exit only the bytes the call moved."""
+    def render(c: Context) -> str:
+        count = min(c.args[count_index], 1024)
+        data = c.read(c.args[i], 16 * count)
+        if data is None:
+            return address(c.args[i])
+        budget = c.rval if at_exit else None
+        items = []
+        for k in range(count):
+            if k >= c.limit:
+                items.append("...")
+                break
+            base, size = c.abi.word(data, 16 * k), c.abi.word(data, 16 * k + 8)
+            shown = size if budget is None else max(0, min(size, budget))
+            if budget is not None:
+                budget -= shown
+            items.append(f"{{iov_base={buffer_at(c, base, shown)}, iov_len={size}}}")
+        return "[" + ", ".join(items) + "]"
+    arg = Arg(render)
+    return exit_arg(arg, i) if at_exit else arg
+
+
+def _sigmask_at(c: Context, addr: int) -> str:
+    data = c.read(addr, 8)
+    return address(addr) if data is None else structs.sigset(data, c.abi)
+
+
+# -- per-call argument lists ----------------------------------------------------------
+Spec = Callable[[Context], list[Arg]]
+
+
+def _open(c: Context) -> list[Arg]:
+    args = [path(0), open_flag_arg(1)]
+    return args + [octal(2)] if _creates(c, 1) else args
+
+
+def _openat(c: Context) -> list[Arg]:
+    args = [dirfd(0), path(1), open_flag_arg(2)]
+    return args + [octal(3)] if _creates(c, 2) else args
+
+
+def _mmap(c: Context) -> list[Arg]:
+    return [ptr(0), unum(1), flagset(2, tables.MMAP_PROT, "PROT_NONE"),
+            Arg(mmap_flags), fd(4), hexn(5)]
+
+
+def _clone(c: Context) -> list[Arg]:
+    order = c.abi.clone_order
+    flags_v, stack, parent_tid, child_tid, tls = (c.args[k] for k in order)
+    shown = [f"child_stack={address(stack)}", f"flags={clone_flags(flags_v)}"]
+    entry = [const(", ".join(shown))]
+    later: list[str] = []
+    if flags_v & 0x80000:
+        later.append(f"tls={tls:#x}")
+    if flags_v & 0x1200000:
+        later.append(f"child_tidptr={child_tid:#x}")
+    if flags_v & 0x100000:
+        def parent(cc: Context) -> str:
+            data = cc.read(parent_tid, 4)
+            value = f"[{cc.abi.word(data, 0, 4, signed=True)}]" if data else address(parent_tid)
+            return ", ".join([f"parent_tid={value}"] + later)
+        return entry + [Arg(parent, True)]
+    return entry + [const(", ".join(later))] if later else entry
+
+
+CLONE_ARGS_SIZE = 88
+
+
+def _clone3(c: Context) -> list[Arg]:
+    def fields(cc: Context) -> tuple[dict[str, int], bytes] | None:
+        data = cc.read(cc.args[0], min(cc.args[1], CLONE_ARGS_SIZE))
+        if data is None or len(data) < 64:
+            return None
+        names = ("flags", "pidfd", "child_tid", "parent_tid", "exit_signal", "stack",
+                 "stack_size", "tls")
+        return {n: cc.abi.word(data, 8 * k, 8) for k, n in enumerate(names)}, data
+
+    def entry(cc: Context) -> str:
+        got = fields(cc)
+        if got is None:
+            return address(cc.args[0])
+        f, _ = got
+        shown = [f"flags={flags(f['flags'], tables.CLONE_FLAGS)}"]
+        if f["flags"] & 0x1000:
+            shown.append(f"pidfd={f['pidfd']:#x}")
+        if f["flags"] & 0x1200000:
+            shown.append(f"child_tid={f['child_tid']:#x}")
+        if f["flags"] & 0x100000:
+            shown.append(f"parent_tid={f['parent_tid']:#x}")
+        shown.append(f"exit_signal={signal_name(f['exit_signal']) if f['exit_signal'] else 0}")
+        shown += [f"stack={address(f['stack'])}", f"stack_size={chex(f['stack_size'])}"]
+        if f["flags"] & 0x80000:
+            shown.append(f"tls={f['tls']:#x}")
+        return "{" + ", ".join(shown) + "}"
+
+    def after(cc: Context) -> str:
+        got = fields(cc)
+        if got is None or cc.error is not None:
+            return ""
+        f, _ = got
+        shown = []
+        if f["flags"] & 0x1000:
+            data = cc.read(f["pidfd"], 4)
+            if data:
+                shown.append(f"pidfd=[{cc.abi.word(data, 0, 4, signed=True)}]")
+        if f["flags"] & 0x100000:
+            data = cc.read(f["parent_tid"], 4)
+            if data:
+                shown.append(f"parent_tid=[{cc.abi.word(data, 0, 4, signed=True)}]")
+        return " => {" + ", ".join(shown) + "}" if shown else ""
+
+    return [Arg(entry), Arg(after, True, glue=True), unum(1)]
+
+
+def _futex(c: Context) -> list[Arg]:
+    op = c.args[1] & 0xFFFFFFFF
+    cmd = op & ~(tables.FUTEX_PRIVATE_FLAG | tables.FUTEX_CLOCK_REALTIME)
+    name = tables.FUTEX_OPS.get(cmd)
+    if name is None:
+        op_text = f"{op:#x}"
+    else:
+        op_text = name + ("_PRIVATE" if op & tables.FUTEX_PRIVATE_FLAG else "")
+        op_text += "|FUTEX_CLOCK_REALTIME" if op & tables.FUTEX_CLOCK_REALTIME else ""
+    head = [ptr(0), Arg(lambda _c: op_text)]
+    bitset = Arg(lambda cc: "FUTEX_BITSET_MATCH_ANY" if cc.args[5] & 0xFFFFFFFF == 0xFFFFFFFF
+                 else f"{cc.args[5] & 0xFFFFFFFF:#x}")
+    per_op = {
+        0: [num(2), timespec_arg(3)], 1: [num(2)], 2: [num(2)],
+        3: [num(2), uint(3), ptr(4)], 4: [num(2), uint(3), ptr(4), num(5)],
+        5: [num(2), uint(3), ptr(4), hexn(5)], 6: [timespec_arg(3)], 7: [], 8: [],
+        9: [num(2), timespec_arg(3), bitset], 10: [num(2), bitset],
+        11: [num(2), timespec_arg(3), ptr(4)], 12: [num(2), uint(3), ptr(4), num(5)],
+        13: [timespec_arg(3)],
+    }
+    return head + per_op.get(cmd, [num(2), hexn(3), ptr(4), hexn(5)])
+
+
+def _fcntl(c: Context) -> list[Arg]:
+    cmd = c.args[1] & 0xFFFFFFFF
+    head = [fd(0), named(1, tables.FCNTL_CMDS)]
+    if cmd in (1, 3, 9, 11, 1025, 1032, 1034):  # the F_GET* that take nothing
+        return head
+    if cmd == 2:
+        return head + [flagset(2, tables.FD_FLAGS)]
+    if cmd == 4:
+        return head + [Arg(lambda cc: open_flags(cc, cc.args[2]))]
+    if cmd in (0, 1030):
+        return head + [num(2)]
+    return head + [hexn(2)]
+
+
+def _ioctl(c: Context) -> list[Arg]:
+    request = c.args[1] & 0xFFFFFFFF
+    head = [fd(0), named(1, tables.IOCTLS)]
+    if request == 0x5413:  # TIOCGWINSZ
+        return head + [struct_out(2, 8, lambda d, cc: structs.winsize(d, cc.abi))]
+    return head + [ptr(2)]
+
+
+def _socket(c: Context) -> list[Arg]:
+    family = c.args[0] & 0xFFFFFFFF
+
+    def kind(cc: Context) -> str:
+        value = cc.args[1] & 0xFFFFFFFF
+        base = lookup(value & 0xF, tables.SOCKET_TYPES)
+        rest = flags(value & ~0xF, tables.SOCKET_TYPE_FLAGS, "")
+        return f"{base}|{rest}" if rest else base
+
+    proto = named(2, tables.IPPROTO, "{}") if family in (2, 10) else num(2)
+    return [named(0, tables.ADDRESS_FAMILIES, "{}"), Arg(kind), proto]
+
+
+def _wait4(c: Context) -> list[Arg]:
+    def status(cc: Context) -> str:
+        data = cc.read(cc.args[1], 4)
+        return address(cc.args[1]) if data is None else structs.wait_status(
+            cc.abi.word(data, 0, 4))
+    return [num(0), exit_arg(Arg(status), 1), flagset(2, tables.WAIT_OPTIONS),
+            exit_arg(ptr(3))]
+
+
+def _rt_sigreturn(c: Context) -> list[Arg]:
+    # x86_64: at the call, rsp points at the frame's ucontext (pretcode was
+    # popped); uc_sigmask follows uc_flags, uc_link, uc_stack and uc_mcontext.
+    if c.abi.name != "x86_64" or not c.sp:
+        return []
+    return [Arg(lambda cc: f"{{mask={_sigmask_at(cc, cc.sp + 296)}}}")]
+
+
+def _arch_prctl(c: Context) -> list[Arg]:
+    code = c.args[0] & 0xFFFFFFFF
+    head = named(0, tables.ARCH_PRCTL)
+    if code in (0x1003, 0x1004):  # ARCH_GET_FS/GS: the kernel writes a word
+        return [head, struct_out(1, 8, lambda d, cc: f"[{cc.abi.word(d):#x}]")]
+    return [head, hexn(1)]
+
+
+def _getdents(c: Context) -> list[Arg]:
+    def entries(cc: Context) -> str:
+        addr = cc.args[1]
+        if cc.error is not None or cc.rval <= 0:
+            return address(addr)
+        data = cc.read(addr, cc.rval)
+        if data is None:
+            return address(addr)
+        n = structs.dirent64_count(data, cc.abi)
+        return f"{addr:#x} /* {n} entr{'y' if n == 1 else 'ies'} */"
+    return [fd(0), Arg(entries, True), uint(2)]
+
+
+def _getcwd(c: Context) -> list[Arg]:
+    def cwd(cc: Context) -> str:
+        if cc.error is not None or cc.rval <= 0:
+            return address(cc.args[0])
+        data = cc.read(cc.args[0], cc.rval)
+        return address(cc.args[0]) if data is None else quote(data.rstrip(b"\0"),
+                                                                cc.options.hex_strings)
+    return [Arg(cwd, True), unum(1)]
+
+
+def _readlink_buf(i: int) -> Arg:
+    def render(cc: Context) -> str:
+        if cc.error is not None:
+            return address(cc.args[i])
+        data = cc.read(cc.args[i], cc.rval) if cc.rval else b""
+        return address(cc.args[i]) if data is None else quote(data, cc.options.hex_strings)
+    return Arg(render, True)
+
+
+def _getxattr_value(i: int, size_index: int) -> Arg:
+    def render(cc: Context) -> str:
+        if cc.error is not None or not cc.args[size_index]:
+            return address(cc.args[i])
+        return buffer_at(cc, cc.args[i], cc.rval)
+    return Arg(render, True)
+
+
+def _prlimit(c: Context) -> list[Arg]:
+    return [num(0), named(1, tables.RLIMITS), rlimit_arg(2), rlimit_arg(3, at_exit=True)]
+
+
+def _poll(c: Context) -> list[Arg]:
+    def fds(cc: Context) -> str:
+        count = min(cc.args[1], 1024)
+        data = cc.read(cc.args[0], 8 * count)
+        if data is None:
+            return address(cc.args[0])
+        return "[" + ", ".join(f"{{fd={f}, events={e}}}"
+                               for f, e in structs.pollfds(data, cc.abi)) + "]"
+    return [Arg(fds), uint(1), num(2)]
+
+
+def _ppoll(c: Context) -> list[Arg]:
+    return _poll(c)[:2] + [timespec_arg(2), sigset_arg(3, 4), unum(4)]
+
+
+def _sigaltstack(c: Context) -> list[Arg]:
+    def stack(i: int) -> Callable[[bytes, Context], str]:
+        def fmt(d: bytes, cc: Context) -> str:
+            sp, fl, size = cc.abi.word(d, 0), cc.abi.word(d, 8, 4), cc.abi.word(d, 16)
+            fl_text = flags(fl, ((1, "SS_ONSTACK"), (2, "SS_DISABLE"),
+                                 (1 << 31, "SS_AUTODISARM")))
+            return f"{{ss_sp={address(sp)}, ss_flags={fl_text}, ss_size={size}}}"
+        return fmt
+    return [struct_in(0, 24, stack(0)), struct_out(1, 24, stack(1))]
+
+
+def _execve(c: Context) -> list[Arg]:
+    return [path(0), Arg(lambda cc: strings_array(cc, cc.args[1])), envp_arg(2)]
+
+
+def _execveat(c: Context) -> list[Arg]:
+    return [dirfd(0), path(1), Arg(lambda cc: strings_array(cc, cc.args[2])), envp_arg(3),
+            flagset(4, tables.AT_FLAGS)]
+
+
+def _kill(c: Context) -> list[Arg]:
+    return [num(0), sig(1)]
+
+
+def _STAT(d: bytes, c: Context) -> str:
+    return structs.stat(d, c.abi, c.options.verbose)
+
+
+def _stat_out(i: int) -> Arg:
+    return struct_out(i, 144, _STAT)  # sizeof(struct stat) on all three ABIs
+
+
+SPECS: dict[str, Spec] = {
+    "read": lambda c: [fd(0), buf_out(1), unum(2)],
+    "write": lambda c: [fd(0), buf_in(1, 2), unum(2)],
+    "pread64": lambda c: [fd(0), buf_out(1), unum(2), slong(3)],
+    "pwrite64": lambda c: [fd(0), buf_in(1, 2), unum(2), slong(3)],
+    "readv": lambda c: [fd(0), iovec_arg(1, 2, at_exit=True), unum(2)],
+    "writev": lambda c: [fd(0), iovec_arg(1, 2), unum(2)],
+    "open": _open,
+    "openat": _openat,
+    "creat": lambda c: [path(0), octal(1)],
+    "close": lambda c: [fd(0)],
+    "dup": lambda c: [fd(0)],
+    "dup2": lambda c: [fd(0), fd(1)],
+    "dup3": lambda c: [fd(0), fd(1), flagset(2, tables.PIPE_FLAGS)],
+    "pipe": lambda c: [int_array_out(0, 2)],
+    "pipe2": lambda c: [int_array_out(0, 2), flagset(1, tables.PIPE_FLAGS)],
+    "lseek": lambda c: [fd(0), slong(1), named(2, tables.SEEK_WHENCE)],
+    "stat": lambda c: [path(0), _stat_out(1)],
+    "lstat": lambda c: [path(0), _stat_out(1)],
+    "fstat": lambda c: [fd(0), _stat_out(1)],
+    "newfstatat": lambda c: [dirfd(0), path(1), _stat_out(2), flagset(3, tables.AT_FLAGS)],
+    "statx": lambda c: [dirfd(0), path(1), Arg(lambda cc: _statx_flags(cc.args[2])),
+                        flagset(3, tables.STATX_MASK),
+                        struct_out(4, structs.STATX_SIZE,
+                                   lambda d, cc: structs.statx(d, cc.abi, cc.options.verbose))],
+    "statfs": lambda c: [path(0), exit_arg(ptr(1))],
+    "fstatfs": lambda c: [fd(0), exit_arg(ptr(1))],
+    "access": lambda c: [path(0), flagset(1, tables.ACCESS, "F_OK")],
+    "faccessat": lambda c: [dirfd(0), path(1), flagset(2, tables.ACCESS, "F_OK")],
+    "faccessat2": lambda c: [dirfd(0), path(1), flagset(2, tables.ACCESS, "F_OK"),
+                             flagset(3, ((0x200, "AT_EACCESS"), (0x100, "AT_SYMLINK_NOFOLLOW"),
+                                         (0x1000, "AT_EMPTY_PATH")))],
+    "readlink": lambda c: [path(0), _readlink_buf(1), unum(2)],
+    "readlinkat": lambda c: [dirfd(0), path(1), _readlink_buf(2), unum(3)],
+    "getcwd": _getcwd,
+    "chdir": lambda c: [path(0)],
+    "fchdir": lambda c: [fd(0)],
+    "mkdir": lambda c: [path(0), octal(1)],
+    "mkdirat": lambda c: [dirfd(0), path(1), octal(2)],
+    "rmdir": lambda c: [path(0)],
+    "unlink": lambda c: [path(0)],
+    "unlinkat": lambda c: [dirfd(0), path(1), flagset(2, tables.AT_FLAGS)],
+    "rename": lambda c: [path(0), path(1)],
+    "renameat": lambda c: [dirfd(0), path(1), dirfd(2), path(3)],
+    "renameat2": lambda c: [dirfd(0), path(1), dirfd(2), path(3),
+                            flagset(4, ((1, "RENAME_NOREPLACE"), (2, "RENAME_EXCHANGE"),
+                                        (4, "RENAME_WHITEOUT")))],
+    "symlink": lambda c: [path(0), path(1)],
+    "link": lambda c: [path(0), path(1)],
+    "chmod": lambda c: [path(0), octal(1)],
+    "fchmod": lambda c: [fd(0), octal(1)],
+    "fchmodat": lambda c: [dirfd(0), path(1), octal(2)],
+    "chown": lambda c: [path(0), num(1), num(2)],
+    "fchown": lambda c: [fd(0), num(1), num(2)],
+    "umask": lambda c: [octal(0)],
+    "truncate": lambda c: [path(0), slong(1)],
+    "ftruncate": lambda c: [fd(0), slong(1)],
+    "fsync": lambda c: [fd(0)],
+    "fdatasync": lambda c: [fd(0)],
+    "getdents64": _getdents,
+    "getdents": _getdents,
+    "getxattr": lambda c: [path(0), string(1), _getxattr_value(2, 3), unum(3)],
+    "lgetxattr": lambda c: [path(0), string(1), _getxattr_value(2, 3), unum(3)],
+    "fgetxattr": lambda c: [fd(0), string(1), _getxattr_value(2, 3), unum(3)],
+    "fadvise64": lambda c: [fd(0), slong(1), slong(2), named(3, tables.FADVISE)],
+    "mmap": _mmap,
+    "munmap": lambda c: [ptr(0), unum(1)],
+    "mprotect": lambda c: [ptr(0), unum(1), flagset(2, tables.MMAP_PROT, "PROT_NONE")],
+    "madvise": lambda c: [ptr(0), unum(1), named(2, tables.MADVISE)],
+    "mremap": lambda c: [ptr(0), unum(1), unum(2),
+                         flagset(3, ((1, "MREMAP_MAYMOVE"), (2, "MREMAP_FIXED"),
+                                     (4, "MREMAP_DONTUNMAP")))]
+    + ([ptr(4)] if c.args[3] & 2 else []),
+    "brk": lambda c: [ptr(0)],
+    "execve": _execve,
+    "execveat": _execveat,
+    "exit": lambda c: [num(0)],
+    "exit_group": lambda c: [num(0)],
+    "wait4": _wait4,
+    "kill": _kill,
+    "tkill": lambda c: [num(0), sig(1)],
+    "tgkill": lambda c: [num(0), num(1), sig(2)],
+    "clone": _clone,
+    "clone3": _clone3,
+    "fork": lambda c: [],
+    "vfork": lambda c: [],
+    "futex": _futex,
+    "set_robust_list": lambda c: [ptr(0), unum(1)],
+    "set_tid_address": lambda c: [ptr(0)],
+    "rseq": lambda c: [ptr(0), hexn(1), num(2), hexn(3)],
+    "arch_prctl": _arch_prctl,
+    "prlimit64": _prlimit,
+    "getrlimit": lambda c: [named(0, tables.RLIMITS), rlimit_arg(1, at_exit=True)],
+    "setrlimit": lambda c: [named(0, tables.RLIMITS), rlimit_arg(1)],
+    "rt_sigaction": lambda c: [sig(0), sigaction_arg(1), sigaction_arg(2, at_exit=True),
+                               unum(3)],
+    "rt_sigprocmask": lambda c: [named(0, tables.SIGPROCMASK_HOW), sigset_arg(1, 3),
+                                 sigset_arg(2, 3, at_exit=True), unum(3)],
+    "rt_sigsuspend": lambda c: [sigset_arg(0, 1), unum(1)],
+    "rt_sigreturn": _rt_sigreturn,
+    "sigaltstack": _sigaltstack,
+    "getrandom": lambda c: [buf_out(0, force_hex=True), unum(1),
+                            flagset(2, tables.GETRANDOM_FLAGS)],
+    "sysinfo": lambda c: [struct_out(0, structs.SYSINFO_SIZE,
+                                     lambda d, cc: structs.sysinfo(d, cc.abi))],
+    "uname": lambda c: [struct_out(0, 390, lambda d, cc: structs.utsname(d,
+                                                                          cc.options.verbose))],
+    "socket": _socket,
+    "connect": lambda c: [fd(0), sockaddr_arg(1, 2), uint(2)],
+    "bind": lambda c: [fd(0), sockaddr_arg(1, 2), uint(2)],
+    "listen": lambda c: [fd(0), num(1)],
+    "sendto": lambda c: [fd(0), buf_in(1, 2), unum(2), flagset(3, tables.MSG_FLAGS),
+                         sockaddr_arg(4, 5), uint(5)],
+    "recvfrom": lambda c: [fd(0), buf_out(1), unum(2), flagset(3, tables.MSG_FLAGS),
+                           exit_arg(ptr(4)), exit_arg(ptr(5))],
+    "poll": _poll,
+    "ppoll": _ppoll,
+    "ioctl": _ioctl,
+    "fcntl": _fcntl,
+    "nanosleep": lambda c: [timespec_arg(0), exit_arg(ptr(1))],
+    "clock_nanosleep": lambda c: [named(0, tables.CLOCKS), flagset(1, ((1, "TIMER_ABSTIME"),)),
+                                  timespec_arg(2), exit_arg(ptr(3))],
+    "clock_gettime": lambda c: [named(0, tables.CLOCKS),
+                                struct_out(1, 16, lambda d, cc: structs.timespec(d, cc.abi))],
+    "gettimeofday": lambda c: [struct_out(0, 16, lambda d, cc: structs.timeval(d, cc.abi)),
+                               exit_arg(ptr(1))],
+    "sched_yield": lambda c: [],
+    "pause": lambda c: [],
+    "alarm": lambda c: [unum(0)],
+}
+for _name in ("getpid", "getppid", "gettid", "getuid", "geteuid", "getgid", "getegid",
+              "getpgrp", "setsid", "sync", "restart_syscall", "munlockall", "vhangup"):
+    SPECS[_name] = lambda c: []
+
+
+def _statx_flags(value: int) -> str:
+    value &= 0xFFFFFFFF
+    sync = tables.STATX_SYNC.get(value & 0x6000, "AT_STATX_SYNC_TYPE")
+    rest = flags(value & ~0x6000, tables.AT_FLAGS, "")
+    return f"{sync}|{rest}" if rest else sync
+
+
+# -- the public steps ----------------------------------------------------------------
+class Pending:
+    """A call whose entry is printed and whose exit is still to come."""
+
+    __slots__ = ("ctx", "entry_text", "rest")
+
+    def __init__(self, ctx: Context, entry_text: str, rest: list[Arg]):
+        self.ctx, self.entry_text, self.rest = ctx, entry_text, rest
+
+    @property
+    def name(self) -> str:
+        return self.ctx.name
+
+
+def decode_entry(abi: Abi, name: str, args: tuple[int, ...], mem: Memory,
+                 options: TraceOptions | None = None, sp: int = 0,
+                 fd_path: FdPath | None = None) -> Pending:
+    """``name(arg, arg, `` as strace prints it when the call starts."""
+    ctx = Context(abi, name, args, mem, options or TraceOptions(), sp, fd_path)
+    spec = SPECS.get(name)
+    parts = spec(ctx) if spec is not None else generic_arguments(ctx, name, args)
+    first_exit = next((k for k, a in enumerate(parts) if a.at_exit), len(parts))
+    shown = [a.render(ctx) for a in parts[:first_exit]]
+    rest = parts[first_exit:]
+    text = f"{name}(" + ", ".join(shown) + (", " if shown and rest and not rest[0].glue else "")
+    return Pending(ctx, text, rest)
+
+
+def decode_exit(pending: Pending, rval: int, error: int | None, mem: Memory | None = None) -> str:
+    """The arguments strace prints at the exit, and the closing parenthesis."""
+    ctx = pending.ctx
+    ctx.rval, ctx.error, ctx.exiting = rval, error, True
+    if mem is not None:
+        ctx.mem = mem
+    out = ""
+    for k, arg in enumerate(pending.rest):
+        out += ("" if arg.glue or not k else ", ") + arg.render(ctx)
+    return out + ")"
+
+
+#: Calls whose success value strace shows in hex (an address).
+HEX_RESULTS = frozenset({"mmap", "brk", "mremap", "shmat", "mmap2", "sbrk"})
+#: Calls that return a new file descriptor (``-y`` shows its path).
+FD_RESULTS = frozenset({"open", "openat", "creat", "dup", "dup2", "dup3", "socket", "accept",
+                        "accept4", "eventfd2", "epoll_create1", "memfd_create", "pidfd_open",
+                        "signalfd4", "timerfd_create", "inotify_init1", "fcntl"})
+ERRNO_NAMES = {95: "EOPNOTSUPP", 11: "EAGAIN", 35: "EDEADLK"}
+
+
+def errno_text(err: int) -> str:
+    """``-1 ENOENT (No such file or directory)``; the kernel's restart codes by strace's names."""
+    if err in tables.RESTART_CODES:
+        name, words = tables.RESTART_CODES[err]
+        return f"? {name} ({words})"
+    name = ERRNO_NAMES.get(err) or errno_names.errorcode.get(err, f"errno {err}")
+    return f"-1 {name} ({os.strerror(err)})"
+
+
+def format_result(pending: Pending | None, name: str, rval: int, error: int | None) -> str:
+    """What strace prints after ``= ``."""
+    if error is not None:
+        return errno_text(error)
+    if name in HEX_RESULTS:
+        return f"{rval & ((1 << 64) - 1):#x}"
+    if name == "umask":
+        return structs.octal(rval)
+    ctx = pending.ctx if pending is not None else None
+    if name == "fcntl" and ctx is not None:
+        cmd = ctx.args[1] & 0xFFFFFFFF
+        if cmd == 1:
+            return f"{rval:#x} (flags {flags(rval, tables.FD_FLAGS)})" if rval else "0"
+        if cmd == 3:
+            return f"{rval:#x} (flags {open_flags(ctx, rval)})"
+        if cmd not in (0, 1030):
+            return str(rval)
+    if name in ("poll", "ppoll") and ctx is not None and rval > 0:
+        return f"{rval} ({_revents(ctx)})"
+    if name in FD_RESULTS and ctx is not None and rval >= 0:
+        return fd_text(ctx, rval)
+    return str(rval)
+
+
+def _revents(c: Context) -> str:
+    data = c.read(c.args[0], 8 * min(c.args[1], 1024))
+    if data is None:
+        return "?"
+    ready = [f"{{fd={f}, revents={e}}}" for f, e in structs.pollfds(data, c.abi, "revents")
+             if e != "0"]
+    return "[" + ", ".join(ready) + "]"

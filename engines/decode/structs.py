@@ -1,0 +1,246 @@
+"""Structures as strace prints them, decoded from the bytes the tracee holds.
+
+Each function takes the bytes (already read) and the :class:`~.abi.Abi`;
+none reads memory, so each is unit-tested with real bytes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+
+from . import tables
+from .abi import Abi
+from .tables import signal_name
+from .text import flags, lookup, quote
+
+
+# -- file modes and devices -----------------------------------------------------------
+def file_mode(mode: int) -> str:
+    """``S_IFREG|0644`` (the special bits by name, the permissions in octal)."""
+    parts = []
+    kind = tables.S_IFMT.get(mode & 0o170000)
+    if kind:
+        parts.append(kind)
+    for bit, name in ((0o4000, "S_ISUID"), (0o2000, "S_ISGID"), (0o1000, "S_ISVTX")):
+        if mode & bit:
+            parts.append(name)
+    parts.append(octal(mode & 0o777))
+    return "|".join(parts)
+
+
+def octal(value: int) -> str:
+    """C's ``%#03o``: ``0644``, ``000``, ``022``."""
+    text = f"0{value:o}" if value else "0"
+    return text.rjust(3, "0")
+
+
+def makedev(dev: int) -> str:
+    major = ((dev >> 8) & 0xFFF) | ((dev >> 32) & ~0xFFF)
+    minor = (dev & 0xFF) | ((dev >> 12) & ~0xFF)
+    return f"makedev({major:#x}, {minor:#x})"
+
+
+def stat(data: bytes, abi: Abi, verbose: bool = False) -> str:
+    f = {name: abi.word(data, off, size) for name, (off, size) in abi.stat_fields.items()}
+    mode = f["st_mode"]
+    is_device = mode & 0o170000 in (0o20000, 0o60000)
+    if not verbose:
+        shown = [f"st_mode={file_mode(mode)}"]
+        shown.append(f"st_rdev={makedev(f['st_rdev'])}" if is_device else f"st_size={f['st_size']}")
+        return "{" + ", ".join(shown) + ", ...}"
+    shown = [f"st_dev={makedev(f['st_dev'])}", f"st_ino={f['st_ino']}",
+             f"st_mode={file_mode(mode)}", f"st_nlink={f['st_nlink']}", f"st_uid={f['st_uid']}",
+             f"st_gid={f['st_gid']}", f"st_blksize={f['st_blksize']}",
+             f"st_blocks={f['st_blocks']}"]
+    shown.append(f"st_rdev={makedev(f['st_rdev'])}" if is_device else f"st_size={f['st_size']}")
+    for t in ("st_atime", "st_mtime", "st_ctime"):
+        shown += [f"{t}={f[t]}", f"{t}_nsec={f[t + '_nsec']}"]
+    return "{" + ", ".join(shown) + "}"
+
+
+STATX_SIZE = 256
+_STATX_ATTRS = ((0x4, "STATX_ATTR_COMPRESSED"), (0x10, "STATX_ATTR_IMMUTABLE"),
+                (0x20, "STATX_ATTR_APPEND"), (0x40, "STATX_ATTR_NODUMP"),
+                (0x800, "STATX_ATTR_ENCRYPTED"), (0x1000, "STATX_ATTR_AUTOMOUNT"),
+                (0x2000, "STATX_ATTR_MOUNT_ROOT"), (0x100000, "STATX_ATTR_VERITY"),
+                (0x200000, "STATX_ATTR_DAX"))
+
+
+def statx(data: bytes, abi: Abi, verbose: bool = False) -> str:
+    """struct statx (include/uapi/linux/stat.h): the same layout on every arch."""
+    w = abi.word
+    mask, attrs, mode = w(data, 0, 4), w(data, 8, 8), w(data, 28, 2)
+    shown = [f"stx_mask={flags(mask, tables.STATX_MASK)}",
+             f"stx_attributes={flags(attrs, _STATX_ATTRS)}", f"stx_mode={file_mode(mode)}",
+             f"stx_size={w(data, 40, 8)}"]
+    if not verbose:
+        return "{" + ", ".join(shown) + ", ...}"
+    shown += [f"stx_blksize={w(data, 4, 4)}", f"stx_nlink={w(data, 16, 4)}",
+              f"stx_uid={w(data, 20, 4)}", f"stx_gid={w(data, 24, 4)}",
+              f"stx_ino={w(data, 32, 8)}", f"stx_blocks={w(data, 48, 8)}"]
+    return "{" + ", ".join(shown) + "}"
+
+
+# -- time ------------------------------------------------------------------------
+def timespec(data: bytes, abi: Abi) -> str:
+    return f"{{tv_sec={abi.word(data, 0, signed=True)}, tv_nsec={abi.word(data, 8, signed=True)}}}"
+
+
+def timeval(data: bytes, abi: Abi) -> str:
+    return f"{{tv_sec={abi.word(data, 0, signed=True)}, tv_usec={abi.word(data, 8, signed=True)}}}"
+
+
+# -- signals -----------------------------------------------------------------------
+def sigset(data: bytes, abi: Abi) -> str:
+    """``[CHLD USR1]``, or ``~[...]`` of the signals *not* in it when most are."""
+    nsig = 8 * len(data)
+    bits = abi.word(data, 0, len(data)) if abi.byteorder == "little" else _words_le(data, abi)
+    members = [sig for sig in range(1, nsig + 1) if bits >> (sig - 1) & 1]
+    if len(members) * 2 > nsig:
+        members = [sig for sig in range(1, nsig + 1) if not bits >> (sig - 1) & 1]
+        return "~[" + " ".join(tables.set_member_name(s) for s in members) + "]"
+    return "[" + " ".join(tables.set_member_name(s) for s in members) + "]"
+
+
+def _words_le(data: bytes, abi: Abi) -> int:
+    """A big-endian sigset is an array of longs: signal 1 is bit 0 of the first long."""
+    value = 0
+    for i in range(0, len(data), abi.word_size):
+        value |= abi.word(data, i) << (8 * i)
+    return value
+
+
+SIGACTION_SIZE = 32  # kernel struct sigaction with an 8-byte sigset: handler flags restorer mask
+
+
+def sigaction(data: bytes, abi: Abi) -> str:
+    handler, sa_flags, restorer = abi.word(data, 0), abi.word(data, 8), abi.word(data, 16)
+    shown = [f"sa_handler={tables.SIG_HANDLERS.get(handler) or f'{handler:#x}'}",
+             f"sa_mask={sigset(data[24:32], abi)}", f"sa_flags={flags(sa_flags, tables.SA_FLAGS)}"]
+    if sa_flags & tables.SA_RESTORER:
+        shown.append(f"sa_restorer={restorer:#x}")
+    return "{" + ", ".join(shown) + "}"
+
+
+def wait_status(status: int) -> str:
+    """``[{WIFEXITED(s) && WEXITSTATUS(s) == 0}]`` (the brackets: it was read through a pointer)."""
+    sig = status & 0x7F
+    if sig == 0:
+        text = f"WIFEXITED(s) && WEXITSTATUS(s) == {(status >> 8) & 0xFF}"
+    elif sig == 0x7F:
+        text = f"WIFSTOPPED(s) && WSTOPSIG(s) == {signal_name((status >> 8) & 0xFF)}"
+        if status >> 16:
+            text += f" && status>>16 == {status >> 16:#x}"  # a PTRACE_EVENT stop
+    elif status == 0xFFFF:
+        text = "WIFCONTINUED(s)"
+    else:
+        text = f"WIFSIGNALED(s) && WTERMSIG(s) == {signal_name(sig)}"
+        if status & 0x80:
+            text += " && WCOREDUMP(s)"
+    return f"[{{{text}}}]"
+
+
+# -- resources ---------------------------------------------------------------------------
+RLIM_INFINITY = (1 << 64) - 1
+
+
+def rlim_value(value: int) -> str:
+    if value == RLIM_INFINITY:
+        return "RLIM64_INFINITY"
+    if value and value % 1024 == 0:
+        return f"{value // 1024}*1024"
+    return str(value)
+
+
+def rlimit(data: bytes, abi: Abi) -> str:
+    return (f"{{rlim_cur={rlim_value(abi.word(data, 0, 8))}, "
+            f"rlim_max={rlim_value(abi.word(data, 8, 8))}}}")
+
+
+UTSNAME_FIELDS = ("sysname", "nodename", "release", "version", "machine", "domainname")
+
+
+def utsname(data: bytes, verbose: bool = False) -> str:
+    fields = [data[i * 65:(i + 1) * 65].split(b"\0", 1)[0] for i in range(6)]
+    shown = [f"{name}={quote(value)}" for name, value in zip(UTSNAME_FIELDS, fields, strict=True)]
+    if not verbose:
+        return "{" + ", ".join(shown[:2]) + ", ...}"
+    return "{" + ", ".join(shown) + "}"
+
+
+SYSINFO_SIZE = 112
+
+
+def sysinfo(data: bytes, abi: Abi) -> str:
+    w = abi.word
+    loads = ", ".join(str(w(data, 8 + 8 * i)) for i in range(3))
+    names = ("totalram", "freeram", "sharedram", "bufferram", "totalswap", "freeswap")
+    shown = [f"uptime={w(data, 0, signed=True)}", f"loads=[{loads}]"]
+    shown += [f"{n}={w(data, 32 + 8 * i)}" for i, n in enumerate(names)]
+    shown += [f"procs={w(data, 80, 2)}", f"totalhigh={w(data, 88)}", f"freehigh={w(data, 96)}",
+              f"mem_unit={w(data, 104, 4)}"]
+    return "{" + ", ".join(shown) + "}"
+
+
+# -- sockets -------------------------------------------------------------------------
+def sockaddr(data: bytes, abi: Abi) -> str:
+    """``{sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("127.0.0.1")}``."""
+    if len(data) < 2:
+        return "{}"
+    family = int.from_bytes(data[:2], abi.byteorder)
+    head = f"sa_family={lookup(family, tables.ADDRESS_FAMILIES, '{}')}"
+    if family == 1:  # AF_UNIX: the path may be abstract (a leading NUL)
+        path = data[2:]
+        if path[:1] == b"\0":
+            return f"{{{head}, sun_path=@{quote(_cstring(path[1:]))}}}"
+        return f"{{{head}, sun_path={quote(_cstring(path))}}}"
+    if family == 2 and len(data) >= 8:
+        port = struct.unpack_from("!H", data, 2)[0]
+        addr = ipaddress.IPv4Address(data[4:8])
+        return f'{{{head}, sin_port=htons({port}), sin_addr=inet_addr("{addr}")}}'
+    if family == 10 and len(data) >= 24:
+        port, flow = struct.unpack_from("!HI", data, 2)
+        addr = ipaddress.IPv6Address(data[8:24])
+        scope = int.from_bytes(data[24:28], abi.byteorder) if len(data) >= 28 else 0
+        return (f"{{{head}, sin6_port=htons({port}), sin6_flowinfo=htonl({flow}), "
+                f'inet_pton(AF_INET6, "{addr}", &sin6_addr), sin6_scope_id={scope}}}')
+    rest = data[2:]
+    return f"{{{head}, sa_data={quote(rest)}}}"
+
+
+def _cstring(data: bytes) -> bytes:
+    return data.split(b"\0", 1)[0]
+
+
+POLL_EVENTS = ((0x1, "POLLIN"), (0x2, "POLLPRI"), (0x4, "POLLOUT"), (0x8, "POLLERR"),
+               (0x10, "POLLHUP"), (0x20, "POLLNVAL"), (0x40, "POLLRDNORM"), (0x80, "POLLRDBAND"),
+               (0x100, "POLLWRNORM"), (0x200, "POLLWRBAND"), (0x400, "POLLMSG"),
+               (0x2000, "POLLRDHUP"))
+
+
+def pollfds(data: bytes, abi: Abi, field: str = "events") -> list[tuple[int, str]]:
+    """Each ``struct pollfd`` as (fd, events or revents text)."""
+    out = []
+    for off in range(0, len(data) - 7, 8):
+        fd = abi.word(data, off, 4, signed=True)
+        value = abi.word(data, off + (4 if field == "events" else 6), 2)
+        out.append((fd, flags(value, POLL_EVENTS)))
+    return out
+
+
+def winsize(data: bytes, abi: Abi) -> str:
+    row, col, x, y = (abi.word(data, i, 2) for i in (0, 2, 4, 6))
+    return f"{{ws_row={row}, ws_col={col}, ws_xpixel={x}, ws_ypixel={y}}}"
+
+
+def dirent64_count(data: bytes, abi: Abi) -> int:
+    """How many ``linux_dirent64`` records the kernel wrote (strace's ``/* N entries */``)."""
+    count = off = 0
+    while off + 19 <= len(data):
+        reclen = abi.word(data, off + 16, 2)
+        if reclen == 0:
+            break
+        count += 1
+        off += reclen
+    return count
