@@ -526,9 +526,9 @@ def _arch_prctl(c: Context) -> list[Arg]:
 def _getdents(c: Context) -> list[Arg]:
     def entries(cc: Context) -> str:
         addr = cc.args[1]
-        if cc.error is not None or cc.rval <= 0:
+        if cc.error is not None:
             return address(addr)
-        data = cc.read(addr, cc.rval)
+        data = cc.read(addr, cc.rval) if cc.rval else b""
         if data is None:
             return address(addr)
         n = structs.dirent64_count(data, cc.abi)
