@@ -46,7 +46,7 @@ STRING_LIMIT = 32  # strace's default -s
 RESULT_COLUMN = 40  # strace's -a default: where "= result" starts
 EVENTS = (Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT | Event.EXEC | Event.EXIT | Event.DEATH
           | Event.SIGNAL_ALL)
-EXECVE_NAMES = ("execve", "execveat")
+AT_FDCWD = -100
 
 Output = TextIO | Callable[[int], TextIO]
 
@@ -67,9 +67,12 @@ class TracheeMemory:
 
 
 def fd_path(tid: int) -> Callable[[int], str | None]:
-    """``-y``: what ``/proc/TID/fd/N`` points at, read when the line is printed."""
+    """``-y``: what ``/proc/TID/fd/N`` (or ``cwd`` for AT_FDCWD) points at, read when
+    the line is printed."""
     def lookup(fd: int) -> str | None:
         try:
+            if fd == AT_FDCWD:
+                return os.readlink(f"/proc/{tid}/cwd")
             return os.readlink(f"/proc/{tid}/fd/{fd}")
         except OSError:
             return None

@@ -63,6 +63,7 @@ _RUN_DEPENDENT = (
     (re.compile(r'^getrandom\("[^"]*"'), 'getrandom("RANDOM"'),
     (re.compile(r"^sysinfo\(\{.*\}\)"), "sysinfo({COUNTERS})"),
     (re.compile(r"si_utime=\d+, si_stime=\d+"), "si_utime=T, si_stime=T"),
+    (re.compile(r"<(pipe|socket|anon_inode:\w+):\[\d+\]>"), r"<\1:[INODE]>"),
 )
 
 
@@ -108,6 +109,8 @@ def name_pids(by_pid: dict[int, list[str]]) -> dict[int, str]:
                 child = int(m.group(1))
                 names[child] = f"{names[pid]}.{children}"
                 todo.append(child)
+    for pid in by_pid:  # made by calls the log leaves out (-e trace=): in order of appearance
+        names.setdefault(pid, f"Q{len(names)}")
     return names
 
 
@@ -208,15 +211,15 @@ def test_comparison_counts_a_changed_listed_line_as_different():
 
 
 # -- the live comparison --------------------------------------------------------------------
-def run_strace(argv: list[str], log: str) -> None:
+def run_strace(argv: list[str], log: str, flags: tuple[str, ...] = ()) -> None:
     # env: os.environ, as our launch passes it (under pytest the C environ also
     # holds LINES and COLUMNS, which os.environ does not: a different "/* N vars */").
-    subprocess.run([STRACE, "-f", "-qq", "-o", log, *argv], stdout=subprocess.DEVNULL,
+    subprocess.run([STRACE, "-f", "-qq", *flags, "-o", log, *argv], stdout=subprocess.DEVNULL,
                    stdin=subprocess.DEVNULL, check=True, timeout=TIMEOUT, env=dict(os.environ))
 
 
-def run_ours(argv: list[str], log: str) -> None:
-    options = TraceOptions(follow=True, quiet=2)
+def run_ours(argv: list[str], log: str, options: TraceOptions | None = None) -> None:
+    options = options or TraceOptions(follow=True, quiet=2)
     tracer = Tracer()
     devnull = os.open(os.devnull, os.O_RDWR)
     try:

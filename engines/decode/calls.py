@@ -110,9 +110,16 @@ def fd(i: int) -> Arg:
     return Arg(lambda c: fd_text(c, c.args[i]))
 
 
+def dirfd_text(c: Context, value: int) -> str:
+    if signed(value, 32) != tables.AT_FDCWD:
+        return fd_text(c, value)
+    cwd = c.fd_path(tables.AT_FDCWD) if c.options.fd_paths and c.fd_path else None
+    return "AT_FDCWD" if cwd is None else f"AT_FDCWD<{cwd}>"
+
+
 def dirfd(i: int) -> Arg:
-    return Arg(lambda c: "AT_FDCWD" if signed(c.args[i], 32) == tables.AT_FDCWD
-               else fd_text(c, c.args[i]))
+    """A directory fd of the *at calls: ``AT_FDCWD`` (with ``-y``: ``AT_FDCWD</cwd>``)."""
+    return Arg(lambda c: dirfd_text(c, c.args[i]))
 
 
 def octal(i: int) -> Arg:
@@ -254,13 +261,13 @@ def sigaction_arg(i: int, at_exit: bool = False) -> Arg:
     return exit_arg(arg, i) if at_exit else arg
 
 
-def int_array_out(i: int, count: int) -> Arg:
+def fd_pair_out(i: int) -> Arg:
+    """pipe's ``[3, 4]``: two fds the kernel wrote."""
     def render(c: Context) -> str:
-        data = c.read(c.args[i], 4 * count)
+        data = c.read(c.args[i], 8)
         if data is None:
             return address(c.args[i])
-        return "[" + ", ".join(str(c.abi.word(data, 4 * k, 4, signed=True))
-                               for k in range(count)) + "]"
+        return "[" + ", ".join(fd_text(c, c.abi.word(data, 4 * k, 4)) for k in range(2)) + "]"
     return exit_arg(Arg(render), i)
 
 
@@ -282,7 +289,7 @@ def sockaddr_arg(i: int, len_index: int) -> Arg:
 
 
 def strings_array(c: Context, addr: int) -> str:
-    """execve's argv: ``["ls", "-la"]``, cut at ``-s`` elements (as strace does)."""
+    """execve's argv: ``["ls", "-la"]``, cut at ``-s`` elements unless ``-v`` (as strace)."""
     if not addr:
         return "NULL"
     items = []
@@ -294,7 +301,7 @@ def strings_array(c: Context, addr: int) -> str:
         pointer = c.abi.word(data)
         if pointer == 0:
             break
-        if k >= c.limit:
+        if k >= c.limit and not c.options.verbose:  # -v shows the whole array
             items.append("...")
             break
         items.append(string_at(c, pointer))
@@ -531,6 +538,8 @@ def _getdents(c: Context) -> list[Arg]:
         data = cc.read(addr, cc.rval) if cc.rval else b""
         if data is None:
             return address(addr)
+        if cc.options.verbose:
+            return structs.dirents64(data, cc.abi)
         n = structs.dirent64_count(data, cc.abi)
         return f"{addr:#x} /* {n} entr{'y' if n == 1 else 'ies'} */"
     return [fd(0), Arg(entries, True), uint(2)]
@@ -628,8 +637,8 @@ SPECS: dict[str, Spec] = {
     "dup": lambda c: [fd(0)],
     "dup2": lambda c: [fd(0), fd(1)],
     "dup3": lambda c: [fd(0), fd(1), flagset(2, tables.PIPE_FLAGS)],
-    "pipe": lambda c: [int_array_out(0, 2)],
-    "pipe2": lambda c: [int_array_out(0, 2), flagset(1, tables.PIPE_FLAGS)],
+    "pipe": lambda c: [fd_pair_out(0)],
+    "pipe2": lambda c: [fd_pair_out(0), flagset(1, tables.PIPE_FLAGS)],
     "lseek": lambda c: [fd(0), slong(1), named(2, tables.SEEK_WHENCE)],
     "stat": lambda c: [path(0), _stat_out(1)],
     "lstat": lambda c: [path(0), _stat_out(1)],

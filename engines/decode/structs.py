@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import struct
+import time
 
 from . import tables
 from .abi import Abi
@@ -38,7 +39,20 @@ def octal(value: int) -> str:
 def makedev(dev: int) -> str:
     major = ((dev >> 8) & 0xFFF) | ((dev >> 32) & ~0xFFF)
     minor = (dev & 0xFF) | ((dev >> 12) & ~0xFF)
-    return f"makedev({major:#x}, {minor:#x})"
+    return f"makedev({_chex(major)}, {_chex(minor)})"
+
+
+def _chex(value: int) -> str:
+    return f"{value:#x}" if value else "0"
+
+
+def time_comment(seconds: int, nsec: int) -> str:
+    """``1700000000 /* 2023-11-14T22:13:20.123456789+0000 */`` (local time, as strace)."""
+    when = time.localtime(seconds)
+    text = time.strftime("%Y-%m-%dT%H:%M:%S", when)
+    if nsec:
+        text += f".{nsec:09d}"
+    return f"{seconds} /* {text}{time.strftime('%z', when)} */"
 
 
 def stat(data: bytes, abi: Abi, verbose: bool = False) -> str:
@@ -55,7 +69,7 @@ def stat(data: bytes, abi: Abi, verbose: bool = False) -> str:
              f"st_blocks={f['st_blocks']}"]
     shown.append(f"st_rdev={makedev(f['st_rdev'])}" if is_device else f"st_size={f['st_size']}")
     for t in ("st_atime", "st_mtime", "st_ctime"):
-        shown += [f"{t}={f[t]}", f"{t}_nsec={f[t + '_nsec']}"]
+        shown += [f"{t}={time_comment(f[t], f[t + '_nsec'])}", f"{t}_nsec={f[t + '_nsec']}"]
     return "{" + ", ".join(shown) + "}"
 
 
@@ -71,14 +85,28 @@ def statx(data: bytes, abi: Abi, verbose: bool = False) -> str:
     """struct statx (include/uapi/linux/stat.h): the same layout on every arch."""
     w = abi.word
     mask, attrs, mode = w(data, 0, 4), w(data, 8, 8), w(data, 28, 2)
-    shown = [f"stx_mask={flags(mask, tables.STATX_MASK)}",
-             f"stx_attributes={flags(attrs, _STATX_ATTRS)}", f"stx_mode={file_mode(mode)}",
-             f"stx_size={w(data, 40, 8)}"]
     if not verbose:
-        return "{" + ", ".join(shown) + ", ...}"
-    shown += [f"stx_blksize={w(data, 4, 4)}", f"stx_nlink={w(data, 16, 4)}",
-              f"stx_uid={w(data, 20, 4)}", f"stx_gid={w(data, 24, 4)}",
-              f"stx_ino={w(data, 32, 8)}", f"stx_blocks={w(data, 48, 8)}"]
+        return (f"{{stx_mask={flags(mask, tables.STATX_MASK)}, "
+                f"stx_attributes={flags(attrs, _STATX_ATTRS)}, stx_mode={file_mode(mode)}, "
+                f"stx_size={w(data, 40, 8)}, ...}}")
+    shown = [f"stx_mask={flags(mask, tables.STATX_MASK)}", f"stx_blksize={w(data, 4, 4)}",
+             f"stx_attributes={flags(attrs, _STATX_ATTRS)}", f"stx_nlink={w(data, 16, 4)}",
+             f"stx_uid={w(data, 20, 4)}", f"stx_gid={w(data, 24, 4)}",
+             f"stx_mode={file_mode(mode)}", f"stx_ino={w(data, 32, 8)}",
+             f"stx_size={w(data, 40, 8)}", f"stx_blocks={w(data, 48, 8)}",
+             f"stx_attributes_mask={flags(w(data, 56, 8), _STATX_ATTRS)}"]
+    times = [("stx_atime", 64)] + ([("stx_btime", 80)] if mask & 0x800 else []) + [
+        ("stx_ctime", 96), ("stx_mtime", 112)]
+    for name, off in times:
+        sec, nsec = w(data, off, 8, signed=True), w(data, off + 8, 4)
+        shown.append(f"{name}={{tv_sec={sec}, tv_nsec={nsec}}}"
+                     f"{time_comment(sec, nsec)[len(str(sec)):]}")
+    shown += [f"stx_rdev_major={w(data, 128, 4)}", f"stx_rdev_minor={w(data, 132, 4)}",
+              f"stx_dev_major={w(data, 136, 4)}", f"stx_dev_minor={w(data, 140, 4)}"]
+    if mask & 0x1000:
+        shown.append(f"stx_mnt_id={_chex(w(data, 144, 8))}")
+    if mask & 0x2000:
+        shown += [f"stx_dio_mem_align={w(data, 152, 4)}", f"stx_dio_offset_align={w(data, 156, 4)}"]
     return "{" + ", ".join(shown) + "}"
 
 
@@ -232,6 +260,26 @@ def pollfds(data: bytes, abi: Abi, field: str = "events") -> list[tuple[int, str
 def winsize(data: bytes, abi: Abi) -> str:
     row, col, x, y = (abi.word(data, i, 2) for i in (0, 2, 4, 6))
     return f"{{ws_row={row}, ws_col={col}, ws_xpixel={x}, ws_ypixel={y}}}"
+
+
+DIRENT_TYPES = {0: "DT_UNKNOWN", 1: "DT_FIFO", 2: "DT_CHR", 4: "DT_DIR", 6: "DT_BLK",
+                8: "DT_REG", 10: "DT_LNK", 12: "DT_SOCK", 14: "DT_WHT"}
+
+
+def dirents64(data: bytes, abi: Abi) -> str:
+    """``-v``: each ``linux_dirent64`` the kernel wrote."""
+    shown = []
+    off = 0
+    while off + 19 <= len(data):
+        reclen = abi.word(data, off + 16, 2)
+        if reclen == 0:
+            break
+        name = _cstring(data[off + 19:off + reclen])
+        shown.append(f"{{d_ino={abi.word(data, off, 8)}, d_off={abi.word(data, off + 8, 8)}, "
+                     f"d_reclen={reclen}, d_type={lookup(data[off + 18], DIRENT_TYPES, '{}')}, "
+                     f"d_name={quote(name)}}}")
+        off += reclen
+    return "[" + ", ".join(shown) + "]"
 
 
 def dirent64_count(data: bytes, abi: Abi) -> int:
