@@ -15,6 +15,7 @@ differences left are explained in docs/trace.md.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
@@ -234,23 +235,59 @@ def run_ours(argv: list[str], log: str, options: TraceOptions | None = None) -> 
         os.close(devnull)
 
 
-@needs_strace
-@pytest.mark.parametrize("program", list(PROGRAMS))
-def test_our_log_matches_strace_line_by_line(program, tracee, tmp_path):
+def compare(program: str, tracee, tmp_path, flags: tuple[str, ...] = (),
+            options: TraceOptions | None = None) -> Comparison:
     argv = list(PROGRAMS[program])
     if not argv[0].startswith("/"):
         argv[0] = tracee(argv[0])
     theirs_log, ours_log = str(tmp_path / "strace.log"), str(tmp_path / "ours.log")
-    run_strace(argv, theirs_log)
-    run_ours(argv, ours_log)
+    run_strace(argv, theirs_log, flags)
+    run_ours(argv, ours_log, options)
     with open(theirs_log) as f:
         theirs = normalise(f.read())
     with open(ours_log) as f:
         ours = normalise(f.read())
     result = Comparison(theirs, ours)
-    print(f"\n{program}: {result.percent:.1f}% of {result.total} strace lines identical; "
-          f"listed calls {result.listed_percent:.1f}% of {result.listed_total}")
+    print(f"\n{program} {' '.join(flags)}: {result.percent:.1f}% of {result.total} strace lines "
+          f"identical; listed calls {result.listed_percent:.1f}% of {result.listed_total}")
+    return result
+
+
+@needs_strace
+@pytest.mark.parametrize("program", list(PROGRAMS))
+def test_our_log_matches_strace_line_by_line(program, tracee, tmp_path):
+    result = compare(program, tracee, tmp_path)
     for proc, line, mine in result.differences[:40]:
         print(f"  [{proc}] strace: {line}\n  [{proc}] ours:   {mine}")
     assert result.percent >= 95.0, f"{program}: {result.percent:.1f}% identical"
+    assert not result.listed_differences(), result.listed_differences()[:10]
+
+
+#: strace's options beside the TraceOptions that mean the same, and a program
+#: whose log they change (the option's own output is deterministic there).
+OPTION_CASES = {
+    "-s 8": ("sh-pipe", ("-s", "8"), TraceOptions(string_limit=8)),
+    "-x": ("ls", ("-x",), TraceOptions(hex_strings=1)),
+    "-xx -s 100": ("pthreads", ("-xx", "-s", "100"), TraceOptions(hex_strings=2,
+                                                                   string_limit=100)),
+    "-y": ("python3", ("-y",), TraceOptions(fd_paths=True)),
+    "-v": ("ls", ("-v",), TraceOptions(verbose=True)),
+    "-e trace=": ("fork-exec-signal", ("-e", "trace=openat,close,wait4"),
+                  TraceOptions(trace=frozenset({"openat", "close", "wait4"}))),
+    "-z": ("sh-pipe", ("-z",), TraceOptions(status="successful")),
+    "-Z": ("python3", ("-Z",), TraceOptions(status="failed")),
+    "-e signal=": ("fork-exec-signal", ("-e", "signal=SIGUSR1"),
+                   TraceOptions(signals=frozenset({10}))),
+}
+
+
+@needs_strace
+@pytest.mark.parametrize("case", list(OPTION_CASES))
+def test_our_options_match_straces(case, tracee, tmp_path):
+    program, flags, options = OPTION_CASES[case]
+    options = dataclasses.replace(options, follow=True, quiet=2)
+    result = compare(program, tracee, tmp_path, flags, options)
+    for proc, line, mine in result.differences[:20]:
+        print(f"  [{proc}] strace: {line}\n  [{proc}] ours:   {mine}")
+    assert result.percent >= 95.0, f"{case}: {result.percent:.1f}% identical"
     assert not result.listed_differences(), result.listed_differences()[:10]
