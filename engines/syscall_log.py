@@ -313,9 +313,12 @@ class SyscallLogger(Engine):
                 pending.rest = []
                 if self._shown("execve"):
                     self._entered[thread.tid] = time.monotonic()
-                    sink = self._begin(thread.tid)
-                    sink.write(text)
-                    sink.open_tid = thread.tid
+                    if self.options.status != "all":
+                        self._held[thread.tid] = text  # printed whole by the caller
+                    else:
+                        sink = self._begin(thread.tid)
+                        sink.write(text)
+                        sink.open_tid = thread.tid
                 return pending
         if not name:
             return None
@@ -337,7 +340,7 @@ class SyscallLogger(Engine):
         pending = self._pending.pop(tid, None)
         if pending is None or not self._shown(pending.name):
             return
-        if self.options.status == "successful":
+        if self.options.status != "all":  # -z/-Z: a call with no result is neither
             self._held.pop(tid, None)
             return
         sink = self._sink(tid)
@@ -372,12 +375,14 @@ class SyscallLogger(Engine):
         tid = att.thread.tid
         status = report.exit_code or 0
         self._alive.discard(tid)
-        quiet = self.options.quiet
+        # strace's -q levels: -qq drops "exited with", -qqq also "superseded"; a
+        # "killed by" line goes only with its signal (-e signal=), never with -q.
+        quiet, wanted = self.options.quiet, self.options.signals
         if report.old_tid is not None:  # strace's words for a leader replaced by an exec
-            if quiet < 2:
+            if quiet < 3:
                 self._line(tid, f"+++ superseded by execve in pid {report.old_tid} +++")
         elif os.WIFSIGNALED(status):
-            if quiet < 3:
+            if wanted is None or os.WTERMSIG(status) in wanted:
                 self._line(tid, decode.death_line(status))
         elif quiet < 2:
             self._line(tid, decode.death_line(status))

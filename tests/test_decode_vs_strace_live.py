@@ -146,9 +146,12 @@ class Comparison:
     """strace's lines against ours, process by process."""
 
     def __init__(self, theirs: dict[str, list[str]], ours: dict[str, list[str]]):
-        self.total = self.same = 0
-        self.listed_total = self.listed_same = 0
+        self.total = self.same = self.ours_total = 0
+        self.listed_total = self.listed_same = self.ours_listed_total = 0
         self.differences: list[tuple[str, str, str]] = []  # (process, strace, ours)
+        for our_lines in ours.values():
+            self.ours_total += len(our_lines)
+            self.ours_listed_total += sum(call_name(line) in LISTED for line in our_lines)
         for proc, their_lines in theirs.items():
             our_lines = ours.get(proc, [])
             matcher = difflib.SequenceMatcher(a=their_lines, b=our_lines, autojunk=False)
@@ -176,17 +179,26 @@ class Comparison:
                     continue
                 self.same += 1
                 self.listed_same += listed
+            partners = Counter(mine for p, _, mine in self.differences if p == proc)
+            for line, count in (spare - partners).items():  # lines strace never printed
+                self.differences += [(proc, "", line)] * count
+        for proc in ours.keys() - theirs.keys():
+            self.differences += [(proc, "", line) for line in ours[proc]]
 
+    # A line either log has and the other has not counts against both: the
+    # percentages are over the longer log.
     @property
     def percent(self) -> float:
-        return 100.0 * self.same / self.total if self.total else 0.0
+        longest = max(self.total, self.ours_total)
+        return 100.0 * self.same / longest if longest else 0.0
 
     @property
     def listed_percent(self) -> float:
-        return 100.0 * self.listed_same / self.listed_total if self.listed_total else 100.0
+        longest = max(self.listed_total, self.ours_listed_total)
+        return 100.0 * self.listed_same / longest if longest else 100.0
 
     def listed_differences(self) -> list[tuple[str, str, str]]:
-        return [d for d in self.differences if call_name(d[1]) in LISTED]
+        return [d for d in self.differences if call_name(d[1] or d[2]) in LISTED]
 
 
 # -- unit tests of the comparison itself -----------------------------------------------------
@@ -209,6 +221,14 @@ def test_comparison_counts_a_changed_listed_line_as_different():
     result = Comparison(theirs, ours)
     assert (result.same, result.total, result.listed_same, result.listed_total) == (1, 2, 0, 1)
     assert result.listed_differences() == [("P", theirs["P"][0], ours["P"][0])]
+
+
+def test_comparison_counts_a_line_only_ours_has():
+    theirs = {"P": ["close(3) = 0"]}
+    ours = {"P": ["close(3) = 0", "+++ killed by SIGKILL +++"], "P.1": ["getpid() = P.1"]}
+    result = Comparison(theirs, ours)
+    assert result.percent == pytest.approx(100 / 3)
+    assert result.listed_differences() == [("P", "", "+++ killed by SIGKILL +++")]
 
 
 # -- the live comparison --------------------------------------------------------------------
@@ -248,8 +268,10 @@ def compare(program: str, tracee, tmp_path, flags: tuple[str, ...] = (),
     with open(ours_log) as f:
         ours = normalise(f.read())
     result = Comparison(theirs, ours)
-    print(f"\n{program} {' '.join(flags)}: {result.percent:.1f}% of {result.total} strace lines "
-          f"identical; listed calls {result.listed_percent:.1f}% of {result.listed_total}")
+    print(f"\n{program} {' '.join(flags)}: {result.percent:.1f}% identical "
+          f"({result.same} of {result.total} strace lines, {result.ours_total} ours); "
+          f"listed calls {result.listed_percent:.1f}% ({result.listed_same} of "
+          f"{result.listed_total}, {result.ours_listed_total} ours)")
     return result
 
 
