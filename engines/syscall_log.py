@@ -123,26 +123,38 @@ class _Sink:
         self.column = 0
 
 
+#: The two layouts: strace's own, and one whole line per call for streams shared
+#: with other output (the REPL's terminal, a gdbserver's --trace file).
+STRACE, LINES = "strace", "lines"
+
+
 class SyscallLogger(Engine):
     """Writes strace's lines for every traced thread to ``out``.
 
     ``out`` is a stream, or for ``-ff`` a callable giving the stream of a
-    thread id.  Without ``options`` (the library's use: REPL, gdbserver
-    ``--trace``) every line shows its pid, as strace's ``--always-show-pid``.
+    thread id.  ``layout`` STRACE (the default with ``options``) is strace's
+    own: its pid prefix rules, the result at column 40, a call's line begun at
+    its entry and cut by ``<unfinished ...>`` when another comes first.  LINES
+    (the default without ``options``: the REPL, gdbserver ``--trace``) writes
+    each call whole at its exit as ``TID name(args) = result``, so that a
+    stream shared with other output never holds half a line.
     """
 
     name = "syscall-log"
 
     def __init__(self, out: Output, follow: bool = False, options: TraceOptions | None = None,
-                 always_show_pid: bool | None = None):
+                 layout: str | None = None):
         self.options = options or TraceOptions(follow=follow)
         self.follow = follow or self.options.follow or self.options.follow_files
+        self.layout = layout or (STRACE if options is not None else LINES)
+        if self.layout not in (STRACE, LINES):
+            raise ValueError(f"layout {self.layout!r}: not {STRACE!r} or {LINES!r}")
+        self.whole_lines = self.layout == LINES
         self.separate = not hasattr(out, "write")
         self._out = out
         self._to_file = not self.separate and out not in (sys.stderr, sys.stdout)
-        self.always_show_pid = options is None if always_show_pid is None else always_show_pid
         # strace decides once, at the start: a shared log file with -f shows every pid.
-        self._pid_column = self.always_show_pid or (self._to_file and self.follow)
+        self._pid_column = self._to_file and self.follow
         self._sinks: dict[int, _Sink] = {}
         self._shared = None if self.separate else _Sink(out)
         self._pending: dict[int, decode.Pending] = {}  # tid -> call awaiting its exit
@@ -201,6 +213,8 @@ class SyscallLogger(Engine):
     def _prefix(self, tid: int) -> str:
         if self.separate:
             return ""
+        if self.whole_lines:
+            return f"{tid} "
         if self._pid_column:
             return f"{tid:<5} "
         if not self._to_file and len(self._alive) > 1:
@@ -237,12 +251,15 @@ class SyscallLogger(Engine):
 
     def _finish(self, sink: _Sink, tid: int, result: str) -> None:
         sink.write(" ")
-        if sink.column < RESULT_COLUMN:
+        if sink.column < RESULT_COLUMN and not self.whole_lines:
             sink.write(" " * (RESULT_COLUMN - sink.column))
         took = ""
         if self.options.syscall_times and tid in self._entered:
             took = f" <{time.monotonic() - self._entered.pop(tid):.6f}>"
         sink.end_line(f"= {result}{took}")
+
+    def _holds(self) -> bool:
+        return self.whole_lines or self.options.status != "all"
 
     def _shown(self, name: str) -> bool:
         return self.options.trace is None or name in self.options.trace
@@ -260,7 +277,7 @@ class SyscallLogger(Engine):
         if not self._shown(name):
             return
         self._entered[thread.tid] = time.monotonic()
-        if self.options.status != "all":  # the result decides: print it all at the exit
+        if self._holds():  # the result decides (-z/-Z), or whole lines: print it at the exit
             self._held[thread.tid] = pending.entry_text
             return
         sink = self._begin(thread.tid)
@@ -282,8 +299,8 @@ class SyscallLogger(Engine):
         if not self._shown(name):
             return
         status = self.options.status
-        if status != "all":
-            if (status == "successful") == (error is not None):
+        if self._holds():
+            if status != "all" and (status == "successful") == (error is not None):
                 self._held.pop(tid, None)
                 self._entered.pop(tid, None)
                 return
@@ -313,7 +330,7 @@ class SyscallLogger(Engine):
                 pending.rest = []
                 if self._shown("execve"):
                     self._entered[thread.tid] = time.monotonic()
-                    if self.options.status != "all":
+                    if self._holds():
                         self._held[thread.tid] = text  # printed whole by the caller
                     else:
                         sink = self._begin(thread.tid)
@@ -330,9 +347,9 @@ class SyscallLogger(Engine):
         # A thread other than the leader called execve: it returns as the
         # leader (its tid is the process's now), so its pending call moves.
         if report.old_tid is not None and report.old_tid != att.thread.tid:
-            call = self._pending.pop(report.old_tid, None)
-            if call is not None:
-                self._pending[att.thread.tid] = call
+            for table in (self._pending, self._held, self._entered):
+                if report.old_tid in table:
+                    table[att.thread.tid] = table.pop(report.old_tid)
             self._alive.discard(report.old_tid)
 
     def report_exit(self, att: Attachment, report: Report) -> None:

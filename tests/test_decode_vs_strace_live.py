@@ -235,8 +235,10 @@ def test_comparison_counts_a_line_only_ours_has():
 def run_strace(argv: list[str], log: str, flags: tuple[str, ...] = ()) -> None:
     # env: os.environ, as our launch passes it (under pytest the C environ also
     # holds LINES and COLUMNS, which os.environ does not: a different "/* N vars */").
+    # stdin, stdout and stderr: /dev/null for both runs (-y shows where they lead)
     subprocess.run([STRACE, "-f", "-qq", *flags, "-o", log, *argv], stdout=subprocess.DEVNULL,
-                   stdin=subprocess.DEVNULL, check=True, timeout=TIMEOUT, env=dict(os.environ))
+                   stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
+                   timeout=TIMEOUT, env=dict(os.environ))
 
 
 def run_ours(argv: list[str], log: str, options: TraceOptions | None = None) -> None:
@@ -245,7 +247,7 @@ def run_ours(argv: list[str], log: str, options: TraceOptions | None = None) -> 
     devnull = os.open(os.devnull, os.O_RDWR)
     try:
         with open(log, "w") as out:
-            process = tracer.launch(argv, stdin=devnull, stdout=devnull)
+            process = tracer.launch(argv, stdin=devnull, stdout=devnull, stderr=devnull)
             SyscallLogger(out, options=options).attach_to(process.main_thread)
             process.start()
             status = process.wait(TIMEOUT)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import resource
 import signal
 import subprocess
@@ -480,8 +479,8 @@ def test_interrupted_calls_are_spelled_as_strace_does(own_tracer, tracee):
         assert in_pause.wait(TIMEOUT)
         os.kill(process.pid, signal.SIGUSR1)  # pause() is interrupted for the handler
         assert os.WEXITSTATUS(finish(process)) == 0
-    assert re.search(rf"^{process.pid} +pause\(\) += \? ERESTARTNOHAND \(To be restarted if "
-                     r"no handler\)$", log.getvalue(), re.M), log.getvalue()
+    assert f"{process.pid} pause() = ? ERESTARTNOHAND (To be restarted if no handler)\n" \
+        in log.getvalue(), log.getvalue()
     assert "E514" not in log.getvalue()
 
 
