@@ -24,6 +24,7 @@ from .tables import signal_name
 from .text import address, flags, lookup, quote, signed
 
 PATH_MAX = 4096
+DEFAULT_OPTIONS = TraceOptions()
 FdPath = Callable[[int], "str | None"]
 
 
@@ -783,7 +784,7 @@ def decode_entry(abi: Abi, name: str, args: tuple[int, ...], mem: Memory,
                  options: TraceOptions | None = None, sp: int = 0,
                  fd_path: FdPath | None = None) -> Pending:
     """``name(arg, arg, `` as strace prints it when the call starts."""
-    ctx = Context(abi, name, args, mem, options or TraceOptions(), sp, fd_path)
+    ctx = Context(abi, name, args, mem, options or DEFAULT_OPTIONS, sp, fd_path)
     spec = SPECS.get(name)
     parts = spec(ctx) if spec is not None else generic_arguments(ctx, name, args)
     first_exit = next((k for k, a in enumerate(parts) if a.at_exit), len(parts))

@@ -56,13 +56,14 @@ def time_comment(seconds: int, nsec: int) -> str:
 
 
 def stat(data: bytes, abi: Abi, verbose: bool = False) -> str:
-    f = {name: abi.word(data, off, size) for name, (off, size) in abi.stat_fields.items()}
-    mode = f["st_mode"]
+    fields = abi.stat_fields
+    mode = abi.word(data, *fields["st_mode"])
     is_device = mode & 0o170000 in (0o20000, 0o60000)
     if not verbose:
-        shown = [f"st_mode={file_mode(mode)}"]
-        shown.append(f"st_rdev={makedev(f['st_rdev'])}" if is_device else f"st_size={f['st_size']}")
-        return "{" + ", ".join(shown) + ", ...}"
+        more = (f"st_rdev={makedev(abi.word(data, *fields['st_rdev']))}" if is_device
+                else f"st_size={abi.word(data, *fields['st_size'])}")
+        return f"{{st_mode={file_mode(mode)}, {more}, ...}}"
+    f = {name: abi.word(data, off, size) for name, (off, size) in fields.items()}
     shown = [f"st_dev={makedev(f['st_dev'])}", f"st_ino={f['st_ino']}",
              f"st_mode={file_mode(mode)}", f"st_nlink={f['st_nlink']}", f"st_uid={f['st_uid']}",
              f"st_gid={f['st_gid']}", f"st_blksize={f['st_blksize']}",

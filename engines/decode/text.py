@@ -6,8 +6,10 @@ written here from its documented output; nothing here reads memory.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
+_PLAIN = re.compile(rb'[ !#-\[\]-~]*')  # printable ASCII but " and \\
 _ESCAPES = {0x22: '\\"', 0x5C: "\\\\", 0x0C: "\\f", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t",
             0x0B: "\\v"}
 
@@ -20,6 +22,8 @@ def quote(data: bytes, hex_strings: int = 0, force_hex: bool = False,
     printable nor white space) or -xx (2: always).  ``lookahead`` is the byte
     after the shown part: an octal escape stays 3 digits long before a digit.
     """
+    if not force_hex and hex_strings < 2 and _PLAIN.fullmatch(data):
+        return '"' + data.decode("ascii") + '"'  # the common case: nothing to escape
     if force_hex or hex_strings >= 2 or (hex_strings == 1 and any(
             b > 0x7E or (b < 0x20 and not 9 <= b <= 13) for b in data)):
         return '"' + "".join(f"\\x{b:02x}" for b in data) + '"'
