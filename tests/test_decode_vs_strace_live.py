@@ -232,22 +232,26 @@ def test_comparison_counts_a_line_only_ours_has():
 
 
 # -- the live comparison --------------------------------------------------------------------
-def run_strace(argv: list[str], log: str, flags: tuple[str, ...] = ()) -> None:
+def run_strace(argv: list[str], log: str, flags: tuple[str, ...] = (),
+               stdout: int | None = None) -> None:
     # env: os.environ, as our launch passes it (under pytest the C environ also
     # holds LINES and COLUMNS, which os.environ does not: a different "/* N vars */").
     # stdin, stdout and stderr: /dev/null for both runs (-y shows where they lead)
-    subprocess.run([STRACE, "-f", "-qq", *flags, "-o", log, *argv], stdout=subprocess.DEVNULL,
+    subprocess.run([STRACE, "-f", "-qq", *flags, "-o", log, *argv],
+                   stdout=subprocess.DEVNULL if stdout is None else stdout,
                    stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
                    timeout=TIMEOUT, env=dict(os.environ))
 
 
-def run_ours(argv: list[str], log: str, options: TraceOptions | None = None) -> None:
+def run_ours(argv: list[str], log: str, options: TraceOptions | None = None,
+             stdout: int | None = None) -> None:
     options = options or TraceOptions(follow=True, quiet=2)
     tracer = Tracer()
     devnull = os.open(os.devnull, os.O_RDWR)
     try:
         with open(log, "w") as out:
-            process = tracer.launch(argv, stdin=devnull, stdout=devnull, stderr=devnull)
+            process = tracer.launch(argv, stdin=devnull, stderr=devnull,
+                                    stdout=devnull if stdout is None else stdout)
             SyscallLogger(out, options=options).attach_to(process.main_thread)
             process.start()
             status = process.wait(TIMEOUT)
@@ -258,13 +262,13 @@ def run_ours(argv: list[str], log: str, options: TraceOptions | None = None) -> 
 
 
 def compare(program: str, tracee, tmp_path, flags: tuple[str, ...] = (),
-            options: TraceOptions | None = None) -> Comparison:
-    argv = list(PROGRAMS[program])
+            options: TraceOptions | None = None, stdout: int | None = None) -> Comparison:
+    argv = list(PROGRAMS.get(program) or program.split())
     if not argv[0].startswith("/"):
         argv[0] = tracee(argv[0])
     theirs_log, ours_log = str(tmp_path / "strace.log"), str(tmp_path / "ours.log")
-    run_strace(argv, theirs_log, flags)
-    run_ours(argv, ours_log, options)
+    run_strace(argv, theirs_log, flags, stdout)
+    run_ours(argv, ours_log, options, stdout)
     with open(theirs_log) as f:
         theirs = normalise(f.read())
     with open(ours_log) as f:
@@ -315,3 +319,20 @@ def test_our_options_match_straces(case, tracee, tmp_path):
         print(f"  [{proc}] strace: {line}\n  [{proc}] ours:   {mine}")
     assert result.percent >= 95.0, f"{case}: {result.percent:.1f}% identical"
     assert not result.listed_differences(), result.listed_differences()[:10]
+
+
+@needs_strace
+@pytest.mark.parametrize("verbose", [False, True])
+def test_on_a_terminal_the_termios_match_straces(verbose, tracee, tmp_path):
+    # ls asks its stdout for TCGETS and (for its columns) TIOCGWINSZ: on a terminal both
+    # succeed, and strace decodes the structures.
+    controller, terminal = os.openpty()
+    try:
+        flags = ("-e", "trace=ioctl") + (("-v",) if verbose else ())
+        options = TraceOptions(follow=True, quiet=2, verbose=verbose,
+                               trace=frozenset({"ioctl"}))
+        result = compare("/bin/ls /dev/null", tracee, tmp_path, flags, options, terminal)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert result.total >= 2 and result.percent == 100.0, result.differences

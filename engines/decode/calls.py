@@ -490,6 +490,11 @@ def _ioctl(c: Context) -> list[Arg]:
     head = [fd(0), named(1, tables.IOCTLS)]
     if request == 0x5413:  # TIOCGWINSZ
         return head + [struct_out(2, 8, lambda d, cc: structs.winsize(d, cc.abi))]
+    if c.abi.name in ("x86_64", "s390x") and request in (0x5401, 0x5402, 0x5403, 0x5404):
+        def tio(d: bytes, cc: Context) -> str:
+            return structs.termios(d, cc.abi, cc.options.verbose)
+        arg = struct_in(2, structs.TERMIOS_SIZE, tio)
+        return head + [exit_arg(arg, 2) if request == 0x5401 else arg]  # TCGETS fills it
     return head + [ptr(2)]
 
 
