@@ -63,7 +63,9 @@ _PARENT_RESULT = re.compile(r"^getppid\(\) += (\d+)$")
 _RUN_DEPENDENT = (
     (re.compile(r'^getrandom\("[^"]*"'), 'getrandom("RANDOM"'),
     (re.compile(r"^sysinfo\(\{.*\}\)"), "sysinfo({COUNTERS})"),
-    (re.compile(r"si_utime=\d+, si_stime=\d+"), "si_utime=T, si_stime=T"),
+    (re.compile(r"si_utime=\d+(?: /\* [\d.]+ s \*/)?, si_stime=\d+(?: /\* [\d.]+ s \*/)?"),
+     "si_utime=T, si_stime=T"),
+    (re.compile(r"^((?:f)?statfs\(.*, )\{f_type=.*\}\) = 0$"), r"\1{COUNTERS}) = 0"),
     (re.compile(r"<(pipe|socket|anon_inode:\w+):\[\d+\]>"), r"<\1:[INODE]>"),
 )
 

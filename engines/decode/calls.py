@@ -32,7 +32,7 @@ class Context:
     """What renderers may look at: the call, its memory, the options, and at exit the result."""
 
     __slots__ = ("abi", "name", "args", "mem", "options", "sp", "fd_path", "rval", "error",
-                 "exiting")
+                 "exiting", "socklen_in")
 
     def __init__(self, abi: Abi, name: str, args: tuple[int, ...], mem: Memory,
                  options: TraceOptions, sp: int = 0, fd_path: FdPath | None = None):
@@ -41,6 +41,7 @@ class Context:
         self.rval: int = 0
         self.error: int | None = None
         self.exiting = False
+        self.socklen_in: int | None = None  # accept/getsockname: the length passed in
 
     @property
     def limit(self) -> int:
@@ -289,6 +290,84 @@ def sockaddr_arg(i: int, len_index: int) -> Arg:
     return Arg(render)
 
 
+def socklen_arg(i: int) -> Arg:
+    """``[16]``, or ``[128 => 16]`` when the kernel changed the length."""
+    def render(c: Context) -> str:
+        data = c.read(c.args[i], 4)
+        if data is None:
+            return address(c.args[i])
+        after = c.abi.word(data, 0, 4)
+        before = c.socklen_in if c.socklen_in is not None else after
+        return f"[{after}]" if before == after or c.error is not None else \
+            f"[{before} => {after}]"
+    return Arg(render, True)
+
+
+def sockaddr_out(i: int, len_index: int) -> Arg:
+    def render(c: Context) -> str:
+        if c.error is not None or not c.args[i]:
+            return address(c.args[i])
+        size = c.read(c.args[len_index], 4)
+        data = c.read(c.args[i], min(c.abi.word(size, 0, 4), 128)) if size else None
+        return address(c.args[i]) if data is None else structs.sockaddr(data, c.abi)
+    return Arg(render, True)
+
+
+def _remember_socklen(i: int) -> Arg:
+    """Nothing shown: the length the caller passed in, for ``[in => out]`` at exit."""
+    def render(c: Context) -> str:
+        data = c.read(c.args[i], 4)
+        c.socklen_in = c.abi.word(data, 0, 4) if data else None
+        return ""
+    return Arg(render, glue=True)
+
+
+def _sockname(c: Context) -> list[Arg]:
+    return [fd(0), _remember_socklen(2), sockaddr_out(1, 2), socklen_arg(2)]
+
+
+def _sockopt(c: Context, get: bool) -> list[Arg]:
+    level, name = c.args[1] & 0xFFFFFFFF, c.args[2] & 0xFFFFFFFF
+    names = {1: tables.SOCKET_OPTIONS, 6: tables.TCP_OPTIONS}.get(level, {})
+
+    def value(cc: Context) -> str:
+        if cc.error is not None:
+            return address(cc.args[3])
+        size = cc.read(cc.args[4], 4) if get else None
+        length = cc.abi.word(size, 0, 4) if get and size else cc.args[4]
+        data = cc.read(cc.args[3], 4) if length == 4 else None
+        if data is None:
+            return address(cc.args[3])
+        number = cc.abi.word(data, 0, 4, signed=True)
+        if level == 1 and name == 4:  # SO_ERROR: an errno
+            return f"[{errno_names.errorcode.get(number, number) if number else 0}]"
+        return f"[{number}]"
+
+    head = [fd(0), named(1, tables.SOCKET_LEVELS, "{}"), named(2, names, "{}")]
+    if get:
+        return head + [_remember_socklen(4), Arg(value, True), socklen_arg(4)]
+    return head + [Arg(value), uint(4)]
+
+
+def _getgroups(c: Context) -> list[Arg]:
+    def groups(cc: Context) -> str:
+        count = min(cc.rval, cc.args[0] & 0xFFFFFFFF)
+        if cc.error is not None or not cc.args[1] or (count <= 0 and cc.rval):
+            return address(cc.args[1])
+        data = cc.read(cc.args[1], 4 * count) if count else b""
+        if data is None:
+            return address(cc.args[1])
+        return "[" + ", ".join(str(cc.abi.word(data, 4 * k, 4)) for k in range(count)) + "]"
+    return [num(0), Arg(groups, True)]
+
+
+def _int_in(i: int) -> Arg:
+    def render(c: Context) -> str:
+        data = c.read(c.args[i], 4)
+        return address(c.args[i]) if data is None else f"[{c.abi.word(data, 0, 4, signed=True)}]"
+    return Arg(render)
+
+
 def strings_array(c: Context, addr: int) -> str:
     """execve's argv: ``["ls", "-la"]``, cut at ``-s`` elements unless ``-v`` (as strace)."""
     if not addr:
@@ -488,6 +567,8 @@ def _fcntl(c: Context) -> list[Arg]:
 def _ioctl(c: Context) -> list[Arg]:
     request = c.args[1] & 0xFFFFFFFF
     head = [fd(0), named(1, tables.IOCTLS)]
+    if request == 0x5421:  # FIONBIO: an int in
+        return head + [_int_in(2)]
     if request == 0x5413:  # TIOCGWINSZ
         return head + [struct_out(2, 8, lambda d, cc: structs.winsize(d, cc.abi))]
     if c.abi.name in ("x86_64", "s390x") and request in (0x5401, 0x5402, 0x5403, 0x5404):
@@ -565,8 +646,7 @@ def _readlink_buf(i: int) -> Arg:
     def render(cc: Context) -> str:
         if cc.error is not None:
             return address(cc.args[i])
-        data = cc.read(cc.args[i], cc.rval) if cc.rval else b""
-        return address(cc.args[i]) if data is None else quote(data, cc.options.hex_strings)
+        return buffer_at(cc, cc.args[i], cc.rval) if cc.rval else '""'
     return Arg(render, True)
 
 
@@ -625,6 +705,12 @@ def _STAT(d: bytes, c: Context) -> str:
     return structs.stat(d, c.abi, c.options.verbose)
 
 
+def _statfs_out(c: Context, i: int) -> Arg:
+    if c.abi.name == "s390x":  # its struct statfs has 32-bit fields: not decoded yet
+        return exit_arg(ptr(i))
+    return struct_out(i, structs.STATFS_SIZE, lambda d, cc: structs.statfs(d, cc.abi))
+
+
 def _stat_out(i: int) -> Arg:
     return struct_out(i, 144, _STAT)  # sizeof(struct stat) on all three ABIs
 
@@ -654,8 +740,8 @@ SPECS: dict[str, Spec] = {
                         flagset(3, tables.STATX_MASK),
                         struct_out(4, structs.STATX_SIZE,
                                    lambda d, cc: structs.statx(d, cc.abi, cc.options.verbose))],
-    "statfs": lambda c: [path(0), exit_arg(ptr(1))],
-    "fstatfs": lambda c: [fd(0), exit_arg(ptr(1))],
+    "statfs": lambda c: [path(0), _statfs_out(c, 1)],
+    "fstatfs": lambda c: [fd(0), _statfs_out(c, 1)],
     "access": lambda c: [path(0), flagset(1, tables.ACCESS, "F_OK")],
     "faccessat": lambda c: [dirfd(0), path(1), flagset(2, tables.ACCESS, "F_OK")],
     "faccessat2": lambda c: [dirfd(0), path(1), flagset(2, tables.ACCESS, "F_OK"),
@@ -677,6 +763,18 @@ SPECS: dict[str, Spec] = {
                             flagset(4, ((1, "RENAME_NOREPLACE"), (2, "RENAME_EXCHANGE"),
                                         (4, "RENAME_WHITEOUT")))],
     "symlink": lambda c: [path(0), path(1)],
+    "symlinkat": lambda c: [path(0), dirfd(1), path(2)],
+    "linkat": lambda c: [dirfd(0), path(1), dirfd(2), path(3), flagset(4, tables.AT_FLAGS)],
+    "fchownat": lambda c: [dirfd(0), path(1), num(2), num(3), flagset(4, tables.AT_FLAGS)],
+    "getsockname": _sockname,
+    "getpeername": _sockname,
+    "accept": lambda c: [fd(0), _remember_socklen(2), sockaddr_out(1, 2), socklen_arg(2)],
+    "accept4": lambda c: [fd(0), _remember_socklen(2), sockaddr_out(1, 2), socklen_arg(2),
+                          flagset(3, tables.SOCKET_TYPE_FLAGS)],
+    "getsockopt": lambda c: _sockopt(c, True),
+    "setsockopt": lambda c: _sockopt(c, False),
+    "getgroups": _getgroups,
+    "epoll_create1": lambda c: [flagset(0, tables.EPOLL_FLAGS)],
     "link": lambda c: [path(0), path(1)],
     "chmod": lambda c: [path(0), octal(1)],
     "fchmod": lambda c: [fd(0), octal(1)],
@@ -793,10 +891,18 @@ def decode_entry(abi: Abi, name: str, args: tuple[int, ...], mem: Memory,
     spec = SPECS.get(name)
     parts = spec(ctx) if spec is not None else generic_arguments(ctx, name, args)
     first_exit = next((k for k, a in enumerate(parts) if a.at_exit), len(parts))
-    shown = [a.render(ctx) for a in parts[:first_exit]]
+    shown = _join(ctx, parts[:first_exit])
     rest = parts[first_exit:]
-    text = f"{name}(" + ", ".join(shown) + (", " if shown and rest and not rest[0].glue else "")
+    text = f"{name}(" + shown + (", " if shown and rest and not rest[0].glue else "")
     return Pending(ctx, text, rest)
+
+
+def _join(ctx: Context, args: list[Arg]) -> str:
+    """The arguments' texts, ", " between them but before a glued one."""
+    out = ""
+    for k, arg in enumerate(args):
+        out += ("" if arg.glue or not k else ", ") + arg.render(ctx)
+    return out
 
 
 def decode_exit(pending: Pending, rval: int, error: int | None, mem: Memory | None = None) -> str:
@@ -805,10 +911,7 @@ def decode_exit(pending: Pending, rval: int, error: int | None, mem: Memory | No
     ctx.rval, ctx.error, ctx.exiting = rval, error, True
     if mem is not None:
         ctx.mem = mem
-    out = ""
-    for k, arg in enumerate(pending.rest):
-        out += ("" if arg.glue or not k else ", ") + arg.render(ctx)
-    return out + ")"
+    return _join(ctx, pending.rest) + ")"
 
 
 #: Calls whose success value strace shows in hex (an address).

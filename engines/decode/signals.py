@@ -49,8 +49,8 @@ def siginfo(data: bytes, abi: Abi) -> str:
         status = i32(24)
         status_text = signal_name(status) if code in (2, 3, 4, 5) else str(status)
         shown += [f"si_pid={pid}", f"si_uid={uid}", f"si_status={status_text}",
-                  f"si_utime={abi.word(data, 32, 8, signed=True)}",
-                  f"si_stime={abi.word(data, 40, 8, signed=True)}"]
+                  f"si_utime={_ticks(abi.word(data, 32, 8, signed=True))}",
+                  f"si_stime={_ticks(abi.word(data, 40, 8, signed=True))}"]
     elif signo in _FAULT_CODES:
         shown.append(f"si_addr={_address(abi.word(data, 16))}")
     elif signo == 31:  # SIGSYS from seccomp
@@ -59,6 +59,11 @@ def siginfo(data: bytes, abi: Abi) -> str:
     else:
         shown += [f"si_pid={pid}", f"si_uid={uid}"]
     return "{" + ", ".join(shown) + "}"
+
+
+def _ticks(value: int) -> str:
+    """Clock ticks (USER_HZ, 100 on Linux), with strace's seconds for a nonzero count."""
+    return f"{value} /* {value / 100:.2f} s */" if value else "0"
 
 
 def _address(value: int) -> str:

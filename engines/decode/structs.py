@@ -349,3 +349,17 @@ def termios(data: bytes, abi: Abi, verbose: bool = False) -> str:
                    for k in range(19))
     shown += [f"c_line={'N_TTY' if line == 0 else line}", f"c_cc=[{cc}]"]
     return "{" + ", ".join(shown) + "}"
+
+
+STATFS_SIZE = 120  # struct statfs of asm-generic/statfs.h with 64-bit words (x86_64, powerpc)
+
+
+def statfs(data: bytes, abi: Abi) -> str:
+    w = abi.word
+    names = ("f_bsize", "f_blocks", "f_bfree", "f_bavail", "f_files", "f_ffree")
+    shown = [f"f_type={lookup(w(data, 0), tables.FS_MAGIC)}"]
+    shown += [f"{n}={w(data, 8 + 8 * k)}" for k, n in enumerate(names)]
+    shown += [f"f_fsid={{val=[{_chex(w(data, 56, 4))}, {_chex(w(data, 60, 4))}]}}",
+              f"f_namelen={w(data, 64)}", f"f_frsize={w(data, 72)}",
+              f"f_flags={flags(w(data, 80), tables.STATFS_FLAGS)}"]
+    return "{" + ", ".join(shown) + "}"
