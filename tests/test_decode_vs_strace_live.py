@@ -263,12 +263,14 @@ def test_comparison_counts_a_line_only_ours_has():
 def run_strace(argv: list[str], log: str, flags: tuple[str, ...] = (),
                stdout: int | None = None) -> None:
     # env: os.environ, as our launch passes it (under pytest the C environ also
-    # holds LINES and COLUMNS, which os.environ does not: a different "/* N vars */").
+    # holds LINES and COLUMNS, which os.environ does not: a different "/* N vars */");
+    # close_fds=False: the program inherits our open fds, as under our launch (a
+    # shell's "fcntl(0, F_DUPFD, 10) = 10" depends on it).
     # stdin, stdout and stderr: /dev/null for both runs (-y shows where they lead)
     subprocess.run([STRACE, "-f", "-qq", *flags, "-o", log, *argv],
                    stdout=subprocess.DEVNULL if stdout is None else stdout,
                    stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
-                   timeout=TIMEOUT, env=dict(os.environ))
+                   timeout=TIMEOUT, env=dict(os.environ), close_fds=False)
 
 
 def run_ours(argv: list[str], log: str, options: TraceOptions | None = None,

@@ -705,6 +705,16 @@ def _STAT(d: bytes, c: Context) -> str:
     return structs.stat(d, c.abi, c.options.verbose)
 
 
+def _cpu_set(c: Context) -> str:
+    """sched_getaffinity's mask: the CPUs in it, ``[0 1]`` (as strace)."""
+    data = c.read(c.args[2], c.rval) if c.rval > 0 else None
+    if data is None:
+        return address(c.args[2])
+    bits = int.from_bytes(data, "little") if c.abi.byteorder == "little" else sum(
+        c.abi.word(data, k, 8) << (8 * k) for k in range(0, len(data), 8))
+    return "[" + " ".join(str(k) for k in range(8 * len(data)) if bits >> k & 1) + "]"
+
+
 def _statfs_out(c: Context, i: int) -> Arg:
     if c.abi.name == "s390x":  # its struct statfs has 32-bit fields: not decoded yet
         return exit_arg(ptr(i))
@@ -775,6 +785,14 @@ SPECS: dict[str, Spec] = {
     "setsockopt": lambda c: _sockopt(c, False),
     "getgroups": _getgroups,
     "epoll_create1": lambda c: [flagset(0, tables.EPOLL_FLAGS)],
+    "close_range": lambda c: [fd(0), uint(1), flagset(2, ((2, "CLOSE_RANGE_UNSHARE"),
+                                                         (4, "CLOSE_RANGE_CLOEXEC")))],
+    "pidfd_open": lambda c: [num(0), flagset(1, ((0o4000, "PIDFD_NONBLOCK"),))],
+    "memfd_create": lambda c: [string(0), flagset(1, ((1, "MFD_CLOEXEC"),
+                                                      (2, "MFD_ALLOW_SEALING"),
+                                                      (4, "MFD_HUGETLB")))],
+    "membarrier": lambda c: [hexn(0), hexn(1)],
+    "sched_getaffinity": lambda c: [num(0), unum(1), exit_arg(Arg(_cpu_set), 2)],
     "link": lambda c: [path(0), path(1)],
     "chmod": lambda c: [path(0), octal(1)],
     "fchmod": lambda c: [fd(0), octal(1)],
