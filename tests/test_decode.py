@@ -254,6 +254,27 @@ def test_getdents64_counts_the_entries_the_kernel_wrote(tmp_path):
     assert '"a"' in structs.dirents64(buf.raw[:n], X86)
 
 
+@on_x86_64
+def test_termios_of_a_fresh_terminal_and_statfs_from_the_kernels_bytes():
+    controller, terminal = os.openpty()
+    try:
+        buf = ctypes.create_string_buffer(structs.TERMIOS_SIZE)
+        sys_call(16, terminal, 0x5401, buf)  # ioctl(TCGETS)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    # a new pty's line discipline defaults (drivers/tty/tty_io.c tty_std_termios)
+    assert structs.termios(buf.raw, X86) == (
+        "{c_iflag=ICRNL|IXON, c_oflag=NL0|CR0|TAB0|BS0|VT0|FF0|OPOST|ONLCR, "
+        "c_cflag=B38400|CS8|CREAD, c_lflag=ISIG|ICANON|ECHO|ECHOE|ECHOK|IEXTEN|ECHOCTL|ECHOKE, "
+        "...}")
+    assert structs.termios(buf.raw, X86, verbose=True).endswith("[17]=0, [18]=0]}")
+    fs = ctypes.create_string_buffer(structs.STATFS_SIZE)
+    sys_call(137, b"/proc", fs)  # statfs
+    text = structs.statfs(fs.raw, X86)
+    assert text.startswith("{f_type=PROC_SUPER_MAGIC, f_bsize=") and "f_flags=ST_VALID" in text
+
+
 # -- the other ABIs (layouts from their uapi headers) ----------------------------------------
 def test_powerpc_open_and_mmap_flags_have_their_own_values():
     ppc = abi_for("ppc64le")
