@@ -875,6 +875,7 @@ SPECS: dict[str, Spec] = {
     "pause": lambda c: [],
     "alarm": lambda c: [unum(0)],
 }
+SPECS["ugetrlimit"] = SPECS["getrlimit"]  # powerpc's name for it
 for _name in ("getpid", "getppid", "gettid", "getuid", "geteuid", "getgid", "getegid",
               "getpgrp", "setsid", "sync", "restart_syscall", "munlockall", "vhangup"):
     SPECS[_name] = lambda c: []
