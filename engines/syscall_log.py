@@ -321,13 +321,10 @@ class SyscallLogger(Engine):
         name = thread.arch.syscall_name(info.nr) if info.nr >= 0 else ""
         abi = decode.abi_for(thread.arch.name)
         if first and name in ("execve", "") and not info.is_error:
-            text = decode.execve_from_stack(abi, TracheeMemory(thread.tid),
-                                            info.stack_pointer, self.options)
-            if text is not None:
-                pending = decode.decode_entry(abi, "execve", (), TracheeMemory(thread.tid),
-                                              self.options)
-                pending.entry_text = text
-                pending.rest = []
+            pending = decode.execve_from_stack(abi, TracheeMemory(thread.tid),
+                                               info.stack_pointer, self.options)
+            if pending is not None:
+                text = pending.entry_text
                 if self._shown("execve"):
                     self._entered[thread.tid] = time.monotonic()
                     if self._holds():

@@ -173,8 +173,9 @@ def test_the_launch_execve_is_rebuilt_from_the_new_stack():
     stack += struct.pack("<QQ", 0x1200, 0)                          # envp[0], NULL
     stack += struct.pack("<QQQQQQ", 6, 4096, 31, 0x1000, 0, 0)       # AT_PAGESZ, AT_EXECFN
     mem = BytesMemory({0x1000: b"/bin/true\0", 0x1100: b"true\0", 0x1200: b"A=1\0", sp: stack})
-    assert execve_from_stack(X86, mem, sp) == \
-        f'execve("/bin/true", ["true"], {sp + 24:#x} /* 1 var */'
+    pending = execve_from_stack(X86, mem, sp)
+    assert pending.entry_text == f'execve("/bin/true", ["true"], {sp + 24:#x} /* 1 var */'
+    assert decode_exit(pending, 0, None) == ")"
 
 
 def test_clone3_prints_its_struct_at_entry_and_parent_tid_at_exit():
@@ -187,6 +188,16 @@ def test_clone3_prints_its_struct_at_entry_and_parent_tid_at_exit():
         "CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID, child_tid=0x7f90, "
         "parent_tid=0x7f90, exit_signal=0, stack=0x7e00, stack_size=0x7fff80, tls=0x7fc0}")
     assert decode_exit(pending, 4321, None) == " => {parent_tid=[4321]}, 88)"
+    assert len(pending.arguments) == 2 and pending.arguments[0].endswith(
+        "tls=0x7fc0} => {parent_tid=[4321]}") and pending.arguments[1] == "88"
+
+
+def test_the_arguments_one_by_one_for_json():
+    mem = BytesMemory({0x2000: b"hello"})
+    pending = decode_entry(X86, "read", (3, 0x2000, 832), mem)
+    assert pending.arguments == ["3"]
+    decode_exit(pending, 5, None)
+    assert pending.arguments == ["3", '"hello"', "832"]
 
 
 # -- the kernel's own bytes (x86_64) --------------------------------------------------------

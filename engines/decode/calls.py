@@ -890,12 +890,19 @@ def _statx_flags(value: int) -> str:
 
 # -- the public steps ----------------------------------------------------------------
 class Pending:
-    """A call whose entry is printed and whose exit is still to come."""
+    """A call whose entry is printed and whose exit is still to come.
 
-    __slots__ = ("ctx", "entry_text", "rest")
+    ``arguments`` holds each argument's text as shown so far (the entry's, then
+    after :func:`decode_exit` the exit's too): for ``--json`` and other readers
+    that want them one by one rather than as strace's line.
+    """
 
-    def __init__(self, ctx: Context, entry_text: str, rest: list[Arg]):
+    __slots__ = ("ctx", "entry_text", "rest", "arguments")
+
+    def __init__(self, ctx: Context, entry_text: str, rest: list[Arg],
+                 arguments: list[str] | None = None):
         self.ctx, self.entry_text, self.rest = ctx, entry_text, rest
+        self.arguments = arguments if arguments is not None else []
 
     @property
     def name(self) -> str:
@@ -910,17 +917,25 @@ def decode_entry(abi: Abi, name: str, args: tuple[int, ...], mem: Memory,
     spec = SPECS.get(name)
     parts = spec(ctx) if spec is not None else generic_arguments(ctx, name, args)
     first_exit = next((k for k, a in enumerate(parts) if a.at_exit), len(parts))
-    shown = _join(ctx, parts[:first_exit])
+    texts: list[str] = []
+    shown = _render(ctx, parts[:first_exit], texts)
     rest = parts[first_exit:]
     text = f"{name}(" + shown + (", " if shown and rest and not rest[0].glue else "")
-    return Pending(ctx, text, rest)
+    return Pending(ctx, text, rest, texts)
 
 
-def _join(ctx: Context, args: list[Arg]) -> str:
-    """The arguments' texts, ", " between them but before a glued one."""
+def _render(ctx: Context, args: list[Arg], texts: list[str]) -> str:
+    """The arguments as strace joins them (", " between, none before a glued one such as
+    clone3's " => {...}"); each one's text is added to ``texts``, a glued one to the
+    argument before it."""
     out = ""
     for k, arg in enumerate(args):
-        out += ("" if arg.glue or not k else ", ") + arg.render(ctx)
+        text = arg.render(ctx)
+        out += ("" if arg.glue or not k else ", ") + text
+        if not arg.glue:
+            texts.append(text)
+        elif texts:
+            texts[-1] += text
     return out
 
 
@@ -930,7 +945,7 @@ def decode_exit(pending: Pending, rval: int, error: int | None, mem: Memory | No
     ctx.rval, ctx.error, ctx.exiting = rval, error, True
     if mem is not None:
         ctx.mem = mem
-    return _join(ctx, pending.rest) + ")"
+    return _render(ctx, pending.rest, pending.arguments) + ")"
 
 
 #: Calls whose success value strace shows in hex (an address).

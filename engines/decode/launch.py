@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..trace_options import TraceOptions
 from .abi import Abi
-from .calls import decode_entry
+from .calls import Pending, decode_entry
 from .memory import Memory
 
 AT_NULL = 0
@@ -20,8 +20,9 @@ AT_EXECFN = 31
 
 
 def execve_from_stack(abi: Abi, mem: Memory, sp: int,
-                      options: TraceOptions | None = None) -> str | None:
-    """``execve("/bin/ls", ["ls"], 0x7ff... /* 35 vars */`` without the ``)``, or None."""
+                      options: TraceOptions | None = None) -> Pending | None:
+    """The call as if its entry had been seen (``entry_text``: ``execve("/bin/ls", ["ls"],
+    0x7ff... /* 35 vars */``), or None where the stack does not read as one."""
     w = abi.word_size
     try:
         argc = abi.word(mem.read(sp, w))
@@ -43,4 +44,4 @@ def execve_from_stack(abi: Abi, mem: Memory, sp: int,
         return None
     if not execfn:
         return None
-    return decode_entry(abi, "execve", (execfn, argv, envp), mem, options).entry_text
+    return decode_entry(abi, "execve", (execfn, argv, envp), mem, options)
