@@ -238,25 +238,27 @@ class SyscallLogger(Engine):
             text += f"{delta:13.6f} "
         return text
 
-    def _begin(self, tid: int) -> _Sink:
-        """Start a line for ``tid``: an unfinished line of another call is cut first."""
+    def _begin(self, tid: int, text: str = "") -> _Sink:
+        """Start a line for ``tid`` with ``text``: an unfinished line of another call is
+        cut first."""
         sink = self._sink(tid)
         if sink.open_tid is not None:
             sink.end_line(" <unfinished ...>")
-        sink.write(self._prefix(tid) + self._times())
+        sink.write(self._prefix(tid) + self._times() + text)
         return sink
 
     def _line(self, tid: int, text: str) -> None:
         self._begin(tid).end_line(text)
 
-    def _finish(self, sink: _Sink, tid: int, result: str) -> None:
-        sink.write(" ")
-        if sink.column < RESULT_COLUMN and not self.whole_lines:
-            sink.write(" " * (RESULT_COLUMN - sink.column))
+    def _finish(self, sink: _Sink, tid: int, tail: str, result: str) -> None:
+        """End the call's line: ``tail`` (its last arguments), the result at its column."""
+        column = sink.column + len(tail) + 1
+        pad = " " * (RESULT_COLUMN - column) if column < RESULT_COLUMN and \
+            not self.whole_lines else ""
         took = ""
         if self.options.syscall_times and tid in self._entered:
             took = f" <{time.monotonic() - self._entered.pop(tid):.6f}>"
-        sink.end_line(f"= {result}{took}")
+        sink.end_line(f"{tail} {pad}= {result}{took}")
 
     def _holds(self) -> bool:
         return self.whole_lines or self.options.status != "all"
@@ -270,19 +272,20 @@ class SyscallLogger(Engine):
         thread = att.thread
         self._seen.add(thread.tid)
         name = thread.arch.syscall_name(info.nr)
+        if not self._shown(name):  # -e trace=: its exit need not be decoded either
+            self._pending[thread.tid] = decode.Pending(None, "", [], name=name)
+            return
+        paths = fd_path(thread.tid) if self.options.fd_paths else None
         pending = decode.decode_entry(decode.abi_for(thread.arch.name), name, info.args,
                                       TracheeMemory(thread.tid), self.options,
-                                      info.stack_pointer, fd_path(thread.tid))
+                                      info.stack_pointer, paths)
         self._pending[thread.tid] = pending
-        if not self._shown(name):
-            return
-        self._entered[thread.tid] = time.monotonic()
+        if self.options.syscall_times:
+            self._entered[thread.tid] = time.monotonic()
         if self._holds():  # the result decides (-z/-Z), or whole lines: print it at the exit
             self._held[thread.tid] = pending.entry_text
             return
-        sink = self._begin(thread.tid)
-        sink.write(pending.entry_text)
-        sink.open_tid = thread.tid
+        self._begin(thread.tid, pending.entry_text).open_tid = thread.tid
 
     def report_syscall_exit(self, att: Attachment, report: Report) -> None:
         tid = att.thread.tid
@@ -304,15 +307,13 @@ class SyscallLogger(Engine):
                 self._held.pop(tid, None)
                 self._entered.pop(tid, None)
                 return
-            sink = self._begin(tid)
-            sink.write(self._held.pop(tid, pending.entry_text))
+            sink = self._begin(tid, self._held.pop(tid, pending.entry_text))
         else:
             sink = self._sink(tid)
             if sink.open_tid != tid:
-                sink = self._begin(tid)
-                sink.write(f"<... {name} resumed>")
-        sink.write(decode.decode_exit(pending, info.rval, error, TracheeMemory(tid)))
-        self._finish(sink, tid, decode.format_result(pending, name, info.rval, error))
+                sink = self._begin(tid, f"<... {name} resumed>")
+        tail = decode.decode_exit(pending, info.rval, error, TracheeMemory(tid))
+        self._finish(sink, tid, tail, decode.format_result(pending, name, info.rval, error))
 
     def _unseen_entry(self, att: Attachment, info, first: bool) -> decode.Pending | None:
         """A call whose entry we did not see: the launch's execve, or one interrupted by
@@ -326,13 +327,12 @@ class SyscallLogger(Engine):
             if pending is not None:
                 text = pending.entry_text
                 if self._shown("execve"):
-                    self._entered[thread.tid] = time.monotonic()
+                    if self.options.syscall_times:
+                        self._entered[thread.tid] = time.monotonic()
                     if self._holds():
                         self._held[thread.tid] = text  # printed whole by the caller
                     else:
-                        sink = self._begin(thread.tid)
-                        sink.write(text)
-                        sink.open_tid = thread.tid
+                        self._begin(thread.tid, text).open_tid = thread.tid
                 return pending
         if not name:
             return None
@@ -359,16 +359,11 @@ class SyscallLogger(Engine):
             return
         sink = self._sink(tid)
         if tid in self._held:
-            sink = self._begin(tid)
-            sink.write(self._held.pop(tid))
+            sink = self._begin(tid, self._held.pop(tid))
         elif sink.open_tid != tid:
-            sink = self._begin(tid)
-            sink.write(f"<... {pending.name} resumed>")
-        if pending.rest:
-            sink.write(" <unfinished ...>")
-        sink.write(")")
+            sink = self._begin(tid, f"<... {pending.name} resumed>")
         self._entered.pop(tid, None)
-        self._finish(sink, tid, "?")
+        self._finish(sink, tid, (" <unfinished ...>" if pending.rest else "") + ")", "?")
 
     def report_signal(self, att: Attachment, report: Report) -> None:
         info = report.siginfo

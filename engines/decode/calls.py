@@ -897,16 +897,13 @@ class Pending:
     that want them one by one rather than as strace's line.
     """
 
-    __slots__ = ("ctx", "entry_text", "rest", "arguments")
+    __slots__ = ("ctx", "entry_text", "rest", "arguments", "name")
 
-    def __init__(self, ctx: Context, entry_text: str, rest: list[Arg],
-                 arguments: list[str] | None = None):
+    def __init__(self, ctx: Context | None, entry_text: str, rest: list[Arg],
+                 arguments: list[str] | None = None, name: str | None = None):
         self.ctx, self.entry_text, self.rest = ctx, entry_text, rest
         self.arguments = arguments if arguments is not None else []
-
-    @property
-    def name(self) -> str:
-        return self.ctx.name
+        self.name = name if name is not None else ctx.name
 
 
 def decode_entry(abi: Abi, name: str, args: tuple[int, ...], mem: Memory,
