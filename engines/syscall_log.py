@@ -42,7 +42,6 @@ from pydbg_utrace.memory import read_string
 from . import decode
 from .trace_options import TraceOptions
 
-STRING_LIMIT = 32  # strace's default -s
 RESULT_COLUMN = 40  # strace's -a default: where "= result" starts
 EVENTS = (Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT | Event.EXEC | Event.EXIT | Event.DEATH
           | Event.SIGNAL_ALL)
@@ -51,7 +50,7 @@ AT_FDCWD = -100
 Output = TextIO | Callable[[int], TextIO]
 
 
-class TracheeMemory:
+class TraceeMemory:
     """A thread's memory for the decoder, through ``process_vm_readv`` (no stop needed)."""
 
     def __init__(self, tid: int):
@@ -90,7 +89,7 @@ def call_arguments(tid: int, name: str, args: tuple[int, ...], arch=None,
         from pydbg_utrace.arch import for_pid
 
         arch = for_pid(tid)
-    pending = decode.decode_entry(decode.abi_for(arch.name), name, args, TracheeMemory(tid),
+    pending = decode.decode_entry(decode.abi_for(arch.name), name, args, TraceeMemory(tid),
                                   options or TraceOptions())
     text = pending.entry_text[len(name) + 1:]
     if pending.rest:  # not filled yet: shown as the addresses they are (as if it failed)
@@ -277,7 +276,7 @@ class SyscallLogger(Engine):
             return
         paths = fd_path(thread.tid) if self.options.fd_paths else None
         pending = decode.decode_entry(decode.abi_for(thread.arch.name), name, info.args,
-                                      TracheeMemory(thread.tid), self.options,
+                                      TraceeMemory(thread.tid), self.options,
                                       info.stack_pointer, paths)
         self._pending[thread.tid] = pending
         if self.options.syscall_times:
@@ -312,7 +311,7 @@ class SyscallLogger(Engine):
             sink = self._sink(tid)
             if sink.open_tid != tid:
                 sink = self._begin(tid, f"<... {name} resumed>")
-        tail = decode.decode_exit(pending, info.rval, error, TracheeMemory(tid))
+        tail = decode.decode_exit(pending, info.rval, error, TraceeMemory(tid))
         self._finish(sink, tid, tail, decode.format_result(pending, name, info.rval, error))
 
     def _unseen_entry(self, att: Attachment, info, first: bool) -> decode.Pending | None:
@@ -322,7 +321,7 @@ class SyscallLogger(Engine):
         name = thread.arch.syscall_name(info.nr) if info.nr >= 0 else ""
         abi = decode.abi_for(thread.arch.name)
         if first and name in ("execve", "") and not info.is_error:
-            pending = decode.execve_from_stack(abi, TracheeMemory(thread.tid),
+            pending = decode.execve_from_stack(abi, TraceeMemory(thread.tid),
                                                info.stack_pointer, self.options)
             if pending is not None:
                 text = pending.entry_text
@@ -336,7 +335,7 @@ class SyscallLogger(Engine):
                 return pending
         if not name:
             return None
-        pending = decode.decode_entry(abi, name, (), TracheeMemory(thread.tid), self.options)
+        pending = decode.decode_entry(abi, name, (), TraceeMemory(thread.tid), self.options)
         pending.rest = []
         return pending
 

@@ -721,8 +721,8 @@ def _statfs_out(c: Context, i: int) -> Arg:
     return struct_out(i, structs.STATFS_SIZE, lambda d, cc: structs.statfs(d, cc.abi))
 
 
-def _stat_out(i: int) -> Arg:
-    return struct_out(i, 144, _STAT)  # sizeof(struct stat) on all three ABIs
+def _stat_out(c: Context, i: int) -> Arg:
+    return struct_out(i, c.abi.stat_size, _STAT)
 
 
 SPECS: dict[str, Spec] = {
@@ -742,10 +742,10 @@ SPECS: dict[str, Spec] = {
     "pipe": lambda c: [fd_pair_out(0)],
     "pipe2": lambda c: [fd_pair_out(0), flagset(1, tables.PIPE_FLAGS)],
     "lseek": lambda c: [fd(0), slong(1), named(2, tables.SEEK_WHENCE)],
-    "stat": lambda c: [path(0), _stat_out(1)],
-    "lstat": lambda c: [path(0), _stat_out(1)],
-    "fstat": lambda c: [fd(0), _stat_out(1)],
-    "newfstatat": lambda c: [dirfd(0), path(1), _stat_out(2), flagset(3, tables.AT_FLAGS)],
+    "stat": lambda c: [path(0), _stat_out(c, 1)],
+    "lstat": lambda c: [path(0), _stat_out(c, 1)],
+    "fstat": lambda c: [fd(0), _stat_out(c, 1)],
+    "newfstatat": lambda c: [dirfd(0), path(1), _stat_out(c, 2), flagset(3, tables.AT_FLAGS)],
     "statx": lambda c: [dirfd(0), path(1), Arg(lambda cc: _statx_flags(cc.args[2])),
                         flagset(3, tables.STATX_MASK),
                         struct_out(4, structs.STATX_SIZE,
