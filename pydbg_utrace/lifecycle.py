@@ -178,6 +178,7 @@ class Lifecycle:
         SIGTRAP: it is taken now, and the PC rewound (:meth:`_take_owed_hit`).
         """
         self._processes.pop(process.pid, None)  # leaving: no hook works on it any more
+        seccomp.warn_if_filtered(process)  # seccomp hook: its filter stays, we do not
         threads = list(process.threads.values())
         for thread in threads:
             self._stop_for_detach(thread)
