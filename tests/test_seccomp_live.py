@@ -12,7 +12,10 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 import signal
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -316,3 +319,29 @@ def test_bad_filters_are_refused_clearly(tracer, tracee):
         att.set_syscall_filter({"openat"})
     with pytest.raises(TypeError):
         att.set_syscall_filter(257)
+
+
+def trace_command(tracee, *options):
+    """`pydbg-utrace trace OPTIONS -- seccomp_calls ...`: (exit code, log lines with tids out)."""
+    argv = [sys.executable, "-m", "pydbg_utrace", "trace", *options, "--",
+            tracee("seccomp_calls"), "ppid:200", "fork:open:1", "open:2"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT)
+    lines = [re.sub(r"0x[0-9a-f]{6,}", "0xADDR", line.split(" ", 1)[1])  # (garbage modes)
+             for line in done.stderr.splitlines() if line[:1].isdigit()]
+    return done.returncode, lines, done.stderr
+
+
+def test_the_trace_command_with_seccomp_bpf_logs_what_the_full_path_logs(tracee):
+    code, fast, _ = trace_command(tracee, "-f", "-e", "trace=openat", "--seccomp-bpf")
+    full_code, full, _ = trace_command(tracee, "-f", "-e", "trace=openat")
+    assert code == full_code == 0
+    assert fast == full
+    assert sum('"/dev/null"' in line for line in fast) == 3  # the child's and the parent's
+
+
+def test_the_trace_command_says_when_seccomp_bpf_cannot_be_used(tracee):
+    code, lines, stderr = trace_command(tracee, "-e", "trace=openat", "--seccomp-bpf")
+    assert code == 0 and "--seccomp-bpf is not enabled because it needs -f" in stderr
+    assert lines and all(line.startswith("openat(") or line.startswith("+++") for line in lines)
+    code, _, stderr = trace_command(tracee, "-e", "trace=nosuchcall")
+    assert code == 1 and "invalid system call 'nosuchcall'" in stderr
