@@ -224,6 +224,69 @@ def test_an_engine_wanting_more_falls_back_to_the_full_path(tracer, tracee):
     assert counter.stops >= 2 * PPID_CALLS  # really the full path
 
 
+class HoldAtFirstOpen(Calls):
+    """Calls that answers STOP at the program's first /dev/null openat (once)."""
+
+    def __init__(self):
+        super().__init__({OPENAT})
+        self.held = threading.Event()
+        self.att = None
+
+    def attach_to(self, thread):
+        self.att = super().attach_to(thread)
+        return self.att
+
+    def report_syscall_entry(self, att, report):
+        super().report_syscall_entry(att, report)
+        if self.log[-1][3] == b"/dev/null" and not self.held.is_set():
+            self.held.set()
+            return Resume.STOP
+        return None
+
+
+class EveryCallUntilOpen(Engine):
+    """Wants every call (no filter) until the next openat, where it detaches."""
+
+    def __init__(self):
+        self.ppids = 0
+
+    def report_syscall_entry(self, att, report):
+        if report.syscall.nr == OPENAT:
+            return Resume.DETACH
+        self.ppids += report.syscall.nr == GETPPID
+        return None
+
+
+def test_an_engine_attached_later_falls_back_then_the_thread_is_fast_again(tracer, tracee):
+    """Mid-run: a second engine wanting every call, which leaves at an openat's entry."""
+    holder, counter = HoldAtFirstOpen(), StopCounter()
+    read_end, write_end = os.pipe()
+    try:
+        process = tracer.launch([tracee("seccomp_calls"), "open:1", "ppid:1000", "open:1",
+                                 f"ppid:{PPID_CALLS}", "open:1"], stdout=write_end,
+                                syscall_filter={OPENAT})
+    finally:
+        os.close(write_end)
+    holder.attach_to(process.main_thread)
+    counter.attach_to(process.main_thread)
+    process.start()
+    assert holder.held.wait(TIMEOUT)
+    more = EveryCallUntilOpen()
+    process.main_thread.attach(more).set_events(Event.SYSCALL_ENTRY)
+    holder.att.control(Resume.RESUME)
+    assert process.wait(TIMEOUT) == 0
+    with os.fdopen(read_end) as out:
+        assert out.read().endswith("done\n")
+    assert more.ppids == 1000  # the full path, while it was there
+    # It left at an openat's entry stop: that call's seccomp stop (next) is not
+    # reported again, and its exit is not lost though the thread is fast again.
+    opens = [e for e in holder.log if e[2] == OPENAT]
+    assert [what for what, _, _, d in opens if d == b"/dev/null" or what == "exit"][-6:] == \
+        ["entry", "exit"] * 3
+    assert len(holder.calls(OPENAT)) == len(holder.calls(OPENAT, "exit"))
+    assert counter.stops < 2 * 1000 + 100, counter.stops  # not the last getppids
+
+
 def test_an_engine_without_a_filter_falls_back_and_sees_every_call(tracer, tracee):
     calls, everything = Calls({OPENAT}), Calls(None)
     _, status, _ = run(tracer, tracee, [f"ppid:{PPID_CALLS}", "open:2"],
