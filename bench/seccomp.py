@@ -9,6 +9,9 @@ them, and prints the wall time of its own loop (``work_ns``).  Rows, each
 ``-e trace=openat`` with ``-f``:
 
 * ``untraced``: the tracee alone;
+* ``filter-only``: the tracee under a filter of the same shape (one traced
+  number, ``kexec_load``, that it never calls) and no tracer: what the filter
+  alone costs every call, the floor of any seccomp row;
 * ``ours-seccomp``: ``pydbg-utrace trace -f -e trace=openat --seccomp-bpf``;
 * ``strace-seccomp``: ``strace -f --seccomp-bpf -e trace=openat``;
 * ``ours-full``: ``pydbg-utrace trace -f -e trace=openat`` (no filter: every call stops);
@@ -60,6 +63,8 @@ def rows() -> list[Row]:
     strace = ["strace", "-f", "-e", "trace=openat", "-o", os.devnull]
     return [
         Row("untraced", "the tracee alone", []),
+        Row("filter-only", "a filter of the same shape, no tracer (no stops)",
+            [sys.executable, str(Path(__file__).resolve()), "--exec-filtered", "kexec_load"]),
         Row("ours-seccomp", "pydbg-utrace trace -f -e trace=openat --seccomp-bpf",
             [*trace, "--seccomp-bpf", "--"]),
         Row("strace-seccomp", "strace -f --seccomp-bpf -e trace=openat",
@@ -134,6 +139,19 @@ def format_table(table: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def exec_filtered(name: str, argv: list[str]) -> int:
+    sys.path[0] = str(ROOT)  # not bench/: this file is a "seccomp" module too
+    from pydbg_utrace import arch, seccomp
+
+    program = seccomp.compile_filter({arch.host().syscall_number_of(name)})
+    err = program.install()
+    if err:
+        print(f"cannot install the filter: {os.strerror(err)}", file=sys.stderr)
+        return 1
+    os.execv(argv[0], argv)
+    return 127
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=200_000, help="getppid calls (200000)")
@@ -141,7 +159,10 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5, help="rounds; best of them (5)")
     parser.add_argument("--cpu", type=int, default=0, help="the CPU to pin to (0); -1: none")
     parser.add_argument("--json", help="also write every run's times to FILE")
-    args = parser.parse_args()
+    parser.add_argument("--exec-filtered", metavar="NAME", help=argparse.SUPPRESS)
+    args, rest = parser.parse_known_args()
+    if args.exec_filtered:  # the filter-only row: install the filter, become the tracee
+        return exec_filtered(args.exec_filtered, rest)
     compile_tracee()
     pin = [] if args.cpu < 0 else ["taskset", "-c", str(args.cpu)]
     table = rows()

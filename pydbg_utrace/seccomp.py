@@ -31,7 +31,7 @@ import signal
 import tempfile
 import threading
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import kernel
 from .engine import Report
@@ -45,18 +45,27 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pydbg_utrace")
 
-try:  # Debian's binding first (a C extension), then the pure-Python one from PyPI
-    import seccomp as _libseccomp
-except ImportError:
+def _binding() -> tuple[Any, str]:
+    """libseccomp's Python API, and '' -- or None and why not.
+
+    Debian's binding first (libseccomp's own, a C extension), then the
+    pure-Python one from PyPI.  (A ``seccomp`` module without
+    ``SyscallFilter`` is someone's script of that name on ``sys.path``.)
+    """
     try:
-        import pyseccomp as _libseccomp
+        import seccomp as binding
+        if hasattr(binding, "SyscallFilter"):
+            return binding, ""
+    except ImportError:
+        pass
+    try:
+        import pyseccomp as binding
     except (ImportError, OSError) as exc:  # OSError: no libseccomp.so.2 under pyseccomp
-        _libseccomp = None
-        _MISSING = f"no libseccomp binding ({exc}): pip install pyseccomp, or python3-seccomp"
-    else:
-        _MISSING = ""
-else:
-    _MISSING = ""
+        return None, f"no libseccomp binding ({exc}): pip install pyseccomp, or python3-seccomp"
+    return binding, ""
+
+
+_libseccomp, _MISSING = _binding()
 
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
