@@ -130,7 +130,7 @@ def compile_filter(numbers: Iterable[int]) -> FilterProgram:
     from the tracer that it would have seen on the full path.
     """
     if _libseccomp is None:
-        raise SeccompUnavailable(_MISSING)
+        raise SeccompUnavailable(_MISSING or "no libseccomp binding")
     wanted = frozenset(numbers)
     bad = [nr for nr in wanted if not isinstance(nr, int) or isinstance(nr, bool) or nr < 0]
     if bad:

@@ -408,3 +408,21 @@ def test_the_trace_command_says_when_seccomp_bpf_cannot_be_used(tracee):
     assert lines and all(line.startswith("openat(") or line.startswith("+++") for line in lines)
     code, _, stderr = trace_command(tracee, "-e", "trace=nosuchcall")
     assert code == 1 and "invalid system call 'nosuchcall'" in stderr
+
+
+@pytest.mark.parametrize("missing", ["order", "binding"])
+def test_without_the_fast_path_launch_warns_and_every_call_stops(tracer, tracee, monkeypatch,
+                                                                  caplog, missing):
+    """strace's rule: an unavailable filter is a warning, and the full path does the job."""
+    if missing == "order":  # as on Linux < 4.8, where strace's check fails
+        monkeypatch.setattr(seccomp, "order_problem", lambda: "unexpected order (test)")
+    else:
+        monkeypatch.setattr(seccomp, "_libseccomp", None)
+    calls, counter = Calls({OPENAT}), StopCounter()
+    with caplog.at_level(logging.WARNING, logger="pydbg_utrace"):
+        process, status, _ = run(tracer, tracee, [f"ppid:{PPID_CALLS}", "open:2"],
+                                 [calls, counter], syscall_filter={OPENAT})
+    assert status == 0 and process.syscall_filter is None
+    assert any("requested but unavailable" in r.getMessage() for r in caplog.records)
+    assert [d for _, _, _, d in calls.calls(OPENAT)].count(b"/dev/null") == 2
+    assert counter.stops >= 2 * PPID_CALLS
