@@ -38,6 +38,7 @@ from .engine import Report
 from .errors import NoSuchThreadError
 from .events import Event
 from .process import State
+from .stopkinds import SYSCALL_STOP
 
 if TYPE_CHECKING:
     from .engine import Attachment
@@ -257,7 +258,7 @@ def _follow_probe(pid: int, gettid: int) -> str:
                 return f"the seccomp stop came after a {previous or 'no'} stop, not the " \
                        "entry's (Linux before 4.8?)"
             seccomp_seen = True
-        elif sig == (signal.SIGTRAP | 0x80):
+        elif sig == SYSCALL_STOP:
             info = kernel.get_syscall_info(pid)
             if seccomp_seen:
                 if info.op == kernel.PTRACE_SYSCALL_INFO_EXIT:
@@ -267,7 +268,7 @@ def _follow_probe(pid: int, gettid: int) -> str:
             previous = "entry" if entry else "syscall"
         else:
             previous = "signal"
-        kernel.cont_syscall(pid, sig if event == 0 and sig != (signal.SIGTRAP | 0x80) else 0)
+        kernel.cont_syscall(pid, sig if event == 0 and sig != SYSCALL_STOP else 0)
 
 
 # -- after the exec: is the filter really there? ------------------------------------
