@@ -426,3 +426,56 @@ def test_without_the_fast_path_launch_warns_and_every_call_stops(tracer, tracee,
     assert any("requested but unavailable" in r.getMessage() for r in caplog.records)
     assert [d for _, _, _, d in calls.calls(OPENAT)].count(b"/dev/null") == 2
     assert counter.stops >= 2 * PPID_CALLS
+
+
+class StepIntoGetppid(Engine):
+    """From the first /dev/null openat's exit, single-steps until past the getppid call."""
+
+    LIMIT = 200_000  # steps: a bound, so that a step that never ends is a failure
+
+    def __init__(self):
+        self.log: list[str] = []
+        self.steps = 0
+        self.armed = False
+
+    def attach_to(self, thread):
+        att = thread.attach(self)
+        att.set_syscall_filter({OPENAT, GETPPID})
+        att.set_events(Event.SYSCALL | Event.STEP | Event.QUIESCE)
+
+    def report_syscall_entry(self, att, report):
+        if report.syscall.nr == OPENAT:
+            self.armed = read_string(att.thread.tid, report.syscall.args[1], 64)[0] == \
+                b"/dev/null" and not self.log
+        else:
+            self.log.append(f"entry {report.syscall.nr} after {self.steps} steps")
+        return None
+
+    def report_syscall_exit(self, att, report):
+        if self.armed:
+            self.armed = False
+            self.log.append("stepping")
+            return Resume.SINGLESTEP
+        if report.syscall.nr == GETPPID:
+            self.log.append("exit")
+        return None
+
+    def report_step(self, att, report):
+        self.steps += 1
+        if self.steps >= self.LIMIT or self.log[-1].startswith("entry"):
+            self.log.append("step after the entry")
+            return None
+        return Resume.SINGLESTEP
+
+
+@pytest.mark.skipif(not HOST.has_singlestep, reason="no hardware single-step on this arch")
+def test_single_stepping_into_a_filtered_call_reports_its_entry(tracer, tracee):
+    """The kernel makes a seccomp stop under PTRACE_SINGLESTEP too: the entry is
+    reported, the exit not (a step makes no syscall stops), then the step ends."""
+    engine = StepIntoGetppid()
+    _, status, out = run(tracer, tracee, ["open:1", "ppid:1", "open:1"], [engine],
+                         syscall_filter={OPENAT, GETPPID})
+    assert status == 0 and out.endswith("done\n")
+    assert engine.steps < engine.LIMIT
+    assert engine.log[0] == "stepping" and engine.log[1].startswith(f"entry {GETPPID}")
+    assert engine.log[2:] == ["step after the entry"], engine.log
