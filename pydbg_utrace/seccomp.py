@@ -28,7 +28,6 @@ import errno
 import logging
 import os
 import signal
-import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -66,7 +65,16 @@ def _binding() -> tuple[Any, str]:
     return binding, ""
 
 
-_libseccomp, _MISSING = _binding()
+_binding_found: tuple[Any, str] | None = None  # (module or None, why not), once looked for
+
+
+def _libseccomp() -> tuple[Any, str]:
+    """The binding, imported on first use (pyseccomp runs ``ldconfig -p`` to find the library:
+    not something ``import pydbg_utrace`` should do)."""
+    global _binding_found
+    if _binding_found is None:
+        _binding_found = _binding()
+    return _binding_found
 
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
@@ -86,7 +94,7 @@ class SeccompUnavailable(RuntimeError):
 
 def unavailable_reason() -> str:
     """Why no filter can be compiled in this Python ('' if one can)."""
-    return _MISSING
+    return _libseccomp()[1]
 
 
 class _SockFprog(ctypes.Structure):
@@ -130,13 +138,13 @@ def compile_filter(numbers: Iterable[int]) -> FilterProgram:
     A call of another ABI (a 32-bit program) is TRACEd too: nothing is hidden
     from the tracer that it would have seen on the full path.
     """
-    if _libseccomp is None:
-        raise SeccompUnavailable(_MISSING or "no libseccomp binding")
+    lib, missing = _libseccomp()
+    if lib is None:
+        raise SeccompUnavailable(missing)
     wanted = frozenset(numbers)
     bad = [nr for nr in wanted if not isinstance(nr, int) or isinstance(nr, bool) or nr < 0]
     if bad:
         raise ValueError(f"syscall_filter: not system call numbers: {bad!r}")
-    lib = _libseccomp
     program = lib.SyscallFilter(lib.ALLOW)
     program.set_attr(lib.Attr.ACT_BADARCH, lib.TRACE(0))
     for nr in sorted(wanted):
@@ -145,8 +153,8 @@ def compile_filter(numbers: Iterable[int]) -> FilterProgram:
         except (OSError, RuntimeError, ValueError) as exc:
             raise ValueError(f"syscall_filter: libseccomp refuses system call {nr}: {exc}") \
                 from None
-    with tempfile.TemporaryFile() as out:
-        program.export_bpf(out)
+    with os.fdopen(os.memfd_create("pydbg-utrace-seccomp"), "w+b") as out:
+        program.export_bpf(out)  # (it writes to a file descriptor only)
         out.seek(0)
         code = out.read()
     return FilterProgram(wanted, code)

@@ -417,7 +417,7 @@ def test_without_the_fast_path_launch_warns_and_every_call_stops(tracer, tracee,
     if missing == "order":  # as on Linux < 4.8, where strace's check fails
         monkeypatch.setattr(seccomp, "order_problem", lambda: "unexpected order (test)")
     else:
-        monkeypatch.setattr(seccomp, "_libseccomp", None)
+        monkeypatch.setattr(seccomp, "_binding_found", (None, "no binding (test)"))
     calls, counter = Calls({OPENAT}), StopCounter()
     with caplog.at_level(logging.WARNING, logger="pydbg_utrace"):
         process, status, _ = run(tracer, tracee, [f"ppid:{PPID_CALLS}", "open:2"],
