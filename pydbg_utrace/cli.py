@@ -15,7 +15,7 @@ import signal
 import sys
 from typing import TextIO
 
-from . import Tracer, kernel
+from . import Tracer, arch, kernel
 
 PROG = "pydbg-utrace"
 
@@ -32,6 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="follow new threads and child processes")
     trace.add_argument("-p", "--pid", type=int, help="attach to a running process")
     trace.add_argument("-o", "--output", help="write the log to FILE (default: stderr)")
+    # (seccomp patch: a minimal -e trace= and --seccomp-bpf, for bench/seccomp.py)
+    trace.add_argument("-e", dest="expr", metavar="trace=NAME[,NAME]",
+                       help="log only these system calls")
+    trace.add_argument("--seccomp-bpf", action="store_true",
+                       help="with -f and -e trace=: stop the program only at those calls")
     trace.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- PROG ARGS",
                        help="the program to run")
     add_gdbserver_parser(commands)
@@ -79,8 +84,11 @@ def trace(args: argparse.Namespace) -> int:
     command = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
     if bool(command) == (args.pid is not None):
         raise ValueError("give either a program to run or -p PID (see --help)")
+    numbers = _traced_numbers(args.expr)
+    syscall_filter = _seccomp_filter(args, numbers)
     out: TextIO = open(args.output, "w") if args.output else sys.stderr  # noqa: SIM115
-    logger = SyscallLogger(out, follow=args.follow)
+    logger = (SyscallLogger(out, follow=args.follow) if numbers is None
+              else _narrowed_logger(SyscallLogger)(out, follow=args.follow, numbers=numbers))
     # SIGTERM (gdb's way to end a `target remote |` command) closes cleanly: every
     # trap is taken out before the program is let go.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -95,7 +103,7 @@ def trace(args: argparse.Namespace) -> int:
             print(f"{PROG}: attached to process {process.pid} "
                   f"({len(process.threads)} threads)", file=sys.stderr, flush=True)
         else:
-            process = tracer.launch(command)
+            process = tracer.launch(command, syscall_filter=syscall_filter)
             logger.attach_to(process.main_thread)
             process.start()
         try:
@@ -108,6 +116,60 @@ def trace(args: argparse.Namespace) -> int:
         if out is not sys.stderr:
             out.close()
     return _exit_code(status)
+
+
+def _traced_numbers(expr: str | None) -> frozenset[int] | None:
+    """``-e trace=NAME[,NAME]`` as the host's system call numbers (None: every call)."""
+    if expr is None:
+        return None
+    kind, _, names = expr.partition("=")
+    if kind != "trace" or not names:
+        raise ValueError(f"-e {expr}: only -e trace=NAME[,NAME] is supported here")
+    host = arch.host()
+    numbers = set()
+    for name in names.split(","):
+        try:
+            numbers.add(host.syscall_number_of(name))
+        except KeyError:
+            raise ValueError(f"invalid system call '{name}'") from None
+    return frozenset(numbers)
+
+
+def _seccomp_filter(args: argparse.Namespace, numbers: frozenset[int] | None
+                    ) -> frozenset[int] | None:
+    """What --seccomp-bpf asks the launch to filter; strace's warnings where it cannot."""
+    if not args.seccomp_bpf:
+        return None
+    why = ("it is not compatible with -p" if args.pid is not None
+           else "it needs -f" if not args.follow
+           else "there are no system calls to filter (see -e trace=)" if numbers is None
+           else "")
+    if why:
+        print(f"{PROG}: --seccomp-bpf is not enabled because {why}", file=sys.stderr)
+        return None
+    return numbers
+
+
+def _narrowed_logger(base: type) -> type:
+    """The syscall logger, each of its attachments narrowed to ``numbers``."""
+
+    class NarrowedLogger(base):
+        def __init__(self, out: TextIO, follow: bool, numbers: frozenset[int]):
+            super().__init__(out, follow=follow)
+            self.numbers = numbers
+
+        def attach_to(self, thread):  # (its report_clone attaches followed children here)
+            att = super().attach_to(thread)
+            att.set_syscall_filter(self.numbers)
+            return att
+
+        def attach_to_process(self, process):
+            attachments = super().attach_to_process(process)
+            for att in attachments:
+                att.set_syscall_filter(self.numbers)
+            return attachments
+
+    return NarrowedLogger
 
 
 def _wait(process) -> int:

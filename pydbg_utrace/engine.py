@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -176,7 +176,7 @@ class Attachment:
     threads are carried out by the tracer thread, between callbacks.
     """
 
-    __slots__ = ("engine", "thread", "data", "events", "detached", "_tracer")
+    __slots__ = ("engine", "thread", "data", "events", "detached", "syscall_filter", "_tracer")
 
     def __init__(self, tracer: Tracer, thread: Thread, engine: Engine, data: Any):
         self._tracer = tracer
@@ -185,6 +185,7 @@ class Attachment:
         self.data = data
         self.events = Event.NONE
         self.detached = False
+        self.syscall_filter: frozenset[int] | None = None  # None: every system call
 
     def set_events(self, events: Event) -> None:
         """Set the event mask (utrace_set_events); InvalidError for bits no Event has."""
@@ -192,6 +193,18 @@ class Attachment:
         if undefined:
             raise InvalidError(f"set_events: no event has the bits {undefined:#x}")
         self._tracer._call(self._tracer._set_events, self, Event(events))
+
+    def set_syscall_filter(self, numbers: Iterable[int] | None) -> None:
+        """Narrow SYSCALL_ENTRY/EXIT reports to the calls ``numbers`` (None: all).
+
+        The numbers are the tracee's ABI's (``thread.arch.syscall_number_of``).
+        Calls outside them reach no callback of this engine, on any path.  In a
+        program launched with a seccomp filter that covers them the thread stops
+        only at those calls; wanting more than the filter gives puts the thread
+        back on the full path (every call stops).  TypeError/ValueError if not
+        a set of non-negative ints.
+        """
+        self._tracer._call(self._tracer._set_syscall_filter, self, _syscall_numbers(numbers))
 
     def control(self, action: Resume) -> None:
         """Ask the thread to stop, step, report or resume (utrace_control).
@@ -248,3 +261,16 @@ class Attachment:
         state = " detached" if self.detached else ""
         return (f"<Attachment {self.engine.display_name()} tid={self.thread.tid} "
                 f"events={self.events!r}{state}>")
+
+
+def _syscall_numbers(numbers: Iterable[int] | None) -> frozenset[int] | None:
+    """A syscall filter as a frozenset of non-negative ints (TypeError / ValueError if not)."""
+    if numbers is None:
+        return None
+    if isinstance(numbers, str | bytes) or not isinstance(numbers, Iterable):
+        raise TypeError(f"a syscall filter is a set of numbers or None, not {numbers!r}")
+    frozen = frozenset(numbers)
+    bad = [nr for nr in frozen if not isinstance(nr, int) or isinstance(nr, bool) or nr < 0]
+    if bad:
+        raise ValueError(f"not system call numbers: {sorted(map(repr, bad))}")
+    return frozen

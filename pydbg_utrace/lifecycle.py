@@ -12,9 +12,9 @@ import os
 import shutil
 import signal
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from . import kernel, watchpoints
+from . import kernel, seccomp, watchpoints
 from .process import Process, State, Thread
 from .stopkinds import CLONE_EVENTS, LAUNCH_HOLD, SYSCALL_STOP, TRACE_OPTIONS
 
@@ -24,6 +24,8 @@ class Lifecycle:
 
     # -- launching and attaching -----------------------------------------------------
     def _launch(self, plan: LaunchPlan, kill_on_exit: bool) -> Process:
+        # seccomp hook: the filter only if the kernel's order of stops is right
+        plan = replace(plan, filter_program=self._checked_filter(plan.filter_program))
         go_r, go_w = os.pipe()
         err_r, err_w = os.pipe()
         pid = os.fork()
@@ -34,6 +36,8 @@ class Lifecycle:
         os.close(go_r)
         os.close(err_w)
         options = TRACE_OPTIONS | (kernel.PTRACE_O_EXITKILL if kill_on_exit else 0)
+        if plan.filter_program is not None:  # else the filter's TRACE fails calls with ENOSYS
+            options |= kernel.PTRACE_O_TRACESECCOMP
         try:
             kernel.seize(pid, options)
         except BaseException:
@@ -49,6 +53,8 @@ class Lifecycle:
         finally:
             os.close(err_r)
         process = Process(self, pid, is_child=True)
+        if plan.filter_program is not None:
+            process.syscall_filter = seccomp.installed_filter(pid, plan.filter_program)
         thread = Thread(self, pid, process)
         thread.born = True
         thread.state = State.STOPPED
@@ -172,6 +178,7 @@ class Lifecycle:
         SIGTRAP: it is taken now, and the PC rewound (:meth:`_take_owed_hit`).
         """
         self._processes.pop(process.pid, None)  # leaving: no hook works on it any more
+        seccomp.warn_if_filtered(process)  # seccomp hook: its filter stays, we do not
         threads = list(process.threads.values())
         for thread in threads:
             self._stop_for_detach(thread)
@@ -334,13 +341,15 @@ class LaunchPlan:
     env: Mapping[str | bytes, str | bytes] | None  # None: ours
     cwd: str | bytes | None
     fds: tuple[int | None, int | None, int | None]  # the program's 0, 1, 2 (None: ours)
+    filter_program: seccomp.FilterProgram | None = None  # seccomp: installed before execve
 
 
 _STREAMS = ("stdin", "stdout", "stderr")
 
 
 def prepare_launch(argv: object, env: object = None, cwd: object = None,
-                   fds: tuple[object, object, object] = (None, None, None)) -> LaunchPlan:
+                   fds: tuple[object, object, object] = (None, None, None),
+                   filter_program: seccomp.FilterProgram | None = None) -> LaunchPlan:
     """Check the arguments of ``Tracer.launch``; a clear TypeError/ValueError/OSError if bad.
 
     Everything the child could fail on that can be known beforehand is
@@ -367,7 +376,8 @@ def prepare_launch(argv: object, env: object = None, cwd: object = None,
     if path is None or not (relative or os.path.exists(path)):
         raise FileNotFoundError(errno.ENOENT, f"no such program: {program}")
     checked = tuple(_checked_fd(fd, name) for fd, name in zip(fds, _STREAMS, strict=True))
-    return LaunchPlan(path, args, plan_env, plan_cwd, checked)  # type: ignore[arg-type]
+    return LaunchPlan(path, args, plan_env, plan_cwd, checked,  # type: ignore[arg-type]
+                      filter_program)
 
 
 def _no_nul(text: str | bytes, what: str) -> None:
@@ -436,6 +446,11 @@ def _child(plan: LaunchPlan, go_r: int, err_w: int) -> None:
         if plan.cwd is not None:
             step = "chdir"
             os.chdir(plan.cwd)
+        if plan.filter_program is not None:
+            # Last, so that our own calls above stop nowhere; a failure leaves the
+            # full path (the parent sees no filter in /proc), as strace does.
+            step = "seccomp"
+            plan.filter_program.install()
         step = "exec"
         os.execve(plan.path, plan.argv, os.environ if plan.env is None else plan.env)
     except OSError as exc:

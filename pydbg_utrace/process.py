@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from .engine import Attachment, Engine
     from .kernel import Siginfo, SyscallInfo
+    from .seccomp import SyscallScope
     from .tracer import Tracer
 
 
@@ -43,6 +44,7 @@ class Thread:
         self.state = State.RUNNING
         self.attachments: list[Attachment] = []
         self.syscall_watchers = 0  # attachments wanting syscall stops (kept by the tracer)
+        self.syscall_scope: SyscallScope | None = None  # seccomp/narrowed calls (seccomp.py)
         # Engines holding the thread stopped (STOP is sticky), plus internal
         # holds (a launch not yet started, a clone child awaiting its report).
         self.holds: set[object] = set()
@@ -101,6 +103,8 @@ class Process:
         self.is_child = is_child  # we are its real parent (we launched it)
         self.host_child = False  # the host's own child when we attached: the host reaps it
         self.leader_released = False  # its leader was let go at its exit stop
+        # The numbers its seccomp filter traces (seccomp.py); None: no filter.
+        self.syscall_filter: frozenset[int] | None = None
         self.threads: dict[int, Thread] = {}
         self.status: int | None = None  # wait status once it is gone
         self._arch: Arch | None = None

@@ -23,11 +23,11 @@ import os
 import shutil
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from . import dispatch, kernel, signals, watchpoints
+from . import dispatch, kernel, seccomp, signals, watchpoints
 from .engine import Attachment, Engine, Report
 from .errors import (
     AlreadyError,
@@ -56,7 +56,7 @@ log = logging.getLogger("pydbg_utrace")
 
 
 
-class Tracer(TrapHandling, Lifecycle):
+class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
     """The multiplexer: owns ptrace for every traced thread, shared by many engines."""
 
     def __init__(self) -> None:
@@ -90,7 +90,8 @@ class Tracer(TrapHandling, Lifecycle):
     def launch(self, argv: Sequence[str], env: dict[str, str] | None = None,
                cwd: str | None = None, kill_on_exit: bool = False,
                stdin: int | None = None, stdout: int | None = None,
-               stderr: int | None = None) -> Process:
+               stderr: int | None = None,
+               syscall_filter: Iterable[int] | None = None) -> Process:
         """Start ``argv`` traced, held before the first instruction of the new program.
 
         Attach engines, then call :meth:`Process.start`.  ``kill_on_exit`` kills it
@@ -106,8 +107,14 @@ class Tracer(TrapHandling, Lifecycle):
         NotADirectoryError for a missing program or ``cwd``.  A failure in the
         child is an OSError that says which step failed (``cannot change
         directory to ...``, ``cannot execute ...``).
+
+        ``syscall_filter``: the system call numbers engines will want, for the
+        seccomp-bpf fast path (docs/engine-api.md): the program stops only at
+        those.  ``process.syscall_filter`` says what was installed (None when
+        the fast path is unavailable: a warning is logged and every call stops).
         """
-        plan = prepare_launch(argv, env, cwd, (stdin, stdout, stderr))
+        plan = prepare_launch(argv, env, cwd, (stdin, stdout, stderr),
+                              seccomp.prepare(syscall_filter))
         return self._call(self._launch, plan, kill_on_exit)
 
     def attach_process(self, pid: int) -> Process:
@@ -316,6 +323,8 @@ class Tracer(TrapHandling, Lifecycle):
             self._on_exit(thread)
         elif event == kernel.PTRACE_EVENT_VFORK_DONE:
             self._on_vfork_done(thread)
+        elif event == kernel.PTRACE_EVENT_SECCOMP:
+            self._on_seccomp(thread)
         else:
             self._resume(thread)
 
@@ -423,15 +432,21 @@ class Tracer(TrapHandling, Lifecycle):
                 self._registers(thread)
                 thread.arch.set_syscall_result(thread.regs, value, err)
             report.event = Event.SYSCALL_EXIT
-            self._report(thread, report, Event.SYSCALL_EXIT)
+            scope = thread.syscall_scope
+            self._report(thread, report, Event.SYSCALL_EXIT, attachments=None if scope is None
+                         else scope.exit_audience(thread.attachments, info.nr))
         else:
-            self._report_syscall_entry(thread, report)
+            self._report_syscall_entry(thread, report, at_entry_stop=True)
         self._resume(thread)
 
-    def _report_syscall_entry(self, thread: Thread, report: Report) -> None:
+    def _report_syscall_entry(self, thread: Thread, report: Report,
+                              at_entry_stop: bool = False) -> None:
         report.event = Event.SYSCALL_ENTRY
         report.syscall_action = SyscallAction.RUN
-        self._report(thread, report, Event.SYSCALL_ENTRY)
+        scope = thread.syscall_scope  # seccomp hook: who hears this call, is its exit wanted
+        self._report(thread, report, Event.SYSCALL_ENTRY, attachments=None if scope is None
+                     else scope.entry_audience(thread.attachments, report.syscall.nr,
+                                               at_entry_stop))
         if report.syscall_action == SyscallAction.ABORT:
             thread.arch.abort_syscall(self._registers(thread))
             if thread.abort_result is None:
@@ -541,6 +556,7 @@ class Tracer(TrapHandling, Lifecycle):
             child.process = parent.process
         else:
             child.process = Process(self, child_tid, is_child=False)
+            child.process.syscall_filter = parent.process.syscall_filter  # fork keeps a filter
             self._processes[child_tid] = child.process
         child.process.threads[child_tid] = child
         if kind == "vfork" and parent.process.has_traps():
@@ -562,7 +578,9 @@ class Tracer(TrapHandling, Lifecycle):
             # (A clone(CLONE_VM) child shares the traps: writing the originals
             # into it would take them from the parent too.)
             self._inherit_traps(parent.process, child)
-        if kind != "thread" and not child.attachments:
+        if kind != "thread" and not child.attachments and child.process.syscall_filter is None:
+            # (A child with a seccomp filter stays traced, cheaply: untraced, its
+            # filtered calls would fail with ENOSYS.)
             self._forget_process(child.process)
         elif child.born and child.state == State.STOPPED:
             self._arm_watchpoints(child)  # watchpoint hook: born before this report
@@ -780,7 +798,10 @@ class Tracer(TrapHandling, Lifecycle):
 
     @staticmethod
     def _wants_syscalls(thread: Thread) -> bool:
-        return thread.syscall_watchers > 0
+        scope = thread.syscall_scope  # seccomp hook: a filter may spare the stops
+        if scope is None:
+            return thread.syscall_watchers > 0
+        return scope.wants_stops(thread.syscall_watchers)
 
     @staticmethod
     def _count_syscall_watchers(thread: Thread) -> None:
@@ -788,6 +809,7 @@ class Tracer(TrapHandling, Lifecycle):
         bits = int(Event.SYSCALL)
         thread.syscall_watchers = sum(1 for att in thread.attachments
                                       if int(att.events) & bits)
+        thread.syscall_scope = seccomp.scope_of(thread)
 
     def _interrupt(self, thread: Thread) -> None:
         # Sent even if one is pending: the kernel keeps one trap flag, so a
