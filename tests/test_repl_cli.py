@@ -31,7 +31,7 @@ def test_batch_ex_commands_in_order(tracee):
     out = result.stdout
     assert out.index("(pydbg) catch syscall write") < out.index("(pydbg) run") \
         < out.index("(pydbg) bt") < out.index("(pydbg) continue")
-    assert re.search(r"^#1  0x[0-9a-f]+ in <main\+\d+>$", out, re.M), out
+    assert re.search(r"^#2  0x[0-9a-f]+ in main \(\) at \S*repl_hello.c:\d+$", out, re.M), out
     assert "hello\n" in out  # the program's output, between ours
     assert re.search(r"\[Inferior 1 \(process \d+\) exited with code 3\]", out)
 

@@ -11,37 +11,35 @@ from typing import TYPE_CHECKING
 from .commands import CommandError, command
 
 if TYPE_CHECKING:
-    from .debugger import Debugger
+    from .context import Context
 
 
 @command("break", "break LOCATION", aliases=("b", "br"), complete="symbols")
-def break_(dbg: Debugger, args: str) -> None:
+def break_(dbg: Context, args: str) -> None:
     """Stop when the program reaches LOCATION.
 
-    LOCATION: a symbol, symbol+offset, *ADDRESS or an expression ($pc+4).
-    Set before `run`, it is resolved when the program is loaded; one in a
-    library not loaded yet stays pending until the dynamic linker loads it.
+    LOCATION: FILE:LINE, LINE, a function (stops after its prologue, at its
+    first line), *ADDRESS, or an address expression (main+4, $pc+4).  Set
+    before `run`, it is found in the file and placed again when the program
+    is loaded; one in a library not loaded yet stays pending until the
+    dynamic linker loads it.
     """
     _report(dbg, dbg.breaks.add(dbg, args.strip(), temporary=False))
 
 
 @command("tbreak", "tbreak LOCATION", complete="symbols")
-def tbreak(dbg: Debugger, args: str) -> None:
+def tbreak(dbg: Context, args: str) -> None:
     """A breakpoint that is deleted when first hit."""
     _report(dbg, dbg.breaks.add(dbg, args.strip(), temporary=True))
 
 
-def _report(dbg: Debugger, bp) -> None:
-    kind = "Temporary breakpoint" if bp.temporary else "Breakpoint"
-    if bp.inserted:
-        dbg.say(f"{kind} {bp.number} at {bp.describe(dbg)}")
-    else:
-        dbg.say(f"{kind} {bp.number} ({bp.location}) pending.")
+def _report(dbg: Context, bp) -> None:
+    dbg.say(bp.announce())
 
 
 @command("watch", "watch ADDRESS|SYMBOL", complete="symbols")
-def watch(dbg: Debugger, args: str) -> None:
-    """Stop when the value at ADDRESS (a variable) changes.
+def watch(dbg: Context, args: str) -> None:
+    """Stop when a variable (or the word at ADDRESS) changes.
 
     A hardware watchpoint (a debug register; the program runs at full
     speed) where the core has one free, else a software one: `continue`
@@ -52,11 +50,9 @@ def watch(dbg: Debugger, args: str) -> None:
     if not args:
         raise CommandError("Argument required (expression to compute).")
     session = dbg.session
-    address = dbg.evaluate(args)
-    size = session.arch.word_size
-    found = dbg.symbols().symbolize(address)
-    if found and found[1] == 0 and found[0].size in (1, 2, 4, 8):
-        size = found[0].size
+    address, size = dbg.lvalue(args)
+    if size not in (1, 2, 4, 8):
+        size = session.arch.word_size
     w = session.add_watch(args, address, size)
     kind = "Hardware watchpoint" if w.hardware is not None else "Watchpoint"
     dbg.say(f"{kind} {w.number}: {args} ({size} bytes at {address:#x})")
@@ -69,13 +65,13 @@ def _numbers(args: str) -> list[int]:
         raise CommandError(f"Not a breakpoint number: {args!r}") from None
 
 
-def _all_numbers(dbg: Debugger) -> list[int]:
+def _all_numbers(dbg: Context) -> list[int]:
     session = dbg.session
     return sorted([*session.policy.catchpoints, *session.watches, *dbg.breaks.points])
 
 
 @command("delete", "delete [N...]", aliases=("d",))
-def delete(dbg: Debugger, args: str) -> None:
+def delete(dbg: Context, args: str) -> None:
     """Delete the stop points N (all of them if none).
 
     Breakpoints, watchpoints and catchpoints share the numbers.
@@ -92,7 +88,7 @@ def delete(dbg: Debugger, args: str) -> None:
     session._apply_events()
 
 
-def _switch(dbg: Debugger, args: str, enabled: bool) -> None:
+def _switch(dbg: Context, args: str, enabled: bool) -> None:
     session = dbg.session
     for number in _numbers(args) or _all_numbers(dbg):
         if dbg.breaks.set_enabled(dbg, number, enabled) or session.enable_watch(number, enabled):
@@ -105,19 +101,19 @@ def _switch(dbg: Debugger, args: str, enabled: bool) -> None:
 
 
 @command("disable", "disable [N...]")
-def disable(dbg: Debugger, args: str) -> None:
+def disable(dbg: Context, args: str) -> None:
     """Disable the stop points N (all if none)."""
     _switch(dbg, args, False)
 
 
 @command("enable", "enable [N...]")
-def enable(dbg: Debugger, args: str) -> None:
+def enable(dbg: Context, args: str) -> None:
     """Enable the stop points N (all if none)."""
     _switch(dbg, args, True)
 
 
 @command("info breakpoints", "info breakpoints", aliases=("b", "break", "watchpoints"))
-def info_breakpoints(dbg: Debugger, args: str) -> None:
+def info_breakpoints(dbg: Context, args: str) -> None:
     """Every breakpoint, watchpoint and catchpoint."""
     session = dbg.session
     rows: dict[int, str] = {}

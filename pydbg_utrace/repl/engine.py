@@ -71,6 +71,7 @@ class StepPlan:
     count: int | None = 1  # steps still to take; None: until something else stops it
     until_pc: int | None = None  # nexti over a call: step until here ...
     until_sp: int | None = None  # ... with the stack back at this level
+    step_range: tuple[int, int] | None = None  # next/step: on while the pc is in [lo, hi)
     watch: Callable[[], str | None] | None = None  # software watchpoints: what changed
     limit: int = 5_000_000  # a runaway plan ends here
 
@@ -79,6 +80,8 @@ class StepPlan:
         self.limit -= 1
         if self.limit <= 0:
             return False
+        if self.step_range is not None:
+            return self.step_range[0] <= pc < self.step_range[1]
         if self.until_pc is not None:
             return not (pc == self.until_pc and sp >= (self.until_sp or 0))
         if self.count is None:
@@ -108,6 +111,7 @@ class ReplEngine(Engine):
         self.releasing: dict[int, tuple[int, Resume]] = {}  # tid -> (epoch, action)
         self.shown: set[int] = set()  # tids whose current report already told the user
         self.internal: set[int] = set()  # our own breakpoints (the dynamic linker's hook)
+        self.delivering: dict[int, int] = {}  # tid -> signal `signal SIG` sends: no stop
 
     # -- attaching (any thread) -------------------------------------------------
     def attach_to(self, thread) -> Attachment:
@@ -207,6 +211,10 @@ class ReplEngine(Engine):
         disposition = None if handling.pass_ else SignalAction.IGN
         if att.thread.tid in self.shown:
             return Resume.STOP, disposition
+        if self.delivering.get(att.thread.tid) == signo:  # the user's `signal SIG`
+            self.delivering.pop(att.thread.tid)
+            held = self._pending(att, report)
+            return (Resume.RESUME if held is None else held), SignalAction.DELIVER
         name = self.policy.signal_name(signo)
         if handling.stop or self.policy.catches_signal(signo):
             return self._stop(att, report, "signal", name, signo=signo), disposition

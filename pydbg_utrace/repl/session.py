@@ -70,6 +70,7 @@ class Session:
         self.deferred: list[Stop] = []  # stops that came while others were shown
         self.on_launch: Callable[[Process], None] | None = None  # before its first instruction
         self.on_shlib: Callable[[], None] | None = None  # the dynamic linker changed the maps
+        self.disable_randomization = True  # gdb's default: launched programs without ASLR
 
     # -- the tracer and the program ------------------------------------------------
     @property
@@ -157,7 +158,8 @@ class Session:
         try:
             # As gdb: a program we started dies with us, even by kill -9 (else
             # it would run on with our traps in its code: PTRACE_O_EXITKILL).
-            process = self.tracer.launch(argv, kill_on_exit=True)
+            process = self.tracer.launch(argv, kill_on_exit=True,
+                                         disable_randomization=self.disable_randomization)
         except (OSError, ValueError) as exc:
             raise DebugError(str(exc)) from None
         self._adopt(process, launched=True)
@@ -267,6 +269,49 @@ class Session:
         self.engine.plans[att.thread.tid] = plan
         self._release(att, Resume.SINGLESTEP)
         return self.wait_stop()
+
+    def deliver_signal(self, tid: int, signo: int) -> None:
+        """Queue ``signo`` for thread ``tid``; it is delivered (not stopped at) when
+        the thread resumes: gdb's ``signal SIG``."""
+        self.engine.delivering[tid] = signo
+        kernel.tgkill(self.require_process().pid, tid, signo)
+
+    def step_in_range(self, start: int, end: int) -> Stop:
+        """Single-step the selected thread while its pc stays in [start, end): one
+        source line's code (the engine steps on its own, one stop at the end)."""
+        att = self.held_attachment()
+        plan = StepPlan(count=None, step_range=(start, end), watch=self._watch_checker())
+        self._apply_events()
+        self.engine.plans[att.thread.tid] = plan
+        self._release(att, Resume.SINGLESTEP)
+        return self.wait_stop()
+
+    def run_to(self, targets: list[tuple[int, int | None]]) -> Stop:
+        """Continue with momentary breakpoints at ``(address, lowest sp)`` targets.
+
+        A target hit with the stack pointer below its lowest sp (a deeper call of
+        a recursive function) is not told to us and the program goes on; the
+        stop's ``extra["momentary"]`` says that one of the targets stopped it.
+        The breakpoints are gone afterwards, whatever stopped the program.
+        """
+        att = self.attachment(self.require_process().pid)
+        inserted = []
+        try:
+            for address, lowest in targets:
+                condition = None if lowest is None else \
+                    (lambda report, lowest=lowest: report.regs.sp >= lowest)
+                inserted.append(att.insert_breakpoint(address, condition=condition))
+            stop = self.cont()
+        finally:
+            for bp in inserted:
+                if self.alive:
+                    try:
+                        att.remove_breakpoint(bp)
+                    except (UtraceError, OSError):
+                        pass
+        if stop.reason == "breakpoint":
+            stop.extra["momentary"] = stop.extra.get("address") in {a for a, _ in targets}
+        return stop
 
     def _watch_checker(self):
         software = [w for w in self.watches.values() if w.enabled and w.hardware is None]
