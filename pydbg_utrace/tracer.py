@@ -90,7 +90,7 @@ class Tracer(TrapHandling, Lifecycle):
     def launch(self, argv: Sequence[str], env: dict[str, str] | None = None,
                cwd: str | None = None, kill_on_exit: bool = False,
                stdin: int | None = None, stdout: int | None = None,
-               stderr: int | None = None) -> Process:
+               stderr: int | None = None, disable_randomization: bool = False) -> Process:
         """Start ``argv`` traced, held before the first instruction of the new program.
 
         Attach engines, then call :meth:`Process.start`.  ``kill_on_exit`` kills it
@@ -98,7 +98,8 @@ class Tracer(TrapHandling, Lifecycle):
         ``stdin``/``stdout``/``stderr`` are file descriptors for the program's
         0/1/2 (default: ours).  The program starts with every signal at its
         default disposition and none blocked (as ``posix_spawn`` with
-        ``POSIX_SPAWN_SETSIGDEF``).
+        ``POSIX_SPAWN_SETSIGDEF``).  ``disable_randomization`` starts it without
+        ASLR (``personality(ADDR_NO_RANDOMIZE)``, gdb's default for its programs).
 
         The arguments are checked here, before anything is forked: TypeError or
         ValueError for a malformed one (``argv`` must be a list, not a string;
@@ -107,7 +108,7 @@ class Tracer(TrapHandling, Lifecycle):
         child is an OSError that says which step failed (``cannot change
         directory to ...``, ``cannot execute ...``).
         """
-        plan = prepare_launch(argv, env, cwd, (stdin, stdout, stderr))
+        plan = prepare_launch(argv, env, cwd, (stdin, stdout, stderr), disable_randomization)
         return self._call(self._launch, plan, kill_on_exit)
 
     def attach_process(self, pid: int) -> Process:
