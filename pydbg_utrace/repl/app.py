@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     # prompt_toolkit reads it as a key).  The handler only sets a flag.
     previous = signal.signal(signal.SIGINT, lambda signo, frame: dbg.session.request_interrupt())
     try:
+        dbg.interactive = False  # -ex and -x lines, as gdb's from_tty 0
         for line in _startup_commands(args):
             if args.batch:
                 dbg.say(f"{PROMPT}{line}")  # a batch transcript reads like a session
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             if dbg.quit_requested:
                 return 0
         if not args.batch:
+            dbg.interactive = True
             interact(dbg)
         return 1 if dbg.failed else 0
     finally:

@@ -6,6 +6,7 @@ Breakpoints, watchpoints and catchpoints share one numbering, as in gdb, so
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from .commands import CommandError, command
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from .context import Context
 
 
-@command("break", "break LOCATION", aliases=("b", "br"), complete="symbols")
+@command("break", "break LOCATION [if COND]", aliases=("b", "br"), complete="symbols")
 def break_(dbg: Context, args: str) -> None:
     """Stop when the program reaches LOCATION.
 
@@ -24,13 +25,22 @@ def break_(dbg: Context, args: str) -> None:
     is loaded; one in a library not loaded yet stays pending until the
     dynamic linker loads it.
     """
-    _report(dbg, dbg.breaks.add(dbg, args.strip(), temporary=False))
+    _add(dbg, args, temporary=False)
 
 
-@command("tbreak", "tbreak LOCATION", complete="symbols")
+@command("tbreak", "tbreak LOCATION [if COND]", complete="symbols")
 def tbreak(dbg: Context, args: str) -> None:
     """A breakpoint that is deleted when first hit."""
-    _report(dbg, dbg.breaks.add(dbg, args.strip(), temporary=True))
+    _add(dbg, args, temporary=True)
+
+
+def _add(dbg: Context, args: str, temporary: bool) -> None:
+    parts = re.split(r"\s+if(?=[\s(])", args.strip(), maxsplit=1)
+    location = parts[0].strip()
+    condition = parts[1].strip() if len(parts) > 1 else None
+    bp = dbg.breaks.add(dbg, location, temporary=temporary)
+    bp.condition = condition or None
+    _report(dbg, bp)
 
 
 def _report(dbg: Context, bp) -> None:

@@ -89,7 +89,7 @@ def _to_location(ctx: Context, args: str) -> None:
 @command("finish", "finish", aliases=("fin",))
 def finish(ctx: Context, args: str) -> None:
     """Run until the selected frame returns; show its value."""
-    stop, after = _stepper(ctx).finish()
+    stop, after = _stepper(ctx).finish(interactive=ctx.interactive)
     ctx.show_stop(stop)
     for line in after:
         ctx.say(line)

@@ -30,6 +30,7 @@ class Context(Protocol):
     breaks: Breakpoints  # the user's breakpoints
     confirm: Callable[[str], bool]  # gdb's query(): True to go ahead
     quit_requested: bool
+    interactive: bool  # commands typed at a terminal (gdb's from_tty), not a script
     x_format: tuple[str, str]  # the last `x` format and unit
     x_next: int | None  # where a bare `x` goes on
 

@@ -45,6 +45,7 @@ class Debugger:
         self.x_next: int | None = None  # where a bare `x` goes on
         self.syscall_names: dict[int, str] = {}  # tid -> call whose exit is next
         self.quit_requested = False
+        self.interactive = True  # the front end says False for -ex/-x/--batch lines
         self.failed = False  # the last command failed (batch exit status)
         self._symbols: SymbolTable | None = None
         self.breaks = Breakpoints()

@@ -29,8 +29,6 @@ from pydbg_utrace.symbols import Symbols
 
 from .session import DebugError, Session
 
-# Where Linux puts a PIE's first page when ASLR is off (x86_64's ELF_ET_DYN_BASE).
-PIE_BASE = {"x86_64": 0x555555554000}
 _FILE_LINE = re.compile(r"^(?P<file>[^:\s]+):(?P<line>\d+)$")
 
 
@@ -88,13 +86,11 @@ class SourceLevel:
         if not session.program:
             raise DebugError("No symbol table is loaded.  Use the \"file\" command.")
         path = _which(session.program[0])
-        key = ("file", path, session.disable_randomization)
+        key = ("file", path)
         if key != self._program_key:
-            debug = self.debug_info(path)
-            bias = 0
-            if debug.elf.header["e_type"] == "ET_DYN" and session.disable_randomization:
-                bias = PIE_BASE.get(_arch_of(debug), 0)
-            self._program = Program([self._image(path, bias, ())])
+            # As gdb before `run`: file addresses (a PIE's start at 0); breakpoints
+            # are placed again at the program's real addresses when it is loaded.
+            self._program = Program([self._image(path, 0, ())])
             self._program_key = key
         assert self._program is not None
         return self._program
@@ -305,6 +301,3 @@ def _which(program: str) -> str:
         return program
     return shutil.which(program) or program
 
-
-def _arch_of(debug: DebugInfo) -> str:
-    return {"x64": "x86_64"}.get(debug.elf.get_machine_arch(), "")

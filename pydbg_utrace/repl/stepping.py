@@ -32,6 +32,7 @@ from .session import DebugError, Session
 from .sourcelevel import SourceLevel
 
 STEP_RANGES_LIMIT = 100_000  # ranges one `next` walks through at most (a runaway loop ends)
+TRAMPOLINE_STEPS = 16  # instructions of a PLT stub, at most, before its target
 
 
 @dataclass(frozen=True)
@@ -86,9 +87,9 @@ class Stepper:
                 return stop
             pc, sp = self._pc_sp()
             if self._entered_call(sp, start, end):
-                stop = self._into_call(pc, sp, over_calls)
-                if stop is not None:
-                    return stop
+                elsewhere = self._into_call(pc, sp, over_calls)
+                if elsewhere is not None:
+                    return elsewhere
                 pc, sp = self._pc_sp()
                 if start <= pc < end:
                     continue
@@ -111,7 +112,11 @@ class Stepper:
 
     def _into_call(self, pc: int, sp: int, over_calls: bool) -> Stop | None:
         """Past the call (None when back in the range), or a stop to show."""
-        found = self.source.program().function_at(pc)
+        program = self.source.program()
+        found = program.function_at(pc)
+        if not over_calls and found is None:
+            found = self._through_trampoline(sp)  # a PLT stub: to the function it calls
+            pc = self._pc_sp()[0]
         if not over_calls and found is not None:
             image, fn = found
             if fn.low + image.bias == pc:  # step into a function with line info
@@ -127,6 +132,34 @@ class Stepper:
         if stop.extra.get("momentary"):
             return None
         return stop
+
+    def _through_trampoline(self, sp: int):
+        """Single-step a PLT stub (a jump, the stack untouched) to its target; the
+        target's (image, function) if it has line info, as gdb skips trampolines."""
+        program = self.source.program()
+        for _ in range(TRAMPOLINE_STEPS):
+            stop = self.session.step(1)
+            pc, now = self._pc_sp()
+            if stop.reason != "step" or now != sp:
+                return None
+            found = program.function_at(pc)
+            if found is not None:
+                return found
+            if program.symbolize(pc) is not None and not self._in_plt(pc):
+                return None  # a function without line info: stepped over by the caller
+        return None
+
+    def _in_plt(self, pc: int) -> bool:
+        image = self.source.program().image_at(pc)
+        if image is None:
+            return False
+        address = pc - image.bias
+        for name in (".plt", ".plt.sec", ".plt.got"):
+            section = image.debug.elf.get_section_by_name(name)
+            if section is not None and section["sh_addr"] <= address < \
+                    section["sh_addr"] + section["sh_size"]:
+                return True
+        return False
 
     def _out_of_function(self) -> Stop:
         """No line info here: run to the caller (gdb: "Single stepping until exit")."""
@@ -147,7 +180,7 @@ class Stepper:
         return stop
 
     # -- finish / until LOCATION / advance ------------------------------------------------------
-    def finish(self) -> tuple[Stop, list[str]]:
+    def finish(self, interactive: bool = True) -> tuple[Stop, list[str]]:
         """Run until the selected frame returns; the stop and the lines to say after it."""
         frame = self.source.frame()
         caller = frame.caller
@@ -158,7 +191,8 @@ class Stepper:
         fn = frame.function if frame.inline is None else None
         regmap = self.source.regmap
         lowest = caller.state.registers.get(regmap.sp)
-        self.session.on_note(header)
+        if interactive:  # gdb says it only when typed (from_tty), not in scripts
+            self.session.on_note(header)
         stop = self.session.run_to([(caller.pc, lowest)])
         if not stop.extra.get("momentary"):
             return stop, []
