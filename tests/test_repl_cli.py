@@ -42,7 +42,7 @@ def test_no_subcommand_opens_the_repl_and_x_file_runs(tracee, tmp_path):
     result = batch("--batch", "-x", str(script), tracee("repl_hello"))
     assert "Program started" in result.stdout
     assert "launched" in result.stdout
-    assert 'Undefined command: "nosuchcommand".  Try "help".' in result.stdout
+    assert 'Undefined command: "nosuchcommand".  Try "help".' in result.stderr  # as gdb
     assert result.returncode == 1  # the last command failed, as gdb -batch says
 
 
@@ -90,8 +90,8 @@ def test_attach_to_no_such_process_is_one_line():
     result = batch("--batch", "-ex", "attach 999999999", "-ex", "help detach")
     lines = result.stdout.splitlines()
     assert lines[1] == "Attaching to process 999999999"
-    assert lines[2] == "Cannot attach to process 999999999: no such process"
-    assert lines[4].startswith("Usage: detach")
+    assert result.stderr == "Cannot attach to process 999999999: no such process\n"
+    assert lines[3].startswith("Usage: detach")
 
 
 def _read_until(fd: int, pattern: bytes, seen: bytearray, deadline: float) -> None:

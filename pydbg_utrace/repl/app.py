@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     out = out or sys.stdout
     program = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
-    dbg = Debugger(out, color=not args.batch and out.isatty(), confirm=_ask)
+    dbg = Debugger(out, color=not args.batch and out.isatty(), confirm=_ask,
+                   err=sys.stderr if out is sys.stdout else out)  # errors: stderr, as gdb
     dbg.session.program = list(program)
     # Ctrl-C while the program runs interrupts the program, not us (at the prompt
     # prompt_toolkit reads it as a key).  The handler only sets a flag.

@@ -107,8 +107,13 @@ class Breakpoints:
             raise DebugError(f"Cannot insert breakpoint {bp.number} at {address:#x}: "
                              f"{exc}") from None
         bp.address = address
+        session.engine.user_breakpoints.add(address)
 
     def _lift(self, dbg: Context, bp: UserBreakpoint) -> None:
+        if bp.address is not None and not any(
+                other.address == bp.address and other is not bp and other.inserted
+                for other in self.points.values()):
+            dbg.session.engine.user_breakpoints.discard(bp.address)
         if bp.inserted and dbg.session.alive:
             att = next(iter(dbg.session.engine.attachments.values()), None)
             if att is not None:

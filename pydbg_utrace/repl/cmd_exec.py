@@ -261,7 +261,8 @@ def handle(dbg: Context, args: str) -> None:
             handling.print_ = True
         if attr == "print_" and not value:
             handling.stop = False
-    _signal_table(dbg, [signo])
+    if dbg.interactive:  # gdb shows the table when typed, not from a script
+        _signal_table(dbg, [signo])
 
 
 def _signal_table(dbg: Context, signos: list[int]) -> None:

@@ -8,6 +8,7 @@ wrong in a command ends as one line and the debugger goes on.
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Callable
 from typing import TextIO
 
@@ -34,8 +35,9 @@ class Debugger:
     :class:`~pydbg_utrace.repl.context.Context`, the interface commands see."""
 
     def __init__(self, out: TextIO, color: bool = False,
-                 confirm: Callable[[str], bool] | None = None):
+                 confirm: Callable[[str], bool] | None = None, err: TextIO | None = None):
         self.out = out
+        self.err = err or out  # a failed command's one line (gdb: on stderr)
         self.style = Style(color)
         self.confirm = confirm or (lambda question: True)
         self.session = Session(on_note=self.say)
@@ -57,6 +59,11 @@ class Debugger:
     def say(self, text: str = "") -> None:
         self.out.write(text + "\n")
         self.out.flush()  # before the program runs on and writes to the same terminal
+
+    def complain(self, text: str) -> None:
+        self.out.flush()  # in order with what came before
+        self.err.write(text + "\n")
+        self.err.flush()
 
     # -- running commands -------------------------------------------------------------
     def collect_lines(self, done: Callable[[list[str]], None]) -> None:
@@ -85,14 +92,14 @@ class Debugger:
                 cmd.handler(self, args)
             return True
         except (language.CommandError, DebugError, ExprError, SourceError) as exc:
-            self.say(str(exc))
+            self.complain(str(exc))
         except (UtraceError, kernel.KernelError) as exc:
-            self.say(f"Error: {exc}")
+            self.complain(f"Error: {exc}")
         except KeyboardInterrupt:
-            self.say("Quit")
+            self.complain("Quit")
         except Exception as exc:  # a bug of ours must not end the session
             log.debug("command %r failed", line, exc_info=True)
-            self.say(f"Internal error: {type(exc).__name__}: {exc}")
+            self.complain(f"Internal error: {type(exc).__name__}: {exc}")
         self.failed = True
         return False
 
@@ -214,6 +221,14 @@ class Debugger:
         if stop.reason == "breakpoint":  # no user breakpoint of ours (momentary, or gone)
             address = stop.extra.get("address")
             stop.detail = f"Breakpoint, at {address:#x} {self.describe(address)}".rstrip()
+        if stop.reason == "signal" and "signo" in stop.extra:  # gdb's words, where it can
+            source = self._source_stop(True, "")
+            if source is not None:
+                name = stop.detail
+                text = signal.strsignal(stop.extra["signo"]) or name
+                self.say("\n".join(["", f"Program received signal {name}, {text}.", *source,
+                                     *self.source.display_lines()]))
+                return
         if stop.extra.get("source"):  # next, step, finish, until...: gdb's words
             source = self._source_stop(stop.extra.get("new_frame", False), "")
             if source is not None:

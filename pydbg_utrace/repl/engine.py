@@ -112,6 +112,7 @@ class ReplEngine(Engine):
         self.shown: set[int] = set()  # tids whose current report already told the user
         self.internal: set[int] = set()  # our own breakpoints (the dynamic linker's hook)
         self.delivering: dict[int, int] = {}  # tid -> signal `signal SIG` sends: no stop
+        self.user_breakpoints: set[int] = set()  # addresses: a step landing there is a hit
 
     # -- attaching (any thread) -------------------------------------------------
     def attach_to(self, thread) -> Attachment:
@@ -198,6 +199,9 @@ class ReplEngine(Engine):
         if changed is not None:
             return self._stop(att, report, "watchpoint", changed)
         regs = report.regs
+        if plan.step_range is not None and regs.pc in self.user_breakpoints:
+            # gdb: a step that lands on a breakpoint's address reports that breakpoint
+            return self._stop(att, report, "breakpoint", "", address=regs.pc)
         if plan.more(regs.pc, regs.sp):
             held = self._pending(att, report)
             return Resume.SINGLESTEP if held is None else held

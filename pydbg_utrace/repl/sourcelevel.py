@@ -134,6 +134,10 @@ class SourceLevel:
             regmap = self.regmap
             registers = dwarf_registers(regs.as_dict(), regmap)
             frames, why = backtrace(self.program(), regmap, self.read, regs.pc, registers)
+            for frame in frames:  # gdb's `backtrace past-main off`: nothing above main
+                if frame.inline is None and frame.name == "main":
+                    frames, why = frames[:frame.level + 1], ""
+                    break
             self._frames = (epoch, frames, why)
             self.selected = 0
         return self._frames[1], self._frames[2]

@@ -94,6 +94,12 @@ class Stepper:
                 if start <= pc < end:
                     continue
             found = program.line_at(pc)
+            if found is None and self._in_signal_trampoline(pc):
+                stop = self._through_sigreturn()  # back where the signal came
+                if stop.reason != "step":
+                    return stop
+                pc, sp = self._pc_sp()
+                found = program.line_at(pc)
             if found is None:  # returned into code without line info (main's caller)
                 return self._out_of_function()
             if pc == found.start and (found.file, found.line) != current:
@@ -115,22 +121,59 @@ class Stepper:
         program = self.source.program()
         found = program.function_at(pc)
         if not over_calls and found is None:
-            found = self._through_trampoline(sp)  # a PLT stub: to the function it calls
+            target = self._plt_target(pc)  # a PLT stub: the function it calls
+            if target is not None:
+                return self._enter(target)
+            found = self._through_trampoline(sp)
             pc = self._pc_sp()[0]
         if not over_calls and found is not None:
             image, fn = found
             if fn.low + image.bias == pc:  # step into a function with line info
-                target = image.debug.after_prologue(fn) + image.bias
-                stop = self.session.run_to([(target, None)]) if target != pc else \
-                    Stop(self.session.current or 0, "step")
-                if stop.reason == "step" or stop.extra.get("momentary"):
-                    stop.reason = "step"
-                    stop.extra.update(source=True, new_frame=True)
-                return stop
+                return self._enter((image, fn))
         ret = self._return_address(sp)
         stop = self.session.run_to([(ret, sp + self.session.arch.word_size)])
         if stop.extra.get("momentary"):
             return None
+        return stop
+
+    def _enter(self, found) -> Stop:
+        """Run to the end of a function's prologue (step's stop in a callee)."""
+        image, fn = found
+        pc = self._pc_sp()[0]
+        target = image.debug.after_prologue(fn) + image.bias
+        stop = self.session.run_to([(target, None)]) if target != pc else \
+            Stop(self.session.current or 0, "step")
+        if stop.reason == "step" or stop.extra.get("momentary"):
+            stop.reason = "step"
+            stop.extra.update(source=True, new_frame=True)
+        return stop
+
+    def _plt_target(self, pc: int):
+        """``getpid@plt``: the (image, function) with line info it calls, if any."""
+        program = self.source.program()
+        name = program.symbolize(pc) or ""
+        if not name.split("+")[0].endswith("@plt"):
+            return None
+        wanted = name.split("+")[0][:-len("@plt")]
+        for image in program.images[1:]:
+            if image.debug.has_dwarf:
+                fn = image.debug.function_named(wanted)
+                if fn is not None:
+                    return image, fn
+        return None
+
+    def _in_signal_trampoline(self, pc: int) -> bool:
+        frames, _ = self.source.frames()
+        return bool(frames) and frames[0].unwinder.is_signal_trampoline(pc)
+
+    def _through_sigreturn(self) -> Stop:
+        """A handler returned into the signal trampoline (``rt_sigreturn``): step it,
+        as gdb does, to where the program was when the signal came."""
+        stop = Stop(self.session.current or 0, "step")
+        for _ in range(TRAMPOLINE_STEPS):
+            stop = self.session.step(1)
+            if stop.reason != "step" or not self._in_signal_trampoline(self._pc_sp()[0]):
+                return stop
         return stop
 
     def _through_trampoline(self, sp: int):
@@ -183,8 +226,9 @@ class Stepper:
     def finish(self, interactive: bool = True) -> tuple[Stop, list[str]]:
         """Run until the selected frame returns; the stop and the lines to say after it."""
         frame = self.source.frame()
-        caller = frame.caller
-        if caller is None:
+        frames, _ = self.source.frames()
+        caller = frame.caller if frame.level < len(frames) - 1 else None
+        if caller is None:  # main is the outermost frame, as gdb sees it
             raise DebugError('"finish" not meaningful in the outermost frame.')
         printer = self.source.printer()
         header = "Run till exit from " + frame_line(frame, printer)
