@@ -489,6 +489,12 @@ class Tracer(TrapHandling, Lifecycle):
         self._resume(thread)
 
     def _on_step(self, thread: Thread) -> None:
+        if thread.process.has_traps():
+            pc = self._registers(thread).pc
+            if thread.process.breakpoints.trap_at(pc) is not None:
+                # Stepped onto a trap it has not executed: resuming must step over
+                # it (else the next single step runs int3 and "ends" one byte on).
+                thread.at_trap = pc
         steppers = [att for att in thread.steppers if not att.detached]
         thread.steppers = []
         report = Report(self, thread, Event.STEP)
