@@ -74,7 +74,7 @@ def examine(dbg: Context, args: str) -> None:
             data = dbg.source.read(address, count * size)  # the file's, before `run`
         except OSError:
             raise CommandError(f"Cannot access memory at address {address:#x}") from None
-        for line in examine_lines(data, address, fmt, unit, dbg.session.arch.byteorder,
+        for line in examine_lines(data, address, fmt, unit, dbg.source.byteorder,
                                   dbg.describe):
             dbg.say(line)
         dbg.x_next = address + count * size
@@ -133,7 +133,7 @@ def _pc_or_none(dbg: Context) -> int | None:
 
 @command("disassemble", "disassemble [ADDRESS [COUNT]]", complete="symbols")
 def disassemble(dbg: Context, args: str) -> None:
-    """Disassemble the function around ADDRESS (the pc), or COUNT instructions.
+    """Disassemble the function around ADDRESS (the pc).
 
     Without COUNT: the whole function that holds ADDRESS, when its bounds
     are known (DWARF, or the ELF symbol's size), else 10 instructions.

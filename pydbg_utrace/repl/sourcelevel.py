@@ -108,7 +108,15 @@ class SourceLevel:
                 raise OSError(f"Cannot access memory at address {address + len(data):#x}")
             return data
         image = self.main_image()
+        if not _in_sections(image.debug, address - image.bias, size):
+            raise OSError(f"Cannot access memory at address {address:#x}")
         return image.debug.read_file(address - image.bias, size)
+
+    @property
+    def byteorder(self) -> str:
+        if self.session.alive:
+            return self.session.arch.byteorder
+        return "little" if self.main_image().debug.elf.little_endian else "big"
 
     def write(self, address: int, data: bytes) -> None:
         try:
@@ -296,6 +304,19 @@ def _listing_path(frame: SourceFrame) -> str | None:
     if folder is not None and not os.path.isabs(line.file):
         return os.path.join(folder.value.decode(errors="replace"), line.file)
     return line.file
+
+
+SHF_ALLOC = 0x2
+
+
+def _in_sections(debug: DebugInfo, address: int, size: int) -> bool:
+    """As gdb reads an executable file: only its loaded sections, not the headers
+    that a PT_LOAD happens to cover."""
+    for section in debug.elf.iter_sections():
+        low = section["sh_addr"]
+        if section["sh_flags"] & SHF_ALLOC and low <= address < low + section["sh_size"]:
+            return True
+    return False
 
 
 def _which(program: str) -> str:
