@@ -134,7 +134,8 @@ def info_breakpoints(dbg: Context, args: str) -> None:
         rows[catch.number] = _row(catch.number, "catchpoint", catch.enabled, catch.describe())
     for w in session.watches.values():
         what = f"{w.expression} ({w.size} bytes at {w.address:#x})"
-        kind = "hw watchpoint" if w.hardware is not None else "watchpoint"
+        kind = {"r": "read watchpoint", "rw": "acc watchpoint"}.get(
+            w.access, "hw watchpoint" if w.hardware is not None else "watchpoint")
         rows[w.number] = _row(w.number, kind, w.enabled, what) + _hits(w.hits)
     if not rows:
         dbg.say("No breakpoints, watchpoints or catchpoints.")

@@ -147,10 +147,14 @@ def disassemble(dbg: Context, args: str) -> None:
     where = " ".join(words)
     address = dbg.evaluate(where) if where else dbg.session.registers().pc
     function = _function_around(dbg, address) if count is None else None
+    machine = _arch(dbg)
     if function is not None:
         name, start, end = function
-        code = dbg.session.read_memory(start, end - start)
-        insns = dbg.session.arch.disassemble(code, start)
+        try:
+            code = dbg.source.read(start, end - start)  # the file's, before `run`
+        except OSError:
+            raise CommandError(f"Cannot access memory at address {start:#x}") from None
+        insns = machine.disassemble(code, start)
         dbg.say(f"Dump of assembler code for function {name}:")
     else:
         insns = _disassemble(dbg, address, count or 10)
@@ -158,6 +162,16 @@ def disassemble(dbg: Context, args: str) -> None:
     for line in code_lines(insns, _pc_or_none(dbg), dbg.describe):
         dbg.say(line)
     dbg.say("End of assembler dump.")
+
+
+def _arch(dbg: Context):
+    """The program's arch; before `run`, its file's (by ELF machine)."""
+    if dbg.session.alive:
+        return dbg.session.arch
+    from pydbg_utrace import arch
+
+    with open(dbg.source.main_image().path, "rb") as f:
+        return arch.for_elf_header(f.read(64))
 
 
 def _function_around(dbg: Context, address: int) -> tuple[str, int, int] | None:
@@ -169,6 +183,8 @@ def _function_around(dbg: Context, address: int) -> tuple[str, int, int] | None:
     if found is not None:
         image, fn = found
         return fn.name, fn.low + image.bias, fn.high + image.bias
+    if not dbg.session.alive:
+        return None
     symbol = dbg.symbols().symbolize(address)
     if symbol is not None and symbol[0].size:
         start = address - symbol[1]

@@ -173,3 +173,32 @@ def commands_(ctx: Context, args: str) -> None:
         raise CommandError("No breakpoints specified.")
     bp = _breakpoint(ctx, args.strip()) if args.strip() else points[max(points)]
     ctx.collect_lines(lambda lines: setattr(bp, "commands", lines))
+
+
+# -- read and access watchpoints -------------------------------------------------------------
+def _access_watch(ctx: Context, args: str, access: str) -> None:
+    expression = args.strip()
+    if not expression:
+        raise CommandError("Argument required (expression to compute).")
+    address, size = ctx.lvalue(expression)
+    if size not in (1, 2, 4, 8):
+        size = ctx.session.arch.word_size
+    w = ctx.session.add_watch(expression, address, size, access=access)
+    ctx.say(f"{w.kind} {w.number}: {expression}")
+
+
+@command("rwatch", "rwatch EXPR", complete="symbols")
+def rwatch(ctx: Context, args: str) -> None:
+    """Stop when the program reads EXPR (a debug register).
+
+    x86 debug registers see reads together with writes: a hit that changed
+    the value was a write, and is not reported (nor by gdb)."""
+    _access_watch(ctx, args, "r")
+
+
+@command("awatch", "awatch EXPR", complete="symbols")
+def awatch(ctx: Context, args: str) -> None:
+    """Stop when the program reads or writes EXPR.
+
+    A debug register watches it (x86_64).  Both reads and writes stop."""
+    _access_watch(ctx, args, "rw")

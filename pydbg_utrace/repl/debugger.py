@@ -159,7 +159,7 @@ class Debugger:
                 return evaluate(text, self.scope())
             except ExprError:
                 raise first from None
-        if strip(value.type).kind in ("array", "func") and value.address is not None:
+        if strip(value.type).kind in ("array", "function") and value.address is not None:
             return value.address
         return value.as_int() & ((1 << 64) - 1)
 
@@ -169,7 +169,7 @@ class Debugger:
         try:
             value = evaluate_c(text, self.source.scope())
             if value.address is not None and value.register is None and \
-                    strip(value.type).kind not in ("func",):
+                    strip(value.type).kind not in ("function",):
                 return value.address, value.type.size
         except (SourceError, DebugError):
             pass
@@ -216,8 +216,16 @@ class Debugger:
             self.say(describe_status(stop.tid, stop.status))
             self.previous_registers = {}
             return
-        if stop.reason == "watchpoint" and stop.extra.get("hardware"):
-            stop.detail = self.session.hardware_watch_hit(stop.extra.get("address"))
+        while stop.reason == "watchpoint" and stop.extra.get("hardware"):
+            detail = self.session.hardware_watch_hit(stop.extra.get("address"))
+            if detail is not None:
+                stop.detail = detail
+                break
+            stop = self.session.cont()  # an rwatch saw a write: not the user's stop
+        if stop.reason == "exited":
+            self.say(describe_status(stop.tid, stop.status))
+            self.previous_registers = {}
+            return
         if stop.reason == "breakpoint":  # no user breakpoint of ours (momentary, or gone)
             address = stop.extra.get("address")
             stop.detail = f"Breakpoint, at {address:#x} {self.describe(address)}".rstrip()
@@ -228,6 +236,11 @@ class Debugger:
                 text = signal.strsignal(stop.extra["signo"]) or name
                 self.say("\n".join(["", f"Program received signal {name}, {text}.", *source,
                                      *self.source.display_lines()]))
+                return
+        if stop.reason == "watchpoint":  # gdb: what changed, then where, in source words
+            source = self._source_stop(True, "")
+            if source is not None:
+                self.say("\n".join(["", stop.detail, *source, *self.source.display_lines()]))
                 return
         if stop.extra.get("source"):  # next, step, finish, until...: gdb's words
             source = self._source_stop(stop.extra.get("new_frame", False), "")

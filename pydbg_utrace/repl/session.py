@@ -317,11 +317,16 @@ class Session:
         software = [w for w in self.watches.values() if w.enabled and w.hardware is None]
         return checker(self.require_process().pid, software)
 
-    def add_watch(self, expression: str, address: int, size: int) -> Watch:
+    def add_watch(self, expression: str, address: int, size: int, access: str = "w") -> Watch:
+        """``watch`` (access "w"), ``rwatch`` ("r") or ``awatch`` ("rw"); the last two
+        need a debug register (DebugError if none can take it)."""
         self.held_attachment()
         old = self.read_memory(address, size)
-        watch = Watch(self.take_number(), expression, address, size, old, self.arch.byteorder)
+        watch = Watch(self.take_number(), expression, address, size, old, self.arch.byteorder,
+                      access=access)
         self._arm(watch)
+        if watch.hardware is None and access != "w":
+            raise DebugError("Expression cannot be implemented with read/access watchpoint.")
         self.watches[watch.number] = watch
         return watch
 
@@ -329,7 +334,9 @@ class Session:
         """A debug register if the core can lend one; else it stays a software watch."""
         att = self.attachment(self.require_process().pid)
         try:
-            watch.hardware = att.insert_watchpoint(watch.address, watch.size, "w")
+            # x86 debug registers see reads only together with writes: "rw"
+            watch.hardware = att.insert_watchpoint(watch.address, watch.size,
+                                                   "w" if watch.access == "w" else "rw")
         except (UtraceError, ValueError, RuntimeError, OSError):
             watch.hardware = None
 
@@ -358,14 +365,28 @@ class Session:
             self._arm(watch)
         return True
 
-    def hardware_watch_hit(self, address: int | None) -> str:
-        """What a debug-register hit at ``address`` changed (re-read now)."""
-        for watch in self.watches.values():
-            if watch.hardware is not None and watch.address == address:
-                now = self.read_memory(watch.address, watch.size)
-                return watch.change(now) or (f"Hardware watchpoint {watch.number}: "
-                                             f"{watch.expression} (written, unchanged)")
-        return f"Hardware watchpoint at {address:#x}" if address is not None else "Watchpoint"
+    def hardware_watch_hit(self, address: int | None) -> str | None:
+        """What a debug-register hit at ``address`` means for each watchpoint there
+        (re-read now); None for a hit the user did not ask to see (an rwatch's write,
+        a read that only an rwatch/awatch beside a `watch` wanted)."""
+        matching = [w for w in self.watches.values()
+                    if w.hardware is not None and w.address == address]
+        if not matching:
+            return f"Hardware watchpoint at {address:#x}" if address is not None \
+                else "Watchpoint"
+        said = []
+        for watch in matching:
+            now = self.read_memory(watch.address, watch.size)
+            if watch.access != "w":
+                text = watch.accessed(now)
+            else:
+                text = watch.change(now)
+                if text is None and all(w.access == "w" for w in matching):
+                    text = (f"Hardware watchpoint {watch.number}: {watch.expression} "
+                            "(written, unchanged)")
+            if text is not None:
+                said.append(text)
+        return "\n\n".join(said) or None
 
     def step_syscall(self) -> Stop:
         att = self.held_attachment()
