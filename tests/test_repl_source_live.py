@@ -74,3 +74,34 @@ def test_disable_randomization_off_keeps_aslr(tracee):
     assert "randomization of debuggee's virtual address space is off" in off
     moved = re.search(r"\(int \*\) (0x[0-9a-f]+) <counter>", off).group(1)
     assert int(moved, 16) >> 12 != 0x555555558  # randomized (a 2**-28 chance to be equal)
+
+
+def test_break_on_ppc64le_stops_at_the_local_entry(tmp_path):
+    """ELFv2: a direct call enters past the TOC setup (st_other's local entry), so
+    `break f` without line info goes there, as gdb; readelf is the reference."""
+    import io
+    import shutil
+    import subprocess
+
+    from pydbg_utrace.repl.debugger import Debugger
+
+    compiler = "powerpc64le-linux-gnu-gcc"
+    if shutil.which(compiler) is None or shutil.which("readelf") is None:
+        pytest.skip(f"needs {compiler} and readelf (apt-get install gcc-powerpc64le-linux-gnu)")
+    source = os.path.join(os.path.dirname(__file__), "tracees", "src_demo.c")
+    binary = tmp_path / "demo_ppc64le"
+    subprocess.run([compiler, "-O0", "-o", str(binary), source], check=True)  # no DWARF
+    table = subprocess.run(["readelf", "-sW", str(binary)], capture_output=True, text=True,
+                           check=True).stdout
+    dbg = Debugger(io.StringIO())
+    dbg.session.program = [str(binary)]
+    checked = 0
+    for name in ("fact", "main", "sum_first", "marker"):
+        row = re.search(rf"^\s*\d+: ([0-9a-f]+)\s+\d+ FUNC\s+\w+\s+\w+\s+"
+                        rf"(?:\[<localentry>: (\d+)\])?.*\s{name}$", table, re.M)
+        assert row, table
+        expected = int(row.group(1), 16) + int(row.group(2) or 0)
+        assert dbg.execute(f"break {name}")
+        checked += row.group(2) is not None
+        assert dbg.out.getvalue().splitlines()[-1].endswith(f" at {expected:#x}"), name
+    assert checked >= 3  # fact, main, sum_first set up a TOC: a local entry 8 bytes on

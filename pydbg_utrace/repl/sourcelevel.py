@@ -24,6 +24,7 @@ from pydbg_utrace.source.program import Image, Program
 from pydbg_utrace.source.regs import BY_ARCH, RegisterMap
 from pydbg_utrace.source.scope import FileScope, FrameScope, History
 from pydbg_utrace.source.solibs import name_libraries
+from pydbg_utrace.source.symtab import function_entry
 from pydbg_utrace.source.values import SourceError
 from pydbg_utrace.symbols import Symbols
 
@@ -221,6 +222,10 @@ class SourceLevel:
                 if fn is not None:
                     address = image.debug.after_prologue(fn) + image.bias
                     return Location(address, program.line_at(address))
+            for image in program.images:  # no line info: the ELF symbol's entry
+                entry = function_entry(image.debug.elf, text)
+                if entry is not None:
+                    return Location(entry + image.bias, None)
         address = evaluate(text[1:] if text.startswith("*") else text)
         return Location(address, program.line_at(address))
 
