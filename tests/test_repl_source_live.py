@@ -105,3 +105,29 @@ def test_break_on_ppc64le_stops_at_the_local_entry(tmp_path):
         checked += row.group(2) is not None
         assert dbg.out.getvalue().splitlines()[-1].endswith(f" at {expected:#x}"), name
     assert checked >= 3  # fact, main, sum_first set up a TOC: a local entry 8 bytes on
+
+
+def test_a_long_step_reports_progress_and_the_count_reached_when_interrupted(tracee):
+    import io
+
+    from pydbg_utrace.repl.debugger import Debugger
+
+    dbg = Debugger(io.StringIO())
+    dbg.session.program = [tracee("repl_spin")]
+    counts: list[int] = []
+
+    def progress(steps: int) -> None:  # the first count interrupts: an event, not a timer
+        counts.append(steps)
+        dbg.session.request_interrupt()
+
+    dbg.session.on_progress = progress
+    try:
+        assert dbg.execute("starti")
+        assert dbg.execute("stepi 100000000")
+    finally:
+        dbg.session.close()
+    text = dbg.out.getvalue()
+    assert counts and counts[0] > 0
+    found = re.search(r"^Interrupted after ([\d,]+) instructions stepped, Thread 1", text, re.M)
+    assert found, text
+    assert int(found.group(1).replace(",", "")) >= counts[0]

@@ -41,6 +41,9 @@ class Debugger:
         self.style = Style(color)
         self.confirm = confirm or (lambda question: True)
         self.session = Session(on_note=self.say)
+        self._progress_shown = False
+        if color:  # a terminal: long steps show their count, on one line
+            self.session.on_progress = self._progress
         self.source = SourceLevel(self.session)
         self.previous_registers: dict[str, int] = {}
         self.x_format = ("x", "w")
@@ -59,6 +62,11 @@ class Debugger:
     def say(self, text: str = "") -> None:
         self.out.write(text + "\n")
         self.out.flush()  # before the program runs on and writes to the same terminal
+
+    def _progress(self, steps: int) -> None:
+        self.out.write(f"\r[{steps:,} instructions stepped; Ctrl-C stops]")
+        self.out.flush()
+        self._progress_shown = True
 
     def complain(self, text: str) -> None:
         self.out.flush()  # in order with what came before
@@ -209,6 +217,11 @@ class Debugger:
             self.execute(line)
 
     def _show(self, stop: Stop) -> None:
+        if self._progress_shown:  # end the progress line first
+            self.out.write("\r\x1b[K")
+            self._progress_shown = False
+        if stop.reason == "interrupt" and stop.extra.get("steps"):
+            stop.detail = f"after {stop.extra['steps']:,} instructions stepped"
         if stop.reason == "exec":
             self._symbols = None  # a new program image: new symbols, traps gone
         self.breaks.refresh(self)

@@ -74,10 +74,12 @@ class StepPlan:
     step_range: tuple[int, int] | None = None  # next/step: on while the pc is in [lo, hi)
     watch: Callable[[], str | None] | None = None  # software watchpoints: what changed
     limit: int = 5_000_000  # a runaway plan ends here
+    taken: int = 0  # steps done so far (the REPL shows it as progress)
 
     def more(self, pc: int, sp: int) -> bool:
         """After one step at ``pc``/``sp``: must we step again?"""
         self.limit -= 1
+        self.taken += 1
         if self.limit <= 0:
             return False
         if self.step_range is not None:
@@ -133,7 +135,9 @@ class ReplEngine(Engine):
         self.shown.add(tid)
         self.requested.pop(tid, None)
         self.releasing.pop(tid, None)
-        self.plans.pop(tid, None)
+        plan = self.plans.pop(tid, None)
+        if plan is not None and plan.taken:
+            extra.setdefault("steps", plan.taken)  # how far a long step got
         self.syscall_steps.discard(tid)
         try:
             pc = report.regs.pc

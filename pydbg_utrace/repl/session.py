@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 # may only set a flag (it could interrupt us inside the queue's own lock).
 POLL = 0.1
 PARK_TIMEOUT = 5.0  # seconds to wait for siblings to stop before showing the prompt anyway
+PROGRESS_EVERY = 1.0  # seconds between progress counts of a long step
 WATCH_STEP_LIMIT = 50_000_000  # instructions a `continue` under watchpoints steps at most
 
 
@@ -71,6 +72,7 @@ class Session:
         self.on_launch: Callable[[Process], None] | None = None  # before its first instruction
         self.on_shlib: Callable[[], None] | None = None  # the dynamic linker changed the maps
         self.disable_randomization = True  # gdb's default: launched programs without ASLR
+        self.on_progress: Callable[[int], None] | None = None  # steps so far, each second
 
     # -- the tracer and the program ------------------------------------------------
     @property
@@ -421,7 +423,9 @@ class Session:
         self.interrupt_requested = True
 
     def wait_stop(self) -> Stop:
-        """The next stop; notes are printed meanwhile and Ctrl-C interrupts the program."""
+        """The next stop; notes are printed meanwhile and Ctrl-C interrupts the program.
+        While the engine steps on its own, ``on_progress`` hears the count each second."""
+        shown = time.monotonic()
         while True:
             if self.interrupt_requested:
                 self.interrupt_requested = False
@@ -430,6 +434,7 @@ class Session:
             try:
                 item = self.stops.get(timeout=POLL)
             except queue.Empty:
+                shown = self._progress(shown)
                 continue
             except KeyboardInterrupt:  # no SIGINT handler of the front end: same meaning
                 self.interrupt_requested = True
@@ -443,6 +448,14 @@ class Session:
                 if self.on_shlib is not None:
                     self.on_shlib()
                 self._release_all()  # not the user's stop: the program goes on
+
+    def _progress(self, shown: float) -> float:
+        now = time.monotonic()
+        plan = self.engine.plans.get(self.current) if self.current is not None else None
+        if self.on_progress is None or plan is None or now - shown < PROGRESS_EVERY:
+            return shown
+        self.on_progress(plan.taken)
+        return now
 
     def _arrived(self, stop: Stop) -> Stop:
         if stop.reason == "exited":
