@@ -314,8 +314,8 @@ def test_tbreak_delete_disable_enable(tracee):
                  [tracee("repl_hello")])
     assert re.search(r"^Temporary breakpoint 1, main \(\) at \S*repl_hello.c:\d+$", text, re.M)
     listing = text.split("Num     Type")[1]
-    assert "tbreakpoint" not in listing  # deleted by its hit
-    assert re.search(r"^2 +breakpoint +y +0x[0-9a-f]+ in greet at \S*repl_hello.c:9$",
+    assert not re.search(r"^1 .* del ", listing, re.M)  # deleted by its hit
+    assert re.search(r"^2 +breakpoint +keep y +0x0*[0-9a-f]+ in greet at \S*repl_hello.c:9$",
                      listing, re.M)
     assert text.count("Breakpoint 2, greet") == 1  # not while disabled, not once deleted
     assert text.count("exited with code 3") == 2
@@ -345,6 +345,6 @@ def test_software_watchpoint_where_the_hardware_refuses(tracee):
     text = drive(["catch syscall getpid", "run", "watch counter-1", "info breakpoints",
                   "continue", "continue", "delete 2", "continue"], [tracee("repl_watch")])
     assert re.search(r"^Watchpoint 2: counter-1 \(8 bytes at 0x[0-9a-f]+\)$", text, re.M)
-    assert re.search(r"^2 +watchpoint +y +counter-1 ", text, re.M)
+    assert re.search(r"^2 +watchpoint +keep y +counter-1 ", text, re.M)
     assert text.count("Old value = ") == 2  # counter = 1, then bump()
     assert "exited with code 11" in text

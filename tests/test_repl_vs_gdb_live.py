@@ -68,6 +68,11 @@ LIBC_LEAF = [
     "break kill", "handle SIGUSR1 nostop noprint", "continue", "bt", "up", "info locals",
     "p result", "p/x result", "finish",
 ]
+# until LOCATION stays in this frame (not the deeper recursive call); advance does not.
+UNTIL_ADVANCE = [
+    "break fact if n==3", "run", "until 63", "bt", "info locals", "advance 60", "bt",
+    "info breakpoints", "finish", "finish",
+]
 # The same kind of session on -O2 -g code (DWARF 5, location lists, <optimized out>).
 OPTIMIZED = [
     "break fact if n==1", "run", "bt", "info args", "info locals", "p n", "p/x n",
@@ -78,7 +83,8 @@ OPTIMIZED = [
     "continue", "info args", "info locals", "bt", "next", "next", "info locals", "finish",
 ]
 SESSIONS = {"recursion": ("O0", RECURSION), "signal-and-loop": ("O0", SIGNAL_AND_LOOP),
-            "libc-leaf": ("O0", LIBC_LEAF), "O2": ("O2", OPTIMIZED)}
+            "libc-leaf": ("O0", LIBC_LEAF), "until-advance": ("O0", UNTIL_ADVANCE),
+            "O2": ("O2", OPTIMIZED)}
 FLAGS = {"O0": ["-O0", "-g"], "O2": ["-O2", "-g"]}
 
 

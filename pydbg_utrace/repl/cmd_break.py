@@ -124,29 +124,43 @@ def enable(dbg: Context, args: str) -> None:
 
 @command("info breakpoints", "info breakpoints", aliases=("b", "break", "watchpoints"))
 def info_breakpoints(dbg: Context, args: str) -> None:
-    """Every breakpoint, watchpoint and catchpoint."""
+    """Every breakpoint, watchpoint and catchpoint (gdb's table)."""
     session = dbg.session
     rows: dict[int, str] = {}
     for bp in dbg.breaks.points.values():
-        kind = "breakpoint" if not bp.temporary else "tbreakpoint"
-        rows[bp.number] = _row(bp.number, kind, bp.enabled, bp.describe(dbg)) + _hits(bp.hits)
+        address = "<PENDING>" if bp.address is None else f"0x{bp.address:016x}"
+        what = bp.location if bp.address is None else bp.describe(dbg).partition(" ")[2]
+        rows[bp.number] = _row(bp.number, "breakpoint", "del" if bp.temporary else "keep",
+                               bp.enabled, address, what) + _details(bp)
     for catch in session.policy.catchpoints.values():
-        rows[catch.number] = _row(catch.number, "catchpoint", catch.enabled, catch.describe())
+        rows[catch.number] = _row(catch.number, "catchpoint", "keep", catch.enabled, "",
+                                  catch.describe())
     for w in session.watches.values():
         what = f"{w.expression} ({w.size} bytes at {w.address:#x})"
         kind = {"r": "read watchpoint", "rw": "acc watchpoint"}.get(
             w.access, "hw watchpoint" if w.hardware is not None else "watchpoint")
-        rows[w.number] = _row(w.number, kind, w.enabled, what) + _hits(w.hits)
+        rows[w.number] = _row(w.number, kind, "keep", w.enabled, "", what) + _hits(w.hits)
     if not rows:
         dbg.say("No breakpoints, watchpoints or catchpoints.")
         return
-    dbg.say(f"{'Num':<8}{'Type':<16}{'Enb':<5}What")
+    dbg.say(f"{'Num':<8}{'Type':<15}{'Disp':<5}{'Enb':<4}{'Address':<19}What")
     for number in sorted(rows):
         dbg.say(rows[number])
 
 
-def _row(number: int, kind: str, enabled: bool, what: str) -> str:
-    return f"{number:<8}{kind:<16}{'y' if enabled else 'n':<5}{what}"
+def _row(number: int, kind: str, disposition: str, enabled: bool, address: str,
+         what: str) -> str:
+    return (f"{number:<8}{kind:<15}{disposition:<5}{'y' if enabled else 'n':<4}"
+            f"{address:<19}{what}").rstrip()
+
+
+def _details(bp) -> str:
+    """gdb's lines under a breakpoint: its condition, hits, ignore count, commands."""
+    text = f"\n\tstop only if {bp.condition}" if bp.condition else ""
+    text += _hits(bp.hits)
+    if bp.ignore:
+        text += f"\n\tWill ignore next {bp.ignore} crossings of breakpoint."
+    return text + "".join(f"\n        {line}" for line in bp.commands)
 
 
 def _hits(hits: int) -> str:

@@ -67,7 +67,7 @@ def until(ctx: Context, args: str) -> None:
 
     With LOCATION: run until it, or until the current frame returns."""
     if args.strip():
-        _to_location(ctx, args)
+        _to_location(ctx, args, this_frame=True)
     else:
         _lines(ctx, "", over_calls=True, until=True)
 
@@ -77,13 +77,13 @@ def advance(ctx: Context, args: str) -> None:
     """Run to LOCATION (or until this frame returns)."""
     if not args.strip():
         raise CommandError("Argument required (a location).")
-    _to_location(ctx, args)
+    _to_location(ctx, args, this_frame=False)
 
 
-def _to_location(ctx: Context, args: str) -> None:
+def _to_location(ctx: Context, args: str, this_frame: bool) -> None:
     stepper = _stepper(ctx)
     where = ctx.source.location(args, ctx.evaluate)
-    ctx.show_stop(stepper.run_to_location(where.address))
+    ctx.show_stop(stepper.run_to_location(where.address, this_frame))
 
 
 @command("finish", "finish", aliases=("fin",))

@@ -42,6 +42,7 @@ class Debugger:
         self.confirm = confirm or (lambda question: True)
         self.session = Session(on_note=self.say)
         self._progress_shown = False
+        self.session.declines = self._declined
         if color:  # a terminal: long steps show their count, on one line
             self.session.on_progress = self._progress
         self.source = SourceLevel(self.session)
@@ -184,18 +185,27 @@ class Debugger:
         return evaluate(text, self.scope()), None
 
     # -- stops ----------------------------------------------------------------------------
+    def _declined(self, stop: Stop) -> bool:
+        """A user breakpoint's stop that none of its breakpoints wants (condition false,
+        ignore count): decided once per stop, the answer kept in the stop."""
+        if stop.reason != "breakpoint" or stop.extra.get("momentary"):
+            return False
+        address = stop.extra.get("address")
+        if "hit" not in stop.extra:
+            if not self.breaks.at(address):
+                return False
+            stop.extra["hit"] = self.breaks.hit(self, address)
+        return not stop.extra["hit"]
+
     def show_stop(self, stop: Stop) -> None:
         """Say why the program stopped; a breakpoint whose condition is false (or that
         is ignored) lets the program go on first, and its ``commands`` run after."""
-        while stop.reason == "breakpoint" and not stop.extra.get("momentary"):
-            address = stop.extra.get("address")
-            if not self.breaks.at(address):
-                break
-            hit = self.breaks.hit(self, address)
-            if hit:
-                self._show_breakpoint(stop, hit)
-                return
-            stop = self.session.cont()  # declined: not the user's stop
+        while self._declined(stop):
+            stop = self.session.cont()  # not the user's stop (the first one of `run`)
+        hit = stop.extra.get("hit")
+        if hit:
+            self._show_breakpoint(stop, hit)
+            return
         self._show(stop)
 
     def _show_breakpoint(self, stop: Stop, hit: list) -> None:
@@ -220,6 +230,7 @@ class Debugger:
         if self._progress_shown:  # end the progress line first
             self.out.write("\r\x1b[K")
             self._progress_shown = False
+        self.session.declines = self._declined
         if stop.reason == "interrupt" and stop.extra.get("steps"):
             stop.detail = f"after {stop.extra['steps']:,} instructions stepped"
         if stop.reason == "exec":

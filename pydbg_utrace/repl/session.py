@@ -73,6 +73,7 @@ class Session:
         self.on_shlib: Callable[[], None] | None = None  # the dynamic linker changed the maps
         self.disable_randomization = True  # gdb's default: launched programs without ASLR
         self.on_progress: Callable[[int], None] | None = None  # steps so far, each second
+        self.declines: Callable[[Stop], bool] | None = None  # a stop that is not the user's
 
     # -- the tracer and the program ------------------------------------------------
     @property
@@ -246,6 +247,15 @@ class Session:
 
     # -- moving ----------------------------------------------------------------------
     def cont(self) -> Stop:
+        """Let the program run to its next stop for the user: a breakpoint stop that
+        ``declines`` says is not wanted (a false condition, an ignore count) goes on at
+        once, inside this move (momentary breakpoints of ``run_to`` stay in place)."""
+        while True:
+            stop = self._cont_once()
+            if self.declines is None or not self.declines(stop):
+                return stop
+
+    def _cont_once(self) -> Stop:
         pending = self._pending_stop()
         if pending is not None:
             return pending

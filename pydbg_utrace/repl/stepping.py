@@ -255,10 +255,12 @@ class Stepper:
                 after.append(f"Value returned is ${number} = {printer.value(value)}")
         return stop, after
 
-    def run_to_location(self, address: int) -> Stop:
-        """``until LOCATION``/``advance LOCATION``: there, or the current frame's return."""
+    def run_to_location(self, address: int, this_frame: bool) -> Stop:
+        """``until LOCATION`` (there in this frame, not a deeper call: ``this_frame``)
+        or ``advance LOCATION`` (there in any frame); or the current frame's return."""
         frames, _ = self.source.frames()
-        targets: list[tuple[int, int | None]] = [(address, None)]
+        lowest = self._pc_sp()[1] if this_frame else None
+        targets: list[tuple[int, int | None]] = [(address, lowest)]
         if len(frames) > 1:
             caller = frames[1]
             targets.append((caller.pc, caller.state.registers.get(self.source.regmap.sp)))
