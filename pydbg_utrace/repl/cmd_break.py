@@ -95,7 +95,7 @@ def delete(dbg: Context, args: str) -> None:
         if dbg.breaks.delete(dbg, number):
             continue
         raise CommandError(f"No breakpoint number {number}.")
-    session._apply_events()
+    session.apply_events()
 
 
 def _switch(dbg: Context, args: str, enabled: bool) -> None:
@@ -107,7 +107,7 @@ def _switch(dbg: Context, args: str, enabled: bool) -> None:
         if point is None:
             raise CommandError(f"No breakpoint number {number}.")
         point.enabled = enabled
-    session._apply_events()
+    session.apply_events()
 
 
 @command("disable", "disable [N...]")

@@ -174,7 +174,7 @@ def _catch(dbg: Context, kind: str, names: tuple[str, ...]) -> None:
         session.held_attachment()  # change what stops us only while stopped
     number = session.take_number()
     catch = session.policy.add(number, kind, names)
-    session._apply_events()
+    session.apply_events()
     dbg.say(f"Catchpoint {number} ({catch.describe()})")
 
 

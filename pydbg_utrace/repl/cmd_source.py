@@ -244,7 +244,6 @@ def list_(ctx: Context, args: str) -> None:
     if not text:
         if lister.name is None:  # gdb: around main before anything is listed
             lines = answers.list_function(image.debug, lister, "main")
-            lister.next_line = max(lister.next_line, 1)
         else:
             lines = lister.more()
     elif "," in text:

@@ -283,13 +283,13 @@ class ReplEngine(Engine):
 
     def report_death(self, att: Attachment, report: Report):
         tid = att.thread.tid
-        self._forget(tid)
+        self.forget(tid)
         process = att.thread.process
         if process is not None and tid == process.pid:
             self.stops.put(Stop(tid, "exited", status=report.exit_code))
         return None
 
-    def _forget(self, tid: int) -> None:
+    def forget(self, tid: int) -> None:
         self.attachments.pop(tid, None)
         self.held.discard(tid)
         self.requested.pop(tid, None)

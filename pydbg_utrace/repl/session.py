@@ -228,7 +228,7 @@ class Session:
 
     def _forget_process(self) -> None:
         for tid in list(self.engine.attachments):
-            self.engine._forget(tid)
+            self.engine.forget(tid)
         self.process, self.current = None, None
         self.thread_numbers.clear()
         self.watches.clear()  # their addresses meant that process
@@ -260,7 +260,7 @@ class Session:
         if pending is not None:
             return pending
         att = self.held_attachment()
-        self._apply_events()
+        self.apply_events()
         watch = self._watch_checker()
         if watch is not None:  # software watchpoints: step this thread, compare each time
             self.engine.plans[att.thread.tid] = StepPlan(count=None, watch=watch,
@@ -277,7 +277,7 @@ class Session:
         plan = StepPlan(count=count, watch=self._watch_checker())
         if over_call_to is not None:
             plan.until_pc, plan.until_sp = over_call_to
-        self._apply_events()
+        self.apply_events()
         self.engine.plans[att.thread.tid] = plan
         self._release(att, Resume.SINGLESTEP)
         return self.wait_stop()
@@ -293,7 +293,7 @@ class Session:
         source line's code (the engine steps on its own, one stop at the end)."""
         att = self.held_attachment()
         plan = StepPlan(count=None, step_range=(start, end), watch=self._watch_checker())
-        self._apply_events()
+        self.apply_events()
         self.engine.plans[att.thread.tid] = plan
         self._release(att, Resume.SINGLESTEP)
         return self.wait_stop()
@@ -403,7 +403,7 @@ class Session:
     def step_syscall(self) -> Stop:
         att = self.held_attachment()
         self.engine.syscall_steps.add(att.thread.tid)
-        self._apply_events(Event.SYSCALL)
+        self.apply_events(Event.SYSCALL)
         self._release_all()
         return self.wait_stop()
 
@@ -546,7 +546,7 @@ class Session:
         try:
             att.control(action)
         except NoSuchThreadError:
-            self.engine._forget(att.thread.tid)
+            self.engine.forget(att.thread.tid)
 
     def _release_all(self) -> None:
         epoch = self.engine.epoch
@@ -557,7 +557,7 @@ class Session:
         wanted = Event.SYSCALL_ENTRY if self.policy.wants_syscalls() else Event.NONE
         return wanted | more
 
-    def _apply_events(self, more: Event = Event.NONE) -> None:
+    def apply_events(self, more: Event = Event.NONE) -> None:
         wanted = self._wanted_events(more)
         if wanted == self.engine.extra_events:
             return

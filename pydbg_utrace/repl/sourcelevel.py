@@ -274,8 +274,7 @@ class SourceLevel:
         """After a stop or `frame N`, a bare `list` lists around the frame's line."""
         line = frame.line
         if line is not None:
-            self.lister.path, self.lister.name = _listing_path(frame), line.file
-            self.lister.next_line = max(line.line - 5, 1)
+            self.lister.place(_listing_path(frame), line.file, line.line)
 
     def stop_lines(self, with_frame: bool, prefix: str = "") -> list[str]:
         """gdb's words for where the program stands: ``fact (n=1) at f.c:58`` (when

@@ -23,6 +23,11 @@ class Lister:
         self.name: str | None = None
         self.next_line = 1
 
+    def place(self, path: str | None, name: str, line: int) -> None:
+        """A bare ``list`` next lists around ``line`` (after a stop, ``frame N``)."""
+        self.path, self.name = path, name
+        self.next_line = max(line - LINES_TO_LIST // 2, 1)
+
     def around(self, path: str, name: str, line: int) -> list[str]:
         first = max(line - LINES_TO_LIST // 2, 1)
         return self.range(path, name, first, first + LINES_TO_LIST - 1)
