@@ -51,7 +51,7 @@ RECURSION = [
     "whatis here", "p greeting", "p counter_ptr", "p *counter_ptr", "p paint", "p perms",
     "p shapes[1].color", "x/s greeting", "x/s cursor->name", "x/4a $sp", "down",
     "set var counter = 7", "p counter", "p counter * 2", "finish", "next", "next", "step",
-    "bt", "info line fact", "list fact", "list",
+    "list", "bt", "info line fact", "list fact", "list",
 ]
 # bt in a signal handler; break FILE:LINE; next/until/step through a loop; advance.
 SIGNAL_AND_LOOP = [

@@ -33,6 +33,9 @@ class Lister:
         return self.range(path, name, first, first + LINES_TO_LIST - 1)
 
     def range(self, path: str, name: str, first: int, last: int) -> list[str]:
+        if not os.path.exists(path):  # gdb: the first line's number, "in" the file
+            self.path, self.name, self.next_line = path, name, last + 1
+            return [f"{first}\tin {name}"]
         text = _read(path, name)
         if first > len(text):
             raise SourceError(f"Line number {first} out of range; {name} has "
