@@ -342,6 +342,7 @@ class LaunchPlan:
     cwd: str | bytes | None
     fds: tuple[int | None, int | None, int | None]  # the program's 0, 1, 2 (None: ours)
     filter_program: seccomp.FilterProgram | None = None  # seccomp: installed before execve
+    disable_randomization: bool = False  # personality(ADDR_NO_RANDOMIZE), as gdb's default
 
 
 _STREAMS = ("stdin", "stdout", "stderr")
@@ -349,7 +350,8 @@ _STREAMS = ("stdin", "stdout", "stderr")
 
 def prepare_launch(argv: object, env: object = None, cwd: object = None,
                    fds: tuple[object, object, object] = (None, None, None),
-                   filter_program: seccomp.FilterProgram | None = None) -> LaunchPlan:
+                   filter_program: seccomp.FilterProgram | None = None,
+                   disable_randomization: bool = False) -> LaunchPlan:
     """Check the arguments of ``Tracer.launch``; a clear TypeError/ValueError/OSError if bad.
 
     Everything the child could fail on that can be known beforehand is
@@ -377,7 +379,7 @@ def prepare_launch(argv: object, env: object = None, cwd: object = None,
         raise FileNotFoundError(errno.ENOENT, f"no such program: {program}")
     checked = tuple(_checked_fd(fd, name) for fd, name in zip(fds, _STREAMS, strict=True))
     return LaunchPlan(path, args, plan_env, plan_cwd, checked,  # type: ignore[arg-type]
-                      filter_program)
+                      filter_program, bool(disable_randomization))
 
 
 def _no_nul(text: str | bytes, what: str) -> None:
@@ -446,6 +448,9 @@ def _child(plan: LaunchPlan, go_r: int, err_w: int) -> None:
         if plan.cwd is not None:
             step = "chdir"
             os.chdir(plan.cwd)
+        if plan.disable_randomization:
+            step = "personality"
+            _no_randomization()
         if plan.filter_program is not None:
             # Last, so that our own calls above stop nowhere; a failure leaves the
             # full path (the parent sees no filter in /proc), as strace does.
@@ -459,6 +464,22 @@ def _child(plan: LaunchPlan, go_r: int, err_w: int) -> None:
         os.write(err_w, f"{step} -1 {exc!r}".encode(errors="replace"))
     finally:
         os._exit(127)
+
+
+ADDR_NO_RANDOMIZE = 0x0040000  # linux/personality.h
+
+
+def _no_randomization() -> None:
+    """In the child: the program about to be exec'd gets no ASLR (kept across exec).
+
+    Best effort, as gdb (which only warns): where the kernel or a seccomp
+    policy refuses, the program runs randomized."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    current = libc.personality(0xFFFFFFFF)
+    if current != -1:
+        libc.personality(current | ADDR_NO_RANDOMIZE)
 
 
 def _launch_failure(plan: LaunchPlan, failure: bytes) -> Exception:

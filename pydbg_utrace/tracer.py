@@ -91,7 +91,8 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
                cwd: str | None = None, kill_on_exit: bool = False,
                stdin: int | None = None, stdout: int | None = None,
                stderr: int | None = None,
-               syscall_filter: Iterable[int] | None = None) -> Process:
+               syscall_filter: Iterable[int] | None = None,
+               disable_randomization: bool = False) -> Process:
         """Start ``argv`` traced, held before the first instruction of the new program.
 
         Attach engines, then call :meth:`Process.start`.  ``kill_on_exit`` kills it
@@ -99,7 +100,8 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
         ``stdin``/``stdout``/``stderr`` are file descriptors for the program's
         0/1/2 (default: ours).  The program starts with every signal at its
         default disposition and none blocked (as ``posix_spawn`` with
-        ``POSIX_SPAWN_SETSIGDEF``).
+        ``POSIX_SPAWN_SETSIGDEF``).  ``disable_randomization`` starts it without
+        ASLR (``personality(ADDR_NO_RANDOMIZE)``, gdb's default for its programs).
 
         The arguments are checked here, before anything is forked: TypeError or
         ValueError for a malformed one (``argv`` must be a list, not a string;
@@ -114,7 +116,7 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
         the fast path is unavailable: a warning is logged and every call stops).
         """
         plan = prepare_launch(argv, env, cwd, (stdin, stdout, stderr),
-                              seccomp.prepare(syscall_filter))
+                              seccomp.prepare(syscall_filter), disable_randomization)
         return self._call(self._launch, plan, kill_on_exit)
 
     def attach_process(self, pid: int) -> Process:
@@ -503,6 +505,12 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
         self._resume(thread)
 
     def _on_step(self, thread: Thread) -> None:
+        if thread.process.has_traps():
+            pc = self._registers(thread).pc
+            if thread.process.breakpoints.trap_at(pc) is not None:
+                # Stepped onto a trap it has not executed: resuming must step over
+                # it (else the next single step runs int3 and "ends" one byte on).
+                thread.at_trap = pc
         steppers = [att for att in thread.steppers if not att.detached]
         thread.steppers = []
         report = Report(self, thread, Event.STEP)

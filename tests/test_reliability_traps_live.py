@@ -344,7 +344,7 @@ def test_an_engine_detached_for_raising_or_reaped_takes_its_breakpoint(program, 
 
 def test_kill_9_of_the_repl_kills_the_program_it_launched(tracee):
     repl = subprocess.Popen(
-        [sys.executable, "-m", "pydbg_utrace", "--batch", "-ex", "break target", "-ex", "run",
+        [sys.executable, "-m", "pydbg_utrace", "--batch", "-ex", "break *target", "-ex", "run",
          tracee("trapchurn")],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

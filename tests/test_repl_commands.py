@@ -25,8 +25,15 @@ def said(dbg) -> list[str]:
 @pytest.mark.parametrize("line, name", [
     ("si", "stepi"), ("stepi 5", "stepi"), ("c", "continue"), ("disas", "disassemble"),
     ("i r rip", "registers"), ("info reg", "registers"), ("info proc map", "mappings"),
-    ("x/8xb $sp", "x"), ("bt", "bt"), ("backtrace", "bt"), ("cat sys write", "syscall"),
+    ("x/8xb $sp", "x"), ("bt", "backtrace"), ("backtrace", "backtrace"),
+    ("where", "backtrace"), ("back", "backtrace"), ("cat sys write", "syscall"),
     ("eng lo f.py", "load"), ("q", "quit"), ("step-s", "step-syscall"),
+    # gdb's own aliases: never a neighbour of ours (issue 15)
+    ("p $rip", "print"), ("p/x $rsp", "print"), ("p counter", "print"), ("n", "next"),
+    ("s", "step"), ("b main", "break"), ("i locals", "locals"), ("u", "until"),
+    ("f 2", "frame"), ("l fact", "list"), ("fin", "finish"), ("start", "start"),
+    ("starti", "starti"), ("next", "next"), ("ni", "nexti"), ("inspect x", "print"),
+    ("ps", "ps"), ("info proc", "proc"), ("disp x", "display"),
 ])
 def test_gdb_abbreviations_resolve(dbg, line, name):
     cmd, _ = commands.resolve(line)
@@ -34,14 +41,21 @@ def test_gdb_abbreviations_resolve(dbg, line, name):
 
 
 def test_ambiguous_and_unknown_words_are_one_line_each(dbg):
-    assert not dbg.execute("s")  # set, starti, step-syscall, stepi
+    assert not dbg.execute("sta")  # start, starti, ... in gdb too
     assert not dbg.execute("frobnicate 1 2")
     assert not dbg.execute("info nonsense")
+    assert not dbg.execute("pyth")  # gdb's python: not ours, and not silently another
     lines = said(dbg)
-    assert len(lines) == 3
-    assert lines[0].startswith('Ambiguous command "s": ') and "stepi" in lines[0]
+    assert len(lines) == 4
+    assert lines[0].startswith('Ambiguous command "sta": ') and "starti" in lines[0]
     assert lines[1] == 'Undefined command: "frobnicate".  Try "help".'
     assert lines[2] == 'Undefined info command: "nonsense".  Try "help info".'
+    assert lines[3].startswith('"python" is a gdb command that pydbg-utrace does not have')
+
+
+def test_help_p_is_print(dbg):
+    assert commands.help_text("p").startswith("Usage: print")
+    assert "Aliases: p, inspect" in commands.help_text("print")
 
 
 def test_every_command_has_help_that_fits_80_columns(dbg):

@@ -60,7 +60,7 @@ def test_catch_write_registers_memory_code_steps_and_exit(tracee, capfd):
     assert re.search(r"^rdx +0x6 +6$", text, re.M)
     assert re.search(r"^0x[0-9a-f]+ <message>:\t0x68\t0x65\t0x6c\t0x6c\t0x6f\t0x0a\t0x00"
                      r"\t0x00$", text, re.M), text
-    assert re.search(r"^=> 0x[0-9a-f]+ <libc\.so\.6:write\+\d+>:\t", text, re.M)  # pc
+    assert re.search(r"^=> 0x[0-9a-f]+ <[\w.:]*write\+\d+>:\t", text, re.M)  # pc
     assert "End of assembler dump." in text
     assert "Stepped, Thread 1" in text
     assert re.search(r" rip\*0x", text)  # the pc changed: marked in the view
@@ -79,8 +79,8 @@ def test_unknown_command_is_one_line_and_the_repl_goes_on(tracee):
                   "info registers rip"], [tracee("repl_hello")])
     lines = text.splitlines()
     assert lines[0] == 'Undefined command: "frobnicate".  Try "help".'
-    assert lines[1] == "The program is not being run."
-    assert "Cannot access memory at address 0x10" in lines
+    assert lines[1] == "Cannot access memory at address 0x10"  # the file has nothing there
+    assert "Cannot access memory at address 0x10" in lines[2:]
     assert "Invalid register `nope'" in lines
     assert re.search(r"^rip +0x[0-9a-f]+ +\d+$", text, re.M)
 
@@ -212,7 +212,9 @@ def test_set_register_reaches_the_kernel(tracee):
 def test_signals_stop_by_default_and_handle_changes_it(tracee):
     program = [tracee("repl_watch"), "usr1"]
     text = drive(["run", "continue"], program)
-    assert re.search(r"Thread 1 \(\d+\) received signal SIGUSR1\.", text)
+    # gdb's words: the signal, then where (a libc frame: kill has no frame of its own)
+    assert re.search(r"^Program received signal SIGUSR1, User defined signal 1\.$", text, re.M)
+    assert re.search(r"^(0x[0-9a-f]+ in )?\S*(kill|raise)\S* \(", text, re.M), text
     assert "killed by signal SIGUSR1" in text
     text = drive(["handle SIGUSR1 nostop noprint nopass", "run"], program)
     assert re.search(r"^SIGUSR1 +No +No +No$", text, re.M)
@@ -287,17 +289,19 @@ def test_break_at_a_symbol_run_hit_look_step_and_exit(tracee, capfd):
     text = drive(["break greet", "run", "info registers rip rdi", "x/8xb &message",
                   "disassemble", "bt", "stepi 5", "info breakpoints", "continue"],
                  [tracee("repl_hello")])
-    assert "Breakpoint 1 (greet) pending." in text  # no program yet: resolved at run
-    m = re.search(r"^Breakpoint 1, at (0x[0-9a-f]+) <greet>, Thread 1 \(\d+\)$", text, re.M)
+    # resolved from the file before run (a file address, as gdb), after the prologue;
+    # ASLR is off, so the PIE runs at 0x555555554000 (x86_64's ELF_ET_DYN_BASE)
+    m = re.search(r"^Breakpoint 1 at (0x[0-9a-f]+): file \S*repl_hello.c, line 9\.$", text, re.M)
     assert m, text
-    greet = int(m.group(1), 16)
+    greet = 0x555555554000 + int(m.group(1), 16)
+    assert re.search(r"^Breakpoint 1, greet \(fd=1\) at \S*repl_hello.c:9$", text, re.M)
     assert re.search(rf"^rip +{greet:#x} +{greet}$", text, re.M)
     assert re.search(r"^rdi +0x1 +1$", text, re.M)  # greet(1)
     assert re.search(r"<message>:\t0x68\t0x65\t0x6c\t0x6c\t0x6f\t0x0a\t0x00\t0x00$", text, re.M)
-    assert "Dump of assembler code of greet from" in text
+    assert "Dump of assembler code for function greet:" in text
     # The trap is invisible: the code shows the program's own first instruction.
-    assert re.search(rf"^=> {greet:#x} <greet>:\tpush rbp$", text, re.M)
-    assert re.search(r"^#1  0x[0-9a-f]+ in <main\+\d+>$", text, re.M)
+    assert re.search(rf"^=> {greet:#x} <greet\+\d+>:\t", text, re.M)
+    assert re.search(r"^#1  0x[0-9a-f]+ in main \(\) at \S*repl_hello.c:14$", text, re.M)
     assert re.search(r"^=> 0x[0-9a-f]+ <greet\+\d+>:", text.split("(stepi)")[-1], re.M)
     assert "\tbreakpoint already hit 1 time" in text
     assert re.search(r"\[Inferior 1 \(process \d+\) exited with code 3\]", text)
@@ -308,11 +312,12 @@ def test_tbreak_delete_disable_enable(tracee):
     text = drive(["tbreak main", "break greet", "run", "info breakpoints", "disable 2",
                   "continue", "enable 2", "run", "delete 2", "continue", "delete 3"],
                  [tracee("repl_hello")])
-    assert re.search(r"^Temporary breakpoint 1, at 0x[0-9a-f]+ <main>, Thread 1", text, re.M)
+    assert re.search(r"^Temporary breakpoint 1, main \(\) at \S*repl_hello.c:\d+$", text, re.M)
     listing = text.split("Num     Type")[1]
-    assert "tbreakpoint" not in listing  # deleted by its hit
-    assert re.search(r"^2 +breakpoint +y +0x[0-9a-f]+ <greet>$", listing, re.M)
-    assert text.count("Breakpoint 2, at") == 1  # not while disabled, not once deleted
+    assert not re.search(r"^1 .* del ", listing, re.M)  # deleted by its hit
+    assert re.search(r"^2 +breakpoint +keep y +0x0*[0-9a-f]+ in greet at \S*repl_hello.c:9$",
+                     listing, re.M)
+    assert text.count("Breakpoint 2, greet") == 1  # not while disabled, not once deleted
     assert text.count("exited with code 3") == 2
     assert text.rstrip().endswith("No breakpoint number 3.")
 
@@ -321,7 +326,7 @@ def test_break_errors_are_one_line(tracee):
     text = drive(["starti", "break nosuchsymbol", "break *0x10", "delete 99", "info breakpoints"],
                  [tracee("repl_hello")])
     assert 'No symbol "nosuchsymbol" in current context.' in text
-    assert "Cannot insert breakpoint 2 at 0x10:" in text
+    assert "Cannot insert breakpoint 1 at 0x10:" in text
     assert "No breakpoint number 99." in text
     assert "No breakpoints, watchpoints or catchpoints." in text
 
@@ -329,9 +334,9 @@ def test_break_errors_are_one_line(tracee):
 def test_pending_breakpoint_in_a_library_is_inserted_when_it_loads(tracee):
     text = drive(["break write", "run", "bt", "continue"], [tracee("repl_hello")])
     assert "Breakpoint 1 (write) pending." in text
-    assert re.search(r"^Breakpoint 1, at 0x[0-9a-f]+ <libc\.so\.6:write>, Thread 1", text,
-                     re.M), text
-    assert re.search(r"^#1  0x[0-9a-f]+ in <greet\+\d+>$", text, re.M)  # at the first insn
+    # past write's prologue when libc has DWARF (libc6-dbg), else at its first instruction
+    assert re.search(r"^Breakpoint 1, (0x[0-9a-f]+ in )?\S*write \(", text, re.M), text
+    assert re.search(r"^#1  0x[0-9a-f]+ in greet \(fd=1\) at \S*repl_hello.c:10$", text, re.M)
     assert "exited with code 3" in text
 
 
@@ -340,6 +345,6 @@ def test_software_watchpoint_where_the_hardware_refuses(tracee):
     text = drive(["catch syscall getpid", "run", "watch counter-1", "info breakpoints",
                   "continue", "continue", "delete 2", "continue"], [tracee("repl_watch")])
     assert re.search(r"^Watchpoint 2: counter-1 \(8 bytes at 0x[0-9a-f]+\)$", text, re.M)
-    assert re.search(r"^2 +watchpoint +y +counter-1 ", text, re.M)
+    assert re.search(r"^2 +watchpoint +keep y +counter-1 ", text, re.M)
     assert text.count("Old value = ") == 2  # counter = 1, then bump()
     assert "exited with code 11" in text

@@ -24,14 +24,21 @@ DOC = ROOT / "docs" / "repl.md"
 PROGRAM = "tests/_build/repl_hello"
 COMMANDS = [
     "break greet",
+    "info line greet",
     "catch syscall write",
     "engine load engines/syscall_count.py",
     "run",
     "bt",
-    "x/8xb &message",
+    "p message",
+    "p/x counter",
+    "ptype message",
+    "x/s message",
+    "next",
+    "list",
     "continue",
-    "info registers rdi rsi rdx",
-    "stepi 5",
+    "bt",
+    "finish",
+    "p $",
     "info breakpoints",
     "info engines",
     "frobnicate",
@@ -52,8 +59,9 @@ def transcript() -> str:
     argv = [sys.executable, "-m", "pydbg_utrace", "--batch"]
     for cmd in COMMANDS:
         argv += ["-ex", cmd]
-    result = subprocess.run([*argv, PROGRAM], cwd=ROOT, capture_output=True, text=True,
-                            timeout=120, check=False)
+    # errors go to stderr, as gdb's: merged here, in the order they came
+    result = subprocess.run([*argv, PROGRAM], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, timeout=120, check=False)
     return f"$ pydbg-utrace {PROGRAM}\n{result.stdout}"
 
 

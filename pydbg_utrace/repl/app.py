@@ -41,12 +41,14 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     out = out or sys.stdout
     program = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
-    dbg = Debugger(out, color=not args.batch and out.isatty(), confirm=_ask)
+    dbg = Debugger(out, color=not args.batch and out.isatty(), confirm=_ask,
+                   err=sys.stderr if out is sys.stdout else out)  # errors: stderr, as gdb
     dbg.session.program = list(program)
     # Ctrl-C while the program runs interrupts the program, not us (at the prompt
     # prompt_toolkit reads it as a key).  The handler only sets a flag.
     previous = signal.signal(signal.SIGINT, lambda signo, frame: dbg.session.request_interrupt())
     try:
+        dbg.interactive = False  # -ex and -x lines, as gdb's from_tty 0
         for line in _startup_commands(args):
             if args.batch:
                 dbg.say(f"{PROMPT}{line}")  # a batch transcript reads like a session
@@ -54,6 +56,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             if dbg.quit_requested:
                 return 0
         if not args.batch:
+            dbg.interactive = True
             interact(dbg)
         return 1 if dbg.failed else 0
     finally:

@@ -10,16 +10,19 @@ the core reports a hit from any thread of the process to that engine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pydbg_utrace import UtraceError
+from pydbg_utrace.source.evaluate import evaluate
+from pydbg_utrace.source.lines import LineRange
+from pydbg_utrace.source.values import SourceError
 
 from .expr import ExprError
 from .session import DebugError
 
 if TYPE_CHECKING:
-    from .debugger import Debugger
+    from .context import Context
 
 
 @dataclass
@@ -29,24 +32,44 @@ class UserBreakpoint:
     temporary: bool = False
     enabled: bool = True
     hits: int = 0
-    address: int | None = None  # where it is inserted now (None: pending or disabled)
+    address: int | None = None  # where it is (None: pending)
+    line: LineRange | None = None  # the source line there
     core: Any = None  # pydbg_utrace.breakpoints.Breakpoint while inserted
+    condition: str | None = None  # `condition N EXPR`: stop only when true
+    ignore: int = 0  # `ignore N COUNT`: crossings still to pass
+    commands: list[str] = field(default_factory=list)  # `commands N`: run at each stop
 
     @property
     def inserted(self) -> bool:
         return self.core is not None and self.core.inserted
 
-    def describe(self, dbg: Debugger) -> str:
-        if not self.inserted:
+    def describe(self, dbg: Context) -> str:
+        if self.address is None:
             return f"<pending> {self.location}" if self.enabled else self.location
+        if self.line is not None:
+            fn = dbg.describe(self.address).strip("<>").split("+")[0]
+            return f"{self.address:#x} in {fn} at {self.line.file}:{self.line.line}"
         where = dbg.describe(self.address)
         return f"{self.address:#x} {where}".rstrip()
 
+    def announce(self) -> str:
+        """gdb's ``Breakpoint 1 at 0x1171: file f.c, line 58.``"""
+        kind = "Temporary breakpoint" if self.temporary else "Breakpoint"
+        if self.address is None:
+            return f"{kind} {self.number} ({self.location}) pending."
+        if self.line is None:
+            return f"{kind} {self.number} at {self.address:#x}"
+        return f"{kind} {self.number} at {self.address:#x}: file {self.line.file}, " \
+            f"line {self.line.line}."
 
-def resolve(dbg: Debugger, location: str) -> int:
-    """The address of LOCATION: ``*ADDRESS`` as gdb writes it, or an expression."""
-    text = location[1:] if location.startswith("*") else location
-    return dbg.evaluate(text)
+
+def resolve(dbg: Context, location: str):
+    """Where LOCATION is: ``FILE:LINE``, ``FUNCTION`` past its prologue, ``*ADDRESS``
+    or an address expression (:meth:`SourceLevel.location`)."""
+    try:
+        return dbg.source.location(location, dbg.evaluate)
+    except SourceError as exc:
+        raise DebugError(str(exc)) from None
 
 
 class Breakpoints:
@@ -56,28 +79,41 @@ class Breakpoints:
         self.points: dict[int, UserBreakpoint] = {}
         self.hook: Any = None  # the core breakpoint on the dynamic linker's _dl_debug_state
 
-    def add(self, dbg: Debugger, location: str, temporary: bool) -> UserBreakpoint:
+    def add(self, dbg: Context, location: str, temporary: bool) -> UserBreakpoint:
         if not location:
             raise DebugError("Argument required (a location: address, symbol, symbol+off).")
+        alive = dbg.session.alive
+        try:
+            where = resolve(dbg, location)  # from the file before `run`
+        except (ExprError, DebugError):
+            if alive:
+                raise  # a typo is an error now, not a pending point
+            where = None
         bp = UserBreakpoint(dbg.session.take_number(), location, temporary)
-        if dbg.session.alive:
-            address = resolve(dbg, location)  # a typo is an error now, not a pending point
-            self._insert(dbg, bp, address)
+        if where is not None:
+            bp.address, bp.line = where.address, where.line
+        if alive:
+            self._insert(dbg, bp, where.address)
         self.points[bp.number] = bp
         return bp
 
-    def _insert(self, dbg: Debugger, bp: UserBreakpoint, address: int) -> None:
+    def _insert(self, dbg: Context, bp: UserBreakpoint, address: int) -> None:
         session = dbg.session
         attachments = session.engine.attachments
         att = attachments.get(session.require_process().pid) or next(iter(attachments.values()))
         try:
-            bp.core = att.insert_breakpoint(address, oneshot=bp.temporary)
+            bp.core = att.insert_breakpoint(address)  # a temporary one: lifted by hit()
         except (ValueError, OSError, UtraceError) as exc:
             raise DebugError(f"Cannot insert breakpoint {bp.number} at {address:#x}: "
                              f"{exc}") from None
         bp.address = address
+        session.engine.user_breakpoints.add(address)
 
-    def _lift(self, dbg: Debugger, bp: UserBreakpoint) -> None:
+    def _lift(self, dbg: Context, bp: UserBreakpoint) -> None:
+        if bp.address is not None and not any(
+                other.address == bp.address and other is not bp and other.inserted
+                for other in self.points.values()):
+            dbg.session.engine.user_breakpoints.discard(bp.address)
         if bp.inserted and dbg.session.alive:
             att = next(iter(dbg.session.engine.attachments.values()), None)
             if att is not None:
@@ -85,14 +121,14 @@ class Breakpoints:
                     att.remove_breakpoint(bp.core)
                 except UtraceError:
                     pass
-        bp.core, bp.address = None, None
+        bp.core = None
 
-    def refresh(self, dbg: Debugger) -> list[str]:
+    def refresh(self, dbg: Context) -> list[str]:
         """Insert what is enabled but not in the program (new image); what happened."""
         said = []
         if not dbg.session.alive:
             for bp in self.points.values():
-                bp.core, bp.address = None, None
+                bp.core = None
             self.hook = None
             dbg.session.engine.internal.clear()
             return said
@@ -100,17 +136,19 @@ class Breakpoints:
             if not bp.enabled or bp.inserted:
                 continue
             try:
-                self._insert(dbg, bp, resolve(dbg, bp.location))
+                where = resolve(dbg, bp.location)  # again: the program may sit elsewhere
+                bp.address, bp.line = where.address, where.line
+                self._insert(dbg, bp, where.address)
             except (ExprError, DebugError):
                 continue  # still pending: maybe a library not loaded yet
             said.append(f"Breakpoint {bp.number} at {bp.address:#x}: {bp.location}")
         self._hook_libraries(dbg)
         return said
 
-    def _hook_libraries(self, dbg: Debugger) -> None:
+    def _hook_libraries(self, dbg: Context) -> None:
         """While some breakpoint is pending, stop (silently) where the dynamic linker
         announces a change of the loaded libraries (gdb's shlib event breakpoint)."""
-        pending = any(bp.enabled and not bp.inserted for bp in self.points.values())
+        pending = any(bp.enabled and bp.address is None for bp in self.points.values())
         engine = dbg.session.engine
         if pending and (self.hook is None or not self.hook.inserted):
             sym = dbg.symbols().lookup("_dl_debug_state")
@@ -132,24 +170,36 @@ class Breakpoints:
                     pass
             self.hook = None
 
-    def hit(self, address: int | None) -> list[UserBreakpoint]:
-        """The breakpoints at ``address`` that just stopped the program (counted)."""
-        found = [bp for bp in self.points.values()
-                 if bp.enabled and bp.address == address and address is not None]
-        for bp in found:
+    def at(self, address: int | None) -> list[UserBreakpoint]:
+        return [bp for bp in self.points.values()
+                if bp.enabled and bp.inserted and bp.address == address and address is not None]
+
+    def hit(self, dbg: Context, address: int | None) -> list[UserBreakpoint]:
+        """The breakpoints at ``address`` that stop the program now (counted): those
+        whose condition holds and whose ignore count is spent, as gdb decides."""
+        found = []
+        for bp in self.at(address):
+            if bp.condition is not None and not _holds(dbg, bp):
+                continue
             bp.hits += 1
+            if bp.ignore > 0:
+                bp.ignore -= 1
+                continue
+            found.append(bp)
+        for bp in found:
             if bp.temporary:
                 self.points.pop(bp.number)
+                self._lift(dbg, bp)
         return found
 
-    def delete(self, dbg: Debugger, number: int) -> bool:
+    def delete(self, dbg: Context, number: int) -> bool:
         bp = self.points.pop(number, None)
         if bp is None:
             return False
         self._lift(dbg, bp)
         return True
 
-    def set_enabled(self, dbg: Debugger, number: int, enabled: bool) -> bool:
+    def set_enabled(self, dbg: Context, number: int, enabled: bool) -> bool:
         bp = self.points.get(number)
         if bp is None:
             return False
@@ -158,4 +208,13 @@ class Breakpoints:
             self.refresh(dbg)
         else:
             self._lift(dbg, bp)
+        return True
+
+
+def _holds(dbg: Context, bp: UserBreakpoint) -> bool:
+    """The condition's truth in the frame that hit; an error stops, as in gdb."""
+    try:
+        return evaluate(bp.condition or "1", dbg.source.scope()).as_int() != 0
+    except (SourceError, DebugError, OSError) as exc:
+        dbg.say(f"Error in testing condition for breakpoint {bp.number}:\n{exc}")
         return True

@@ -6,42 +6,50 @@ Breakpoints, watchpoints and catchpoints share one numbering, as in gdb, so
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from .commands import CommandError, command
 
 if TYPE_CHECKING:
-    from .debugger import Debugger
+    from .context import Context
 
 
-@command("break", "break LOCATION", aliases=("b", "br"), complete="symbols")
-def break_(dbg: Debugger, args: str) -> None:
+@command("break", "break LOCATION [if COND]", aliases=("b", "br"), complete="symbols")
+def break_(dbg: Context, args: str) -> None:
     """Stop when the program reaches LOCATION.
 
-    LOCATION: a symbol, symbol+offset, *ADDRESS or an expression ($pc+4).
-    Set before `run`, it is resolved when the program is loaded; one in a
-    library not loaded yet stays pending until the dynamic linker loads it.
+    LOCATION: FILE:LINE, LINE, a function (stops after its prologue, at its
+    first line), *ADDRESS, or an address expression (main+4, $pc+4).  Set
+    before `run`, it is found in the file and placed again when the program
+    is loaded; one in a library not loaded yet stays pending until the
+    dynamic linker loads it.
     """
-    _report(dbg, dbg.breaks.add(dbg, args.strip(), temporary=False))
+    _add(dbg, args, temporary=False)
 
 
-@command("tbreak", "tbreak LOCATION", complete="symbols")
-def tbreak(dbg: Debugger, args: str) -> None:
+@command("tbreak", "tbreak LOCATION [if COND]", complete="symbols")
+def tbreak(dbg: Context, args: str) -> None:
     """A breakpoint that is deleted when first hit."""
-    _report(dbg, dbg.breaks.add(dbg, args.strip(), temporary=True))
+    _add(dbg, args, temporary=True)
 
 
-def _report(dbg: Debugger, bp) -> None:
-    kind = "Temporary breakpoint" if bp.temporary else "Breakpoint"
-    if bp.inserted:
-        dbg.say(f"{kind} {bp.number} at {bp.describe(dbg)}")
-    else:
-        dbg.say(f"{kind} {bp.number} ({bp.location}) pending.")
+def _add(dbg: Context, args: str, temporary: bool) -> None:
+    parts = re.split(r"\s+if(?=[\s(])", args.strip(), maxsplit=1)
+    location = parts[0].strip()
+    condition = parts[1].strip() if len(parts) > 1 else None
+    bp = dbg.breaks.add(dbg, location, temporary=temporary)
+    bp.condition = condition or None
+    _report(dbg, bp)
+
+
+def _report(dbg: Context, bp) -> None:
+    dbg.say(bp.announce())
 
 
 @command("watch", "watch ADDRESS|SYMBOL", complete="symbols")
-def watch(dbg: Debugger, args: str) -> None:
-    """Stop when the value at ADDRESS (a variable) changes.
+def watch(dbg: Context, args: str) -> None:
+    """Stop when a variable (or the word at ADDRESS) changes.
 
     A hardware watchpoint (a debug register; the program runs at full
     speed) where the core has one free, else a software one: `continue`
@@ -52,11 +60,9 @@ def watch(dbg: Debugger, args: str) -> None:
     if not args:
         raise CommandError("Argument required (expression to compute).")
     session = dbg.session
-    address = dbg.evaluate(args)
-    size = session.arch.word_size
-    found = dbg.symbols().symbolize(address)
-    if found and found[1] == 0 and found[0].size in (1, 2, 4, 8):
-        size = found[0].size
+    address, size = dbg.lvalue(args)
+    if size not in (1, 2, 4, 8):
+        size = session.arch.word_size
     w = session.add_watch(args, address, size)
     kind = "Hardware watchpoint" if w.hardware is not None else "Watchpoint"
     dbg.say(f"{kind} {w.number}: {args} ({size} bytes at {address:#x})")
@@ -69,13 +75,13 @@ def _numbers(args: str) -> list[int]:
         raise CommandError(f"Not a breakpoint number: {args!r}") from None
 
 
-def _all_numbers(dbg: Debugger) -> list[int]:
+def _all_numbers(dbg: Context) -> list[int]:
     session = dbg.session
     return sorted([*session.policy.catchpoints, *session.watches, *dbg.breaks.points])
 
 
 @command("delete", "delete [N...]", aliases=("d",))
-def delete(dbg: Debugger, args: str) -> None:
+def delete(dbg: Context, args: str) -> None:
     """Delete the stop points N (all of them if none).
 
     Breakpoints, watchpoints and catchpoints share the numbers.
@@ -89,10 +95,10 @@ def delete(dbg: Debugger, args: str) -> None:
         if dbg.breaks.delete(dbg, number):
             continue
         raise CommandError(f"No breakpoint number {number}.")
-    session._apply_events()
+    session.apply_events()
 
 
-def _switch(dbg: Debugger, args: str, enabled: bool) -> None:
+def _switch(dbg: Context, args: str, enabled: bool) -> None:
     session = dbg.session
     for number in _numbers(args) or _all_numbers(dbg):
         if dbg.breaks.set_enabled(dbg, number, enabled) or session.enable_watch(number, enabled):
@@ -101,45 +107,60 @@ def _switch(dbg: Debugger, args: str, enabled: bool) -> None:
         if point is None:
             raise CommandError(f"No breakpoint number {number}.")
         point.enabled = enabled
-    session._apply_events()
+    session.apply_events()
 
 
 @command("disable", "disable [N...]")
-def disable(dbg: Debugger, args: str) -> None:
+def disable(dbg: Context, args: str) -> None:
     """Disable the stop points N (all if none)."""
     _switch(dbg, args, False)
 
 
 @command("enable", "enable [N...]")
-def enable(dbg: Debugger, args: str) -> None:
+def enable(dbg: Context, args: str) -> None:
     """Enable the stop points N (all if none)."""
     _switch(dbg, args, True)
 
 
 @command("info breakpoints", "info breakpoints", aliases=("b", "break", "watchpoints"))
-def info_breakpoints(dbg: Debugger, args: str) -> None:
-    """Every breakpoint, watchpoint and catchpoint."""
+def info_breakpoints(dbg: Context, args: str) -> None:
+    """Every breakpoint, watchpoint and catchpoint (gdb's table)."""
     session = dbg.session
     rows: dict[int, str] = {}
     for bp in dbg.breaks.points.values():
-        kind = "breakpoint" if not bp.temporary else "tbreakpoint"
-        rows[bp.number] = _row(bp.number, kind, bp.enabled, bp.describe(dbg)) + _hits(bp.hits)
+        address = "<PENDING>" if bp.address is None else f"0x{bp.address:016x}"
+        what = bp.location if bp.address is None else bp.describe(dbg).partition(" ")[2]
+        rows[bp.number] = _row(bp.number, "breakpoint", "del" if bp.temporary else "keep",
+                               bp.enabled, address, what) + _details(bp)
     for catch in session.policy.catchpoints.values():
-        rows[catch.number] = _row(catch.number, "catchpoint", catch.enabled, catch.describe())
+        rows[catch.number] = _row(catch.number, "catchpoint", "keep", catch.enabled, "",
+                                  catch.describe())
     for w in session.watches.values():
         what = f"{w.expression} ({w.size} bytes at {w.address:#x})"
-        kind = "hw watchpoint" if w.hardware is not None else "watchpoint"
-        rows[w.number] = _row(w.number, kind, w.enabled, what) + _hits(w.hits)
+        kind = {"r": "read watchpoint", "rw": "acc watchpoint"}.get(
+            w.access, "hw watchpoint" if w.hardware is not None else "watchpoint")
+        rows[w.number] = _row(w.number, kind, "keep", w.enabled, "", what) + _hits(w.hits)
     if not rows:
         dbg.say("No breakpoints, watchpoints or catchpoints.")
         return
-    dbg.say(f"{'Num':<8}{'Type':<16}{'Enb':<5}What")
+    dbg.say(f"{'Num':<8}{'Type':<15}{'Disp':<5}{'Enb':<4}{'Address':<19}What")
     for number in sorted(rows):
         dbg.say(rows[number])
 
 
-def _row(number: int, kind: str, enabled: bool, what: str) -> str:
-    return f"{number:<8}{kind:<16}{'y' if enabled else 'n':<5}{what}"
+def _row(number: int, kind: str, disposition: str, enabled: bool, address: str,
+         what: str) -> str:
+    return (f"{number:<8}{kind:<15}{disposition:<5}{'y' if enabled else 'n':<4}"
+            f"{address:<19}{what}").rstrip()
+
+
+def _details(bp) -> str:
+    """gdb's lines under a breakpoint: its condition, hits, ignore count, commands."""
+    text = f"\n\tstop only if {bp.condition}" if bp.condition else ""
+    text += _hits(bp.hits)
+    if bp.ignore:
+        text += f"\n\tWill ignore next {bp.ignore} crossings of breakpoint."
+    return text + "".join(f"\n        {line}" for line in bp.commands)
 
 
 def _hits(hits: int) -> str:

@@ -5,20 +5,18 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from pydbg_utrace.memory import read_string
-
 from .commands import CommandError, command
 from .symbols import maps
-from .view import UNIT_SIZES, c_string, code_lines, examine_lines, register_line
+from .view import UNIT_SIZES, code_lines, examine_lines, register_line
 
 if TYPE_CHECKING:
-    from .debugger import Debugger
+    from .context import Context
 
 
 
 @command("info registers", "info registers [REGISTER...]", aliases=("r",),
          complete="registers")
-def info_registers(dbg: Debugger, args: str) -> None:
+def info_registers(dbg: Context, args: str) -> None:
     """The selected thread's registers (all, or those named)."""
     regs = dbg.session.registers()
     names = [n.lstrip("$") for n in args.split()] or list(dbg.session.arch.register_names)
@@ -29,34 +27,6 @@ def info_registers(dbg: Debugger, args: str) -> None:
             raise CommandError(f"Invalid register `{name}'") from None
         dbg.say(register_line(name, value))
     del regs
-
-
-_SET = re.compile(r"^\$(\w+)\s*=\s*(.+)$")
-
-
-@command("set", "set $REGISTER = VALUE", complete="registers")
-def set_(dbg: Debugger, args: str) -> None:
-    """Change a register (written back when it resumes).
-
-    Also `set var $REGISTER = VALUE`.  VALUE is an expression: 0x10, $rsp+8, main.
-    """
-    text = args[4:].strip() if args.startswith("var ") else args
-    m = _SET.match(text)
-    if m is None:
-        raise CommandError("Usage: set $REGISTER = VALUE")
-    name, value = m.group(1), dbg.evaluate(m.group(2))
-    regs = dbg.session.registers()
-    try:
-        if name == "pc":
-            regs.pc = value & ((1 << 64) - 1)
-        elif name == "sp":
-            regs.sp = value & ((1 << 64) - 1)
-        else:
-            regs[name] = value if value >= 0 else value & ((1 << 64) - 1)
-    except KeyError:
-        raise CommandError(f"Invalid register `{name}'") from None
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
 
 
 _FMT = re.compile(r"^/(\d*)([xduotcasi]?)([bhwg]?)([xduotcasi]?)$")
@@ -76,7 +46,7 @@ def parse_format(text: str, last: tuple[str, str]) -> tuple[int, str, str]:
 
 
 @command("x", "x/NFU ADDRESS", repeat=True, complete="symbols")
-def examine(dbg: Debugger, args: str) -> None:
+def examine(dbg: Context, args: str) -> None:
     """Examine memory: N units of size U in format F.
 
     U: b h w g (1 2 4 8 bytes).
@@ -94,35 +64,51 @@ def examine(dbg: Debugger, args: str) -> None:
         address = dbg.x_next
     else:
         raise CommandError("Argument required (starting display address).")
-    dbg.session.require_process()
     if fmt == "s":
         dbg.x_next = _examine_strings(dbg, address, count)
     elif fmt == "i":
         dbg.x_next = _examine_instructions(dbg, address, count)
     else:
         size = UNIT_SIZES[unit]
-        data = dbg.session.read_memory(address, count * size)
-        for line in examine_lines(data, address, fmt, unit, dbg.session.arch.byteorder,
+        try:
+            data = dbg.source.read(address, count * size)  # the file's, before `run`
+        except OSError:
+            raise CommandError(f"Cannot access memory at address {address:#x}") from None
+        for line in examine_lines(data, address, fmt, unit, dbg.source.byteorder,
                                   dbg.describe):
             dbg.say(line)
         dbg.x_next = address + count * size
     dbg.x_format = (fmt, unit) if fmt not in ("s", "i") else (fmt, dbg.x_format[1])
 
 
-def _examine_strings(dbg: Debugger, address: int, count: int) -> int:
-    pid = dbg.session.require_process().pid
+def _examine_strings(dbg: Context, address: int, count: int) -> int:
+    """gdb's x/s: the string as `print` quotes it (the file's, before `run`)."""
+    printer = dbg.source.printer()
     for _ in range(count):
-        try:
-            data, complete = read_string(pid, address, 200)
-        except OSError:
-            raise CommandError(f"Cannot access memory at address {address:#x}") from None
+        text = printer.string_at(address)
+        if text.startswith("<error:"):
+            raise CommandError(f"Cannot access memory at address {address:#x}")
         where = dbg.describe(address)
-        dbg.say(f"{address:#x}{' ' + where if where else ''}:\t{c_string(data, complete)}")
-        address += len(data) + 1
+        dbg.say(f"{address:#x}{' ' + where if where else ''}:\t{text}")
+        address += _string_length(dbg, address) + 1
     return address
 
 
-def _examine_instructions(dbg: Debugger, address: int, count: int) -> int:
+def _string_length(dbg: Context, address: int) -> int:
+    length = 0
+    while length < 4096:
+        try:
+            chunk = dbg.source.read(address + length, 64)
+        except OSError:
+            return length
+        nul = chunk.find(b"\0")
+        if nul >= 0:
+            return length + nul
+        length += len(chunk)
+    return length
+
+
+def _examine_instructions(dbg: Context, address: int, count: int) -> int:
     insns = _disassemble(dbg, address, count)
     pc = _pc_or_none(dbg)
     for line in code_lines(insns, pc, dbg.describe):
@@ -130,7 +116,7 @@ def _examine_instructions(dbg: Debugger, address: int, count: int) -> int:
     return insns[-1].address + insns[-1].size if insns else address
 
 
-def _disassemble(dbg: Debugger, address: int, count: int):
+def _disassemble(dbg: Context, address: int, count: int):
     code = dbg.session.read_code(address, 16 * count) if count else b""
     insns = dbg.session.arch.disassemble(code, address, count)
     if not insns:
@@ -138,7 +124,7 @@ def _disassemble(dbg: Debugger, address: int, count: int):
     return insns
 
 
-def _pc_or_none(dbg: Debugger) -> int | None:
+def _pc_or_none(dbg: Context) -> int | None:
     try:
         return dbg.session.registers().pc
     except Exception:
@@ -146,13 +132,13 @@ def _pc_or_none(dbg: Debugger) -> int | None:
 
 
 @command("disassemble", "disassemble [ADDRESS [COUNT]]", complete="symbols")
-def disassemble(dbg: Debugger, args: str) -> None:
-    """Disassemble COUNT instructions from ADDRESS (the pc).
+def disassemble(dbg: Context, args: str) -> None:
+    """Disassemble the function around ADDRESS (the pc).
 
-    COUNT defaults to the whole function when ADDRESS names one, else 10.
-
-    A symbol as ADDRESS disassembles that function when its size is known.
-    The current instruction is marked `=>`.
+    Without COUNT: the whole function that holds ADDRESS, when its bounds
+    are known (DWARF, or the ELF symbol's size), else 10 instructions.
+    Targets are named as gdb names them (<main+108>).  The current
+    instruction is marked `=>`.
     """
     words = args.split()
     count = None
@@ -160,44 +146,54 @@ def disassemble(dbg: Debugger, args: str) -> None:
         count = int(words.pop())
     where = " ".join(words)
     address = dbg.evaluate(where) if where else dbg.session.registers().pc
-    if count is None:
-        count = _function_length(dbg, address, bool(where))
-    insns = _disassemble(dbg, address, count)
-    found = dbg.symbols().symbolize(address)
-    title = f" of {found[0].name}" if found and found[1] == 0 else ""
-    dbg.say(f"Dump of assembler code{title} from {address:#x}:")
+    function = _function_around(dbg, address) if count is None else None
+    machine = _arch(dbg)
+    if function is not None:
+        name, start, end = function
+        try:
+            code = dbg.source.read(start, end - start)  # the file's, before `run`
+        except OSError:
+            raise CommandError(f"Cannot access memory at address {start:#x}") from None
+        insns = machine.disassemble(code, start)
+        dbg.say(f"Dump of assembler code for function {name}:")
+    else:
+        insns = _disassemble(dbg, address, count or 10)
+        dbg.say(f"Dump of assembler code from {address:#x}:")
     for line in code_lines(insns, _pc_or_none(dbg), dbg.describe):
         dbg.say(line)
     dbg.say("End of assembler dump.")
 
 
-def _function_length(dbg: Debugger, address: int, named: bool) -> int:
-    """All of a function named at its start; otherwise 10 instructions."""
-    found = dbg.symbols().symbolize(address)
-    if named and found and found[1] == 0 and found[0].size:
-        code = dbg.session.read_memory(address, found[0].size)
-        return len(dbg.session.arch.disassemble(code, address)) or 10
-    return 10
+def _arch(dbg: Context):
+    """The program's arch; before `run`, its file's (by ELF machine)."""
+    if dbg.session.alive:
+        return dbg.session.arch
+    from pydbg_utrace import arch
+
+    with open(dbg.source.main_image().path, "rb") as f:
+        return arch.for_elf_header(f.read(64))
 
 
-@command("bt", "bt [N]", aliases=("backtrace", "where"))
-def backtrace(dbg: Debugger, args: str) -> None:
-    """The call stack, by the frame-pointer chain (x86_64).
-
-    Needs frame pointers (gcc -O0, or -fno-omit-frame-pointer); says so
-    where the chain ends because the code keeps none.
-    """
-    from .backtrace import frames
-
-    pcs, note = frames(dbg, int(args) if args.isdigit() else 64)
-    for i, pc in enumerate(pcs):
-        dbg.say(f"#{i:<3}{pc:#018x} in {dbg.describe(pc) or '??'}")
-    if note:
-        dbg.say(note)
+def _function_around(dbg: Context, address: int) -> tuple[str, int, int] | None:
+    """(name, start, end) of the function holding ``address``: DWARF, else ELF."""
+    try:
+        found = dbg.source.program().function_at(address)
+    except Exception:  # noqa: BLE001 -- no DWARF to ask: the ELF symbol below
+        found = None
+    if found is not None:
+        image, fn = found
+        return fn.name, fn.low + image.bias, fn.high + image.bias
+    if not dbg.session.alive:
+        return None
+    symbol = dbg.symbols().symbolize(address)
+    if symbol is not None and symbol[0].size:
+        start = address - symbol[1]
+        return symbol[0].name, start, start + symbol[0].size
+    return None
 
 
 @command("info threads", "info threads")
-def info_threads(dbg: Debugger, args: str) -> None:
+def info_threads(dbg: Context, args: str) -> None:
     """The program's threads; `*` marks the selected one."""
     session = dbg.session
     session.require_process()
@@ -214,7 +210,7 @@ def info_threads(dbg: Debugger, args: str) -> None:
 
 
 @command("thread", "thread [N]")
-def thread(dbg: Debugger, args: str) -> None:
+def thread(dbg: Context, args: str) -> None:
     """Select thread N, or show the selected one."""
     session = dbg.session
     session.require_process()
@@ -228,7 +224,7 @@ def thread(dbg: Debugger, args: str) -> None:
 
 
 @command("info sharedlibrary", "info sharedlibrary", aliases=("dll",))
-def info_sharedlibrary(dbg: Debugger, args: str) -> None:
+def info_sharedlibrary(dbg: Context, args: str) -> None:
     """The shared libraries mapped (from /proc/PID/maps)."""
     pid = dbg.session.require_process().pid
     exe = _exe(pid)
@@ -252,7 +248,7 @@ def _exe(pid: int) -> str:
 
 
 @command("info proc mappings", "info proc mappings")
-def info_proc_mappings(dbg: Debugger, args: str) -> None:
+def info_proc_mappings(dbg: Context, args: str) -> None:
     """The program's memory map (/proc/PID/maps)."""
     pid = dbg.session.require_process().pid
     dbg.say(f"process {pid}")

@@ -18,13 +18,13 @@ from pydbg_utrace.engine_files import EngineFileError, attach_engine, load_engin
 from .commands import CommandError, command
 
 if TYPE_CHECKING:
-    from .debugger import Debugger
+    from .context import Context
 
 LOGGER_NAME = "syscall-log"
 
 
 @command("info engines", "info engines")
-def info_engines(dbg: Debugger, args: str) -> None:
+def info_engines(dbg: Context, args: str) -> None:
     """Every engine on each thread, with its event mask."""
     session = dbg.session
     process = session.require_process()
@@ -51,7 +51,7 @@ def _mask(events) -> str:
 
 
 @command("engine load", "engine load FILE.py", complete="files")
-def engine_load(dbg: Debugger, args: str) -> None:
+def engine_load(dbg: Context, args: str) -> None:
     """Load the Engine subclass in FILE.py beside the REPL.
 
     It attaches to every thread of the program, now and at each `run`.
@@ -94,7 +94,7 @@ def _instantiate(path: Path) -> Engine:
 
 
 @command("engine unload", "engine unload NAME", complete="engines")
-def engine_unload(dbg: Debugger, args: str) -> None:
+def engine_unload(dbg: Context, args: str) -> None:
     """Detach loaded engine NAME (and show its summary)."""
     session = dbg.session
     engine = session.extras.pop(args, None)
@@ -108,7 +108,7 @@ def engine_unload(dbg: Debugger, args: str) -> None:
     dbg.say(f"Engine {args} unloaded")
 
 
-def _detach_everywhere(dbg: Debugger, engine: Engine) -> None:
+def _detach_everywhere(dbg: Context, engine: Engine) -> None:
     from pydbg_utrace import Resume
 
     if not dbg.session.alive:
@@ -123,7 +123,7 @@ def _detach_everywhere(dbg: Debugger, engine: Engine) -> None:
 
 
 @command("trace syscalls", "trace syscalls on|off")
-def trace_syscalls(dbg: Debugger, args: str) -> None:
+def trace_syscalls(dbg: Context, args: str) -> None:
     """Log every syscall beside the REPL (strace format)."""
     from pydbg_utrace.engines.syscall_log import SyscallLogger
 

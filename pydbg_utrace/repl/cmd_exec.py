@@ -10,7 +10,7 @@ from .commands import CommandError, command, help_text
 from .policy import signal_name, signal_number
 
 if TYPE_CHECKING:
-    from .debugger import Debugger
+    from .context import Context
 
 
 def _count(args: str, default: int = 1) -> int:
@@ -27,13 +27,13 @@ def _count(args: str, default: int = 1) -> int:
 
 # -- starting and ending -----------------------------------------------------------------
 @command("help", "help [COMMAND]", aliases=("h",), complete="commands")
-def help_(dbg: Debugger, args: str) -> None:
+def help_(dbg: Context, args: str) -> None:
     """Show the list of commands, or what one command does."""
     dbg.say(help_text(args))
 
 
 @command("file", "file PROGRAM", complete="files")
-def file_(dbg: Debugger, args: str) -> None:
+def file_(dbg: Context, args: str) -> None:
     """Use PROGRAM as the program that `run` starts."""
     if not args:
         raise CommandError("Give a program: file PROGRAM")
@@ -41,7 +41,7 @@ def file_(dbg: Debugger, args: str) -> None:
     dbg.say(f"Program: {args.strip()}")
 
 
-def _argv(dbg: Debugger, args: str) -> list[str]:
+def _argv(dbg: Context, args: str) -> list[str]:
     program = dbg.session.program
     if not program:
         raise CommandError("No program: start the debugger with one, or use `file PROGRAM`.")
@@ -49,7 +49,7 @@ def _argv(dbg: Debugger, args: str) -> list[str]:
 
 
 @command("run", "run [ARGS...]", aliases=("r",), complete="files")
-def run(dbg: Debugger, args: str) -> None:
+def run(dbg: Context, args: str) -> None:
     """Start the program and run it until it stops.
 
     ARGS replace the program's arguments."""
@@ -57,13 +57,13 @@ def run(dbg: Debugger, args: str) -> None:
 
 
 @command("starti", "starti [ARGS...]")
-def starti(dbg: Debugger, args: str) -> None:
+def starti(dbg: Context, args: str) -> None:
     """Start the program, stop at its first instruction."""
     dbg.show_stop(dbg.session.starti(_argv(dbg, args)))
 
 
 @command("attach", "attach PID|NAME", complete="processes")
-def attach(dbg: Debugger, args: str) -> None:
+def attach(dbg: Context, args: str) -> None:
     """Attach to a running process by pid or name; it stops.
 
     By NAME only if exactly one process has it: several are listed, not
@@ -83,7 +83,7 @@ def attach(dbg: Debugger, args: str) -> None:
 
 
 @command("ps", "ps [NAME]")
-def ps(dbg: Debugger, args: str) -> None:
+def ps(dbg: Context, args: str) -> None:
     """List processes (pid, user, threads, command).
 
     With NAME, only the processes called so."""
@@ -94,20 +94,20 @@ def ps(dbg: Debugger, args: str) -> None:
 
 
 @command("detach", "detach")
-def detach(dbg: Debugger, args: str) -> None:
+def detach(dbg: Context, args: str) -> None:
     """Stop debugging; the program runs on as if untraced."""
     pid = dbg.session.detach()
     dbg.say(f"[Inferior 1 (process {pid}) detached]")
 
 
 @command("kill", "kill", aliases=("k",))
-def kill(dbg: Debugger, args: str) -> None:
+def kill(dbg: Context, args: str) -> None:
     """Kill the program (SIGKILL)."""
     dbg.show_stop(dbg.session.kill())
 
 
 @command("quit", "quit", aliases=("q", "exit"))
-def quit_(dbg: Debugger, args: str) -> None:
+def quit_(dbg: Context, args: str) -> None:
     """Leave: kill a started program, detach an attached one."""
     session = dbg.session
     if session.alive:
@@ -123,7 +123,7 @@ def quit_(dbg: Debugger, args: str) -> None:
 
 # -- moving ---------------------------------------------------------------------------------
 @command("continue", "continue", aliases=("c", "fg"))
-def continue_(dbg: Debugger, args: str) -> None:
+def continue_(dbg: Context, args: str) -> None:
     """Let every thread run until the program stops again.
 
     Ctrl-C interrupts the program (not the debugger)."""
@@ -131,13 +131,13 @@ def continue_(dbg: Debugger, args: str) -> None:
 
 
 @command("stepi", "stepi [N]", aliases=("si",), repeat=True)
-def stepi(dbg: Debugger, args: str) -> None:
+def stepi(dbg: Context, args: str) -> None:
     """Execute N instructions (default 1) in this thread."""
     dbg.show_stop(dbg.session.step(_count(args)))
 
 
 @command("nexti", "nexti [N]", aliases=("ni",), repeat=True)
-def nexti(dbg: Debugger, args: str) -> None:
+def nexti(dbg: Context, args: str) -> None:
     """Like stepi, but a call runs to its return.
 
     The call is stepped through by the engine, not trapped."""
@@ -149,7 +149,7 @@ def nexti(dbg: Debugger, args: str) -> None:
     dbg.show_stop(stop)
 
 
-def _next_one(dbg: Debugger):
+def _next_one(dbg: Context):
     session = dbg.session
     regs = session.registers()
     pc, sp = regs.pc, regs.sp
@@ -160,7 +160,7 @@ def _next_one(dbg: Debugger):
 
 
 @command("step-syscall", "step-syscall", repeat=True)
-def step_syscall(dbg: Debugger, args: str) -> None:
+def step_syscall(dbg: Context, args: str) -> None:
     """Run to the next syscall entry or exit of this thread."""
     dbg.show_stop(dbg.session.step_syscall())
 
@@ -168,18 +168,18 @@ def step_syscall(dbg: Debugger, args: str) -> None:
 # -- catchpoints and signals ---------------------------------------------------------------
 
 
-def _catch(dbg: Debugger, kind: str, names: tuple[str, ...]) -> None:
+def _catch(dbg: Context, kind: str, names: tuple[str, ...]) -> None:
     session = dbg.session
     if session.alive:
         session.held_attachment()  # change what stops us only while stopped
     number = session.take_number()
     catch = session.policy.add(number, kind, names)
-    session._apply_events()
+    session.apply_events()
     dbg.say(f"Catchpoint {number} ({catch.describe()})")
 
 
 @command("catch syscall", "catch syscall [NAME|NUMBER...]", complete="syscalls")
-def catch_syscall(dbg: Debugger, args: str) -> None:
+def catch_syscall(dbg: Context, args: str) -> None:
     """Stop at entry to the named syscalls (any if none).
 
     The stop shows the call with its arguments, strace-style."""
@@ -196,14 +196,14 @@ def catch_syscall(dbg: Debugger, args: str) -> None:
     _catch(dbg, "syscall", tuple(names))
 
 
-def _arch_for_names(dbg: Debugger):
+def _arch_for_names(dbg: Context):
     from pydbg_utrace import arch
 
     return dbg.session.arch if dbg.session.alive else arch.host()
 
 
 @command("catch signal", "catch signal [SIGNAL...]")
-def catch_signal(dbg: Debugger, args: str) -> None:
+def catch_signal(dbg: Context, args: str) -> None:
     """Stop when the program receives SIGNAL (any if none).
 
     Stops even for a signal that `handle` says `nostop`."""
@@ -215,19 +215,19 @@ def catch_signal(dbg: Debugger, args: str) -> None:
 
 
 @command("catch fork", "catch fork")
-def catch_fork(dbg: Debugger, args: str) -> None:
+def catch_fork(dbg: Context, args: str) -> None:
     """Stop when the program forks; the child runs untraced."""
     _catch(dbg, "fork", ())
 
 
 @command("catch exec", "catch exec")
-def catch_exec(dbg: Debugger, args: str) -> None:
+def catch_exec(dbg: Context, args: str) -> None:
     """Stop after an execve, once the new program is loaded."""
     _catch(dbg, "exec", ())
 
 
 @command("catch clone", "catch clone")
-def catch_clone(dbg: Debugger, args: str) -> None:
+def catch_clone(dbg: Context, args: str) -> None:
     """Stop when the program creates a thread (or a clone)."""
     _catch(dbg, "clone", ())
 
@@ -239,7 +239,7 @@ _HANDLE_WORDS = {"stop": ("stop", True), "nostop": ("stop", False), "print": ("p
 
 
 @command("handle", "handle SIGNAL [no]stop [no]print [no]pass", complete="signals")
-def handle(dbg: Debugger, args: str) -> None:
+def handle(dbg: Context, args: str) -> None:
     """Set whether a signal stops, prints, passes on.
 
     `stop` implies `print`; `noprint` implies `nostop`, as in gdb.
@@ -261,10 +261,11 @@ def handle(dbg: Debugger, args: str) -> None:
             handling.print_ = True
         if attr == "print_" and not value:
             handling.stop = False
-    _signal_table(dbg, [signo])
+    if dbg.interactive:  # gdb shows the table when typed, not from a script
+        _signal_table(dbg, [signo])
 
 
-def _signal_table(dbg: Debugger, signos: list[int]) -> None:
+def _signal_table(dbg: Context, signos: list[int]) -> None:
     dbg.say(f"{'Signal':<12}{'Stop':<7}{'Print':<7}Pass to program")
     for signo in signos:
         dbg.say(f"{signal_name(signo):<12}{dbg.session.policy.handling(signo).describe()}")
@@ -273,7 +274,7 @@ def _signal_table(dbg: Debugger, signos: list[int]) -> None:
 
 
 @command("info signals", "info signals [SIGNAL]", aliases=("handle",))
-def info_signals(dbg: Debugger, args: str) -> None:
+def info_signals(dbg: Context, args: str) -> None:
     """What each signal does to the program (see `handle`)."""
     import signal as _signal
 
@@ -286,7 +287,7 @@ def info_signals(dbg: Debugger, args: str) -> None:
 
 
 @command("info inferiors", "info inferiors")
-def info_inferiors(dbg: Debugger, args: str) -> None:
+def info_inferiors(dbg: Context, args: str) -> None:
     """The program being debugged: pid, how, executable."""
     session = dbg.session
     dbg.say(f"  {'Num':<5}{'Description':<20}{'Connection':<14}Executable")

@@ -4,7 +4,10 @@ A command is a function ``(debugger, argument_text) -> None`` registered with
 :func:`command`; multi-word commands (``info registers``) live in the table of
 their prefix command (``info``).  A word resolves to a command when it is its
 name, one of its aliases (``si``, ``c``, ``bt``) or a unique prefix of one
-name (``disas``); gdb's rule.  Errors a user can make raise
+name (``disas``); gdb's rule.  A prefix is unique only if it is unique among
+*gdb's* command names too (:data:`GDB_COMMANDS`), so an abbreviation never
+turns a gdb command into another one of ours (``p`` is ``print``, not ``ps``;
+``sta`` is ambiguous, as in gdb).  Errors a user can make raise
 :class:`CommandError`, which the front end prints as one line.
 """
 
@@ -16,10 +19,34 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .debugger import Debugger
+    from .context import Context
 
-Handler = Callable[["Debugger", str], None]
+Handler = Callable[["Context", str], None]
 _WORD = re.compile(r"\s*([A-Za-z][\w-]*|\S)(.*)", re.S)
+
+# gdb 13's top-level command names (``help all``) that a user abbreviates; a
+# prefix is resolved among these and ours together.  Those we lack answer
+# "not supported" instead of silently becoming a neighbour of ours.
+GDB_COMMANDS = frozenset("""
+    actions add-symbol-file advance agent-printf alias append apropos attach awatch
+    backtrace break break-range bookmark call catch cd checkpoint clear clone-inferior
+    collect commands compare-sections compile complete condition continue core-file
+    define delete demangle detach directory disable disassemble disconnect display
+    document dont-repeat down dprintf dump echo edit enable end eval exec-file explore
+    expression faas file find finish flushregs focus forward-search frame fs ftrace
+    function generate-core-file goto-bookmark guile handle hbreak help if ignore
+    inferior info init-if-undefined interpreter-exec interrupt jit-reader-load jump kill
+    layout list load macro maintenance make memory-tag mem monitor new-ui next nexti ni
+    nosharedlibrary output overlay passcount path pipe print print-object printf ptype
+    pwd python queue-signal quit rbreak rc record refresh remote remove-inferiors
+    remove-symbol-file restart restore return reverse-continue reverse-finish
+    reverse-next reverse-nexti reverse-search reverse-step reverse-stepi run rwatch save
+    search section select-frame set sharedlibrary shell show si signal skip source
+    start starti step stepi stepping stop strace symbol-file taas target task tbreak
+    tcatch tdump teval tfaas tfind thbreak thread tp trace tsave tstart tstatus tstop
+    tty tui tvariable undisplay unset until up update watch whatis where while
+    while-stepping winheight with x
+""".split())
 
 
 class CommandError(Exception):
@@ -49,6 +76,11 @@ class CommandTable:
     aliases: dict[str, str] = field(default_factory=dict)
 
     def add(self, cmd: Command) -> None:
+        known = self.commands.get(cmd.name)
+        if known is not None and known.sub is not None and cmd.sub is None:
+            # a prefix that also works alone (`info proc`): its handler, its table
+            known.handler, known.usage, known.doc = cmd.handler, cmd.usage, cmd.doc
+            return
         self.commands[cmd.name] = cmd
         for alias in cmd.aliases:
             self.aliases[alias] = cmd.name
@@ -58,10 +90,16 @@ class CommandTable:
             return self.commands[word]
         if word in self.aliases:
             return self.commands[self.aliases[word]]
-        matches = sorted(name for name in self.commands if name.startswith(word))
-        if len(matches) == 1:
-            return self.commands[matches[0]]
+        names = set(self.commands) | (GDB_COMMANDS if not self.prefix else set())
+        matches = sorted(name for name in names if name.startswith(word))
         kind = f"{self.prefix} command" if self.prefix else "command"
+        if len(matches) == 1 and matches[0] in self.commands:
+            return self.commands[matches[0]]
+        if len(matches) == 1 and matches[0] in self.aliases:  # gdb's name is our alias
+            return self.commands[self.aliases[matches[0]]]
+        if len(matches) == 1:
+            raise CommandError(f'"{matches[0]}" is a gdb command that pydbg-utrace does '
+                               f'not have.  Try "help".')
         if not matches:
             hint = f"help {self.prefix}".strip()
             raise CommandError(f'Undefined {kind}: "{word}".  Try "{hint}".')
@@ -167,6 +205,7 @@ def all_commands() -> list[tuple[str, Command]]:
 # The prefix commands, declared here so that every command module can extend them.
 prefix("info", "Show things about the program and the debugger.", aliases=("i",))
 prefix("info proc", "Facts about the process from /proc.")
+prefix("show", "Show a debugger setting.")
 prefix("catch", "Stop at an event: syscall, signal, fork, exec, clone.")
 prefix("engine", "Load and unload tracing engines beside the debugger.")
 prefix("trace", "Turn ready engines on and off beside the debugger.")

@@ -11,11 +11,11 @@ from prompt_toolkit.document import Document
 from .commands import TOP, CommandError, split_word
 
 if TYPE_CHECKING:
-    from .debugger import Debugger
+    from .context import Context
 
 
 class ReplCompleter(Completer):
-    def __init__(self, dbg: Debugger):
+    def __init__(self, dbg: Context):
         self.dbg = dbg
         self.paths = PathCompleter(expanduser=True)
 

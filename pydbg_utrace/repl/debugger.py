@@ -8,16 +8,21 @@ wrong in a command ends as one line and the debugger goes on.
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Callable
 from typing import TextIO
 
 from pydbg_utrace import UtraceError, kernel
+from pydbg_utrace.source.evaluate import evaluate as evaluate_c
+from pydbg_utrace.source.types import strip
+from pydbg_utrace.source.values import SourceError
 
-from . import commands
+from . import language
 from .breaks import Breakpoints
 from .engine import Stop
 from .expr import ExprError, Scope, evaluate
 from .session import DebugError, Session, describe_status
+from .sourcelevel import SourceLevel
 from .symbols import SymbolTable
 from .view import CONTEXT_REGISTERS, Style, code_lines, context_view, stop_reason
 
@@ -26,24 +31,31 @@ CODE_BYTES = 16  # the longest x86 instruction is 15 bytes
 
 
 class Debugger:
-    """Session + output + the little state commands share (last x format, symbols)."""
+    """Session + output + the little state commands share; satisfies
+    :class:`~pydbg_utrace.repl.context.Context`, the interface commands see."""
 
     def __init__(self, out: TextIO, color: bool = False,
-                 confirm: Callable[[str], bool] | None = None):
-        from . import cmd_break, cmd_data, cmd_engines, cmd_exec  # noqa: F401 -- they register
-
+                 confirm: Callable[[str], bool] | None = None, err: TextIO | None = None):
         self.out = out
+        self.err = err or out  # a failed command's one line (gdb: on stderr)
         self.style = Style(color)
         self.confirm = confirm or (lambda question: True)
         self.session = Session(on_note=self.say)
+        self._progress_shown = False
+        self.session.declines = self._declined
+        if color:  # a terminal: long steps show their count, on one line
+            self.session.on_progress = self._progress
+        self.source = SourceLevel(self.session)
         self.previous_registers: dict[str, int] = {}
         self.x_format = ("x", "w")
         self.x_next: int | None = None  # where a bare `x` goes on
         self.syscall_names: dict[int, str] = {}  # tid -> call whose exit is next
         self.quit_requested = False
+        self.interactive = True  # the front end says False for -ex/-x/--batch lines
         self.failed = False  # the last command failed (batch exit status)
         self._symbols: SymbolTable | None = None
         self.breaks = Breakpoints()
+        self._collecting: tuple[list[str], Callable[[list[str]], None]] | None = None
         self.session.on_launch = lambda process: self.breaks.refresh(self)
         self.session.on_shlib = lambda: self.breaks.refresh(self)
 
@@ -52,30 +64,51 @@ class Debugger:
         self.out.write(text + "\n")
         self.out.flush()  # before the program runs on and writes to the same terminal
 
+    def _progress(self, steps: int) -> None:
+        self.out.write(f"\r[{steps:,} instructions stepped; Ctrl-C stops]")
+        self.out.flush()
+        self._progress_shown = True
+
+    def complain(self, text: str) -> None:
+        self.out.flush()  # in order with what came before
+        self.err.write(text + "\n")
+        self.err.flush()
+
     # -- running commands -------------------------------------------------------------
+    def collect_lines(self, done: Callable[[list[str]], None]) -> None:
+        self._collecting = ([], done)
+
     def execute(self, line: str) -> bool:
         """Run one command line; False (after one line of explanation) if it failed."""
         line = line.strip()
+        if self._collecting is not None:  # the body of `commands`, up to `end`
+            lines, done = self._collecting
+            if line == "end":
+                self._collecting = None
+                done(lines)
+            else:
+                lines.append(line)
+            return True
         self.failed = False
         self.session.interrupt_requested = False  # a Ctrl-C between commands is spent
         if not line or line.startswith("#"):
             return True
         try:
-            cmd, args = commands.resolve(line)
+            cmd, args = language.resolve(line)
             if cmd.handler is None:
-                self.say(commands.help_text(line))
+                self.say(language.help_text(line))
             else:
                 cmd.handler(self, args)
             return True
-        except (commands.CommandError, DebugError, ExprError) as exc:
-            self.say(str(exc))
+        except (language.CommandError, DebugError, ExprError, SourceError) as exc:
+            self.complain(str(exc))
         except (UtraceError, kernel.KernelError) as exc:
-            self.say(f"Error: {exc}")
+            self.complain(f"Error: {exc}")
         except KeyboardInterrupt:
-            self.say("Quit")
+            self.complain("Quit")
         except Exception as exc:  # a bug of ours must not end the session
             log.debug("command %r failed", line, exc_info=True)
-            self.say(f"Internal error: {type(exc).__name__}: {exc}")
+            self.complain(f"Internal error: {type(exc).__name__}: {exc}")
         self.failed = True
         return False
 
@@ -87,6 +120,14 @@ class Debugger:
         return self._symbols
 
     def describe(self, address: int) -> str:
+        """``<main+108>`` as gdb names it (the DWARF function, else the ELF symbol),
+        else the core's ``<libc.so.6:write+16>``; empty outside every symbol."""
+        try:
+            name = self.source.program().symbolize(address)
+            if name:
+                return f"<{name}>"
+        except (DebugError, SourceError, OSError):
+            pass
         try:
             return self.symbols().describe(address)
         except DebugError:
@@ -113,10 +154,85 @@ class Debugger:
         return Scope(self.register, symbol, word)
 
     def evaluate(self, text: str) -> int:
-        return evaluate(text, self.scope())
+        """An address or number: a C expression (``greeting`` is the pointer's value,
+        ``&counter``, ``fact``, ``$sp+8``), else a symbol of a file without DWARF
+        (``write``, ``libc.so.6:malloc+4``)."""
+        if not self.session.alive and not self.session.program:
+            self.session.require_process()  # nothing to read from at all
+        try:
+            value = evaluate_c(text, self.source.scope())
+        except (SourceError, DebugError) as first:
+            if not self.session.alive:
+                raise
+            try:
+                return evaluate(text, self.scope())
+            except ExprError:
+                raise first from None
+        if strip(value.type).kind in ("array", "function") and value.address is not None:
+            return value.address
+        return value.as_int() & ((1 << 64) - 1)
+
+    def lvalue(self, text: str) -> tuple[int, int | None]:
+        """Where an object is and its size (``counter``, ``p->x``), or, for an
+        address expression that is no object (``counter-1``), that address and None."""
+        try:
+            value = evaluate_c(text, self.source.scope())
+            if value.address is not None and value.register is None and \
+                    strip(value.type).kind not in ("function",):
+                return value.address, value.type.size
+        except (SourceError, DebugError):
+            pass
+        return evaluate(text, self.scope()), None
 
     # -- stops ----------------------------------------------------------------------------
+    def _declined(self, stop: Stop) -> bool:
+        """A user breakpoint's stop that none of its breakpoints wants (condition false,
+        ignore count): decided once per stop, the answer kept in the stop."""
+        if stop.reason != "breakpoint" or stop.extra.get("momentary"):
+            return False
+        address = stop.extra.get("address")
+        if "hit" not in stop.extra:
+            if not self.breaks.at(address):
+                return False
+            stop.extra["hit"] = self.breaks.hit(self, address)
+        return not stop.extra["hit"]
+
     def show_stop(self, stop: Stop) -> None:
+        """Say why the program stopped; a breakpoint whose condition is false (or that
+        is ignored) lets the program go on first, and its ``commands`` run after."""
+        while self._declined(stop):
+            stop = self.session.cont()  # not the user's stop (the first one of `run`)
+        hit = stop.extra.get("hit")
+        if hit:
+            self._show_breakpoint(stop, hit)
+            return
+        self._show(stop)
+
+    def _show_breakpoint(self, stop: Stop, hit: list) -> None:
+        self.breaks.refresh(self)
+        kind = "Temporary breakpoint" if all(bp.temporary for bp in hit) else "Breakpoint"
+        numbers = ", ".join(str(bp.number) for bp in hit)
+        script = [line for bp in hit for line in bp.commands]
+        silent = bool(script) and script[0].strip() == "silent"
+        if not silent:
+            source = self._source_stop(True, f"\n{kind} {numbers}, ")
+            if source is not None:
+                self.say("\n".join(source + self.source.display_lines()))
+            else:
+                address = stop.extra.get("address")
+                where = f"{address:#x} {self.describe(address)}".rstrip()
+                stop.detail = f"{kind} {numbers}, at {where}"
+                self.say(self.context(stop))
+        for line in script[1:] if silent else script:
+            self.execute(line)
+
+    def _show(self, stop: Stop) -> None:
+        if self._progress_shown:  # end the progress line first
+            self.out.write("\r\x1b[K")
+            self._progress_shown = False
+        self.session.declines = self._declined
+        if stop.reason == "interrupt" and stop.extra.get("steps"):
+            stop.detail = f"after {stop.extra['steps']:,} instructions stepped"
         if stop.reason == "exec":
             self._symbols = None  # a new program image: new symbols, traps gone
         self.breaks.refresh(self)
@@ -124,17 +240,46 @@ class Debugger:
             self.say(describe_status(stop.tid, stop.status))
             self.previous_registers = {}
             return
-        if stop.reason == "watchpoint" and stop.extra.get("hardware"):
-            stop.detail = self.session.hardware_watch_hit(stop.extra.get("address"))
-        if stop.reason == "breakpoint":
+        while stop.reason == "watchpoint" and stop.extra.get("hardware"):
+            detail = self.session.hardware_watch_hit(stop.extra.get("address"))
+            if detail is not None:
+                stop.detail = detail
+                break
+            stop = self.session.cont()  # an rwatch saw a write: not the user's stop
+        if stop.reason == "exited":
+            self.say(describe_status(stop.tid, stop.status))
+            self.previous_registers = {}
+            return
+        if stop.reason == "breakpoint":  # no user breakpoint of ours (momentary, or gone)
             address = stop.extra.get("address")
-            hit = self.breaks.hit(address)
-            kind = "Temporary breakpoint" if hit and all(bp.temporary for bp in hit) \
-                else "Breakpoint"
-            numbers = ", ".join(str(bp.number) for bp in hit)
-            where = f"{address:#x} {self.describe(address)}".rstrip()
-            stop.detail = f"{kind} {numbers}".rstrip() + f", at {where}"
+            stop.detail = f"Breakpoint, at {address:#x} {self.describe(address)}".rstrip()
+        if stop.reason == "signal" and "signo" in stop.extra:  # gdb's words, where it can
+            source = self._source_stop(True, "")
+            if source is not None:
+                name = stop.detail
+                text = signal.strsignal(stop.extra["signo"]) or name
+                self.say("\n".join(["", f"Program received signal {name}, {text}.", *source,
+                                     *self.source.display_lines()]))
+                return
+        if stop.reason == "watchpoint":  # gdb: what changed, then where, in source words
+            source = self._source_stop(True, "")
+            if source is not None:
+                self.say("\n".join(["", stop.detail, *source, *self.source.display_lines()]))
+                return
+        if stop.extra.get("source"):  # next, step, finish, until...: gdb's words
+            source = self._source_stop(stop.extra.get("new_frame", False), "")
+            if source is not None:
+                self.say("\n".join(source + self.source.display_lines()))
+                return
         self.say(self.context(stop))
+
+    def _source_stop(self, with_frame: bool, prefix: str) -> list[str] | None:
+        """gdb's stop lines, or None where there are no frames to say it with."""
+        try:
+            return self.source.stop_lines(with_frame, prefix)
+        except (SourceError, DebugError, OSError):
+            log.debug("no source-level stop view", exc_info=True)
+            return None
 
     def context(self, stop: Stop) -> str:
         session = self.session

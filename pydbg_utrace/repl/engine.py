@@ -71,14 +71,19 @@ class StepPlan:
     count: int | None = 1  # steps still to take; None: until something else stops it
     until_pc: int | None = None  # nexti over a call: step until here ...
     until_sp: int | None = None  # ... with the stack back at this level
+    step_range: tuple[int, int] | None = None  # next/step: on while the pc is in [lo, hi)
     watch: Callable[[], str | None] | None = None  # software watchpoints: what changed
     limit: int = 5_000_000  # a runaway plan ends here
+    taken: int = 0  # steps done so far (the REPL shows it as progress)
 
     def more(self, pc: int, sp: int) -> bool:
         """After one step at ``pc``/``sp``: must we step again?"""
         self.limit -= 1
+        self.taken += 1
         if self.limit <= 0:
             return False
+        if self.step_range is not None:
+            return self.step_range[0] <= pc < self.step_range[1]
         if self.until_pc is not None:
             return not (pc == self.until_pc and sp >= (self.until_sp or 0))
         if self.count is None:
@@ -108,6 +113,8 @@ class ReplEngine(Engine):
         self.releasing: dict[int, tuple[int, Resume]] = {}  # tid -> (epoch, action)
         self.shown: set[int] = set()  # tids whose current report already told the user
         self.internal: set[int] = set()  # our own breakpoints (the dynamic linker's hook)
+        self.delivering: dict[int, int] = {}  # tid -> signal `signal SIG` sends: no stop
+        self.user_breakpoints: set[int] = set()  # addresses: a step landing there is a hit
 
     # -- attaching (any thread) -------------------------------------------------
     def attach_to(self, thread) -> Attachment:
@@ -128,7 +135,9 @@ class ReplEngine(Engine):
         self.shown.add(tid)
         self.requested.pop(tid, None)
         self.releasing.pop(tid, None)
-        self.plans.pop(tid, None)
+        plan = self.plans.pop(tid, None)
+        if plan is not None and plan.taken:
+            extra.setdefault("steps", plan.taken)  # how far a long step got
         self.syscall_steps.discard(tid)
         try:
             pc = report.regs.pc
@@ -194,6 +203,9 @@ class ReplEngine(Engine):
         if changed is not None:
             return self._stop(att, report, "watchpoint", changed)
         regs = report.regs
+        if plan.step_range is not None and regs.pc in self.user_breakpoints:
+            # gdb: a step that lands on a breakpoint's address reports that breakpoint
+            return self._stop(att, report, "breakpoint", "", address=regs.pc)
         if plan.more(regs.pc, regs.sp):
             held = self._pending(att, report)
             return Resume.SINGLESTEP if held is None else held
@@ -207,6 +219,10 @@ class ReplEngine(Engine):
         disposition = None if handling.pass_ else SignalAction.IGN
         if att.thread.tid in self.shown:
             return Resume.STOP, disposition
+        if self.delivering.get(att.thread.tid) == signo:  # the user's `signal SIG`
+            self.delivering.pop(att.thread.tid)
+            held = self._pending(att, report)
+            return (Resume.RESUME if held is None else held), SignalAction.DELIVER
         name = self.policy.signal_name(signo)
         if handling.stop or self.policy.catches_signal(signo):
             return self._stop(att, report, "signal", name, signo=signo), disposition
@@ -267,13 +283,13 @@ class ReplEngine(Engine):
 
     def report_death(self, att: Attachment, report: Report):
         tid = att.thread.tid
-        self._forget(tid)
+        self.forget(tid)
         process = att.thread.process
         if process is not None and tid == process.pid:
             self.stops.put(Stop(tid, "exited", status=report.exit_code))
         return None
 
-    def _forget(self, tid: int) -> None:
+    def forget(self, tid: int) -> None:
         self.attachments.pop(tid, None)
         self.held.discard(tid)
         self.requested.pop(tid, None)

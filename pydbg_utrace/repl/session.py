@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 # may only set a flag (it could interrupt us inside the queue's own lock).
 POLL = 0.1
 PARK_TIMEOUT = 5.0  # seconds to wait for siblings to stop before showing the prompt anyway
+PROGRESS_EVERY = 1.0  # seconds between progress counts of a long step
 WATCH_STEP_LIMIT = 50_000_000  # instructions a `continue` under watchpoints steps at most
 
 
@@ -70,6 +71,9 @@ class Session:
         self.deferred: list[Stop] = []  # stops that came while others were shown
         self.on_launch: Callable[[Process], None] | None = None  # before its first instruction
         self.on_shlib: Callable[[], None] | None = None  # the dynamic linker changed the maps
+        self.disable_randomization = True  # gdb's default: launched programs without ASLR
+        self.on_progress: Callable[[int], None] | None = None  # steps so far, each second
+        self.declines: Callable[[Stop], bool] | None = None  # a stop that is not the user's
 
     # -- the tracer and the program ------------------------------------------------
     @property
@@ -157,7 +161,8 @@ class Session:
         try:
             # As gdb: a program we started dies with us, even by kill -9 (else
             # it would run on with our traps in its code: PTRACE_O_EXITKILL).
-            process = self.tracer.launch(argv, kill_on_exit=True)
+            process = self.tracer.launch(argv, kill_on_exit=True,
+                                         disable_randomization=self.disable_randomization)
         except (OSError, ValueError) as exc:
             raise DebugError(str(exc)) from None
         self._adopt(process, launched=True)
@@ -223,7 +228,7 @@ class Session:
 
     def _forget_process(self) -> None:
         for tid in list(self.engine.attachments):
-            self.engine._forget(tid)
+            self.engine.forget(tid)
         self.process, self.current = None, None
         self.thread_numbers.clear()
         self.watches.clear()  # their addresses meant that process
@@ -242,11 +247,20 @@ class Session:
 
     # -- moving ----------------------------------------------------------------------
     def cont(self) -> Stop:
+        """Let the program run to its next stop for the user: a breakpoint stop that
+        ``declines`` says is not wanted (a false condition, an ignore count) goes on at
+        once, inside this move (momentary breakpoints of ``run_to`` stay in place)."""
+        while True:
+            stop = self._cont_once()
+            if self.declines is None or not self.declines(stop):
+                return stop
+
+    def _cont_once(self) -> Stop:
         pending = self._pending_stop()
         if pending is not None:
             return pending
         att = self.held_attachment()
-        self._apply_events()
+        self.apply_events()
         watch = self._watch_checker()
         if watch is not None:  # software watchpoints: step this thread, compare each time
             self.engine.plans[att.thread.tid] = StepPlan(count=None, watch=watch,
@@ -263,20 +277,68 @@ class Session:
         plan = StepPlan(count=count, watch=self._watch_checker())
         if over_call_to is not None:
             plan.until_pc, plan.until_sp = over_call_to
-        self._apply_events()
+        self.apply_events()
         self.engine.plans[att.thread.tid] = plan
         self._release(att, Resume.SINGLESTEP)
         return self.wait_stop()
+
+    def deliver_signal(self, tid: int, signo: int) -> None:
+        """Queue ``signo`` for thread ``tid``; it is delivered (not stopped at) when
+        the thread resumes: gdb's ``signal SIG``."""
+        self.engine.delivering[tid] = signo
+        kernel.tgkill(self.require_process().pid, tid, signo)
+
+    def step_in_range(self, start: int, end: int) -> Stop:
+        """Single-step the selected thread while its pc stays in [start, end): one
+        source line's code (the engine steps on its own, one stop at the end)."""
+        att = self.held_attachment()
+        plan = StepPlan(count=None, step_range=(start, end), watch=self._watch_checker())
+        self.apply_events()
+        self.engine.plans[att.thread.tid] = plan
+        self._release(att, Resume.SINGLESTEP)
+        return self.wait_stop()
+
+    def run_to(self, targets: list[tuple[int, int | None]]) -> Stop:
+        """Continue with momentary breakpoints at ``(address, lowest sp)`` targets.
+
+        A target hit with the stack pointer below its lowest sp (a deeper call of
+        a recursive function) is not told to us and the program goes on; the
+        stop's ``extra["momentary"]`` says that one of the targets stopped it.
+        The breakpoints are gone afterwards, whatever stopped the program.
+        """
+        att = self.attachment(self.require_process().pid)
+        inserted = []
+        try:
+            for address, lowest in targets:
+                condition = None if lowest is None else \
+                    (lambda report, lowest=lowest: report.regs.sp >= lowest)
+                inserted.append(att.insert_breakpoint(address, condition=condition))
+            stop = self.cont()
+        finally:
+            for bp in inserted:
+                if self.alive:
+                    try:
+                        att.remove_breakpoint(bp)
+                    except (UtraceError, OSError):
+                        pass
+        if stop.reason == "breakpoint":
+            stop.extra["momentary"] = stop.extra.get("address") in {a for a, _ in targets}
+        return stop
 
     def _watch_checker(self):
         software = [w for w in self.watches.values() if w.enabled and w.hardware is None]
         return checker(self.require_process().pid, software)
 
-    def add_watch(self, expression: str, address: int, size: int) -> Watch:
+    def add_watch(self, expression: str, address: int, size: int, access: str = "w") -> Watch:
+        """``watch`` (access "w"), ``rwatch`` ("r") or ``awatch`` ("rw"); the last two
+        need a debug register (DebugError if none can take it)."""
         self.held_attachment()
         old = self.read_memory(address, size)
-        watch = Watch(self.take_number(), expression, address, size, old, self.arch.byteorder)
+        watch = Watch(self.take_number(), expression, address, size, old, self.arch.byteorder,
+                      access=access)
         self._arm(watch)
+        if watch.hardware is None and access != "w":
+            raise DebugError("Expression cannot be implemented with read/access watchpoint.")
         self.watches[watch.number] = watch
         return watch
 
@@ -284,7 +346,9 @@ class Session:
         """A debug register if the core can lend one; else it stays a software watch."""
         att = self.attachment(self.require_process().pid)
         try:
-            watch.hardware = att.insert_watchpoint(watch.address, watch.size, "w")
+            # x86 debug registers see reads only together with writes: "rw"
+            watch.hardware = att.insert_watchpoint(watch.address, watch.size,
+                                                   "w" if watch.access == "w" else "rw")
         except (UtraceError, ValueError, RuntimeError, OSError):
             watch.hardware = None
 
@@ -313,19 +377,33 @@ class Session:
             self._arm(watch)
         return True
 
-    def hardware_watch_hit(self, address: int | None) -> str:
-        """What a debug-register hit at ``address`` changed (re-read now)."""
-        for watch in self.watches.values():
-            if watch.hardware is not None and watch.address == address:
-                now = self.read_memory(watch.address, watch.size)
-                return watch.change(now) or (f"Hardware watchpoint {watch.number}: "
-                                             f"{watch.expression} (written, unchanged)")
-        return f"Hardware watchpoint at {address:#x}" if address is not None else "Watchpoint"
+    def hardware_watch_hit(self, address: int | None) -> str | None:
+        """What a debug-register hit at ``address`` means for each watchpoint there
+        (re-read now); None for a hit the user did not ask to see (an rwatch's write,
+        a read that only an rwatch/awatch beside a `watch` wanted)."""
+        matching = [w for w in self.watches.values()
+                    if w.hardware is not None and w.address == address]
+        if not matching:
+            return f"Hardware watchpoint at {address:#x}" if address is not None \
+                else "Watchpoint"
+        said = []
+        for watch in matching:
+            now = self.read_memory(watch.address, watch.size)
+            if watch.access != "w":
+                text = watch.accessed(now)
+            else:
+                text = watch.change(now)
+                if text is None and all(w.access == "w" for w in matching):
+                    text = (f"Hardware watchpoint {watch.number}: {watch.expression} "
+                            "(written, unchanged)")
+            if text is not None:
+                said.append(text)
+        return "\n\n".join(said) or None
 
     def step_syscall(self) -> Stop:
         att = self.held_attachment()
         self.engine.syscall_steps.add(att.thread.tid)
-        self._apply_events(Event.SYSCALL)
+        self.apply_events(Event.SYSCALL)
         self._release_all()
         return self.wait_stop()
 
@@ -355,7 +433,9 @@ class Session:
         self.interrupt_requested = True
 
     def wait_stop(self) -> Stop:
-        """The next stop; notes are printed meanwhile and Ctrl-C interrupts the program."""
+        """The next stop; notes are printed meanwhile and Ctrl-C interrupts the program.
+        While the engine steps on its own, ``on_progress`` hears the count each second."""
+        shown = time.monotonic()
         while True:
             if self.interrupt_requested:
                 self.interrupt_requested = False
@@ -364,6 +444,7 @@ class Session:
             try:
                 item = self.stops.get(timeout=POLL)
             except queue.Empty:
+                shown = self._progress(shown)
                 continue
             except KeyboardInterrupt:  # no SIGINT handler of the front end: same meaning
                 self.interrupt_requested = True
@@ -377,6 +458,14 @@ class Session:
                 if self.on_shlib is not None:
                     self.on_shlib()
                 self._release_all()  # not the user's stop: the program goes on
+
+    def _progress(self, shown: float) -> float:
+        now = time.monotonic()
+        plan = self.engine.plans.get(self.current) if self.current is not None else None
+        if self.on_progress is None or plan is None or now - shown < PROGRESS_EVERY:
+            return shown
+        self.on_progress(plan.taken)
+        return now
 
     def _arrived(self, stop: Stop) -> Stop:
         if stop.reason == "exited":
@@ -457,7 +546,7 @@ class Session:
         try:
             att.control(action)
         except NoSuchThreadError:
-            self.engine._forget(att.thread.tid)
+            self.engine.forget(att.thread.tid)
 
     def _release_all(self) -> None:
         epoch = self.engine.epoch
@@ -468,7 +557,7 @@ class Session:
         wanted = Event.SYSCALL_ENTRY if self.policy.wants_syscalls() else Event.NONE
         return wanted | more
 
-    def _apply_events(self, more: Event = Event.NONE) -> None:
+    def apply_events(self, more: Event = Event.NONE) -> None:
         wanted = self._wanted_events(more)
         if wanted == self.engine.extra_events:
             return

@@ -160,6 +160,8 @@ def stop_reason(stop: Stop, thread_number: int, syscall_text: str = "") -> str:
         return f"{stop.detail}, {where}"
     text = {"step": "Stepped", "interrupt": "Interrupted", "attached": "Attached",
             "started": "Program started, stopped at its first instruction"}
+    if stop.reason == "interrupt" and stop.detail:  # a long step: how far it got
+        return f"Interrupted {stop.detail}, {where}"
     return f"{text.get(stop.reason, stop.reason)}, {where}"
 
 

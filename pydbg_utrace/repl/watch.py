@@ -28,6 +28,29 @@ class Watch:
     enabled: bool = True
     hits: int = 0
     hardware: Any = None  # the core's Watchpoint while a debug register watches it
+    access: str = "w"  # "w": watch; "r": rwatch; "rw": awatch (debug registers only)
+
+    @property
+    def kind(self) -> str:
+        """gdb's name for it: ``Hardware read watchpoint`` for rwatch..."""
+        if self.access == "r":
+            return "Hardware read watchpoint"
+        if self.access == "rw":
+            return "Hardware access (read/write) watchpoint"
+        return "Hardware watchpoint" if self.hardware is not None else "Watchpoint"
+
+    def accessed(self, now: bytes) -> str | None:
+        """An rwatch/awatch hit (the value is re-read now): what gdb says, or None for
+        an rwatch hit that changed the value (x86 cannot watch reads alone: that
+        was a write, which gdb does not report either)."""
+        old, self.old = self.old, now
+        if old != now and self.access == "r":
+            return None
+        self.hits += 1
+        head = f"{self.kind} {self.number}: {self.expression}\n\n"
+        if old != now:
+            return head + f"Old value = {_show(self, old)}\nNew value = {_show(self, now)}"
+        return head + f"Value = {_show(self, now)}"
 
     def change(self, now: bytes) -> str | None:
         """The report of a change to ``now`` (None if it did not change); remembers it."""

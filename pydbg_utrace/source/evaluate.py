@@ -12,6 +12,7 @@ and assignment to memory or registers through the scope.  Errors are
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Protocol
 
@@ -152,10 +153,15 @@ class Evaluator:
         if number is None:
             return Value(VOID)  # gdb: an unset convenience variable is void
         if body in _PC_NAMES:
-            return from_int(_CODE_POINTER, number, self.order)
-        if body in _SP_NAMES:
-            return from_int(_VOID_POINTER, number, self.order)
-        return from_int(LONG, number, self.order)
+            value = from_int(_CODE_POINTER, number, self.order)
+        elif body in _SP_NAMES:
+            value = from_int(_VOID_POINTER, number, self.order)
+        else:
+            value = from_int(LONG, number, self.order)
+        # an lvalue where the scope can say which register it is: `set $rdi = 7`
+        numbered = getattr(self.scope, "register_number", None)
+        where = numbered(body) if numbered is not None else None
+        return value if where is None else dataclasses.replace(value, register=where)
 
     # -- operators ------------------------------------------------------------------------
 

@@ -23,11 +23,19 @@ class Lister:
         self.name: str | None = None
         self.next_line = 1
 
+    def place(self, path: str | None, name: str, line: int) -> None:
+        """A bare ``list`` next lists around ``line`` (after a stop, ``frame N``)."""
+        self.path, self.name = path, name
+        self.next_line = max(line - LINES_TO_LIST // 2, 1)
+
     def around(self, path: str, name: str, line: int) -> list[str]:
         first = max(line - LINES_TO_LIST // 2, 1)
         return self.range(path, name, first, first + LINES_TO_LIST - 1)
 
     def range(self, path: str, name: str, first: int, last: int) -> list[str]:
+        if not os.path.exists(path):  # gdb: the first line's number, "in" the file
+            self.path, self.name, self.next_line = path, name, last + 1
+            return [f"{first}\tin {name}"]
         text = _read(path, name)
         if first > len(text):
             raise SourceError(f"Line number {first} out of range; {name} has "

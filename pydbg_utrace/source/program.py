@@ -17,6 +17,7 @@ from .cfi import CallFrameTable
 from .debuginfo import DebugInfo, open_debug_info
 from .dies import Function
 from .lines import LineRange
+from .plt import plt_stubs
 from .symtab import STB_LOCAL, read_symbols
 
 
@@ -51,10 +52,13 @@ class Image:
         return self._cfi
 
     def symbol_at(self, address: int) -> tuple[str, int] | None:
-        """The ELF symbol covering runtime ``address``: (name, offset)."""
+        """The ELF symbol covering runtime ``address``: (name, offset); PLT stubs
+        are ``malloc@plt`` (:mod:`plt`)."""
         if self._by_address is None:
-            entries = sorted((sym.value, sym.bind == STB_LOCAL, sym.name.startswith("_"),
-                              sym.name, sym.size) for sym in read_symbols(self.debug.elf))
+            entries = sorted([(sym.value, sym.bind == STB_LOCAL, sym.name.startswith("_"),
+                               sym.name, sym.size) for sym in read_symbols(self.debug.elf)]
+                             + [(start, False, False, name, size)
+                                for start, size, name in plt_stubs(self.debug.elf)])
             self._by_address = ([e[0] for e in entries], [(e[3], e[4]) for e in entries])
         file_address = address - self.bias
         starts, names = self._by_address

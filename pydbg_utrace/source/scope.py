@@ -137,6 +137,15 @@ class FrameScope(FileScope):
             return None if value is None else (value >> shift) & ((1 << bits) - 1)
         return None
 
+    def register_number(self, name: str) -> int | None:
+        """The DWARF number of ``$name`` (``pc``, ``sp`` too), for assignments."""
+        regs = self.regs
+        if name in ("pc", regs.pc_name):
+            return regs.number(regs.pc_name)
+        if name == "sp":
+            return regs.sp
+        return regs.number(name)
+
     def write_register(self, number: int, value: int) -> None:
         if self._write_register is None or self.frame.level != 0:
             raise SourceError("Cannot write registers of this frame.")

@@ -24,6 +24,7 @@ class ElfSymbol:
     size: int
     kind: int  # STT_*
     bind: int  # STB_*
+    other: int = 0  # st_other: visibility, and ppc64 ELFv2's local entry point
 
 
 def read_symbols(elf, section_names=(".symtab", ".dynsym")) -> list[ElfSymbol]:
@@ -38,14 +39,42 @@ def read_symbols(elf, section_names=(".symtab", ".dynsym")) -> list[ElfSymbol]:
         strings = elf.get_section(section["sh_link"]).data()
         for fields in struct.iter_unpack(layout, section.data()):
             if elf.elfclass == 64:
-                name_at, info, _other, shndx, value, size = fields
+                name_at, info, other, shndx, value, size = fields
             else:
-                name_at, value, size, info, _other, shndx = fields
+                name_at, value, size, info, other, shndx = fields
             kind, bind = info & 0xF, info >> 4
             if kind not in (STT_FUNC, STT_OBJECT, STT_GNU_IFUNC) or shndx == SHN_UNDEF:
                 continue
             end = strings.index(b"\0", name_at)
             text = strings[name_at:end].decode(errors="replace")
             if text:
-                out.append(ElfSymbol(text.split("@")[0], value, size, kind, bind))
+                out.append(ElfSymbol(text.split("@")[0], value, size, kind, bind, other))
     return out
+
+
+EM_PPC64 = 21
+
+
+def local_entry_offset(elf, symbol: ElfSymbol) -> int:
+    """How far past its symbol value a direct call enters a function.
+
+    ppc64 ELFv2: a function that sets up its TOC pointer has a global entry
+    (the symbol's value, for calls through a pointer or the PLT) and a local
+    entry past those instructions, where direct calls land; st_other's bits
+    5-7 say how far (``PPC64_LOCAL_ENTRY_OFFSET`` in binutils' elf/ppc64.h).
+    Zero elsewhere.
+    """
+    if elf["e_machine"] != "EM_PPC64" or elf["e_flags"] & 3 != 2:
+        return 0
+    code = (symbol.other & 0xE0) >> 5
+    return ((1 << code) >> 2) << 2
+
+
+def function_entry(elf, name: str) -> int | None:
+    """Where ``break NAME`` stops in a function without line info: its symbol's
+    value, past the global entry on ppc64 ELFv2 (as gdb's
+    ppc_elfv2_skip_entrypoint), so that direct calls stop too."""
+    for symbol in read_symbols(elf):
+        if symbol.name == name and symbol.kind in (STT_FUNC, STT_GNU_IFUNC):
+            return symbol.value + local_entry_offset(elf, symbol)
+    return None

@@ -143,7 +143,9 @@ def type_name(t: Type, inner: str = "", body=None) -> str:
         target = t.target or VOID
         if target.kind == "pointer":  # gdb: char * const p, int (* const f)(int)
             return type_name(target, " " + t.kind + (" " + inner if inner else ""), body)
-        return t.kind + " " + type_name(target, inner, body)
+        rest = type_name(target, inner, body)
+        # gcc qualifies an array and its elements both: gdb says the word once
+        return rest if rest.startswith(t.kind + " ") else t.kind + " " + rest
     text = body(t) if body is not None and t.kind in ("struct", "union", "enum") else (
         _tag(t) if t.kind in ("struct", "union", "enum") else (t.name or "void"))
     if not inner:

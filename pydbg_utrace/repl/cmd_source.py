@@ -1,0 +1,369 @@
+"""Commands at the source level: values, types, frames, lines, as gdb words them.
+
+Each is a thin call into :mod:`pydbg_utrace.source` through the context's
+:class:`~pydbg_utrace.repl.sourcelevel.SourceLevel`; the texts are gdb 13's
+(tests/test_repl_vs_gdb_live.py compares them with gdb's, line by line).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TYPE_CHECKING
+
+from pydbg_utrace.source import answers
+from pydbg_utrace.source.evaluate import evaluate
+from pydbg_utrace.source.values import SourceError
+
+from .commands import CommandError, command
+
+if TYPE_CHECKING:
+    from .context import Context
+
+_FORMAT = re.compile(r"^/(?P<fmt>[a-z]+)\s*(?P<rest>.*)$", re.S)
+PRINT_FORMATS = set("xduotacfszi")
+
+
+def split_format(args: str) -> tuple[str, str]:
+    """``"/x n + 1"`` -> ``("x", "n + 1")``; a count (``/2x``) is not for print."""
+    found = _FORMAT.match(args.strip())
+    if found is None:
+        return "", args.strip()
+    fmt = found["fmt"]
+    if len(fmt) != 1 or fmt not in PRINT_FORMATS:
+        raise CommandError(f"Undefined output format \"{fmt}\".")
+    return fmt, found["rest"].strip()
+
+
+# -- values -----------------------------------------------------------------------------------
+@command("print", "print[/FMT] [EXPR]", aliases=("p", "inspect"), complete="symbols")
+def print_(ctx: Context, args: str) -> None:
+    """Show the value of a C expression as $N (the history).
+
+
+    EXPR: variables of the selected frame, globals, $registers, $N history,
+    casts, *, &, [], ., ->, sizeof, assignment.  FMT: x d u o t c a f s.
+    """
+    fmt, expression = split_format(args)
+    source = ctx.source
+    ctx.say(answers.print_value(expression or "$", source.scope(), source.printer(),
+                                source.history, fmt))
+
+
+@command("output", "output EXPR")
+def output(ctx: Context, args: str) -> None:
+    """Show an expression's value alone (no $N, no newline)."""
+    fmt, expression = split_format(args)
+    value = evaluate(expression, ctx.source.scope())
+    ctx.out.write(ctx.source.printer().value(value, fmt))
+    ctx.out.flush()
+
+
+@command("ptype", "ptype EXPR|TYPE", complete="symbols")
+def ptype(ctx: Context, args: str) -> None:
+    """The type of EXPR or TYPE, with struct and enum bodies."""
+    if not args:
+        raise CommandError("Argument required (one or more choice items).")
+    ctx.say(answers.ptype(args, ctx.source.scope()))
+
+
+@command("whatis", "whatis EXPR|TYPE", complete="symbols")
+def whatis(ctx: Context, args: str) -> None:
+    """The type of an expression or a type name.
+
+    A typedef name loses one level, as in gdb."""
+    if not args:
+        raise CommandError("Argument required (one or more choice items).")
+    ctx.say(answers.whatis(args, ctx.source.scope()))
+
+
+@command("display", "display[/FMT] EXPR")
+def display(ctx: Context, args: str) -> None:
+    """Show EXPR now and at every stop (see `undisplay`)."""
+    source = ctx.source
+    if not args:
+        for line in source.display_lines():
+            ctx.say(line)
+        return
+    fmt, expression = split_format(args)
+    number = source.add_display(fmt, expression)
+    if ctx.session.alive:
+        for line in source.display_lines([number]):
+            ctx.say(line)
+
+
+@command("undisplay", "undisplay [N...]")
+def undisplay(ctx: Context, args: str) -> None:
+    """Stop showing the displays N (all if none)."""
+    try:
+        numbers = [int(word) for word in args.split()]
+    except ValueError:
+        raise CommandError(f"Arguments must be display numbers: {args}") from None
+    ctx.source.remove_displays(numbers)
+
+
+@command("info display", "info display")
+def info_display(ctx: Context, args: str) -> None:
+    """The expressions shown at each stop."""
+    displays = ctx.source.displays
+    if not displays:
+        ctx.say("There are no auto-display expressions now.")
+        return
+    ctx.say("Auto-display expressions now in effect:\nNum Enb Expression")
+    for number, fmt, expression in displays:
+        ctx.say(f"{number}:   y  {'/' + fmt + ' ' if fmt else ''}{expression}")
+
+
+@command("info locals", "info locals")
+def info_locals(ctx: Context, args: str) -> None:
+    """The selected frame's local variables, innermost block first."""
+    ctx.session.held_attachment()
+    for line in answers.info_locals(ctx.source.frame(), ctx.source.printer()):
+        ctx.say(line)
+
+
+@command("info args", "info args")
+def info_args(ctx: Context, args: str) -> None:
+    """The selected frame's arguments."""
+    ctx.session.held_attachment()
+    for line in answers.info_args(ctx.source.frame(), ctx.source.printer()):
+        ctx.say(line)
+
+
+# -- frames -----------------------------------------------------------------------------------
+@command("backtrace", "backtrace [N]", aliases=("bt", "where"))
+def backtrace(ctx: Context, args: str) -> None:
+    """The call stack (DWARF CFI, then frame pointers).
+
+    Then why it stops, if it does before the outermost frame.
+
+    Up to `main`, as gdb; N limits it to the innermost N frames.
+    """
+    ctx.session.held_attachment()
+    frames, why = ctx.source.frames()
+    printer = ctx.source.printer()
+    lines = answers.backtrace(frames, printer)
+    limit = int(args) if args.strip().isdigit() else None
+    if limit is not None and limit < len(lines):
+        lines = lines[:limit] + ["(More stack frames follow...)"]
+    for line in lines:
+        ctx.say(line)
+    if why and limit is None and len(lines) == len(frames):
+        ctx.say(why)
+
+
+def _show_frame(ctx: Context, level: int) -> None:
+    frame = ctx.source.select(level)
+    for line in answers.frame_header(frame, ctx.source.printer()):
+        ctx.say(line)
+    ctx.source.list_around(frame)
+
+
+def _steps(args: str) -> int:
+    try:
+        return int(args) if args.strip() else 1
+    except ValueError:
+        raise CommandError(f"Not a frame count: {args!r}") from None
+
+
+@command("frame", "frame [N]", aliases=("f",))
+def frame(ctx: Context, args: str) -> None:
+    """Select frame N (0: innermost) and show it.
+
+    `print` and `info locals` then see that frame."""
+    ctx.session.held_attachment()
+    level = ctx.source.selected if not args.strip() else _steps(args)
+    _show_frame(ctx, level)
+
+
+@command("up", "up [N]")
+def up(ctx: Context, args: str) -> None:
+    """Select the caller's frame (N frames up)."""
+    ctx.session.held_attachment()
+    frames, _ = ctx.source.frames()
+    level = ctx.source.selected + _steps(args)
+    if ctx.source.selected == len(frames) - 1:
+        raise CommandError("Initial frame selected; you cannot go up.")
+    _show_frame(ctx, min(level, len(frames) - 1))
+
+
+@command("down", "down [N]")
+def down(ctx: Context, args: str) -> None:
+    """Select the callee's frame (N frames down)."""
+    ctx.session.held_attachment()
+    if ctx.source.selected == 0:
+        raise CommandError("Bottom (innermost) frame selected; you cannot go down.")
+    _show_frame(ctx, max(ctx.source.selected - _steps(args), 0))
+
+
+@command("info frame", "info frame")
+def info_frame(ctx: Context, args: str) -> None:
+    """The selected frame: its pc, caller, CFA, arguments and locals' base."""
+    ctx.session.held_attachment()
+    source = ctx.source
+    frame = source.frame()
+    printer = source.printer()
+    regs = source.regmap
+    cfa = frame.unwinder.cfa_of(frame.state)
+    at = f"{cfa:#x}" if cfa is not None else "?"
+    line = frame.line
+    where = f" in {frame.name or '??'}" + (f" ({line.file}:{line.line})" if line else "")
+    ctx.say(f"Stack level {frame.level}, frame at {at}:")
+    caller = frame.caller
+    saved = f"; saved {regs.pc_name} = {caller.pc:#x}" if caller is not None else ""
+    ctx.say(f" {regs.pc_name} = {frame.pc:#x}{where}{saved}")
+    if caller is not None:
+        ctx.say(f" called by frame at {_frame_at(caller)}")
+    if frame.level > 0:
+        frames, _ = source.frames()
+        ctx.say(f" caller of frame at {_frame_at(frames[frame.level - 1])}")
+    if line is not None:
+        ctx.say(" source language c.")
+    argv = ", ".join(f"{var.name}={printer.value(value, top=False)}"
+                     for var, value in frame.arguments())
+    ctx.say(f" Arglist at {at}, args: {argv}")
+    ctx.say(f" Locals at {at}, Previous frame's sp is {at}")
+
+
+def _frame_at(frame) -> str:
+    cfa = frame.unwinder.cfa_of(frame.state)
+    return f"{cfa:#x}" if cfa is not None else "?"
+
+
+# -- lines ---------------------------------------------------------------------------------------
+@command("list", "list [LINE|FILE:LINE|FUNCTION|FIRST,LAST]", aliases=("l",),
+         complete="symbols")
+def list_(ctx: Context, args: str) -> None:
+    """Show ten source lines around LINE or FUNCTION.
+
+    Again without an argument: the next ten."""
+    source = ctx.source
+    image = source.main_image()
+    lister = source.lister
+    text = args.strip()
+    if not text:
+        if lister.name is None:  # gdb: around main before anything is listed
+            lines = answers.list_function(image.debug, lister, "main")
+        else:
+            lines = lister.more()
+    elif "," in text:
+        first, _, last = text.partition(",")
+        file = source.default_file()
+        lines = answers.list_lines(image.debug, lister, file, int(first), int(last))
+    elif ":" in text:
+        file, _, line = text.rpartition(":")
+        lines = answers.list_lines(image.debug, lister, file, int(line))
+    elif text.isdigit():
+        lines = answers.list_lines(image.debug, lister, source.default_file(), int(text))
+    else:
+        lines = _list_function(source, text)
+    for line in lines:
+        ctx.say(line)
+
+
+def _list_function(source, name: str) -> list[str]:
+    for image in source.program().images:
+        if image.debug.has_dwarf and image.debug.function_named(name) is not None:
+            return answers.list_function(image.debug, source.lister, name)
+    raise SourceError(f'Function "{name}" not defined.')
+
+
+@command("info line", "info line [FUNCTION|FILE:LINE|*ADDRESS]", complete="symbols")
+def info_line(ctx: Context, args: str) -> None:
+    """Which addresses a source line's code occupies."""
+    source = ctx.source
+    program = source.program()
+    text = args.strip()
+    if re.fullmatch(r"[A-Za-z_]\w*", text):
+        for image in program.images:
+            if image.debug.has_dwarf and image.debug.function_named(text) is not None:
+                ctx.say(answers.info_line(image.debug, text, image.bias, program.symbolize))
+                return
+        raise SourceError(f'Function "{text}" not defined.')
+    if text:
+        where = source.location(text, ctx.evaluate)
+        address = where.address
+    else:
+        address = source.frame().pc
+    found = program.line_at(address)
+    if found is None:
+        ctx.say(f"No line number information available for address {_sym(program, address)}")
+        return
+    ctx.say(f'Line {found.line} of "{found.file}" starts at address '
+            f"{_sym(program, found.start)} and ends at {_sym(program, found.end)}.")
+
+
+def _sym(program, address: int) -> str:
+    name = program.symbolize(address)
+    return f"{address:#x}" + (f" <{name}>" if name else "")
+
+
+# -- changing the program ---------------------------------------------------------------------
+_SETTINGS = {"disable-randomization", "confirm", "pagination", "width", "height", "print",
+             "listsize", "style", "logging", "verbose", "complaints", "startup-with-shell"}
+_BRACED = re.compile(r"^\{(?P<type>[^}]+)\}\s*(?P<address>.+?)\s*=\s*(?P<value>.+)$", re.S)
+
+
+@command("set", "set var EXPR = VALUE | set {TYPE}ADDR = VALUE | set SETTING VALUE",
+         complete="registers")
+def set_(ctx: Context, args: str) -> None:
+    """Change a variable, memory, a register, or a setting.
+
+    `set var n = 5`, `set var p->x = p->y`, `set {int}0x4010 = 7`,
+    `set $rax = 0`.  Settings: `set disable-randomization on|off` (on, as
+    gdb: launched programs run without ASLR); others of gdb's are accepted.
+    """
+    text = args.strip()
+    word, _, rest = text.partition(" ")
+    if word in ("var", "variable"):
+        text = rest.strip()
+    elif word in _SETTINGS:
+        _setting(ctx, word, rest.strip())
+        return
+    braced = _BRACED.match(text)
+    if braced is not None:  # gdb's {type} addr: the object of that type there
+        text = f"*({braced['type']} *)({braced['address']}) = {braced['value']}"
+    if "=" not in text:
+        raise CommandError("Usage: set var EXPR = VALUE")
+    evaluate(text, ctx.source.scope())
+
+
+def _setting(ctx: Context, name: str, value: str) -> None:
+    if name == "disable-randomization":
+        if value not in ("", "on", "off"):
+            raise CommandError(f'"on" or "off" expected, not "{value}".')
+        ctx.session.disable_randomization = value != "off"
+
+
+@command("show disable-randomization", "show disable-randomization")
+def show_disable_randomization(ctx: Context, args: str) -> None:
+    """Whether launched programs run without ASLR."""
+    state = "on" if ctx.session.disable_randomization else "off"
+    ctx.say(f"Disabling randomization of debuggee's virtual address space is {state}.")
+
+
+@command("echo", "echo TEXT")
+def echo(ctx: Context, args: str) -> None:
+    """Print TEXT; \\n is a newline (no newline of its own)."""
+    ctx.out.write(args.encode().decode("unicode_escape"))
+    ctx.out.flush()
+
+
+# -- the process ---------------------------------------------------------------------------------
+@command("info proc", "info proc")
+def info_proc(ctx: Context, args: str) -> None:
+    """The process: pid, command line, working directory, executable."""
+    if args.strip():
+        raise CommandError(f'Undefined info proc command: "{args.strip()}".  '
+                           'Try "help info proc".')
+    pid = ctx.session.require_process().pid
+    ctx.say(f"process {pid}")
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().rstrip(b"\0").split(b"\0")
+        ctx.say(f"cmdline = '{' '.join(a.decode(errors='replace') for a in argv)}'")
+        ctx.say(f"cwd = '{os.readlink(f'/proc/{pid}/cwd')}'")
+        ctx.say(f"exe = '{os.readlink(f'/proc/{pid}/exe')}'")
+    except OSError as exc:
+        raise CommandError(f"Cannot read /proc/{pid}: {exc.strerror}") from None
+
