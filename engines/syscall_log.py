@@ -397,9 +397,3 @@ class SyscallLogger(Engine):
         sink = self._sinks.get(tid)
         if sink is not None and self.separate:
             sink.out.flush()
-
-    # -- for other front ends ------------------------------------------------------------
-    @staticmethod
-    def _arguments(tid: int, name: str, args: tuple[int, ...]) -> str:
-        """Kept for the REPL until it calls :func:`call_arguments` (same result)."""
-        return call_arguments(tid, name, args)

@@ -310,9 +310,9 @@ class Debugger:
             # Its entry was seen by us, or came before we looked (execve's, at starti).
             name = self.syscall_names.pop(stop.tid, None)
             call = f"{name}(...)" if name else "<... resumed>"
-            return f"{call} = {format_result(info.rval, info.is_error)}"
-        from pydbg_utrace.engines.syscall_log import SyscallLogger
+            return f"{call} = {format_result(info.rval, info.is_error, name or '')}"
+        from pydbg_utrace.engines.syscall_log import call_arguments
 
         self.syscall_names[stop.tid] = stop.detail
-        args = SyscallLogger._arguments(stop.tid, stop.detail, info.args)
+        args = call_arguments(stop.tid, stop.detail, info.args, self.session.arch)
         return f"{stop.detail}({args})"
