@@ -252,3 +252,74 @@ def test_breakpoint_hit_by_four_threads_200_times(tmp_path):
     assert count == [line.strip() for line in native["hits"] if "already hit" in line]
     assert status == 0 and "total 200" in stdout, stderr
     assert "exited normally" in "\n".join(remote["end"])
+
+
+SIGSTOP_SCRIPT = r"""
+{run}
+echo ==first==\n
+info registers rip
+continue
+echo ==group==\n
+info registers rip
+continue
+echo ==end==\n
+"""
+
+
+def test_stop_signal_passed_on_is_a_group_stop_gdb_hears_of(tmp_path):
+    """`continue` after SIGSTOP passes it on: the group stop is told as SIGSTOP, then runs on.
+
+    (Before, nothing told gdb of the group stop: it waited for a stop reply for ever.)
+    """
+    from conftest import build_tracee
+
+    require_gdb()
+    binary = build_tracee("gdb_sigstop")
+    native = run_gdb(binary, SIGSTOP_SCRIPT.format(run="run"), cwd=str(tmp_path))
+    remote = run_gdb(binary, SIGSTOP_SCRIPT.format(run="continue"), cwd=str(tmp_path),
+                     target="| " + server_command("-", "--", binary))
+    stops = [line for line in remote.splitlines() if "received signal SIGSTOP" in line]
+    assert stops == [line for line in native.splitlines() if "received signal SIGSTOP" in line]
+    assert len(stops) == 2, remote
+    ours, theirs = sections(remote), sections(native)
+    for part in ("first", "group"):
+        assert registers(ours[part])["rip"] == registers(theirs[part])["rip"], remote
+    assert "went on after SIGSTOP" in remote
+    assert without_pids(remote).count("[Inferior 1 (process N) exited with code 05]") == 1
+    assert "exited with code 05" in native
+
+
+SWITCH = r"""
+break all_started
+{run}
+thread 2
+bt 1
+break pthread_join
+continue
+echo ==main==\n
+info registers rip
+bt 1
+echo ==end==\n
+delete
+continue
+"""
+
+
+def test_registers_after_a_stop_are_the_stopped_threads_after_a_thread_switch(tmp_path):
+    """gdb takes the stop reply's thread for our Hg thread (it sends no Hg for it).
+
+    Before, `g` after `thread 2` + `continue` answered thread 2's registers for the
+    main thread's breakpoint hit.
+    """
+    from conftest import build_tracee
+
+    require_gdb()
+    binary = build_tracee("gdb_threads")
+    native = sections(run_gdb(binary, SWITCH.format(run="run"), cwd=str(tmp_path)))
+    remote = sections(run_gdb(binary, SWITCH.format(run="continue"), cwd=str(tmp_path),
+                              target="| " + server_command("-", "--", binary)))
+    assert registers(remote["main"])["rip"] == registers(native["main"])["rip"], remote
+    frame = [x for x in remote["main"] if x.startswith("#0")]
+    assert frame == [x for x in native["main"] if x.startswith("#0")]
+    assert frame and "pthread_join" in frame[0], remote["main"]
+    assert "worker_sum=6" in "\n".join(remote["end"])

@@ -22,6 +22,7 @@ told everything stopped.
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from pydbg_utrace import (
     Engine,
     Event,
     InProgressError,
+    JobControl,
     Process,
     Report,
     Resume,
@@ -42,7 +44,8 @@ from pydbg_utrace import (
 )
 
 BASE_EVENTS = (Event.QUIESCE | Event.SIGNAL_ALL | Event.CLONE | Event.DEATH | Event.STEP
-               | Event.BREAKPOINT)
+               | Event.BREAKPOINT | Event.JCTL)
+STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 
 
 @dataclass
@@ -84,6 +87,7 @@ class _Shared:
     pending: deque[Stop] = field(default_factory=deque)  # not yet told to gdb
     resumed: set[int] = field(default_factory=set)  # let go by gdb's last resume
     unborn: set[int] = field(default_factory=set)  # new threads not yet reported once
+    group_stopped: set[int] = field(default_factory=set)  # in a group stop (report_jctl)
 
 
 class GdbEngine(Engine):
@@ -103,6 +107,7 @@ class GdbEngine(Engine):
         self.catch_syscalls: frozenset[int] | None = None  # None: off; empty: all
         self.detached = False
         self.in_syscall: dict[int, int] = {}  # tid -> number at its entry (tracer thread only)
+        self.stop_signal = signal.SIGSTOP  # the last stop signal delivered (tracer thread)
 
     # -- attaching (connection thread) ---------------------------------------------
     def events(self) -> Event:
@@ -232,12 +237,22 @@ class GdbEngine(Engine):
                 return False
             s.stopping = False
             release = {tid: plan for tid, plan in plans.items() if tid in s.held}
+            cont = min(release.keys() & s.group_stopped, default=None)
             for tid, plan in release.items():
                 s.releasing[tid] = plan.action
                 if plan.action in (Resume.SINGLESTEP, Resume.BLOCKSTEP):
                     s.stepping.add(tid)
+                if tid in s.group_stopped and plan.signo in STOP_SIGNALS:
+                    # gdb passes on the stop signal it was told of the group stop
+                    # with: the kernel ignores a restart signal from a group stop.
+                    release[tid] = plan = Plan(plan.action)
                 if plan.signo:
                     s.passing[tid] = plan.signo
+            if cont is not None:
+                # gdb's resume leaves a group stop, as a ptrace restart does
+                # natively: a SIGCONT, delivered to the program without a stop.
+                s.passing.setdefault(cont, signal.SIGCONT)
+                release[cont] = Plan(release[cont].action, s.passing[cont])
             atts = {tid: s.atts[tid] for tid in release}
         for tid, plan in release.items():
             if plan.signo:
@@ -374,11 +389,26 @@ class GdbEngine(Engine):
             if passing:
                 del self.state.passing[tid]
         if passing or signo in self.pass_signals:
+            if signo in STOP_SIGNALS:
+                self.stop_signal = signo  # what gdb is told the group stopped with
             answer = self._answer(tid, report)
             return (Resume.RESUME if answer is None else answer), SignalAction.DELIVER
         # gdb decides at its resume whether the program gets it (`C sig`):
         # until then it is held back (and re-sent then, see resume()).
         return self._stop_here(att, report, Stop(tid, signo)), SignalAction.IGN
+
+    def report_jctl(self, att: Attachment, report: Report):
+        """A group stop is a stop for gdb (with its stop signal), as natively."""
+        tid = att.thread.tid
+        stopped = report.jctl == JobControl.STOPPED
+        with self.cond:
+            if stopped:
+                self.state.group_stopped.add(tid)
+            else:
+                self.state.group_stopped.discard(tid)
+        if not stopped or self._parked(tid):
+            return self._answer(tid, report)
+        return self._stop_here(att, report, Stop(tid, self.stop_signal))
 
     def _catches(self, nr: int) -> bool:
         caught = self.catch_syscalls
@@ -427,6 +457,7 @@ class GdbEngine(Engine):
             s.releasing.pop(tid, None)
             s.passing.pop(tid, None)
             s.unborn.discard(tid)
+            s.group_stopped.discard(tid)
             if tid == self.pid:
                 s.pending.clear()  # whatever else happened, gdb hears the end
                 s.pending.append(Stop(tid, exited=True, status=report.exit_code))

@@ -148,6 +148,9 @@ class GdbSession:
     def _tell(self, stop: Stop) -> None:
         self.running = False
         self.last = stop
+        # gdb takes a stop reply's thread for our general thread (remote.c
+        # record_currthread), as gdbserver makes it: it sends no Hg for it.
+        self.g_thread = 0
         self._reply(self._stop_reply(stop))
 
     def _stop_reply(self, stop: Stop) -> bytes:
