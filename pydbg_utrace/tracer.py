@@ -607,6 +607,9 @@ class Tracer(TrapHandling, Lifecycle):
             # creator, killed too, may never report it.  Nothing to hold it for.
             thread.holds.discard(CLONE_HOLD)
             self._adopt(thread)
+        # Out of its group stop (SIGKILL woke it): resuming must not LISTEN,
+        # which the kernel refuses (EIO) at any stop but a PTRACE_EVENT_STOP.
+        thread.group_stopped = False
         report = Report(self, thread, Event.EXIT)
         try:
             report.exit_code = kernel.get_event_msg(thread.tid)

@@ -323,3 +323,28 @@ def test_registers_after_a_stop_are_the_stopped_threads_after_a_thread_switch(tm
     assert frame == [x for x in native["main"] if x.startswith("#0")]
     assert frame and "pthread_join" in frame[0], remote["main"]
     assert "worker_sum=6" in "\n".join(remote["end"])
+
+
+def test_kill_in_a_group_stop_kills_at_once(tmp_path):
+    """gdb's `kill` while the program sits in a group stop.
+
+    Before (core): the exit stop SIGKILL causes was resumed with PTRACE_LISTEN, which
+    the kernel refuses there (EIO): a traceback in the tracer, the thread never let
+    die, gdb's vKill unanswered for the server's 30 s bound.
+    """
+    from conftest import build_tracee
+
+    require_gdb()
+    binary = build_tracee("gdb_sigstop")
+    server = Server("--", binary)
+    try:
+        out = run_gdb(binary, "continue\ncontinue\nkill\n", target=server.target,
+                      cwd=str(tmp_path), timeout=25)
+        status, _, stderr = server.finish(timeout=25)
+    finally:
+        server.kill()
+    assert out.count("received signal SIGSTOP") == 2, out
+    assert re.search(r"\[Inferior 1 \(process \d+\) killed\]", out), out
+    assert "Ignoring packet error" not in out
+    assert "Traceback" not in stderr, stderr
+    assert status == 128 + 9
