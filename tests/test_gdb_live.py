@@ -348,3 +348,58 @@ def test_kill_in_a_group_stop_kills_at_once(tmp_path):
     assert "Ignoring packet error" not in out
     assert "Traceback" not in stderr, stderr
     assert status == 128 + 9
+
+
+HARDWARE = r"""
+break main
+{run}
+delete
+hbreak compute
+continue
+echo ==hbreak==\n
+info registers rip
+continue
+info registers rip
+delete
+echo ==rwatch==\n
+rwatch counter
+continue
+continue
+delete
+echo ==awatch==\n
+awatch counter
+continue
+continue
+continue
+delete
+echo ==end==\n
+continue
+"""
+
+
+def test_hbreak_rwatch_awatch_as_natively(tmp_path):
+    """Z1 on an x86 debug register (execute), Z4 for `awatch`, and `rwatch`.
+
+    x86 has no read-only watch: Z3 gets the empty reply, and gdb emulates the read
+    watchpoint with an access one (Z4), exactly as it does natively.
+    """
+    from conftest import build_tracee
+
+    require_gdb()
+    binary = build_tracee("gdb_target")
+    native = sections(run_gdb(binary, HARDWARE.format(run="run"), cwd=str(tmp_path)))
+    remote = sections(run_gdb(binary, HARDWARE.format(run="continue"), cwd=str(tmp_path),
+                              target="| " + server_command("-", "--", binary)))
+    def gdbs(lines):  # the program's own output comes through another pipe, elsewhere
+        return [line for line in lines if line and "hello from gdb_target" not in line]
+
+    for part in ("hbreak", "rwatch", "awatch"):
+        assert part in remote, remote
+        assert gdbs(remote[part]) == gdbs(native[part]), part
+    hbreak = "\n".join(remote["hbreak"])
+    assert "Breakpoint 2, compute (x=1)" in hbreak and "<compute+7>" in hbreak
+    assert [x for x in remote["rwatch"] if x.startswith("Value = ")] == ["Value = 0", "Value = 3"]
+    assert "Hardware access (read/write) watchpoint 4: counter" in remote["awatch"]
+    assert ["Old value = 3", "New value = 9"] == [x for x in remote["awatch"] if "value =" in x]
+    assert without_pids("\n".join(remote["end"])).count(
+        "[Inferior 1 (process N) exited with code 03]") == 1

@@ -53,7 +53,7 @@ class Stop:
     """Something gdb must be told: a stop of ``tid``, or (``exited``) the end of the process.
 
     ``signo`` is a Linux signal number (SIGTRAP for breakpoints and steps);
-    ``reason`` one of "", "swbreak", "watch", "rwatch", "awatch",
+    ``reason`` one of "", "swbreak", "hwbreak", "watch", "rwatch", "awatch",
     "syscall_entry", "syscall_return"; ``value`` the watched address or the
     system call number.
     """
@@ -364,7 +364,7 @@ class GdbEngine(Engine):
     def report_breakpoint(self, att: Attachment, report: Report):
         tid = att.thread.tid
         if report.watchpoint is not None:
-            kind = "awatch" if report.watchpoint.access == "rw" else "watch"
+            kind = {"x": "hwbreak", "rw": "awatch"}.get(report.watchpoint.access, "watch")
             return self._stop_here(att, report, Stop(tid, 5, kind, report.address))
         # Even when another thread's stop came first, this hit is kept (the core
         # steps over the trap on resume, so it would not happen again); resume()

@@ -40,7 +40,11 @@ FEATURES = {
     "qXfer:threads:read": True, "QPassSignals": True, "QCatchSyscalls": True,
     "vContSupported": True,
 }
-WATCH_ACCESS = {BreakpointType.WRITE_WATCH: "w", BreakpointType.ACCESS_WATCH: "rw"}
+#: Z1-Z4 on the debug registers (watchpoints.py).  No read-only watch (Z3): x86 has
+#: none, so gdb gets the empty reply and emulates `rwatch` with an access watch, as
+#: natively and with gdbserver.
+WATCH_ACCESS = {BreakpointType.HARDWARE: "x", BreakpointType.WRITE_WATCH: "w",
+                BreakpointType.ACCESS_WATCH: "rw"}
 
 
 class Done(Exception):
@@ -161,8 +165,8 @@ class GdbSession:
                 return replies.killed(signals.to_gdb(os.WTERMSIG(status)), self.pid)
             return replies.exited(os.WEXITSTATUS(status), self.pid)
         reason: dict = {}
-        if stop.reason == "swbreak":
-            reason["swbreak"] = True
+        if stop.reason in ("swbreak", "hwbreak"):
+            reason[stop.reason] = True
         elif stop.reason in ("watch", "rwatch", "awatch"):
             reason[stop.reason] = stop.value
         elif stop.reason in ("syscall_entry", "syscall_return"):
@@ -320,7 +324,7 @@ class GdbSession:
             return replies.ok()
         access = WATCH_ACCESS.get(request.type)
         if access is None:
-            return replies.empty()  # hardware breakpoints, read-only watches: not here
+            return replies.empty()  # read-only watches: not on x86
         key = (request.type, request.address, request.kind)
         if key not in self.watchpoints:
             try:
