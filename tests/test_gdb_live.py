@@ -403,3 +403,40 @@ def test_hbreak_rwatch_awatch_as_natively(tmp_path):
     assert ["Old value = 3", "New value = 9"] == [x for x in remote["awatch"] if "value =" in x]
     assert without_pids("\n".join(remote["end"])).count(
         "[Inferior 1 (process N) exited with code 03]") == 1
+
+
+LIBC = r"""
+handle SIGUSR1 nostop noprint pass
+break write
+{run}
+echo ==libc==\n
+info registers rip rsp rdi rdx
+bt
+x/4i $pc
+info sharedlibrary write
+echo ==end==\n
+delete
+continue
+"""
+
+
+def test_breakpoint_in_libc_reached_with_continue(tmp_path):
+    """`break write` (in libc, found through qXfer:libraries-svr4) and run to it."""
+    from conftest import build_tracee
+
+    require_gdb()
+    binary = build_tracee("gdb_target")
+    native_out = run_gdb(binary, LIBC.format(run="run"), cwd=str(tmp_path))
+    remote_out = run_gdb(binary, LIBC.format(run="continue"), cwd=str(tmp_path),
+                         target="| " + server_command("-", "--", binary))
+    native, remote = sections(native_out), sections(remote_out)
+
+    def hit(text):
+        return [line for line in text.splitlines() if line.startswith("Breakpoint 1, ")]
+
+    assert hit(remote_out) == hit(native_out)
+    assert hit(remote_out) and "write (fd=1" in hit(remote_out)[0], remote_out
+    assert remote["libc"] == native["libc"]
+    assert any(line.startswith("#1 ") and "in main () at" in line for line in remote["libc"])
+    assert without_pids("\n".join(remote["end"])).count(
+        "[Inferior 1 (process N) exited with code 03]") == 1
