@@ -440,3 +440,42 @@ def test_breakpoint_in_libc_reached_with_continue(tmp_path):
     assert any(line.startswith("#1 ") and "in main () at" in line for line in remote["libc"])
     assert without_pids("\n".join(remote["end"])).count(
         "[Inferior 1 (process N) exited with code 03]") == 1
+
+
+EXEC = r"""
+break stage
+{run}
+echo ==one==\n
+bt
+continue
+echo ==two==\n
+bt
+info registers rip
+echo ==end==\n
+continue
+"""
+
+
+def test_exec_is_followed_and_breakpoints_hit_in_the_new_program(tmp_path):
+    """`exec-events`: gdb hears of the exec (stop reply `exec:`), reloads, re-inserts.
+
+    Before, gdb was never told: its breakpoint in the new image was missed and the
+    program ran to its end.
+    """
+    from conftest import build_tracee
+
+    require_gdb()
+    binary = build_tracee("gdb_exec")
+    native_out = run_gdb(binary, EXEC.format(run="run"), cwd=str(tmp_path))
+    remote_out = run_gdb(binary, EXEC.format(run="continue"), cwd=str(tmp_path),
+                         target="| " + server_command("-", "--", binary))
+    native, remote = sections(native_out), sections(remote_out)
+    assert f"is executing new program: {binary}" in remote_out
+    assert "Breakpoint 1, stage (n=2)" in remote_out, remote_out
+    for part in ("one", "two"):
+        frames = [line for line in remote[part] if line.startswith(("#", "rip"))]
+        assert frames == [line for line in native[part] if line.startswith(("#", "rip"))]
+        assert frames, remote[part]
+    assert "after exec: stage=20" in remote_out
+    assert without_pids("\n".join(remote["end"])).count(
+        "[Inferior 1 (process N) exited with code 04]") == 1

@@ -22,6 +22,7 @@ told everything stopped.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections import deque
@@ -44,7 +45,7 @@ from pydbg_utrace import (
 )
 
 BASE_EVENTS = (Event.QUIESCE | Event.SIGNAL_ALL | Event.CLONE | Event.DEATH | Event.STEP
-               | Event.BREAKPOINT | Event.JCTL)
+               | Event.BREAKPOINT | Event.JCTL | Event.EXEC)
 STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 
 
@@ -54,14 +55,14 @@ class Stop:
 
     ``signo`` is a Linux signal number (SIGTRAP for breakpoints and steps);
     ``reason`` one of "", "swbreak", "hwbreak", "watch", "rwatch", "awatch",
-    "syscall_entry", "syscall_return"; ``value`` the watched address or the
-    system call number.
+    "syscall_entry", "syscall_return", "exec"; ``value`` the watched address,
+    the system call number, or (exec) the new program's path.
     """
 
     tid: int
     signo: int = 0
     reason: str = ""
-    value: int | None = None
+    value: int | bytes | None = None
     exited: bool = False
     status: int | None = None  # wait status, when exited
 
@@ -108,6 +109,8 @@ class GdbEngine(Engine):
         self.detached = False
         self.in_syscall: dict[int, int] = {}  # tid -> number at its entry (tracer thread only)
         self.stop_signal = signal.SIGSTOP  # the last stop signal delivered (tracer thread)
+        self.exec_events = False  # gdb said exec-events+: an exec is a stop for it
+        self.execs = 0  # execs seen: the traps of the old program are gone
 
     # -- attaching (connection thread) ---------------------------------------------
     def events(self) -> Event:
@@ -410,6 +413,31 @@ class GdbEngine(Engine):
             return self._answer(tid, report)
         return self._stop_here(att, report, Stop(tid, self.stop_signal))
 
+    def report_exec(self, att: Attachment, report: Report):
+        """The program was replaced: with `exec-events`, gdb hears of it (and reloads)."""
+        tid = att.thread.tid
+        with self.cond:
+            s = self.state
+            self.execs += 1
+            old = report.old_tid
+            if old is not None and old != tid:
+                # A non-leader thread exec'd and took the leader's tid: same thread for us.
+                s.atts.pop(old, None)
+                s.atts[tid] = att
+                for tids in (s.held, s.resumed):
+                    if old in tids:
+                        tids.discard(old)
+                        tids.add(tid)
+                if old in s.releasing:
+                    s.releasing[tid] = s.releasing.pop(old)
+        if not self.exec_events or self._parked(tid):
+            return self._answer(tid, report)
+        try:
+            path = os.readlink(f"/proc/{self.pid}/exe").encode()
+        except OSError:
+            path = b""
+        return self._stop_here(att, report, Stop(tid, 5, "exec", path))
+
     def _catches(self, nr: int) -> bool:
         caught = self.catch_syscalls
         return caught is not None and (not caught or nr in caught)
@@ -458,7 +486,7 @@ class GdbEngine(Engine):
             s.passing.pop(tid, None)
             s.unborn.discard(tid)
             s.group_stopped.discard(tid)
-            if tid == self.pid:
+            if tid == self.pid and report.old_tid is None:  # not an exec's leader swap
                 s.pending.clear()  # whatever else happened, gdb hears the end
                 s.pending.append(Stop(tid, exited=True, status=report.exit_code))
             self.cond.notify_all()

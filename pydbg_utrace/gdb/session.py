@@ -71,6 +71,7 @@ class GdbSession:
         self.breakpoints: dict[int, object] = {}
         self.watchpoints: dict[tuple[int, int, int], object] = {}
         self.exited = False
+        self.execs = 0  # the engine's exec count when our breakpoint tables were last valid
 
     # -- the loop ----------------------------------------------------------------------
     def start(self) -> None:
@@ -155,6 +156,11 @@ class GdbSession:
         # gdb takes a stop reply's thread for our general thread (remote.c
         # record_currthread), as gdbserver makes it: it sends no Hg for it.
         self.g_thread = 0
+        if self.engine.execs != self.execs:
+            # The program exec'd: its traps went with the old address space.
+            self.execs = self.engine.execs
+            self.breakpoints.clear()
+            self.watchpoints.clear()
         self._reply(self._stop_reply(stop))
 
     def _stop_reply(self, stop: Stop) -> bytes:
@@ -171,6 +177,8 @@ class GdbSession:
             reason[stop.reason] = stop.value
         elif stop.reason in ("syscall_entry", "syscall_return"):
             reason[stop.reason] = stop.value
+        elif stop.reason == "exec":
+            reason["exec_path"] = stop.value
         return replies.stop_reply(signals.to_gdb(stop.signo), self._id(stop.tid), **reason)
 
     def _id(self, tid: int) -> ThreadId:
@@ -195,7 +203,10 @@ class GdbSession:
 
     # -- handlers (each returns the reply payload, or None for no reply) -------------
     def query_supported(self, request: requests.QuerySupported) -> bytes:
-        return replies.supported(FEATURES)
+        features = dict(FEATURES)
+        if request.features.get("exec-events") is True:  # only to a gdb that knows them
+            features["exec-events"] = self.engine.exec_events = True
+        return replies.supported(features)
 
     def start_no_ack(self, request: requests.StartNoAckMode) -> None:
         self._reply(replies.ok())
