@@ -479,3 +479,21 @@ def test_exec_is_followed_and_breakpoints_hit_in_the_new_program(tmp_path):
     assert "after exec: stage=20" in remote_out
     assert without_pids("\n".join(remote["end"])).count(
         "[Inferior 1 (process N) exited with code 04]") == 1
+
+
+def test_group_stop_with_a_second_thread_is_told_once_and_left(tmp_path):
+    """The threaded case (the stop reply that never came in the ppc64le guest's fork-mt).
+
+    Native gdb also reports the sleeping thread's part in the group stop as a stop of
+    its own; all-stop tells gdb once.  Either way the program then runs to its end.
+    """
+    from conftest import build_tracee
+
+    require_gdb()
+    binary = build_tracee("gdb_sigstop")
+    remote = run_gdb(binary, "continue\ninfo threads\ncontinue\ninfo threads\ncontinue\n",
+                     cwd=str(tmp_path),
+                     target="| " + server_command("-", "--", binary, "thread"))
+    assert remote.count('Thread 1 "gdb_sigstop" received signal SIGSTOP') == 2, remote
+    assert "went on after SIGSTOP" in remote
+    assert without_pids(remote).count("[Inferior 1 (process N) exited with code 05]") == 1

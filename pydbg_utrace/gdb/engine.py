@@ -89,6 +89,7 @@ class _Shared:
     resumed: set[int] = field(default_factory=set)  # let go by gdb's last resume
     unborn: set[int] = field(default_factory=set)  # new threads not yet reported once
     group_stopped: set[int] = field(default_factory=set)  # in a group stop (report_jctl)
+    conts: int = 0  # SIGCONTs we sent to leave a group stop, not yet delivered
 
 
 class GdbEngine(Engine):
@@ -240,7 +241,7 @@ class GdbEngine(Engine):
                 return False
             s.stopping = False
             release = {tid: plan for tid, plan in plans.items() if tid in s.held}
-            cont = min(release.keys() & s.group_stopped, default=None)
+            leave_group_stop = bool(release.keys() & s.group_stopped)
             for tid, plan in release.items():
                 s.releasing[tid] = plan.action
                 if plan.action in (Resume.SINGLESTEP, Resume.BLOCKSTEP):
@@ -251,12 +252,17 @@ class GdbEngine(Engine):
                     release[tid] = plan = Plan(plan.action)
                 if plan.signo:
                     s.passing[tid] = plan.signo
-            if cont is not None:
+            if leave_group_stop:
                 # gdb's resume leaves a group stop, as a ptrace restart does
-                # natively: a SIGCONT, delivered to the program without a stop.
-                s.passing.setdefault(cont, signal.SIGCONT)
-                release[cont] = Plan(release[cont].action, s.passing[cont])
+                # natively: a SIGCONT to the process, delivered without a stop
+                # by whichever thread takes it.
+                s.conts += 1
             atts = {tid: s.atts[tid] for tid in release}
+        if leave_group_stop:
+            try:
+                os.kill(self.pid, signal.SIGCONT)
+            except OSError:
+                pass
         for tid, plan in release.items():
             if plan.signo:
                 # The signal gdb passes: queued now, delivered as the thread
@@ -388,9 +394,13 @@ class GdbEngine(Engine):
             return self._answer(tid, report)
         signo = report.signo
         with self.cond:
-            passing = self.state.passing.get(tid) == signo
+            s = self.state
+            passing = s.passing.get(tid) == signo
             if passing:
-                del self.state.passing[tid]
+                del s.passing[tid]
+            elif signo == signal.SIGCONT and s.conts:
+                s.conts -= 1  # ours, from resume(): leaving a group stop
+                passing = True
         if passing or signo in self.pass_signals:
             if signo in STOP_SIGNALS:
                 self.stop_signal = signo  # what gdb is told the group stopped with
