@@ -366,6 +366,8 @@ class GdbEngine(Engine):
             return self.state.stopping or tid in self.state.held
 
     def report_quiesce(self, att: Attachment, report: Report):
+        if report.event == Event.REAP:
+            return None  # after report_death: nothing left to hold (or to count as held)
         with self.cond:
             self.state.unborn.discard(att.thread.tid)
         return self._answer(att.thread.tid, report)
