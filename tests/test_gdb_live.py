@@ -497,3 +497,39 @@ def test_group_stop_with_a_second_thread_is_told_once_and_left(tmp_path):
     assert remote.count('Thread 1 "gdb_sigstop" received signal SIGSTOP') == 2, remote
     assert "went on after SIGSTOP" in remote
     assert without_pids(remote).count("[Inferior 1 (process N) exited with code 05]") == 1
+
+
+RERUN = r"""
+break compute
+run
+delete
+handle SIGUSR1 nostop noprint pass
+continue
+break compute
+run
+echo ==again==\n
+info registers rip
+bt
+echo ==end==\n
+kill
+"""
+
+
+def test_extended_remote_runs_the_program_again(tmp_path):
+    """`target extended-remote`: `run` kills and reruns (vKill, vRun), and runs after the exit."""
+    from conftest import build_tracee
+
+    require_gdb()
+    binary = build_tracee("gdb_target")
+    native_out = run_gdb(binary, RERUN, cwd=str(tmp_path))
+    path = tmp_path / "connect.gdb"
+    path.write_text(f"target extended-remote | {server_command('-', '--', binary)}\n" + RERUN)
+    remote_out = run_gdb(binary, f"source {path}\n", cwd=str(tmp_path))
+    for out in (native_out, remote_out):
+        assert "Breakpoint 1, compute (x=0)" in out and "Breakpoint 2, compute (x=0)" in out, out
+        assert without_pids(out).count("[Inferior 1 (process N) exited with code 03]") == 1, out
+    native, remote = sections(native_out), sections(remote_out)
+    assert registers(remote["again"])["rip"] == registers(native["again"])["rip"]
+    assert [x for x in remote["again"] if x.startswith("#")] == \
+        [x for x in native["again"] if x.startswith("#")]
+    assert re.search(r"\[Inferior 1 \(process \d+\) killed\]", remote_out), remote_out

@@ -55,12 +55,17 @@ class GdbSession:
     """Serves one gdb connection on ``process``."""
 
     def __init__(self, process: Process, send: Callable[[bytes], None], *, launched: bool,
-                 label: str = "gdb", others: Callable[[], int] = lambda: 0):
+                 label: str = "gdb", others: Callable[[], int] = lambda: 0,
+                 launcher: Callable[[list[str]], Process] | None = None):
         self.process = process
         self.pid = process.pid
         self.send_bytes = send
         self.launched = launched
         self.others = others  # how many other gdb sessions share the process
+        # `target extended-remote`: runs a program again (argv; [] = the first one's),
+        # held before its first instruction.  None: not offered (-p PID).
+        self.launcher = launcher
+        self.extended = False
         self.inbox: queue.Queue = queue.Queue()
         self.framer = Framer()
         self.engine = GdbEngine(process, notify=lambda: self.inbox.put(WAKE), label=label)
@@ -405,6 +410,10 @@ class GdbSession:
             self.process.wait(30)  # SIGKILL: its death comes, the core never hangs on it
             if isinstance(request, requests.KillProcess):
                 self._reply(replies.ok())
+            if self.extended:  # the connection stays, for gdb's next `run`
+                self.engine.detach()
+                self.exited, self.running = True, False
+                return
             raise Done
         # gdb reads an `O` packet only while the program runs, so the reason goes
         # into vKill's error (gdb shows it) and our own stderr; `k` has no reply.
@@ -424,6 +433,36 @@ class GdbSession:
         return None
 
     # -- the end ------------------------------------------------------------------------
+    # -- extended-remote: run again in the same session --------------------------------
+    def extended_mode(self, request: requests.ExtendedMode) -> bytes:
+        if self.launcher is None:
+            return replies.empty()  # attached to a process: there is nothing to run again
+        self.extended = True
+        return replies.ok()
+
+    def run_program(self, request: requests.Run) -> bytes:
+        if not self.extended:
+            return replies.empty()
+        if not self.exited:
+            raise ValueError(f"process {self.pid} is still running: kill it first")
+        argv = [request.program.decode(errors="surrogateescape"),
+                *(a.decode(errors="surrogateescape") for a in request.arguments)]
+        process = self.launcher(argv if request.program else [])
+        self._serve_process(process)
+        process.start()  # held by this engine before its first instruction
+        assert self.last is not None
+        return self._stop_reply(self.last)
+
+    def _serve_process(self, process: Process) -> None:
+        """A new program for this connection: a new engine on it, held as at the start."""
+        self.process, self.pid, self.launched = process, process.pid, True
+        self.engine = GdbEngine(process, notify=lambda: self.inbox.put(WAKE),
+                                label=self.engine.name)
+        self.breakpoints.clear()
+        self.watchpoints.clear()
+        self.exited, self.execs, self.g_thread, self.c_thread = False, 0, 0, -1
+        self.start()
+
     def _let_go(self) -> None:
         """Our breakpoints and watchpoints out, our holds released: the others go on."""
         atts = self.engine.attachments()
@@ -489,6 +528,8 @@ HANDLERS: dict[type, Callable] = {
     requests.PassSignals: GdbSession.pass_signals,
     requests.CatchSyscalls: GdbSession.catch_syscalls,
     requests.Detach: GdbSession.detach,
+    requests.ExtendedMode: GdbSession.extended_mode,
+    requests.Run: GdbSession.run_program,
     requests.Kill: GdbSession.kill,
     requests.KillProcess: GdbSession.kill,
 }
