@@ -255,7 +255,19 @@ def gdbserver(args: argparse.Namespace) -> int:
         for engine in hosted:
             for thread in list(process.threads.values()):
                 attach_engine(engine, thread)
-        server = GdbServer(process, launched=args.pid is None, hosted_engines=len(hosted))
+
+        def launcher(argv: list[str]):  # extended-remote's `run`: gdb alone on it
+            rerun = argv or command
+            devnull = os.open(os.devnull, os.O_RDONLY) if stdio else None
+            try:
+                return tracer.launch(rerun, kill_on_exit=True, stdin=devnull,
+                                     stdout=2 if stdio else None)
+            finally:
+                if devnull is not None:
+                    os.close(devnull)
+
+        server = GdbServer(process, launched=args.pid is None, hosted_engines=len(hosted),
+                           launcher=launcher if command else None)
         try:
             if stdio:
                 server.serve_stdio()

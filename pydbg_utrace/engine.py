@@ -236,10 +236,11 @@ class Attachment:
         """A hardware watchpoint on ``size`` bytes at ``address`` (x86_64 debug registers).
 
         ``access`` is ``"w"`` (writes) or ``"rw"`` (reads and writes); ``size``
-        1, 2, 4 or 8, with ``address`` aligned to it.  Hits are reported with
-        ``report_breakpoint`` (``report.watchpoint`` set), in every thread of
-        the process.  Four per process (engines sharing one watch share a
-        register); NotSupportedError off x86_64.
+        1, 2, 4 or 8, with ``address`` aligned to it.  ``"x"`` (size 1) is a
+        hardware breakpoint: it fires before the instruction at ``address`` runs.
+        Hits are reported with ``report_breakpoint`` (``report.watchpoint``
+        set), in every thread of the process.  Four per process (engines
+        sharing one watch share a register); NotSupportedError off x86_64.
         """
         return self._tracer._call(self._tracer._insert_watchpoint, self, address, size, access)
 

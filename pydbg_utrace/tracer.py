@@ -756,12 +756,20 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
         thread.pending = Resume.RESUME
         try:
             step = bool(thread.steppers) or action in (Resume.SINGLESTEP, Resume.BLOCKSTEP)
-            if thread.group_stopped:
+            if thread.group_stopped and thread.jobctl_stop:
                 # Parked in the group stop, even on a trap: a step-over is no
                 # way out of a group stop (and its stop is not one).  The
                 # step-over (at_trap is kept) comes when the group continues.
+                # Only from a PTRACE_EVENT_STOP: the kernel refuses LISTEN (EIO)
+                # at any other stop (its exit stop: it is out of the group stop).
                 self._flush_registers(thread)
-                kernel.listen(thread.tid)
+                try:
+                    kernel.listen(thread.tid)
+                except kernel.InvalidRequestError:
+                    # EIO: it left that stop meanwhile -- killed (a group exit) while
+                    # held: its exit stop waits for us, and decides.
+                    thread.state = State.RUNNING
+                    return
                 thread.state = State.LISTENING
                 return
             if thread.at_trap is not None and self._still_on_trap(thread):

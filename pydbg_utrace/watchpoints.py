@@ -36,8 +36,9 @@ SLOTS = 4  # DR0-DR3
 DR6, DR7 = 6, 7
 DR6_STEP = 1 << 14  # BS: the trap was (also) a single step
 TRAP_TRACE, TRAP_HWBKPT = 2, 4  # si_code of a step and of a debug-register hit
-#: R/W bits: 01 break on writes, 11 on reads and writes (x86 has no read-only).
-ACCESS_BITS = {"w": 0b01, "rw": 0b11}
+#: R/W bits: 00 break on executing the instruction (a hardware breakpoint, LEN 00),
+#: 01 on writes, 11 on reads and writes (x86 has no read-only).
+ACCESS_BITS = {"x": 0b00, "w": 0b01, "rw": 0b11}
 #: LEN bits: 00 one byte, 01 two, 11 four, 10 eight.
 LEN_BITS = {1: 0b00, 2: 0b01, 4: 0b11, 8: 0b10}
 SUPPORTED_ARCHES = ("x86_64",)
@@ -52,8 +53,11 @@ class NoFreeSlotError(RuntimeError):
 def check(address: int, size: int, access: str) -> None:
     """ValueError (one line) unless the debug registers can watch this."""
     if access not in ACCESS_BITS:
-        raise ValueError(f"watch access {access!r}: use 'w' (writes) or 'rw' (reads and "
-                         "writes); x86 debug registers cannot watch reads alone")
+        raise ValueError(f"watch access {access!r}: use 'w' (writes), 'rw' (reads and "
+                         "writes) or 'x' (execution); x86 debug registers cannot watch reads "
+                         "alone")
+    if access == "x" and size != 1:
+        raise ValueError(f"an execute breakpoint is 1 byte (the instruction's first), not {size}")
     if size not in LEN_BITS:
         raise ValueError(f"watch size {size}: the debug registers watch 1, 2, 4 or 8 bytes")
     if address % size:

@@ -252,3 +252,284 @@ def test_breakpoint_hit_by_four_threads_200_times(tmp_path):
     assert count == [line.strip() for line in native["hits"] if "already hit" in line]
     assert status == 0 and "total 200" in stdout, stderr
     assert "exited normally" in "\n".join(remote["end"])
+
+
+SIGSTOP_SCRIPT = r"""
+{run}
+echo ==first==\n
+info registers rip
+continue
+echo ==group==\n
+info registers rip
+continue
+echo ==end==\n
+"""
+
+
+def test_stop_signal_passed_on_is_a_group_stop_gdb_hears_of(tmp_path):
+    """`continue` after SIGSTOP passes it on: the group stop is told as SIGSTOP, then runs on.
+
+    (Before, nothing told gdb of the group stop: it waited for a stop reply for ever.)
+    """
+    from conftest import build_tracee
+
+    require_gdb()
+    binary = build_tracee("gdb_sigstop")
+    native = run_gdb(binary, SIGSTOP_SCRIPT.format(run="run"), cwd=str(tmp_path))
+    remote = run_gdb(binary, SIGSTOP_SCRIPT.format(run="continue"), cwd=str(tmp_path),
+                     target="| " + server_command("-", "--", binary))
+    stops = [line for line in remote.splitlines() if "received signal SIGSTOP" in line]
+    assert stops == [line for line in native.splitlines() if "received signal SIGSTOP" in line]
+    assert len(stops) == 2, remote
+    ours, theirs = sections(remote), sections(native)
+    for part in ("first", "group"):
+        assert registers(ours[part])["rip"] == registers(theirs[part])["rip"], remote
+    assert "went on after SIGSTOP" in remote
+    assert without_pids(remote).count("[Inferior 1 (process N) exited with code 05]") == 1
+    assert "exited with code 05" in native
+
+
+SWITCH = r"""
+break all_started
+{run}
+thread 2
+bt 1
+break pthread_join
+continue
+echo ==main==\n
+info registers rip
+bt 1
+echo ==end==\n
+delete
+continue
+"""
+
+
+def test_registers_after_a_stop_are_the_stopped_threads_after_a_thread_switch(tmp_path):
+    """gdb takes the stop reply's thread for our Hg thread (it sends no Hg for it).
+
+    Before, `g` after `thread 2` + `continue` answered thread 2's registers for the
+    main thread's breakpoint hit.
+    """
+    from conftest import build_tracee
+
+    require_gdb()
+    binary = build_tracee("gdb_threads")
+    native = sections(run_gdb(binary, SWITCH.format(run="run"), cwd=str(tmp_path)))
+    remote = sections(run_gdb(binary, SWITCH.format(run="continue"), cwd=str(tmp_path),
+                              target="| " + server_command("-", "--", binary)))
+    assert registers(remote["main"])["rip"] == registers(native["main"])["rip"], remote
+    frame = [x for x in remote["main"] if x.startswith("#0")]
+    assert frame == [x for x in native["main"] if x.startswith("#0")]
+    assert frame and "pthread_join" in frame[0], remote["main"]
+    assert "worker_sum=6" in "\n".join(remote["end"])
+
+
+def test_kill_in_a_group_stop_kills_at_once(tmp_path):
+    """gdb's `kill` while the program sits in a group stop.
+
+    Before (core): the exit stop SIGKILL causes was resumed with PTRACE_LISTEN, which
+    the kernel refuses there (EIO): a traceback in the tracer, the thread never let
+    die, gdb's vKill unanswered for the server's 30 s bound.
+    """
+    from conftest import build_tracee
+
+    require_gdb()
+    binary = build_tracee("gdb_sigstop")
+    server = Server("--", binary)
+    try:
+        out = run_gdb(binary, "continue\ncontinue\nkill\n", target=server.target,
+                      cwd=str(tmp_path), timeout=25)
+        status, _, stderr = server.finish(timeout=25)
+    finally:
+        server.kill()
+    assert out.count("received signal SIGSTOP") == 2, out
+    assert re.search(r"\[Inferior 1 \(process \d+\) killed\]", out), out
+    assert "Ignoring packet error" not in out
+    assert "Traceback" not in stderr, stderr
+    assert status == 128 + 9
+
+
+HARDWARE = r"""
+break main
+{run}
+delete
+hbreak compute
+continue
+echo ==hbreak==\n
+info registers rip
+continue
+info registers rip
+delete
+echo ==rwatch==\n
+rwatch counter
+continue
+continue
+delete
+echo ==awatch==\n
+awatch counter
+continue
+continue
+continue
+delete
+echo ==end==\n
+continue
+"""
+
+
+def test_hbreak_rwatch_awatch_as_natively(tmp_path):
+    """Z1 on an x86 debug register (execute), Z4 for `awatch`, and `rwatch`.
+
+    x86 has no read-only watch: Z3 gets the empty reply, and gdb emulates the read
+    watchpoint with an access one (Z4), exactly as it does natively.
+    """
+    from conftest import build_tracee
+
+    require_gdb()
+    binary = build_tracee("gdb_target")
+    native = sections(run_gdb(binary, HARDWARE.format(run="run"), cwd=str(tmp_path)))
+    remote = sections(run_gdb(binary, HARDWARE.format(run="continue"), cwd=str(tmp_path),
+                              target="| " + server_command("-", "--", binary)))
+    def gdbs(lines):  # the program's own output comes through another pipe, elsewhere
+        return [line for line in lines if line and "hello from gdb_target" not in line]
+
+    for part in ("hbreak", "rwatch", "awatch"):
+        assert part in remote, remote
+        assert gdbs(remote[part]) == gdbs(native[part]), part
+    hbreak = "\n".join(remote["hbreak"])
+    assert "Breakpoint 2, compute (x=1)" in hbreak and "<compute+7>" in hbreak
+    assert [x for x in remote["rwatch"] if x.startswith("Value = ")] == ["Value = 0", "Value = 3"]
+    assert "Hardware access (read/write) watchpoint 4: counter" in remote["awatch"]
+    assert ["Old value = 3", "New value = 9"] == [x for x in remote["awatch"] if "value =" in x]
+    assert without_pids("\n".join(remote["end"])).count(
+        "[Inferior 1 (process N) exited with code 03]") == 1
+
+
+LIBC = r"""
+handle SIGUSR1 nostop noprint pass
+break write
+{run}
+echo ==libc==\n
+info registers rip rsp rdi rdx
+bt
+x/4i $pc
+info sharedlibrary write
+echo ==end==\n
+delete
+continue
+"""
+
+
+def test_breakpoint_in_libc_reached_with_continue(tmp_path):
+    """`break write` (in libc, found through qXfer:libraries-svr4) and run to it."""
+    from conftest import build_tracee
+
+    require_gdb()
+    binary = build_tracee("gdb_target")
+    native_out = run_gdb(binary, LIBC.format(run="run"), cwd=str(tmp_path))
+    remote_out = run_gdb(binary, LIBC.format(run="continue"), cwd=str(tmp_path),
+                         target="| " + server_command("-", "--", binary))
+    native, remote = sections(native_out), sections(remote_out)
+
+    def hit(text):
+        return [line for line in text.splitlines() if line.startswith("Breakpoint 1, ")]
+
+    assert hit(remote_out) == hit(native_out)
+    assert hit(remote_out) and "write (fd=1" in hit(remote_out)[0], remote_out
+    assert remote["libc"] == native["libc"]
+    assert any(line.startswith("#1 ") and "in main () at" in line for line in remote["libc"])
+    assert without_pids("\n".join(remote["end"])).count(
+        "[Inferior 1 (process N) exited with code 03]") == 1
+
+
+EXEC = r"""
+break stage
+{run}
+echo ==one==\n
+bt
+continue
+echo ==two==\n
+bt
+info registers rip
+echo ==end==\n
+continue
+"""
+
+
+def test_exec_is_followed_and_breakpoints_hit_in_the_new_program(tmp_path):
+    """`exec-events`: gdb hears of the exec (stop reply `exec:`), reloads, re-inserts.
+
+    Before, gdb was never told: its breakpoint in the new image was missed and the
+    program ran to its end.
+    """
+    from conftest import build_tracee
+
+    require_gdb()
+    binary = build_tracee("gdb_exec")
+    native_out = run_gdb(binary, EXEC.format(run="run"), cwd=str(tmp_path))
+    remote_out = run_gdb(binary, EXEC.format(run="continue"), cwd=str(tmp_path),
+                         target="| " + server_command("-", "--", binary))
+    native, remote = sections(native_out), sections(remote_out)
+    assert f"is executing new program: {binary}" in remote_out
+    assert "Breakpoint 1, stage (n=2)" in remote_out, remote_out
+    for part in ("one", "two"):
+        frames = [line for line in remote[part] if line.startswith(("#", "rip"))]
+        assert frames == [line for line in native[part] if line.startswith(("#", "rip"))]
+        assert frames, remote[part]
+    assert "after exec: stage=20" in remote_out
+    assert without_pids("\n".join(remote["end"])).count(
+        "[Inferior 1 (process N) exited with code 04]") == 1
+
+
+def test_group_stop_with_a_second_thread_is_told_once_and_left(tmp_path):
+    """The threaded case (the stop reply that never came in the ppc64le guest's fork-mt).
+
+    Native gdb also reports the sleeping thread's part in the group stop as a stop of
+    its own; all-stop tells gdb once.  Either way the program then runs to its end.
+    """
+    from conftest import build_tracee
+
+    require_gdb()
+    binary = build_tracee("gdb_sigstop")
+    remote = run_gdb(binary, "continue\ninfo threads\ncontinue\ninfo threads\ncontinue\n",
+                     cwd=str(tmp_path),
+                     target="| " + server_command("-", "--", binary, "thread"))
+    assert remote.count('Thread 1 "gdb_sigstop" received signal SIGSTOP') == 2, remote
+    assert "went on after SIGSTOP" in remote
+    assert without_pids(remote).count("[Inferior 1 (process N) exited with code 05]") == 1
+
+
+RERUN = r"""
+break compute
+run
+delete
+handle SIGUSR1 nostop noprint pass
+continue
+break compute
+run
+echo ==again==\n
+info registers rip
+bt
+echo ==end==\n
+kill
+"""
+
+
+def test_extended_remote_runs_the_program_again(tmp_path):
+    """`target extended-remote`: `run` kills and reruns (vKill, vRun), and runs after the exit."""
+    from conftest import build_tracee
+
+    require_gdb()
+    binary = build_tracee("gdb_target")
+    native_out = run_gdb(binary, RERUN, cwd=str(tmp_path))
+    path = tmp_path / "connect.gdb"
+    path.write_text(f"target extended-remote | {server_command('-', '--', binary)}\n" + RERUN)
+    remote_out = run_gdb(binary, f"source {path}\n", cwd=str(tmp_path))
+    for out in (native_out, remote_out):
+        assert "Breakpoint 1, compute (x=0)" in out and "Breakpoint 2, compute (x=0)" in out, out
+        assert without_pids(out).count("[Inferior 1 (process N) exited with code 03]") == 1, out
+    native, remote = sections(native_out), sections(remote_out)
+    assert registers(remote["again"])["rip"] == registers(native["again"])["rip"]
+    assert [x for x in remote["again"] if x.startswith("#")] == \
+        [x for x in native["again"] if x.startswith("#")]
+    assert re.search(r"\[Inferior 1 \(process \d+\) killed\]", remote_out), remote_out

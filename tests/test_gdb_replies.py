@@ -91,3 +91,8 @@ def test_xfer_chunks_reassemble_through_the_framer(data, length):
 def test_xfer_past_the_end_is_an_empty_last_chunk():
     assert replies.xfer_chunk(b"abc", 3, 10) == b"l"
     assert replies.xfer_chunk(b"abc", 99, 10) == b"l"
+
+
+def test_stop_reply_exec_event_carries_the_new_program_in_hex():
+    reply = replies.stop_reply(5, ThreadId(0x4d2, 0x4d2), exec_path=b"/bin/true")
+    assert reply == b"T05exec:" + b"/bin/true".hex().encode() + b";thread:p4d2.4d2;"

@@ -34,7 +34,7 @@ def test_dr7_bits_follow_the_intel_layout():
 
 
 def test_encode_and_decode_round_trip_every_combination():
-    specs = [None] + list(itertools.product((1, 2, 4, 8), ("w", "rw")))
+    specs = [None, (1, "x")] + list(itertools.product((1, 2, 4, 8), ("w", "rw")))
     for slots in itertools.product(specs, repeat=4):
         assert decode_dr7(encode_dr7(list(slots))) == list(slots)
     assert encode_dr7([None] * 4) == 0
@@ -42,7 +42,8 @@ def test_encode_and_decode_round_trip_every_combination():
 
 @pytest.mark.parametrize(("address", "size", "access", "message"), [
     (0x1000, 8, "r", "cannot watch reads alone"),
-    (0x1000, 8, "x", "use 'w'"),
+    (0x1000, 8, "x", "execute breakpoint is 1 byte"),
+    (0x1000, 1, "r", "use 'w'"),
     (0x1000, 3, "w", "1, 2, 4 or 8"),
     (0x1004, 8, "w", "not aligned"),
     (0x1001, 2, "w", "not aligned"),

@@ -22,6 +22,8 @@ told everything stopped.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -32,6 +34,7 @@ from pydbg_utrace import (
     Engine,
     Event,
     InProgressError,
+    JobControl,
     Process,
     Report,
     Resume,
@@ -42,7 +45,8 @@ from pydbg_utrace import (
 )
 
 BASE_EVENTS = (Event.QUIESCE | Event.SIGNAL_ALL | Event.CLONE | Event.DEATH | Event.STEP
-               | Event.BREAKPOINT)
+               | Event.BREAKPOINT | Event.JCTL | Event.EXEC)
+STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 
 
 @dataclass
@@ -50,15 +54,15 @@ class Stop:
     """Something gdb must be told: a stop of ``tid``, or (``exited``) the end of the process.
 
     ``signo`` is a Linux signal number (SIGTRAP for breakpoints and steps);
-    ``reason`` one of "", "swbreak", "watch", "rwatch", "awatch",
-    "syscall_entry", "syscall_return"; ``value`` the watched address or the
-    system call number.
+    ``reason`` one of "", "swbreak", "hwbreak", "watch", "rwatch", "awatch",
+    "syscall_entry", "syscall_return", "exec"; ``value`` the watched address,
+    the system call number, or (exec) the new program's path.
     """
 
     tid: int
     signo: int = 0
     reason: str = ""
-    value: int | None = None
+    value: int | bytes | None = None
     exited: bool = False
     status: int | None = None  # wait status, when exited
 
@@ -84,6 +88,8 @@ class _Shared:
     pending: deque[Stop] = field(default_factory=deque)  # not yet told to gdb
     resumed: set[int] = field(default_factory=set)  # let go by gdb's last resume
     unborn: set[int] = field(default_factory=set)  # new threads not yet reported once
+    group_stopped: set[int] = field(default_factory=set)  # in a group stop (report_jctl)
+    conts: int = 0  # SIGCONTs we sent to leave a group stop, not yet delivered
 
 
 class GdbEngine(Engine):
@@ -103,6 +109,9 @@ class GdbEngine(Engine):
         self.catch_syscalls: frozenset[int] | None = None  # None: off; empty: all
         self.detached = False
         self.in_syscall: dict[int, int] = {}  # tid -> number at its entry (tracer thread only)
+        self.stop_signal = signal.SIGSTOP  # the last stop signal delivered (tracer thread)
+        self.exec_events = False  # gdb said exec-events+: an exec is a stop for it
+        self.execs = 0  # execs seen: the traps of the old program are gone
 
     # -- attaching (connection thread) ---------------------------------------------
     def events(self) -> Event:
@@ -232,13 +241,28 @@ class GdbEngine(Engine):
                 return False
             s.stopping = False
             release = {tid: plan for tid, plan in plans.items() if tid in s.held}
+            leave_group_stop = bool(release.keys() & s.group_stopped)
             for tid, plan in release.items():
                 s.releasing[tid] = plan.action
                 if plan.action in (Resume.SINGLESTEP, Resume.BLOCKSTEP):
                     s.stepping.add(tid)
+                if tid in s.group_stopped and plan.signo in STOP_SIGNALS:
+                    # gdb passes on the stop signal it was told of the group stop
+                    # with: the kernel ignores a restart signal from a group stop.
+                    release[tid] = plan = Plan(plan.action)
                 if plan.signo:
                     s.passing[tid] = plan.signo
+            if leave_group_stop:
+                # gdb's resume leaves a group stop, as a ptrace restart does
+                # natively: a SIGCONT to the process, delivered without a stop
+                # by whichever thread takes it.
+                s.conts += 1
             atts = {tid: s.atts[tid] for tid in release}
+        if leave_group_stop:
+            try:
+                os.kill(self.pid, signal.SIGCONT)
+            except OSError:
+                pass
         for tid, plan in release.items():
             if plan.signo:
                 # The signal gdb passes: queued now, delivered as the thread
@@ -342,6 +366,8 @@ class GdbEngine(Engine):
             return self.state.stopping or tid in self.state.held
 
     def report_quiesce(self, att: Attachment, report: Report):
+        if report.event == Event.REAP:
+            return None  # after report_death: nothing left to hold (or to count as held)
         with self.cond:
             self.state.unborn.discard(att.thread.tid)
         return self._answer(att.thread.tid, report)
@@ -349,7 +375,7 @@ class GdbEngine(Engine):
     def report_breakpoint(self, att: Attachment, report: Report):
         tid = att.thread.tid
         if report.watchpoint is not None:
-            kind = "awatch" if report.watchpoint.access == "rw" else "watch"
+            kind = {"x": "hwbreak", "rw": "awatch"}.get(report.watchpoint.access, "watch")
             return self._stop_here(att, report, Stop(tid, 5, kind, report.address))
         # Even when another thread's stop came first, this hit is kept (the core
         # steps over the trap on resume, so it would not happen again); resume()
@@ -370,15 +396,59 @@ class GdbEngine(Engine):
             return self._answer(tid, report)
         signo = report.signo
         with self.cond:
-            passing = self.state.passing.get(tid) == signo
+            s = self.state
+            passing = s.passing.get(tid) == signo
             if passing:
-                del self.state.passing[tid]
+                del s.passing[tid]
+            elif signo == signal.SIGCONT and s.conts:
+                s.conts -= 1  # ours, from resume(): leaving a group stop
+                passing = True
         if passing or signo in self.pass_signals:
+            if signo in STOP_SIGNALS:
+                self.stop_signal = signo  # what gdb is told the group stopped with
             answer = self._answer(tid, report)
             return (Resume.RESUME if answer is None else answer), SignalAction.DELIVER
         # gdb decides at its resume whether the program gets it (`C sig`):
         # until then it is held back (and re-sent then, see resume()).
         return self._stop_here(att, report, Stop(tid, signo)), SignalAction.IGN
+
+    def report_jctl(self, att: Attachment, report: Report):
+        """A group stop is a stop for gdb (with its stop signal), as natively."""
+        tid = att.thread.tid
+        stopped = report.jctl == JobControl.STOPPED
+        with self.cond:
+            if stopped:
+                self.state.group_stopped.add(tid)
+            else:
+                self.state.group_stopped.discard(tid)
+        if not stopped or self._parked(tid):
+            return self._answer(tid, report)
+        return self._stop_here(att, report, Stop(tid, self.stop_signal))
+
+    def report_exec(self, att: Attachment, report: Report):
+        """The program was replaced: with `exec-events`, gdb hears of it (and reloads)."""
+        tid = att.thread.tid
+        with self.cond:
+            s = self.state
+            self.execs += 1
+            old = report.old_tid
+            if old is not None and old != tid:
+                # A non-leader thread exec'd and took the leader's tid: same thread for us.
+                s.atts.pop(old, None)
+                s.atts[tid] = att
+                for tids in (s.held, s.resumed):
+                    if old in tids:
+                        tids.discard(old)
+                        tids.add(tid)
+                if old in s.releasing:
+                    s.releasing[tid] = s.releasing.pop(old)
+        if not self.exec_events or self._parked(tid):
+            return self._answer(tid, report)
+        try:
+            path = os.readlink(f"/proc/{self.pid}/exe").encode()
+        except OSError:
+            path = b""
+        return self._stop_here(att, report, Stop(tid, 5, "exec", path))
 
     def _catches(self, nr: int) -> bool:
         caught = self.catch_syscalls
@@ -427,7 +497,8 @@ class GdbEngine(Engine):
             s.releasing.pop(tid, None)
             s.passing.pop(tid, None)
             s.unborn.discard(tid)
-            if tid == self.pid:
+            s.group_stopped.discard(tid)
+            if tid == self.pid and report.old_tid is None:  # not an exec's leader swap
                 s.pending.clear()  # whatever else happened, gdb hears the end
                 s.pending.append(Stop(tid, exited=True, status=report.exit_code))
             self.cond.notify_all()

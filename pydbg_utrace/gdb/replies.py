@@ -44,6 +44,7 @@ def stop_reply(signo: int, thread: ThreadId | None = None, *, swbreak: bool = Fa
                hwbreak: bool = False, watch: int | None = None, rwatch: int | None = None,
                awatch: int | None = None, syscall_entry: int | None = None,
                syscall_return: int | None = None, library: bool = False,
+               exec_path: bytes | None = None,
                registers: Mapping[int, bytes] | None = None) -> bytes:
     """``T05thread:p4d2.4d3;swbreak:;``: stopped by ``signo`` for one reason.
 
@@ -58,6 +59,8 @@ def stop_reply(signo: int, thread: ThreadId | None = None, *, swbreak: bool = Fa
     for name, number in (("syscall_entry", syscall_entry), ("syscall_return", syscall_return)):
         if number is not None:
             parts.append(b"%s:%x;" % (name.encode(), number))
+    if exec_path is not None:  # the new program, hex-encoded (`exec-events`)
+        parts.append(b"exec:" + exec_path.hex().encode() + b";")
     for name, flag in (("swbreak", swbreak), ("hwbreak", hwbreak), ("library", library)):
         if flag:
             parts.append(name.encode() + b":;")

@@ -72,8 +72,10 @@ class GdbServer:
     """Serves any number of gdb connections on one process, each its own engine."""
 
     def __init__(self, process: Process, *, launched: bool, hosted_engines: int = 0,
-                 log: Callable[[str], None] | None = None):
+                 log: Callable[[str], None] | None = None,
+                 launcher: Callable[[list[str]], Process] | None = None):
         self.process = process
+        self.launcher = launcher  # extended-remote's `run` (see GdbSession)
         self.launched = launched
         self.hosted_engines = hosted_engines  # --trace / --engine beside gdb
         self.log = log or (lambda text: print(text, file=sys.stderr, flush=True))
@@ -156,7 +158,8 @@ class GdbServer:
             self._count += 1
             session = GdbSession(self.process, send, launched=self.launched,
                                  label=f"gdb#{self._count}",
-                                 others=lambda: self._others_than(session))
+                                 others=lambda: self._others_than(session),
+                                 launcher=self.launcher)
             self.sessions.add(session)
         try:
             session.start()

@@ -40,7 +40,11 @@ FEATURES = {
     "qXfer:threads:read": True, "QPassSignals": True, "QCatchSyscalls": True,
     "vContSupported": True,
 }
-WATCH_ACCESS = {BreakpointType.WRITE_WATCH: "w", BreakpointType.ACCESS_WATCH: "rw"}
+#: Z1-Z4 on the debug registers (watchpoints.py).  No read-only watch (Z3): x86 has
+#: none, so gdb gets the empty reply and emulates `rwatch` with an access watch, as
+#: natively and with gdbserver.
+WATCH_ACCESS = {BreakpointType.HARDWARE: "x", BreakpointType.WRITE_WATCH: "w",
+                BreakpointType.ACCESS_WATCH: "rw"}
 
 
 class Done(Exception):
@@ -51,12 +55,17 @@ class GdbSession:
     """Serves one gdb connection on ``process``."""
 
     def __init__(self, process: Process, send: Callable[[bytes], None], *, launched: bool,
-                 label: str = "gdb", others: Callable[[], int] = lambda: 0):
+                 label: str = "gdb", others: Callable[[], int] = lambda: 0,
+                 launcher: Callable[[list[str]], Process] | None = None):
         self.process = process
         self.pid = process.pid
         self.send_bytes = send
         self.launched = launched
         self.others = others  # how many other gdb sessions share the process
+        # `target extended-remote`: runs a program again (argv; [] = the first one's),
+        # held before its first instruction.  None: not offered (-p PID).
+        self.launcher = launcher
+        self.extended = False
         self.inbox: queue.Queue = queue.Queue()
         self.framer = Framer()
         self.engine = GdbEngine(process, notify=lambda: self.inbox.put(WAKE), label=label)
@@ -67,6 +76,7 @@ class GdbSession:
         self.breakpoints: dict[int, object] = {}
         self.watchpoints: dict[tuple[int, int, int], object] = {}
         self.exited = False
+        self.execs = 0  # the engine's exec count when our breakpoint tables were last valid
 
     # -- the loop ----------------------------------------------------------------------
     def start(self) -> None:
@@ -148,6 +158,14 @@ class GdbSession:
     def _tell(self, stop: Stop) -> None:
         self.running = False
         self.last = stop
+        # gdb takes a stop reply's thread for our general thread (remote.c
+        # record_currthread), as gdbserver makes it: it sends no Hg for it.
+        self.g_thread = 0
+        if self.engine.execs != self.execs:
+            # The program exec'd: its traps went with the old address space.
+            self.execs = self.engine.execs
+            self.breakpoints.clear()
+            self.watchpoints.clear()
         self._reply(self._stop_reply(stop))
 
     def _stop_reply(self, stop: Stop) -> bytes:
@@ -158,12 +176,14 @@ class GdbSession:
                 return replies.killed(signals.to_gdb(os.WTERMSIG(status)), self.pid)
             return replies.exited(os.WEXITSTATUS(status), self.pid)
         reason: dict = {}
-        if stop.reason == "swbreak":
-            reason["swbreak"] = True
+        if stop.reason in ("swbreak", "hwbreak"):
+            reason[stop.reason] = True
         elif stop.reason in ("watch", "rwatch", "awatch"):
             reason[stop.reason] = stop.value
         elif stop.reason in ("syscall_entry", "syscall_return"):
             reason[stop.reason] = stop.value
+        elif stop.reason == "exec":
+            reason["exec_path"] = stop.value
         return replies.stop_reply(signals.to_gdb(stop.signo), self._id(stop.tid), **reason)
 
     def _id(self, tid: int) -> ThreadId:
@@ -188,7 +208,10 @@ class GdbSession:
 
     # -- handlers (each returns the reply payload, or None for no reply) -------------
     def query_supported(self, request: requests.QuerySupported) -> bytes:
-        return replies.supported(FEATURES)
+        features = dict(FEATURES)
+        if request.features.get("exec-events") is True:  # only to a gdb that knows them
+            features["exec-events"] = self.engine.exec_events = True
+        return replies.supported(features)
 
     def start_no_ack(self, request: requests.StartNoAckMode) -> None:
         self._reply(replies.ok())
@@ -317,7 +340,7 @@ class GdbSession:
             return replies.ok()
         access = WATCH_ACCESS.get(request.type)
         if access is None:
-            return replies.empty()  # hardware breakpoints, read-only watches: not here
+            return replies.empty()  # read-only watches: not on x86
         key = (request.type, request.address, request.kind)
         if key not in self.watchpoints:
             try:
@@ -387,6 +410,10 @@ class GdbSession:
             self.process.wait(30)  # SIGKILL: its death comes, the core never hangs on it
             if isinstance(request, requests.KillProcess):
                 self._reply(replies.ok())
+            if self.extended:  # the connection stays, for gdb's next `run`
+                self.engine.detach()
+                self.exited, self.running = True, False
+                return
             raise Done
         # gdb reads an `O` packet only while the program runs, so the reason goes
         # into vKill's error (gdb shows it) and our own stderr; `k` has no reply.
@@ -406,6 +433,36 @@ class GdbSession:
         return None
 
     # -- the end ------------------------------------------------------------------------
+    # -- extended-remote: run again in the same session --------------------------------
+    def extended_mode(self, request: requests.ExtendedMode) -> bytes:
+        if self.launcher is None:
+            return replies.empty()  # attached to a process: there is nothing to run again
+        self.extended = True
+        return replies.ok()
+
+    def run_program(self, request: requests.Run) -> bytes:
+        if not self.extended:
+            return replies.empty()
+        if not self.exited:
+            raise ValueError(f"process {self.pid} is still running: kill it first")
+        argv = [request.program.decode(errors="surrogateescape"),
+                *(a.decode(errors="surrogateescape") for a in request.arguments)]
+        process = self.launcher(argv if request.program else [])
+        self._serve_process(process)
+        process.start()  # held by this engine before its first instruction
+        assert self.last is not None
+        return self._stop_reply(self.last)
+
+    def _serve_process(self, process: Process) -> None:
+        """A new program for this connection: a new engine on it, held as at the start."""
+        self.process, self.pid, self.launched = process, process.pid, True
+        self.engine = GdbEngine(process, notify=lambda: self.inbox.put(WAKE),
+                                label=self.engine.name)
+        self.breakpoints.clear()
+        self.watchpoints.clear()
+        self.exited, self.execs, self.g_thread, self.c_thread = False, 0, 0, -1
+        self.start()
+
     def _let_go(self) -> None:
         """Our breakpoints and watchpoints out, our holds released: the others go on."""
         atts = self.engine.attachments()
@@ -471,6 +528,8 @@ HANDLERS: dict[type, Callable] = {
     requests.PassSignals: GdbSession.pass_signals,
     requests.CatchSyscalls: GdbSession.catch_syscalls,
     requests.Detach: GdbSession.detach,
+    requests.ExtendedMode: GdbSession.extended_mode,
+    requests.Run: GdbSession.run_program,
     requests.Kill: GdbSession.kill,
     requests.KillProcess: GdbSession.kill,
 }
