@@ -13,8 +13,10 @@ real tracee held in a syscall-entry stop (so the ptrace requests are real):
 * ``dispatch.report`` with 1 and 8 engines that answer None;
 * ``Tracer._wants_syscalls``, called by every resume.
 
-Nothing here asserts: it prints a table.  It needs the tracee built by
-bench/run (``bench/_build/tracee``).
+Nothing here asserts: it prints a table.  It compiles the tracee
+(``bench/tracee.c`` into ``bench/_build/tracee``) if bench/run has not.
+tests/test_bench_hotpath.py runs it with a few loops, so that it cannot rot
+when the core's objects change under it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
+import subprocess
 import sys
 import timeit
 from pathlib import Path
@@ -52,13 +55,24 @@ class FakeThread:
     def __init__(self, attachments):
         self.attachments = attachments
         self.tid = 0
+        self.syscall_watchers = sum(1 for att in attachments if att.events & Event.SYSCALL)
+
+
+def build_tracee() -> Path:
+    """bench/tracee.c compiled as bench/run does, if it is missing or older than its source."""
+    source, tracee = HERE / "tracee.c", HERE / "_build" / "tracee"
+    if not tracee.exists() or tracee.stat().st_mtime < source.stat().st_mtime:
+        tracee.parent.mkdir(exist_ok=True)
+        tmp = tracee.with_suffix(f".{os.getpid()}.tmp")
+        subprocess.run([os.environ.get("CC", "cc"), "-O2", "-Wall", "-o", str(tmp), str(source)],
+                       check=True)
+        tmp.replace(tracee)  # atomic: a parallel bench/run never sees half a binary
+    return tracee
 
 
 def stopped_tracee() -> int:
     """A tracee held in a syscall-entry stop (PTRACE_TRACEME, then one PTRACE_SYSCALL)."""
-    tracee = HERE / "_build" / "tracee"
-    if not tracee.exists():
-        sys.exit("bench/hotpath.py: build the tracee first (bench/run --calls 1 --repeat 1)")
+    tracee = build_tracee()
     pid = os.fork()
     if pid == 0:
         try:
@@ -92,6 +106,7 @@ def main() -> int:
     for att in one + eight:
         att.events = Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT
     thread1 = FakeThread(one)
+    assert Tracer._wants_syscalls(thread1)
     flag = Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT
     plain = int(flag)
 
