@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from .engine import Attachment, Engine
     from .kernel import Siginfo, SyscallInfo
+    from .syscall_stop import LaneState
     from .tracer import Tracer
 
 
@@ -55,6 +56,7 @@ class Thread:
         self.at_trap: int | None = None  # stopped on our trap here (PC rewound)
         self.inject = 0  # signal to deliver when resumed
         self.syscall: SyscallInfo | None = None
+        self.lane: LaneState | None = None  # the tracer's fast-lane memory (syscall_stop.py)
         self.stop_event = 0  # the Event reported at the current stop
         self.abort_result: tuple[int, int | None] | None = None  # set at the exit stop
         self.group_stopped = False

@@ -22,12 +22,13 @@ import logging
 import os
 import shutil
 import signal
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from . import dispatch, kernel, signals, watchpoints
+from . import dispatch, kernel, lane, signals, watchpoints
 from .engine import Attachment, Engine, Report
 from .errors import (
     AlreadyError,
@@ -46,13 +47,25 @@ from .stopkinds import (
     CLONE_EVENTS,
     CLONE_HOLD,
     GROUP_STOP_SIGNALS,
+    LANE_STATUS,
     LAUNCH_HOLD,
     SYSCALL_STOP,
     WAKE_SIGNAL,
 )
+from .syscall_stop import NEXT_OP, LaneState, SyscallReport
 from .traps import TrapHandling, _same_memory
 
 log = logging.getLogger("pydbg_utrace")
+
+# The fast lane's constants, loaded once (a module global is one dict lookup;
+# an enum member through its class is two, plus a descriptor).
+_RESUME = Resume.RESUME
+_STOPPED, _RUNNING = State.STOPPED, State.RUNNING
+_SYSCALL_ENTRY, _SYSCALL_EXIT = Event.SYSCALL_ENTRY, Event.SYSCALL_EXIT
+_RUN, _ABORT = SyscallAction.RUN, SyscallAction.ABORT
+_INFO_ENTRY, _INFO_EXIT = kernel.PTRACE_SYSCALL_INFO_ENTRY, kernel.PTRACE_SYSCALL_INFO_EXIT
+_NEXT_OP = NEXT_OP
+_getrefcount = sys.getrefcount
 
 
 
@@ -71,7 +84,11 @@ class Tracer(TrapHandling, Lifecycle):
         self._strays: collections.deque[tuple[int, int]] = collections.deque()
         self._threads: dict[int, Thread] = {}
         self._processes: dict[int, Process] = {}
-        self._current: Attachment | None = None  # whose callback is running
+        self._running = lane.Running()  # whose callback is running (.current)
+        # The thread whose report is being dispatched: a control() from one of
+        # its callbacks is combined with the report, not carried out in the
+        # middle of it (its resume waits for the report's end; see _resume).
+        self._reporting: Thread | None = None
         self._closed = False
         self._stopped = False  # the tracer thread left its loop (closed or died)
         self._failure: BaseException | None = None  # what killed the tracer thread
@@ -218,7 +235,8 @@ class Tracer(TrapHandling, Lifecycle):
 
     def _loop(self) -> None:
         while not self._closed:
-            self._drain()
+            if self._requests:
+                self._drain()
             if self._closed:
                 break
             if self._deferred:
@@ -239,6 +257,10 @@ class Tracer(TrapHandling, Lifecycle):
                 self._on_waker(status)
                 continue
             try:
+                if status == LANE_STATUS:  # a syscall stop: the fast lane, if it may
+                    thread = self._threads.get(tid)
+                    if thread is not None and self._on_syscall_fast(thread):
+                        continue
                 self._on_status(tid, status)
             except BaseException:  # a bug of ours must not stop every tracee
                 log.exception("while handling status %#x of thread %d", status, tid)
@@ -287,6 +309,8 @@ class Tracer(TrapHandling, Lifecycle):
         thread.state = State.STOPPED
         thread.regs = None
         thread.inject = 0
+        if thread.lane is not None:  # any stop but a known syscall stop forgets the parity
+            thread.lane.next_op = thread.lane.op = 0
         sig = os.WSTOPSIG(status)
         event = kernel.event_of(status)
         thread.jobctl_stop = event == kernel.PTRACE_EVENT_STOP
@@ -327,7 +351,16 @@ class Tracer(TrapHandling, Lifecycle):
         thread.stop_event = event
         atts = thread.attachments if attachments is None else attachments
         held = any(hold in atts for hold in thread.holds)
-        decision = dispatch.report(atts, event, report, wanted, self._set_current, held)
+        outer, self._reporting = self._reporting, thread
+        try:
+            decision = dispatch.report(atts, event, report, wanted, self._running.set, held)
+        finally:
+            self._reporting = outer
+        self._record(thread, decision)
+        return decision
+
+    def _record(self, thread: Thread, decision: dispatch.Decision) -> None:
+        """Carry the engines' decision into the thread: holds, detaches, steps, pending."""
         for att, exc in decision.failed:
             log.error("engine %s raised in a callback on thread %d and was detached: %r",
                       att.engine.display_name(), thread.tid, exc, exc_info=exc)
@@ -344,10 +377,6 @@ class Tracer(TrapHandling, Lifecycle):
                 if att not in thread.steppers:
                     thread.steppers.append(att)
         thread.pending = min(thread.pending, decision.resume)
-        return decision
-
-    def _set_current(self, att: Attachment | None) -> None:
-        self._current = att
 
     def _quiesce_pass(self, thread: Thread, interrupt: bool) -> None:
         """The report a REPORT/INTERRUPT asked for: quiesce, or report_signal(REPORT)."""
@@ -406,6 +435,8 @@ class Tracer(TrapHandling, Lifecycle):
         except kernel.NoSuchProcessError:
             return  # killed (a group exit) since it stopped: its exit stop follows
         entry, thread.syscall = thread.syscall, info
+        if thread.lane is not None:
+            thread.lane.op = info.op  # a plain resume from here lets the lane know the next
         report = Report(self, thread, Event.NONE)
         report.syscall = info
         if info.op == kernel.PTRACE_SYSCALL_INFO_EXIT:
@@ -432,10 +463,111 @@ class Tracer(TrapHandling, Lifecycle):
         report.event = Event.SYSCALL_ENTRY
         report.syscall_action = SyscallAction.RUN
         self._report(thread, report, Event.SYSCALL_ENTRY)
+        self._after_entry_report(thread, report)
+
+    def _after_entry_report(self, thread: Thread, report: Report) -> None:
         if report.syscall_action == SyscallAction.ABORT:
             thread.arch.abort_syscall(self._registers(thread))
             if thread.abort_result is None:
                 thread.abort_result = (0, errno.ENOSYS)
+
+    # -- the fast lane (docs/architecture.md; the rules: lane.py, the data: syscall_stop.py) --
+    def _on_syscall_fast(self, thread: Thread) -> bool:
+        """A syscall stop in the common case, in as few steps as Python allows.
+
+        False (nothing done) when the lane cannot serve this stop: then
+        _on_status takes it the general way.  The lane serves a born thread
+        of a known process that nobody holds, owes no quiesce, has nothing
+        pending (no step, no REPORT, no abort result, no trap to step over,
+        no group stop) and whose engines do not want QUIESCE.
+        """
+        lane_state = thread.lane
+        if lane_state is None:
+            lane_state = thread.lane = LaneState()
+        plan = lane_state.plan
+        if plan is None:
+            plan = lane_state.plan = lane.Plan(thread.attachments)
+        if not plan.usable or thread.holds or thread.quiesce_owed or thread.steppers \
+                or thread.pending is not _RESUME or thread.abort_result is not None \
+                or thread.at_trap is not None or thread.group_stopped or not thread.born \
+                or thread.release_at_exit is not None or thread.process is None:
+            return False
+        op, lane_state.next_op = lane_state.next_op, 0
+        tid = thread.tid
+        thread.state = _STOPPED
+        thread.regs = None
+        thread.inject = 0
+        thread.jobctl_stop = False
+        thread.process.settled(tid)
+        info = None
+        try:
+            if not op:
+                info = kernel.SyscallInfo.undecoded(kernel.fetch_syscall_info(tid))
+                op = info.op
+            if op == _INFO_ENTRY:
+                event = _SYSCALL_ENTRY
+                if info is None and plan.wants_exit:
+                    info = kernel.SyscallInfo.undecoded(kernel.fetch_syscall_info(tid))
+                entry = thread.syscall = info  # None: fetched only if an engine reads it
+            elif op == _INFO_EXIT and thread.syscall is not None \
+                    and thread.syscall.op != _INFO_EXIT:
+                event = _SYSCALL_EXIT
+                entry = thread.syscall
+                if info is not None:
+                    info.nr, info.args = entry.nr, entry.args
+            else:  # an exit whose entry we did not see, a seccomp stop: the general way
+                lane_state.op = 0
+                self._on_syscall(thread)
+                return True
+        except kernel.NoSuchProcessError:
+            return True  # killed (a group exit) since it stopped: its exit stop follows
+        lane_state.op = op
+        report = lane_state.report
+        if report is None or report.written or _getrefcount(report) > 3:
+            report = lane_state.report = SyscallReport(self, thread, event, info, entry)
+        else:  # nobody kept the last one: make it this stop's
+            report.renew(event, info, entry)
+        if event is _SYSCALL_ENTRY:
+            report.syscall_action = _RUN
+            calls = plan.entry
+        else:
+            calls = plan.exit
+        thread.stop_event = event
+        self._reporting = thread
+        try:
+            decision = lane.run(plan, calls, event, report, self._running)
+        finally:
+            self._reporting = None
+        if decision is not None or report.syscall_action is _ABORT \
+                or _getrefcount(report) > 3:
+            # Left the lane (or an engine kept the report): from here on the
+            # general path, with the syscall info read while still at this stop.
+            try:
+                info = report.syscall
+            except kernel.NoSuchProcessError:
+                return True
+            if event is _SYSCALL_EXIT:
+                thread.syscall = info
+            if decision is not None:
+                self._record(thread, decision)
+            if event is _SYSCALL_ENTRY:
+                self._after_entry_report(thread, report)
+            self._resume(thread)
+            return True
+        if event is _SYSCALL_EXIT:
+            thread.syscall = None  # (an exit is never the entry of the next stop)
+        if thread.holds or thread.pending is not _RESUME or thread.regs is not None \
+                or thread.steppers or thread.abort_result is not None \
+                or thread.quiesce_owed or not thread.syscall_watchers:
+            self._resume(thread)  # a callback asked for more than a plain resume
+            return True
+        try:
+            kernel.resume_syscall(tid)
+            lane_state.next_op = _NEXT_OP[op]
+        except kernel.NoSuchProcessError:
+            pass  # killed while stopped: its death report follows
+        thread.state = _RUNNING
+        return True
 
     def _on_signal_stop(self, thread: Thread, sig: int) -> None:
         try:
@@ -749,6 +881,9 @@ class Tracer(TrapHandling, Lifecycle):
                 kernel.singlestep(thread.tid, sig)
             elif thread.abort_result is not None or self._wants_syscalls(thread):
                 kernel.cont_syscall(thread.tid, sig)
+                lane_state = thread.lane
+                if lane_state is not None and not sig:
+                    lane_state.next_op = NEXT_OP.get(lane_state.op, 0)
             else:
                 kernel.cont(thread.tid, sig)
         except kernel.NoSuchProcessError:
@@ -784,10 +919,12 @@ class Tracer(TrapHandling, Lifecycle):
 
     @staticmethod
     def _count_syscall_watchers(thread: Thread) -> None:
-        """Recount who wants syscall stops (on attach, set_events, detach: not per stop)."""
+        """Recount who wants syscall stops; replan the lane (set_events, detach: not per stop)."""
         bits = int(Event.SYSCALL)
         thread.syscall_watchers = sum(1 for att in thread.attachments
                                       if int(att.events) & bits)
+        if thread.lane is not None:
+            thread.lane.replan()
 
     def _interrupt(self, thread: Thread) -> None:
         # Sent even if one is pending: the kernel keeps one trap flag, so a
@@ -833,6 +970,8 @@ class Tracer(TrapHandling, Lifecycle):
             raise InvalidError("attach with CREATE needs an engine")
         att = Attachment(self, thread, engine, data)
         thread.attachments.append(att)
+        if thread.lane is not None:
+            thread.lane.replan()
         return att
 
     def _set_events(self, att: Attachment, events: Event) -> None:
@@ -842,7 +981,7 @@ class Tracer(TrapHandling, Lifecycle):
         lifecycle = Event.DEATH | Event.QUIESCE
         if thread.death_reported and (events ^ att.events) & lifecycle:
             raise AlreadyError(f"thread {thread.tid} is already dying")
-        if self._current is att and att.events & ~events:
+        if self._running.current is att and att.events & ~events:
             raise InProgressError("cannot clear events while this engine's callback runs")
         had_syscalls = self._wants_syscalls(thread)
         att.events = events
@@ -905,7 +1044,7 @@ class Tracer(TrapHandling, Lifecycle):
         thread = att.thread
         if att.detached or not thread.alive:
             raise NoSuchThreadError(f"thread {thread.tid} is gone or the engine detached")
-        if self._current is not att and att not in thread.holds:
+        if self._running.current is not att and att not in thread.holds:
             raise NotStoppedError(
                 f"thread {thread.tid} is not held stopped by {att.engine.display_name()}")
         return self._registers(thread)
