@@ -814,7 +814,9 @@ class Tracer(TrapHandling, Lifecycle):
     # -- resuming --------------------------------------------------------------------
     def _resume(self, thread: Thread) -> None:
         """Let the thread go on if nobody holds it, in the cheapest way that serves all."""
-        if thread.state != State.STOPPED:
+        if thread.state != State.STOPPED or thread is self._reporting:
+            # (Asked by control() from a callback of this thread's report: the
+            # report's own end resumes it, with every engine's answer combined.)
             return
         if thread.quiesce_owed:
             self._quiesce_owed(thread)
