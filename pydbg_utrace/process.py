@@ -123,7 +123,7 @@ class Process:
     def memory(self) -> AddressSpace:
         """The program's memory; our breakpoints are invisible in it."""
         if self._memory is None:
-            self._memory = AddressSpace(self.pid)
+            self._memory = AddressSpace(self.pid, self.tracer.call)  # its owner: see call
         return self._memory
 
     @property

@@ -151,11 +151,36 @@ class Tracer(TrapHandling, Lifecycle):
 
     @property
     def processes(self) -> list[Process]:
-        return list(self._processes.values())
+        """The traced processes now: a snapshot taken by the tracer thread ([] once closed)."""
+        try:
+            return self._call(self._process_list)
+        except RuntimeError:  # closed or dead: it traces nothing any more
+            return []
 
     def thread(self, tid: int) -> Thread:
         """The traced thread ``tid`` (KeyError if we do not trace it)."""
-        return self._threads[tid]
+        return self._call(self._threads.__getitem__, tid)
+
+    def call(self, fn: Callable, *args: Any) -> Any:
+        """Run ``fn(*args)`` on the tracer thread and return (or raise) what it does.
+
+        At once when called from the tracer thread (a callback); otherwise
+        queued, the tracer woken, and the caller blocked until it ran,
+        between two callbacks.  The tracer thread owns every table that a
+        stop changes (threads, processes, trap tables, the /proc/PID/mem
+        file): other threads read them through this, never directly
+        (docs/architecture.md, "Who owns what").  RuntimeError once the
+        tracer is closed.
+        """
+        return self._call(fn, *args)
+
+    @property
+    def in_tracer_thread(self) -> bool:
+        """Is the caller the tracer thread (a callback, or code it runs)?"""
+        return threading.current_thread() is self._thread
+
+    def _process_list(self) -> list[Process]:
+        return list(self._processes.values())
 
     def close(self, kill: bool = False) -> None:
         """Detach from (or, with ``kill``, kill) every tracee and stop the tracer thread."""
