@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from . import dispatch, kernel, lane, signals, watchpoints
+from . import dispatch, kernel, lane, procfs, signals, watchpoints
 from .engine import Attachment, Engine, Report
 from .errors import (
     AlreadyError,
@@ -41,7 +41,7 @@ from .errors import (
     NotSupportedError,
 )
 from .events import AttachFlags, Event, JobControl, Resume, SignalAction, SyscallAction
-from .lifecycle import Lifecycle, _parent_of, _tgid, prepare_launch
+from .lifecycle import Lifecycle, prepare_launch
 from .process import Process, State, Thread
 from .stopkinds import (
     CLONE_EVENTS,
@@ -52,7 +52,7 @@ from .stopkinds import (
     SYSCALL_STOP,
     WAKE_SIGNAL,
 )
-from .syscall_stop import NEXT_OP, LaneState, SyscallReport
+from .syscall_stop import NEXT_OP, SyscallReport
 from .traps import TrapHandling, _same_memory
 
 log = logging.getLogger("pydbg_utrace")
@@ -134,7 +134,7 @@ class Tracer(TrapHandling, Lifecycle):
     def _attach_noting_parent(self, pid: int) -> Process:
         process = self._attach_process(pid)
         # The host program's own child: its wait() will want the exit status.
-        process.host_child = not process.is_child and _parent_of(pid) == os.getpid()
+        process.host_child = not process.is_child and procfs.parent_of(pid) == os.getpid()
         return process
 
     def attach(self, thread: Thread, engine: Engine | None = None,
@@ -325,7 +325,7 @@ class Tracer(TrapHandling, Lifecycle):
 
     def _adopt(self, thread: Thread) -> None:
         """A thread of a traced process we learn of without its clone event."""
-        process = self._processes.get(_tgid(thread.tid))
+        process = self._processes.get(procfs.tgid(thread.tid))
         if process is not None:
             thread.process = process
             process.threads[thread.tid] = thread
@@ -508,7 +508,7 @@ class Tracer(TrapHandling, Lifecycle):
         """
         lane_state = thread.lane
         if lane_state is None:
-            lane_state = thread.lane = LaneState()
+            lane_state = thread.lane = lane.LaneState()
         plan = lane_state.plan
         if plan is None:
             plan = lane_state.plan = lane.Plan(thread.attachments)
@@ -692,7 +692,7 @@ class Tracer(TrapHandling, Lifecycle):
             child = Thread(self, child_tid, None)
             self._threads[child_tid] = child
         child.holds.add(CLONE_HOLD)
-        if kind == "clone" and _tgid(child_tid) == parent.process.pid:
+        if kind == "clone" and procfs.tgid(child_tid) == parent.process.pid:
             kind = "thread"
         if kind == "thread":
             child.process = parent.process
