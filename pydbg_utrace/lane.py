@@ -55,6 +55,24 @@ class Running:
         self.current = att
 
 
+class LaneState:
+    """The fast lane's memory of one thread (``Thread.lane``), kept by the tracer."""
+
+    __slots__ = ("plan", "next_op", "op", "report")
+
+    def __init__(self) -> None:
+        self.plan: Plan | None = None  # None: make it again before the next lane stop
+        self.next_op = 0  # the op of the next syscall stop, if known (0: ask the kernel)
+        self.op = 0  # the op of the current syscall stop, once known
+        self.report: object = None  # the last SyscallReport, reused while nobody keeps it
+
+    def replan(self) -> None:
+        """The thread's engines or their events changed: the plan is out of date."""
+        if self.plan is not None:
+            self.plan.stale = True
+            self.plan = None
+
+
 class Plan:
     """One thread's syscall reports, precomputed: who is called, in which order.
 

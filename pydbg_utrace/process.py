@@ -19,10 +19,11 @@ from .memory import AddressSpace
 if TYPE_CHECKING:
     from pydbg_utrace.arch.base import Arch, Registers
 
-    from .engine import Attachment, Engine
     from .kernel import Siginfo, SyscallInfo
-    from .syscall_stop import LaneState
-    from .tracer import Tracer
+    from .lane import LaneState
+    from .seams import AttachmentSide as Attachment
+    from .seams import EngineSide as Engine
+    from .seams import TracerSide as Tracer
 
 
 class State(enum.Enum):
@@ -56,7 +57,7 @@ class Thread:
         self.at_trap: int | None = None  # stopped on our trap here (PC rewound)
         self.inject = 0  # signal to deliver when resumed
         self.syscall: SyscallInfo | None = None
-        self.lane: LaneState | None = None  # the tracer's fast-lane memory (syscall_stop.py)
+        self.lane: LaneState | None = None  # the tracer's fast-lane memory (lane.py)
         self.stop_event = 0  # the Event reported at the current stop
         self.abort_result: tuple[int, int | None] | None = None  # set at the exit stop
         self.group_stopped = False

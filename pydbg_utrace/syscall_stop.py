@@ -1,7 +1,8 @@
-"""A syscall stop on the fast lane: what the tracer keeps per thread, and a light report.
+"""A syscall stop on the fast lane: lazily read syscall info, and a light report.
 
-The lane (:mod:`pydbg_utrace.lane`) decides; this module holds the data of
-one thread's syscall stops so that a stop costs only what it uses:
+The lane (:mod:`pydbg_utrace.lane`) decides; this module (and ``lane.LaneState``)
+keep the data of one thread's syscall stops so that a stop costs only what
+it uses:
 
 * **Entry or exit** is known without asking the kernel when the last stop
   was a syscall stop that we resumed with a plain ``PTRACE_SYSCALL`` and the
@@ -16,37 +17,14 @@ one thread's syscall stops so that a stop costs only what it uses:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from . import kernel
 from .engine import Report
 from .events import Resume
-
-if TYPE_CHECKING:
-    from .lane import Plan
 
 ENTRY = kernel.PTRACE_SYSCALL_INFO_ENTRY
 EXIT = kernel.PTRACE_SYSCALL_INFO_EXIT
 #: The op the stop after a plain PTRACE_SYSCALL from this one will have.
 NEXT_OP = {ENTRY: EXIT, EXIT: ENTRY}
-
-
-class LaneState:
-    """The fast lane's memory of one thread (``Thread.lane``), kept by the tracer."""
-
-    __slots__ = ("plan", "next_op", "op", "report")
-
-    def __init__(self) -> None:
-        self.plan: Plan | None = None  # None: make it again before the next lane stop
-        self.next_op = 0  # the op of the next syscall stop, if known (0: ask the kernel)
-        self.op = 0  # the op of the current syscall stop, once known
-        self.report: SyscallReport | None = None  # the last one, reused while nobody keeps it
-
-    def replan(self) -> None:
-        """The thread's engines or their events changed: the plan is out of date."""
-        if self.plan is not None:
-            self.plan.stale = True
-            self.plan = None
 
 
 _SYSCALL_SLOT = Report.syscall  # the base class's slot, under the lazy property below
