@@ -1,9 +1,11 @@
 """The system-call layer: thin ctypes bindings for what the tracer needs.
 
 One small function per request, in the manner of python-ptrace's binding:
-no state, no policy.  Every failure becomes a :class:`KernelError` subclass
-that names the request and the pid, and that is also the matching built-in
-``OSError`` subclass (``ProcessLookupError`` for ESRCH, ``PermissionError``
+no policy, and no state but the few buffers the tracer thread's requests
+reuse (the event message, the syscall info: hence "tracer thread only").
+Every failure becomes a :class:`KernelError` subclass that names the
+request and the pid, and that is also the matching built-in ``OSError``
+subclass (``ProcessLookupError`` for ESRCH, ``PermissionError``
 for EPERM...), so callers can catch either.
 
 Only the tracer thread may call the ptrace functions: the kernel ties a
@@ -172,10 +174,6 @@ def detach(pid: int, sig: int = 0) -> None:
     ptrace(PTRACE_DETACH, pid, 0, sig)
 
 
-def kill_tracee(pid: int) -> None:
-    ptrace(PTRACE_KILL, pid)
-
-
 _ulong = ctypes.c_ulong()
 _ulong_addr = ctypes.addressof(_ulong)
 
@@ -217,6 +215,16 @@ def poke_data(pid: int, addr: int, word: int) -> None:
 SIGINFO_SIZE = 128
 SI_USER = 0  # kill()
 SI_TKILL = -6  # tkill() / tgkill()
+
+
+def sent_by_kernel(code: int) -> bool:
+    """Did the kernel raise this signal (a trap, a fault), not a process?
+
+    ``si_code > 0`` is the kernel's own (SI_KERNEL, TRAP_BRKPT, TRAP_TRACE,
+    ...); a process's kill/tgkill/sigqueue gives ``<= 0`` (SI_USER,
+    SI_TKILL, SI_QUEUE): siginfo(2).
+    """
+    return code > 0
 
 
 class Siginfo:
@@ -476,9 +484,6 @@ _process_vm_readv = _libc.process_vm_readv
 _process_vm_readv.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_ulong,
                               ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong)
 _process_vm_readv.restype = ctypes.c_ssize_t
-_process_vm_writev = _libc.process_vm_writev
-_process_vm_writev.argtypes = _process_vm_readv.argtypes
-_process_vm_writev.restype = ctypes.c_ssize_t
 
 
 def read_memory(pid: int, addr: int, size: int) -> bytes:
@@ -490,17 +495,6 @@ def read_memory(pid: int, addr: int, size: int) -> bytes:
     if n < 0:
         raise error(ctypes.get_errno(), "process_vm_readv", pid)
     return buf.raw[:n]
-
-
-def write_memory(pid: int, addr: int, data: bytes) -> int:
-    """Write ``data`` at ``addr`` (writable pages only); returns bytes written."""
-    buf = ctypes.create_string_buffer(bytes(data), len(data))
-    local = _Iovec(ctypes.addressof(buf), len(data))
-    remote = _Iovec(addr, len(data))
-    n = _process_vm_writev(pid, ctypes.addressof(local), 1, ctypes.addressof(remote), 1, 0)
-    if n < 0:
-        raise error(ctypes.get_errno(), "process_vm_writev", pid)
-    return n
 
 
 # -- kcmp (is this the same address space?) ---------------------------------------

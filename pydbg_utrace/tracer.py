@@ -184,6 +184,9 @@ class Tracer(TrapHandling, Lifecycle):
 
     def close(self, kill: bool = False) -> None:
         """Detach from (or, with ``kill``, kill) every tracee and stop the tracer thread."""
+        # Registered at start so that interpreter exit cleans up; once closed,
+        # nothing is left to clean and the tracer need not live until exit.
+        atexit.unregister(self.close)
         if self._closed or not self._thread.is_alive():
             return
         self._call(self._close, kill)
@@ -614,12 +617,13 @@ class Tracer(TrapHandling, Lifecycle):
                 and self._report_watchpoints(thread) and not thread.stepping):
             self._resume(thread)  # watchpoint hook: a debug-register hit, reported
             return
-        if sig == signal.SIGTRAP and thread.stepping and info.code > 0:
+        if sig == signal.SIGTRAP and thread.stepping and kernel.sent_by_kernel(info.code):
             thread.stepping = False
             self._on_step(thread)
             return
         thread.stepping = False
-        if sig == signal.SIGTRAP and info.code > 0 and thread.process.has_traps():
+        if sig == signal.SIGTRAP and kernel.sent_by_kernel(info.code) \
+                and thread.process.has_traps():
             address = self._registers(thread).pc - thread.arch.breakpoint_pc_offset
             trap = thread.process.breakpoints.trap_at(address)
             if trap is not None:
@@ -664,7 +668,7 @@ class Tracer(TrapHandling, Lifecycle):
             report.jctl = JobControl.CONTINUED
             self._report(thread, report, Event.JCTL)
         interrupt = thread.interrupt_report
-        thread.interrupting = thread.interrupt_report = False
+        thread.interrupt_report = False
         if interrupt:
             self._quiesce_pass(thread, interrupt=True)
         elif thread.holds or thread.pending <= Resume.REPORT:
@@ -675,7 +679,7 @@ class Tracer(TrapHandling, Lifecycle):
         first = not thread.group_stopped
         thread.group_stopped = True
         interrupt = thread.interrupt_report
-        thread.interrupting = thread.interrupt_report = False
+        thread.interrupt_report = False
         if first:
             report = Report(self, thread, Event.JCTL)
             report.jctl = JobControl.STOPPED
@@ -955,13 +959,12 @@ class Tracer(TrapHandling, Lifecycle):
 
     def _interrupt(self, thread: Thread) -> None:
         # Sent even if one is pending: the kernel keeps one trap flag, so a
-        # second request costs nothing, and a stale ``interrupting`` can never
-        # leave us waiting for a trap that was already taken.
+        # second request costs nothing (and nothing here waits for the trap:
+        # whatever stop comes next is handled as it comes).
         if thread.state not in (State.RUNNING, State.LISTENING):
             return
         try:
             kernel.interrupt(thread.tid)
-            thread.interrupting = True
         except kernel.NoSuchProcessError:
             pass
 
