@@ -11,7 +11,9 @@ real tracee held in a syscall-entry stop (so the ptrace requests are real):
 * the ptrace requests the tracer makes per stop, raw ctypes vs our wrapper;
 * building a Report and a Decision; the enum mask tests;
 * ``dispatch.report`` with 1 and 8 engines that answer None;
-* ``Tracer._wants_syscalls``, called by every resume.
+* ``Tracer._wants_syscalls``, called by every resume;
+* the fast lane's pieces (docs/architecture.md): the request without ctypes
+  argument conversion, the undecoded syscall info, ``lane.run``.
 
 Nothing here asserts: it prints a table.  It compiles the tracee
 (``bench/tracee.c`` into ``bench/_build/tracee``) if bench/run has not.
@@ -32,7 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from pydbg_utrace import dispatch, kernel  # noqa: E402
+from pydbg_utrace import dispatch, kernel, lane  # noqa: E402
 from pydbg_utrace.engine import Attachment, Engine, Report  # noqa: E402
 from pydbg_utrace.events import Event  # noqa: E402
 from pydbg_utrace.tracer import Tracer  # noqa: E402
@@ -113,6 +115,11 @@ def main() -> int:
     def running(att):
         pass
 
+    raw = kernel.fetch_syscall_info(pid)
+    plan1, plan8 = lane.Plan(one), lane.Plan(eight)
+    exit_, ran = Event.SYSCALL_EXIT, lane.Running()
+    r = Report(None, thread1, Event.SYSCALL_EXIT)
+
     def report_once(atts):
         r = Report(None, thread1, Event.SYSCALL_EXIT)
         dispatch.report(atts, Event.SYSCALL_EXIT, r, None, running)
@@ -134,6 +141,11 @@ def main() -> int:
          lambda: Tracer._wants_syscalls(thread1)),
         ("Report + dispatch.report, 1 engine", lambda: report_once(one)),
         ("Report + dispatch.report, 8 engines", lambda: report_once(eight)),
+        ("fast lane: kernel.fetch_syscall_info() (no argtypes)",
+         lambda: kernel.fetch_syscall_info(pid)),
+        ("fast lane: SyscallInfo.undecoded(raw)", lambda: kernel.SyscallInfo.undecoded(raw)),
+        ("fast lane: lane.run, 1 engine", lambda: lane.run(plan1, plan1.exit, exit_, r, ran)),
+        ("fast lane: lane.run, 8 engines", lambda: lane.run(plan8, plan8.exit, exit_, r, ran)),
     ]
     print(f"{'piece':60} {'µs/call':>8}")
     try:
