@@ -389,11 +389,13 @@ _syscall_info_buf = (ctypes.c_ubyte * _SYSCALL_INFO_SIZE)()
 _syscall_info_arg = ctypes.c_void_p(ctypes.addressof(_syscall_info_buf))
 
 # The hot path's own ptrace: a separate function object with no argtypes, so
-# ctypes converts nothing (ints go as C ints, which libffi widens to the
-# register, and pointers are passed as ready-made c_void_p objects).  Only for
-# requests whose arguments are small ints or such objects.
+# ctypes converts nothing per call.  The request and the pid go as C ints
+# (what ptrace's prototype has); the two pointer-sized arguments are ready-made
+# ctypes objects, so that no register half is left to chance on any ABI.
 _ptrace_plain = ctypes.CDLL(None, use_errno=True).ptrace
 _ptrace_plain.restype = ctypes.c_long
+_NULL = ctypes.c_void_p(0)
+_SYSCALL_INFO_SIZE_ARG = ctypes.c_ulong(_SYSCALL_INFO_SIZE)
 
 
 def _decode_fields(raw: bytes) -> tuple:
@@ -410,7 +412,8 @@ def _decode_fields(raw: bytes) -> tuple:
 
 def fetch_syscall_info(pid: int) -> bytes:
     """GET_SYSCALL_INFO's raw bytes for the current syscall stop of ``pid`` (tracer thread)."""
-    if _ptrace_plain(PTRACE_GET_SYSCALL_INFO, pid, _SYSCALL_INFO_SIZE, _syscall_info_arg) == -1:
+    if _ptrace_plain(PTRACE_GET_SYSCALL_INFO, pid, _SYSCALL_INFO_SIZE_ARG,
+                     _syscall_info_arg) == -1:
         raise error(ctypes.get_errno(), "PTRACE_GET_SYSCALL_INFO", pid)
     return bytes(_syscall_info_buf)
 
@@ -422,7 +425,7 @@ def get_syscall_info(pid: int) -> SyscallInfo:
 
 def resume_syscall(pid: int) -> None:
     """PTRACE_SYSCALL with no signal, the fast lane's resume (see ``_ptrace_plain``)."""
-    if _ptrace_plain(PTRACE_SYSCALL, pid, 0, 0) == -1:
+    if _ptrace_plain(PTRACE_SYSCALL, pid, _NULL, _NULL) == -1:
         raise error(ctypes.get_errno(), "PTRACE_SYSCALL", pid)
 
 
