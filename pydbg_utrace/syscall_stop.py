@@ -27,7 +27,6 @@ EXIT = kernel.PTRACE_SYSCALL_INFO_EXIT
 NEXT_OP = {ENTRY: EXIT, EXIT: ENTRY}
 
 
-_SYSCALL_SLOT = Report.syscall  # the base class's slot, under the lazy property below
 _SET_HERE = ("event", "thread", "action", "syscall_action", "_tracer")
 _UNREAD = object()  # report.syscall: not fetched yet
 _RESUME = Resume.RESUME
@@ -44,7 +43,7 @@ class SyscallReport(Report):
     (``written``).
     """
 
-    __slots__ = ("_entry", "written")
+    __slots__ = ("_entry", "written", "_info")
 
     def __init__(self, tracer, thread, event, syscall: kernel.SyscallInfo | None,
                  entry: kernel.SyscallInfo | None):
@@ -60,11 +59,11 @@ class SyscallReport(Report):
         self.action = _RESUME
         self.syscall_action = None
         self._entry = entry  # exit: the entry whose number and arguments it carries
-        _SYSCALL_SLOT.__set__(self, syscall if syscall is not None else _UNREAD)
+        self._info = _UNREAD if syscall is None else syscall
 
     @property
     def syscall(self) -> kernel.SyscallInfo:
-        info = _SYSCALL_SLOT.__get__(self)
+        info = self._info
         if info is not _UNREAD:
             return info
         info = kernel.SyscallInfo.undecoded(kernel.fetch_syscall_info(self.thread.tid))
@@ -73,12 +72,12 @@ class SyscallReport(Report):
             info.nr, info.args = entry.nr, entry.args
         elif info.op == ENTRY:
             self.thread.syscall = info  # kept for a resumed entry report and for the exit
-        _SYSCALL_SLOT.__set__(self, info)
+        self._info = info
         return info
 
     @syscall.setter
     def syscall(self, value: kernel.SyscallInfo | None) -> None:
-        _SYSCALL_SLOT.__set__(self, value)
+        self._info = value
 
 
 def _defaulted(name: str, default: object) -> property:
