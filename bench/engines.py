@@ -208,10 +208,12 @@ def run_ctypes(command: list[str]) -> int:
 # -- the peer: python-ptrace ------------------------------------------------------
 def run_python_ptrace(command: list[str]) -> int:
     import shutil
+    import signal
 
     from ptrace.debugger import PtraceDebugger
     from ptrace.debugger.child import createChild
     from ptrace.debugger.process_event import ProcessExit
+    from ptrace.debugger.ptrace_signal import ProcessSignal
 
     path = command[0] if "/" in command[0] else shutil.which(command[0])
     if path is None:
@@ -231,6 +233,12 @@ def run_python_ptrace(command: list[str]) -> int:
             except ProcessExit as event:
                 code = event.exitcode if event.exitcode is not None else 128 + (event.signum or 0)
                 break
+            except ProcessSignal as event:
+                # The SIGTRAP of an exec after the first (bench/run --spread starts the
+                # tracee through taskset): swallowed, as strace.py does.
+                if event.signum != signal.SIGTRAP:
+                    raise
+                continue
             stops += 1
     finally:
         debugger.quit()

@@ -11,10 +11,14 @@ real tracee held in a syscall-entry stop (so the ptrace requests are real):
 * the ptrace requests the tracer makes per stop, raw ctypes vs our wrapper;
 * building a Report and a Decision; the enum mask tests;
 * ``dispatch.report`` with 1 and 8 engines that answer None;
-* ``Tracer._wants_syscalls``, called by every resume.
+* ``Tracer._wants_syscalls``, called by every resume;
+* the fast lane's pieces (docs/architecture.md): the request without ctypes
+  argument conversion, the undecoded syscall info, ``lane.run``.
 
-Nothing here asserts: it prints a table.  It needs the tracee built by
-bench/run (``bench/_build/tracee``).
+Nothing here asserts: it prints a table.  It compiles the tracee
+(``bench/tracee.c`` into ``bench/_build/tracee``) if bench/run has not.
+tests/test_bench_hotpath.py runs it with a few loops, so that it cannot rot
+when the core's objects change under it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
+import subprocess
 import sys
 import timeit
 from pathlib import Path
@@ -29,7 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from pydbg_utrace import dispatch, kernel  # noqa: E402
+from pydbg_utrace import dispatch, kernel, lane  # noqa: E402
 from pydbg_utrace.engine import Attachment, Engine, Report  # noqa: E402
 from pydbg_utrace.events import Event  # noqa: E402
 from pydbg_utrace.tracer import Tracer  # noqa: E402
@@ -52,13 +57,24 @@ class FakeThread:
     def __init__(self, attachments):
         self.attachments = attachments
         self.tid = 0
+        self.syscall_watchers = sum(1 for att in attachments if att.events & Event.SYSCALL)
+
+
+def build_tracee() -> Path:
+    """bench/tracee.c compiled as bench/run does, if it is missing or older than its source."""
+    source, tracee = HERE / "tracee.c", HERE / "_build" / "tracee"
+    if not tracee.exists() or tracee.stat().st_mtime < source.stat().st_mtime:
+        tracee.parent.mkdir(exist_ok=True)
+        tmp = tracee.with_suffix(f".{os.getpid()}.tmp")
+        subprocess.run([os.environ.get("CC", "cc"), "-O2", "-Wall", "-o", str(tmp), str(source)],
+                       check=True)
+        tmp.replace(tracee)  # atomic: a parallel bench/run never sees half a binary
+    return tracee
 
 
 def stopped_tracee() -> int:
     """A tracee held in a syscall-entry stop (PTRACE_TRACEME, then one PTRACE_SYSCALL)."""
-    tracee = HERE / "_build" / "tracee"
-    if not tracee.exists():
-        sys.exit("bench/hotpath.py: build the tracee first (bench/run --calls 1 --repeat 1)")
+    tracee = build_tracee()
     pid = os.fork()
     if pid == 0:
         try:
@@ -92,11 +108,17 @@ def main() -> int:
     for att in one + eight:
         att.events = Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT
     thread1 = FakeThread(one)
+    assert Tracer._wants_syscalls(thread1)
     flag = Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT
     plain = int(flag)
 
     def running(att):
         pass
+
+    raw = kernel.fetch_syscall_info(pid)
+    plan1, plan8 = lane.Plan(one), lane.Plan(eight)
+    exit_, ran = Event.SYSCALL_EXIT, lane.Running()
+    r = Report(None, thread1, Event.SYSCALL_EXIT)
 
     def report_once(atts):
         r = Report(None, thread1, Event.SYSCALL_EXIT)
@@ -119,6 +141,11 @@ def main() -> int:
          lambda: Tracer._wants_syscalls(thread1)),
         ("Report + dispatch.report, 1 engine", lambda: report_once(one)),
         ("Report + dispatch.report, 8 engines", lambda: report_once(eight)),
+        ("fast lane: kernel.fetch_syscall_info() (no argtypes)",
+         lambda: kernel.fetch_syscall_info(pid)),
+        ("fast lane: SyscallInfo.undecoded(raw)", lambda: kernel.SyscallInfo.undecoded(raw)),
+        ("fast lane: lane.run, 1 engine", lambda: lane.run(plan1, plan1.exit, exit_, r, ran)),
+        ("fast lane: lane.run, 8 engines", lambda: lane.run(plan8, plan8.exit, exit_, r, ran)),
     ]
     print(f"{'piece':60} {'µs/call':>8}")
     try:

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 from .memory import AddressSpace
 
 if TYPE_CHECKING:
-    from .engine import Engine, Report
+    from .seams import EngineSide as Engine
+    from .seams import ReportSide as Report
 
 
 @dataclass(eq=False)

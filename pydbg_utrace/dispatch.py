@@ -138,11 +138,23 @@ def report(attachments: Sequence[Attached], event: Event, report: Reported,
     callbacks see STOP in ``report.action`` from the start (as in the kernel).
     """
     decision = Decision(action=Resume.STOP if held else Resume.RESUME)
+    return report_rest(calling_order(attachments, event), event, report, decision, set(),
+                       wanted, running)
+
+
+def report_rest(order: Sequence[Attached], event: Event, report: Reported, decision: Decision,
+                gone: set[int], wanted: Event | None = None,
+                running: Callable[[Attached | None], None] | None = None) -> Decision:
+    """The rest of a report: run ``order`` (already in calling order) on top of ``decision``.
+
+    :func:`report` is this over the whole calling order.  The tracer's fast
+    lane (:mod:`pydbg_utrace.lane`) hands a report over to it in the middle,
+    once an answer leaves the common case, so both paths share these rules.
+    """
     callback = CALLBACKS.get(event) if event else None
     wanted = event if wanted is None else wanted
-    gone: set[int] = set()
     wanted_bits = int(wanted)
-    for att in calling_order(attachments, event):
+    for att in order:
         # int.__and__: the IntFlag operator builds a new Event each time, a
         # cost paid for every engine at every stop.
         if _and(att.events, _QUIESCE) and _still_attached(att, gone):
@@ -172,17 +184,34 @@ def _call(att: Attached, callback: str, report: Reported, decision: Decision,
         running(att)
     try:
         answer = getattr(att.engine, callback)(att, report)
-        if answer is None:  # the common answer, "resume": nothing to combine
-            _move(att, decision.stopped, decision.released)
-            return
-        answer = normalize(answer)
     except BaseException as exc:  # an engine's bug (even sys.exit()) must not harm the others
-        decision.failed.append((att, exc))
-        _forget(att, decision, gone)
+        combine(att, None, exc, report, decision, gone)
         return
     finally:
         if running is not None:
             running(None)
+    combine(att, answer, None, report, decision, gone)
+
+
+def combine(att: Attached, answer: object, failure: BaseException | None, report: Reported,
+            decision: Decision, gone: set[int]) -> None:
+    """Fold one callback's answer (or the exception it raised) into ``decision``.
+
+    finish_callback_report in kernel/utrace.c.  The callback has already been
+    counted in ``decision.called``.
+    """
+    if failure is None and answer is None:  # the common answer, "resume": nothing to combine
+        _move(att, decision.stopped, decision.released)
+        return
+    if failure is None:
+        try:
+            answer = normalize(answer)
+        except BaseException as exc:  # a malformed answer counts as the engine failing
+            failure = exc
+    if failure is not None:
+        decision.failed.append((att, failure))
+        _forget(att, decision, gone)
+        return
     # finish_callback sets report->result before it looks at DETACH: an answer
     # like (DETACH, ABORT) still aborts the call.
     _take_disposition(answer, report, decision)

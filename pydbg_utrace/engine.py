@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
     from .breakpoints import Breakpoint
     from .kernel import Siginfo, SyscallInfo
-    from .tracer import Thread, Tracer
+    from .process import Thread
+    from .seams import TracerSide as Tracer
     from .watchpoints import Watchpoint, WatchSlot
 
 Answer = Resume | Action | tuple | None

@@ -1,9 +1,11 @@
 """The system-call layer: thin ctypes bindings for what the tracer needs.
 
 One small function per request, in the manner of python-ptrace's binding:
-no state, no policy.  Every failure becomes a :class:`KernelError` subclass
-that names the request and the pid, and that is also the matching built-in
-``OSError`` subclass (``ProcessLookupError`` for ESRCH, ``PermissionError``
+no policy, and no state but the few buffers the tracer thread's requests
+reuse (the event message, the syscall info: hence "tracer thread only").
+Every failure becomes a :class:`KernelError` subclass that names the
+request and the pid, and that is also the matching built-in ``OSError``
+subclass (``ProcessLookupError`` for ESRCH, ``PermissionError``
 for EPERM...), so callers can catch either.
 
 Only the tracer thread may call the ptrace functions: the kernel ties a
@@ -174,10 +176,6 @@ def detach(pid: int, sig: int = 0) -> None:
     ptrace(PTRACE_DETACH, pid, 0, sig)
 
 
-def kill_tracee(pid: int) -> None:
-    ptrace(PTRACE_KILL, pid)
-
-
 _ulong = ctypes.c_ulong()
 _ulong_addr = ctypes.addressof(_ulong)
 
@@ -219,6 +217,16 @@ def poke_data(pid: int, addr: int, word: int) -> None:
 SIGINFO_SIZE = 128
 SI_USER = 0  # kill()
 SI_TKILL = -6  # tkill() / tgkill()
+
+
+def sent_by_kernel(code: int) -> bool:
+    """Did the kernel raise this signal (a trap, a fault), not a process?
+
+    ``si_code > 0`` is the kernel's own (SI_KERNEL, TRAP_BRKPT, TRAP_TRACE,
+    ...); a process's kill/tgkill/sigqueue gives ``<= 0`` (SI_USER,
+    SI_TKILL, SI_QUEUE): siginfo(2).
+    """
+    return code > 0
 
 
 class Siginfo:
@@ -328,11 +336,13 @@ class SyscallInfo:
 
     ``op`` is PTRACE_SYSCALL_INFO_ENTRY or _EXIT; entry fills ``nr`` and
     ``args``, exit fills ``rval`` and ``is_error`` (``rval`` is then -errno).
-    A plain slotted class: it is built at every syscall stop.
+    A plain slotted class: it is built at every syscall stop.  One made by
+    :meth:`undecoded` holds the kernel's bytes and decodes them on first use
+    (the fast lane makes one per stop, and most are never read).
     """
 
     __slots__ = ("op", "arch", "instruction_pointer", "stack_pointer", "nr", "args", "rval",
-                 "is_error")
+                 "is_error", "_raw")
 
     def __init__(self, op: int, arch: int, instruction_pointer: int, stack_pointer: int,
                  nr: int = -1, args: tuple[int, ...] = (), rval: int = 0,
@@ -346,31 +356,79 @@ class SyscallInfo:
         self.rval = rval
         self.is_error = is_error
 
+    @classmethod
+    def undecoded(cls, raw: bytes) -> SyscallInfo:
+        """The info in ``raw`` (GET_SYSCALL_INFO's bytes), decoded when a field is first read."""
+        info = cls.__new__(cls)
+        info.op = raw[0]
+        info._raw = raw
+        return info
+
+    def __getattr__(self, name: str):
+        # Only reached for a field not set yet: an undecoded info's first read.
+        if name == "_raw" or name not in SyscallInfo.__slots__:
+            raise AttributeError(name)
+        raw = self._raw
+        del self._raw  # decoded once; a field set before (nr at exit) is kept
+        for field, value in zip(SyscallInfo.__slots__, _decode_fields(raw), strict=False):
+            try:
+                object.__getattribute__(self, field)
+            except AttributeError:
+                object.__setattr__(self, field, value)
+        return object.__getattribute__(self, name)
+
     def __repr__(self) -> str:
         if self.op == PTRACE_SYSCALL_INFO_EXIT:
             return f"SyscallInfo(exit, rval={self.rval}, is_error={self.is_error})"
         return f"SyscallInfo(op={self.op}, nr={self.nr}, args={self.args})"
 
 
+_SYSCALL_INFO_SIZE = 96  # sizeof(struct ptrace_syscall_info) with room to spare
 _SYSCALL_INFO_HEAD = struct.Struct("=B3xIQQ")
 _SYSCALL_INFO_ENTRY = struct.Struct("=7Q")
 _SYSCALL_INFO_EXIT = struct.Struct("=qB")
-_syscall_info_buf = ctypes.create_string_buffer(96)
-_syscall_info_addr = ctypes.addressof(_syscall_info_buf)
+_syscall_info_buf = (ctypes.c_ubyte * _SYSCALL_INFO_SIZE)()
+_syscall_info_arg = ctypes.c_void_p(ctypes.addressof(_syscall_info_buf))
+
+# The hot path's own ptrace: a separate function object with no argtypes, so
+# ctypes converts nothing per call.  The request and the pid go as C ints
+# (what ptrace's prototype has); the two pointer-sized arguments are ready-made
+# ctypes objects, so that no register half is left to chance on any ABI.
+_ptrace_plain = ctypes.CDLL(None, use_errno=True).ptrace
+_ptrace_plain.restype = ctypes.c_long
+_NULL = ctypes.c_void_p(0)
+_SYSCALL_INFO_SIZE_ARG = ctypes.c_ulong(_SYSCALL_INFO_SIZE)
+
+
+def _decode_fields(raw: bytes) -> tuple:
+    """GET_SYSCALL_INFO's bytes as SyscallInfo's fields, in slot order."""
+    op, arch, ip, sp = _SYSCALL_INFO_HEAD.unpack_from(raw)
+    if op == PTRACE_SYSCALL_INFO_ENTRY or op == PTRACE_SYSCALL_INFO_SECCOMP:
+        values = _SYSCALL_INFO_ENTRY.unpack_from(raw, 24)
+        return op, arch, ip, sp, values[0], values[1:], 0, False
+    if op == PTRACE_SYSCALL_INFO_EXIT:
+        rval, is_error = _SYSCALL_INFO_EXIT.unpack_from(raw, 24)
+        return op, arch, ip, sp, -1, (), rval, bool(is_error)
+    return op, arch, ip, sp, -1, (), 0, False
+
+
+def fetch_syscall_info(pid: int) -> bytes:
+    """GET_SYSCALL_INFO's raw bytes for the current syscall stop of ``pid`` (tracer thread)."""
+    if _ptrace_plain(PTRACE_GET_SYSCALL_INFO, pid, _SYSCALL_INFO_SIZE_ARG,
+                     _syscall_info_arg) == -1:
+        raise error(ctypes.get_errno(), "PTRACE_GET_SYSCALL_INFO", pid)
+    return bytes(_syscall_info_buf)
 
 
 def get_syscall_info(pid: int) -> SyscallInfo:
     """Decode the current syscall stop of ``pid`` (tracer thread only: shared buffer)."""
-    ptrace(PTRACE_GET_SYSCALL_INFO, pid, 96, _syscall_info_addr)
-    raw = _syscall_info_buf.raw
-    op, arch, ip, sp = _SYSCALL_INFO_HEAD.unpack_from(raw)
-    if op == PTRACE_SYSCALL_INFO_ENTRY or op == PTRACE_SYSCALL_INFO_SECCOMP:
-        nr, *args = _SYSCALL_INFO_ENTRY.unpack_from(raw, 24)
-        return SyscallInfo(op, arch, ip, sp, nr=nr, args=tuple(args))
-    if op == PTRACE_SYSCALL_INFO_EXIT:
-        rval, is_error = _SYSCALL_INFO_EXIT.unpack_from(raw, 24)
-        return SyscallInfo(op, arch, ip, sp, rval=rval, is_error=bool(is_error))
-    return SyscallInfo(op, arch, ip, sp)
+    return SyscallInfo(*_decode_fields(fetch_syscall_info(pid)))
+
+
+def resume_syscall(pid: int) -> None:
+    """PTRACE_SYSCALL with no signal, the fast lane's resume (see ``_ptrace_plain``)."""
+    if _ptrace_plain(PTRACE_SYSCALL, pid, _NULL, _NULL) == -1:
+        raise error(ctypes.get_errno(), "PTRACE_SYSCALL", pid)
 
 
 # -- waiting --------------------------------------------------------------------
@@ -431,9 +489,6 @@ _process_vm_readv = _libc.process_vm_readv
 _process_vm_readv.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_ulong,
                               ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong)
 _process_vm_readv.restype = ctypes.c_ssize_t
-_process_vm_writev = _libc.process_vm_writev
-_process_vm_writev.argtypes = _process_vm_readv.argtypes
-_process_vm_writev.restype = ctypes.c_ssize_t
 
 
 def read_memory(pid: int, addr: int, size: int) -> bytes:
@@ -445,17 +500,6 @@ def read_memory(pid: int, addr: int, size: int) -> bytes:
     if n < 0:
         raise error(ctypes.get_errno(), "process_vm_readv", pid)
     return buf.raw[:n]
-
-
-def write_memory(pid: int, addr: int, data: bytes) -> int:
-    """Write ``data`` at ``addr`` (writable pages only); returns bytes written."""
-    buf = ctypes.create_string_buffer(bytes(data), len(data))
-    local = _Iovec(ctypes.addressof(buf), len(data))
-    remote = _Iovec(addr, len(data))
-    n = _process_vm_writev(pid, ctypes.addressof(local), 1, ctypes.addressof(remote), 1, 0)
-    if n < 0:
-        raise error(ctypes.get_errno(), "process_vm_writev", pid)
-    return n
 
 
 # -- kcmp (is this the same address space?) ---------------------------------------

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Callable
+from typing import Any
 
 from . import kernel
 
@@ -51,10 +53,15 @@ class AddressSpace:
     :mod:`pydbg_utrace.breakpoints`.
     """
 
-    def __init__(self, pid: int):
+    def __init__(self, pid: int, owner: Callable[..., Any] | None = None):
         self.pid = pid
         self.traps: dict[int, object] = {}
         self._fd: int | None = None
+        # ``owner(fn, *args)`` runs fn on the thread that owns the trap table
+        # and the file (the tracer thread: Tracer.call), so a REPL or gdb
+        # thread never walks the table while the tracer changes it, nor reads
+        # a file that exec closed.  None: the caller owns them (a bench tool).
+        self._owner = owner
 
     def _mem(self) -> int:
         if self._fd is None:
@@ -83,14 +90,29 @@ class AddressSpace:
             raise kernel.error(errno.EFAULT, "write /proc/PID/mem", self.pid)
 
     def read(self, address: int, size: int) -> bytes:
-        """The program's own bytes: any trap we inserted shows its original."""
+        """The program's own bytes: any trap we inserted shows its original (any thread)."""
+        if self._owner is not None:
+            return self._owner(self._read, address, size)
+        return self._read(address, size)
+
+    def write(self, address: int, data: bytes) -> None:
+        """Write the program's bytes; under a trap, the saved original changes instead.
+
+        From any thread, like :meth:`read`.  ``read_raw``/``write_raw`` are
+        for the owner's own thread (the breakpoint table's edits).
+        """
+        if self._owner is not None:
+            self._owner(self._write, address, data)
+        else:
+            self._write(address, data)
+
+    def _read(self, address: int, size: int) -> bytes:
         data = bytearray(self.read_raw(address, size))
         for trap_address, trap in self._overlapping(address, len(data)):
             _patch(data, address, trap_address, trap.original)
         return bytes(data)
 
-    def write(self, address: int, data: bytes) -> None:
-        """Write the program's bytes; under a trap, the saved original changes instead."""
+    def _write(self, address: int, data: bytes) -> None:
         data = bytearray(data)
         for trap_address, trap in self._overlapping(address, len(data)):
             original = bytearray(trap.original)

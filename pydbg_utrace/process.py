@@ -19,10 +19,12 @@ from .memory import AddressSpace
 if TYPE_CHECKING:
     from pydbg_utrace.arch.base import Arch, Registers
 
-    from .engine import Attachment, Engine
     from .kernel import Siginfo, SyscallInfo
-    from .seccomp import SyscallScope
-    from .tracer import Tracer
+    from .lane import LaneState
+    from .seams import AttachmentSide as Attachment
+    from .seams import EngineSide as Engine
+    from .seams import SyscallScopeSide as SyscallScope
+    from .seams import TracerSide as Tracer
 
 
 class State(enum.Enum):
@@ -57,6 +59,7 @@ class Thread:
         self.at_trap: int | None = None  # stopped on our trap here (PC rewound)
         self.inject = 0  # signal to deliver when resumed
         self.syscall: SyscallInfo | None = None
+        self.lane: LaneState | None = None  # the tracer's fast-lane memory (lane.py)
         self.stop_event = 0  # the Event reported at the current stop
         self.abort_result: tuple[int, int | None] | None = None  # set at the exit stop
         self.group_stopped = False
@@ -125,7 +128,7 @@ class Process:
     def memory(self) -> AddressSpace:
         """The program's memory; our breakpoints are invisible in it."""
         if self._memory is None:
-            self._memory = AddressSpace(self.pid)
+            self._memory = AddressSpace(self.pid, self.tracer.call)  # its owner: see call
         return self._memory
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 
+from . import procfs
 from .events import Event, SignalAction
 
 _IGNORED_BY_DEFAULT = {signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH, signal.SIGCONT}
@@ -56,17 +57,8 @@ def disposition(signo: int, caught: int, ignored: int) -> SignalAction:
 
 def read_masks(tid: int) -> tuple[int, int]:
     """``(SigCgt, SigIgn)`` of a thread; ``(0, 0)`` if it is gone."""
-    caught = ignored = 0
-    try:
-        with open(f"/proc/{tid}/status") as status:
-            for line in status:
-                if line.startswith("SigCgt:"):
-                    caught = int(line.split()[1], 16)
-                elif line.startswith("SigIgn:"):
-                    ignored = int(line.split()[1], 16)
-    except OSError:
-        pass
-    return caught, ignored
+    masks = procfs.signal_masks(tid)
+    return masks["SigCgt"], masks["SigIgn"]
 
 
 def signal_to_inject(action: SignalAction, signo: int, natural: SignalAction) -> int:

@@ -18,6 +18,9 @@ TRACE_OPTIONS = (
     | kernel.PTRACE_O_TRACEVFORKDONE
 )
 SYSCALL_STOP = signal.SIGTRAP | 0x80
+#: The whole wait status of a syscall stop: stopped (0x7f) by SIGTRAP|0x80, no
+#: PTRACE_EVENT (the fast lane tests this one int before anything else).
+LANE_STATUS = SYSCALL_STOP << 8 | 0x7F
 GROUP_STOP_SIGNALS = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
 WAKE_SIGNAL = signal.SIGURG  # ignored by default: harmless if it ever escapes
 LAUNCH_HOLD = "launch"  # an internal hold: launched, waiting for start()

@@ -22,12 +22,13 @@ import logging
 import os
 import shutil
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from . import dispatch, kernel, seccomp, signals, watchpoints
+from . import dispatch, kernel, lane, procfs, seccomp, signals, watchpoints
 from .engine import Attachment, Engine, Report
 from .errors import (
     AlreadyError,
@@ -40,19 +41,31 @@ from .errors import (
     NotSupportedError,
 )
 from .events import AttachFlags, Event, JobControl, Resume, SignalAction, SyscallAction
-from .lifecycle import Lifecycle, _parent_of, _tgid, prepare_launch
+from .lifecycle import Lifecycle, prepare_launch
 from .process import Process, State, Thread
 from .stopkinds import (
     CLONE_EVENTS,
     CLONE_HOLD,
     GROUP_STOP_SIGNALS,
+    LANE_STATUS,
     LAUNCH_HOLD,
     SYSCALL_STOP,
     WAKE_SIGNAL,
 )
+from .syscall_stop import NEXT_OP, SyscallReport
 from .traps import TrapHandling, _same_memory
 
 log = logging.getLogger("pydbg_utrace")
+
+# The fast lane's constants, loaded once (a module global is one dict lookup;
+# an enum member through its class is two, plus a descriptor).
+_RESUME = Resume.RESUME
+_STOPPED, _RUNNING = State.STOPPED, State.RUNNING
+_SYSCALL_ENTRY, _SYSCALL_EXIT = Event.SYSCALL_ENTRY, Event.SYSCALL_EXIT
+_RUN, _ABORT = SyscallAction.RUN, SyscallAction.ABORT
+_INFO_ENTRY, _INFO_EXIT = kernel.PTRACE_SYSCALL_INFO_ENTRY, kernel.PTRACE_SYSCALL_INFO_EXIT
+_NEXT_OP = NEXT_OP
+_getrefcount = sys.getrefcount
 
 
 
@@ -71,7 +84,11 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
         self._strays: collections.deque[tuple[int, int]] = collections.deque()
         self._threads: dict[int, Thread] = {}
         self._processes: dict[int, Process] = {}
-        self._current: Attachment | None = None  # whose callback is running
+        self._running = lane.Running()  # whose callback is running (.current)
+        # The thread whose report is being dispatched: a control() from one of
+        # its callbacks is combined with the report, not carried out in the
+        # middle of it (its resume waits for the report's end; see _resume).
+        self._reporting: Thread | None = None
         self._closed = False
         self._stopped = False  # the tracer thread left its loop (closed or died)
         self._failure: BaseException | None = None  # what killed the tracer thread
@@ -126,7 +143,7 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
     def _attach_noting_parent(self, pid: int) -> Process:
         process = self._attach_process(pid)
         # The host program's own child: its wait() will want the exit status.
-        process.host_child = not process.is_child and _parent_of(pid) == os.getpid()
+        process.host_child = not process.is_child and procfs.parent_of(pid) == os.getpid()
         return process
 
     def attach(self, thread: Thread, engine: Engine | None = None,
@@ -143,14 +160,42 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
 
     @property
     def processes(self) -> list[Process]:
-        return list(self._processes.values())
+        """The traced processes now: a snapshot taken by the tracer thread ([] once closed)."""
+        try:
+            return self._call(self._process_list)
+        except RuntimeError:  # closed or dead: it traces nothing any more
+            return []
 
     def thread(self, tid: int) -> Thread:
         """The traced thread ``tid`` (KeyError if we do not trace it)."""
-        return self._threads[tid]
+        return self._call(self._threads.__getitem__, tid)
+
+    def call(self, fn: Callable, *args: Any) -> Any:
+        """Run ``fn(*args)`` on the tracer thread and return (or raise) what it does.
+
+        At once when called from the tracer thread (a callback); otherwise
+        queued, the tracer woken, and the caller blocked until it ran,
+        between two callbacks.  The tracer thread owns every table that a
+        stop changes (threads, processes, trap tables, the /proc/PID/mem
+        file): other threads read them through this, never directly
+        (docs/architecture.md, "Who owns what").  RuntimeError once the
+        tracer is closed.
+        """
+        return self._call(fn, *args)
+
+    @property
+    def in_tracer_thread(self) -> bool:
+        """Is the caller the tracer thread (a callback, or code it runs)?"""
+        return threading.current_thread() is self._thread
+
+    def _process_list(self) -> list[Process]:
+        return list(self._processes.values())
 
     def close(self, kill: bool = False) -> None:
         """Detach from (or, with ``kill``, kill) every tracee and stop the tracer thread."""
+        # Registered at start so that interpreter exit cleans up; once closed,
+        # nothing is left to clean and the tracer need not live until exit.
+        atexit.unregister(self.close)
         if self._closed or not self._thread.is_alive():
             return
         self._call(self._close, kill)
@@ -227,7 +272,8 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
 
     def _loop(self) -> None:
         while not self._closed:
-            self._drain()
+            if self._requests:
+                self._drain()
             if self._closed:
                 break
             if self._deferred:
@@ -248,6 +294,10 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
                 self._on_waker(status)
                 continue
             try:
+                if status == LANE_STATUS:  # a syscall stop: the fast lane, if it may
+                    thread = self._threads.get(tid)
+                    if thread is not None and self._on_syscall_fast(thread):
+                        continue
                 self._on_status(tid, status)
             except BaseException:  # a bug of ours must not stop every tracee
                 log.exception("while handling status %#x of thread %d", status, tid)
@@ -287,7 +337,7 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
 
     def _adopt(self, thread: Thread) -> None:
         """A thread of a traced process we learn of without its clone event."""
-        process = self._processes.get(_tgid(thread.tid))
+        process = self._processes.get(procfs.tgid(thread.tid))
         if process is not None:
             thread.process = process
             process.threads[thread.tid] = thread
@@ -296,6 +346,8 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
         thread.state = State.STOPPED
         thread.regs = None
         thread.inject = 0
+        if thread.lane is not None:  # any stop but a known syscall stop forgets the parity
+            thread.lane.next_op = thread.lane.op = 0
         sig = os.WSTOPSIG(status)
         event = kernel.event_of(status)
         thread.jobctl_stop = event == kernel.PTRACE_EVENT_STOP
@@ -338,7 +390,16 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
         thread.stop_event = event
         atts = thread.attachments if attachments is None else attachments
         held = any(hold in atts for hold in thread.holds)
-        decision = dispatch.report(atts, event, report, wanted, self._set_current, held)
+        outer, self._reporting = self._reporting, thread
+        try:
+            decision = dispatch.report(atts, event, report, wanted, self._running.set, held)
+        finally:
+            self._reporting = outer
+        self._record(thread, decision)
+        return decision
+
+    def _record(self, thread: Thread, decision: dispatch.Decision) -> None:
+        """Carry the engines' decision into the thread: holds, detaches, steps, pending."""
         for att, exc in decision.failed:
             log.error("engine %s raised in a callback on thread %d and was detached: %r",
                       att.engine.display_name(), thread.tid, exc, exc_info=exc)
@@ -355,10 +416,6 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
                 if att not in thread.steppers:
                     thread.steppers.append(att)
         thread.pending = min(thread.pending, decision.resume)
-        return decision
-
-    def _set_current(self, att: Attachment | None) -> None:
-        self._current = att
 
     def _quiesce_pass(self, thread: Thread, interrupt: bool) -> None:
         """The report a REPORT/INTERRUPT asked for: quiesce, or report_signal(REPORT)."""
@@ -417,6 +474,8 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
         except kernel.NoSuchProcessError:
             return  # killed (a group exit) since it stopped: its exit stop follows
         entry, thread.syscall = thread.syscall, info
+        if thread.lane is not None:
+            thread.lane.op = info.op  # a plain resume from here lets the lane know the next
         report = Report(self, thread, Event.NONE)
         report.syscall = info
         if info.op == kernel.PTRACE_SYSCALL_INFO_EXIT:
@@ -449,10 +508,112 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
         self._report(thread, report, Event.SYSCALL_ENTRY, attachments=None if scope is None
                      else scope.entry_audience(thread.attachments, report.syscall.nr,
                                                at_entry_stop))
+        self._after_entry_report(thread, report)
+
+    def _after_entry_report(self, thread: Thread, report: Report) -> None:
         if report.syscall_action == SyscallAction.ABORT:
             thread.arch.abort_syscall(self._registers(thread))
             if thread.abort_result is None:
                 thread.abort_result = (0, errno.ENOSYS)
+
+    # -- the fast lane (docs/architecture.md; the rules: lane.py, the data: syscall_stop.py) --
+    def _on_syscall_fast(self, thread: Thread) -> bool:
+        """A syscall stop in the common case, in as few steps as Python allows.
+
+        False (nothing done) when the lane cannot serve this stop: then
+        _on_status takes it the general way.  The lane serves a born thread
+        of a known process that nobody holds, owes no quiesce, has nothing
+        pending (no step, no REPORT, no abort result, no trap to step over,
+        no group stop, no seccomp scope) and whose engines do not want QUIESCE.
+        """
+        lane_state = thread.lane
+        if lane_state is None:
+            lane_state = thread.lane = lane.LaneState()
+        plan = lane_state.plan
+        if plan is None:
+            plan = lane_state.plan = lane.Plan(thread.attachments)
+        if not plan.usable or thread.holds or thread.quiesce_owed or thread.steppers \
+                or thread.pending is not _RESUME or thread.abort_result is not None \
+                or thread.at_trap is not None or thread.group_stopped or not thread.born \
+                or thread.release_at_exit is not None or thread.process is None \
+                or thread.syscall_scope is not None:  # seccomp: who hears a call depends on it
+            return False
+        op, lane_state.next_op = lane_state.next_op, 0
+        tid = thread.tid
+        thread.state = _STOPPED
+        thread.regs = None
+        thread.inject = 0
+        thread.jobctl_stop = False
+        thread.process.settled(tid)
+        info = None
+        try:
+            if not op:
+                info = kernel.SyscallInfo.undecoded(kernel.fetch_syscall_info(tid))
+                op = info.op
+            if op == _INFO_ENTRY:
+                event = _SYSCALL_ENTRY
+                if info is None and plan.wants_exit:
+                    info = kernel.SyscallInfo.undecoded(kernel.fetch_syscall_info(tid))
+                entry = thread.syscall = info  # None: fetched only if an engine reads it
+            elif op == _INFO_EXIT and thread.syscall is not None \
+                    and thread.syscall.op != _INFO_EXIT:
+                event = _SYSCALL_EXIT
+                entry = thread.syscall
+                if info is not None:
+                    info.nr, info.args = entry.nr, entry.args
+            else:  # an exit whose entry we did not see, a seccomp stop: the general way
+                lane_state.op = 0
+                self._on_syscall(thread)
+                return True
+        except kernel.NoSuchProcessError:
+            return True  # killed (a group exit) since it stopped: its exit stop follows
+        lane_state.op = op
+        report = lane_state.report
+        if report is None or report.written or _getrefcount(report) > 3:
+            report = lane_state.report = SyscallReport(self, thread, event, info, entry)
+        else:  # nobody kept the last one: make it this stop's
+            report.renew(event, info, entry)
+        if event is _SYSCALL_ENTRY:
+            report.syscall_action = _RUN
+            calls = plan.entry
+        else:
+            calls = plan.exit
+        thread.stop_event = event
+        self._reporting = thread
+        try:
+            decision = lane.run(plan, calls, event, report, self._running)
+        finally:
+            self._reporting = None
+        if decision is not None or report.syscall_action is _ABORT \
+                or _getrefcount(report) > 3:
+            # Left the lane (or an engine kept the report): from here on the
+            # general path, with the syscall info read while still at this stop.
+            try:
+                info = report.syscall
+            except kernel.NoSuchProcessError:
+                return True
+            if event is _SYSCALL_EXIT:
+                thread.syscall = info
+            if decision is not None:
+                self._record(thread, decision)
+            if event is _SYSCALL_ENTRY:
+                self._after_entry_report(thread, report)
+            self._resume(thread)
+            return True
+        if event is _SYSCALL_EXIT:
+            thread.syscall = None  # (an exit is never the entry of the next stop)
+        if thread.holds or thread.pending is not _RESUME or thread.regs is not None \
+                or thread.steppers or thread.abort_result is not None \
+                or thread.quiesce_owed or not thread.syscall_watchers:
+            self._resume(thread)  # a callback asked for more than a plain resume
+            return True
+        try:
+            kernel.resume_syscall(tid)
+            lane_state.next_op = _NEXT_OP[op]
+        except kernel.NoSuchProcessError:
+            pass  # killed while stopped: its death report follows
+        thread.state = _RUNNING
+        return True
 
     def _on_signal_stop(self, thread: Thread, sig: int) -> None:
         try:
@@ -474,12 +635,13 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
                 and self._report_watchpoints(thread) and not thread.stepping):
             self._resume(thread)  # watchpoint hook: a debug-register hit, reported
             return
-        if sig == signal.SIGTRAP and thread.stepping and info.code > 0:
+        if sig == signal.SIGTRAP and thread.stepping and kernel.sent_by_kernel(info.code):
             thread.stepping = False
             self._on_step(thread)
             return
         thread.stepping = False
-        if sig == signal.SIGTRAP and info.code > 0 and thread.process.has_traps():
+        if sig == signal.SIGTRAP and kernel.sent_by_kernel(info.code) \
+                and thread.process.has_traps():
             address = self._registers(thread).pc - thread.arch.breakpoint_pc_offset
             trap = thread.process.breakpoints.trap_at(address)
             if trap is not None:
@@ -530,7 +692,7 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
             report.jctl = JobControl.CONTINUED
             self._report(thread, report, Event.JCTL)
         interrupt = thread.interrupt_report
-        thread.interrupting = thread.interrupt_report = False
+        thread.interrupt_report = False
         if interrupt:
             self._quiesce_pass(thread, interrupt=True)
         elif thread.holds or thread.pending <= Resume.REPORT:
@@ -541,7 +703,7 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
         first = not thread.group_stopped
         thread.group_stopped = True
         interrupt = thread.interrupt_report
-        thread.interrupting = thread.interrupt_report = False
+        thread.interrupt_report = False
         if first:
             report = Report(self, thread, Event.JCTL)
             report.jctl = JobControl.STOPPED
@@ -558,7 +720,7 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
             child = Thread(self, child_tid, None)
             self._threads[child_tid] = child
         child.holds.add(CLONE_HOLD)
-        if kind == "clone" and _tgid(child_tid) == parent.process.pid:
+        if kind == "clone" and procfs.tgid(child_tid) == parent.process.pid:
             kind = "thread"
         if kind == "thread":
             child.process = parent.process
@@ -708,7 +870,9 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
     # -- resuming --------------------------------------------------------------------
     def _resume(self, thread: Thread) -> None:
         """Let the thread go on if nobody holds it, in the cheapest way that serves all."""
-        if thread.state != State.STOPPED:
+        if thread.state != State.STOPPED or thread is self._reporting:
+            # (Asked by control() from a callback of this thread's report: the
+            # report's own end resumes it, with every engine's answer combined.)
             return
         if thread.quiesce_owed:
             self._quiesce_owed(thread)
@@ -783,6 +947,9 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
                 kernel.singlestep(thread.tid, sig)
             elif thread.abort_result is not None or self._wants_syscalls(thread):
                 kernel.cont_syscall(thread.tid, sig)
+                lane_state = thread.lane
+                if lane_state is not None and not sig:
+                    lane_state.next_op = NEXT_OP.get(lane_state.op, 0)
             else:
                 kernel.cont(thread.tid, sig)
         except kernel.NoSuchProcessError:
@@ -821,21 +988,22 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
 
     @staticmethod
     def _count_syscall_watchers(thread: Thread) -> None:
-        """Recount who wants syscall stops (on attach, set_events, detach: not per stop)."""
+        """Recount who wants syscall stops; replan the lane (set_events, detach: not per stop)."""
         bits = int(Event.SYSCALL)
         thread.syscall_watchers = sum(1 for att in thread.attachments
                                       if int(att.events) & bits)
         thread.syscall_scope = seccomp.scope_of(thread)
+        if thread.lane is not None:
+            thread.lane.replan()
 
     def _interrupt(self, thread: Thread) -> None:
         # Sent even if one is pending: the kernel keeps one trap flag, so a
-        # second request costs nothing, and a stale ``interrupting`` can never
-        # leave us waiting for a trap that was already taken.
+        # second request costs nothing (and nothing here waits for the trap:
+        # whatever stop comes next is handled as it comes).
         if thread.state not in (State.RUNNING, State.LISTENING):
             return
         try:
             kernel.interrupt(thread.tid)
-            thread.interrupting = True
         except kernel.NoSuchProcessError:
             pass
 
@@ -871,6 +1039,8 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
             raise InvalidError("attach with CREATE needs an engine")
         att = Attachment(self, thread, engine, data)
         thread.attachments.append(att)
+        if thread.lane is not None:
+            thread.lane.replan()
         return att
 
     def _set_events(self, att: Attachment, events: Event) -> None:
@@ -880,7 +1050,7 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
         lifecycle = Event.DEATH | Event.QUIESCE
         if thread.death_reported and (events ^ att.events) & lifecycle:
             raise AlreadyError(f"thread {thread.tid} is already dying")
-        if self._current is att and att.events & ~events:
+        if self._running.current is att and att.events & ~events:
             raise InProgressError("cannot clear events while this engine's callback runs")
         had_syscalls = self._wants_syscalls(thread)
         att.events = events
@@ -943,7 +1113,7 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
         thread = att.thread
         if att.detached or not thread.alive:
             raise NoSuchThreadError(f"thread {thread.tid} is gone or the engine detached")
-        if self._current is not att and att not in thread.holds:
+        if self._running.current is not att and att not in thread.holds:
             raise NotStoppedError(
                 f"thread {thread.tid} is not held stopped by {att.engine.display_name()}")
         return self._registers(thread)

@@ -28,8 +28,8 @@ from . import kernel
 from .errors import NotSupportedError
 
 if TYPE_CHECKING:
-    from .engine import Engine
-    from .process import Process
+    from .seams import EngineSide as Engine
+    from .seams import ProcessSide as Process
 
 DEBUGREG_OFFSET = 848  # offsetof(struct user, u_debugreg) on x86_64
 SLOTS = 4  # DR0-DR3

@@ -198,3 +198,40 @@ def test_natural_stop_kinds_differ_for_injection():
     natural = default_action(signal.SIGTTIN)
     assert signal_to_inject(A.TSTP, signal.SIGTTIN, natural) == signal.SIGTTIN
     assert signal_to_inject(A.STOP, signal.SIGTTIN, natural) == signal.SIGSTOP
+
+
+# -- procfs: the /proc/TID/status reader signals.read_masks goes through -----------------
+
+def test_procfs_parses_status_text():
+    from pydbg_utrace import procfs
+
+    text = "Name:\tcat\nState:\tS (sleeping)\nTgid:\t41\nPPid:\t7\nSigCgt:\t0000000000000202\n"
+    fields = procfs.parse_status(text)
+    assert fields["State"] == "S (sleeping)" and fields["Tgid"] == "41"
+    assert int(fields["SigCgt"], 16) == (1 << 1) | (1 << 9)
+
+
+def test_procfs_reads_this_process_and_says_nothing_of_a_missing_one():
+    import os
+
+    from pydbg_utrace import procfs, signals
+
+    assert procfs.tgid(os.getpid()) == os.getpid()
+    assert procfs.parent_of(os.getpid()) == os.getppid()
+    assert procfs.state(os.getpid()) in ("R", "S")
+    assert procfs.status(2**22 + 12345) == {}  # beyond pid_max: no such task
+    assert procfs.tgid(2**22 + 12345) == 2**22 + 12345
+    assert signals.read_masks(2**22 + 12345) == (0, 0)
+
+
+def test_procfs_task_readers_on_this_process():
+    import os
+    import signal
+    import threading
+
+    from pydbg_utrace import procfs
+
+    assert threading.get_native_id() in procfs.task_ids(os.getpid())
+    assert procfs.task_state(os.getpid(), os.getpid()) in ("R", "S")
+    assert procfs.task_ids(2**22 + 12345) == [] and procfs.task_state(1, 2**22 + 12345) == ""
+    assert procfs.pending_unblocked(os.getpid(), signal.SIGTRAP) is False

@@ -549,3 +549,18 @@ def test_a_launched_program_detached_still_reports_its_exit(tracer, tracee):
         os.close(stdin_w)
         status = finish(process)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def test_a_closed_tracer_is_not_kept_alive_by_its_exit_handler():
+    """close() unregisters the atexit handler that start registered (issue 12)."""
+    import gc
+    import weakref
+
+    from pydbg_utrace import Tracer
+
+    tracer = Tracer()
+    tracer.close()
+    ref = weakref.ref(tracer)
+    del tracer
+    gc.collect()
+    assert ref() is None, "something (atexit?) still holds the closed tracer"

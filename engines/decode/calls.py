@@ -19,7 +19,7 @@ from ..trace_options import TraceOptions
 from . import structs, tables
 from .abi import Abi
 from .memory import Memory
-from .prototypes import generic_arguments
+from .prototypes import argument_kinds
 from .tables import signal_name
 from .text import address, flags, lookup, quote, signed
 
@@ -912,7 +912,7 @@ def decode_entry(abi: Abi, name: str, args: tuple[int, ...], mem: Memory,
     """``name(arg, arg, `` as strace prints it when the call starts."""
     ctx = Context(abi, name, args, mem, options or DEFAULT_OPTIONS, sp, fd_path)
     spec = SPECS.get(name)
-    parts = spec(ctx) if spec is not None else generic_arguments(ctx, name, args)
+    parts = spec(ctx) if spec is not None else generic_arguments(name, args)
     first_exit = next((k for k, a in enumerate(parts) if a.at_exit), len(parts))
     texts: list[str] = []
     shown = _render(ctx, parts[:first_exit], texts)
@@ -994,3 +994,14 @@ def _revents(c: Context) -> str:
     ready = [f"{{fd={f}, revents={e}}}" for f, e in structs.pollfds(data, c.abi, "revents")
              if e != "0"]
     return "[" + ", ".join(ready) + "]"
+
+
+_BY_KIND = {"path": path, "ptr": ptr, "int": num, "long": slong, "unsigned": unum}
+
+
+def generic_arguments(name: str, args: tuple[int, ...]) -> list[Arg]:
+    """A call we have no decoder of, printed by its C prototype (hex if none)."""
+    kinds = argument_kinds(name)
+    if kinds is None:
+        return [hexn(i) for i in range(len(args))]
+    return [_BY_KIND[kind](i) for i, kind in enumerate(kinds)]

@@ -12,10 +12,6 @@ from __future__ import annotations
 import importlib.util
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .calls import Arg, Context
 
 _SIGNED = ("int", "long", "pid_t", "off_t", "loff_t", "key_t", "clockid_t", "timer_t",
            "mqd_t", "__s32", "s32")
@@ -40,22 +36,23 @@ def prototypes() -> dict:
     return {}
 
 
-def generic_arguments(ctx: Context, name: str, args: tuple[int, ...]) -> list[Arg]:
-    from .calls import hexn, num, path, ptr, slong, unum
-
+def argument_kinds(name: str) -> list[str] | None:
+    """How to print each argument of ``name`` by its C type, or None if python-ptrace
+    has no prototype: ``path``, ``ptr``, ``int`` (signed 32), ``long`` (signed) or
+    ``unsigned``."""
     proto = prototypes().get(name)
     if proto is None:
-        return [hexn(i) for i in range(len(args))]
-    out = []
-    for i, (ctype, argname) in enumerate(proto[1]):
+        return None
+    kinds = []
+    for ctype, argname in proto[1]:
         ctype = ctype.replace("const ", "").replace("__user ", "").strip()
         if "*" in ctype:
-            out.append(path(i) if ctype.startswith("char") and argname in _PATH_NAMES
-                       else ptr(i))
+            kinds.append("path" if ctype.startswith("char") and argname in _PATH_NAMES
+                         else "ptr")
         elif ctype in ("int", "pid_t", "key_t", "clockid_t", "timer_t", "mqd_t", "__s32", "s32"):
-            out.append(num(i))
+            kinds.append("int")
         elif ctype in _SIGNED:
-            out.append(slong(i))
+            kinds.append("long")
         else:
-            out.append(unum(i))
-    return out
+            kinds.append("unsigned")
+    return kinds

@@ -1,0 +1,104 @@
+"""A syscall stop on the fast lane: lazily read syscall info, and a light report.
+
+The lane (:mod:`pydbg_utrace.lane`) decides; this module (and ``lane.LaneState``)
+keep the data of one thread's syscall stops so that a stop costs only what
+it uses:
+
+* **Entry or exit** is known without asking the kernel when the last stop
+  was a syscall stop that we resumed with a plain ``PTRACE_SYSCALL`` and the
+  next status is a syscall stop again: after an entry comes its exit, after
+  an exit the next entry (anything in between -- a signal, an event, exec,
+  an interrupt -- is another kind of stop, which forgets it).
+* **GET_SYSCALL_INFO** is requested at an entry only if some engine will
+  want the exit (which needs the entry's number and arguments), and at an
+  exit only when an engine reads ``report.syscall``; its bytes are decoded
+  on first read (:meth:`kernel.SyscallInfo.undecoded`).
+"""
+
+from __future__ import annotations
+
+from . import kernel
+from .engine import Report
+from .events import Resume
+
+ENTRY = kernel.PTRACE_SYSCALL_INFO_ENTRY
+EXIT = kernel.PTRACE_SYSCALL_INFO_EXIT
+#: The op the stop after a plain PTRACE_SYSCALL from this one will have.
+NEXT_OP = {ENTRY: EXIT, EXIT: ENTRY}
+
+
+_SET_HERE = ("event", "thread", "action", "syscall_action", "_tracer")
+_UNREAD = object()  # report.syscall: not fetched yet
+_RESUME = Resume.RESUME
+
+
+class SyscallReport(Report):
+    """A :class:`Report` for a syscall stop that fills only what is read.
+
+    ``syscall`` is fetched (exit) and decoded on first read; the fields a
+    syscall report does not use read as ``None`` (``resumed`` as False)
+    without being set one by one at every stop.  The tracer reuses one for
+    the thread's next stop (:meth:`renew`) only if nothing else holds a
+    reference to it and no engine wrote one of those other fields
+    (``written``).
+    """
+
+    __slots__ = ("_entry", "written", "_info")
+
+    def __init__(self, tracer, thread, event, syscall: kernel.SyscallInfo | None,
+                 entry: kernel.SyscallInfo | None):
+        self._tracer = tracer
+        self.thread = thread
+        self.written = False
+        self.renew(event, syscall, entry)
+
+    def renew(self, event, syscall: kernel.SyscallInfo | None,
+              entry: kernel.SyscallInfo | None) -> None:
+        """Make it the report of a new stop of the same thread."""
+        self.event = event
+        self.action = _RESUME
+        self.syscall_action = None
+        self._entry = entry  # exit: the entry whose number and arguments it carries
+        self._info = _UNREAD if syscall is None else syscall
+
+    @property
+    def syscall(self) -> kernel.SyscallInfo:
+        info = self._info
+        if info is not _UNREAD:
+            return info
+        info = kernel.SyscallInfo.undecoded(kernel.fetch_syscall_info(self.thread.tid))
+        entry = self._entry
+        if info.op == EXIT and entry is not None:
+            info.nr, info.args = entry.nr, entry.args
+        elif info.op == ENTRY:
+            self.thread.syscall = info  # kept for a resumed entry report and for the exit
+        self._info = info
+        return info
+
+    @syscall.setter
+    def syscall(self, value: kernel.SyscallInfo | None) -> None:
+        self._info = value
+
+
+def _defaulted(name: str, default: object) -> property:
+    slot = getattr(Report, name)
+
+    def get(self):
+        try:
+            return slot.__get__(self)
+        except AttributeError:
+            return default
+
+    def put(self, value):
+        self.written = True  # (a report with such a change is not reused)
+        slot.__set__(self, value)
+
+    return property(get, put)
+
+
+# Every other field of Report, read as its default until written (generic, so
+# that a field added to Report later is covered without touching this file).
+for _name in Report.__slots__:
+    if _name not in _SET_HERE and _name != "syscall":
+        setattr(SyscallReport, _name, _defaulted(_name, False if _name == "resumed" else None))
+del _name
