@@ -1,0 +1,229 @@
+"""``pydbg-utrace trace``: strace's command line on the multiplexer.
+
+The options are parsed by :mod:`pydbg_utrace.strace_options` (pure); this
+module is the edge: it opens the output, builds the engines the options ask
+for (the injector first, then the log or the JSON, then the summary), runs
+or attaches, and ends with the program's exit status.  Every error a user
+can cause is one line on stderr and a non-zero status, with nothing left
+stopped: the tracer is closed (detaching from whatever it holds) on the
+way out.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from . import Tracer
+from .strace_options import TraceRequest, UsageError, parse, traced_numbers
+
+PROG = "pydbg-utrace"
+
+
+class PerProcessFiles:
+    """``-ff -o FILE``: ``FILE.PID`` for each process (thread) that writes, opened on first use."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.files: dict[int, TextIO] = {}
+
+    def __call__(self, pid: int) -> TextIO:
+        out = self.files.get(pid)
+        if out is None:
+            out = self.files[pid] = open(f"{self.prefix}.{pid}", "w")  # noqa: SIM115
+        return out
+
+    def close(self) -> None:
+        for out in self.files.values():
+            out.close()
+
+
+def main(argv: list[str]) -> int:
+    """Run ``trace ARGV``; the exit status (the program's, as strace passes it on)."""
+    try:
+        request = parse(argv)
+    except UsageError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+    for warning in request.warnings:
+        print(f"{PROG}: {warning}", file=sys.stderr)
+    try:
+        return run(request)
+    except UsageError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+
+
+def open_output(request: TraceRequest) -> tuple[TextIO | PerProcessFiles, Callable[[], None]]:
+    """The log's destination and how to close it; strace's one line if it cannot be opened."""
+    path = request.output
+    if path is None:
+        return sys.stderr, lambda: sys.stderr.flush()
+    if request.options.follow_files:
+        directory = os.path.dirname(path) or "."
+        if not os.path.isdir(directory) or not os.access(directory, os.W_OK | os.X_OK):
+            reason = "No such file or directory" if not os.path.isdir(directory) else \
+                "Permission denied"
+            raise UsageError(f"Can't fopen '{path}.PID': {reason}")
+        files = PerProcessFiles(path)
+        return files, files.close
+    try:
+        out = open(path, "w")  # noqa: SIM115
+    except OSError as exc:
+        raise UsageError(f"Can't fopen '{path}': {exc.strerror}") from None
+    return out, out.close
+
+
+def build_engines(request: TraceRequest, out) -> dict:
+    """The engines of this run, by role, in attach order (the injector first: see its doc)."""
+    options = request.options
+    engines: dict = {}
+    if options.injections:
+        from .engines.syscall_inject import SyscallInjector
+
+        engines["inject"] = SyscallInjector(options.injections, follow=options.follow)
+    if options.summary != "c":
+        if options.json:
+            from .engines.syscall_json import SyscallJson
+
+            engines["log"] = SyscallJson(out, follow=options.follow, options=options)
+        else:
+            engines["log"] = _syscall_logger(out, options)
+    if options.summary:
+        from .engines.syscall_summary import SyscallSummary
+
+        engines["summary"] = SyscallSummary(follow=options.follow, names=options.trace)
+    return engines
+
+
+def _syscall_logger(out, options):
+    # Imported only when asked: python-ptrace's prototypes do not import everywhere (s390x).
+    from .engines.syscall_log import SyscallLogger
+
+    try:
+        return SyscallLogger(out, follow=options.follow, options=options)
+    except TypeError:  # the logger from before its TraceOptions (issue 13's decode work)
+        if callable(out):
+            raise UsageError("-ff needs the syscall logger with TraceOptions") from None
+        return SyscallLogger(out, follow=options.follow)
+
+
+def narrow_to_traced_syscalls(attachments: list, numbers: frozenset[int] | None) -> None:
+    """THE SECCOMP HOOK: tell the core which syscall numbers this run stops at.
+
+    ``numbers`` is what ``-e trace=`` (and ``-e inject=``) select, for the
+    tracee's arch; ``None`` means all.  The core's seccomp-bpf fast path (the
+    "seccomp" work of issue 13) turns the union of what engines want into the
+    filter a launched program gets between fork and exec.  Until the engine
+    API has ``Attachment.set_syscall_filter`` this does nothing, and
+    ``--seccomp-bpf`` traces on the full ``PTRACE_SYSCALL`` path.
+    """
+    if numbers is None:
+        return
+    for att in attachments:
+        narrow = getattr(att, "set_syscall_filter", None)
+        if narrow is not None:
+            narrow(set(numbers))
+
+
+def run(request: TraceRequest) -> int:
+    out, close_out = open_output(request)
+    engines = build_engines(request, out)
+    # SIGTERM (gdb's way to end a `target remote |` command) closes cleanly.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    tracer = Tracer()
+    processes = []
+    try:
+        try:
+            processes = _start(tracer, request, engines)
+            statuses = [_wait(process) for process in processes]
+        except KeyboardInterrupt:
+            tracer.close()  # detach: the programs go on as if never traced
+            statuses = [130 << 8]
+        finally:
+            tracer.close()
+            if "inject" in engines:
+                engines["inject"].release_all()
+        if "summary" in engines:
+            summary_out = out if not callable(out) else sys.stderr
+            summary_out.write(engines["summary"].table())
+    finally:
+        close_out()
+    if request.pids:
+        return 0
+    return _exit_code(statuses[0])
+
+
+def _start(tracer: Tracer, request: TraceRequest, engines: dict) -> list:
+    """Launch or attach, with every engine on every thread; the processes."""
+    options = request.options
+    if request.pids:
+        processes = []
+        for pid in request.pids:
+            try:
+                process = tracer.attach_process(pid)
+            except OSError as exc:
+                raise UsageError(_attach_error(pid, exc)) from None
+            attachments = _attach_all(process, engines, whole=options.follow)
+            narrow_to_traced_syscalls(attachments, None)  # strace: no seccomp with -p
+            if options.quiet == 0:
+                print(f"{PROG}: attached to process {process.pid} "
+                      f"({len(process.threads)} threads)", file=sys.stderr, flush=True)
+            processes.append(process)
+        return processes
+    try:
+        process = tracer.launch(list(request.command))
+    except (OSError, ValueError, RuntimeError) as exc:  # no such program, not executable
+        raise UsageError(_describe(exc)) from None
+    attachments = _attach_all(process, engines, whole=False)
+    if options.seccomp_bpf:
+        narrow_to_traced_syscalls(attachments, traced_numbers(options, process.main_thread.arch))
+    process.start()
+    return [process]
+
+
+def _attach_all(process, engines: dict, whole: bool) -> list:
+    attachments = []
+    for engine in engines.values():
+        if whole:
+            attachments.extend(engine.attach_to_process(process))
+        else:
+            attachments.append(engine.attach_to(process.main_thread))
+    return attachments
+
+
+def _attach_error(pid: int, exc: OSError) -> str:
+    from . import kernel
+
+    if isinstance(exc, kernel.NoSuchProcessError):
+        return f"attach: ptrace(PTRACE_SEIZE, {pid}): No such process"
+    if isinstance(exc, kernel.NotPermittedError) and "already traced" in str(exc):
+        return f"cannot attach: {exc.strerror}"
+    return f"attach: ptrace(PTRACE_SEIZE, {pid}): {_describe(exc)}"
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is None and exc.strerror:
+        return exc.strerror
+    return str(exc)
+
+
+def _wait(process) -> int:
+    # Wait in short slices so that Ctrl-C reaches the main thread promptly.
+    while True:
+        status = process.wait(0.5)
+        if status is not None:
+            return status
+
+
+def _exit_code(status: int) -> int:
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+def _exit_on_sigterm(signo: int, frame: object) -> None:
+    raise SystemExit(128 + signo)
