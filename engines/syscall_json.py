@@ -12,7 +12,9 @@ that never returns) has::
 show for it (from ``decode``; without one: signed ints and strings read from
 the tracee at entry); ``errno`` the name (``"ENOENT"``) when the call failed,
 ``result`` then -1 as in C; times are seconds since the epoch at the entry and
-exit reports.  A call that never returns has ``"result": null`` and
+exit reports.  A call whose entry came before the engine (a launched
+program's ``execve``, a call in progress at ``-p``) has ``"args": []`` and
+``"entry_time": null``.  A call that never returns has ``"result": null`` and
 ``"unfinished": true``.  ``-e trace=`` and ``-e status=`` select the objects.
 """
 
@@ -70,10 +72,12 @@ class SyscallJson(FollowingEngine):
         }
 
     def report_syscall_exit(self, att: Attachment, report: Report) -> None:
+        info = report.syscall
         call = self._pending.pop(att.thread.tid, None)
         if call is None:
-            return  # not traced, or its entry came before we attached
-        info = report.syscall
+            call = self._unseen_entry(att, info)
+            if call is None:
+                return  # not traced
         call["exit_time"] = time.time()
         if info.is_error:
             call["result"] = -1
@@ -85,6 +89,17 @@ class SyscallJson(FollowingEngine):
         if self.options.status == "failed" and not info.is_error:
             return
         self._write(att, call)
+
+    def _unseen_entry(self, att: Attachment, info) -> dict | None:
+        """A call whose entry came before us (the launch's execve, or attached mid-call)."""
+        if info.nr < 0:
+            return None
+        name = att.thread.arch.syscall_name(info.nr)
+        if self.options.trace is not None and name not in self.options.trace:
+            return None
+        return {"pid": att.thread.process.pid, "tid": att.thread.tid, "name": name,
+                "nr": info.nr, "args": [], "result": None, "errno": None, "unfinished": False,
+                "entry_time": None, "exit_time": None}
 
     def report_exit(self, att: Attachment, report: Report) -> None:
         call = self._pending.pop(att.thread.tid, None)
