@@ -10,7 +10,8 @@ that never returns) has::
 
 ``raw`` is the register value (unsigned), ``decoded`` what a log line would
 show for it (from ``decode``; without one: signed ints and strings read from
-the tracee at entry); ``errno`` the name (``"ENOENT"``) when the call failed,
+the tracee at entry); ``errno`` the name (``"ENOENT"``, or strace's ``"ERESTARTSYS"`` & co.
+for an interrupted call the kernel restarts) when the call failed,
 ``result`` then -1 as in C; times are seconds since the epoch at the entry and
 exit reports.  A call whose entry came before the engine (a launched
 program's ``execve``, a call in progress at ``-p``) has ``"args": []`` and
@@ -31,6 +32,11 @@ from pydbg_utrace.memory import read_string
 
 from .following import FollowingEngine
 from .trace_options import TraceOptions
+
+#: The kernel's restart codes (include/linux/errno.h), by strace's names: an
+#: interrupted call shows one at its exit and is made again.
+RESTART_NAMES = {512: "ERESTARTSYS", 513: "ERESTARTNOINTR", 514: "ERESTARTNOHAND",
+                 516: "ERESTART_RESTARTBLOCK"}
 
 #: decode(tid, name, raw args) -> one decoded string per argument
 Decoder = Callable[[int, str, tuple[int, ...]], list[str]]
@@ -81,7 +87,8 @@ class SyscallJson(FollowingEngine):
         call["exit_time"] = time.time()
         if info.is_error:
             call["result"] = -1
-            call["errno"] = errno.errorcode.get(-info.rval, f"E{-info.rval}")
+            err = -info.rval
+            call["errno"] = RESTART_NAMES.get(err) or errno.errorcode.get(err, f"E{err}")
         else:
             call["result"] = info.rval
         if self.options.status == "successful" and info.is_error:
