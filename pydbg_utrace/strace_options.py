@@ -28,6 +28,18 @@ class UsageError(ValueError):
     """A bad command line; ``str()`` is the one line to print after ``pydbg-utrace: ``."""
 
 
+class HelpRequested(UsageError):
+    """``-h``: the usage is the answer (on stdout, exit status 0, as strace does)."""
+
+
+USAGE = """\
+usage: pydbg-utrace trace [strace's options] {-p PID[,PID] | [--] PROG [ARGS]}
+  -f -ff -o FILE -p PID -e trace=NAMES|/REGEX|%CLASS (! negates) -e signal=SET
+  -e status=successful|failed -e inject=NAME:error=E|retval=N|signal=S|delay_enter=US[:when=N+S]
+  -z -Z -s N -v -x -xx -y -T -t -tt -ttt -r -c -C -w -q -qq --json --seccomp-bpf
+Same letters and meaning as strace(1); what differs: docs/trace.md."""
+
+
 @dataclass(frozen=True)
 class TraceRequest:
     """One ``trace`` run: what to show (``options``), where, and whom."""
@@ -159,8 +171,7 @@ class _State:
         elif opt == "--json":
             self.set(json=True)
         elif opt in ("-h", "--help"):
-            raise UsageError("usage: pydbg-utrace trace [strace's options] "
-                             "{-p PID | [--] PROG [ARGS]}; see docs/trace.md")
+            raise HelpRequested(USAGE)
 
     def summary_mode(self, letter: str) -> None:
         if self.summary and self.summary != letter:

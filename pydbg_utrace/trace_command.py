@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from . import Tracer
-from .strace_options import TraceRequest, UsageError, parse, traced_numbers
+from .strace_options import HelpRequested, TraceRequest, UsageError, parse, traced_numbers
 
 PROG = "pydbg-utrace"
 
@@ -45,6 +45,9 @@ def main(argv: list[str]) -> int:
     """Run ``trace ARGV``; the exit status (the program's, as strace passes it on)."""
     try:
         request = parse(argv)
+    except HelpRequested as exc:
+        print(exc)
+        return 0
     except UsageError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
