@@ -110,7 +110,7 @@ class SyscallJson(FollowingEngine):
 
     def report_exit(self, att: Attachment, report: Report) -> None:
         call = self._pending.pop(att.thread.tid, None)
-        if call is not None and self.options.status != "successful":
+        if call is not None and self.options.status == "all":  # neither failed nor successful
             call["unfinished"] = True
             self._write(att, call)
 
