@@ -26,7 +26,7 @@ class CallStats:
     nr: int
     calls: int = 0
     errors: int = 0
-    seconds: float = 0.0
+    ns: int = 0  # integer nanoseconds, as strace's timespecs: usecs/call truncates exactly
 
 
 class SyscallSummary(FollowingEngine):
@@ -41,13 +41,13 @@ class SyscallSummary(FollowingEngine):
         self.rows: dict[str, CallStats] = {}
         self._entered: dict[int, int] = {}  # tid -> monotonic ns of its pending call's entry
 
-    def count(self, name: str, nr: int, failed: bool, seconds: float = 0.0) -> None:
+    def count(self, name: str, nr: int, failed: bool, ns: int = 0) -> None:
         if self.names is not None and name not in self.names:
             return
         row = self.rows.setdefault(name, CallStats(nr))
         row.calls += 1
         row.errors += failed
-        row.seconds += seconds
+        row.ns += ns
 
     def report_syscall_entry(self, att: Attachment, report: Report) -> None:
         if not report.resumed:  # shown again after a STOP: the same call, timed from the first
@@ -56,23 +56,23 @@ class SyscallSummary(FollowingEngine):
     def report_syscall_exit(self, att: Attachment, report: Report) -> None:
         info = report.syscall
         entered = self._entered.pop(att.thread.tid, None)
-        seconds = (time.monotonic_ns() - entered) / 1e9 if entered is not None else 0.0
-        self.count(att.thread.arch.syscall_name(info.nr), info.nr, info.is_error, seconds)
+        ns = time.monotonic_ns() - entered if entered is not None else 0
+        self.count(att.thread.arch.syscall_name(info.nr), info.nr, info.is_error, ns)
 
     def report_exit(self, att: Attachment, report: Report) -> None:
         self._entered.pop(att.thread.tid, None)  # exit_group & co. never return: not counted
 
     def table(self) -> str:
         """strace's ``-c`` table, column widths and all (strace's src/count.c)."""
-        rows = sorted(self.rows.items(), key=lambda item: (-item[1].seconds, item[1].nr))
-        total_seconds = sum(r.seconds for _, r in rows)
+        rows = sorted(self.rows.items(), key=lambda item: (-item[1].ns, item[1].nr))
+        total_ns = sum(r.ns for _, r in rows)
         total_calls = sum(r.calls for _, r in rows)
         total_errors = sum(r.errors for _, r in rows)
-        avg_max = max((r.seconds / r.calls for _, r in rows), default=0.0)
+        avg_max = max((r.ns // r.calls // 1000 for _, r in rows), default=0)
         widths = (
             6,
-            max(11, len(f"{total_seconds:.6f}")),
-            max(11, len(str(int(avg_max * 1e6)))),
+            max(11, len(f"{total_ns / 1e9:.6f}")),
+            max(11, len(str(avg_max))),
             max(9, len(str(total_calls))),
             max(9, len(str(total_errors))),
             max(16, max((len(n) for n, _ in rows), default=0) + 1),
@@ -82,19 +82,18 @@ class SyscallSummary(FollowingEngine):
         divider = " ".join("-" * w for w in widths)
         lines.append(divider)
         for name, row in rows:
-            percent = 100.0 * row.seconds / total_seconds if row.seconds else 0.0
-            lines.append(_row(widths, percent, row.seconds, int(row.seconds / row.calls * 1e6),
-                              row.calls, row.errors, name))
+            percent = 100.0 * row.ns / total_ns if row.ns else 0.0
+            lines.append(_row(widths, percent, row.ns, row.ns // row.calls // 1000, row.calls,
+                              row.errors, name))
         lines.append(divider)
-        average = int(total_seconds / total_calls * 1e6) if total_calls else 0
-        lines.append(_row(widths, 100.0, total_seconds, average, total_calls, total_errors,
-                          "total"))
+        average = total_ns // total_calls // 1000 if total_calls else 0
+        lines.append(_row(widths, 100.0, total_ns, average, total_calls, total_errors, "total"))
         return "\n".join(lines) + "\n"
 
 
-def _row(widths: tuple[int, ...], percent: float, seconds: float, usecs: int, calls: int,
+def _row(widths: tuple[int, ...], percent: float, ns: int, usecs: int, calls: int,
          errors: int, name: str) -> str:
-    cells = (f"{percent:.2f}", f"{seconds:.6f}", str(usecs), str(calls),
+    cells = (f"{percent:.2f}", f"{ns / 1e9:.6f}", str(usecs), str(calls),
              str(errors) if errors else "")
     return " ".join(c.rjust(w) for c, w in zip(cells, widths, strict=False)) + " " + name
 
