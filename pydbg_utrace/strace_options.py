@@ -383,6 +383,8 @@ def _injections(text: str, arch: arches.Arch, fault: bool) -> list[Injection]:
         raise bad
     if not ({"error", "retval", "signal", "delay_enter_us"} & fields.keys()):
         raise bad
+    fields.setdefault("first", 1)
+    fields.setdefault("step", 1)  # strace: without when=, every call (1+)
     return [Injection(syscall=name, **fields) for name in sorted(names)]  # type: ignore[arg-type]
 
 

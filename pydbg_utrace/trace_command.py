@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from . import Tracer
+from . import arch as arches
 from .strace_options import HelpRequested, TraceRequest, UsageError, parse, traced_numbers
 
 PROG = "pydbg-utrace"
@@ -114,22 +115,47 @@ def _syscall_logger(out, options):
         return SyscallLogger(out, follow=options.follow)
 
 
-def narrow_to_traced_syscalls(attachments: list, numbers: frozenset[int] | None) -> None:
-    """THE SECCOMP HOOK: tell the core which syscall numbers this run stops at.
+def narrow_to_traced_syscalls(engines: dict, numbers: frozenset[int]) -> None:
+    """THE SECCOMP HOOK, part 2: every attachment of every engine wants only ``numbers``.
 
-    ``numbers`` is what ``-e trace=`` (and ``-e inject=``) select, for the
-    tracee's arch; ``None`` means all.  The core's seccomp-bpf fast path (the
-    "seccomp" work of issue 13) turns the union of what engines want into the
-    filter a launched program gets between fork and exec.  Until the engine
-    API has ``Attachment.set_syscall_filter`` this does nothing, and
-    ``--seccomp-bpf`` traces on the full ``PTRACE_SYSCALL`` path.
+    ``numbers`` is what ``-e trace=`` and ``-e inject=`` select, for the
+    tracee's arch (:func:`traced_numbers`); the launch got the same set as
+    its kernel filter (part 1, in :func:`_launch`).  A thread stays on the
+    fast path only while each of its attachments is narrowed, followed
+    children included: so the narrowing goes into each engine's own
+    ``attach_to``, which its ``report_clone`` uses for them.
     """
-    if numbers is None:
-        return
-    for att in attachments:
-        narrow = getattr(att, "set_syscall_filter", None)
-        if narrow is not None:
-            narrow(set(numbers))
+    for engine in engines.values():
+        attach_to = engine.attach_to
+
+        def narrowed(thread, attach_to=attach_to):
+            att = attach_to(thread)
+            narrow = getattr(att, "set_syscall_filter", None)
+            if narrow is not None:  # (a core without the seccomp path: nothing to narrow)
+                narrow(numbers)
+            return att
+
+        engine.attach_to = narrowed
+
+
+def _launch(tracer: Tracer, request: TraceRequest, engines: dict):
+    """THE SECCOMP HOOK, part 1: the launch installs the filter between fork and exec.
+
+    With ``--seccomp-bpf`` (and ``-f``, checked by the parser, as strace does)
+    the kernel stops the program only at the traced calls; without a
+    ``-e trace=`` there is nothing to filter and every call stops.
+    """
+    argv = list(request.command)
+    numbers = traced_numbers(request.options, arches.host())
+    if not request.options.seccomp_bpf or numbers is None:
+        return tracer.launch(argv)
+    narrow_to_traced_syscalls(engines, numbers)
+    try:
+        return tracer.launch(argv, syscall_filter=numbers)
+    except TypeError:  # a core from before its seccomp path (issue 13): the full path
+        print(f"{PROG}: --seccomp-bpf: this build has no seccomp-bpf path, "
+              "every call stops", file=sys.stderr)
+        return tracer.launch(argv)
 
 
 def run(request: TraceRequest) -> int:
@@ -170,20 +196,17 @@ def _start(tracer: Tracer, request: TraceRequest, engines: dict) -> list:
                 process = tracer.attach_process(pid)
             except OSError as exc:
                 raise UsageError(_attach_error(pid, exc)) from None
-            attachments = _attach_all(process, engines, whole=options.follow)
-            narrow_to_traced_syscalls(attachments, None)  # strace: no seccomp with -p
+            _attach_all(process, engines, whole=options.follow)  # (no seccomp with -p: strace's)
             if options.quiet == 0:
                 print(f"{PROG}: attached to process {process.pid} "
                       f"({len(process.threads)} threads)", file=sys.stderr, flush=True)
             processes.append(process)
         return processes
     try:
-        process = tracer.launch(list(request.command))
+        process = _launch(tracer, request, engines)
     except (OSError, ValueError, RuntimeError) as exc:  # no such program, not executable
         raise UsageError(_describe(exc)) from None
-    attachments = _attach_all(process, engines, whole=False)
-    if options.seccomp_bpf:
-        narrow_to_traced_syscalls(attachments, traced_numbers(options, process.main_thread.arch))
+    _attach_all(process, engines, whole=False)
     process.start()
     return [process]
 

@@ -49,6 +49,13 @@ def test_inject_when_first_and_step():
     assert result.stdout == "[False, True, False, True, False, True]\n", result.stderr
 
 
+def test_inject_without_when_is_every_call():
+    program = "import os; print([os.getppid() == 7 for _ in range(3)])"
+    result = trace("-o", "/dev/null", "-e", "inject=getppid:retval=7", "--",
+                   sys.executable, "-c", program)
+    assert result.stdout == "[True, True, True]\n", result.stderr
+
+
 def test_inject_when_only_the_nth():
     program = "import os; print([os.getppid() == 7 for _ in range(4)])"
     result = trace("-o", "/dev/null", "-e", "inject=getppid:retval=7:when=3", "--",

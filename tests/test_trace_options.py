@@ -123,9 +123,11 @@ def test_injections():
     (rule,) = options("-e", "inject=openat:error=ENOENT:when=2+3").injections
     assert rule == Injection("openat", error=errno.ENOENT, first=2, step=3)
     (rule,) = options("-e", "inject=getppid:retval=42").injections
-    assert (rule.retval, rule.error, rule.first, rule.step) == (42, None, 1, 0)
+    assert (rule.retval, rule.error, rule.first, rule.step) == (42, None, 1, 1)  # every call
     (rule,) = options("-e", "inject=getppid:signal=USR1:delay_enter=5:when=3+").injections
     assert (rule.signal, rule.delay_enter_us, rule.first, rule.step) == (10, 5, 3, 1)
+    (rule,) = options("-e", "inject=getppid:error=EPERM:when=4").injections
+    assert (rule.first, rule.step) == (4, 0)  # only the 4th
     two = options("-e", "inject=open,close:error=13").injections
     assert [(r.syscall, r.error) for r in two] == [("close", 13), ("open", 13)]
     (fault,) = options("-e", "fault=read").injections  # strace's fault= defaults to ENOSYS
