@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -162,3 +164,32 @@ def test_seccomp_bpf_without_f_says_so(tmp_path):
     assert result.returncode == 0
     assert result.stderr == ("pydbg-utrace: --seccomp-bpf cannot be used without "
                              "-f/--follow-forks, disabling\n")
+
+
+# -- -p, then Ctrl-C: the table, and the program goes on untraced ----------------------
+def test_attach_summary_then_interrupt(tracee, tmp_path):
+    child = subprocess.Popen([tracee("echo_threads"), "2"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, bufsize=1)
+    out = tmp_path / "table"
+    try:
+        assert child.stdout.readline() == "ready\n"
+        cli = subprocess.Popen([*CLI, "trace", "-f", "-c", "-o", str(out), "-p", str(child.pid)],
+                               stderr=subprocess.PIPE, text=True)
+        assert cli.stderr.readline().startswith(f"pydbg-utrace: attached to process {child.pid}")
+        for line in ("one\n", "two\n"):
+            child.stdin.write(line)
+            assert child.stdout.readline() == line
+        # The echo of "two" came after the exit stop of the write of "one": counted.
+        # (The second write's exit stop may still be on its way: counted or not.)
+        cli.send_signal(signal.SIGINT)
+        assert cli.wait(TIMEOUT) == 0  # -p: the status is ours, 0, once detached
+        rows = {line.split()[-1]: line.split() for line in out.read_text().splitlines()[2:]}
+        assert int(rows["write"][3]) >= 1 and "total" in rows
+        for tid in os.listdir(f"/proc/{child.pid}/task"):
+            with open(f"/proc/{child.pid}/task/{tid}/status") as f:
+                assert "TracerPid:\t0\n" in f.read()
+        child.stdin.write("three\n")  # it runs on, untraced
+        assert child.stdout.readline() == "three\n"
+    finally:
+        child.stdin.close()
+    assert child.wait(TIMEOUT) == 0
