@@ -8,9 +8,9 @@ every ``step``-th after it when ``step`` is set (``when=N``, ``N+``, ``N+S``).
   and the program sees -1/E or N (``report.set_syscall_result``).
 - ``signal=S``: S is sent to the thread at the entry (``tgkill``), as strace
   does; the call runs unless an error or retval is injected too.
-- ``delay_enter=US``: the thread is held at the entry (``STOP``) and let go
-  from a timer thread with ``control(RESUME)``: a callback must not sleep,
-  since every traced thread waits for it.
+- ``delay_enter=US`` / ``delay_exit=US``: the thread is held at the entry /
+  the exit (``STOP``) and let go from a timer thread with ``control(RESUME)``:
+  a callback must not sleep, since every traced thread waits for it.
 
 The exit report shows what was injected: this engine is attached before the
 log's engines (the trace command does so) and rewrites ``report.syscall``'s
@@ -59,6 +59,7 @@ class SyscallInjector(FollowingEngine):
             self.rules.setdefault(rule.syscall, []).append(rule)
         self._counts: dict[int, Counter[str]] = {}
         self._faked: dict[int, tuple[int, int | None]] = {}  # tid -> (value, errno) at exit
+        self._exit_delay: dict[int, int] = {}  # tid -> microseconds to hold its call's exit
         self._timers: set[threading.Timer] = set()
         self._lock = threading.Lock()
 
@@ -83,18 +84,25 @@ class SyscallInjector(FollowingEngine):
             report.set_syscall_result(value if err is None else 0, errno=err)
             self._faked[thread.tid] = (value, err)
             disposition = SyscallAction.ABORT
+        if rule.delay_exit_us:
+            self._exit_delay[thread.tid] = rule.delay_exit_us
         resume = Resume.RESUME
         if rule.delay_enter_us:
             resume = Resume.STOP
             self._release_later(att, rule.delay_enter_us / 1e6)
         return (resume, disposition)
 
-    def report_syscall_exit(self, att: Attachment, report: Report) -> None:
+    def report_syscall_exit(self, att: Attachment, report: Report):
         faked = self._faked.pop(att.thread.tid, None)
         if faked is not None:  # the kernel's -ENOSYS of the skipped call: show ours
             value, err = faked
             report.syscall.rval = -err if err is not None else value
             report.syscall.is_error = err is not None
+        delay = self._exit_delay.pop(att.thread.tid, None)
+        if delay:
+            self._release_later(att, delay / 1e6)
+            return Resume.STOP
+        return None
 
     def _release_later(self, att: Attachment, seconds: float) -> None:
         def release() -> None:

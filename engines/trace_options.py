@@ -19,6 +19,7 @@ class Injection:
     retval: int | None = None       # retval=N: skip the call, make it return N
     signal: int | None = None       # signal=SIG: deliver SIG at the call's entry
     delay_enter_us: int = 0         # delay_enter=US
+    delay_exit_us: int = 0          # delay_exit=US (field added by the trace command's work)
     first: int = 1                  # when=FIRST[+STEP]: the first call it applies to (1-based)
     step: int = 0                   # ... and then every STEP-th (0: only FIRST)
 

@@ -35,7 +35,8 @@ class HelpRequested(UsageError):
 USAGE = """\
 usage: pydbg-utrace trace [strace's options] {-p PID[,PID] | [--] PROG [ARGS]}
   -f -ff -o FILE -p PID -e trace=NAMES|/REGEX|%CLASS (! negates) -e signal=SET
-  -e status=successful|failed -e inject=NAME:error=E|retval=N|signal=S|delay_enter=US[:when=N+S]
+  -e status=successful|failed
+  -e inject=NAME:error=E|retval=N|signal=S|delay_enter=US|delay_exit=US[:when=N+S]
   -z -Z -s N -v -x -xx -y -T -t -tt -ttt -r -c -C -w -q -qq --json --seccomp-bpf
 Same letters and meaning as strace(1); what differs: docs/trace.md."""
 
@@ -362,7 +363,7 @@ def errno_number(word: str) -> int | None:
 
 
 def _injections(text: str, arch: arches.Arch, fault: bool) -> list[Injection]:
-    """``NAMES:error=E:retval=N:signal=S:delay_enter=US:when=N+S`` -> one rule per name."""
+    """``NAMES:error=E:retval=N:signal=S:delay_enter=US:delay_exit=US:when=N+S``, per name."""
     bad = UsageError(f"invalid {'fault' if fault else 'inject'} argument '{text}'")
     names_text, _, rest = text.partition(":")
     negated, names = _syscall_set(names_text, arch)
@@ -381,7 +382,7 @@ def _injections(text: str, arch: arches.Arch, fault: bool) -> list[Injection]:
         fields["error"] = errno_names.ENOSYS
     if "error" in fields and "retval" in fields:
         raise bad
-    if not ({"error", "retval", "signal", "delay_enter_us"} & fields.keys()):
+    if not ({"error", "retval", "signal", "delay_enter_us", "delay_exit_us"} & fields.keys()):
         raise bad
     fields.setdefault("first", 1)
     fields.setdefault("step", 1)  # strace: without when=, every call (1+)
@@ -401,11 +402,11 @@ def _injection_field(key: str, value: str) -> dict[str, object]:
         if number is None:
             raise ValueError(value)
         return {"signal": number}
-    if key == "delay_enter":
+    if key in ("delay_enter", "delay_exit"):
         delay = int(value)
         if delay < 0:
             raise ValueError(value)
-        return {"delay_enter_us": delay}
+        return {f"{key}_us": delay}
     if key == "when":
         return _when(value)
     raise KeyError(key)

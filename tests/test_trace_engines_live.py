@@ -78,6 +78,14 @@ def test_inject_delay_enter_holds_the_call_and_the_call_still_runs(tracee, tmp_p
     assert call["exit_time"] - call["entry_time"] >= 0.3  # a lower bound: the hold itself
 
 
+def test_inject_delay_exit_holds_the_return():
+    program = ("import os, time; t = time.monotonic(); r = os.getppid(); "
+               "print(time.monotonic() - t >= 0.3, r == 7)")
+    result = trace("-o", "/dev/null", "-e", "inject=getppid:delay_exit=300000:retval=7", "--",
+                   sys.executable, "-c", program)
+    assert result.stdout == "True True\n", result.stderr  # the program's own clock saw it
+
+
 def test_injected_error_is_what_the_log_shows(tracee, tmp_path):
     log = tmp_path / "log"
     trace("--json", "-o", str(log), "-e", "trace=getppid", "-e", "inject=getppid:error=EPERM",

@@ -126,6 +126,8 @@ def test_injections():
     assert (rule.retval, rule.error, rule.first, rule.step) == (42, None, 1, 1)  # every call
     (rule,) = options("-e", "inject=getppid:signal=USR1:delay_enter=5:when=3+").injections
     assert (rule.signal, rule.delay_enter_us, rule.first, rule.step) == (10, 5, 3, 1)
+    (rule,) = options("-e", "inject=getppid:delay_exit=7").injections
+    assert (rule.delay_exit_us, rule.error) == (7, None)
     (rule,) = options("-e", "inject=getppid:error=EPERM:when=4").injections
     assert (rule.first, rule.step) == (4, 0)  # only the 4th
     two = options("-e", "inject=open,close:error=13").injections
