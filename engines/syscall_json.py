@@ -4,14 +4,18 @@ Each object (written at the call's exit, or at the thread's exit for a call
 that never returns) has::
 
     {"pid": 1234, "tid": 1235, "name": "openat", "nr": 257,
-     "args": [{"raw": 4294967196, "decoded": "AT_FDCWD"}, ...],
+     "args": [{"raw": 4294967196, "decoded": "-100"}, ...],
+     "arguments": "AT_FDCWD, \"/etc/passwd\", O_RDONLY",
      "result": 3, "errno": null, "unfinished": false,
      "entry_time": 1764598800.123456, "exit_time": 1764598800.123470}
 
-``raw`` is the register value (unsigned), ``decoded`` what a log line would
-show for it (from ``decode``; without one: signed ints and strings read from
-the tracee at entry); ``errno`` the name (``"ENOENT"``, or strace's ``"ERESTARTSYS"`` & co.
-for an interrupted call the kernel restarts) when the call failed,
+``raw`` is the register value (unsigned), ``decoded`` a per-argument
+rendering (from ``decode``; without one: signed ints and strings read from
+the tracee at entry); ``arguments`` the log's own text of the arguments at
+entry, as strace prints them (output buffers by address; ``null`` where the
+syscall log has no ``call_arguments``); ``errno`` the name (``"ENOENT"``,
+or strace's ``"ERESTARTSYS"`` & co. for an interrupted call the kernel
+restarts) when the call failed,
 ``result`` then -1 as in C; times are seconds since the epoch at the entry and
 exit reports.  A call whose entry came before the engine (a launched
 program's ``execve``, a call in progress at ``-p``) has ``"args": []`` and
@@ -55,6 +59,7 @@ class SyscallJson(FollowingEngine):
         self.out = out
         self.options = options or TraceOptions()
         self.decode = decode or simple_decode(self.options.string_limit)
+        self.call_text = _log_call_text(self.options)
         self._pending: dict[int, dict] = {}  # tid -> the object of its call in progress
 
     def report_syscall_entry(self, att: Attachment, report: Report) -> None:
@@ -73,6 +78,7 @@ class SyscallJson(FollowingEngine):
             "pid": thread.process.pid, "tid": thread.tid, "name": name, "nr": info.nr,
             "args": [{"raw": raw, "decoded": text}
                      for raw, text in zip(info.args, decoded, strict=False)],
+            "arguments": self.call_text(thread, name, info.args),
             "result": None, "errno": None, "unfinished": False,
             "entry_time": time.time(), "exit_time": None,
         }
@@ -105,7 +111,8 @@ class SyscallJson(FollowingEngine):
         if self.options.trace is not None and name not in self.options.trace:
             return None
         return {"pid": att.thread.process.pid, "tid": att.thread.tid, "name": name,
-                "nr": info.nr, "args": [], "result": None, "errno": None, "unfinished": False,
+                "nr": info.nr, "args": [], "arguments": None, "result": None, "errno": None,
+                "unfinished": False,
                 "entry_time": None, "exit_time": None}
 
     def report_exit(self, att: Attachment, report: Report) -> None:
@@ -117,6 +124,23 @@ class SyscallJson(FollowingEngine):
     def _write(self, att: Attachment, call: dict) -> None:
         out = self.out(att.thread.tid) if callable(self.out) else self.out
         out.write(json.dumps(call) + "\n")
+
+
+def _log_call_text(options: TraceOptions) -> Callable:
+    """The syscall log's ``call_arguments`` (strace's text of a call's arguments), if it has one."""
+    from . import syscall_log
+
+    call_arguments = getattr(syscall_log, "call_arguments", None)
+
+    def text(thread, name: str, args: tuple[int, ...]) -> str | None:
+        if call_arguments is None:
+            return None
+        try:
+            return call_arguments(thread.tid, name, args, thread.arch, options)
+        except (OSError, ValueError, KeyError):  # unreadable memory, a call it cannot decode
+            return None
+
+    return text
 
 
 def simple_decode(limit: int) -> Decoder:
