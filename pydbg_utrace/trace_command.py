@@ -6,12 +6,14 @@ for (the injector first, then the log or the JSON, then the summary), runs
 or attaches, and ends with the program's exit status.  Every error a user
 can cause is one line on stderr and a non-zero status, with nothing left
 stopped: the tracer is closed (detaching from whatever it holds) on the
-way out.
+way out.  A program killed by a signal ends the command by the same signal,
+as strace does.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import sys
 from collections.abc import Callable
@@ -183,6 +185,8 @@ def run(request: TraceRequest) -> int:
         close_out()
     if request.pids:
         return 0
+    if os.WIFSIGNALED(statuses[0]):
+        die_like(os.WTERMSIG(statuses[0]))
     return _exit_code(statuses[0])
 
 
@@ -243,6 +247,21 @@ def _wait(process) -> int:
         status = process.wait(0.5)
         if status is not None:
             return status
+
+
+def die_like(signo: int) -> None:
+    """End as the program ended: killed by ``signo``, as strace does (its ``terminate()``).
+
+    A shell sees 128+N either way; a parent that reads the wait status sees
+    the signal.  No core file of ours: RLIMIT_CORE is 0 first.  If the signal
+    does not kill us after all, the caller exits with 128+N.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    signal.signal(signo, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signo})
+    os.kill(os.getpid(), signo)
 
 
 def _exit_code(status: int) -> int:

@@ -113,3 +113,11 @@ def test_python_subprocess(tmp_path):
     """))
     status, tasks = compare([sys.executable, str(program)], tmp_path, tmp_path)
     assert status == 4 and len(tasks) == 3
+
+
+@pytest.mark.parametrize("script", ["kill -TERM $$", "kill -SEGV $$"])
+def test_killed_by_a_signal(tmp_path, script):
+    # strace dies of the signal that killed the program (no core file): so do we.
+    status, tasks = compare(["sh", "-c", script], tmp_path, tmp_path)
+    assert status < 0 and len(tasks) == 1
+    assert not list(tmp_path.glob("core*"))
