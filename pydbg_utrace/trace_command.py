@@ -166,21 +166,20 @@ def run(request: TraceRequest) -> int:
     # SIGTERM (gdb's way to end a `target remote |` command) closes cleanly.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     tracer = Tracer()
-    processes = []
+    started = False
     try:
         try:
             processes = _start(tracer, request, engines)
+            started = True
             statuses = [_wait(process) for process in processes]
-        except KeyboardInterrupt:
-            tracer.close()  # detach: the programs go on as if never traced
+        except KeyboardInterrupt:  # close() detaches: the programs go on as if never traced
             statuses = [130 << 8]
         finally:
-            tracer.close()
             if "inject" in engines:
-                engines["inject"].release_all()
-        if "summary" in engines:
-            summary_out = out if not callable(out) else sys.stderr
-            summary_out.write(engines["summary"].table())
+                engines["inject"].release_all()  # held calls go on before we let go
+            tracer.close()
+            if started and "summary" in engines:  # after Ctrl-C or SIGTERM too, as strace
+                (sys.stderr if callable(out) else out).write(engines["summary"].table())
     finally:
         close_out()
     if request.pids:

@@ -201,3 +201,22 @@ def test_attach_summary_then_interrupt(tracee, tmp_path):
     finally:
         child.stdin.close()
     assert child.wait(TIMEOUT) == 0
+
+
+def test_sigterm_still_writes_the_table(tracee, tmp_path):
+    child = subprocess.Popen([tracee("echo_threads"), "1"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, bufsize=1)
+    out = tmp_path / "table"
+    try:
+        assert child.stdout.readline() == "ready\n"
+        cli = subprocess.Popen([*CLI, "trace", "-c", "-o", str(out), "-p", str(child.pid)],
+                               stderr=subprocess.PIPE, text=True)
+        assert cli.stderr.readline().startswith("pydbg-utrace: attached to process")
+        cli.send_signal(signal.SIGTERM)
+        assert cli.wait(TIMEOUT) == 128 + signal.SIGTERM
+        assert out.read_text().startswith("% time ")
+        child.stdin.write("on\n")  # detached: it runs on
+        assert child.stdout.readline() == "on\n"
+    finally:
+        child.stdin.close()
+    assert child.wait(TIMEOUT) == 0
