@@ -5,7 +5,7 @@ trace -f --json -o``; the tasks are matched by their place in the process
 tree (tests/tracecounts.py) and every call name must be counted the same in
 every task, and the exit status must be the same.  Normalised: the state a
 first run leaves behind (outputs removed, git's index refreshed before either
-run, the changed file's mtime in the past so that git finds no "racily clean"
+run, the file's times in the past so that git finds no "racily clean"
 entry), so that each run starts from the same files; and, in
 tests/tracecounts.py, what is a race or a dice roll under any tracer
 (restarted calls, wait4 calls that reap nothing, getrandom, with address
@@ -88,14 +88,17 @@ def test_git_status(tmp_path):
     repo.mkdir()
     git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
     subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    # Every time stamp in the past: an index entry whose file time is not older
+    # than the index itself is "racily clean", and the next status re-checks it
+    # and rewrites the index (a rename more) -- in whichever run comes first.
     (repo / "f").write_text("one\n")
+    os.utime(repo / "f", (time.time() - 200,) * 2)
     subprocess.run([*git, "add", "f"], cwd=repo, check=True)
     subprocess.run([*git, "commit", "-qm", "one"], cwd=repo, check=True)
     (repo / "f").write_text("two\n")
-    past = time.time() - 100  # not "racily clean" (same second as the index): no re-hash
-    os.utime(repo / "f", (past, past))
-    # The first status after a change rewrites the index (a rename more): do it
-    # once here so that both runs start from the same index.
+    os.utime(repo / "f", (time.time() - 100,) * 2)
+    # The first status after a change refreshes the index: once here, so that
+    # both runs start from the same index.
     subprocess.run(["git", "status"], cwd=repo, check=True, capture_output=True)
     status, tasks = compare(["git", "status"], repo, tmp_path)
     assert status == 0 and tasks[()]["openat"] > 0
