@@ -29,15 +29,28 @@ class CallStats:
     ns: int = 0  # integer nanoseconds, as strace's timespecs: usecs/call truncates exactly
 
 
+#: -S: the order of the rows (ties in syscall-number order, as strace's sort leaves them)
+SORTS = {
+    "time": lambda item: (-item[1].ns, item[1].nr),
+    "calls": lambda item: (-item[1].calls, item[1].nr),
+    "errors": lambda item: (-item[1].errors, item[1].nr),
+    "name": lambda item: (item[0], item[1].nr),
+    "avg-time": lambda item: (-(item[1].ns // item[1].calls), item[1].nr),
+    "nothing": lambda item: (item[1].nr,),
+}
+
+
 class SyscallSummary(FollowingEngine):
     """Counts the calls of every thread it is attached to; ``table()`` is strace's layout."""
 
     name = "syscall-summary"
     wanted = Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT | Event.EXIT
 
-    def __init__(self, follow: bool = False, names: frozenset[str] | None = None) -> None:
+    def __init__(self, follow: bool = False, names: frozenset[str] | None = None,
+                 sort_by: str = "time") -> None:
         super().__init__(follow)
         self.names = names  # the calls to count (-e trace=); None: all
+        self.sort_key = SORTS[sort_by]  # -S
         self.rows: dict[str, CallStats] = {}
         self._entered: dict[int, int] = {}  # tid -> monotonic ns of its pending call's entry
 
@@ -64,7 +77,7 @@ class SyscallSummary(FollowingEngine):
 
     def table(self) -> str:
         """strace's ``-c`` table, column widths and all (strace's src/count.c)."""
-        rows = sorted(self.rows.items(), key=lambda item: (-item[1].ns, item[1].nr))
+        rows = sorted(self.rows.items(), key=self.sort_key)
         total_ns = sum(r.ns for _, r in rows)
         total_calls = sum(r.calls for _, r in rows)
         total_errors = sum(r.errors for _, r in rows)

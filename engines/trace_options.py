@@ -43,6 +43,8 @@ class TraceOptions:
     quiet: int = 0                          # -q 1, -qq 2 (no exit lines)
     summary: str = ""                       # "" none, "c" only the table (-c), "C" both (-C)
     summary_wall: bool = False              # -w: the table's time is wall time
+    summary_sort: str = "time"              # -S: time, calls, errors, name, avg-time, nothing
+                                            #     (field added by the trace command's work)
     json: bool = False                      # --json: one object per system call
     seccomp_bpf: bool = False               # --seccomp-bpf: stop only at traced calls
     injections: tuple[Injection, ...] = ()  # -e inject=

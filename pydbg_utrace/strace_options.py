@@ -37,7 +37,7 @@ usage: pydbg-utrace trace [strace's options] {-p PID[,PID] | [--] PROG [ARGS]}
   -f -ff -o FILE -p PID -e trace=NAMES|/REGEX|%CLASS (! negates) -e signal=SET
   -e status=successful|failed
   -e inject=NAME:error=E|retval=N|signal=S|delay_enter=US|delay_exit=US[:when=N+S]
-  -z -Z -s N -v -x -xx -y -T -t -tt -ttt -r -c -C -w -q -qq --json --seccomp-bpf
+  -z -Z -s N -v -x -xx -y -T -t -tt -ttt -r -c -C -w -S SORTBY -q -qq --json --seccomp-bpf
 Same letters and meaning as strace(1); what differs: docs/trace.md."""
 
 
@@ -59,15 +59,24 @@ LONG = [
     "output-separately", "follow-forks", "attach=", "summary-only", "summary",
     "summary-wall-clock", "string-limit=", "quiet", "successful-only", "failed-only",
     "syscall-times", "absolute-timestamps", "relative-timestamps", "decode-fds",
-    "no-abbrev", "seccomp-bpf", "json", "help",
+    "no-abbrev", "seccomp-bpf", "json", "help", "summary-sort-by=",
 ]
+#: -S's words (strace's spellings) -> the summary's sort key
+SORT_KEYS = {
+    "time": "time", "time-percent": "time", "time_percent": "time", "time-total": "time",
+    "time_total": "time", "total-time": "time", "total_time": "time",
+    "calls": "calls", "count": "calls", "errors": "errors", "error": "errors",
+    "name": "name", "syscall": "name", "syscall-name": "name", "syscall_name": "name",
+    "avg-time": "avg-time", "avg_time": "avg-time", "time-avg": "avg-time",
+    "time_avg": "avg-time", "nothing": "nothing", "none": "nothing",
+}
 #: strace letters we know but do not do (yet): a clear "not supported", not "invalid".
 UNSUPPORTED = {
     "-a": "column alignment", "-A": "appending to -o", "-b": "detaching on execve",
     "-d": "strace's debug output", "-D": "a detached tracer", "-E": "environment changes",
     "-F": "the obsolete -F", "-i": "instruction pointers", "-I": "signal blocking modes",
     "-k": "stack traces", "-n": "syscall numbers", "-O": "overhead adjustment",
-    "-P": "path filters", "-S": "summary sorting", "-u": "running as another user",
+    "-P": "path filters", "-u": "running as another user",
     "-U": "summary columns", "-V": "strace's version", "-X": "the constant format",
 }
 QUALIFIERS = {
@@ -145,6 +154,10 @@ class _State:
             self.summary_mode("C")
         elif opt in ("-w", "--summary-wall-clock"):
             self.set(summary_wall=True)
+        elif opt in ("-S", "--summary-sort-by"):
+            if value not in SORT_KEYS:
+                raise UsageError(f"invalid sortby: '{value}'")
+            self.set(summary_sort=SORT_KEYS[value])
         elif opt in ("-s", "--string-limit"):
             self.set(string_limit=_number(value, "-s", low=0))
         elif opt in ("-v", "--no-abbrev"):

@@ -101,7 +101,8 @@ def build_engines(request: TraceRequest, out) -> dict:
     if options.summary:
         from .engines.syscall_summary import SyscallSummary
 
-        engines["summary"] = SyscallSummary(follow=options.follow, names=options.trace)
+        engines["summary"] = SyscallSummary(follow=options.follow, names=options.trace,
+                                            sort_by=options.summary_sort)
     return engines
 
 

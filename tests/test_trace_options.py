@@ -55,6 +55,9 @@ def test_defaults():
     (["-c"], "summary", "c"),
     (["-C"], "summary", "C"),
     (["-c", "-w"], "summary_wall", True),
+    (["-c", "-S", "calls"], "summary_sort", "calls"),
+    (["-c", "-S", "count"], "summary_sort", "calls"),
+    (["-c", "--summary-sort-by=name"], "summary_sort", "name"),
     (["--json"], "json", True),
     (["-f", "--seccomp-bpf"], "seccomp_bpf", True),
     (["--seccomp-bpf"], "seccomp_bpf", False),  # strace: not without -f
@@ -163,6 +166,7 @@ def test_bad_injections(text):
     (["-e", "abbrev=none", "prog"],
      "invalid -e qualifier 'abbrev' (pydbg-utrace knows trace, signal, status, inject and fault)"),
     (["-k", "prog"], "option -k (stack traces) is not supported by pydbg-utrace"),
+    (["-S", "nosuch", "prog"], "invalid sortby: 'nosuch'"),
     (["-o", "|cat", "prog"], "-o |COMMAND (a pipe) is not supported by pydbg-utrace"),
 ])
 def test_errors_are_one_strace_like_line(argv, message):
@@ -213,3 +217,16 @@ def test_summary_table_in_straces_layout():
         "  0.00    0.000000           0         1           a_rather_long_syscall_name\n"
         "------ ----------- ----------- --------- --------- ---------------------------\n"
         "100.00    0.001001         200         5         2 total\n")
+
+
+@pytest.mark.parametrize("sort_by, order", [
+    ("time", ["openat", "read", "close"]), ("calls", ["read", "close", "openat"]),
+    ("errors", ["openat", "read", "close"]), ("name", ["close", "openat", "read"]),
+    ("nothing", ["read", "close", "openat"]), ("avg-time", ["openat", "read", "close"]),
+])
+def test_summary_sort(sort_by, order):
+    summary = SyscallSummary(sort_by=sort_by)
+    for name, nr, failed, ns in (("read", 0, False, 300), ("read", 0, False, 300),
+                                 ("openat", 257, True, 900), ("close", 3, False, 0)):
+        summary.count(name, nr, failed, ns)
+    assert [line.split()[-1] for line in summary.table().splitlines()[2:-2]] == order
