@@ -47,6 +47,7 @@ class TraceRequest:
 
     options: TraceOptions
     output: str | None = None               # -o FILE (with -ff: FILE.PID)
+    append: bool = False                    # -A: open -o's files to append
     pids: tuple[int, ...] = ()              # -p PID[,PID...] (repeatable)
     command: tuple[str, ...] = ()           # PROG ARGS
     warnings: tuple[str, ...] = field(default=())  # strace's non-fatal complaints
@@ -72,7 +73,7 @@ SORT_KEYS = {
 }
 #: strace letters we know but do not do (yet): a clear "not supported", not "invalid".
 UNSUPPORTED = {
-    "-a": "column alignment", "-A": "appending to -o", "-b": "detaching on execve",
+    "-a": "column alignment", "-b": "detaching on execve",
     "-d": "strace's debug output", "-D": "a detached tracer", "-E": "environment changes",
     "-F": "the obsolete -F", "-i": "instruction pointers", "-I": "signal blocking modes",
     "-k": "stack traces", "-n": "syscall numbers", "-O": "overhead adjustment",
@@ -117,6 +118,7 @@ class _State:
         self.options = TraceOptions()
         self.follow = 0
         self.output: str | None = None
+        self.append = False
         self.pids: list[int] = []
         self.timestamps = 0
         self.hex = 0
@@ -142,6 +144,8 @@ class _State:
             if value.startswith("|") or value.startswith("!"):
                 raise UsageError("-o |COMMAND (a pipe) is not supported by pydbg-utrace")
             self.output = value
+        elif opt == "-A":
+            self.append = True
         elif opt in ("-p", "--attach"):
             self.pids.extend(_pids(value))
         elif opt in ("-e",):
@@ -236,8 +240,8 @@ class _State:
             timestamps=min(self.timestamps, 3), hex_strings=min(self.hex, 2),
             quiet=min(self.quiet, 2), summary=self.summary, trace=self.trace,
             signals=self.signals, injections=tuple(self.injections))
-        return TraceRequest(self.options, self.output, tuple(self.pids), tuple(command),
-                            tuple(self.warnings))
+        return TraceRequest(self.options, self.output, self.append, tuple(self.pids),
+                            tuple(command), tuple(self.warnings))
 
 
 # -- the pieces ------------------------------------------------------------------------

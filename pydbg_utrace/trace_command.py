@@ -29,14 +29,15 @@ PROG = "pydbg-utrace"
 class PerProcessFiles:
     """``-ff -o FILE``: ``FILE.PID`` for each process (thread) that writes, opened on first use."""
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, mode: str = "w") -> None:
         self.prefix = prefix
+        self.mode = mode
         self.files: dict[int, TextIO] = {}
 
     def __call__(self, pid: int) -> TextIO:
         out = self.files.get(pid)
         if out is None:
-            out = self.files[pid] = open(f"{self.prefix}.{pid}", "w")  # noqa: SIM115
+            out = self.files[pid] = open(f"{self.prefix}.{pid}", self.mode)  # noqa: SIM115
         return out
 
     def close(self) -> None:
@@ -74,10 +75,10 @@ def open_output(request: TraceRequest) -> tuple[TextIO | PerProcessFiles, Callab
             reason = "No such file or directory" if not os.path.isdir(directory) else \
                 "Permission denied"
             raise UsageError(f"Can't fopen '{path}.PID': {reason}")
-        files = PerProcessFiles(path)
+        files = PerProcessFiles(path, "a" if request.append else "w")
         return files, files.close
     try:
-        out = open(path, "w")  # noqa: SIM115
+        out = open(path, "a" if request.append else "w")  # noqa: SIM115
     except OSError as exc:
         raise UsageError(f"Can't fopen '{path}': {exc.strerror}") from None
     return out, out.close

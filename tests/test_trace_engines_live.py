@@ -150,6 +150,13 @@ def test_summary_and_log(tmp_path):
     assert table.rstrip().endswith(" total")
 
 
+def test_append_keeps_what_the_file_had(tmp_path):
+    out = tmp_path / "out"
+    out.write_text("before\n")
+    assert trace("-A", "-c", "-o", str(out), "--", "/bin/true").returncode == 0
+    assert out.read_text().startswith("before\n% time ")
+
+
 def test_summary_counts_only_traced_calls(tmp_path):
     out = tmp_path / "out"
     trace("-c", "-e", "trace=%file", "-o", str(out), "--", "cat", "/no/such/file")

@@ -73,6 +73,11 @@ def test_ff_needs_o_for_files():
     assert request.output == "log"
 
 
+def test_append():
+    assert parse(["-A", "-o", "log", "prog"], "x86_64").append
+    assert not parse(["-o", "log", "prog"], "x86_64").append
+
+
 def test_pids_comma_and_repeated():
     assert parse(["-p", "12,13", "-p", "14"], "x86_64").pids == (12, 13, 14)
     assert error("-p", "12,x") == "Invalid process id: 'x'"
