@@ -51,7 +51,7 @@ class SyscallJson(FollowingEngine):
     """Writes one JSON object per system call to ``out`` (or ``out(pid)`` with -ff)."""
 
     name = "syscall-json"
-    wanted = Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT | Event.EXIT
+    wanted = Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT | Event.EXEC | Event.EXIT
 
     def __init__(self, out: Output, follow: bool = False, options: TraceOptions | None = None,
                  decode: Decoder | None = None) -> None:
@@ -114,6 +114,15 @@ class SyscallJson(FollowingEngine):
                 "nr": info.nr, "args": [], "arguments": None, "result": None, "errno": None,
                 "unfinished": False,
                 "entry_time": None, "exit_time": None}
+
+    def report_exec(self, att: Attachment, report: Report) -> None:
+        # A thread other than the leader called execve: it returns as the leader
+        # (its tid is the process's now); the call stays the caller's ("tid" of
+        # its entry, as strace -ff writes it in the caller's file).
+        if report.old_tid is not None and report.old_tid != att.thread.tid:
+            call = self._pending.pop(report.old_tid, None)
+            if call is not None:
+                self._pending[att.thread.tid] = call
 
     def report_exit(self, att: Attachment, report: Report) -> None:
         call = self._pending.pop(att.thread.tid, None)

@@ -44,7 +44,7 @@ class SyscallSummary(FollowingEngine):
     """Counts the calls of every thread it is attached to; ``table()`` is strace's layout."""
 
     name = "syscall-summary"
-    wanted = Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT | Event.EXIT
+    wanted = Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT | Event.EXEC | Event.EXIT
 
     def __init__(self, follow: bool = False, names: frozenset[str] | None = None,
                  sort_by: str = "time") -> None:
@@ -71,6 +71,12 @@ class SyscallSummary(FollowingEngine):
         entered = self._entered.pop(att.thread.tid, None)
         ns = time.monotonic_ns() - entered if entered is not None else 0
         self.count(att.thread.arch.syscall_name(info.nr), info.nr, info.is_error, ns)
+
+    def report_exec(self, att: Attachment, report: Report) -> None:
+        if report.old_tid is not None and report.old_tid != att.thread.tid:  # a non-leader's
+            entered = self._entered.pop(report.old_tid, None)  # execve: it returns as the leader
+            if entered is not None:
+                self._entered[att.thread.tid] = entered
 
     def report_exit(self, att: Attachment, report: Report) -> None:
         self._entered.pop(att.thread.tid, None)  # exit_group & co. never return: not counted

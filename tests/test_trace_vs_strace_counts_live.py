@@ -124,3 +124,11 @@ def test_killed_by_a_signal(tmp_path, script):
     status, tasks = compare(["sh", "-c", script], tmp_path, tmp_path)
     assert status < 0 and len(tasks) == 1
     assert not list(tmp_path.glob("core*"))
+
+
+def test_exec_from_a_non_leader_thread(tmp_path, tracee):
+    # Issue 14 point 9: the execve is the calling thread's (strace -ff writes it in
+    # that thread's file), and what follows is the process's, under the leader's pid.
+    status, tasks = compare([tracee("thread_exec")], tmp_path, tmp_path)
+    assert status == 0 and len(tasks) == 2
+    assert tasks[()]["execve"] == 1 and tasks[(0,)]["execve"] == 1
