@@ -50,7 +50,7 @@ class SyscallInjector(FollowingEngine):
     """Applies ``injections`` to the threads it is attached to."""
 
     name = "syscall-inject"
-    wanted = Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT
+    wanted = Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT | Event.EXEC
 
     def __init__(self, injections: tuple[Injection, ...], follow: bool = False) -> None:
         super().__init__(follow)
@@ -103,6 +103,13 @@ class SyscallInjector(FollowingEngine):
             self._release_later(att, delay / 1e6)
             return Resume.STOP
         return None
+
+    def report_exec(self, att: Attachment, report: Report) -> None:
+        # A non-leader's execve returns under the leader's tid: its exit delay follows it.
+        if report.old_tid is not None and report.old_tid != att.thread.tid:
+            delay = self._exit_delay.pop(report.old_tid, None)
+            if delay is not None:
+                self._exit_delay[att.thread.tid] = delay
 
     def _release_later(self, att: Attachment, seconds: float) -> None:
         def release() -> None:
