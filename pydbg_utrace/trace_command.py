@@ -172,7 +172,11 @@ def run(request: TraceRequest) -> int:
     try:
         try:
             processes = _start(tracer, request, engines)
-            started = True
+            started = True  # (before anything is said: a SIGTERM after it gets its table)
+            if request.pids and request.options.quiet == 0:
+                for process in processes:
+                    print(f"{PROG}: attached to process {process.pid} "
+                          f"({len(process.threads)} threads)", file=sys.stderr, flush=True)
             statuses = [_wait(process) for process in processes]
         except KeyboardInterrupt:  # close() detaches: the programs go on as if never traced
             statuses = [130 << 8]
@@ -202,9 +206,6 @@ def _start(tracer: Tracer, request: TraceRequest, engines: dict) -> list:
             except OSError as exc:
                 raise UsageError(_attach_error(pid, exc)) from None
             _attach_all(process, engines, whole=options.follow)  # (no seccomp with -p: strace's)
-            if options.quiet == 0:
-                print(f"{PROG}: attached to process {process.pid} "
-                      f"({len(process.threads)} threads)", file=sys.stderr, flush=True)
             processes.append(process)
         return processes
     try:
