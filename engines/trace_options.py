@@ -19,6 +19,7 @@ class Injection:
     retval: int | None = None       # retval=N: skip the call, make it return N
     signal: int | None = None       # signal=SIG: deliver SIG at the call's entry
     delay_enter_us: int = 0         # delay_enter=US
+    delay_exit_us: int = 0          # delay_exit=US (field added by the trace command's work)
     first: int = 1                  # when=FIRST[+STEP]: the first call it applies to (1-based)
     step: int = 0                   # ... and then every STEP-th (0: only FIRST)
 
@@ -42,6 +43,8 @@ class TraceOptions:
     quiet: int = 0                          # -q 1, -qq 2 (no exit lines)
     summary: str = ""                       # "" none, "c" only the table (-c), "C" both (-C)
     summary_wall: bool = False              # -w: the table's time is wall time
+    summary_sort: str = "time"              # -S: time, calls, errors, name, avg-time, nothing
+                                            #     (field added by the trace command's work)
     json: bool = False                      # --json: one object per system call
     seccomp_bpf: bool = False               # --seccomp-bpf: stop only at traced calls
     injections: tuple[Injection, ...] = ()  # -e inject=

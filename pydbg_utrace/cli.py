@@ -1,7 +1,8 @@
-"""The command line: ``pydbg-utrace trace ...`` and the debugger REPL.
+"""The command line: ``pydbg-utrace trace|gdbserver|debug ...``.
 
 ``pydbg-utrace debug ...``, or no sub-command at all, opens the REPL
-(:mod:`pydbg_utrace.repl`), which parses its own options.
+(:mod:`pydbg_utrace.repl`), which parses its own options; ``trace`` takes
+strace's options (:mod:`pydbg_utrace.trace_command`).
 
 Errors a user can cause (no such program or pid, a process traced by
 someone else) end in one line on stderr and a non-zero exit status.
@@ -13,9 +14,8 @@ import argparse
 import os
 import signal
 import sys
-from typing import TextIO
 
-from . import Tracer, arch, kernel
+from . import Tracer, kernel
 
 PROG = "pydbg-utrace"
 
@@ -24,21 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG, description="A utrace-style multiplexer of tracing engines on ptrace.")
     commands = parser.add_subparsers(dest="command", required=True)
-    trace = commands.add_parser(
-        "trace", help="log every system call of a program (like strace)",
-        description="Run PROG (or attach to PID) and log one line per system call: "
-                    "tid, name, arguments, result.  The program's exit status is ours.")
-    trace.add_argument("-f", "--follow", action="store_true",
-                       help="follow new threads and child processes")
-    trace.add_argument("-p", "--pid", type=int, help="attach to a running process")
-    trace.add_argument("-o", "--output", help="write the log to FILE (default: stderr)")
-    # (seccomp patch: a minimal -e trace= and --seccomp-bpf, for bench/seccomp.py)
-    trace.add_argument("-e", dest="expr", metavar="trace=NAME[,NAME]",
-                       help="log only these system calls")
-    trace.add_argument("--seccomp-bpf", action="store_true",
-                       help="with -f and -e trace=: stop the program only at those calls")
-    trace.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- PROG ARGS",
-                       help="the program to run")
+    commands.add_parser(
+        "trace", add_help=False, help="log every system call of a program (like strace)",
+        description="pydbg-utrace trace [strace's options] {-p PID | [--] PROG [ARGS]}: "
+                    "strace's letters and meaning; see docs/trace.md.")
     add_gdbserver_parser(commands)
     commands.add_parser(
         "debug", add_help=False, help="the interactive debugger (also: no sub-command)",
@@ -56,13 +45,17 @@ def main(argv: list[str] | None = None) -> int:
         from .repl import main as debug
 
         return debug(argv[1:] if argv[:1] == ["debug"] else argv)
+    if argv[0] == "trace":  # strace's own command line, parsed by its own module
+        from .trace_command import main as trace
+
+        return trace(argv[1:])
     return _main(argv)
 
 
 def _main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return gdbserver(args) if args.command == "gdbserver" else trace(args)
+        return gdbserver(args)
     except (OSError, ValueError, RuntimeError) as exc:
         print(f"{PROG}: {_describe(exc)}", file=sys.stderr)
         return 1
@@ -76,100 +69,6 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.filename is None and exc.strerror:
         return exc.strerror
     return str(exc)
-
-
-def trace(args: argparse.Namespace) -> int:
-    from pydbg_utrace.engines.syscall_log import SyscallLogger
-
-    command = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
-    if bool(command) == (args.pid is not None):
-        raise ValueError("give either a program to run or -p PID (see --help)")
-    numbers = _traced_numbers(args.expr)
-    syscall_filter = _seccomp_filter(args, numbers)
-    out: TextIO = open(args.output, "w") if args.output else sys.stderr  # noqa: SIM115
-    logger = (SyscallLogger(out, follow=args.follow) if numbers is None
-              else _narrowed_logger(SyscallLogger)(out, follow=args.follow, numbers=numbers))
-    # SIGTERM (gdb's way to end a `target remote |` command) closes cleanly: every
-    # trap is taken out before the program is let go.
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    tracer = Tracer()
-    try:
-        if args.pid is not None:
-            process = tracer.attach_process(args.pid)
-            if args.follow:
-                logger.attach_to_process(process)
-            else:
-                logger.attach_to(process.main_thread)
-            print(f"{PROG}: attached to process {process.pid} "
-                  f"({len(process.threads)} threads)", file=sys.stderr, flush=True)
-        else:
-            process = tracer.launch(command, syscall_filter=syscall_filter)
-            logger.attach_to(process.main_thread)
-            process.start()
-        try:
-            status = _wait(process)
-        except KeyboardInterrupt:
-            tracer.close()  # detach: the program goes on as if never traced
-            return 130
-    finally:
-        tracer.close()
-        if out is not sys.stderr:
-            out.close()
-    return _exit_code(status)
-
-
-def _traced_numbers(expr: str | None) -> frozenset[int] | None:
-    """``-e trace=NAME[,NAME]`` as the host's system call numbers (None: every call)."""
-    if expr is None:
-        return None
-    kind, _, names = expr.partition("=")
-    if kind != "trace" or not names:
-        raise ValueError(f"-e {expr}: only -e trace=NAME[,NAME] is supported here")
-    host = arch.host()
-    numbers = set()
-    for name in names.split(","):
-        try:
-            numbers.add(host.syscall_number_of(name))
-        except KeyError:
-            raise ValueError(f"invalid system call '{name}'") from None
-    return frozenset(numbers)
-
-
-def _seccomp_filter(args: argparse.Namespace, numbers: frozenset[int] | None
-                    ) -> frozenset[int] | None:
-    """What --seccomp-bpf asks the launch to filter; strace's warnings where it cannot."""
-    if not args.seccomp_bpf:
-        return None
-    why = ("it is not compatible with -p" if args.pid is not None
-           else "it needs -f" if not args.follow
-           else "there are no system calls to filter (see -e trace=)" if numbers is None
-           else "")
-    if why:
-        print(f"{PROG}: --seccomp-bpf is not enabled because {why}", file=sys.stderr)
-        return None
-    return numbers
-
-
-def _narrowed_logger(base: type) -> type:
-    """The syscall logger, each of its attachments narrowed to ``numbers``."""
-
-    class NarrowedLogger(base):
-        def __init__(self, out: TextIO, follow: bool, numbers: frozenset[int]):
-            super().__init__(out, follow=follow)
-            self.numbers = numbers
-
-        def attach_to(self, thread):  # (its report_clone attaches followed children here)
-            att = super().attach_to(thread)
-            att.set_syscall_filter(self.numbers)
-            return att
-
-        def attach_to_process(self, process):
-            attachments = super().attach_to_process(process)
-            for att in attachments:
-                att.set_syscall_filter(self.numbers)
-            return attachments
-
-    return NarrowedLogger
 
 
 def _wait(process) -> int:

@@ -10,7 +10,7 @@ are compared with its own, an ``<unfinished ...>`` joined to its
 ``<... resumed>``).  Then per program: at least 95% of strace's lines have an
 identical line of ours, and every line of the calls the decoding bullet of
 issue 13 lists does.  The percentages are printed (``pytest -s``); the
-differences left are explained in docs/trace.md.
+differences left are explained in docs/syscall-log.md.
 """
 
 from __future__ import annotations

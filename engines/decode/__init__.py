@@ -6,7 +6,7 @@ strace prints.  Two steps, as strace itself: :func:`decode_entry` at the
 call's entry (``read(3, ``), :func:`decode_exit` at its exit (the buffer
 the kernel filled, ``832)``), then :func:`format_result` (``= 832``).
 No I/O here: the logger engine (engines/syscall_log.py) brings the memory.
-See docs/trace.md for what is decoded and what is ours vs python-ptrace's.
+See docs/syscall-log.md for what is decoded and what is ours vs python-ptrace's.
 """
 
 from .abi import ABIS, Abi, abi_for

@@ -1,0 +1,52 @@
+"""What every engine of ``trace -f`` does: attach itself to each thread and child it meets.
+
+A small base class so that the summary, the JSON log and the injector follow
+new threads and processes the same way the syscall log does: by their
+creator's ``report_clone`` (the child is held until it returns), and, for a
+running process, by passes over its threads until none is new.
+"""
+
+from __future__ import annotations
+
+from pydbg_utrace import AttachFlags, Attachment, Engine, Event, ExistsError, NoSuchThreadError
+
+ONCE = AttachFlags.CREATE | AttachFlags.EXCLUSIVE | AttachFlags.MATCH_OPS
+
+
+class FollowingEngine(Engine):
+    """An engine with an event mask (``wanted``) that follows clones when ``follow``."""
+
+    wanted = Event.NONE
+
+    def __init__(self, follow: bool = False) -> None:
+        self.follow = follow
+
+    def events(self) -> Event:
+        return self.wanted | (Event.CLONE if self.follow else Event.NONE)
+
+    def attach_to(self, thread) -> Attachment:
+        att = thread.attach(self, ONCE)
+        att.set_events(self.events())
+        return att
+
+    def attach_to_process(self, process) -> list[Attachment]:
+        """Every thread of a running process, however its threads come and go."""
+        attachments: list[Attachment] = []
+        tried: set = set()
+        while True:
+            new = [t for t in list(process.threads.values()) if t not in tried]
+            if not new:
+                return attachments
+            for thread in new:
+                tried.add(thread)
+                try:
+                    attachments.append(self.attach_to(thread))
+                except (ExistsError, NoSuchThreadError):
+                    continue  # report_clone was first, or it died: nothing to do
+
+    def report_clone(self, att: Attachment, report) -> None:
+        if self.follow and report.child is not None:
+            try:
+                self.attach_to(report.child)
+            except ExistsError:
+                pass  # a pass of attach_to_process was first

@@ -1,0 +1,122 @@
+"""``strace -c``: calls, errors and time per system call, and strace's table of them.
+
+Counted at each call's *exit*, as strace counts (a call that never returns,
+such as ``exit_group``, is not in the table); an error is a negative errno
+result, the kernel's restart codes included.  The time of a call is the wall
+time from its entry report to its exit report: strace's default is the
+tracee's system time, which a ptrace stop does not tell us, so ``-w`` and
+the default measure the same here (docs/trace.md).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TextIO
+
+from pydbg_utrace import Attachment, Event, Report
+
+from .following import FollowingEngine
+
+
+@dataclass
+class CallStats:
+    """One row of the table."""
+
+    nr: int
+    calls: int = 0
+    errors: int = 0
+    ns: int = 0  # integer nanoseconds, as strace's timespecs: usecs/call truncates exactly
+
+
+#: -S: the order of the rows (ties in syscall-number order, as strace's sort leaves them)
+SORTS = {
+    "time": lambda item: (-item[1].ns, item[1].nr),
+    "calls": lambda item: (-item[1].calls, item[1].nr),
+    "errors": lambda item: (-item[1].errors, item[1].nr),
+    "name": lambda item: (item[0], item[1].nr),
+    "avg-time": lambda item: (-(item[1].ns // item[1].calls), item[1].nr),
+    "nothing": lambda item: (item[1].nr,),
+}
+
+
+class SyscallSummary(FollowingEngine):
+    """Counts the calls of every thread it is attached to; ``table()`` is strace's layout."""
+
+    name = "syscall-summary"
+    wanted = Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT | Event.EXEC | Event.EXIT
+
+    def __init__(self, follow: bool = False, names: frozenset[str] | None = None,
+                 sort_by: str = "time") -> None:
+        super().__init__(follow)
+        self.names = names  # the calls to count (-e trace=); None: all
+        self.sort_key = SORTS[sort_by]  # -S
+        self.rows: dict[str, CallStats] = {}
+        self._entered: dict[int, int] = {}  # tid -> monotonic ns of its pending call's entry
+
+    def count(self, name: str, nr: int, failed: bool, ns: int = 0) -> None:
+        if self.names is not None and name not in self.names:
+            return
+        row = self.rows.setdefault(name, CallStats(nr))
+        row.calls += 1
+        row.errors += failed
+        row.ns += ns
+
+    def report_syscall_entry(self, att: Attachment, report: Report) -> None:
+        if not report.resumed:  # shown again after a STOP: the same call, timed from the first
+            self._entered[att.thread.tid] = time.monotonic_ns()
+
+    def report_syscall_exit(self, att: Attachment, report: Report) -> None:
+        info = report.syscall
+        entered = self._entered.pop(att.thread.tid, None)
+        ns = time.monotonic_ns() - entered if entered is not None else 0
+        self.count(att.thread.arch.syscall_name(info.nr), info.nr, info.is_error, ns)
+
+    def report_exec(self, att: Attachment, report: Report) -> None:
+        if report.old_tid is not None and report.old_tid != att.thread.tid:  # a non-leader's
+            entered = self._entered.pop(report.old_tid, None)  # execve: it returns as the leader
+            if entered is not None:
+                self._entered[att.thread.tid] = entered
+
+    def report_exit(self, att: Attachment, report: Report) -> None:
+        self._entered.pop(att.thread.tid, None)  # exit_group & co. never return: not counted
+
+    def table(self) -> str:
+        """strace's ``-c`` table, column widths and all (strace's src/count.c)."""
+        rows = sorted(self.rows.items(), key=self.sort_key)
+        total_ns = sum(r.ns for _, r in rows)
+        total_calls = sum(r.calls for _, r in rows)
+        total_errors = sum(r.errors for _, r in rows)
+        avg_max = max((r.ns // r.calls // 1000 for _, r in rows), default=0)
+        widths = (
+            6,
+            max(11, len(f"{total_ns / 1e9:.6f}")),
+            max(11, len(str(avg_max))),
+            max(9, len(str(total_calls))),
+            max(9, len(str(total_errors))),
+            max(16, max((len(n) for n, _ in rows), default=0) + 1),
+        )
+        heads = ("% time", "seconds", "usecs/call", "calls", "errors")
+        lines = [" ".join(h.rjust(w) for h, w in zip(heads, widths, strict=False)) + " syscall"]
+        divider = " ".join("-" * w for w in widths)
+        lines.append(divider)
+        for name, row in rows:
+            percent = 100.0 * row.ns / total_ns if row.ns else 0.0
+            lines.append(_row(widths, percent, row.ns, row.ns // row.calls // 1000, row.calls,
+                              row.errors, name))
+        lines.append(divider)
+        average = total_ns // total_calls // 1000 if total_calls else 0
+        lines.append(_row(widths, 100.0, total_ns, average, total_calls, total_errors, "total"))
+        return "\n".join(lines) + "\n"
+
+
+def _row(widths: tuple[int, ...], percent: float, ns: int, usecs: int, calls: int,
+         errors: int, name: str) -> str:
+    cells = (f"{percent:.2f}", f"{ns / 1e9:.6f}", str(usecs), str(calls),
+             str(errors) if errors else "")
+    return " ".join(c.rjust(w) for c, w in zip(cells, widths, strict=False)) + " " + name
+
+
+def write_table(summary: SyscallSummary, out: TextIO) -> None:
+    out.write(summary.table())
+    out.flush()

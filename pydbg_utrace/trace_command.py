@@ -1,0 +1,264 @@
+"""``pydbg-utrace trace``: strace's command line on the multiplexer.
+
+The options are parsed by :mod:`pydbg_utrace.strace_options` (pure); this
+module is the edge: it opens the output, builds the engines the options ask
+for (the injector first, then the log or the JSON, then the summary), runs
+or attaches, and ends with the program's exit status.  Every error a user
+can cause is one line on stderr and a non-zero status, with nothing left
+stopped: the tracer is closed (detaching from whatever it holds) on the
+way out.  A program killed by a signal ends the command by the same signal,
+as strace does.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from . import Tracer
+from . import arch as arches
+from .strace_options import HelpRequested, TraceRequest, UsageError, parse, traced_numbers
+
+PROG = "pydbg-utrace"
+
+
+class PerProcessFiles:
+    """``-ff -o FILE``: ``FILE.PID`` for each process (thread) that writes, opened on first use."""
+
+    def __init__(self, prefix: str, mode: str = "w") -> None:
+        self.prefix = prefix
+        self.mode = mode
+        self.files: dict[int, TextIO] = {}
+
+    def __call__(self, pid: int) -> TextIO:
+        out = self.files.get(pid)
+        if out is None:
+            out = self.files[pid] = open(f"{self.prefix}.{pid}", self.mode)  # noqa: SIM115
+        return out
+
+    def close(self) -> None:
+        for out in self.files.values():
+            out.close()
+
+
+def main(argv: list[str]) -> int:
+    """Run ``trace ARGV``; the exit status (the program's, as strace passes it on)."""
+    try:
+        request = parse(argv)
+    except HelpRequested as exc:
+        print(exc)
+        return 0
+    except UsageError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+    for warning in request.warnings:
+        print(f"{PROG}: {warning}", file=sys.stderr)
+    try:
+        return run(request)
+    except UsageError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+
+
+def open_output(request: TraceRequest) -> tuple[TextIO | PerProcessFiles, Callable[[], None]]:
+    """The log's destination and how to close it; strace's one line if it cannot be opened."""
+    path = request.output
+    if path is None:
+        return sys.stderr, lambda: sys.stderr.flush()
+    if request.options.follow_files:
+        directory = os.path.dirname(path) or "."
+        if not os.path.isdir(directory) or not os.access(directory, os.W_OK | os.X_OK):
+            reason = "No such file or directory" if not os.path.isdir(directory) else \
+                "Permission denied"
+            raise UsageError(f"Can't fopen '{path}.PID': {reason}")
+        files = PerProcessFiles(path, "a" if request.append else "w")
+        return files, files.close
+    try:
+        out = open(path, "a" if request.append else "w")  # noqa: SIM115
+    except OSError as exc:
+        raise UsageError(f"Can't fopen '{path}': {exc.strerror}") from None
+    return out, out.close
+
+
+def build_engines(request: TraceRequest, out) -> dict:
+    """The engines of this run, by role, in attach order (the injector first: see its doc)."""
+    options = request.options
+    engines: dict = {}
+    if options.injections:
+        from .engines.syscall_inject import SyscallInjector
+
+        engines["inject"] = SyscallInjector(options.injections, follow=options.follow)
+    if options.summary != "c":
+        if options.json:
+            from .engines.syscall_json import SyscallJson
+
+            engines["log"] = SyscallJson(out, follow=options.follow, options=options)
+        else:
+            engines["log"] = _syscall_logger(out, options)
+    if options.summary:
+        from .engines.syscall_summary import SyscallSummary
+
+        engines["summary"] = SyscallSummary(follow=options.follow, names=options.trace,
+                                            sort_by=options.summary_sort)
+    return engines
+
+
+def _syscall_logger(out, options):
+    # Imported only when asked: python-ptrace's prototypes do not import everywhere (s390x).
+    from .engines.syscall_log import SyscallLogger
+
+    return SyscallLogger(out, follow=options.follow, options=options)
+
+
+def narrow_to_traced_syscalls(engines: dict, numbers: frozenset[int]) -> None:
+    """THE SECCOMP HOOK, part 2: every attachment of every engine wants only ``numbers``.
+
+    ``numbers`` is what ``-e trace=`` and ``-e inject=`` select, for the
+    tracee's arch (:func:`traced_numbers`); the launch got the same set as
+    its kernel filter (part 1, in :func:`_launch`).  A thread stays on the
+    fast path only while each of its attachments is narrowed, followed
+    children included: so the narrowing goes into each engine's own
+    ``attach_to``, which its ``report_clone`` uses for them.
+    """
+    for engine in engines.values():
+        attach_to = engine.attach_to
+
+        def narrowed(thread, attach_to=attach_to):
+            att = attach_to(thread)
+            att.set_syscall_filter(numbers)
+            return att
+
+        engine.attach_to = narrowed
+
+
+def _launch(tracer: Tracer, request: TraceRequest, engines: dict):
+    """THE SECCOMP HOOK, part 1: the launch installs the filter between fork and exec.
+
+    With ``--seccomp-bpf`` (and ``-f``, checked by the parser, as strace does)
+    the kernel stops the program only at the traced calls; without a
+    ``-e trace=`` there is nothing to filter and every call stops.
+    """
+    argv = list(request.command)
+    numbers = traced_numbers(request.options, arches.host())
+    if not request.options.seccomp_bpf or numbers is None:
+        return tracer.launch(argv)
+    narrow_to_traced_syscalls(engines, numbers)
+    return tracer.launch(argv, syscall_filter=numbers)
+
+
+def run(request: TraceRequest) -> int:
+    out, close_out = open_output(request)
+    engines = build_engines(request, out)
+    # SIGTERM (gdb's way to end a `target remote |` command) closes cleanly.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    tracer = Tracer()
+    started = False
+    try:
+        try:
+            processes = _start(tracer, request, engines)
+            started = True  # (before anything is said: a SIGTERM after it gets its table)
+            if request.pids and request.options.quiet == 0:
+                for process in processes:
+                    print(f"{PROG}: attached to process {process.pid} "
+                          f"({len(process.threads)} threads)", file=sys.stderr, flush=True)
+            statuses = [_wait(process) for process in processes]
+        except KeyboardInterrupt:  # close() detaches: the programs go on as if never traced
+            statuses = [130 << 8]
+        finally:
+            if "inject" in engines:
+                engines["inject"].release_all()  # held calls go on before we let go
+            tracer.close()
+            if started and "summary" in engines:  # after Ctrl-C or SIGTERM too, as strace
+                (sys.stderr if callable(out) else out).write(engines["summary"].table())
+    finally:
+        close_out()
+    if request.pids:
+        return 0
+    if os.WIFSIGNALED(statuses[0]):
+        die_like(os.WTERMSIG(statuses[0]))
+    return _exit_code(statuses[0])
+
+
+def _start(tracer: Tracer, request: TraceRequest, engines: dict) -> list:
+    """Launch or attach, with every engine on every thread; the processes."""
+    options = request.options
+    if request.pids:
+        processes = []
+        for pid in request.pids:
+            try:
+                process = tracer.attach_process(pid)
+            except OSError as exc:
+                raise UsageError(_attach_error(pid, exc)) from None
+            _attach_all(process, engines, whole=options.follow)  # (no seccomp with -p: strace's)
+            processes.append(process)
+        return processes
+    try:
+        process = _launch(tracer, request, engines)
+    except (OSError, ValueError, RuntimeError) as exc:  # no such program, not executable
+        raise UsageError(_describe(exc)) from None
+    _attach_all(process, engines, whole=False)
+    process.start()
+    return [process]
+
+
+def _attach_all(process, engines: dict, whole: bool) -> list:
+    attachments = []
+    for engine in engines.values():
+        if whole:
+            attachments.extend(engine.attach_to_process(process))
+        else:
+            attachments.append(engine.attach_to(process.main_thread))
+    return attachments
+
+
+def _attach_error(pid: int, exc: OSError) -> str:
+    from . import kernel
+
+    if isinstance(exc, kernel.NoSuchProcessError):
+        return f"attach: ptrace(PTRACE_SEIZE, {pid}): No such process"
+    if isinstance(exc, kernel.NotPermittedError) and "already traced" in str(exc):
+        return f"cannot attach: {exc.strerror}"
+    return f"attach: ptrace(PTRACE_SEIZE, {pid}): {_describe(exc)}"
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is None and exc.strerror:
+        return exc.strerror
+    return str(exc)
+
+
+def _wait(process) -> int:
+    # Wait in short slices so that Ctrl-C reaches the main thread promptly.
+    while True:
+        status = process.wait(0.5)
+        if status is not None:
+            return status
+
+
+def die_like(signo: int) -> None:
+    """End as the program ended: killed by ``signo``, as strace does (its ``terminate()``).
+
+    A shell sees 128+N either way; a parent that reads the wait status sees
+    the signal.  No core file of ours: RLIMIT_CORE is 0 first.  If the signal
+    does not kill us after all, the caller exits with 128+N.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    signal.signal(signo, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signo})
+    os.kill(os.getpid(), signo)
+
+
+def _exit_code(status: int) -> int:
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+def _exit_on_sigterm(signo: int, frame: object) -> None:
+    raise SystemExit(128 + signo)
