@@ -384,30 +384,36 @@ def test_bad_filters_are_refused_clearly(tracer, tracee):
         att.set_syscall_filter(257)
 
 
-def trace_command(tracee, *options):
-    """`pydbg-utrace trace OPTIONS -- seccomp_calls ...`: (exit code, log lines with tids out)."""
-    argv = [sys.executable, "-m", "pydbg_utrace", "trace", *options, "--",
+def trace_command(tracee, tmp_path, *options):
+    """`pydbg-utrace trace -o LOG OPTIONS -- seccomp_calls ...`: (exit code, log lines, stderr).
+
+    The log's lines lose their pid column (strace's "PID " or "[pid N] ")."""
+    log = tmp_path / f"log{len(list(tmp_path.iterdir()))}"
+    argv = [sys.executable, "-m", "pydbg_utrace", "trace", "-o", str(log), *options, "--",
             tracee("seccomp_calls"), "ppid:200", "fork:open:1", "open:2"]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT)
-    lines = [re.sub(r"si_pid=\d+", "si_pid=PID",  # a SIGCHLD line names the child
-                    re.sub(r"0x[0-9a-f]{6,}", "0xADDR", line.split(" ", 1)[1]))  # (garbage modes)
-             for line in done.stderr.splitlines() if line[:1].isdigit()]
+    lines = []
+    for line in log.read_text().splitlines() if log.exists() else ():
+        line = re.sub(r"^(\[pid +\d+\] |\d+ +)", "", line)
+        line = re.sub(r"si_pid=\d+", "si_pid=PID", line)  # a SIGCHLD line names the child
+        lines.append(re.sub(r"0x[0-9a-f]{6,}", "0xADDR", line))
     return done.returncode, lines, done.stderr
 
 
-def test_the_trace_command_with_seccomp_bpf_logs_what_the_full_path_logs(tracee):
-    code, fast, _ = trace_command(tracee, "-f", "-e", "trace=openat", "--seccomp-bpf")
-    full_code, full, _ = trace_command(tracee, "-f", "-e", "trace=openat")
+def test_the_trace_command_with_seccomp_bpf_logs_what_the_full_path_logs(tracee, tmp_path):
+    code, fast, _ = trace_command(tracee, tmp_path, "-f", "-e", "trace=openat", "--seccomp-bpf")
+    full_code, full, _ = trace_command(tracee, tmp_path, "-f", "-e", "trace=openat")
     assert code == full_code == 0
     assert fast == full
     assert sum('"/dev/null"' in line for line in fast) == 3  # the child's and the parent's
 
 
-def test_the_trace_command_says_when_seccomp_bpf_cannot_be_used(tracee):
-    code, lines, stderr = trace_command(tracee, "-e", "trace=openat", "--seccomp-bpf")
-    assert code == 0 and "--seccomp-bpf is not enabled because it needs -f" in stderr
+def test_the_trace_command_says_when_seccomp_bpf_cannot_be_used(tracee, tmp_path):
+    code, lines, stderr = trace_command(tracee, tmp_path, "-e", "trace=openat", "--seccomp-bpf")
+    assert code == 0, stderr
+    assert "--seccomp-bpf cannot be used without -f/--follow-forks, disabling" in stderr
     assert lines and all(line.startswith(("openat(", "+++", "--- SIG")) for line in lines)
-    code, _, stderr = trace_command(tracee, "-e", "trace=nosuchcall")
+    code, _, stderr = trace_command(tracee, tmp_path, "-e", "trace=nosuchcall")
     assert code == 1 and "invalid system call 'nosuchcall'" in stderr
 
 
