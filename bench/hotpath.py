@@ -58,6 +58,7 @@ class FakeThread:
         self.attachments = attachments
         self.tid = 0
         self.syscall_watchers = sum(1 for att in attachments if att.events & Event.SYSCALL)
+        self.syscall_scope = None  # no seccomp filter, no narrowed engine
 
 
 def build_tracee() -> Path:

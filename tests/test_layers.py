@@ -47,7 +47,8 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("state and API objects", {"process", "engine", "syscall_stop"}),
     ("the tracer", {"traps", "lifecycle", "seccomp", "tracer"}),
     ("the package's face", {"", "engine_files"}),  # "" is pydbg_utrace/__init__.py
-    ("front ends and engines", {"cli", "__main__", "repl", "gdb", "source", "engines"}),
+    ("front ends and engines", {"cli", "__main__", "trace_command", "strace_options", "repl",
+                                "gdb", "source", "engines"}),
 ]
 CORE_LAYERS = 7  # the first seven; the last is outside the core
 

@@ -62,7 +62,9 @@ def transcript() -> str:
     # errors go to stderr, as gdb's: merged here, in the order they came
     result = subprocess.run([*argv, PROGRAM], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, timeout=120, check=False)
-    return f"$ pydbg-utrace {PROGRAM}\n{result.stdout}"
+    # DWARF names the source by its absolute path: shown from the project's root,
+    # so that the page reads the same in every checkout.
+    return f"$ pydbg-utrace {PROGRAM}\n{result.stdout.replace(f'{ROOT}/', '')}"
 
 
 def reference() -> str:
