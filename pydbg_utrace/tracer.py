@@ -457,7 +457,8 @@ class Tracer(TrapHandling, Lifecycle):
                 and self._report_watchpoints(thread) and not thread.stepping):
             self._resume(thread)  # watchpoint hook: a debug-register hit, reported
             return
-        if sig == signal.SIGTRAP and thread.stepping and info.code > 0:
+        if sig == signal.SIGTRAP and thread.stepping and info.code > 0 \
+                and not self._stepped_into_trap(thread, info):  # a hit, not a step: below
             thread.stepping = False
             self._on_step(thread)
             return

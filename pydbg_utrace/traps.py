@@ -70,6 +70,22 @@ class TrapHandling:
             self._resume(thread)
         return late
 
+    def _stepped_into_trap(self, thread: Thread, info: Any) -> bool:
+        """Did this single step execute one of our traps instead of an instruction?
+
+        A trap planted under the PC of a stopped thread (it never hit it, so no
+        step-over is due) is what its next step executes: the SIGTRAP is the
+        trap's (its si_code, the PC just past it), the real instruction has not
+        run.  Taken for the end of the step, the thread went on from the middle
+        of that instruction (torture FOUND F: SIGSEGV at garbage PCs).  It is a
+        hit; the step is still owed and goes on over the trap from the rewound PC.
+        """
+        process = thread.process
+        if info.code != thread.arch.breakpoint_si_code or not process.has_traps():
+            return False
+        address = self._registers(thread).pc - thread.arch.breakpoint_pc_offset
+        return process.breakpoints.trap_at(address) is not None
+
     def _owns_hit(self, att: Attachment, trap: Any) -> bool:
         report = None
         for bp in trap.breakpoints:

@@ -369,3 +369,71 @@ def test_kill_9_of_the_repl_kills_the_program_it_launched(tracee):
     finally:
         repl.kill()
         repl.wait()
+
+
+# -- torture FOUND F: a single step that executes one of our traps -----------------------
+
+class Stepper(Hits):
+    """Holds the thread of the first hit, and after every step; records the step PCs."""
+
+    def __init__(self):
+        super().__init__(Event.CLONE | Event.BREAKPOINT | Event.SIGNAL_ALL | Event.STEP
+                         | Event.QUIESCE)
+        self.held = None
+        self.step_pcs: list[int] = []
+
+    def report_breakpoint(self, att, report):
+        with self.changed:
+            self.hits += 1
+            first = self.held is None
+            if first:
+                self.held = att
+            self.changed.notify_all()
+        return Resume.STOP if first else None
+
+    def report_step(self, att, report):
+        with self.changed:
+            self.step_pcs.append(report.regs.pc)
+            self.changed.notify_all()
+        return Resume.STOP
+
+
+def instruction_length(address: int, code: bytes) -> int:
+    import capstone
+
+    host = arch.host()
+    (insn, *_) = capstone.Cs(host.capstone_arch, host.capstone_mode).disasm(code, address)
+    return insn.size
+
+
+def test_a_single_step_onto_a_trap_planted_under_the_pc_steps_the_real_instruction(program):
+    """FOUND F: a thread stopped at PC, a trap planted at PC, then single-stepped.
+
+    The step executes the trap instruction; its SIGTRAP was taken for the end
+    of the step, the PC left past the trap, in the middle of the original
+    instruction (the storm died of SIGSEGV at such PCs).  It is a hit: the PC
+    is rewound and the real instruction stepped over.
+    """
+    tracer = Tracer()
+    engine = Stepper()
+    process, att = traced(tracer, program, engine)
+    bp = att.insert_breakpoint(program.address)
+    assert program.command("spin 1") == "spinning 1"
+    engine.wait_hits(1)
+    held = engine.held
+    att.remove_breakpoint(bp)
+    held.control(Resume.SINGLESTEP)  # one instruction into target(), no trap there now
+    engine.wait_for(lambda: len(engine.step_pcs) == 1, "the first step")
+    pc = engine.step_pcs[0]
+    code = process.memory.read(pc, 16)
+    bp = held.insert_breakpoint(pc)  # a trap under the PC of a thread that never hit it
+    held.control(Resume.SINGLESTEP)
+    engine.wait_for(lambda: len(engine.step_pcs) == 2, "the second step")
+    assert engine.step_pcs[1] == pc + instruction_length(pc, code), (
+        f"stepped from {pc:#x} to {engine.step_pcs[1]:#x}")
+    held.remove_breakpoint(bp)
+    held.control(Resume.RESUME)
+    assert program.command("stop").startswith("stopped ")
+    assert signal.SIGTRAP not in engine.signals
+    bounded(tracer.close, "close()")
+    assert program.finish() == 0
