@@ -174,6 +174,12 @@ class Lifecycle:
         self._processes.pop(process.pid, None)  # leaving: no hook works on it any more
         threads = list(process.threads.values())
         for thread in threads:
+            child = self._processes.get(thread.vfork_child or 0)
+            if child is not None and thread.state == State.RUNNING:
+                # A thread inside vfork() can stop only once its child has exec'd
+                # or exited: let the child go first, or the wait below never ends.
+                self._detach_process(child)
+        for thread in threads:
             self._stop_for_detach(thread)
         traps = self._restore_traps(process)
         for thread in threads:

@@ -67,6 +67,9 @@ class Thread:
         self.detach_when_stopped = False  # an unwanted fork child: detach at its first stop
         self.death_reported = False
         self.report_at_vfork_done = False  # a REPORT asked at a vfork waits for its end
+        # Between its VFORK event and VFORK_DONE: blocked in the kernel until its
+        # child (this pid) execs or exits, running no user code, unable to stop.
+        self.vfork_child: int | None = None
         # The leader of a host's child: detach at its exit stop, reporting this
         # wait status, so that the host's own wait() gets the real one.
         self.release_at_exit: int | None = None
@@ -128,7 +131,7 @@ class Process:
     def breakpoints(self) -> BreakpointTable:
         if self._breakpoints is None:
             self._breakpoints = BreakpointTable(self.memory, self.arch.breakpoint_instruction,
-                                                self.may_owe_trap_hits)
+                                                self.may_owe_trap_hits, self.memory_lent)
         return self._breakpoints
 
     def has_traps(self) -> bool:
@@ -152,6 +155,10 @@ class Process:
         """
         return [tid for tid, t in self.threads.items()
                 if t.born and t.alive and not (t.state == State.STOPPED and not t.jobctl_stop)]
+
+    def memory_lent(self) -> bool:
+        """Is a vfork child running on our memory?  Then no trap of ours is in it."""
+        return any(t.vfork_child is not None and t.alive for t in self.threads.values())
 
     def leader_cannot_report(self) -> bool:
         """Is the leader a zombie while other threads live?  Then it reports nothing.

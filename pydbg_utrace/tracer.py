@@ -544,10 +544,8 @@ class Tracer(TrapHandling, Lifecycle):
             child.process = Process(self, child_tid, is_child=False)
             self._processes[child_tid] = child.process
         child.process.threads[child_tid] = child
-        if kind == "vfork" and parent.process.has_traps():
-            # The child borrows the parent's memory, traps and all, until it
-            # execs or exits: lift them meanwhile (put back at VFORK_DONE).
-            parent.process.breakpoints.lift_all()
+        if kind == "vfork":
+            self._on_vfork(parent, child_tid)  # trap hook: the child borrows the memory
         report = Report(self, parent, Event.CLONE)
         report.child = child
         report.clone_kind = kind

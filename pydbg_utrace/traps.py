@@ -106,7 +106,9 @@ class TrapHandling:
     def _still_on_trap(self, thread: Thread) -> bool:
         address = thread.at_trap
         thread.at_trap = None
-        if not thread.process.has_traps() or thread.process.breakpoints.trap_at(address) is None:
+        process = thread.process
+        if not process.has_traps() or process.breakpoints.trap_at(address) is None \
+                or process.memory_lent():  # the original is in memory: nothing to step over
             return False
         return self._registers(thread).pc == address
 
@@ -158,10 +160,14 @@ class TrapHandling:
 
         A thread past its exit stop is not waited for: it runs no more user
         code, and a zombie leader cannot report anything until every other
-        thread is gone (waiting for it would wait for ever).
+        thread is gone (waiting for it would wait for ever).  Nor is a thread
+        inside vfork(): it runs no user code until its VFORK_DONE stop, and it
+        cannot stop before its child has exec'd or exited -- a child whose own
+        stops only the main loop, which would be the one waiting, handles.
         """
         others = [t for t in process.threads.values()
-                  if t is not skip and t.born and t.state in states and not t.exited]
+                  if t is not skip and t.born and t.state in states and not t.exited
+                  and not (t.vfork_child is not None and t.state == State.RUNNING)]
         for other in others:
             self._interrupt(other)
         held = []
@@ -262,9 +268,22 @@ class TrapHandling:
             for bp in wanted:
                 child_table.add(Breakpoint(address, bp.engine, bp.condition, bp.oneshot))
 
+    def _on_vfork(self, parent: Thread, child_tid: int) -> None:
+        """The vfork child borrows the parent's memory, traps and all, until it execs or exits.
+
+        The traps are lifted meanwhile (the table is kept; put back at
+        VFORK_DONE), so no step-over is needed or done in this process then.
+        """
+        parent.vfork_child = child_tid
+        if parent.process.has_traps():
+            parent.process.breakpoints.lift_all()
+
     def _on_vfork_done(self, thread: Thread) -> None:
-        if thread.process.has_traps():
-            thread.process.breakpoints.lower_all()
+        thread.vfork_child = None
+        process = thread.process
+        if process.has_traps() and not process.memory_lent():
+            process.breakpoints.lower_all()
+        self._arm_watchpoints(thread)  # slots written while it was in the kernel missed it
         if thread.report_at_vfork_done:
             thread.report_at_vfork_done = False
             self._quiesce_pass(thread, interrupt=False)
