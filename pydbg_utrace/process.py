@@ -105,6 +105,9 @@ class Process:
         self.host_child = False  # the host's own child when we attached: the host reaps it
         self.leader_released = False  # its leader was let go at its exit stop
         self.threads: dict[int, Thread] = {}
+        # Children (threads or processes) created while it is being detached: let go
+        # only once the originals are back (they run on, or copied, its memory).
+        self.born_while_detaching: list[tuple[int, int]] = []  # (child tid, parent tid)
         self.status: int | None = None  # wait status once it is gone
         self._arch: Arch | None = None
         self._memory: AddressSpace | None = None

@@ -147,6 +147,7 @@ class Tracer(TrapHandling, Lifecycle):
         self._call(self._close, kill)
         if threading.current_thread() is not self._thread:
             self._thread.join()
+            self._wait_thread_exit()  # lifecycle hook: a zombie leader is let go then
 
     def __enter__(self) -> Tracer:
         return self

@@ -268,6 +268,27 @@ class TrapHandling:
             for bp in wanted:
                 child_table.add(Breakpoint(address, bp.engine, bp.condition, bp.oneshot))
 
+    def _scrub_copy(self, parent_tid: int, child: int, originals: dict[int, bytes],
+                    instruction: bytes) -> None:
+        """Write ``originals`` into a forked child's copy of the memory where our traps are.
+
+        Not into a child sharing the memory (a thread, a vfork or CLONE_VM
+        child): the originals are back there already.
+        """
+        if _same_memory(parent_tid, child):
+            return
+        from .memory import AddressSpace
+
+        copy = AddressSpace(child)
+        try:
+            for address, original in originals.items():
+                if copy.read_raw(address, len(instruction)) == instruction:
+                    copy.write_raw(address, original)
+        except kernel.KernelError:
+            pass  # it died meanwhile
+        finally:
+            copy.close()
+
     def _on_vfork(self, parent: Thread, child_tid: int) -> None:
         """The vfork child borrows the parent's memory, traps and all, until it execs or exits.
 
