@@ -115,6 +115,8 @@ class Lifecycle:
             self._detach_process(process)  # leave nothing half-attached
             raise
         if not process.threads:
+            if _state_of(pid, pid) == "Z":
+                raise _exited_error(pid)
             raise kernel.NoSuchProcessError(3, "attach", pid)
         self._processes[pid] = process
         return process
@@ -146,6 +148,8 @@ class Lifecycle:
             tracer = _tracer_of(tid)
             if tracer == self._native_id:
                 return  # auto-attached through a thread we seized: its clone event says so
+            if _state_of(process.pid, tid) == "Z":
+                return  # exited (a zombie leader, say): the kernel refuses it, nothing to trace
             if tracer:
                 raise kernel.NotPermittedError(
                     exc.errno, f"PTRACE_SEIZE (already traced by pid {tracer})", tid) from None
@@ -557,6 +561,13 @@ def _launch_failure(plan: LaunchPlan, failure: bytes) -> Exception:
             "signals": f"cannot reset signals for {plan.path}"}.get(step,
                                                                   f"cannot execute {plan.path}")
     return OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _exited_error(pid: int) -> kernel.NoSuchProcessError:
+    """The kernel refuses to seize a zombie (EPERM): say what it is."""
+    error = kernel.NoSuchProcessError(errno.ESRCH, "PTRACE_SEIZE", pid)
+    error.strerror = f"process {pid} has exited (zombie)"
+    return error
 
 
 def _reap_tracee(pid: int) -> None:

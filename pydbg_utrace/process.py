@@ -8,6 +8,7 @@ thread (STYLE.md: no all-knowing process object).
 from __future__ import annotations
 
 import enum
+import os
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -175,6 +176,14 @@ class Process:
         if leader is None or not any(t.alive for t in self.threads.values() if t is not leader):
             return False
         return leader.exited or _proc_state(self.pid) == "Z"
+
+    def gone_in_kernel(self) -> bool:
+        """Has every thread exited, as /proc shows it (whether or not we heard yet)?"""
+        try:
+            tids = os.listdir(f"/proc/{self.pid}/task")
+        except OSError:
+            return True
+        return all(_proc_state(int(tid)) in ("Z", "X", "?") for tid in tids)
 
     def settled(self, tid: int) -> None:
         """``tid`` proved it owes no late trap hit (a non-job-control stop, or death)."""

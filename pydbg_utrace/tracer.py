@@ -865,6 +865,8 @@ class Tracer(TrapHandling, Lifecycle):
             self._detach_attachment(att)
             self._resume(thread)
             return
+        if thread.exited and thread.state == State.RUNNING:  # utrace: -ESRCH for exit_state
+            raise NoSuchThreadError(f"thread {thread.tid} has exited (a zombie until reaped)")
         if action in (Resume.REPORT, Resume.SINGLESTEP, Resume.BLOCKSTEP) \
                 and not att.events & Event.QUIESCE:
             raise InvalidError(f"{action.name} needs Event.QUIESCE in the engine's events")

@@ -315,13 +315,27 @@ class TrapHandling:
         if att.detached or not att.thread.alive:
             raise NoSuchThreadError(f"thread {att.thread.tid} is gone or the engine detached")
         bp = Breakpoint(address, att.engine, condition, oneshot)
-        att.thread.process.breakpoints.add(bp)
+        process = att.thread.process
+        try:
+            process.breakpoints.add(bp)
+        except (kernel.KernelError, ValueError) as exc:
+            _raise_if_gone(process, exc)
+            raise
         att.events |= Event.BREAKPOINT
         return bp
 
     def _remove_breakpoint(self, bp: Breakpoint) -> None:
-        if bp.table is not None:
-            bp.table.discard(bp)
+        table = bp.table
+        if table is None:
+            return
+        try:
+            table.discard(bp)
+        except (kernel.KernelError, ValueError) as exc:
+            bp.table = None  # the table has let go of it; only its memory was unwritable
+            process = self._processes.get(table.space.pid)
+            if process is None or process.gone_in_kernel():
+                raise NoSuchThreadError(f"process {table.space.pid} has exited") from exc
+            raise
 
     def _drop_engine_traps(self, att: Attachment) -> None:
         """An engine leaving its last thread of a process takes its traps with it.
@@ -436,6 +450,12 @@ def _same_memory(pid1: int, pid2: int) -> bool:
         return kernel.kcmp(pid1, pid2, kernel.KCMP_VM, arch.host().syscall_number_of("kcmp"))
     except (KeyError, OSError):
         return False  # cannot tell: treat as a fork (the common case)
+
+
+def _raise_if_gone(process: Process, exc: BaseException) -> None:
+    """A memory error from a process that has just died is NoSuchThreadError, as utrace's."""
+    if process.gone_in_kernel():
+        raise NoSuchThreadError(f"process {process.pid} has exited") from exc
 
 
 def _has_software_step(arch: Any) -> bool:
