@@ -142,8 +142,10 @@ class Breakpoints:
             self.run.phase = "chaos: remove_breakpoint"
             try:
                 atts[0].remove_breakpoint(bp)
+            except GONE:
+                pass  # the program died meanwhile (FOUND E: NoSuchThreadError, as utrace)
             except (kernel.KernelError, ValueError):
-                if not _gone(self.process):
+                if not _gone(self.process):  # (a thread between exit_mm and its zombie)
                     raise
 
 
