@@ -464,7 +464,8 @@ class Tracer(TrapHandling, Lifecycle):
             self._on_step(thread)
             return
         thread.stepping = False
-        if sig == signal.SIGTRAP and info.code > 0 and thread.process.has_traps():
+        if sig == signal.SIGTRAP and info.code == thread.arch.breakpoint_si_code \
+                and thread.process.has_traps():  # (a step's TRAP_TRACE is never a hit)
             address = self._registers(thread).pc - thread.arch.breakpoint_pc_offset
             trap = thread.process.breakpoints.trap_at(address)
             if trap is not None:

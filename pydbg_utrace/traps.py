@@ -119,6 +119,7 @@ class TrapHandling:
         can run past the lifted trap unseen; their stops are handled afterwards.
         """
         address = self._registers(thread).pc
+        thread.stepping = False  # (a step owed from a step-over cut short is not: see below)
         held = self._hold_others(thread)
         table = thread.process.breakpoints
         regs = thread.regs
@@ -148,7 +149,14 @@ class TrapHandling:
             else:
                 self._resume(thread)
         else:
-            thread.at_trap = address  # not past it yet: step over again next time
+            # Not past it yet, or past it with the step's SIGTRAP still queued
+            # behind a job-control trap (a SIGCONT/SIGSTOP from outside notifies
+            # every seized thread, and that trap is taken first): if the PC has
+            # not moved, the step-over is done again; if it has, the SIGTRAP that
+            # follows ends this step (torture finding H: taken for a hit of the
+            # trap one byte back, the instruction ran twice).
+            thread.at_trap = address
+            thread.stepping = kernel.event_of(status) == kernel.PTRACE_EVENT_STOP
             self._defer(thread, status)
 
     def _hold_others(self, thread: Thread) -> list[tuple[Thread, int]]:

@@ -317,6 +317,44 @@ def test_outside_sigstop_and_sigcont_with_a_breakpoint_planted(program):
     assert program.finish() == 0
 
 
+def test_sigcont_from_outside_during_step_overs_runs_each_instruction_once(program):
+    """FOUND H: every SIGCONT gives every seized thread a job-control trap.
+
+    One that lands during a step-over's single step, after the instruction ran,
+    is reported before the step's SIGTRAP; that SIGTRAP (TRAP_TRACE, PC one past
+    a one-byte instruction) was then taken for a hit of the trap one byte back:
+    PC rewound, ``push %rbp`` run twice, and the function returned to its own
+    frame pointer (SIGSEGV at a stack address).  A burst of SIGCONTs (harmless to
+    a running program) while 4 threads run through the breakpoint.
+    """
+    tracer = Tracer()
+    engine = Hits()
+    process, att = traced(tracer, program, engine)
+    att.insert_breakpoint(program.address)
+    assert program.command("spin 4") == "spinning 4"
+    done = threading.Event()
+
+    def conts():
+        for _ in range(20000):
+            if done.is_set():
+                return
+            os.kill(program.pid, signal.SIGCONT)
+
+    sender = threading.Thread(target=conts, daemon=True)
+    sender.start()
+    try:
+        engine.wait_hits(3000)
+    finally:
+        done.set()
+        sender.join(TIMEOUT)
+    assert program.child.poll() is None, f"the program died: {program.child.returncode}"
+    assert program.command("stop").startswith("stopped ")
+    faults = {signal.SIGTRAP, signal.SIGSEGV, signal.SIGBUS, signal.SIGILL}
+    assert not faults & set(engine.signals), engine.signals
+    bounded(tracer.close, "close()")
+    assert program.finish() == 0
+
+
 # -- point 13: an engine that detaches takes its traps with it --------------------------
 
 class Raiser(Hits):
