@@ -317,8 +317,9 @@ def test_outside_sigstop_and_sigcont_with_a_breakpoint_planted(program):
     assert program.finish() == 0
 
 
-@pytest.mark.xfail(reason="FOUND.md J: under a SIGCONT burst a SIGTRAP still reaches the "
-                          "program in some runs (2 of ~8 here)", strict=False)
+@pytest.mark.skip(reason="FOUND.md J: under a SIGCONT burst a SIGTRAP still reaches the "
+                         "program in some runs, and the tracer left stuck then hangs the "
+                         "interpreter's exit (atexit close); the reproducer, run by hand")
 def test_sigcont_from_outside_during_step_overs_runs_each_instruction_once(program):
     """FOUND H: every SIGCONT gives every seized thread a job-control trap.
 
