@@ -65,7 +65,8 @@ class BreakpointTable:
     """The traps of one address space."""
 
     def __init__(self, space: AddressSpace, instruction: bytes,
-                 suspects: Callable[[], Iterable[int]] = tuple):
+                 suspects: Callable[[], Iterable[int]] = tuple,
+                 lent: Callable[[], bool] = bool):
         self.space = space
         self.instruction = instruction
         self.traps: dict[int, Trap] = space.traps  # the space hides them from reads
@@ -73,6 +74,9 @@ class BreakpointTable:
         # ``suspects()`` names, at removal time, every thread that could.
         self.retired: dict[int, set[int]] = {}
         self.suspects = suspects
+        # ``lent()``: a vfork child runs on this memory; the traps stay in the
+        # table but not in memory until it is given back (lower_all).
+        self.lent = lent
         # Every address a trap was removed from, with its original (until exec): a
         # child forked before a removal still has the trap in its copy (scrub_copy).
         self.removed: dict[int, bytes] = {}
@@ -130,8 +134,8 @@ class BreakpointTable:
         self.space.write_raw(address, self.traps[address].original)
 
     def lower(self, address: int) -> None:
-        """Put the trap back after :meth:`lift`."""
-        if address in self.traps:
+        """Put the trap back after :meth:`lift` (not while the memory is lent)."""
+        if address in self.traps and not self.lent():
             self.space.write_raw(address, self.instruction)
 
     def adopt(self, address: int, original: bytes) -> None:
@@ -144,6 +148,7 @@ class BreakpointTable:
             self.lift(address)
 
     def lower_all(self) -> None:
+        """Put every trap back (the vfork children have given the memory back)."""
         for address in self.traps:
             self.lower(address)
 
@@ -184,7 +189,8 @@ class BreakpointTable:
             original = self.space.read_raw(address, len(self.instruction))
             if len(original) != len(self.instruction):
                 raise ValueError(f"cannot place a breakpoint at {address:#x}: not mapped")
-            self.space.write_raw(address, self.instruction)
+            if not self.lent():  # else written when the vfork child gives it back
+                self.space.write_raw(address, self.instruction)
             trap = self.traps[address] = Trap(original)
         return trap
 

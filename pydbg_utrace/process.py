@@ -8,6 +8,7 @@ thread (STYLE.md: no all-knowing process object).
 from __future__ import annotations
 
 import enum
+import os
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +73,9 @@ class Thread:
         self.detach_when_stopped = False  # an unwanted fork child: detach at its first stop
         self.death_reported = False
         self.report_at_vfork_done = False  # a REPORT asked at a vfork waits for its end
+        # Between its VFORK event and VFORK_DONE: blocked in the kernel until its
+        # child (this pid) execs or exits, running no user code, unable to stop.
+        self.vfork_child: int | None = None
         # The leader of a host's child: detach at its exit stop, reporting this
         # wait status, so that the host's own wait() gets the real one.
         self.release_at_exit: int | None = None
@@ -109,6 +113,9 @@ class Process:
         # The numbers its seccomp filter traces (seccomp.py); None: no filter.
         self.syscall_filter: frozenset[int] | None = None
         self.threads: dict[int, Thread] = {}
+        # Children (threads or processes) created while it is being detached: let go
+        # only once the originals are back (they run on, or copied, its memory).
+        self.born_while_detaching: list[tuple[int, int]] = []  # (child tid, parent tid)
         self.status: int | None = None  # wait status once it is gone
         self._arch: Arch | None = None
         self._memory: AddressSpace | None = None
@@ -135,7 +142,7 @@ class Process:
     def breakpoints(self) -> BreakpointTable:
         if self._breakpoints is None:
             self._breakpoints = BreakpointTable(self.memory, self.arch.breakpoint_instruction,
-                                                self.may_owe_trap_hits)
+                                                self.may_owe_trap_hits, self.memory_lent)
         return self._breakpoints
 
     def has_traps(self) -> bool:
@@ -160,6 +167,10 @@ class Process:
         return [tid for tid, t in self.threads.items()
                 if t.born and t.alive and not (t.state == State.STOPPED and not t.jobctl_stop)]
 
+    def memory_lent(self) -> bool:
+        """Is a vfork child running on our memory?  Then no trap of ours is in it."""
+        return any(t.vfork_child is not None and t.alive for t in self.threads.values())
+
     def leader_cannot_report(self) -> bool:
         """Is the leader a zombie while other threads live?  Then it reports nothing.
 
@@ -172,6 +183,14 @@ class Process:
         if leader is None or not any(t.alive for t in self.threads.values() if t is not leader):
             return False
         return leader.exited or _proc_state(self.pid) == "Z"
+
+    def gone_in_kernel(self) -> bool:
+        """Has every thread exited, as /proc shows it (whether or not we heard yet)?"""
+        try:
+            tids = os.listdir(f"/proc/{self.pid}/task")
+        except OSError:
+            return True
+        return all(_proc_state(int(tid)) in ("Z", "X", "?") for tid in tids)
 
     def settled(self, tid: int) -> None:
         """``tid`` proved it owes no late trap hit (a non-job-control stop, or death)."""

@@ -201,6 +201,7 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
         self._call(self._close, kill)
         if threading.current_thread() is not self._thread:
             self._thread.join()
+            self._wait_thread_exit()  # lifecycle hook: a zombie leader is let go then
 
     def __enter__(self) -> Tracer:
         return self
@@ -635,13 +636,14 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
                 and self._report_watchpoints(thread) and not thread.stepping):
             self._resume(thread)  # watchpoint hook: a debug-register hit, reported
             return
-        if sig == signal.SIGTRAP and thread.stepping and kernel.sent_by_kernel(info.code):
+        if sig == signal.SIGTRAP and thread.stepping and kernel.sent_by_kernel(info.code) \
+                and not self._stepped_into_trap(thread, info):  # a hit, not a step: below
             thread.stepping = False
             self._on_step(thread)
             return
         thread.stepping = False
-        if sig == signal.SIGTRAP and kernel.sent_by_kernel(info.code) \
-                and thread.process.has_traps():
+        if sig == signal.SIGTRAP and info.code == thread.arch.breakpoint_si_code \
+                and thread.process.has_traps():  # (a step's TRAP_TRACE is never a hit)
             address = self._registers(thread).pc - thread.arch.breakpoint_pc_offset
             trap = thread.process.breakpoints.trap_at(address)
             if trap is not None:
@@ -729,10 +731,8 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
             child.process.syscall_filter = parent.process.syscall_filter  # fork keeps a filter
             self._processes[child_tid] = child.process
         child.process.threads[child_tid] = child
-        if kind == "vfork" and parent.process.has_traps():
-            # The child borrows the parent's memory, traps and all, until it
-            # execs or exits: lift them meanwhile (put back at VFORK_DONE).
-            parent.process.breakpoints.lift_all()
+        if kind == "vfork":
+            self._on_vfork(parent, child_tid)  # trap hook: the child borrows the memory
         report = Report(self, parent, Event.CLONE)
         report.child = child
         report.clone_kind = kind
@@ -1073,6 +1073,8 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
             self._detach_attachment(att)
             self._resume(thread)
             return
+        if thread.exited and thread.state == State.RUNNING:  # utrace: -ESRCH for exit_state
+            raise NoSuchThreadError(f"thread {thread.tid} has exited (a zombie until reaped)")
         if action in (Resume.REPORT, Resume.SINGLESTEP, Resume.BLOCKSTEP) \
                 and not att.events & Event.QUIESCE:
             raise InvalidError(f"{action.name} needs Event.QUIESCE in the engine's events")

@@ -70,6 +70,22 @@ class TrapHandling:
             self._resume(thread)
         return late
 
+    def _stepped_into_trap(self, thread: Thread, info: Any) -> bool:
+        """Did this single step execute one of our traps instead of an instruction?
+
+        A trap planted under the PC of a stopped thread (it never hit it, so no
+        step-over is due) is what its next step executes: the SIGTRAP is the
+        trap's (its si_code, the PC just past it), the real instruction has not
+        run.  Taken for the end of the step, the thread went on from the middle
+        of that instruction (torture FOUND F: SIGSEGV at garbage PCs).  It is a
+        hit; the step is still owed and goes on over the trap from the rewound PC.
+        """
+        process = thread.process
+        if info.code != thread.arch.breakpoint_si_code or not process.has_traps():
+            return False
+        address = self._registers(thread).pc - thread.arch.breakpoint_pc_offset
+        return process.breakpoints.trap_at(address) is not None
+
     def _owns_hit(self, att: Attachment, trap: Any) -> bool:
         report = None
         for bp in trap.breakpoints:
@@ -90,7 +106,9 @@ class TrapHandling:
     def _still_on_trap(self, thread: Thread) -> bool:
         address = thread.at_trap
         thread.at_trap = None
-        if not thread.process.has_traps() or thread.process.breakpoints.trap_at(address) is None:
+        process = thread.process
+        if not process.has_traps() or process.breakpoints.trap_at(address) is None \
+                or process.memory_lent():  # the original is in memory: nothing to step over
             return False
         return self._registers(thread).pc == address
 
@@ -101,6 +119,7 @@ class TrapHandling:
         can run past the lifted trap unseen; their stops are handled afterwards.
         """
         address = self._registers(thread).pc
+        thread.stepping = False  # (a step owed from a step-over cut short is not: see below)
         held = self._hold_others(thread)
         table = thread.process.breakpoints
         regs = thread.regs
@@ -130,7 +149,14 @@ class TrapHandling:
             else:
                 self._resume(thread)
         else:
-            thread.at_trap = address  # not past it yet: step over again next time
+            # Not past it yet, or past it with the step's SIGTRAP still queued
+            # behind a job-control trap (a SIGCONT/SIGSTOP from outside notifies
+            # every seized thread, and that trap is taken first): if the PC has
+            # not moved, the step-over is done again; if it has, the SIGTRAP that
+            # follows ends this step (torture finding H: taken for a hit of the
+            # trap one byte back, the instruction ran twice).
+            thread.at_trap = address
+            thread.stepping = kernel.event_of(status) == kernel.PTRACE_EVENT_STOP
             self._defer(thread, status)
 
     def _hold_others(self, thread: Thread) -> list[tuple[Thread, int]]:
@@ -142,10 +168,14 @@ class TrapHandling:
 
         A thread past its exit stop is not waited for: it runs no more user
         code, and a zombie leader cannot report anything until every other
-        thread is gone (waiting for it would wait for ever).
+        thread is gone (waiting for it would wait for ever).  Nor is a thread
+        inside vfork(): it runs no user code until its VFORK_DONE stop, and it
+        cannot stop before its child has exec'd or exited -- a child whose own
+        stops only the main loop, which would be the one waiting, handles.
         """
         others = [t for t in process.threads.values()
-                  if t is not skip and t.born and t.state in states and not t.exited]
+                  if t is not skip and t.born and t.state in states and not t.exited
+                  and not (t.vfork_child is not None and t.state == State.RUNNING)]
         for other in others:
             self._interrupt(other)
         held = []
@@ -246,9 +276,43 @@ class TrapHandling:
             for bp in wanted:
                 child_table.add(Breakpoint(address, bp.engine, bp.condition, bp.oneshot))
 
+    def _scrub_copy(self, parent_tid: int, child: int, originals: dict[int, bytes],
+                    instruction: bytes) -> None:
+        """Write ``originals`` into a forked child's copy of the memory where our traps are.
+
+        Not into a child sharing the memory (a thread, a vfork or CLONE_VM
+        child): the originals are back there already.
+        """
+        if _same_memory(parent_tid, child):
+            return
+        from .memory import AddressSpace
+
+        copy = AddressSpace(child)
+        try:
+            for address, original in originals.items():
+                if copy.read_raw(address, len(instruction)) == instruction:
+                    copy.write_raw(address, original)
+        except kernel.KernelError:
+            pass  # it died meanwhile
+        finally:
+            copy.close()
+
+    def _on_vfork(self, parent: Thread, child_tid: int) -> None:
+        """The vfork child borrows the parent's memory, traps and all, until it execs or exits.
+
+        The traps are lifted meanwhile (the table is kept; put back at
+        VFORK_DONE), so no step-over is needed or done in this process then.
+        """
+        parent.vfork_child = child_tid
+        if parent.process.has_traps():
+            parent.process.breakpoints.lift_all()
+
     def _on_vfork_done(self, thread: Thread) -> None:
-        if thread.process.has_traps():
-            thread.process.breakpoints.lower_all()
+        thread.vfork_child = None
+        process = thread.process
+        if process.has_traps() and not process.memory_lent():
+            process.breakpoints.lower_all()
+        self._arm_watchpoints(thread)  # slots written while it was in the kernel missed it
         if thread.report_at_vfork_done:
             thread.report_at_vfork_done = False
             self._quiesce_pass(thread, interrupt=False)
@@ -259,13 +323,27 @@ class TrapHandling:
         if att.detached or not att.thread.alive:
             raise NoSuchThreadError(f"thread {att.thread.tid} is gone or the engine detached")
         bp = Breakpoint(address, att.engine, condition, oneshot)
-        att.thread.process.breakpoints.add(bp)
+        process = att.thread.process
+        try:
+            process.breakpoints.add(bp)
+        except (kernel.KernelError, ValueError) as exc:
+            _raise_if_gone(process, exc)
+            raise
         att.events |= Event.BREAKPOINT
         return bp
 
     def _remove_breakpoint(self, bp: Breakpoint) -> None:
-        if bp.table is not None:
-            bp.table.discard(bp)
+        table = bp.table
+        if table is None:
+            return
+        try:
+            table.discard(bp)
+        except (kernel.KernelError, ValueError) as exc:
+            bp.table = None  # the table has let go of it; only its memory was unwritable
+            process = self._processes.get(table.space.pid)
+            if process is None or process.gone_in_kernel():
+                raise NoSuchThreadError(f"process {table.space.pid} has exited") from exc
+            raise
 
     def _drop_engine_traps(self, att: Attachment) -> None:
         """An engine leaving its last thread of a process takes its traps with it.
@@ -380,6 +458,12 @@ def _same_memory(pid1: int, pid2: int) -> bool:
         return kernel.kcmp(pid1, pid2, kernel.KCMP_VM, arch.host().syscall_number_of("kcmp"))
     except (KeyError, OSError):
         return False  # cannot tell: treat as a fork (the common case)
+
+
+def _raise_if_gone(process: Process, exc: BaseException) -> None:
+    """A memory error from a process that has just died is NoSuchThreadError, as utrace's."""
+    if process.gone_in_kernel():
+        raise NoSuchThreadError(f"process {process.pid} has exited") from exc
 
 
 def _has_software_step(arch: Any) -> bool:

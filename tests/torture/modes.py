@@ -142,8 +142,10 @@ class Breakpoints:
             self.run.phase = "chaos: remove_breakpoint"
             try:
                 atts[0].remove_breakpoint(bp)
+            except GONE:
+                pass  # the program died meanwhile (FOUND E: NoSuchThreadError, as utrace)
             except (kernel.KernelError, ValueError):
-                if not _gone(self.process):
+                if not _gone(self.process):  # (a thread between exit_mm and its zombie)
                     raise
 
 
@@ -617,7 +619,7 @@ def cli_attach(run: Run) -> None:
     if "Traceback" in stderr:
         lines = [line for line in stderr.strip().splitlines() if line.strip()]
         run.problem(f"trace -f -p crashed: {lines[-1] if lines else '?'}")
-    elif trace.returncode != ref_status:
+    elif trace.returncode != 0:  # strace's rule: with -p, 0 unless the tracing failed
         run.problem(f"trace -f -p {child.pid} exited {trace.returncode}: "
                     f"{stderr.strip()[-200:]!r}")
     run.notes["trace_exit"] = trace.returncode
@@ -650,7 +652,7 @@ def kill_debugger(run: Run) -> None:
     run.phase = "wait for the REPL's breakpoint stop"
     run.pid = debugger.pid  # a hang's dump then shows the REPL and the program it started
     for line in debugger.stdout:
-        if line.startswith("Breakpoint 1, at"):
+        if line.startswith("Breakpoint 1, "):  # gdb's words: "Breakpoint 1, storm_target ..."
             break
     else:
         run.problem(f"the REPL ended (status {debugger.wait()}) without stopping at "

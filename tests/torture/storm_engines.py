@@ -8,6 +8,7 @@ it learns from counters under a condition variable.
 from __future__ import annotations
 
 import collections
+import os
 import signal
 import sys
 import threading
@@ -155,7 +156,13 @@ class Census(Follower):
                 pc = report.regs.pc
             except Exception:  # a dying thread: the signal alone says enough
                 pc = None
-            self.faults.append((report.thread.tid, signal.Signals(signo).name, pc))
+            name = signal.Signals(signo).name
+            if pc is not None:
+                try:
+                    name += f" ({_where(report.thread.process.pid, pc, report)})"
+                except Exception:  # noqa: BLE001 -- the where is a bonus; never lose the fault
+                    pass
+            self.faults.append((report.thread.tid, name, pc))
         self.progress.tick()
 
 
@@ -268,3 +275,21 @@ FAULT_EVENTS = {
     "exit": Event.EXIT,
     "quiesce": Event.QUIESCE | Event.EXIT,
 }
+
+
+def _where(pid: int, pc: int, report) -> str:
+    """Which file and offset ``pc`` is in, the fault address and the stack pointer."""
+    place = "?"
+    try:
+        with open(f"/proc/{pid}/maps") as maps:
+            for row in maps:
+                fields = row.split()
+                start, end = (int(x, 16) for x in fields[0].split("-"))
+                if start <= pc < end:
+                    path = fields[5] if len(fields) > 5 else "[anon]"
+                    place = f"{os.path.basename(path)}+{pc - start + int(fields[2], 16):#x}"
+                    break
+    except OSError:
+        pass
+    addr = int.from_bytes(bytes(report.siginfo.raw[16:24]), "little")  # si_addr
+    return f"{place}, si_addr {addr:#x}, sp {report.regs.sp:#x}"

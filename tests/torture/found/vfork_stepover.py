@@ -29,7 +29,7 @@ class Follow(Engine):
 def main() -> int:
     exe = os.path.join(tempfile.mkdtemp(), "vfork_stepover")
     subprocess.run(["cc", "-O0", "-g", "-pthread", "-o", exe,
-                    os.path.join(HERE, "vfork_stepover.c")], check=True)
+                    os.path.join(HERE, "..", "..", "tracees", "vfork_stepover.c")], check=True)
     tracer = Tracer()
     process = tracer.launch([exe])
     att = process.main_thread.attach(Follow())
