@@ -219,6 +219,8 @@ def _attach_error(pid: int, exc: OSError) -> str:
     from . import kernel
 
     if isinstance(exc, kernel.NoSuchProcessError):
+        if exc.strerror and "(zombie)" in exc.strerror:  # the core's words beat EPERM's
+            return exc.strerror
         return f"attach: ptrace(PTRACE_SEIZE, {pid}): No such process"
     if isinstance(exc, kernel.NotPermittedError) and "already traced" in str(exc):
         return f"cannot attach: {exc.strerror}"
