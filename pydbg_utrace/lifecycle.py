@@ -16,7 +16,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from . import kernel, seccomp, watchpoints
+from . import kernel, procfs, seccomp, watchpoints
 from .process import Process, State, Thread
 from .stopkinds import CLONE_EVENTS, LAUNCH_HOLD, SYSCALL_STOP, TRACE_OPTIONS
 
@@ -104,13 +104,13 @@ class Lifecycle:
             raise kernel.NotPermittedError(1, "PTRACE_SEIZE", pid)
         if not os.path.exists(f"/proc/{pid}/task"):
             raise kernel.NoSuchProcessError(3, "attach", pid)
-        if _tgid(pid) != pid:
-            raise ValueError(f"{pid} is a thread of process {_tgid(pid)}: attach to that")
+        if procfs.tgid(pid) != pid:
+            raise ValueError(f"{pid} is a thread of process {procfs.tgid(pid)}: attach to that")
         process = Process(self, pid, is_child=False)
         seized: set[int] = set()
         try:
             while True:  # threads may be created while we attach: until no new one
-                new = set(_task_ids(pid)) - seized
+                new = set(procfs.task_ids(pid)) - seized
                 if not new:
                     break
                 for tid in sorted(new):
@@ -121,7 +121,7 @@ class Lifecycle:
             self._detach_process(process)  # leave nothing half-attached
             raise
         if not process.threads:
-            if _state_of(pid, pid) == "Z":
+            if procfs.task_state(pid, pid) == "Z":
                 raise _exited_error(pid)
             raise kernel.NoSuchProcessError(3, "attach", pid)
         self._processes[pid] = process
@@ -140,7 +140,7 @@ class Lifecycle:
         so the wait cannot block; a running thread's later stops are the loop's.
         """
         for thread in list(process.threads.values()):
-            if _state_of(process.pid, thread.tid) != "t":
+            if procfs.task_state(process.pid, thread.tid) != "t":
                 continue
             tid, status = kernel.wait_tracee(thread.tid)
             self._on_status(tid, status)
@@ -151,10 +151,10 @@ class Lifecycle:
         except kernel.NoSuchProcessError:
             return  # exited meanwhile
         except kernel.NotPermittedError as exc:
-            tracer = _tracer_of(tid)
+            tracer = procfs.tracer_of(tid)
             if tracer == self._native_id:
                 return  # auto-attached through a thread we seized: its clone event says so
-            if _state_of(process.pid, tid) == "Z":
+            if procfs.task_state(process.pid, tid) == "Z":
                 return  # exited (a zombie leader, say): the kernel refuses it, nothing to trace
             if tracer:
                 raise kernel.NotPermittedError(
@@ -223,7 +223,7 @@ class Lifecycle:
             tid, status = entry
             thread = self._threads.get(tid)
             if thread is None:
-                if tid == self._waker or _tgid(tid) != process.pid:
+                if tid == self._waker or procfs.tgid(tid) != process.pid:
                     continue
                 thread = Thread(self, tid, process)
                 process.threads[tid] = thread
@@ -309,7 +309,7 @@ class Lifecycle:
         If that stop is a hit of one of our traps, the PC is rewound and the
         signal dropped; any other stop is kept for the detach as usual.
         """
-        if not thread.jobctl_stop or not _sigtrap_pending(thread.tid):
+        if not thread.jobctl_stop or not procfs.pending_unblocked(thread.tid, signal.SIGTRAP):
             return
         try:
             self._flush_registers(thread)
@@ -615,60 +615,3 @@ def _reap_tracee(pid: int) -> None:
         kernel.cont(pid, 0)
 
 
-def _sigtrap_pending(tid: int) -> bool:
-    """Does the thread's own pending set hold an unblocked SIGTRAP (/proc status SigPnd)?"""
-    masks = {}
-    try:
-        with open(f"/proc/{tid}/status") as status:
-            for line in status:
-                key, _, value = line.partition(":")
-                if key in ("SigPnd", "SigBlk"):
-                    masks[key] = int(value, 16)
-    except OSError:
-        return False
-    bit = 1 << (signal.SIGTRAP - 1)
-    return bool(masks.get("SigPnd", 0) & bit and not masks.get("SigBlk", 0) & bit)
-
-
-def _tgid(tid: int) -> int:
-    """The thread group (process) of ``tid``; ``tid`` itself if unknown."""
-    return _status_field(tid, "Tgid:") or tid
-
-
-def _state_of(pid: int, tid: int) -> str:
-    """The one-letter state in /proc/PID/task/TID/stat ('' once it is gone)."""
-    try:
-        with open(f"/proc/{pid}/task/{tid}/stat") as stat:
-            data = stat.read()
-    except OSError:
-        return ""
-    return data[data.rindex(")") + 2]
-
-
-def _parent_of(tid: int) -> int:
-    """The real parent's pid (``PPid``); 0 if unknown."""
-    return _status_field(tid, "PPid:")
-
-
-def _status_field(tid: int, name: str) -> int:
-    """A numeric field of /proc/TID/status (``name`` with its colon); 0 if unreadable."""
-    try:
-        with open(f"/proc/{tid}/status") as status:
-            for line in status:
-                if line.startswith(name):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def _tracer_of(tid: int) -> int:
-    """The pid of the thread's ptracer (``TracerPid``); 0 if none or unknown."""
-    return _status_field(tid, "TracerPid:")
-
-
-def _task_ids(pid: int) -> list[int]:
-    try:
-        return [int(name) for name in os.listdir(f"/proc/{pid}/task")]
-    except OSError:
-        return []

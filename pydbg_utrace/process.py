@@ -12,6 +12,7 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any
 
+from . import procfs
 from .breakpoints import BreakpointTable
 from .errors import NoSuchThreadError
 from .events import AttachFlags, Resume
@@ -65,7 +66,6 @@ class Thread:
         self.abort_result: tuple[int, int | None] | None = None  # set at the exit stop
         self.group_stopped = False
         self.stepping = False  # last resume was a single step
-        self.interrupting = False  # PTRACE_INTERRUPT sent, trap not yet seen
         self.interrupt_report = False  # that trap reports report_signal(REPORT)
         self.born = False  # its first (creation) stop was seen
         self.jobctl_stop = False  # its current (or last) stop is an interrupt or group stop
@@ -182,7 +182,7 @@ class Process:
         leader = self.threads.get(self.pid)
         if leader is None or not any(t.alive for t in self.threads.values() if t is not leader):
             return False
-        return leader.exited or _proc_state(self.pid) == "Z"
+        return leader.exited or procfs.state(self.pid) == "Z"
 
     def gone_in_kernel(self) -> bool:
         """Has every thread exited, as /proc shows it (whether or not we heard yet)?"""
@@ -190,7 +190,7 @@ class Process:
             tids = os.listdir(f"/proc/{self.pid}/task")
         except OSError:
             return True
-        return all(_proc_state(int(tid)) in ("Z", "X", "?") for tid in tids)
+        return all(procfs.state(int(tid)) in ("Z", "X", "?") for tid in tids)
 
     def settled(self, tid: int) -> None:
         """``tid`` proved it owes no late trap hit (a non-job-control stop, or death)."""
@@ -263,15 +263,3 @@ class Process:
 
     def __repr__(self) -> str:
         return f"<Process {self.pid} threads={sorted(self.threads)}>"
-
-
-def _proc_state(tid: int) -> str:
-    """The one-letter state in /proc/TID/status ("?" if it cannot be read)."""
-    try:
-        with open(f"/proc/{tid}/status") as status:
-            for line in status:
-                if line.startswith("State:"):
-                    return line.split()[1]
-    except OSError:
-        pass
-    return "?"

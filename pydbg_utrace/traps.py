@@ -236,7 +236,6 @@ class TrapHandling:
             if (os.WIFSTOPPED(status) and kernel.event_of(status) == kernel.PTRACE_EVENT_STOP
                     and os.WSTOPSIG(status) == signal.SIGTRAP and not other.interrupt_report):
                 # Only our interrupt stopped it: let it go on as it was.
-                other.interrupting = False
                 other.state = State.STOPPED
                 other.jobctl_stop = True
                 other.regs = None

@@ -164,12 +164,6 @@ class ReplEngine(Engine):
     def _pending(self, att: Attachment, report: Report) -> Resume | None:
         """STOP if we hold the thread or the user asked it to stop; else None."""
         tid = att.thread.tid
-        # Workaround for the core (tracer.py): "any trap clears pending STOP trap"
-        # (kernel/signal.c ptrace_stop), so a PTRACE_INTERRUPT sent before this
-        # stop will never trap; a stale flag would make the core skip our next
-        # interrupt and a parked sibling would run on.  A wrong reset costs at
-        # most one extra interrupt trap, which the core handles.
-        att.thread.interrupting = False
         release = self.releasing.pop(tid, None)
         if release is not None and release[0] == self.epoch:
             self.held.discard(tid)
