@@ -466,21 +466,22 @@ def tgkill(tgid: int, tid: int, sig: int) -> None:
 _signal = _libc.signal
 _signal.argtypes = (ctypes.c_int, ctypes.c_void_p)
 _signal.restype = ctypes.c_void_p
-_UNTOUCHABLE = (signal.SIGKILL, signal.SIGSTOP)
+#: What CPython itself sets to SIG_IGN at start-up (``subprocess``'s ``restore_signals``).
+PYTHONS_IGNORED = (signal.SIGPIPE, signal.SIGXFSZ)
 
 
 def reset_signals() -> None:
-    """Every signal to ``SIG_DFL`` and an empty mask, in a child about to ``execve``.
+    """In a child about to ``execve``: Python's own ignored signals back to SIG_DFL, no mask.
 
-    What ``posix_spawn`` does with ``POSIX_SPAWN_SETSIGDEF`` (all signals) and
-    ``POSIX_SPAWN_SETSIGMASK`` (empty set).  ``execve`` keeps ignored signals
-    and the mask, so without this a program would inherit Python's ignored
-    SIGPIPE and SIGXFSZ and whatever the tracer thread blocks.  glibc's own
-    signals (32, 33) refuse the change; they are never ignored anyway.
+    ``execve`` resets caught signals to SIG_DFL but keeps ignored ones and
+    the mask, so without this a program would inherit the SIGPIPE and SIGXFSZ
+    that CPython ignores for itself, and whatever the tracer thread blocks.
+    A signal ignored by whoever started *us* (``nohup``'s SIGHUP, a
+    background job's SIGINT and SIGQUIT) stays ignored, as under strace, gdb
+    and ``subprocess``: the program runs as it would have run untraced.
     """
-    for sig in range(1, signal.NSIG):
-        if sig not in _UNTOUCHABLE:
-            _signal(sig, None)  # NULL is SIG_DFL
+    for sig in PYTHONS_IGNORED:
+        _signal(sig, None)  # NULL is SIG_DFL
     signal.pthread_sigmask(signal.SIG_SETMASK, ())
 
 

@@ -91,10 +91,14 @@ def status_fields(pid: int) -> dict[str, str]:
 
 
 # -- 5: a launched program starts with default dispositions and an empty mask ---------------
+PYTHONS_OWN = (1 << (signal.SIGPIPE - 1)) | (1 << (signal.SIGXFSZ - 1))
+
+
 def test_launched_program_starts_with_no_ignored_and_no_blocked_signal():
     # Python ignores SIGPIPE and SIGXFSZ; the tracer thread inherits the mask
     # of the thread that made it (here: SIGUSR1 blocked).
-    assert int(status_fields(os.getpid())["SigIgn"], 16) != 0
+    host_ignored = int(status_fields(os.getpid())["SigIgn"], 16)
+    assert host_ignored & PYTHONS_OWN == PYTHONS_OWN
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
     try:
         tracer = Tracer()
@@ -103,10 +107,25 @@ def test_launched_program_starts_with_no_ignored_and_no_blocked_signal():
     try:
         process = tracer.launch(["/bin/sleep", "1000"])  # held just after its execve
         fields = status_fields(process.pid)
-        assert int(fields["SigIgn"], 16) == 0, fields["SigIgn"]
+        # Python's own two are gone; what our own parent ignored (nohup...) stays.
+        assert int(fields["SigIgn"], 16) == host_ignored & ~PYTHONS_OWN, fields["SigIgn"]
         assert int(fields["SigBlk"], 16) == 0, fields["SigBlk"]
     finally:
         tracer.close(kill=True)
+
+
+def test_a_signal_ignored_by_whoever_started_us_stays_ignored_as_under_strace():
+    # As under `nohup`: SIGHUP ignored before the debugger starts the program.
+    old = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with Tracer() as tracer:
+            process = tracer.launch(["/bin/sleep", "1000"])
+            ignored = int(status_fields(process.pid)["SigIgn"], 16)
+            tracer.close(kill=True)
+    finally:
+        signal.signal(signal.SIGHUP, old)
+    assert ignored & (1 << (signal.SIGHUP - 1)), f"{ignored:#x}"
+    assert not ignored & PYTHONS_OWN, f"{ignored:#x}"
 
 
 # -- 6: bad arguments to launch raise in the caller's thread; nothing wedges ------------------

@@ -188,8 +188,11 @@ def test_attach_summary_then_interrupt(tracee, tmp_path):
     out = tmp_path / "table"
     try:
         assert child.stdout.readline() == "ready\n"
+        # SIGINT as at a terminal, even when this run started as a background job
+        # (which ignores SIGINT, and Python then installs no KeyboardInterrupt).
         cli = subprocess.Popen([*CLI, "trace", "-f", "-c", "-o", str(out), "-p", str(child.pid)],
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         assert cli.stderr.readline().startswith(f"pydbg-utrace: attached to process {child.pid}")
         for line in ("one\n", "two\n"):
             child.stdin.write(line)
