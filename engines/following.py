@@ -40,9 +40,13 @@ class FollowingEngine(Engine):
             for thread in new:
                 tried.add(thread)
                 try:
-                    attachments.append(self.attach_to(thread))
+                    attachments.append(self.attach_running(thread))
                 except (ExistsError, NoSuchThreadError):
                     continue  # report_clone was first, or it died: nothing to do
+
+    def attach_running(self, thread) -> Attachment:
+        """A thread met already running (``-p``): :meth:`attach_to`, unless told more."""
+        return self.attach_to(thread)
 
     def report_clone(self, att: Attachment, report) -> None:
         if self.follow and report.child is not None:

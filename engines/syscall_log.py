@@ -27,12 +27,8 @@ from collections.abc import Callable
 from typing import TextIO
 
 from pydbg_utrace import (
-    AttachFlags,
     Attachment,
-    Engine,
     Event,
-    ExistsError,
-    NoSuchThreadError,
     Report,
     SignalAction,
     kernel,
@@ -40,6 +36,7 @@ from pydbg_utrace import (
 from pydbg_utrace.memory import read_string
 
 from . import decode
+from .following import FollowingEngine
 from .trace_options import TraceOptions
 
 RESULT_COLUMN = 40  # strace's -a default: where "= result" starts
@@ -127,7 +124,7 @@ class _Sink:
 STRACE, LINES = "strace", "lines"
 
 
-class SyscallLogger(Engine):
+class SyscallLogger(FollowingEngine):
     """Writes strace's lines for every traced thread to ``out``.
 
     ``out`` is a stream, or for ``-ff`` a callable giving the stream of a
@@ -140,11 +137,12 @@ class SyscallLogger(Engine):
     """
 
     name = "syscall-log"
+    wanted = EVENTS
 
     def __init__(self, out: Output, follow: bool = False, options: TraceOptions | None = None,
                  layout: str | None = None):
         self.options = options or TraceOptions(follow=follow)
-        self.follow = follow or self.options.follow or self.options.follow_files
+        super().__init__(follow or self.options.follow or self.options.follow_files)
         self.layout = layout or (STRACE if options is not None else LINES)
         if self.layout not in (STRACE, LINES):
             raise ValueError(f"layout {self.layout!r}: not {STRACE!r} or {LINES!r}")
@@ -164,41 +162,15 @@ class SyscallLogger(Engine):
         self._last_line = None  # monotonic time of the previous line (-r)
 
     # -- attaching -----------------------------------------------------------------------
-    def events(self) -> Event:
-        return EVENTS | (Event.CLONE if self.follow else Event.NONE)
-
     def attach_to(self, thread) -> Attachment:
-        att = thread.attach(self)
-        att.set_events(self.events())
+        att = super().attach_to(thread)
         self._alive.add(thread.tid)
         return att
 
-    def attach_to_process(self, process) -> list[Attachment]:
-        """Attach to every thread of a running process, however its threads come and go.
-
-        A thread that dies before we reach it is skipped; a thread born
-        meanwhile is attached by ``report_clone`` (its creator has us already)
-        or by the next pass over ``process.threads``, never twice.
-        """
-        attachments: list[Attachment] = []
-        tried: set = set()
-        while True:
-            new = [t for t in list(process.threads.values()) if t not in tried]
-            if not new:
-                return attachments
-            for thread in new:
-                tried.add(thread)
-                try:
-                    att = thread.attach(self, AttachFlags.CREATE | AttachFlags.EXCLUSIVE
-                                        | AttachFlags.MATCH_OPS)
-                    att.set_events(self.events())
-                except ExistsError:
-                    continue  # report_clone was first
-                except NoSuchThreadError:
-                    continue  # it died meanwhile: nothing to log
-                self._alive.add(thread.tid)
-                self._seen.add(thread.tid)  # attached mid-run: no launch execve to rebuild
-                attachments.append(att)
+    def attach_running(self, thread) -> Attachment:
+        # Marked first: the tracer may report its next call before we return.
+        self._seen.add(thread.tid)  # attached mid-run: no launch execve to rebuild
+        return self.attach_to(thread)
 
     # -- lines -----------------------------------------------------------------------------
     def _sink(self, tid: int) -> _Sink:
@@ -376,8 +348,8 @@ class SyscallLogger(Engine):
 
     def report_clone(self, att: Attachment, report: Report) -> None:
         if self.follow and report.child is not None:
-            self.attach_to(report.child)
             self._seen.add(report.child.tid)  # a child's first stop is no launch
+            super().report_clone(att, report)
 
     def report_death(self, att: Attachment, report: Report) -> None:
         tid = att.thread.tid
