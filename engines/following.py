@@ -17,6 +17,9 @@ class FollowingEngine(Engine):
     """An engine with an event mask (``wanted``) that follows clones when ``follow``."""
 
     wanted = Event.NONE
+    #: The system call numbers each attachment is narrowed to (seccomp fast path;
+    #: docs/engine-api.md), or None for every call.
+    syscall_filter: frozenset[int] | None = None
 
     def __init__(self, follow: bool = False) -> None:
         self.follow = follow
@@ -26,6 +29,8 @@ class FollowingEngine(Engine):
 
     def attach_to(self, thread) -> Attachment:
         att = thread.attach(self, ONCE)
+        if self.syscall_filter is not None:  # before the events: no call slips through
+            att.set_syscall_filter(self.syscall_filter)
         att.set_events(self.events())
         return att
 

@@ -121,18 +121,11 @@ def narrow_to_traced_syscalls(engines: dict, numbers: frozenset[int]) -> None:
     tracee's arch (:func:`traced_numbers`); the launch got the same set as
     its kernel filter (part 1, in :func:`_launch`).  A thread stays on the
     fast path only while each of its attachments is narrowed, followed
-    children included: so the narrowing goes into each engine's own
-    ``attach_to``, which its ``report_clone`` uses for them.
+    children included: so the narrowing is in every engine's ``attach_to``
+    (engines/following.py), which its ``report_clone`` uses for them.
     """
     for engine in engines.values():
-        attach_to = engine.attach_to
-
-        def narrowed(thread, attach_to=attach_to):
-            att = attach_to(thread)
-            att.set_syscall_filter(numbers)
-            return att
-
-        engine.attach_to = narrowed
+        engine.syscall_filter = numbers  # FollowingEngine.attach_to narrows each attachment
 
 
 def _launch(tracer: Tracer, request: TraceRequest, engines: dict):
