@@ -382,9 +382,14 @@ def test_term_or_core_answered_to_an_interrupt_kills_with_that_signal(own_tracer
     engine = Artificial(action, lambda info: setattr(info, "signo", signo))
     old = resource.getrlimit(resource.RLIMIT_CORE)
     resource.setrlimit(resource.RLIMIT_CORE, (0, old[1]))  # no core file from CORE
+    # The expected signal kills only under its default disposition, and a launched
+    # program keeps an inherited SIG_IGN (nohup, CI's runner ignore SIGQUIT, SIGHUP):
+    # give it the default here, or the answer rightly becomes SIGKILL.
+    disposition = signal.signal(expected, signal.SIG_DFL)
     try:
         process, att = interrupt_and_answer(own_tracer, ["/bin/sleep", "1000"], engine)
     finally:
+        signal.signal(expected, disposition)
         resource.setrlimit(resource.RLIMIT_CORE, old)
     att.control(Resume.INTERRUPT)
     status = finish(process)

@@ -67,7 +67,7 @@ class Program:
         Read through a live thread: a zombie leader has no memory to show.
         """
         live = [tid for tid in os.listdir(f"/proc/{self.pid}/task")
-                if task_state(self.pid, tid) != "Z"]
+                if task_state(self.pid, tid) not in ("Z", "gone")]
         with open(f"/proc/{self.pid}/task/{live[0]}/mem", "rb") as mem:
             mem.seek(self.address)
             return mem.read(size)
@@ -156,10 +156,14 @@ def bounded(fn, what: str) -> None:
 
 
 def task_state(pid: int, tid) -> str:
-    with open(f"/proc/{pid}/task/{tid}/status") as status:
-        for line in status:
-            if line.startswith("State:"):
-                return line.split()[1]
+    """The State letter of a thread; "gone" if it ended since its tid was listed."""
+    try:
+        with open(f"/proc/{pid}/task/{tid}/status") as status:
+            for line in status:
+                if line.startswith("State:"):
+                    return line.split()[1]
+    except FileNotFoundError:
+        return "gone"
     return "?"
 
 
