@@ -29,6 +29,7 @@ from pydbg_utrace import (
     Tracer,
     arch,
 )
+from pydbg_utrace.symbols import Symbols
 
 pytestmark = pytest.mark.live
 TIMEOUT = 30
@@ -311,6 +312,53 @@ def test_after_the_main_thread_exits_step_over_and_close_do_not_hang(program):
     assert not traced_tasks(program.pid)
     assert program.command("stop").startswith("stopped ")
     assert program.finish() == 0
+
+
+class ExecCount(Hits):
+    def __init__(self):
+        super().__init__(Event.CLONE | Event.BREAKPOINT | Event.SIGNAL_ALL | Event.EXEC)
+        self.execs = 0
+
+    def report_exec(self, att, report):
+        self.execs += 1
+
+
+def test_exec_from_a_thread_while_step_overs_hold_the_others_does_not_hang(tracee):
+    """FOUND I: execve() from a non-leader thread, the leader a zombie, threads on a trap.
+
+    A step-over holds the other threads, and one of them is in execve: it kills
+    the others (SIGKILL takes them, even out of the stops we hold, into their
+    exit stops) and waits until they are reaped -- which only the main loop,
+    busy waiting for the thread in execve, would let happen.  Each round:
+    ``trapchurn exec 3`` (3 threads through a breakpoint, the leader gone, an
+    exec after 100 hits); it must exec once and exit 0.
+    """
+    path = tracee("trapchurn")
+    for _round in range(5):
+        tracer = Tracer()
+        out_r, out_w = os.pipe()
+        process = None
+        try:
+            process = tracer.launch([path, "exec", "3"], stdout=out_w)
+            os.close(out_w)
+            engine = ExecCount()
+            att = process.main_thread.attach(engine)
+            att.set_events(engine.events)
+            att.insert_breakpoint(Symbols(process.pid).address_of("target"))
+            process.start()
+            status = process.wait(TIMEOUT)
+            assert status is not None, f"the exec never completed ({engine.hits} hits)"
+            assert os.waitstatus_to_exitcode(status) == 0
+            assert engine.execs == 1
+            with os.fdopen(out_r) as output:
+                out_r = None
+                assert "exec done" in output.read()
+        finally:
+            if process is not None and process.wait(0) is None:
+                os.kill(process.pid, signal.SIGKILL)  # a hung tracer is freed by the deaths
+            bounded(tracer.close, "close()")
+            if out_r is not None:
+                os.close(out_r)
 
 
 # -- point 4: a step-over is not a group stop -------------------------------------------
