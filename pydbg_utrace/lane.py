@@ -58,13 +58,20 @@ class Running:
 class LaneState:
     """The fast lane's memory of one thread (``Thread.lane``), kept by the tracer."""
 
-    __slots__ = ("plan", "next_op", "op", "report")
+    __slots__ = ("plan", "next_op", "op", "report", "fetch_entry", "fetch_always")
 
-    def __init__(self) -> None:
+    def __init__(self, exit_keeps_entry: bool = False) -> None:
         self.plan: Plan | None = None  # None: make it again before the next lane stop
         self.next_op = 0  # the op of the next syscall stop, if known (0: ask the kernel)
         self.op = 0  # the op of the current syscall stop, once known
         self.report: object = None  # the last SyscallReport, reused while nobody keeps it
+        # Read the entry's number and arguments at the entry stop when an engine
+        # wants the exit?  Always where the exit stop's registers lose them
+        # (``exit_keeps_entry`` false); elsewhere only while the last exit report
+        # had them read (a guess: a thread's engines read them at every exit or
+        # at none; a wrong guess costs a register read at the exit).
+        self.fetch_always = not exit_keeps_entry
+        self.fetch_entry = True
 
     def replan(self) -> None:
         """The thread's engines or their events changed: the plan is out of date."""

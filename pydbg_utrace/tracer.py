@@ -488,6 +488,8 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
             else:
                 nr = thread.arch.syscall_number_at_exit(self._registers(thread))
                 info.nr = -1 if nr is None else nr
+                if thread.lane is not None:  # (maybe the lane's unread entry: read the next)
+                    thread.lane.fetch_entry = True
             if thread.abort_result is not None:
                 value, err = thread.abort_result
                 thread.abort_result = None
@@ -529,7 +531,9 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
         """
         lane_state = thread.lane
         if lane_state is None:
-            lane_state = thread.lane = lane.LaneState()
+            if thread.process is None:
+                return False
+            lane_state = thread.lane = lane.LaneState(thread.arch.keeps_syscall_at_exit)
         plan = lane_state.plan
         if plan is None:
             plan = lane_state.plan = lane.Plan(thread.attachments)
@@ -553,15 +557,18 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
                 op = info.op
             if op == _INFO_ENTRY:
                 event = _SYSCALL_ENTRY
-                if info is None and plan.wants_exit:
+                if info is None and plan.wants_exit and lane_state.fetch_entry:
                     info = kernel.SyscallInfo.undecoded(kernel.fetch_syscall_info(tid))
                 entry = thread.syscall = info  # None: fetched only if an engine reads it
-            elif op == _INFO_EXIT and thread.syscall is not None \
-                    and thread.syscall.op != _INFO_EXIT:
+            elif op == _INFO_EXIT and (info is None or thread.syscall is not None
+                                       and thread.syscall.op != _INFO_EXIT):
+                # (info None: the op is known from the entry we resumed; that
+                # entry's info may be unread, and then the exit's registers have it)
                 event = _SYSCALL_EXIT
                 entry = thread.syscall
                 if info is not None:
                     info.nr, info.args = entry.nr, entry.args
+                lane_state.fetch_entry = lane_state.fetch_always  # until an exit reads it
             else:  # an exit whose entry we did not see, a seccomp stop: the general way
                 lane_state.op = 0
                 self._on_syscall(thread)
@@ -606,7 +613,14 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
         if thread.holds or thread.pending is not _RESUME or thread.regs is not None \
                 or thread.steppers or thread.abort_result is not None \
                 or thread.quiesce_owed or not thread.syscall_watchers:
-            self._resume(thread)  # a callback asked for more than a plain resume
+            # A callback asked for more than a plain resume: the general way,
+            # which wants an entry's info in thread.syscall.
+            if event is _SYSCALL_ENTRY and thread.syscall is None:
+                try:
+                    report.syscall  # noqa: B018 (read: sets thread.syscall)
+                except kernel.NoSuchProcessError:
+                    return True
+            self._resume(thread)
             return True
         try:
             kernel.resume_syscall(tid)
