@@ -58,7 +58,7 @@ class Running:
 class LaneState:
     """The fast lane's memory of one thread (``Thread.lane``), kept by the tracer."""
 
-    __slots__ = ("plan", "next_op", "op", "report", "fetch_entry", "fetch_always")
+    __slots__ = ("plan", "next_op", "op", "report", "fetch_entry", "fetch_always", "epoch")
 
     def __init__(self, exit_keeps_entry: bool = False) -> None:
         self.plan: Plan | None = None  # None: make it again before the next lane stop
@@ -72,9 +72,11 @@ class LaneState:
         # at none; a wrong guess costs a register read at the exit).
         self.fetch_always = not exit_keeps_entry
         self.fetch_entry = True
+        self.epoch = -1  # the tracer's epoch at the last plain resume by the lane (-1: none)
 
     def replan(self) -> None:
         """The thread's engines or their events changed: the plan is out of date."""
+        self.epoch = -1
         if self.plan is not None:
             self.plan.stale = True
             self.plan = None
@@ -125,7 +127,7 @@ def run(plan: Plan, calls: tuple, event: Event, report: dispatch.Reported, runni
         except BaseException as exc:  # like dispatch: an engine's bug must not harm the others
             running.current = None
             return _hand_over(plan, calls, att, event, report, running, None, exc)
-        if answer is not None or plan.stale or att.detached:
+        if answer is not None or plan.stale:  # (a detach makes the plan stale)
             running.current = None
             return _hand_over(plan, calls, att, event, report, running, answer, None)
     running.current = None

@@ -85,6 +85,11 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
         self._threads: dict[int, Thread] = {}
         self._processes: dict[int, Process] = {}
         self._running = lane.Running()  # whose callback is running (.current)
+        # Counts what may change a thread's state outside the fast lane: a stop
+        # taken the general way, a request drained, a call from a callback.  A
+        # thread the lane resumed plainly at this count has nothing to check at
+        # its next syscall stop if the count has not moved (docs/architecture.md).
+        self._epoch = 0
         # The thread whose report is being dispatched: a control() from one of
         # its callbacks is combined with the report, not carried out in the
         # middle of it (its resume waits for the report's end; see _resume).
@@ -212,6 +217,7 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
     # -- marshalling to the tracer thread ------------------------------------------
     def _call(self, fn: Callable, *args: Any) -> Any:
         if threading.current_thread() is self._thread:  # (an ident may be reused once it died)
+            self._epoch += 1  # (a callback asked something: the lane checks again)
             return fn(*args)
         future: Future = Future()
         with self._lock:
@@ -234,6 +240,7 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
             pass  # the tracer is replacing it; it drains the queue anyway
 
     def _drain(self) -> None:
+        self._epoch += 1
         while self._requests:
             fn, args, future = self._requests.popleft()
             try:
@@ -299,6 +306,7 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
                     thread = self._threads.get(tid)
                     if thread is not None and self._on_syscall_fast(thread):
                         continue
+                self._epoch += 1
                 self._on_status(tid, status)
             except BaseException:  # a bug of ours must not stop every tracee
                 log.exception("while handling status %#x of thread %d", status, tid)
@@ -530,26 +538,19 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
         no group stop, no seccomp scope) and whose engines do not want QUIESCE.
         """
         lane_state = thread.lane
-        if lane_state is None:
-            if thread.process is None:
+        epoch = self._epoch
+        if lane_state is None or lane_state.epoch != epoch:
+            # Something ran in the tracer since the lane resumed this thread
+            # plainly (or it never did): check everything.
+            lane_state = self._lane_serves(thread)
+            if lane_state is None:
                 return False
-            lane_state = thread.lane = lane.LaneState(thread.arch.keeps_syscall_at_exit)
+        # (Else nothing ran since: every condition checked then still holds.)
+        lane_state.epoch = -1  # until a plain resume below
         plan = lane_state.plan
-        if plan is None:
-            plan = lane_state.plan = lane.Plan(thread.attachments)
-        if not plan.usable or thread.holds or thread.quiesce_owed or thread.steppers \
-                or thread.pending is not _RESUME or thread.abort_result is not None \
-                or thread.at_trap is not None or thread.group_stopped or not thread.born \
-                or thread.release_at_exit is not None or thread.process is None \
-                or thread.syscall_scope is not None:  # seccomp: who hears a call depends on it
-            return False
         op, lane_state.next_op = lane_state.next_op, 0
         tid = thread.tid
         thread.state = _STOPPED
-        thread.regs = None
-        thread.inject = 0
-        thread.jobctl_stop = False
-        thread.process.settled(tid)
         info = None
         try:
             if not op:
@@ -610,9 +611,10 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
             return True
         if event is _SYSCALL_EXIT:
             thread.syscall = None  # (an exit is never the entry of the next stop)
-        if thread.holds or thread.pending is not _RESUME or thread.regs is not None \
-                or thread.steppers or thread.abort_result is not None \
-                or thread.quiesce_owed or not thread.syscall_watchers:
+        if self._epoch != epoch and (  # a callback called into the tracer: what did it ask?
+                thread.holds or thread.pending is not _RESUME or thread.regs is not None
+                or thread.steppers or thread.abort_result is not None
+                or thread.quiesce_owed or not thread.syscall_watchers):
             # A callback asked for more than a plain resume: the general way,
             # which wants an entry's info in thread.syscall.
             if event is _SYSCALL_ENTRY and thread.syscall is None:
@@ -625,10 +627,35 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
         try:
             kernel.resume_syscall(tid)
             lane_state.next_op = _NEXT_OP[op]
+            if self._epoch == epoch:
+                lane_state.epoch = epoch
         except kernel.NoSuchProcessError:
             pass  # killed while stopped: its death report follows
         thread.state = _RUNNING
         return True
+
+    def _lane_serves(self, thread: Thread) -> lane.LaneState | None:
+        """Can the lane take this syscall stop?  Its LaneState if so, after the
+        bookkeeping of any stop; None (nothing done) if not."""
+        lane_state = thread.lane
+        if lane_state is None:
+            if thread.process is None:
+                return None
+            lane_state = thread.lane = lane.LaneState(thread.arch.keeps_syscall_at_exit)
+        plan = lane_state.plan
+        if plan is None:
+            plan = lane_state.plan = lane.Plan(thread.attachments)
+        if not plan.usable or thread.holds or thread.quiesce_owed or thread.steppers \
+                or thread.pending is not _RESUME or thread.abort_result is not None \
+                or thread.at_trap is not None or thread.group_stopped or not thread.born \
+                or thread.release_at_exit is not None or thread.process is None \
+                or thread.syscall_scope is not None:  # seccomp: who hears a call depends on it
+            return None
+        thread.regs = None
+        thread.inject = 0
+        thread.jobctl_stop = False
+        thread.process.settled(thread.tid)
+        return lane_state
 
     def _on_signal_stop(self, thread: Thread, sig: int) -> None:
         try:
