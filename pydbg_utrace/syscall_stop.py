@@ -44,7 +44,7 @@ class SyscallReport(Report):
     without being set one by one at every stop.  The tracer reuses one for
     the thread's next stop (:meth:`renew`) only if nothing else holds a
     reference to it and no engine wrote one of those other fields
-    (``written``).
+    (``written``: such a write takes it out of ``LaneState.report`` at once).
     """
 
     __slots__ = ("_entry", "written", "_info")
@@ -54,13 +54,16 @@ class SyscallReport(Report):
         self._tracer = tracer
         self.thread = thread
         self.written = False
+        self.action = _RESUME
         self.renew(event, syscall, entry)
 
     def renew(self, event, syscall: kernel.SyscallInfo | None,
               entry: kernel.SyscallInfo | None) -> None:
-        """Make it the report of a new stop of the same thread."""
+        """Make it the report of a new stop of the same thread.
+
+        (``action`` is not reset: the lane and dispatch set it before each callback.)
+        """
         self.event = event
-        self.action = _RESUME
         self.syscall_action = None
         self._entry = entry  # exit: the entry whose number and arguments it carries
         self._info = _UNREAD if syscall is None else syscall
@@ -108,7 +111,10 @@ def _defaulted(name: str, default: object) -> property:
             return default
 
     def put(self, value):
-        self.written = True  # (a report with such a change is not reused)
+        self.written = True
+        lane = self.thread.lane
+        if lane is not None and lane.report is self:
+            lane.report = None  # a report with such a change is not reused
         slot.__set__(self, value)
 
     return property(get, put)

@@ -578,9 +578,9 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
             return True  # killed (a group exit) since it stopped: its exit stop follows
         lane_state.op = op
         report = lane_state.report
-        if report is None or report.written or _getrefcount(report) > 3:
+        if report is None:
             report = lane_state.report = SyscallReport(self, thread, event, info, entry)
-        else:  # nobody kept the last one: make it this stop's
+        else:  # nobody kept the last one (see below), nobody wrote its odd fields
             report.renew(event, info, entry)
         if event is _SYSCALL_ENTRY:
             report.syscall_action = _RUN
@@ -597,6 +597,8 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
                 or _getrefcount(report) > 3:
             # Left the lane (or an engine kept the report): from here on the
             # general path, with the syscall info read while still at this stop.
+            if _getrefcount(report) > 3:
+                lane_state.report = None  # kept: the next stop gets a new one
             try:
                 info = report.syscall
             except kernel.NoSuchProcessError:

@@ -155,3 +155,43 @@ def test_an_exit_whose_entry_went_unread_has_its_number_and_arguments(tracer, tr
         assert rval >= 0
     for args, rval in closes:
         assert 0 <= args[0] < 1024 and rval == 0, args
+
+
+class Keeper(Engine):
+    """Keeps every other report it is shown; at one exit writes a field no syscall report has."""
+
+    events = Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT
+
+    def __init__(self):
+        self.stops = 0
+        self.kept: list[tuple[object, Event, int]] = []  # (report, event then, op then)
+        self.odd_seen_after_write: list[object] = []
+        self.wrote_at = 41
+
+    def _see(self, report):
+        self.stops += 1
+        if self.stops > self.wrote_at and report.address is not None:
+            self.odd_seen_after_write.append(report.address)
+        if self.stops == self.wrote_at:
+            report.address = 0x1234  # a breakpoint's field, on a syscall report
+        if self.stops % 2 == 0 and len(self.kept) < 100:
+            self.kept.append((report, report.event, report.syscall.op))
+
+    def report_syscall_entry(self, att, report):
+        self._see(report)
+
+    def report_syscall_exit(self, att, report):
+        self._see(report)
+
+
+def test_a_report_an_engine_keeps_or_writes_odd_fields_to_is_not_reused(tracer, tracee):
+    engine = Keeper()
+    trace(tracer, [tracee("seccomp_calls"), "ppid:100"], engine)
+    assert len(engine.kept) == 100
+    # Each kept report is still the report of its own stop.
+    assert len({id(report) for report, _, _ in engine.kept}) == 100
+    for report, event, op in engine.kept:
+        assert report.event == event
+        assert report.syscall.op == op
+        assert op == (ENTRY if event == Event.SYSCALL_ENTRY else EXIT)
+    assert engine.odd_seen_after_write == []
