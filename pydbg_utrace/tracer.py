@@ -545,8 +545,8 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
             lane_state = self._lane_serves(thread)
             if lane_state is None:
                 return False
-        # (Else nothing ran since: every condition checked then still holds.)
-        lane_state.epoch = -1  # until a plain resume below
+        # (Else nothing ran since: every condition checked then still holds.
+        # Every way out below but the plain resume sets lane_state.epoch to -1.)
         plan = lane_state.plan
         op, lane_state.next_op = lane_state.next_op, 0
         tid = thread.tid
@@ -572,11 +572,12 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
                 lane_state.fetch_entry = lane_state.fetch_always  # until an exit reads it
             else:  # an exit whose entry we did not see, a seccomp stop: the general way
                 lane_state.op = 0
+                lane_state.epoch = -1
                 self._on_syscall(thread)
                 return True
         except kernel.NoSuchProcessError:
+            lane_state.epoch = -1
             return True  # killed (a group exit) since it stopped: its exit stop follows
-        lane_state.op = op
         report = lane_state.report
         if report is None:
             report = lane_state.report = SyscallReport(self, thread, event, info, entry)
@@ -599,6 +600,8 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
             # general path, with the syscall info read while still at this stop.
             if _getrefcount(report) > 3:
                 lane_state.report = None  # kept: the next stop gets a new one
+            lane_state.op = op  # (for _continue: a plain resume from here knows the next)
+            lane_state.epoch = -1
             try:
                 info = report.syscall
             except kernel.NoSuchProcessError:
@@ -619,6 +622,8 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
                 or thread.quiesce_owed or not thread.syscall_watchers):
             # A callback asked for more than a plain resume: the general way,
             # which wants an entry's info in thread.syscall.
+            lane_state.op = op
+            lane_state.epoch = -1
             if event is _SYSCALL_ENTRY and thread.syscall is None:
                 try:
                     report.syscall  # noqa: B018 (read: sets thread.syscall)
@@ -629,10 +634,11 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
         try:
             kernel.resume_syscall(tid)
             lane_state.next_op = _NEXT_OP[op]
-            if self._epoch == epoch:
-                lane_state.epoch = epoch
+            # (If a callback called into the tracer, the count has moved on
+            # since ``epoch``: the next stop checks everything.)
+            lane_state.epoch = epoch
         except kernel.NoSuchProcessError:
-            pass  # killed while stopped: its death report follows
+            lane_state.epoch = -1  # killed while stopped: its death report follows
         thread.state = _RUNNING
         return True
 
