@@ -536,9 +536,10 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
         if not plan.usable or thread.holds or thread.quiesce_owed or thread.steppers \
                 or thread.pending is not _RESUME or thread.abort_result is not None \
                 or thread.at_trap is not None or thread.group_stopped or not thread.born \
-                or thread.release_at_exit is not None or thread.process is None \
-                or thread.syscall_scope is not None:  # seccomp: who hears a call depends on it
+                or thread.release_at_exit is not None or thread.process is None:
             return False
+        if thread.syscall_scope is not None:  # seccomp: who hears a call depends on it
+            return self._on_filtered_exit_fast(thread, plan)
         op, lane_state.next_op = lane_state.next_op, 0
         tid = thread.tid
         thread.state = _STOPPED
