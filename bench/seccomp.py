@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """bench/seccomp.py: a filtered trace with the seccomp-bpf fast path, beside its peers.
 
-    bench/seccomp.py [--calls N] [--opens M] [--repeat R] [--cpu C] [--json FILE]
+    bench/seccomp.py [--calls N] [--opens M] [--repeat R] [--cpu C] [--rows A,B] [--json FILE]
 
 The tracee (``bench/seccomp_tracee.c``, compiled with ``cc -O2`` into
 ``bench/_build/``) makes N raw ``getppid`` and M ``openat`` spread among
@@ -9,9 +9,15 @@ them, and prints the wall time of its own loop (``work_ns``).  Rows, each
 ``-e trace=openat`` with ``-f``:
 
 * ``untraced``: the tracee alone;
-* ``filter-only``: the tracee under a filter of the same shape (one traced
-  number, ``kexec_load``, that it never calls) and no tracer: what the filter
-  alone costs every call, the floor of any seccomp row;
+* ``filter-allow``: the tracee under the cheapest filter there is (one
+  instruction, ``RET ALLOW``) and no tracer: what the kernel charges every
+  call of a task that has *a* filter, whatever its shape (the entry's slow
+  path), the floor of any seccomp row;
+* ``filter-only``: the tracee under a filter of our shape (libseccomp's, one
+  traced number, ``kexec_load``, that it never calls) and no tracer: equal
+  to ``filter-allow`` when the kernel's per-number cache serves it;
+* ``api-seccomp``: the Python API, one engine counting ``openat`` entries and
+  exits, narrowed to it, launched with the filter: the core without the logger;
 * ``ours-seccomp``: ``pydbg-utrace trace -f -e trace=openat --seccomp-bpf``;
 * ``strace-seccomp``: ``strace -f --seccomp-bpf -e trace=openat``;
 * ``ours-full``: ``pydbg-utrace trace -f -e trace=openat`` (no filter: every call stops);
@@ -22,8 +28,12 @@ runs every row once, so a slow patch of a shared machine hits all rows
 alike), best of R rounds per row, in one run.  Two figures per row: the
 program's own time for its loop (``work``), and the command's wall time
 with its fixed cost removed (the same command with 0 calls: interpreter
-start, exec, exit), as bench/run does.  Ratios to untraced, not verdicts:
-nothing fails on a slow number.
+start, exec, exit), as bench/run does.  Per row: the best ``work`` of the
+rounds, and the median over the rounds of the paired ratio (the row's
+``work`` over untraced's in the same round: a slow patch of the machine
+inflates both), and the median paired extra per traced call over
+``filter-only`` (what each ``openat``'s stops cost the run).  Ratios to
+untraced, not verdicts: nothing fails on a slow number.
 """
 
 from __future__ import annotations
@@ -32,6 +42,8 @@ import argparse
 import json
 import os
 import shutil
+import statistics
+import struct
 import subprocess
 import sys
 import time
@@ -42,6 +54,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BUILD = HERE / "_build"
 TRACEE = BUILD / "seccomp_tracee"
+ALLOW_ALL = "ALLOW"  # --exec-filtered's name for the one-instruction filter
 
 
 @dataclass
@@ -61,10 +74,15 @@ def rows() -> list[Row]:
     ours = [cli] if cli else [sys.executable, "-m", "pydbg_utrace"]
     trace = [*ours, "trace", "-f", "-e", "trace=openat", "-o", os.devnull]
     strace = ["strace", "-f", "-e", "trace=openat", "-o", os.devnull]
+    myself = [sys.executable, str(Path(__file__).resolve())]
     return [
         Row("untraced", "the tracee alone", []),
-        Row("filter-only", "a filter of the same shape, no tracer (no stops)",
-            [sys.executable, str(Path(__file__).resolve()), "--exec-filtered", "kexec_load"]),
+        Row("filter-allow", "the cheapest filter (RET ALLOW), no tracer (no stops)",
+            [*myself, "--exec-filtered", ALLOW_ALL]),
+        Row("filter-only", "a filter of our shape, no tracer (no stops)",
+            [*myself, "--exec-filtered", "kexec_load"]),
+        Row("api-seccomp", "Python API: 1 engine counting openat entry+exit, filtered",
+            [*myself, "--exec-api"]),
         Row("ours-seccomp", "pydbg-utrace trace -f -e trace=openat --seccomp-bpf",
             [*trace, "--seccomp-bpf", "--"]),
         Row("strace-seccomp", "strace -f --seccomp-bpf -e trace=openat",
@@ -74,6 +92,29 @@ def rows() -> list[Row]:
         Row("strace-full", "strace -f -e trace=openat (every call stops)", strace,
             needs="strace"),
     ]
+
+
+def selected(table: list[Row], names: str | None) -> list[Row]:
+    """The rows asked for (in the table's order), with the baselines they are read against."""
+    if not names:
+        return table
+    wanted = set(names.split(","))
+    unknown = wanted - {row.name for row in table}
+    if unknown:
+        raise SystemExit(f"bench/seccomp.py: no such row: {', '.join(sorted(unknown))} "
+                         f"(rows: {', '.join(row.name for row in table)})")
+    wanted.add("untraced")
+    if wanted - {"untraced", "filter-allow"}:
+        wanted.add("filter-only")
+    return [row for row in table if row.name in wanted]
+
+
+def strace_version() -> str:
+    try:
+        done = subprocess.run(["strace", "-V"], capture_output=True, text=True)
+    except OSError:
+        return "no strace"
+    return done.stdout.split("\n")[0].replace("strace -- version ", "strace ")
 
 
 def compile_tracee() -> None:
@@ -121,29 +162,47 @@ def measure(table: list[Row], pin: list[str], calls: int, opens: int, repeat: in
                   f"wall {wall:.3f} s, fixed {fixed:.3f} s", file=sys.stderr, flush=True)
 
 
-def format_table(table: list[Row]) -> str:
+def paired(row: Row, base: Row) -> list[float]:
+    """The row's work over the base row's, round by round (rounds both ran)."""
+    return [work / other for work, other in zip(row.works, base.works, strict=False)]
+
+
+def format_table(table: list[Row], opens: int) -> str:
     base = next(row for row in table if row.name == "untraced")
+    floor = next((row for row in table if row.name == "filter-only" and row.works), None)
     base_work = min(base.works)
-    base_marginal = min(base.walls) - min(base.fixed)
-    lines = ["| row | what | work ms | × untraced | wall − fixed ms | × untraced | wall s |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    lines = ["| row | what | work ms (best) | × untraced (best) | × untraced (median paired) "
+             "| µs per traced call (median paired, over filter-only) | wall − fixed ms "
+             "| wall s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
     for row in table:
         if row.skipped:
-            lines.append(f"| {row.name} | {row.what} | skipped: {row.skipped} | | | | |")
+            lines.append(f"| {row.name} | {row.what} | skipped: {row.skipped} | | | | | |")
             continue
         work = min(row.works)
         marginal = min(row.walls) - min(row.fixed)
+        ratios = paired(row, base)
+        ratio = f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f})"
+        per_call = "—"
+        if floor is not None and opens and row.name.startswith(("api-", "ours-", "strace-")):
+            extra = [(work_ - other) / opens * 1e6
+                     for work_, other in zip(row.works, floor.works, strict=False)]
+            per_call = f"{statistics.median(extra):.1f}"
         lines.append(f"| {row.name} | {row.what} | {work * 1e3:.1f} | {work / base_work:.2f} "
-                     f"| {marginal * 1e3:.1f} | {marginal / base_marginal:.2f} "
-                     f"| {min(row.walls):.3f} |")
+                     f"| {ratio} | {per_call} | {marginal * 1e3:.1f} | {min(row.walls):.3f} |")
     return "\n".join(lines)
 
 
 def exec_filtered(name: str, argv: list[str]) -> int:
+    """The filter-* rows: install a filter tracing ``name`` (or ALLOW_ALL's), become argv."""
     sys.path[0] = str(ROOT)  # not bench/: this file is a "seccomp" module too
     from pydbg_utrace import arch, seccomp
 
-    program = seccomp.compile_filter({arch.host().syscall_number_of(name)})
+    if name == ALLOW_ALL:  # one instruction: BPF_RET|BPF_K SECCOMP_RET_ALLOW
+        program = seccomp.FilterProgram(frozenset(), struct.pack("=HBBI", 0x06, 0, 0,
+                                                                 0x7FFF0000))
+    else:
+        program = seccomp.compile_filter({arch.host().syscall_number_of(name)})
     err = program.install()
     if err:
         print(f"cannot install the filter: {os.strerror(err)}", file=sys.stderr)
@@ -152,24 +211,70 @@ def exec_filtered(name: str, argv: list[str]) -> int:
     return 127
 
 
+def exec_api(argv: list[str]) -> int:
+    """The api-seccomp row: launch argv filtered to openat, one counting engine."""
+    sys.path[0] = str(ROOT)
+    from pydbg_utrace import Engine, Event, Tracer, arch
+
+    openat = arch.host().syscall_number_of("openat")
+
+    class Count(Engine):
+        calls = 0
+
+        def report_syscall_entry(self, att, report):
+            self.calls += report.syscall.nr == openat
+
+        def report_syscall_exit(self, att, report):
+            self.calls += report.syscall.rval >= 0
+
+    tracer = Tracer()
+    try:
+        process = tracer.launch(argv, syscall_filter={openat})
+        if process.syscall_filter is None:
+            print("the seccomp filter is unavailable", file=sys.stderr)
+            return 1
+        engine = Count()
+        att = process.main_thread.attach(engine)
+        att.set_syscall_filter({openat})
+        att.set_events(Event.SYSCALL)
+        process.start()
+        status = process.wait()
+    finally:
+        tracer.close()
+    print(f"api-seccomp: {engine.calls} reports", file=sys.stderr)
+    return os.waitstatus_to_exitcode(status)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=200_000, help="getppid calls (200000)")
     parser.add_argument("--opens", type=int, default=100, help="openat calls (100)")
     parser.add_argument("--repeat", type=int, default=5, help="rounds; best of them (5)")
     parser.add_argument("--cpu", type=int, default=0, help="the CPU to pin to (0); -1: none")
+    parser.add_argument("--rows", help="only these rows, comma-separated (untraced always "
+                        "runs; filter-only too when a traced row does)")
     parser.add_argument("--json", help="also write every run's times to FILE")
     parser.add_argument("--exec-filtered", metavar="NAME", help=argparse.SUPPRESS)
+    parser.add_argument("--exec-api", action="store_true", help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args()
-    if args.exec_filtered:  # the filter-only row: install the filter, become the tracee
+    if args.exec_filtered:  # the filter-* rows: install the filter, become the tracee
         return exec_filtered(args.exec_filtered, rest)
+    if args.exec_api:
+        return exec_api(rest)
     compile_tracee()
     pin = [] if args.cpu < 0 else ["taskset", "-c", str(args.cpu)]
-    table = rows()
+    table = selected(rows(), args.rows)
+    load_before = os.getloadavg()
     measure(table, pin, args.calls, args.opens, args.repeat)
-    print(f"{args.calls} getppid + {args.opens} openat, best of {args.repeat} paired rounds, "
-          f"{'unpinned' if not pin else 'pinned to CPU ' + str(args.cpu)}:\n")
-    print(format_table(table))
+    load_after = os.getloadavg()
+    uname = os.uname()
+    print(f"{args.calls} getppid + {args.opens} openat, best of {args.repeat} paired rounds; "
+          f"{uname.sysname} {uname.release} {uname.machine}, {os.cpu_count()} CPUs, "
+          f"{strace_version()}; "
+          f"{'unpinned' if not pin else 'pinned to CPU ' + str(args.cpu)}; load average "
+          f"{load_before[0]:.2f} before, {load_after[0]:.2f} after; "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n")
+    print(format_table(table, args.opens))
     if args.json:
         with open(args.json, "w") as out:
             json.dump({row.name: {"work": row.works, "wall": row.walls, "fixed": row.fixed,
