@@ -5,7 +5,11 @@
 
 The tracee (``bench/seccomp_tracee.c``, compiled with ``cc -O2`` into
 ``bench/_build/``) makes N raw ``getppid`` and M ``openat`` spread among
-them, and prints the wall time of its own loop (``work_ns``).  Rows, each
+them, and prints the wall time of its own loop (``work_ns``) and the median
+of its M blocks (an ``openat`` and the ``getppid`` up to the next one):
+M times that median is the run's **steady** time, what it takes when no
+other process cuts in (on a shared machine a whole run of tens of ms rarely
+goes undisturbed, most of its sub-millisecond blocks do).  Rows, each
 ``-e trace=openat`` with ``-f``:
 
 * ``untraced``: the tracee alone;
@@ -28,12 +32,12 @@ runs every row once, so a slow patch of a shared machine hits all rows
 alike), best of R rounds per row, in one run.  Two figures per row: the
 program's own time for its loop (``work``), and the command's wall time
 with its fixed cost removed (the same command with 0 calls: interpreter
-start, exec, exit), as bench/run does.  Per row: the best ``work`` of the
-rounds, and the median over the rounds of the paired ratio (the row's
-``work`` over untraced's in the same round: a slow patch of the machine
-inflates both), and the median paired extra per traced call over
-``filter-only`` (what each ``openat``'s stops cost the run).  Ratios to
-untraced, not verdicts: nothing fails on a slow number.
+start, exec, exit), as bench/run does.  Per row: the best ``work`` and the
+best ``steady`` of the rounds with their ratios to untraced's; the median and
+range over the rounds of the paired steady ratio (the row's over untraced's
+in the same round); and what a traced call costs (best steady over
+filter-only's, per ``openat``: its two stops and the tracer's work for them).
+Ratios to untraced, not verdicts: nothing fails on a slow number.
 """
 
 from __future__ import annotations
@@ -64,9 +68,11 @@ class Row:
     argv: list[str]  # the tracer's command; the tracee and its arguments follow
     needs: str | None = None
     works: list[float] = field(default_factory=list)  # seconds, the program's own loop
+    steady: list[float] = field(default_factory=list)  # seconds, blocks x median block
     walls: list[float] = field(default_factory=list)  # seconds, the whole command
     fixed: list[float] = field(default_factory=list)  # seconds, the command with 0 calls
     skipped: str | None = None
+    root: Path | None = None  # put this on PYTHONPATH instead of the checkout (--compare)
 
 
 def rows() -> list[Row]:
@@ -127,11 +133,12 @@ def compile_tracee() -> None:
     subprocess.run(command, check=True)
 
 
-def run_once(row: Row, pin: list[str], calls: int, opens: int) -> tuple[float, float]:
-    """(the program's own seconds, the command's wall seconds) of one run."""
+def run_once(row: Row, pin: list[str], calls: int, opens: int) -> tuple[float, float, float]:
+    """(the program's own seconds, its steady seconds, the command's wall seconds) of one run."""
     argv = [*pin, *row.argv, str(TRACEE), str(calls), str(opens)]
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(row.root or ROOT),
+                                                      env.get("PYTHONPATH")]))
     start = time.perf_counter()
     done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                           env=env)
@@ -141,8 +148,11 @@ def run_once(row: Row, pin: list[str], calls: int, opens: int) -> tuple[float, f
                            + done.stderr[-2000:])
     if "not enabled" in done.stderr or "unavailable" in done.stderr:
         raise RuntimeError(f"{row.name}: the seccomp filter was not used:\n{done.stderr}")
-    work = int(done.stdout.split("work_ns")[1].split()[0]) / 1e9
-    return work, wall
+    words = done.stdout.split()
+    work = int(words[words.index("work_ns") + 1]) / 1e9
+    block = int(words[words.index("block_median_ns") + 1]) / 1e9
+    steady = block * int(words[words.index("blocks") + 1])
+    return work, steady, wall
 
 
 def measure(table: list[Row], pin: list[str], calls: int, opens: int, repeat: int) -> None:
@@ -153,49 +163,56 @@ def measure(table: list[Row], pin: list[str], calls: int, opens: int, repeat: in
         for row in table:
             if row.skipped:
                 continue
-            work, wall = run_once(row, pin, calls, opens)
-            _, fixed = run_once(row, pin, 0, 0)
+            work, steady, wall = run_once(row, pin, calls, opens)
+            _, _, fixed = run_once(row, pin, 0, 0)
             row.works.append(work)
+            row.steady.append(steady)
             row.walls.append(wall)
             row.fixed.append(fixed)
             print(f"round {round_ + 1}/{repeat} {row.name}: work {work * 1e3:.1f} ms, "
-                  f"wall {wall:.3f} s, fixed {fixed:.3f} s", file=sys.stderr, flush=True)
+                  f"steady {steady * 1e3:.1f} ms, wall {wall:.3f} s, fixed {fixed:.3f} s",
+                  file=sys.stderr, flush=True)
 
 
-def paired(row: Row, base: Row) -> list[float]:
-    """The row's work over the base row's, round by round (rounds both ran)."""
-    return [work / other for work, other in zip(row.works, base.works, strict=False)]
+def spread(values: list[float], bases: list[float]) -> str:
+    """The median of the paired ratios (round by round) and their range."""
+    ratios = [value / base for value, base in zip(values, bases, strict=False)]
+    return f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f})"
 
 
 def format_table(table: list[Row], opens: int) -> str:
     base = next(row for row in table if row.name == "untraced")
-    floor = next((row for row in table if row.name == "filter-only" and row.works), None)
-    base_work = min(base.works)
-    lines = ["| row | what | work ms (best) | × untraced (best) | × untraced (median paired) "
-             "| µs per traced call (median paired, over filter-only) | wall − fixed ms "
+    floor = next((row for row in table if row.name == "filter-only" and row.steady), None)
+    lines = ["| row | what | work ms | × untraced | steady ms | × untraced "
+             "| × untraced, paired: median (range) | µs a traced call | wall − fixed ms "
              "| wall s |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+             "|---|---|---:|---:|---:|---:|---|---:|---:|---:|"]
     for row in table:
         if row.skipped:
-            lines.append(f"| {row.name} | {row.what} | skipped: {row.skipped} | | | | | |")
+            lines.append(f"| {row.name} | {row.what} | skipped: {row.skipped} "
+                         "| | | | | | | |")
             continue
-        work = min(row.works)
+        work, steady = min(row.works), min(row.steady)
         marginal = min(row.walls) - min(row.fixed)
-        ratios = paired(row, base)
-        ratio = f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f})"
         per_call = "—"
         if floor is not None and opens and row.name.startswith(("api-", "ours-", "strace-")):
-            extra = [(work_ - other) / opens * 1e6
-                     for work_, other in zip(row.works, floor.works, strict=False)]
-            per_call = f"{statistics.median(extra):.1f}"
-        lines.append(f"| {row.name} | {row.what} | {work * 1e3:.1f} | {work / base_work:.2f} "
-                     f"| {ratio} | {per_call} | {marginal * 1e3:.1f} | {min(row.walls):.3f} |")
+            per_call = f"{(steady - min(floor.steady)) / opens * 1e6:.1f}"
+        lines.append(f"| {row.name} | {row.what} | {work * 1e3:.1f} "
+                     f"| {work / min(base.works):.2f} | {steady * 1e3:.1f} "
+                     f"| {steady / min(base.steady):.2f} | {spread(row.steady, base.steady)} "
+                     f"| {per_call} | {marginal * 1e3:.1f} | {min(row.walls):.3f} |")
     return "\n".join(lines)
+
+
+def core_first() -> None:
+    """The core the row runs (PYTHONPATH's first entry), not bench/ (this file is a
+    "seccomp" module too)."""
+    sys.path[0] = os.environ.get("PYTHONPATH", str(ROOT)).split(os.pathsep)[0]
 
 
 def exec_filtered(name: str, argv: list[str]) -> int:
     """The filter-* rows: install a filter tracing ``name`` (or ALLOW_ALL's), become argv."""
-    sys.path[0] = str(ROOT)  # not bench/: this file is a "seccomp" module too
+    core_first()
     from pydbg_utrace import arch, seccomp
 
     if name == ALLOW_ALL:  # one instruction: BPF_RET|BPF_K SECCOMP_RET_ALLOW
@@ -213,7 +230,7 @@ def exec_filtered(name: str, argv: list[str]) -> int:
 
 def exec_api(argv: list[str]) -> int:
     """The api-seccomp row: launch argv filtered to openat, one counting engine."""
-    sys.path[0] = str(ROOT)
+    core_first()
     from pydbg_utrace import Engine, Event, Tracer, arch
 
     openat = arch.host().syscall_number_of("openat")
@@ -253,6 +270,9 @@ def main() -> int:
     parser.add_argument("--cpu", type=int, default=0, help="the CPU to pin to (0); -1: none")
     parser.add_argument("--rows", help="only these rows, comma-separated (untraced always "
                         "runs; filter-only too when a traced row does)")
+    parser.add_argument("--compare", metavar="DIR", type=Path,
+                        help="also run api-seccomp and ours-seccomp with the core in DIR "
+                        "(a checkout's tree, e.g. from git archive) as NAME@before rows")
     parser.add_argument("--json", help="also write every run's times to FILE")
     parser.add_argument("--exec-filtered", metavar="NAME", help=argparse.SUPPRESS)
     parser.add_argument("--exec-api", action="store_true", help=argparse.SUPPRESS)
@@ -264,6 +284,12 @@ def main() -> int:
     compile_tracee()
     pin = [] if args.cpu < 0 else ["taskset", "-c", str(args.cpu)]
     table = selected(rows(), args.rows)
+    if args.compare is not None:
+        if not (args.compare / "pydbg_utrace" / "__init__.py").exists():
+            parser.error(f"--compare {args.compare}: no pydbg_utrace/__init__.py there")
+        table += [Row(f"{row.name}@before", f"{row.what}, core from {args.compare}", row.argv,
+                      row.needs, root=args.compare.resolve())
+                  for row in table if row.name in ("api-seccomp", "ours-seccomp")]
     load_before = os.getloadavg()
     measure(table, pin, args.calls, args.opens, args.repeat)
     load_after = os.getloadavg()
@@ -277,7 +303,8 @@ def main() -> int:
     print(format_table(table, args.opens))
     if args.json:
         with open(args.json, "w") as out:
-            json.dump({row.name: {"work": row.works, "wall": row.walls, "fixed": row.fixed,
+            json.dump({row.name: {"work": row.works, "steady": row.steady, "wall": row.walls,
+                                  "fixed": row.fixed,
                                   "skipped": row.skipped} for row in table}, out, indent=1)
     return 0
 
