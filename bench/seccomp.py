@@ -20,6 +20,9 @@ goes undisturbed, most of its sub-millisecond blocks do).  Rows, each
 * ``filter-only``: the tracee under a filter of our shape (libseccomp's, one
   traced number, ``kexec_load``, that it never calls) and no tracer: equal
   to ``filter-allow`` when the kernel's per-number cache serves it;
+* ``filter-nocache``: a filter that reads an argument before it allows (the
+  kernel cannot prove its answer constant, so it runs at every call): what
+  the cache saves;
 * ``api-seccomp``: the Python API, one engine counting ``openat`` entries and
   exits, narrowed to it, launched with the filter: the core without the logger;
 * ``ours-seccomp``: ``pydbg-utrace trace -f -e trace=openat --seccomp-bpf``;
@@ -59,6 +62,7 @@ ROOT = HERE.parent
 BUILD = HERE / "_build"
 TRACEE = BUILD / "seccomp_tracee"
 ALLOW_ALL = "ALLOW"  # --exec-filtered's name for the one-instruction filter
+NO_CACHE = "NOCACHE"  # ... for a filter that reads args[0]: the kernel cannot cache it
 
 
 @dataclass
@@ -87,6 +91,8 @@ def rows() -> list[Row]:
             [*myself, "--exec-filtered", ALLOW_ALL]),
         Row("filter-only", "a filter of our shape, no tracer (no stops)",
             [*myself, "--exec-filtered", "kexec_load"]),
+        Row("filter-nocache", "a filter that reads an argument (no cache), no tracer",
+            [*myself, "--exec-filtered", NO_CACHE]),
         Row("api-seccomp", "Python API: 1 engine counting openat entry+exit, filtered",
             [*myself, "--exec-api"]),
         Row("ours-seccomp", "pydbg-utrace trace -f -e trace=openat --seccomp-bpf",
@@ -110,7 +116,7 @@ def selected(table: list[Row], names: str | None) -> list[Row]:
         raise SystemExit(f"bench/seccomp.py: no such row: {', '.join(sorted(unknown))} "
                          f"(rows: {', '.join(row.name for row in table)})")
     wanted.add("untraced")
-    if wanted - {"untraced", "filter-allow"}:
+    if wanted - {"untraced", "filter-allow", "filter-nocache"}:
         wanted.add("filter-only")
     return [row for row in table if row.name in wanted]
 
@@ -210,14 +216,25 @@ def core_first() -> None:
     sys.path[0] = os.environ.get("PYTHONPATH", str(ROOT)).split(os.pathsep)[0]
 
 
+def hand_made(name: str, never: int) -> bytes:
+    """The cBPF of the two reference filters (struct sock_filter: u16 code, u8 jt, jf, u32 k)."""
+    ret_allow = (0x06, 0, 0, 0x7FFF0000)  # BPF_RET|BPF_K, SECCOMP_RET_ALLOW
+    if name == ALLOW_ALL:
+        program = [ret_allow]
+    else:  # A = args[0] (low word); A = nr; nr == never? TRACE : ALLOW
+        program = [(0x20, 0, 0, 16), (0x20, 0, 0, 0), (0x15, 0, 1, never),
+                   (0x06, 0, 0, 0x7FF00000), ret_allow]
+    return b"".join(struct.pack("=HBBI", *insn) for insn in program)
+
+
 def exec_filtered(name: str, argv: list[str]) -> int:
     """The filter-* rows: install a filter tracing ``name`` (or ALLOW_ALL's), become argv."""
     core_first()
     from pydbg_utrace import arch, seccomp
 
-    if name == ALLOW_ALL:  # one instruction: BPF_RET|BPF_K SECCOMP_RET_ALLOW
-        program = seccomp.FilterProgram(frozenset(), struct.pack("=HBBI", 0x06, 0, 0,
-                                                                 0x7FFF0000))
+    never = arch.host().syscall_number_of("kexec_load")  # (the tracee never calls it)
+    if name in (ALLOW_ALL, NO_CACHE):
+        program = seccomp.FilterProgram(frozenset(), hand_made(name, never))
     else:
         program = seccomp.compile_filter({arch.host().syscall_number_of(name)})
     err = program.install()
