@@ -201,7 +201,7 @@ def format_table(table: list[Row], opens: int) -> str:
         work, steady = min(row.works), min(row.steady)
         marginal = min(row.walls) - min(row.fixed)
         per_call = "—"
-        if floor is not None and opens and row.name.startswith(("api-", "ours-", "strace-")):
+        if floor is not None and opens and row.name.split("@")[0].endswith("-seccomp"):
             per_call = f"{(steady - min(floor.steady)) / opens * 1e6:.1f}"
         lines.append(f"| {row.name} | {row.what} | {work * 1e3:.1f} "
                      f"| {work / min(base.works):.2f} | {steady * 1e3:.1f} "
