@@ -272,7 +272,10 @@ def exec_api(argv: list[str]) -> int:
         att.set_syscall_filter({openat})
         att.set_events(Event.SYSCALL)
         process.start()
-        status = process.wait()
+        status = process.wait(120)
+        if status is None:
+            print("api-seccomp: the tracee did not finish within 120 s", file=sys.stderr)
+            return 1
     finally:
         tracer.close()
     print(f"api-seccomp: {engine.calls} reports", file=sys.stderr)
