@@ -25,12 +25,13 @@ here asserts: it prints a table (µs per call, i.e. per two stops).
 from __future__ import annotations
 
 import argparse
+import os
 import struct
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, os.environ.get("LOGGER_CORE") or str(Path(__file__).resolve().parent.parent))
 
 from pydbg_utrace.engines.syscall_log import SyscallLogger  # noqa: E402
 from pydbg_utrace.engines.trace_options import TraceOptions  # noqa: E402

@@ -125,10 +125,6 @@ class _Sink:
         self.open_tid: int | None = None  # whose line is not finished yet
         self.column = 0
 
-    def write(self, text: str) -> None:
-        self.out.write(text)
-        self.column += len(text)
-
     def end_line(self, text: str = "") -> None:
         self.out.write(text + "\n")
         self.open_tid = None
@@ -178,8 +174,13 @@ class SyscallLogger(FollowingEngine):
         self._last_line = None  # monotonic time of the previous line (-r)
         self._threads: dict[int, _Traced] = {}  # tid -> its memory, ABI...: made once
         self._names: dict[str, dict[int, str]] = {}  # arch name -> syscall number -> name
+        # Worked out once: what each line needs (most need none of it).
         self._timed = bool(self.options.timestamps or self.options.relative)
         self._holding = self.whole_lines or self.options.status != "all"
+        self._prefixed = not self.separate and (self.whole_lines or self._pid_column
+                                                or not self._to_file)
+        self._trace = self.options.trace
+        self._call_times = self.options.syscall_times
 
     # -- attaching -----------------------------------------------------------------------
     def attach_to(self, thread) -> Attachment:
@@ -237,7 +238,10 @@ class SyscallLogger(FollowingEngine):
             sink.end_line(" <unfinished ...>")
         if self._timed:
             text = self._times() + text
-        sink.write(self._prefix(tid) + text)
+        if self._prefixed:
+            text = self._prefix(tid) + text
+        sink.out.write(text)
+        sink.column = len(text)  # (a line begins here: the last one ended)
         return sink
 
     def _line(self, tid: int, text: str) -> None:
@@ -248,9 +252,11 @@ class SyscallLogger(FollowingEngine):
         column = sink.column + len(tail) + 1
         pad = _PADS[RESULT_COLUMN - column] if column < RESULT_COLUMN and \
             not self.whole_lines else ""
-        if self.options.syscall_times and tid in self._entered:
+        if self._call_times and tid in self._entered:
             result += f" <{time.monotonic() - self._entered.pop(tid):.6f}>"
-        sink.end_line(f"{tail} {pad}= {result}")
+        sink.out.write(f"{tail} {pad}= {result}\n")
+        sink.open_tid = None
+        sink.column = 0
 
     def _holds(self) -> bool:
         return self._holding
@@ -284,14 +290,14 @@ class SyscallLogger(FollowingEngine):
         info = report.syscall
         nr = info.nr
         name = traced.calls.get(nr) or self._name(thread, traced, nr)
-        trace = self.options.trace
+        trace = self._trace
         if trace is not None and name not in trace:  # -e trace=: its exit need no decoding
             self._pending[tid] = decode.Pending(None, "", [], name=name)
             return
         pending = decode.decode_entry(traced.abi, name, info.args, traced.memory, self.options,
                                       info.stack_pointer, traced.paths)
         self._pending[tid] = pending
-        if self.options.syscall_times:
+        if self._call_times:
             self._entered[tid] = time.monotonic()
         if self._holding:  # the result decides (-z/-Z), or whole lines: print it at the exit
             self._held[tid] = pending.entry_text
@@ -302,7 +308,8 @@ class SyscallLogger(FollowingEngine):
         tid = att.thread.tid
         info = report.syscall
         pending = self._pending.pop(tid, None)
-        error = -info.rval if info.is_error else None
+        rval = info.rval
+        error = -rval if info.is_error else None
         if pending is None:
             first = tid not in self._seen
             self._seen.add(tid)
@@ -310,10 +317,11 @@ class SyscallLogger(FollowingEngine):
             if pending is None:
                 return
         name = pending.name
-        if not self._shown(name):
+        trace = self._trace
+        if trace is not None and name not in trace:
             return
-        status = self.options.status
         if self._holding:
+            status = self.options.status
             if status != "all" and (status == "successful") == (error is not None):
                 self._held.pop(tid, None)
                 self._entered.pop(tid, None)
@@ -323,8 +331,9 @@ class SyscallLogger(FollowingEngine):
             sink = self._shared if self._shared is not None else self._sink(tid)
             if sink.open_tid != tid:
                 sink = self._begin(tid, f"<... {name} resumed>")
-        rval = info.rval
-        tail = decode.decode_exit(pending, rval, error, self._memory(tid))
+        # (the memory again: after a non-leader's execve the call goes on under another tid)
+        tail = decode.decode_exit(pending, rval, error, self._memory(tid) if pending.rest
+                                  else None)
         self._finish(sink, tid, tail, decode.format_result(pending, name, rval, error))
 
     def _memory(self, tid: int) -> TraceeMemory:
@@ -353,7 +362,8 @@ class SyscallLogger(FollowingEngine):
         if not name:
             return None
         pending = decode.decode_entry(abi, name, (), TraceeMemory(thread.tid), self.options)
-        pending.rest = []
+        if pending.rest:  # (a call with no arguments shares one Pending: left as it is)
+            pending.rest = []
         return pending
 
     def report_exec(self, att: Attachment, report: Report) -> None:

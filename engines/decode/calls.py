@@ -903,13 +903,15 @@ class Plan:
     """A call's arguments split where strace splits them: those shown at entry, the rest
     at exit; worked out once per call name when they do not depend on its values."""
 
-    __slots__ = ("opening", "entry", "rest")
+    __slots__ = ("opening", "entry", "rest", "bare")
 
     def __init__(self, name: str, parts: list[Arg]):
         first_exit = next((k for k, a in enumerate(parts) if a.at_exit), len(parts))
         self.opening = f"{name}("
         self.entry = tuple(parts[:first_exit])
         self.rest = parts[first_exit:]
+        #: A call with no arguments (getpid()) is the same at every call: one Pending for all.
+        self.bare = None if parts else Pending(None, self.opening, (), (), name)
 
 
 _PLANS: dict[str, Plan] = {}  # call name -> its Plan, for the calls with a list in SPECS
@@ -946,8 +948,8 @@ def decode_entry(abi: Abi, name: str, args: tuple[int, ...], mem: Memory,
             ctx = Context(abi, name, args, mem, options or DEFAULT_OPTIONS, sp, fd_path)
             plan = Plan(name, spec(ctx) if spec is not None else generic_arguments(name, args))
             return _entered(plan, ctx, name)
-    if not plan.entry and not plan.rest:  # getpid(): nothing to decode
-        return Pending(None, plan.opening, (), [], name)
+    if plan.bare is not None:  # getpid(): nothing to decode
+        return plan.bare
     return _entered(plan, Context(abi, name, args, mem, options or DEFAULT_OPTIONS, sp,
                                   fd_path), name)
 
