@@ -186,6 +186,7 @@ class SyscallLogger(FollowingEngine):
     def attach_to(self, thread) -> Attachment:
         att = super().attach_to(thread)
         self._alive.add(thread.tid)
+        self._threads.pop(thread.tid, None)  # (a tid seen before is another thread now)
         return att
 
     def attach_running(self, thread) -> Attachment:
