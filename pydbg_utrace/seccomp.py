@@ -453,7 +453,7 @@ class SeccompStops:
             return None
         lane_state = thread.lane
         if lane_state is None:
-            lane_state = thread.lane = lane.LaneState()
+            lane_state = thread.lane = lane.LaneState(thread.arch.keeps_syscall_at_exit)
         plan = lane_state.plan
         if plan is None:
             plan = lane_state.plan = lane.Plan(thread.attachments)
