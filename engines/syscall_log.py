@@ -36,6 +36,7 @@ from pydbg_utrace import (
 from pydbg_utrace.memory import read_string
 
 from . import decode
+from .decode.multiplexed import subcall_name
 from .following import FollowingEngine
 from .trace_options import TraceOptions
 
@@ -242,12 +243,13 @@ class SyscallLogger(FollowingEngine):
         info = report.syscall
         thread = att.thread
         self._seen.add(thread.tid)
-        name = thread.arch.syscall_name(info.nr)
+        raw = thread.arch.syscall_name(info.nr)
+        name = subcall_name(raw, info.args)  # -e trace=connect: s390x's socketcall(3, ...) too
         if not self._shown(name):  # -e trace=: its exit need not be decoded either
             self._pending[thread.tid] = decode.Pending(None, "", [], name=name)
             return
         paths = fd_path(thread.tid) if self.options.fd_paths else None
-        pending = decode.decode_entry(decode.abi_for(thread.arch.name), name, info.args,
+        pending = decode.decode_entry(decode.abi_for(thread.arch.name), raw, info.args,
                                       TraceeMemory(thread.tid), self.options,
                                       info.stack_pointer, paths)
         self._pending[thread.tid] = pending
