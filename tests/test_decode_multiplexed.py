@@ -1,4 +1,5 @@
-"""socketcall, ipc, s390x's old mmap and the arch's sigreturn frames, decoded as strace does.
+"""socketcall, ipc, s390x's old mmap, the arch's sigreturn frames and ioctl numbers, as strace
+prints them.
 
 The expected lines are the ones strace 6.1 printed in the ppc64le and s390x guests
 (tests/test_cross_trace_vs_strace_live.py, tests/cross/abi_calls.c); the raw
@@ -109,3 +110,13 @@ def test_a_seccomp_filter_on_a_carried_call_lets_its_carrier_through():
     assert s390x.syscall_number_of("ipc") in numbers
     assert traced_numbers(TraceOptions(trace=frozenset({"connect"})), x86_64) == {
         x86_64.syscall_number_of("connect")}
+
+
+def test_powerpc_names_its_own_terminal_ioctl_numbers():
+    assert line(PPC, "ioctl", (1, 0x402C7413, STACK), decode.BytesMemory({}), rval=-25,
+                error=25) == ("ioctl(1, TCGETS, 0x3fff0000) = -1 ENOTTY "
+                              "(Inappropriate ioctl for device)")
+    size = (24).to_bytes(2, "little") + (80).to_bytes(2, "little") + bytes(4)
+    assert line(PPC, "ioctl", (1, 0x40087468, STACK), decode.BytesMemory({}),
+                after={STACK: size}) == ("ioctl(1, TIOCGWINSZ, {ws_row=24, ws_col=80, "
+                                         "ws_xpixel=0, ws_ypixel=0}) = 0")

@@ -565,9 +565,22 @@ def _fcntl(c: Context) -> list[Arg]:
     return head + [hexn(2)]
 
 
+#: powerpc encodes its terminal and file ioctls with _IOR/_IOW (its asm/ioctls.h): the
+#: same requests under other numbers.
+PPC_IOCTLS = {0x402C7413: "TCGETS", 0x802C7414: "TCSETS", 0x802C7415: "TCSETSW",
+              0x802C7416: "TCSETSF", 0x40047477: "TIOCGPGRP", 0x80047476: "TIOCSPGRP",
+              0x40087468: "TIOCGWINSZ", 0x80087467: "TIOCSWINSZ", 0x4004667F: "FIONREAD",
+              0x8004667E: "FIONBIO", 0x20006601: "FIOCLEX", 0x20006602: "FIONCLEX"}
+_GENERIC_IOCTL = {name: number for number, name in tables.IOCTLS.items()}
+
+
 def _ioctl(c: Context) -> list[Arg]:
     request = c.args[1] & 0xFFFFFFFF
-    head = [fd(0), named(1, tables.IOCTLS)]
+    table = tables.IOCTLS
+    if c.abi.name in ("ppc64le", "ppc64"):
+        table = PPC_IOCTLS
+        request = _GENERIC_IOCTL.get(PPC_IOCTLS.get(request, ""), request)
+    head = [fd(0), named(1, table)]
     if request == 0x5421:  # FIONBIO: an int in
         return head + [_int_in(2)]
     if request == 0x5413:  # TIOCGWINSZ
