@@ -27,7 +27,7 @@ time** (user + system of the command and its tracee, from ``wait4``), not
 their wall time: on a machine shared with other work, wall time counts the
 others' turns on the CPU and CPU time does not (it still grows with their
 cache pollution).  µs/stop = (cpu(N) - cpu(0)) / 2N, best of the rounds;
-``--core DIR`` adds a cli-log row with the core found in DIR.
+``--core DIR`` (repeatable) adds a cli-log row with the core found in DIR.
 """
 
 from __future__ import annotations
@@ -140,14 +140,13 @@ def cpu_of(argv: list[str], root: Path) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def paired_cpu(calls: int, rounds: int, core: str | None) -> None:
+def paired_cpu(calls: int, rounds: int, cores: list[str]) -> None:
     tracee = str(BENCH / "_build" / "tracee")
     cli = [sys.executable, "-m", "pydbg_utrace", "trace", "-o", os.devnull, "--"]
     rows = [("untraced", [], ROOT), ("raw-c", [str(BENCH / "_build" / "raw_tracer")], ROOT),
             ("api-1", [sys.executable, str(BENCH / "engines.py"), "count", "--engines", "1",
                        "--"], ROOT), ("cli-log", cli, ROOT)]
-    if core:
-        rows.append((f"cli-log (core {core})", cli, Path(core)))
+    rows += [(f"cli-log (core {core})", cli, Path(core)) for core in cores]
     cpu = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {max(cpu)})
     best: dict[str, list[float]] = {name: [1e9, 1e9] for name, _, _ in rows}
@@ -171,7 +170,8 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--cpu", action="store_true", help="paired CPU times of the real rows")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--core", help="with --cpu: also cli-log with the core in this DIR")
+    parser.add_argument("--core", action="append", default=[],
+                        help="with --cpu: also cli-log with the core in this DIR (repeatable)")
     args = parser.parse_args()
     if args.cpu:
         paired_cpu(args.calls, args.rounds, args.core)
