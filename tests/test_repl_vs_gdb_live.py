@@ -5,7 +5,7 @@ Each session is a list of commands.  Both debuggers run them as ``-ex``
 commands with a marker (``echo @@@N``) before each, so every command's answer
 is the text between two markers; answers are compared line by line.  What is
 normalised is only what must differ: gdb's libthread_db banners, the pid in
-``[Inferior 1 (process N) exited ...]``, our echo of each command
+``[Inferior 1 (process N) exited ...]`` and in ``info proc``'s first line, our echo of each command
 (``(pydbg) CMD``), and the tracee's own ``leaf`` line.  Errors go to stderr in
 both (gdb's convention), so an error is an empty answer on both sides.
 
@@ -102,10 +102,19 @@ RETURNS = [
     "p $.v[3]", "continue", "finish", "continue", "finish", "continue", "finish",
     "p/x $", "info breakpoints",
 ]
+# info frame (frame base, saved registers, main without "called by", asm units,
+# name@entry arguments), x/a naming what addresses point to, info proc.
+FRAMES = [
+    "break fact if n==2", "run", "info frame", "up", "info frame", "frame 3", "info frame",
+    "frame 4", "info frame", "x/2a &shapes[0].op", "x/a &first", "x/4a $sp",
+    "break sum_first", "continue", "info frame", "up", "info frame", "break marker",
+    "continue", "info frame", "info proc",
+]
 SESSIONS = {"recursion": ("O0", RECURSION), "signal-and-loop": ("O0", SIGNAL_AND_LOOP),
             "libc-leaf": ("O0", LIBC_LEAF), "until-advance": ("O0", UNTIL_ADVANCE),
             "O2": ("O2", OPTIMIZED), "step-onto-breakpoints": ("returns", STEP_ONTO_BREAKPOINTS),
-            "returns": ("returns", RETURNS), "returns-O2": ("returns-O2", RETURNS)}
+            "returns": ("returns", RETURNS), "returns-O2": ("returns-O2", RETURNS),
+            "frames": ("O0", FRAMES), "frames-O2": ("O2", FRAMES)}
 FLAGS = {"O0": ["-O0", "-g"], "O2": ["-O2", "-g"]}
 RETURNS_SOURCE = Path(__file__).parent / "tracees" / "src_returns.c"
 # (source file, flags) of each build
@@ -150,6 +159,7 @@ def normalised(text: str) -> str:
     for line in text.splitlines():
         if line.startswith("(pydbg) ") or _BANNER.match(line):
             continue
+        line = re.sub(r"^process \d+$", "process N", line)  # info proc
         lines.append(re.sub(r"^\[Inferior 1 \(process \d+\)", "[Inferior 1 (process N)", line))
     return "\n".join(lines).strip("\n")
 
