@@ -368,7 +368,11 @@ OPTION_CASES = {
     "-v": ("ls", ("-v",), TraceOptions(verbose=True)),
     "-e trace=": ("fork-exec-signal", ("-e", "trace=openat,close,wait4"),
                   TraceOptions(trace=frozenset({"openat", "close", "wait4"}))),
-    "-z": ("sh-pipe", ("-z",), TraceOptions(status="successful")),
+    # -z on one process: with -f, strace -z prints the entry of a call that another
+    # process's line interrupted and drops its resumed half (seen: `dup2(3, 0 <unfinished
+    # ...>` and nothing after, for a dup2 that returned 0; when it is a clone, the child
+    # cannot even be named), where we hold the line and print it whole (docs/syscall-log.md).
+    "-z": ("ls", ("-z",), TraceOptions(status="successful")),
     "-Z": ("python3", ("-Z",), TraceOptions(status="failed")),
     "-e signal=": ("fork-exec-signal", ("-e", "signal=SIGUSR1"),
                    TraceOptions(signals=frozenset({10}))),
