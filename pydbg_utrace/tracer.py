@@ -85,6 +85,11 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
         self._threads: dict[int, Thread] = {}
         self._processes: dict[int, Process] = {}
         self._running = lane.Running()  # whose callback is running (.current)
+        # Counts what may change a thread's state outside the fast lane: a stop
+        # taken the general way, a request drained, a call from a callback.  A
+        # thread the lane resumed plainly at this count has nothing to check at
+        # its next syscall stop if the count has not moved (docs/architecture.md).
+        self._epoch = 0
         # The thread whose report is being dispatched: a control() from one of
         # its callbacks is combined with the report, not carried out in the
         # middle of it (its resume waits for the report's end; see _resume).
@@ -212,6 +217,7 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
     # -- marshalling to the tracer thread ------------------------------------------
     def _call(self, fn: Callable, *args: Any) -> Any:
         if threading.current_thread() is self._thread:  # (an ident may be reused once it died)
+            self._epoch += 1  # (a callback asked something: the lane checks again)
             return fn(*args)
         future: Future = Future()
         with self._lock:
@@ -234,6 +240,7 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
             pass  # the tracer is replacing it; it drains the queue anyway
 
     def _drain(self) -> None:
+        self._epoch += 1
         while self._requests:
             fn, args, future = self._requests.popleft()
             try:
@@ -299,6 +306,7 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
                     thread = self._threads.get(tid)
                     if thread is not None and self._on_syscall_fast(thread):
                         continue
+                self._epoch += 1
                 self._on_status(tid, status)
             except BaseException:  # a bug of ours must not stop every tracee
                 log.exception("while handling status %#x of thread %d", status, tid)
@@ -488,6 +496,8 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
             else:
                 nr = thread.arch.syscall_number_at_exit(self._registers(thread))
                 info.nr = -1 if nr is None else nr
+                if thread.lane is not None:  # (maybe the lane's unread entry: read the next)
+                    thread.lane.fetch_entry = True
             if thread.abort_result is not None:
                 value, err = thread.abort_result
                 thread.abort_result = None
@@ -528,24 +538,21 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
         no group stop, no seccomp scope) and whose engines do not want QUIESCE.
         """
         lane_state = thread.lane
-        if lane_state is None:
-            lane_state = thread.lane = lane.LaneState()
+        epoch = self._epoch
+        if lane_state is None or lane_state.epoch != epoch:
+            # Something ran in the tracer since the lane resumed this thread
+            # plainly (or it never did): check everything.
+            lane_state = self._lane_serves(thread)
+            if lane_state is None:
+                return False
+            if thread.syscall_scope is not None:  # seccomp: who hears a call depends on it
+                return self._on_filtered_exit_fast(thread, lane_state.plan)
+        # (Else nothing ran since: every condition checked then still holds.
+        # Every way out below but the plain resume sets lane_state.epoch to -1.)
         plan = lane_state.plan
-        if plan is None:
-            plan = lane_state.plan = lane.Plan(thread.attachments)
-        if not plan.usable or thread.holds or thread.quiesce_owed or thread.steppers \
-                or thread.pending is not _RESUME or thread.abort_result is not None \
-                or thread.at_trap is not None or thread.group_stopped or not thread.born \
-                or thread.release_at_exit is not None or thread.process is None \
-                or thread.syscall_scope is not None:  # seccomp: who hears a call depends on it
-            return False
         op, lane_state.next_op = lane_state.next_op, 0
         tid = thread.tid
         thread.state = _STOPPED
-        thread.regs = None
-        thread.inject = 0
-        thread.jobctl_stop = False
-        thread.process.settled(tid)
         info = None
         try:
             if not op:
@@ -553,26 +560,30 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
                 op = info.op
             if op == _INFO_ENTRY:
                 event = _SYSCALL_ENTRY
-                if info is None and plan.wants_exit:
+                if info is None and plan.wants_exit and lane_state.fetch_entry:
                     info = kernel.SyscallInfo.undecoded(kernel.fetch_syscall_info(tid))
                 entry = thread.syscall = info  # None: fetched only if an engine reads it
-            elif op == _INFO_EXIT and thread.syscall is not None \
-                    and thread.syscall.op != _INFO_EXIT:
+            elif op == _INFO_EXIT and (info is None or thread.syscall is not None
+                                       and thread.syscall.op != _INFO_EXIT):
+                # (info None: the op is known from the entry we resumed; that
+                # entry's info may be unread, and then the exit's registers have it)
                 event = _SYSCALL_EXIT
                 entry = thread.syscall
                 if info is not None:
                     info.nr, info.args = entry.nr, entry.args
+                lane_state.fetch_entry = lane_state.fetch_always  # until an exit reads it
             else:  # an exit whose entry we did not see, a seccomp stop: the general way
                 lane_state.op = 0
+                lane_state.epoch = -1
                 self._on_syscall(thread)
                 return True
         except kernel.NoSuchProcessError:
+            lane_state.epoch = -1
             return True  # killed (a group exit) since it stopped: its exit stop follows
-        lane_state.op = op
         report = lane_state.report
-        if report is None or report.written or _getrefcount(report) > 3:
+        if report is None:
             report = lane_state.report = SyscallReport(self, thread, event, info, entry)
-        else:  # nobody kept the last one: make it this stop's
+        else:  # nobody kept the last one (see below), nobody wrote its odd fields
             report.renew(event, info, entry)
         if event is _SYSCALL_ENTRY:
             report.syscall_action = _RUN
@@ -589,6 +600,10 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
                 or _getrefcount(report) > 3:
             # Left the lane (or an engine kept the report): from here on the
             # general path, with the syscall info read while still at this stop.
+            if _getrefcount(report) > 3:
+                lane_state.report = None  # kept: the next stop gets a new one
+            lane_state.op = op  # (for _continue: a plain resume from here knows the next)
+            lane_state.epoch = -1
             try:
                 info = report.syscall
             except kernel.NoSuchProcessError:
@@ -603,18 +618,53 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
             return True
         if event is _SYSCALL_EXIT:
             thread.syscall = None  # (an exit is never the entry of the next stop)
-        if thread.holds or thread.pending is not _RESUME or thread.regs is not None \
-                or thread.steppers or thread.abort_result is not None \
-                or thread.quiesce_owed or not thread.syscall_watchers:
-            self._resume(thread)  # a callback asked for more than a plain resume
+        if self._epoch != epoch and (  # a callback called into the tracer: what did it ask?
+                thread.holds or thread.pending is not _RESUME or thread.regs is not None
+                or thread.steppers or thread.abort_result is not None
+                or thread.quiesce_owed or not thread.syscall_watchers):
+            # A callback asked for more than a plain resume: the general way,
+            # which wants an entry's info in thread.syscall.
+            lane_state.op = op
+            lane_state.epoch = -1
+            if event is _SYSCALL_ENTRY and thread.syscall is None:
+                try:
+                    report.syscall  # noqa: B018 (read: sets thread.syscall)
+                except kernel.NoSuchProcessError:
+                    return True
+            self._resume(thread)
             return True
         try:
             kernel.resume_syscall(tid)
             lane_state.next_op = _NEXT_OP[op]
+            # (If a callback called into the tracer, the count has moved on
+            # since ``epoch``: the next stop checks everything.)
+            lane_state.epoch = epoch
         except kernel.NoSuchProcessError:
-            pass  # killed while stopped: its death report follows
+            lane_state.epoch = -1  # killed while stopped: its death report follows
         thread.state = _RUNNING
         return True
+
+    def _lane_serves(self, thread: Thread) -> lane.LaneState | None:
+        """Can the lane take this syscall stop?  Its LaneState if so, after the
+        bookkeeping of any stop; None (nothing done) if not."""
+        lane_state = thread.lane
+        if lane_state is None:
+            if thread.process is None:
+                return None
+            lane_state = thread.lane = lane.LaneState(thread.arch.keeps_syscall_at_exit)
+        plan = lane_state.plan
+        if plan is None:
+            plan = lane_state.plan = lane.Plan(thread.attachments)
+        if not plan.usable or thread.holds or thread.quiesce_owed or thread.steppers \
+                or thread.pending is not _RESUME or thread.abort_result is not None \
+                or thread.at_trap is not None or thread.group_stopped or not thread.born \
+                or thread.release_at_exit is not None or thread.process is None:
+            return None
+        thread.regs = None
+        thread.inject = 0
+        thread.jobctl_stop = False
+        thread.process.settled(thread.tid)
+        return lane_state
 
     def _on_signal_stop(self, thread: Thread, sig: int) -> None:
         try:
