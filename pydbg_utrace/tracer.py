@@ -552,6 +552,8 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
             lane_state = self._lane_serves(thread)
             if lane_state is None:
                 return False
+            if thread.syscall_scope is not None:  # seccomp: who hears a call depends on it
+                return self._on_filtered_exit_fast(thread, lane_state.plan)
         # (Else nothing ran since: every condition checked then still holds.
         # Every way out below but the plain resume sets lane_state.epoch to -1.)
         plan = lane_state.plan
@@ -663,8 +665,7 @@ class Tracer(TrapHandling, Lifecycle, seccomp.SeccompStops):
         if not plan.usable or thread.holds or thread.quiesce_owed or thread.steppers \
                 or thread.pending is not _RESUME or thread.abort_result is not None \
                 or thread.at_trap is not None or thread.group_stopped or not thread.born \
-                or thread.release_at_exit is not None or thread.process is None \
-                or thread.syscall_scope is not None:  # seccomp: who hears a call depends on it
+                or thread.release_at_exit is not None or thread.process is None:
             return None
         thread.regs = None
         thread.inject = 0

@@ -14,7 +14,7 @@ import os
 import signal
 from typing import Any
 
-from . import kernel, watchpoints
+from . import kernel, procfs, watchpoints
 from .breakpoints import Breakpoint
 from .engine import Attachment, Report
 from .errors import NoSuchThreadError
@@ -121,6 +121,12 @@ class TrapHandling:
         address = self._registers(thread).pc
         thread.stepping = False  # (a step owed from a step-over cut short is not: see below)
         held = self._hold_others(thread)
+        if thread.state == State.HELD:
+            # SIGKILL (an execve's or a group exit's) took it out of this stop into
+            # its exit stop meanwhile (deferred): no instruction to step over now.
+            thread.regs = None
+            self._release_others(held)
+            return
         table = thread.process.breakpoints
         regs = thread.regs
         if regs is not None and (regs.changed or regs.extra_changed):
@@ -194,23 +200,55 @@ class TrapHandling:
         :meth:`Process.leader_cannot_report`; anything that makes it a zombie
         meanwhile also makes the other threads report (their deaths), which
         ends the wait and lets it look again.
+
+        A thread may report twice: SIGKILL (an execve's, a group exit's) takes
+        it out of the stop it reported into its exit stop; the later status is
+        the one that holds.  And once an exit stop has come (here, or queued for
+        the loop), a pending thread blocked in execve() is given up: execve
+        kills the other threads and waits until they are reaped, which takes
+        the exit stops that only the loop lets go, so it cannot report before
+        (torture finding I).  It runs no old code again: the new image has
+        none of our traps.
         """
         pending = {t.tid: t for t in threads}
         got: dict[Thread, int] = {}
+        reported: dict[int, Thread] = {}
+        exiting = self._exit_stop_queued()
         while pending:
             try:
-                tid, status = kernel.wait_tracees(nohang=self._only_leader(pending))
-                if tid == 0:  # nothing yet: look at the leader (/proc), then block
-                    if pending[next(iter(pending))].process.leader_cannot_report():
+                tid, status = kernel.wait_tracees(nohang=exiting or self._only_leader(pending))
+                if tid == 0:  # nothing yet: drop who cannot report (/proc), then block
+                    if not self._drop_unable_to_report(pending, exiting):
                         break
                     tid, status = kernel.wait_tracees()
             except ChildProcessError:
                 break
             if tid in pending:
-                got[pending.pop(tid)] = status
+                reported[tid] = pending.pop(tid)
+                got[reported[tid]] = status
+            elif tid in reported:
+                got[reported[tid]] = status  # SIGKILL took it out of the stop it reported
             else:
                 self._set_aside(tid, status)
+            exiting = exiting or _is_exit_stop(status)
         return got
+
+    def _drop_unable_to_report(self, pending: dict[int, Thread], exiting: bool) -> bool:
+        """Give up the pending threads that cannot report now; is any left to wait for?"""
+        if exiting:
+            for tid, thread in list(pending.items()):
+                nr = procfs.blocked_in_syscall(tid)
+                if nr is not None and thread.arch.syscall_name(nr) in _EXEC_CALLS:
+                    del pending[tid]
+        if self._only_leader(pending) \
+                and pending[next(iter(pending))].process.leader_cannot_report():
+            return False
+        return bool(pending)
+
+    def _exit_stop_queued(self) -> bool:
+        """Is an exit stop waiting for the loop (a thread killed, by an execve say)?"""
+        return any(_is_exit_stop(status) for _, status in self._deferred) \
+            or any(_is_exit_stop(status) for _, status in self._strays)
 
     @staticmethod
     def _only_leader(pending: dict[int, Thread]) -> bool:
@@ -228,11 +266,36 @@ class TrapHandling:
         thread = self._threads.get(tid)
         if thread is not None and thread.state not in (State.HELD, State.GONE):
             self._defer(thread, status)
-        else:
+        elif thread is None or thread.state != State.HELD or not self._supersede(tid, status):
             self._strays.append((tid, status))
+
+    def _supersede(self, tid: int, status: int) -> bool:
+        """A held thread reported again: SIGKILL took it out of its deferred stop.
+
+        Only SIGKILL wakes a thread from a ptrace stop we did not resume; the
+        stop it was in is gone, so its deferred status is replaced (handled as
+        it was, the thread would be resumed from a stop it is no longer in, and
+        its exit stop would never be reported).
+        """
+        for index, (deferred, _old) in enumerate(self._deferred):
+            if deferred == tid:
+                self._deferred[index] = (tid, status)
+                return True
+        return False
+
+    def _take_newer_status(self, tid: int) -> int | None:
+        """A status set aside for a thread held by a step-over: newer than the one held."""
+        for entry in self._strays:
+            if entry[0] == tid:
+                self._strays.remove(entry)
+                return entry[1]
+        return None
 
     def _release_others(self, held: list[tuple[Thread, int]]) -> None:
         for other, status in held:
+            newer = self._take_newer_status(other.tid)
+            if newer is not None:
+                status = newer  # SIGKILL took it out of the stop we held (see _supersede)
             if (os.WIFSTOPPED(status) and kernel.event_of(status) == kernel.PTRACE_EVENT_STOP
                     and os.WSTOPSIG(status) == signal.SIGTRAP and not other.interrupt_report):
                 # Only our interrupt stopped it: let it go on as it was.
@@ -447,6 +510,13 @@ class TrapHandling:
                 report.watchpoint = slot
                 self._report(thread, report, Event.BREAKPOINT, attachments=owners)
         return bool(fired)
+
+
+_EXEC_CALLS = ("execve", "execveat")
+
+
+def _is_exit_stop(status: int) -> bool:
+    return os.WIFSTOPPED(status) and kernel.event_of(status) == kernel.PTRACE_EVENT_EXIT
 
 
 def _same_memory(pid1: int, pid2: int) -> bool:
