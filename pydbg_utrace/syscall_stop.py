@@ -20,7 +20,7 @@ it uses:
 
 from __future__ import annotations
 
-from . import kernel
+from . import dispatch, kernel
 from .engine import Report
 from .events import Resume
 
@@ -73,13 +73,18 @@ class SyscallReport(Report):
         if info is not _UNREAD:
             return info
         thread = self.thread
-        info = kernel.SyscallInfo.from_raw(kernel.fetch_syscall_info(thread.tid))
+        try:
+            info = kernel.SyscallInfo.from_raw(kernel.fetch_syscall_info(thread.tid))
+            if info.op == EXIT:
+                entry = self._entry
+                if entry is not None:
+                    info.nr, info.args = entry.nr, entry.args
+                else:  # the entry was not read (nobody asked then): the registers have it
+                    info.nr, info.args = _entry_from_registers(thread)
+        except kernel.NoSuchProcessError as exc:
+            # Killed (a group exit) since it stopped: not the reading engine's fault.
+            raise ThreadGoneError(exc.errno, exc.request, exc.pid) from None
         if info.op == EXIT:
-            entry = self._entry
-            if entry is not None:
-                info.nr, info.args = entry.nr, entry.args
-            else:  # the entry was not read (nobody asked then): the registers have it
-                info.nr, info.args = _entry_from_registers(thread)
             if thread.lane is not None:
                 thread.lane.fetch_entry = True  # this thread's exits read it: read entries
         elif info.op == ENTRY:
@@ -90,6 +95,10 @@ class SyscallReport(Report):
     @syscall.setter
     def syscall(self, value: kernel.SyscallInfo | None) -> None:
         self._info = value
+
+
+class ThreadGoneError(kernel.NoSuchProcessError, dispatch.ReportCutShort):
+    """``report.syscall`` of a thread killed since its stop (see dispatch.ReportCutShort)."""
 
 
 def _entry_from_registers(thread) -> tuple[int, tuple[int, ...]]:
