@@ -303,7 +303,13 @@ class Arch:
 
     @cached_property
     def _syscall_numbers(self) -> dict[str, int]:
-        return {name: nr for nr, name in self.syscall_names.items()}
+        # A name may stand at two numbers: x86_64's table also lists the x32 ABI's
+        # (execve 59 and 520, ioctl 16 and 514, ...).  The native number is the lower one;
+        # a filter on the x32 one would never see the program's calls.
+        numbers: dict[str, int] = {}
+        for nr in sorted(self.syscall_names):
+            numbers.setdefault(self.syscall_names[nr], nr)
+        return numbers
 
     def syscall_number_of(self, name: str) -> int:
         try:

@@ -416,7 +416,6 @@ class SyscallLogger(FollowingEngine):
     def report_death(self, att: Attachment, report: Report) -> None:
         tid = att.thread.tid
         status = report.exit_code or 0
-        self._alive.discard(tid)
         self._threads.pop(tid, None)  # (a tid may come back: a new thread)
         # strace's -q levels: -qq drops "exited with", -qqq also "superseded"; a
         # "killed by" line goes only with its signal (-e signal=), never with -q.
@@ -429,6 +428,7 @@ class SyscallLogger(FollowingEngine):
                 self._line(tid, decode.death_line(status))
         elif quiet < 2:
             self._line(tid, decode.death_line(status))
+        self._alive.discard(tid)  # after its last line: strace counts it in the prefix rule
         sink = self._sinks.get(tid)
         if sink is not None and self.separate:
             sink.out.flush()
