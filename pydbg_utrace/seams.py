@@ -64,6 +64,17 @@ class AttachmentSide(Protocol):
     detached: bool
 
 
+class ThreadSide(Protocol):
+    """A traced thread as a service sees it."""
+
+    tid: int
+    process: Any
+    attachments: list[Any]
+    steppers: list[Any]
+    alive: bool
+    arch: Any
+
+
 class ReportSide(Protocol):
     """A report as a breakpoint condition receives it."""
 

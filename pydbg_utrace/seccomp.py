@@ -33,10 +33,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import kernel
-from .engine import Report
-from .errors import NoSuchThreadError
 from .events import Event
-from .process import State
 from .stopkinds import SYSCALL_STOP
 
 if TYPE_CHECKING:
@@ -389,50 +386,3 @@ def warn_if_filtered(process: Process) -> None:
     if process.syscall_filter:
         log.warning("process %d keeps its seccomp filter after detach: untraced, its calls "
                     "of %s fail with ENOSYS", process.pid, sorted(process.syscall_filter))
-
-
-class SeccompStops:
-    """The tracer's seccomp half (a mixin of :class:`pydbg_utrace.tracer.Tracer`)."""
-
-    def _on_seccomp(self, thread: Thread) -> None:
-        """A ``PTRACE_EVENT_SECCOMP`` stop: the entry of a traced call, or a repeat."""
-        try:
-            info = kernel.get_syscall_info(thread.tid)
-        except kernel.NoSuchProcessError:
-            return  # killed meanwhile: its exit stop follows
-        scope = thread.syscall_scope
-        if scope is None and thread.process is not None:
-            scope = thread.syscall_scope = scope_of(thread)
-        if scope is None or scope.repeated_entry(info.nr) \
-                or info.op != kernel.PTRACE_SYSCALL_INFO_SECCOMP:
-            # Reported at its entry stop already (the full path), or a filter
-            # not ours: nothing new to tell.
-            self._resume(thread)
-            return
-        info.op = kernel.PTRACE_SYSCALL_INFO_ENTRY  # the same report as an entry stop's
-        thread.syscall = info
-        report = Report(self, thread, Event.NONE)
-        report.syscall = info
-        self._report_syscall_entry(thread, report)
-        self._resume(thread)
-
-    def _set_syscall_filter(self, att: Attachment, numbers: frozenset[int] | None) -> None:
-        thread = att.thread
-        if att.detached:
-            raise NoSuchThreadError(f"engine is detached from thread {thread.tid}")
-        had_stops = self._wants_syscalls(thread)
-        att.syscall_filter = numbers
-        self._count_syscall_watchers(thread)
-        if thread.state == State.RUNNING and had_stops != self._wants_syscalls(thread):
-            self._interrupt(thread)  # re-resume it on the other path
-
-    def _checked_filter(self, program: FilterProgram | None) -> FilterProgram | None:
-        """The program to install, once the kernel's order of stops is known to be right."""
-        if program is None:
-            return None
-        problem = order_problem()
-        if problem:
-            log.warning("seccomp filter is requested but unavailable (%s): every system "
-                        "call stops", problem)
-            return None
-        return program
