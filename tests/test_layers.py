@@ -44,7 +44,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("arch", {"arch"}),  # and every arch.* module
     ("pure rules", {"dispatch", "lane", "signals", "stopkinds"}),
     ("services", {"memory", "breakpoints", "watchpoints", "symbols"}),
-    ("state and API objects", {"process", "engine", "syscall_stop"}),
+    ("state and API objects", {"state", "process", "engine", "syscall_stop"}),
     ("the tracer", {"lifecycle", "seccomp", "tracer"}),  # and every tracer.* part
     ("the package's face", {"", "engine_files"}),  # "" is pydbg_utrace/__init__.py
     ("front ends and engines", {"cli", "__main__", "trace_command", "strace_options", "repl",

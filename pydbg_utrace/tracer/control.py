@@ -138,7 +138,7 @@ class Control:
         self.resumer.resume(thread)
 
     def set_syscall_result(self, thread: Thread, value: int, err: int | None) -> None:
-        if thread.stop_event == Event.SYSCALL_EXIT:
+        if thread.stop.event == Event.SYSCALL_EXIT:
             thread.arch.set_syscall_result(self.resumer.registers(thread), value, err)
         else:
             thread.abort_result = (value, err)

@@ -68,9 +68,11 @@ class FastLane:
         op, lane_state.next_op = lane_state.next_op, 0
         tid = thread.tid
         thread.state = _STOPPED
-        thread.regs = None
-        thread.inject = 0
-        thread.jobctl_stop = False
+        stop = thread.stop  # a new stop: StopState.reset(False), inlined (the hot path)
+        stop.regs = None
+        stop.inject = 0
+        stop.event = 0
+        stop.jobctl = False
         thread.process.settled(tid)
         info = None
         try:
@@ -105,7 +107,7 @@ class FastLane:
             calls = plan.entry
         else:
             calls = plan.exit
-        thread.stop_event = event
+        stop.event = event
         reporting = self.reporting
         reporting.thread = thread
         try:
@@ -130,7 +132,7 @@ class FastLane:
             return True
         if event is _SYSCALL_EXIT:
             thread.syscall = None  # (an exit is never the entry of the next stop)
-        if thread.holds or thread.pending is not _RESUME or thread.regs is not None \
+        if thread.holds or thread.pending is not _RESUME or stop.regs is not None \
                 or thread.steppers or thread.abort_result is not None \
                 or thread.quiesce_owed or not thread.syscall_watchers:
             self.resumer.resume(thread)  # a callback asked for more than a plain resume

@@ -106,8 +106,7 @@ class Holding:
                     and os.WSTOPSIG(status) == signal.SIGTRAP and not other.interrupt_report):
                 # Only our interrupt stopped it: let it go on as it was.
                 other.state = State.STOPPED
-                other.jobctl_stop = True
-                other.regs = None
+                other.stop.reset(jobctl=True)
                 self.resumer.resume(other)
             else:
                 self.tables.defer(other, status)

@@ -198,11 +198,11 @@ class Lifecycle:
     def let_go(self, thread: Thread) -> None:
         """PTRACE_DETACH a stopped thread, passing on the signal it stopped for."""
         try:
-            regs = thread.regs
+            regs = thread.stop.regs
             if regs is not None and (regs.changed or regs.extra_changed):
                 self.resumer.write_registers(thread, regs)  # e.g. a PC rewound over a breakpoint
             self.hooks.detach(thread)  # (a service's state in the thread: debug registers)
-            kernel.detach(thread.tid, thread.inject)
+            kernel.detach(thread.tid, thread.stop.inject)
         except kernel.NoSuchProcessError:
             pass
         self.stops.reap_silently(thread)
@@ -329,7 +329,7 @@ class Lifecycle:
         If that stop is a hit of one of our traps, the PC is rewound and the
         signal dropped; any other stop is kept for the detach as usual.
         """
-        if not thread.jobctl_stop or not procfs.pending_unblocked(thread.tid, signal.SIGTRAP):
+        if not thread.stop.jobctl or not procfs.pending_unblocked(thread.tid, signal.SIGTRAP):
             return
         try:
             self.resumer.flush_registers(thread)
@@ -338,13 +338,13 @@ class Lifecycle:
             return
         thread.state = State.RUNNING
         self.wait_stopped(thread)
-        if thread.state == State.STOPPED and thread.inject == signal.SIGTRAP:
+        if thread.state == State.STOPPED and thread.stop.inject == signal.SIGTRAP:
             info = kernel.get_siginfo(thread.tid)
             regs = self.resumer.registers(thread)
             address = regs.pc - thread.arch.breakpoint_pc_offset
             if info.code == thread.arch.breakpoint_si_code and address in traps:
                 regs.pc = address  # written back by _let_go
-                thread.inject = 0
+                thread.stop.inject = 0
 
     def wait_stopped(self, thread: Thread) -> None:
         """Wait for the stop an interrupt causes; keep the signal it may stop for."""
@@ -360,13 +360,12 @@ class Lifecycle:
             self.stops.on_death(thread, status)
             return
         thread.state = State.STOPPED
-        thread.regs = None
         event, sig = kernel.event_of(status), os.WSTOPSIG(status)
-        thread.jobctl_stop = event == kernel.PTRACE_EVENT_STOP
+        thread.stop.reset(jobctl=event == kernel.PTRACE_EVENT_STOP)
         if event == 0 and sig == signal.SIGTRAP and self.at_our_trap(thread):
             pass  # a hit of our trap (live or retired): PC rewound, no signal
         elif event == 0 and sig != SYSCALL_STOP and not (sig == signal.SIGTRAP and thread.stepping):
-            thread.inject = sig  # a signal-delivery stop: the signal goes on at detach
+            thread.stop.inject = sig  # a signal-delivery stop: the signal goes on at detach
         elif event in CLONE_EVENTS:
             # Its new child is traced already: let that one go too, once the
             # originals are back (_let_go_newborn).

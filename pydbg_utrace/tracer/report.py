@@ -39,7 +39,7 @@ class Reporter:
                wanted: Event | None = None,
                attachments: Sequence[Attachment] | None = None) -> dispatch.Decision:
         """Run dispatch for ``event`` and record who holds the thread stopped."""
-        thread.stop_event = event
+        thread.stop.event = event
         atts = thread.attachments if attachments is None else attachments
         held = any(hold in atts for hold in thread.holds)
         reporting = self.reporting

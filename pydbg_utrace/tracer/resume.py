@@ -52,7 +52,7 @@ class Resumer:
         if thread.pending <= Resume.REPORT:
             interrupt = thread.pending == Resume.INTERRUPT
             thread.pending = Resume.RESUME
-            if thread.stop_event == Event.SYSCALL_ENTRY and thread.syscall is not None:
+            if thread.stop.event == Event.SYSCALL_ENTRY and thread.syscall is not None:
                 report = Report(self.tracer, thread, Event.SYSCALL_ENTRY)
                 report.syscall = thread.syscall
                 report.resumed = True
@@ -78,7 +78,7 @@ class Resumer:
         thread.pending = Resume.RESUME
         try:
             step = bool(thread.steppers) or action in (Resume.SINGLESTEP, Resume.BLOCKSTEP)
-            if thread.group_stopped and thread.jobctl_stop:
+            if thread.group_stopped and thread.stop.jobctl:
                 # Parked in the group stop, even on a trap: a step-over is no
                 # way out of a group stop (and its stop is not one).  The
                 # step-over (at_trap is kept) comes when the group continues.
@@ -99,7 +99,7 @@ class Resumer:
                 return
             soft = step and self.traps.plant_software_step(thread)
             self.flush_registers(thread)
-            sig, thread.inject = thread.inject, 0
+            sig, thread.stop.inject = thread.stop.inject, 0
             if step and not soft:
                 thread.stepping = True
                 kernel.singlestep(thread.tid, sig)
@@ -116,10 +116,10 @@ class Resumer:
 
     def flush_registers(self, thread: Thread) -> None:
         """Write back what engines (or a rewind) changed; the next stop reads afresh."""
-        regs = thread.regs
+        regs = thread.stop.regs
         if regs is not None and (regs.changed or regs.extra_changed):
             self.write_registers(thread, regs)
-        thread.regs = None
+        thread.stop.regs = None
 
     def write_registers(self, thread: Thread, regs: Any) -> None:
         """Write back what engines changed; a value the kernel refuses is dropped.
@@ -170,10 +170,10 @@ class Resumer:
         """The stopped thread's registers, read on first use at this stop."""
         if thread.state != State.STOPPED:
             raise NotStoppedError(f"thread {thread.tid} is not stopped")
-        if thread.regs is None:
+        if thread.stop.regs is None:
             arch = thread.arch
             tid = thread.tid
             raw = kernel.get_regset(tid, kernel.NT_PRSTATUS, arch.regset_size)
-            thread.regs = arch.registers(
+            thread.stop.regs = arch.registers(
                 raw, lambda note, size: kernel.get_regset(tid, note, size))
-        return thread.regs
+        return thread.stop.regs

@@ -86,14 +86,12 @@ class Stops:
 
     def on_stop(self, thread: Thread, status: int) -> None:
         thread.state = State.STOPPED
-        thread.regs = None
-        thread.inject = 0
         if thread.lane is not None:  # any stop but a known syscall stop forgets the parity
             thread.lane.next_op = thread.lane.op = 0
         sig = os.WSTOPSIG(status)
         event = kernel.event_of(status)
-        thread.jobctl_stop = event == kernel.PTRACE_EVENT_STOP
-        if not thread.jobctl_stop and not (event == 0 and sig == signal.SIGTRAP) \
+        thread.stop.reset(jobctl=event == kernel.PTRACE_EVENT_STOP)
+        if not thread.stop.jobctl and not (event == 0 and sig == signal.SIGTRAP) \
                 and thread.process is not None:
             # Proof that it owes no late trap hit (a SIGTRAP may be one: it is
             # looked at first, in _on_signal_stop).
@@ -140,7 +138,7 @@ class Stops:
                 value, err = thread.abort_result
                 thread.abort_result = None
                 self.resumer.registers(thread)
-                thread.arch.set_syscall_result(thread.regs, value, err)
+                thread.arch.set_syscall_result(thread.stop.regs, value, err)
             report.event = Event.SYSCALL_EXIT
             scope = thread.syscall_scope
             self.reporter.report(thread, report, Event.SYSCALL_EXIT,
@@ -177,7 +175,7 @@ class Stops:
             thread.artificial = None  # ours, already decided: deliver it as the engine set it
             if bytes(artificial.raw) != bytes(info.raw):
                 kernel.set_siginfo(thread.tid, artificial)
-            thread.inject = sig
+            thread.stop.inject = sig
             self.resumer.resume(thread)
             return
         if sig == signal.SIGTRAP and self.traps.on_late_trap_hit(thread, info):
@@ -204,12 +202,12 @@ class Stops:
         if bytes(report.siginfo.raw) != original:
             kernel.set_siginfo(thread.tid, report.siginfo)
         if decision.hold:
-            thread.inject = 0
+            thread.stop.inject = 0
             self.resumer.resume(thread)
             if thread.state == State.RUNNING:
                 kernel.tgkill(thread.process.pid, thread.tid, signo)
             return
-        thread.inject = signals.signal_to_inject(report.signal_action, signo, natural)
+        thread.stop.inject = signals.signal_to_inject(report.signal_action, signo, natural)
         self.resumer.resume(thread)
 
     def on_step(self, thread: Thread) -> None:
@@ -327,6 +325,7 @@ class Stops:
             self.reap_silently(thread)
             execer.tid = thread.tid
             execer.state, execer.born = State.STOPPED, True
+            execer.stop.reset(jobctl=False)  # this stop is its own now
             self.tables.threads[thread.tid] = execer
             process.threads.pop(old_tid, None)
             process.threads[thread.tid] = execer

@@ -147,11 +147,11 @@ class Traps:
         thread.stepping = False  # (a step owed from a step-over cut short is not: see below)
         held = self.holding.hold_others(thread)
         table = thread.process.breakpoints
-        regs = thread.regs
+        regs = thread.stop.regs
         if regs is not None and (regs.changed or regs.extra_changed):
             self.resumer.write_registers(thread, regs)
-        thread.regs = None
-        sig, thread.inject = thread.inject, 0
+        thread.stop.regs = None
+        sig, thread.stop.inject = thread.stop.inject, 0
         table.lift(address)
         try:
             kernel.singlestep(thread.tid, sig)
@@ -166,7 +166,7 @@ class Traps:
         if (os.WIFSTOPPED(status) and kernel.event_of(status) == 0
                 and os.WSTOPSIG(status) == signal.SIGTRAP):
             thread.state = State.STOPPED
-            thread.jobctl_stop = False
+            thread.stop.reset(jobctl=False)
             thread.process.settled(thread.tid)  # a step trap: it owes no late hit
             self.hooks.trap(thread, None)  # (the stepped instruction may hit a watchpoint)
             if report_step:
