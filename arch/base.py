@@ -207,6 +207,20 @@ class Arch:
         hold it (x86_64: ``orig_rax``); None where the exit overwrote it."""
         return None
 
+    #: The registers at a syscall-exit stop still hold the call's number and
+    #: all its arguments, so that :meth:`syscall_at_exit` can recover them and
+    #: the fast lane may skip GET_SYSCALL_INFO at the entry (docs/architecture.md,
+    #: "The fast lane").  False where the result overwrites an argument register
+    #: or the number (ppc64 and s390x keep the first argument in orig_gpr3 /
+    #: orig_gpr2, but the number is not known to survive): the lane then reads
+    #: the entry whenever an engine wants the exit.
+    keeps_syscall_at_exit: bool = False
+
+    def syscall_at_exit(self, regs: Registers) -> tuple[int, tuple[int, ...]] | None:
+        """``(number, arguments)`` of the call at its exit stop, from the registers;
+        None where they no longer hold them (see ``keeps_syscall_at_exit``)."""
+        return None
+
     def set_syscall_number(self, regs: Registers, nr: int) -> None:
         """Change the call the kernel will run (at the entry stop)."""
         raise NotImplementedError

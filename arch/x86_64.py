@@ -21,6 +21,7 @@ from .syscall_tables import python_ptrace_table
 _NAMES = ("r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs "
           "eflags rsp ss fs_base gs_base ds es fs gs").split()
 _ARG_REGISTERS = ("rdi", "rsi", "rdx", "r10", "r8", "r9")
+_USER64_CS = 0x33  # __USER_CS: a 64-bit task in user mode (arch/x86/include/asm/segment.h)
 
 
 class X86_64(Arch):
@@ -54,6 +55,18 @@ class X86_64(Arch):
 
     def syscall_number_at_exit(self, regs: Registers) -> int | None:
         return regs.signed("orig_rax")  # kept by the kernel through the call
+
+    # The kernel writes only rax (the result) at the exit; orig_rax and the
+    # argument registers stay as the entry had them (entry_64.S, do_syscall_64).
+    keeps_syscall_at_exit = True
+
+    def syscall_at_exit(self, regs: Registers) -> tuple[int, tuple[int, ...]] | None:
+        nr = regs.signed("orig_rax")
+        if nr == -1 or regs["cs"] != _USER64_CS:
+            # rt_sigreturn restored the interrupted registers (and set orig_rax
+            # to -1); a 32-bit call (int 0x80 in compat mode) has other registers.
+            return None
+        return nr, self.syscall_args(regs)
 
     def set_syscall_number(self, regs: Registers, nr: int) -> None:
         regs["orig_rax"] = nr

@@ -99,6 +99,22 @@ def format_result(rval: int, is_error: bool, name: str = "") -> str:
     return decode.format_result(None, name, rval, -rval if is_error else None)
 
 
+class _Traced:
+    """What the logger keeps of one thread for its next calls, worked out at its first."""
+
+    __slots__ = ("abi", "memory", "paths", "calls")
+
+    def __init__(self, thread, fd_paths: bool, calls: dict):
+        self.abi = decode.abi_for(thread.arch.name)
+        self.memory = TraceeMemory(thread.tid)
+        self.paths = fd_path(thread.tid) if fd_paths else None
+        self.calls = calls  # syscall number -> name (shared by the threads of an arch)
+
+
+#: The spaces before "= result" (strace's column), by how many.
+_PADS = tuple(" " * n for n in range(RESULT_COLUMN + 1))
+
+
 class _Sink:
     """One output stream and its unfinished line (strace's ``printing_tcp``)."""
 
@@ -108,10 +124,6 @@ class _Sink:
         self.out = out
         self.open_tid: int | None = None  # whose line is not finished yet
         self.column = 0
-
-    def write(self, text: str) -> None:
-        self.out.write(text)
-        self.column += len(text)
 
     def end_line(self, text: str = "") -> None:
         self.out.write(text + "\n")
@@ -160,11 +172,21 @@ class SyscallLogger(FollowingEngine):
         self._seen: set[int] = set()  # threads whose first syscall stop we had
         self._alive: set[int] = set()
         self._last_line = None  # monotonic time of the previous line (-r)
+        self._threads: dict[int, _Traced] = {}  # tid -> its memory, ABI...: made once
+        self._names: dict[str, dict[int, str]] = {}  # arch name -> syscall number -> name
+        # Worked out once: what each line needs (most need none of it).
+        self._timed = bool(self.options.timestamps or self.options.relative)
+        self._holding = self.whole_lines or self.options.status != "all"
+        self._prefixed = not self.separate and (self.whole_lines or self._pid_column
+                                                or not self._to_file)
+        self._trace = self.options.trace
+        self._call_times = self.options.syscall_times
 
     # -- attaching -----------------------------------------------------------------------
     def attach_to(self, thread) -> Attachment:
         att = super().attach_to(thread)
         self._alive.add(thread.tid)
+        self._threads.pop(thread.tid, None)  # (a tid seen before is another thread now)
         return att
 
     def attach_running(self, thread) -> Attachment:
@@ -212,10 +234,15 @@ class SyscallLogger(FollowingEngine):
     def _begin(self, tid: int, text: str = "") -> _Sink:
         """Start a line for ``tid`` with ``text``: an unfinished line of another call is
         cut first."""
-        sink = self._sink(tid)
+        sink = self._shared if self._shared is not None else self._sink(tid)
         if sink.open_tid is not None:
             sink.end_line(" <unfinished ...>")
-        sink.write(self._prefix(tid) + self._times() + text)
+        if self._timed:
+            text = self._times() + text
+        if self._prefixed:
+            text = self._prefix(tid) + text
+        sink.out.write(text)
+        sink.column = len(text)  # (a line begins here: the last one ended)
         return sink
 
     def _line(self, tid: int, text: str) -> None:
@@ -224,45 +251,66 @@ class SyscallLogger(FollowingEngine):
     def _finish(self, sink: _Sink, tid: int, tail: str, result: str) -> None:
         """End the call's line: ``tail`` (its last arguments), the result at its column."""
         column = sink.column + len(tail) + 1
-        pad = " " * (RESULT_COLUMN - column) if column < RESULT_COLUMN and \
+        pad = _PADS[RESULT_COLUMN - column] if column < RESULT_COLUMN and \
             not self.whole_lines else ""
-        took = ""
-        if self.options.syscall_times and tid in self._entered:
-            took = f" <{time.monotonic() - self._entered.pop(tid):.6f}>"
-        sink.end_line(f"{tail} {pad}= {result}{took}")
+        if self._call_times and tid in self._entered:
+            result += f" <{time.monotonic() - self._entered.pop(tid):.6f}>"
+        sink.out.write(f"{tail} {pad}= {result}\n")
+        sink.open_tid = None
+        sink.column = 0
 
     def _holds(self) -> bool:
-        return self.whole_lines or self.options.status != "all"
+        return self._holding
 
     def _shown(self, name: str) -> bool:
         return self.options.trace is None or name in self.options.trace
 
+    def _traced(self, thread) -> _Traced:
+        """The thread's :class:`_Traced`, made at its first call (and again after an exec)."""
+        traced = self._threads.get(thread.tid)
+        if traced is None:
+            arch = thread.arch
+            names = self._names.setdefault(arch.name, {})
+            traced = self._threads[thread.tid] = _Traced(thread, self.options.fd_paths, names)
+        return traced
+
+    def _name(self, thread, traced: _Traced, nr: int) -> str:
+        name = traced.calls.get(nr)
+        if name is None:
+            name = traced.calls[nr] = thread.arch.syscall_name(nr)
+        return name
+
     # -- system calls --------------------------------------------------------------------
     def report_syscall_entry(self, att: Attachment, report: Report) -> None:
-        info = report.syscall
         thread = att.thread
-        self._seen.add(thread.tid)
-        name = thread.arch.syscall_name(info.nr)
-        if not self._shown(name):  # -e trace=: its exit need not be decoded either
-            self._pending[thread.tid] = decode.Pending(None, "", [], name=name)
+        tid = thread.tid
+        traced = self._threads.get(tid)
+        if traced is None:
+            self._seen.add(tid)
+            traced = self._traced(thread)
+        info = report.syscall
+        nr = info.nr
+        name = traced.calls.get(nr) or self._name(thread, traced, nr)
+        trace = self._trace
+        if trace is not None and name not in trace:  # -e trace=: its exit need no decoding
+            self._pending[tid] = decode.Pending(None, "", [], name=name)
             return
-        paths = fd_path(thread.tid) if self.options.fd_paths else None
-        pending = decode.decode_entry(decode.abi_for(thread.arch.name), name, info.args,
-                                      TraceeMemory(thread.tid), self.options,
-                                      info.stack_pointer, paths)
-        self._pending[thread.tid] = pending
-        if self.options.syscall_times:
-            self._entered[thread.tid] = time.monotonic()
-        if self._holds():  # the result decides (-z/-Z), or whole lines: print it at the exit
-            self._held[thread.tid] = pending.entry_text
+        pending = decode.decode_entry(traced.abi, name, info.args, traced.memory, self.options,
+                                      info.stack_pointer, traced.paths)
+        self._pending[tid] = pending
+        if self._call_times:
+            self._entered[tid] = time.monotonic()
+        if self._holding:  # the result decides (-z/-Z), or whole lines: print it at the exit
+            self._held[tid] = pending.entry_text
             return
-        self._begin(thread.tid, pending.entry_text).open_tid = thread.tid
+        self._begin(tid, pending.entry_text).open_tid = tid
 
     def report_syscall_exit(self, att: Attachment, report: Report) -> None:
         tid = att.thread.tid
         info = report.syscall
         pending = self._pending.pop(tid, None)
-        error = -info.rval if info.is_error else None
+        rval = info.rval
+        error = -rval if info.is_error else None
         if pending is None:
             first = tid not in self._seen
             self._seen.add(tid)
@@ -270,21 +318,28 @@ class SyscallLogger(FollowingEngine):
             if pending is None:
                 return
         name = pending.name
-        if not self._shown(name):
+        trace = self._trace
+        if trace is not None and name not in trace:
             return
-        status = self.options.status
-        if self._holds():
+        if self._holding:
+            status = self.options.status
             if status != "all" and (status == "successful") == (error is not None):
                 self._held.pop(tid, None)
                 self._entered.pop(tid, None)
                 return
             sink = self._begin(tid, self._held.pop(tid, pending.entry_text))
         else:
-            sink = self._sink(tid)
+            sink = self._shared if self._shared is not None else self._sink(tid)
             if sink.open_tid != tid:
                 sink = self._begin(tid, f"<... {name} resumed>")
-        tail = decode.decode_exit(pending, info.rval, error, TraceeMemory(tid))
-        self._finish(sink, tid, tail, decode.format_result(pending, name, info.rval, error))
+        # (the memory again: after a non-leader's execve the call goes on under another tid)
+        tail = decode.decode_exit(pending, rval, error, self._memory(tid) if pending.rest
+                                  else None)
+        self._finish(sink, tid, tail, decode.format_result(pending, name, rval, error))
+
+    def _memory(self, tid: int) -> TraceeMemory:
+        traced = self._threads.get(tid)
+        return traced.memory if traced is not None else TraceeMemory(tid)
 
     def _unseen_entry(self, att: Attachment, info, first: bool) -> decode.Pending | None:
         """A call whose entry we did not see: the launch's execve, or one interrupted by
@@ -308,10 +363,15 @@ class SyscallLogger(FollowingEngine):
         if not name:
             return None
         pending = decode.decode_entry(abi, name, (), TraceeMemory(thread.tid), self.options)
-        pending.rest = []
+        if pending.rest:  # (a call with no arguments shares one Pending: left as it is)
+            pending.rest = []
         return pending
 
     def report_exec(self, att: Attachment, report: Report) -> None:
+        # The program (and maybe its arch) is new: the thread's state is made again.
+        self._threads.pop(att.thread.tid, None)
+        if report.old_tid is not None:
+            self._threads.pop(report.old_tid, None)
         # A thread other than the leader called execve: it returns as the
         # leader (its tid is the process's now), so its pending call moves.
         if report.old_tid is not None and report.old_tid != att.thread.tid:
@@ -355,6 +415,7 @@ class SyscallLogger(FollowingEngine):
         tid = att.thread.tid
         status = report.exit_code or 0
         self._alive.discard(tid)
+        self._threads.pop(tid, None)  # (a tid may come back: a new thread)
         # strace's -q levels: -qq drops "exited with", -qqq also "superseded"; a
         # "killed by" line goes only with its signal (-e signal=), never with -q.
         quiet, wanted = self.options.quiet, self.options.signals

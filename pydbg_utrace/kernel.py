@@ -439,12 +439,17 @@ def wait_tracees(nohang: bool = False) -> tuple[int, int]:
     (a ``subprocess.run`` beside the debugger); ``__WALL`` includes threads.
     Returns ``(pid, status)``; ``(0, 0)`` with ``nohang`` and nothing ready.
     """
-    return os.waitpid(-1, WALL | WNOTHREAD | (WNOHANG if nohang else 0))
+    return _waitpid(-1, _WAIT_NOHANG if nohang else _WAIT)  # (once per stop: kept short)
 
 
 def wait_tracee(pid: int, nohang: bool = False) -> tuple[int, int]:
     """Wait for one tracee (see :func:`wait_tracees`)."""
-    return os.waitpid(pid, WALL | WNOTHREAD | (WNOHANG if nohang else 0))
+    return _waitpid(pid, _WAIT_NOHANG if nohang else _WAIT)
+
+
+_waitpid = os.waitpid
+_WAIT = WALL | WNOTHREAD
+_WAIT_NOHANG = _WAIT | WNOHANG
 
 
 def event_of(status: int) -> int:

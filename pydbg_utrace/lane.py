@@ -58,16 +58,25 @@ class Running:
 class LaneState:
     """The fast lane's memory of one thread (``Thread.lane``), kept by the tracer."""
 
-    __slots__ = ("plan", "next_op", "op", "report")
+    __slots__ = ("plan", "next_op", "op", "report", "fetch_entry", "fetch_always", "epoch")
 
-    def __init__(self) -> None:
+    def __init__(self, exit_keeps_entry: bool = False) -> None:
         self.plan: Plan | None = None  # None: make it again before the next lane stop
         self.next_op = 0  # the op of the next syscall stop, if known (0: ask the kernel)
         self.op = 0  # the op of the current syscall stop, once known
         self.report: object = None  # the last SyscallReport, reused while nobody keeps it
+        # Read the entry's number and arguments at the entry stop when an engine
+        # wants the exit?  Always where the exit stop's registers lose them
+        # (``exit_keeps_entry`` false); elsewhere only while the last exit report
+        # had them read (a guess: a thread's engines read them at every exit or
+        # at none; a wrong guess costs a register read at the exit).
+        self.fetch_always = not exit_keeps_entry
+        self.fetch_entry = True
+        self.epoch = -1  # the tracer's epoch at the last plain resume by the lane (-1: none)
 
     def replan(self) -> None:
         """The thread's engines or their events changed: the plan is out of date."""
+        self.epoch = -1
         if self.plan is not None:
             self.plan.stale = True
             self.plan = None
@@ -110,19 +119,22 @@ def run(plan: Plan, calls: tuple, event: Event, report: dispatch.Reported, runni
     :class:`dispatch.Decision` of the whole report, finished by dispatch.
     """
     resume = _RESUME
-    for att, callback in calls:
-        report.action = resume
-        running.current = att
-        try:
+    att = None
+    try:  # (around the loop, not in it: one instruction less per engine)
+        for att, callback in calls:
+            report.action = resume
+            running.current = att
             answer = callback(att, report)
-        except BaseException as exc:  # like dispatch: an engine's bug must not harm the others
+            if answer is not None or plan.stale:  # (a detach makes the plan stale)
+                break
+        else:
             running.current = None
-            return _hand_over(plan, calls, att, event, report, running, None, exc)
-        if answer is not None or plan.stale or att.detached:
-            running.current = None
-            return _hand_over(plan, calls, att, event, report, running, answer, None)
+            return None
+    except BaseException as exc:  # like dispatch: an engine's bug must not harm the others
+        running.current = None
+        return _hand_over(plan, calls, att, event, report, running, None, exc)
     running.current = None
-    return None
+    return _hand_over(plan, calls, att, event, report, running, answer, None)
 
 
 def _hand_over(plan: Plan, calls: tuple, att: dispatch.Attached, event: Event,

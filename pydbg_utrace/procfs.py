@@ -72,6 +72,22 @@ def pending_unblocked(tid: int, signo: int) -> bool:
     return bool(masks["SigPnd"] & bit and not masks["SigBlk"] & bit)
 
 
+def blocked_in_syscall(tid: int) -> int | None:
+    """The system call ``tid`` is blocked in (``/proc/TID/syscall``).
+
+    None while it runs on a CPU ("running"), when it is in no call (-1), or
+    when the file cannot be read.
+    """
+    try:
+        with open(f"/proc/{tid}/syscall") as file:
+            first = file.read().split(maxsplit=1)
+    except OSError:
+        return None
+    if not first or not first[0].lstrip("-").isdigit() or int(first[0]) < 0:
+        return None
+    return int(first[0])
+
+
 def task_state(pid: int, tid: int) -> str:
     """The one-letter state in ``/proc/PID/task/TID/stat`` ('' once it is gone)."""
     try:

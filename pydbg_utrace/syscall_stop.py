@@ -9,10 +9,14 @@ it uses:
   next status is a syscall stop again: after an entry comes its exit, after
   an exit the next entry (anything in between -- a signal, an event, exec,
   an interrupt -- is another kind of stop, which forgets it).
-* **GET_SYSCALL_INFO** is requested at an entry only if some engine will
-  want the exit (which needs the entry's number and arguments), and at an
-  exit only when an engine reads ``report.syscall``; its bytes are decoded
-  on first read (:meth:`kernel.SyscallInfo.undecoded`).
+* **GET_SYSCALL_INFO** is requested at an entry or an exit only when an
+  engine reads ``report.syscall``; its bytes are decoded on first read
+  (:meth:`kernel.SyscallInfo.undecoded`).  An exit carries the entry's number
+  and arguments: the entry's info where it was read, else the exit stop's
+  registers (``Arch.syscall_at_exit``).  Where the registers lose them
+  (``Arch.keeps_syscall_at_exit`` false), or while the thread's exit reports
+  read them, the tracer reads the entry's info at every entry stop whose
+  exit some engine wants (``LaneState.fetch_entry``).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ class SyscallReport(Report):
     without being set one by one at every stop.  The tracer reuses one for
     the thread's next stop (:meth:`renew`) only if nothing else holds a
     reference to it and no engine wrote one of those other fields
-    (``written``).
+    (``written``: such a write takes it out of ``LaneState.report`` at once).
     """
 
     __slots__ = ("_entry", "written", "_info")
@@ -50,13 +54,16 @@ class SyscallReport(Report):
         self._tracer = tracer
         self.thread = thread
         self.written = False
+        self.action = _RESUME
         self.renew(event, syscall, entry)
 
     def renew(self, event, syscall: kernel.SyscallInfo | None,
               entry: kernel.SyscallInfo | None) -> None:
-        """Make it the report of a new stop of the same thread."""
+        """Make it the report of a new stop of the same thread.
+
+        (``action`` is not reset: the lane and dispatch set it before each callback.)
+        """
         self.event = event
-        self.action = _RESUME
         self.syscall_action = None
         self._entry = entry  # exit: the entry whose number and arguments it carries
         self._info = _UNREAD if syscall is None else syscall
@@ -66,18 +73,32 @@ class SyscallReport(Report):
         info = self._info
         if info is not _UNREAD:
             return info
-        info = kernel.SyscallInfo.undecoded(kernel.fetch_syscall_info(self.thread.tid))
-        entry = self._entry
-        if info.op == EXIT and entry is not None:
-            info.nr, info.args = entry.nr, entry.args
+        thread = self.thread
+        info = kernel.SyscallInfo.undecoded(kernel.fetch_syscall_info(thread.tid))
+        if info.op == EXIT:
+            entry = self._entry
+            if entry is not None:
+                info.nr, info.args = entry.nr, entry.args
+            else:  # the entry was not read (nobody asked then): the registers have it
+                info.nr, info.args = _entry_from_registers(thread)
+            if thread.lane is not None:
+                thread.lane.fetch_entry = True  # this thread's exits read it: read entries
         elif info.op == ENTRY:
-            self.thread.syscall = info  # kept for a resumed entry report and for the exit
+            thread.syscall = info  # kept for a resumed entry report and for the exit
         self._info = info
         return info
 
     @syscall.setter
     def syscall(self, value: kernel.SyscallInfo | None) -> None:
         self._info = value
+
+
+def _entry_from_registers(thread) -> tuple[int, tuple[int, ...]]:
+    """At an exit stop: the call's number and arguments from the registers (-1, () if lost)."""
+    arch = thread.arch
+    regs = arch.registers(kernel.get_regset(thread.tid, kernel.NT_PRSTATUS, arch.regset_size))
+    known = arch.syscall_at_exit(regs)
+    return (-1, ()) if known is None else known
 
 
 def _defaulted(name: str, default: object) -> property:
@@ -90,7 +111,10 @@ def _defaulted(name: str, default: object) -> property:
             return default
 
     def put(self, value):
-        self.written = True  # (a report with such a change is not reused)
+        self.written = True
+        lane = self.thread.lane
+        if lane is not None and lane.report is self:
+            lane.report = None  # a report with such a change is not reused
         slot.__set__(self, value)
 
     return property(get, put)

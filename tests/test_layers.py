@@ -54,12 +54,7 @@ CORE_LAYERS = 7  # the first seven; the last is outside the core
 
 #: Known exceptions, each with why it waits.  Keep this the only such list.
 ALLOWED_FOR_NOW = {
-    "cycles": {
-        # The REPL's breakpoint table takes the Context it is called with (a type-only
-        # import of repl.context, which names the table): a narrower Protocol of its
-        # own in repl/breaks.py would end it.
-        ("repl.breaks", "repl.context"),
-    },
+    "cycles": set(),
     "upward": set(),
     "private": set(),
 }

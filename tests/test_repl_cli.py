@@ -146,3 +146,55 @@ def test_ctrl_c_typed_at_a_real_terminal(tracee):
             pass
         os.close(fd)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def test_a_long_next_counts_each_second_on_a_terminal_and_says_where_ctrl_c_stopped(tracee):
+    """`next` over a one-line loop that calls a function (step ranges and step-overs
+    taking turns, each a short move): one count for the whole command, growing, on one
+    terminal line; ^C typed at the terminal leaves the count reached on that line."""
+    import pty
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["PROMPT_TOOLKIT_NO_CPR"] = "1"
+        os.environ["XDG_STATE_HOME"] = os.environ.get("TMPDIR", "/tmp")
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # a user's terminal, not nohup's
+        os.execv(sys.executable, [*CLI, tracee("repl_loop"), "3"])
+    seen = bytearray()
+    deadline = time.monotonic() + TIMEOUT
+    try:
+        _read_until(fd, rb"\(pydbg\)", seen, deadline)
+        for line, answer in [(b"break repl_loop.c:14", rb"line 14\."), (b"run", rb"14\t    for"),
+                             (b"next", rb"15\t    for"),  # 3 rounds of the first loop
+                             (b"set var rounds = 1099511627776", rb"\(pydbg\) "),
+                             (b"p rounds", rb"= 1099511627776")]:  # the second: endless
+            os.write(fd, line + b"\r")
+            _read_until(fd, answer, seen, deadline)
+        os.write(fd, b"next\r")
+        counts = rb"\[([\d,]+) instructions stepped; Ctrl-C stops\]"
+        _read_until(fd, counts + rb".*" + counts, seen, deadline)
+        os.write(fd, b"\x03")
+        _read_until(fd, rb"\[([\d,]+) instructions stepped\]\r?\n", seen, deadline)
+        # the debugger's interrupt or the program's SIGINT (the terminal sends it to both)
+        _read_until(fd, rb"Interrupted after [\d,]+ instructions stepped, Thread 1|"
+                    rb"Program received signal SIGINT, Interrupt\.", seen, deadline)
+        os.write(fd, b"kill\r")
+        _read_until(fd, b"killed by signal SIGKILL", seen, deadline)
+        os.write(fd, b"quit\r")
+        _, status = os.waitpid(pid, 0)
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(fd)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    text = bytes(seen).decode(errors="replace")
+    shown = [int(n.replace(",", "")) for n in
+             re.findall(r"\[([\d,]+) instructions stepped; Ctrl-C stops\]", text)]
+    reached = int(re.search(r"\[([\d,]+) instructions stepped\]\r?\n", text)
+                  .group(1).replace(",", ""))
+    assert shown == sorted(shown) and shown[0] > 0, shown  # one count for the command
+    assert reached >= shown[-1]

@@ -131,3 +131,43 @@ def test_a_long_step_reports_progress_and_the_count_reached_when_interrupted(tra
     found = re.search(r"^Interrupted after ([\d,]+) instructions stepped, Thread 1", text, re.M)
     assert found, text
     assert int(found.group(1).replace(",", "")) >= counts[0]
+
+
+@pytest.mark.parametrize("line, command", [(14, "next"), (14, "step"), (14, "until"),
+                                           (15, "next"), (15, "until")])
+def test_a_long_source_step_reports_progress_and_the_count_reached(tracee, line, command):
+    """`next`/`step`/`until` through an endless loop on one line: on line 14 one step
+    range, on line 15 step ranges and step-overs of tick() taking turns (many short
+    moves: one count for the command, which goes on growing)."""
+    import io
+    import threading
+
+    from pydbg_utrace.repl.debugger import Debugger
+
+    dbg = Debugger(io.StringIO())
+    dbg.session.program = [tracee("repl_loop"), "3"]  # 3 rounds: line 15 comes soon
+    counts: list[int] = []
+
+    def progress(steps: int) -> None:  # the third count interrupts: an event, not a timer
+        counts.append(steps)
+        if len(counts) == 3:
+            dbg.session.request_interrupt()
+
+    # A watchdog, not a synchronisation: no count at all fails instead of hanging.
+    watchdog = threading.Timer(120, dbg.session.request_interrupt)
+    watchdog.start()
+    try:
+        assert dbg.execute(f"break repl_loop.c:{line}")
+        assert dbg.execute("run")
+        assert dbg.execute("set var rounds = 1099511627776")  # now: endless
+        assert "Breakpoint 1, main (argc=2" in dbg.out.getvalue()
+        dbg.session.on_progress = progress
+        assert dbg.execute(command)
+    finally:
+        watchdog.cancel()
+        dbg.session.close()
+    text = dbg.out.getvalue()
+    assert len(counts) == 3 and counts == sorted(counts) and counts[0] > 0, (counts, text)
+    found = re.search(r"^Interrupted after ([\d,]+) instructions stepped, Thread 1", text, re.M)
+    assert found, text
+    assert int(found.group(1).replace(",", "")) >= counts[-1]

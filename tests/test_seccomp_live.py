@@ -198,9 +198,11 @@ class AbortOpenat(Engine):
 
 
 @pytest.mark.parametrize("err", [errno.EACCES, None])
-def test_a_call_aborted_at_its_seccomp_stop_returns_the_chosen_error(tracer, tracee, err):
-    counter = StopCounter()
-    process, status, out = run(tracer, tracee, ["ppid:1", "open:1"], [AbortOpenat(err), counter],
+@pytest.mark.parametrize("path", ["lane", "general"])
+def test_a_call_aborted_at_its_seccomp_stop_returns_the_chosen_error(tracer, tracee, err, path):
+    # A QUIESCE engine beside it keeps the thread off the fast lane (the general path).
+    engines = [AbortOpenat(err)] + ([StopCounter()] if path == "general" else [])
+    process, status, out = run(tracer, tracee, ["ppid:1", "open:1"], engines,
                                syscall_filter={OPENAT, GETPPID})
     assert status == 0 and process.syscall_filter == {OPENAT, GETPPID}
     expected = errno.ENOSYS if err is None else err
@@ -222,6 +224,92 @@ def test_an_engine_wanting_more_falls_back_to_the_full_path(tracer, tracee):
     assert [d for _, _, _, d in opens].count(b"/dev/null") == 4
     assert len(opens) == len(calls.calls(OPENAT, "exit"))
     assert counter.stops >= 2 * PPID_CALLS  # really the full path
+
+
+class Journal(Engine):
+    """Writes (name, entry|exit, nr, path or result) of its calls into a shared journal."""
+
+    def __init__(self, name, journal, numbers):
+        self.name, self.journal, self.numbers = name, journal, numbers
+
+    def attach_to(self, thread):
+        att = thread.attach(self)
+        att.set_syscall_filter(self.numbers)
+        att.set_events(Event.SYSCALL)
+        return att
+
+    def report_syscall_entry(self, att, report):
+        path = read_string(att.thread.tid, report.syscall.args[1], 64)[0]
+        self.journal.append((self.name, "entry", report.syscall.nr, path))
+
+    def report_syscall_exit(self, att, report):
+        self.journal.append((self.name, "exit", report.syscall.nr, report.syscall.rval >= 0))
+
+
+class ResumeCounter:
+    """Counts the tracer's PTRACE_SYSCALL resumes (the fast path makes one per exit wanted)."""
+
+    def __init__(self, monkeypatch):
+        self.count = 0
+        for name in ("resume_syscall", "cont_syscall"):
+            real = getattr(kernel, name)
+            monkeypatch.setattr(kernel, name, self._counting(real))
+
+    def _counting(self, real):
+        def resume(*args):
+            self.count += 1
+            return real(*args)
+        return resume
+
+
+def test_engines_narrowed_to_the_filter_hear_each_call_in_utrace_order(tracer, tracee,
+                                                                       monkeypatch):
+    """The fast lane's case (every engine narrowed to exactly the filter, none wants
+    QUIESCE): entries in reverse attach order, exits in attach order, as on the full path."""
+    journals = []
+    for syscall_filter in ({OPENAT}, None):
+        journal = []
+        resumes = ResumeCounter(monkeypatch)
+        engines = [Journal(name, journal, {OPENAT}) for name in ("a", "b")]
+        _, status, out = run(tracer, tracee, [f"ppid:{PPID_CALLS}", "open:3"], engines,
+                             syscall_filter)
+        assert status == 0 and out.endswith("done\n")
+        journals.append(journal)
+        if syscall_filter is not None:  # one PTRACE_SYSCALL per openat (to its exit stop)
+            assert resumes.count <= len(journal) // 4 + 10, resumes.count
+        else:
+            assert resumes.count >= 2 * PPID_CALLS
+    fast, full = journals
+    assert fast == full
+    dev_null = [i for i, entry in enumerate(fast) if entry[3] == b"/dev/null"]
+    assert len(dev_null) == 6  # each of the 3 calls told to both engines
+    first = dev_null[0]
+    assert [(name, what) for name, what, _, _ in fast[first:first + 4]] == \
+        [("b", "entry"), ("a", "entry"), ("a", "exit"), ("b", "exit")]
+    assert all(ok for _, what, _, ok in fast if what == "exit")
+
+
+class WidenAtFirstOpen(Calls):
+    """Narrowed to openat until the first /dev/null openat's entry, then wants every call."""
+
+    def report_syscall_entry(self, att, report):
+        super().report_syscall_entry(att, report)
+        if self.log[-1][3] == b"/dev/null" and self.numbers is not None:
+            self.numbers = None
+            att.set_syscall_filter(None)  # from inside its own callback, on the lane
+
+
+def test_an_engine_widening_its_calls_in_a_seccomp_stop_callback_falls_back(tracer, tracee):
+    calls = WidenAtFirstOpen({OPENAT})
+    _, status, out = run(tracer, tracee, ["open:1", f"ppid:{PPID_CALLS}", "open:1"], [calls],
+                         syscall_filter={OPENAT})
+    assert status == 0 and out.endswith("done\n")
+    assert len(calls.calls(GETPPID)) == PPID_CALLS  # the full path from there on
+    assert len(calls.calls(GETPPID, "exit")) == PPID_CALLS
+    opens = [e for e in calls.log if e[2] == OPENAT]
+    # The call where it widened still has its exit, and the next openat is told once.
+    assert [what for what, _, _, d in opens if d == b"/dev/null" or what == "exit"][-4:] == \
+        ["entry", "exit", "entry", "exit"]
 
 
 class HoldAtFirstOpen(Calls):
@@ -255,6 +343,31 @@ class EveryCallUntilOpen(Engine):
             return Resume.DETACH
         self.ppids += report.syscall.nr == GETPPID
         return None
+
+
+def test_stop_at_a_seccomp_stop_holds_the_thread_at_the_call(tracer, tracee):
+    """STOP answered at a filtered call's entry (on the fast lane): the thread waits
+    at that call until the engine resumes it, and the call's exit is still reported."""
+    holder = HoldAtFirstOpen()
+    read_end, write_end = os.pipe()
+    try:
+        process = tracer.launch([tracee("seccomp_calls"), "open:1", f"ppid:{PPID_CALLS}",
+                                 "open:1"], stdout=write_end, syscall_filter={OPENAT})
+    finally:
+        os.close(write_end)
+    holder.attach_to(process.main_thread)
+    process.start()
+    assert holder.held.wait(TIMEOUT)
+    with holder.att.examine() as regs:  # NotStoppedError unless held
+        assert HOST.syscall_number(regs) == OPENAT
+    assert [what for what, _, _, d in holder.log if d == b"/dev/null" or what == "exit"][-1] \
+        == "entry"
+    holder.att.control(Resume.RESUME)
+    assert process.wait(TIMEOUT) == 0
+    with os.fdopen(read_end) as out:
+        assert out.read().endswith("done\n")
+    assert len(holder.calls(OPENAT)) == len(holder.calls(OPENAT, "exit"))
+    assert all(rval >= 0 for _, _, _, rval in holder.calls(OPENAT, "exit"))
 
 
 def test_an_engine_attached_later_falls_back_then_the_thread_is_fast_again(tracer, tracee):

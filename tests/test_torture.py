@@ -33,11 +33,7 @@ DEADLINE = 8.0
 # runs and is reported (xfailed, or XPASS when the race did not strike), never
 # silently skipped.  Not strict: a finding shows in some seeds' interleavings, not
 # every time.  Remove a line when its finding is fixed.
-OPEN_FINDINGS = {
-    "storm": "FOUND.md I: with -x (execve from a non-leader) and -z, a step-over's hold "
-             "waits for the thread in execve while the others sit in their exit stops "
-             "(seed 12: 3 of 8 reruns hang)",
-}
+OPEN_FINDINGS: dict[str, str] = {}  # none open (FOUND.md I was the last: fixed)
 
 
 def case(mode: str, seed: int):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno as errno_names
 import os
 from collections.abc import Callable
+from functools import cache
 from typing import NamedTuple
 
 from ..trace_options import TraceOptions
@@ -441,7 +442,9 @@ def _sigmask_at(c: Context, addr: int) -> str:
 
 
 # -- per-call argument lists ----------------------------------------------------------
-Spec = Callable[[Context], list[Arg]]
+#: A call's arguments: a list when they do not depend on the call's values (worked
+#: out once, :class:`Plan`), else a function of the call that makes the list.
+Spec = list[Arg] | Callable[[Context], list[Arg]]
 
 
 def _open(c: Context) -> list[Arg]:
@@ -715,170 +718,177 @@ def _cpu_set(c: Context) -> str:
     return "[" + " ".join(str(k) for k in range(8 * len(data)) if bits >> k & 1) + "]"
 
 
-def _statfs_out(c: Context, i: int) -> Arg:
-    if c.abi.name == "s390x":  # its struct statfs has 32-bit fields: not decoded yet
-        return exit_arg(ptr(i))
-    return struct_out(i, structs.STATFS_SIZE, lambda d, cc: structs.statfs(d, cc.abi))
+def _statfs_out(i: int) -> Arg:
+    decoded = struct_in(i, structs.STATFS_SIZE, lambda d, cc: structs.statfs(d, cc.abi))
+
+    def render(c: Context) -> str:
+        if c.abi.name == "s390x":  # its struct statfs has 32-bit fields: not decoded yet
+            return address(c.args[i])
+        return decoded.render(c)
+    return exit_arg(Arg(render), i)
 
 
-def _stat_out(c: Context, i: int) -> Arg:
-    return struct_out(i, c.abi.stat_size, _STAT)
+def _stat_out(i: int) -> Arg:
+    def render(c: Context) -> str:  # (the size is the ABI's)
+        data = c.read(c.args[i], c.abi.stat_size)
+        return address(c.args[i]) if data is None else _STAT(data, c)
+    return exit_arg(Arg(render), i)
 
 
 SPECS: dict[str, Spec] = {
-    "read": lambda c: [fd(0), buf_out(1), unum(2)],
-    "write": lambda c: [fd(0), buf_in(1, 2), unum(2)],
-    "pread64": lambda c: [fd(0), buf_out(1), unum(2), slong(3)],
-    "pwrite64": lambda c: [fd(0), buf_in(1, 2), unum(2), slong(3)],
-    "readv": lambda c: [fd(0), iovec_arg(1, 2, at_exit=True), unum(2)],
-    "writev": lambda c: [fd(0), iovec_arg(1, 2), unum(2)],
+    "read": [fd(0), buf_out(1), unum(2)],
+    "write": [fd(0), buf_in(1, 2), unum(2)],
+    "pread64": [fd(0), buf_out(1), unum(2), slong(3)],
+    "pwrite64": [fd(0), buf_in(1, 2), unum(2), slong(3)],
+    "readv": [fd(0), iovec_arg(1, 2, at_exit=True), unum(2)],
+    "writev": [fd(0), iovec_arg(1, 2), unum(2)],
     "open": _open,
     "openat": _openat,
-    "creat": lambda c: [path(0), octal(1)],
-    "close": lambda c: [fd(0)],
-    "dup": lambda c: [fd(0)],
-    "dup2": lambda c: [fd(0), fd(1)],
-    "dup3": lambda c: [fd(0), fd(1), flagset(2, tables.PIPE_FLAGS)],
-    "pipe": lambda c: [fd_pair_out(0)],
-    "pipe2": lambda c: [fd_pair_out(0), flagset(1, tables.PIPE_FLAGS)],
-    "lseek": lambda c: [fd(0), slong(1), named(2, tables.SEEK_WHENCE)],
-    "stat": lambda c: [path(0), _stat_out(c, 1)],
-    "lstat": lambda c: [path(0), _stat_out(c, 1)],
-    "fstat": lambda c: [fd(0), _stat_out(c, 1)],
-    "newfstatat": lambda c: [dirfd(0), path(1), _stat_out(c, 2), flagset(3, tables.AT_FLAGS)],
-    "statx": lambda c: [dirfd(0), path(1), Arg(lambda cc: _statx_flags(cc.args[2])),
-                        flagset(3, tables.STATX_MASK),
-                        struct_out(4, structs.STATX_SIZE,
-                                   lambda d, cc: structs.statx(d, cc.abi, cc.options.verbose))],
-    "statfs": lambda c: [path(0), _statfs_out(c, 1)],
-    "fstatfs": lambda c: [fd(0), _statfs_out(c, 1)],
-    "access": lambda c: [path(0), flagset(1, tables.ACCESS, "F_OK")],
-    "faccessat": lambda c: [dirfd(0), path(1), flagset(2, tables.ACCESS, "F_OK")],
-    "faccessat2": lambda c: [dirfd(0), path(1), flagset(2, tables.ACCESS, "F_OK"),
-                             flagset(3, ((0x200, "AT_EACCESS"), (0x100, "AT_SYMLINK_NOFOLLOW"),
-                                         (0x1000, "AT_EMPTY_PATH")))],
-    "readlink": lambda c: [path(0), _readlink_buf(1), unum(2)],
-    "readlinkat": lambda c: [dirfd(0), path(1), _readlink_buf(2), unum(3)],
+    "creat": [path(0), octal(1)],
+    "close": [fd(0)],
+    "dup": [fd(0)],
+    "dup2": [fd(0), fd(1)],
+    "dup3": [fd(0), fd(1), flagset(2, tables.PIPE_FLAGS)],
+    "pipe": [fd_pair_out(0)],
+    "pipe2": [fd_pair_out(0), flagset(1, tables.PIPE_FLAGS)],
+    "lseek": [fd(0), slong(1), named(2, tables.SEEK_WHENCE)],
+    "stat": [path(0), _stat_out(1)],
+    "lstat": [path(0), _stat_out(1)],
+    "fstat": [fd(0), _stat_out(1)],
+    "newfstatat": [dirfd(0), path(1), _stat_out(2), flagset(3, tables.AT_FLAGS)],
+    "statx": [dirfd(0), path(1), Arg(lambda cc: _statx_flags(cc.args[2])),
+              flagset(3, tables.STATX_MASK),
+              struct_out(4, structs.STATX_SIZE,
+                         lambda d, cc: structs.statx(d, cc.abi, cc.options.verbose))],
+    "statfs": [path(0), _statfs_out(1)],
+    "fstatfs": [fd(0), _statfs_out(1)],
+    "access": [path(0), flagset(1, tables.ACCESS, "F_OK")],
+    "faccessat": [dirfd(0), path(1), flagset(2, tables.ACCESS, "F_OK")],
+    "faccessat2": [dirfd(0), path(1), flagset(2, tables.ACCESS, "F_OK"),
+                   flagset(3, ((0x200, "AT_EACCESS"), (0x100, "AT_SYMLINK_NOFOLLOW"),
+                               (0x1000, "AT_EMPTY_PATH")))],
+    "readlink": [path(0), _readlink_buf(1), unum(2)],
+    "readlinkat": [dirfd(0), path(1), _readlink_buf(2), unum(3)],
     "getcwd": _getcwd,
-    "chdir": lambda c: [path(0)],
-    "fchdir": lambda c: [fd(0)],
-    "mkdir": lambda c: [path(0), octal(1)],
-    "mkdirat": lambda c: [dirfd(0), path(1), octal(2)],
-    "rmdir": lambda c: [path(0)],
-    "unlink": lambda c: [path(0)],
-    "unlinkat": lambda c: [dirfd(0), path(1), flagset(2, tables.AT_FLAGS)],
-    "rename": lambda c: [path(0), path(1)],
-    "renameat": lambda c: [dirfd(0), path(1), dirfd(2), path(3)],
-    "renameat2": lambda c: [dirfd(0), path(1), dirfd(2), path(3),
-                            flagset(4, ((1, "RENAME_NOREPLACE"), (2, "RENAME_EXCHANGE"),
-                                        (4, "RENAME_WHITEOUT")))],
-    "symlink": lambda c: [path(0), path(1)],
-    "symlinkat": lambda c: [path(0), dirfd(1), path(2)],
-    "linkat": lambda c: [dirfd(0), path(1), dirfd(2), path(3), flagset(4, tables.AT_FLAGS)],
-    "fchownat": lambda c: [dirfd(0), path(1), num(2), num(3), flagset(4, tables.AT_FLAGS)],
+    "chdir": [path(0)],
+    "fchdir": [fd(0)],
+    "mkdir": [path(0), octal(1)],
+    "mkdirat": [dirfd(0), path(1), octal(2)],
+    "rmdir": [path(0)],
+    "unlink": [path(0)],
+    "unlinkat": [dirfd(0), path(1), flagset(2, tables.AT_FLAGS)],
+    "rename": [path(0), path(1)],
+    "renameat": [dirfd(0), path(1), dirfd(2), path(3)],
+    "renameat2": [dirfd(0), path(1), dirfd(2), path(3),
+                  flagset(4, ((1, "RENAME_NOREPLACE"), (2, "RENAME_EXCHANGE"),
+                              (4, "RENAME_WHITEOUT")))],
+    "symlink": [path(0), path(1)],
+    "symlinkat": [path(0), dirfd(1), path(2)],
+    "linkat": [dirfd(0), path(1), dirfd(2), path(3), flagset(4, tables.AT_FLAGS)],
+    "fchownat": [dirfd(0), path(1), num(2), num(3), flagset(4, tables.AT_FLAGS)],
     "getsockname": _sockname,
     "getpeername": _sockname,
-    "accept": lambda c: [fd(0), _remember_socklen(2), sockaddr_out(1, 2), socklen_arg(2)],
-    "accept4": lambda c: [fd(0), _remember_socklen(2), sockaddr_out(1, 2), socklen_arg(2),
-                          flagset(3, tables.SOCKET_TYPE_FLAGS)],
+    "accept": [fd(0), _remember_socklen(2), sockaddr_out(1, 2), socklen_arg(2)],
+    "accept4": [fd(0), _remember_socklen(2), sockaddr_out(1, 2), socklen_arg(2),
+                flagset(3, tables.SOCKET_TYPE_FLAGS)],
     "getsockopt": lambda c: _sockopt(c, True),
     "setsockopt": lambda c: _sockopt(c, False),
     "getgroups": _getgroups,
-    "epoll_create1": lambda c: [flagset(0, tables.EPOLL_FLAGS)],
-    "close_range": lambda c: [fd(0), uint(1), flagset(2, ((2, "CLOSE_RANGE_UNSHARE"),
-                                                         (4, "CLOSE_RANGE_CLOEXEC")))],
-    "pidfd_open": lambda c: [num(0), flagset(1, ((0o4000, "PIDFD_NONBLOCK"),))],
-    "memfd_create": lambda c: [string(0), flagset(1, ((1, "MFD_CLOEXEC"),
-                                                      (2, "MFD_ALLOW_SEALING"),
-                                                      (4, "MFD_HUGETLB")))],
-    "membarrier": lambda c: [hexn(0), hexn(1)],
-    "sched_getaffinity": lambda c: [num(0), unum(1), exit_arg(Arg(_cpu_set), 2)],
-    "link": lambda c: [path(0), path(1)],
-    "chmod": lambda c: [path(0), octal(1)],
-    "fchmod": lambda c: [fd(0), octal(1)],
-    "fchmodat": lambda c: [dirfd(0), path(1), octal(2)],
-    "chown": lambda c: [path(0), num(1), num(2)],
-    "fchown": lambda c: [fd(0), num(1), num(2)],
-    "umask": lambda c: [octal(0)],
-    "truncate": lambda c: [path(0), slong(1)],
-    "ftruncate": lambda c: [fd(0), slong(1)],
-    "fsync": lambda c: [fd(0)],
-    "fdatasync": lambda c: [fd(0)],
+    "epoll_create1": [flagset(0, tables.EPOLL_FLAGS)],
+    "close_range": [fd(0), uint(1), flagset(2, ((2, "CLOSE_RANGE_UNSHARE"),
+                                               (4, "CLOSE_RANGE_CLOEXEC")))],
+    "pidfd_open": [num(0), flagset(1, ((0o4000, "PIDFD_NONBLOCK"),))],
+    "memfd_create": [string(0), flagset(1, ((1, "MFD_CLOEXEC"),
+                                            (2, "MFD_ALLOW_SEALING"),
+                                            (4, "MFD_HUGETLB")))],
+    "membarrier": [hexn(0), hexn(1)],
+    "sched_getaffinity": [num(0), unum(1), exit_arg(Arg(_cpu_set), 2)],
+    "link": [path(0), path(1)],
+    "chmod": [path(0), octal(1)],
+    "fchmod": [fd(0), octal(1)],
+    "fchmodat": [dirfd(0), path(1), octal(2)],
+    "chown": [path(0), num(1), num(2)],
+    "fchown": [fd(0), num(1), num(2)],
+    "umask": [octal(0)],
+    "truncate": [path(0), slong(1)],
+    "ftruncate": [fd(0), slong(1)],
+    "fsync": [fd(0)],
+    "fdatasync": [fd(0)],
     "getdents64": _getdents,
     "getdents": _getdents,
-    "getxattr": lambda c: [path(0), string(1), _getxattr_value(2, 3), unum(3)],
-    "lgetxattr": lambda c: [path(0), string(1), _getxattr_value(2, 3), unum(3)],
-    "fgetxattr": lambda c: [fd(0), string(1), _getxattr_value(2, 3), unum(3)],
-    "fadvise64": lambda c: [fd(0), slong(1), slong(2), named(3, tables.FADVISE)],
+    "getxattr": [path(0), string(1), _getxattr_value(2, 3), unum(3)],
+    "lgetxattr": [path(0), string(1), _getxattr_value(2, 3), unum(3)],
+    "fgetxattr": [fd(0), string(1), _getxattr_value(2, 3), unum(3)],
+    "fadvise64": [fd(0), slong(1), slong(2), named(3, tables.FADVISE)],
     "mmap": _mmap,
-    "munmap": lambda c: [ptr(0), unum(1)],
-    "mprotect": lambda c: [ptr(0), unum(1), flagset(2, tables.MMAP_PROT, "PROT_NONE")],
-    "madvise": lambda c: [ptr(0), unum(1), named(2, tables.MADVISE)],
+    "munmap": [ptr(0), unum(1)],
+    "mprotect": [ptr(0), unum(1), flagset(2, tables.MMAP_PROT, "PROT_NONE")],
+    "madvise": [ptr(0), unum(1), named(2, tables.MADVISE)],
     "mremap": lambda c: [ptr(0), unum(1), unum(2),
                          flagset(3, ((1, "MREMAP_MAYMOVE"), (2, "MREMAP_FIXED"),
                                      (4, "MREMAP_DONTUNMAP")))]
     + ([ptr(4)] if c.args[3] & 2 else []),
-    "brk": lambda c: [ptr(0)],
+    "brk": [ptr(0)],
     "execve": _execve,
     "execveat": _execveat,
-    "exit": lambda c: [num(0)],
-    "exit_group": lambda c: [num(0)],
+    "exit": [num(0)],
+    "exit_group": [num(0)],
     "wait4": _wait4,
     "kill": _kill,
-    "tkill": lambda c: [num(0), sig(1)],
-    "tgkill": lambda c: [num(0), num(1), sig(2)],
+    "tkill": [num(0), sig(1)],
+    "tgkill": [num(0), num(1), sig(2)],
     "clone": _clone,
     "clone3": _clone3,
-    "fork": lambda c: [],
-    "vfork": lambda c: [],
+    "fork": [],
+    "vfork": [],
     "futex": _futex,
-    "set_robust_list": lambda c: [ptr(0), unum(1)],
-    "set_tid_address": lambda c: [ptr(0)],
-    "rseq": lambda c: [ptr(0), hexn(1), num(2), hexn(3)],
+    "set_robust_list": [ptr(0), unum(1)],
+    "set_tid_address": [ptr(0)],
+    "rseq": [ptr(0), hexn(1), num(2), hexn(3)],
     "arch_prctl": _arch_prctl,
     "prlimit64": _prlimit,
-    "getrlimit": lambda c: [named(0, tables.RLIMITS), rlimit_arg(1, at_exit=True)],
-    "setrlimit": lambda c: [named(0, tables.RLIMITS), rlimit_arg(1)],
-    "rt_sigaction": lambda c: [sig(0), sigaction_arg(1), sigaction_arg(2, at_exit=True),
-                               unum(3)],
-    "rt_sigprocmask": lambda c: [named(0, tables.SIGPROCMASK_HOW), sigset_arg(1, 3),
-                                 sigset_arg(2, 3, at_exit=True), unum(3)],
-    "rt_sigsuspend": lambda c: [sigset_arg(0, 1), unum(1)],
+    "getrlimit": [named(0, tables.RLIMITS), rlimit_arg(1, at_exit=True)],
+    "setrlimit": [named(0, tables.RLIMITS), rlimit_arg(1)],
+    "rt_sigaction": [sig(0), sigaction_arg(1), sigaction_arg(2, at_exit=True),
+                     unum(3)],
+    "rt_sigprocmask": [named(0, tables.SIGPROCMASK_HOW), sigset_arg(1, 3),
+                       sigset_arg(2, 3, at_exit=True), unum(3)],
+    "rt_sigsuspend": [sigset_arg(0, 1), unum(1)],
     "rt_sigreturn": _rt_sigreturn,
     "sigaltstack": _sigaltstack,
-    "getrandom": lambda c: [buf_out(0, force_hex=True), unum(1),
-                            flagset(2, tables.GETRANDOM_FLAGS)],
-    "sysinfo": lambda c: [struct_out(0, structs.SYSINFO_SIZE,
-                                     lambda d, cc: structs.sysinfo(d, cc.abi))],
-    "uname": lambda c: [struct_out(0, 390, lambda d, cc: structs.utsname(d,
-                                                                          cc.options.verbose))],
+    "getrandom": [buf_out(0, force_hex=True), unum(1),
+                  flagset(2, tables.GETRANDOM_FLAGS)],
+    "sysinfo": [struct_out(0, structs.SYSINFO_SIZE,
+                           lambda d, cc: structs.sysinfo(d, cc.abi))],
+    "uname": [struct_out(0, 390, lambda d, cc: structs.utsname(d,
+                                                                cc.options.verbose))],
     "socket": _socket,
-    "connect": lambda c: [fd(0), sockaddr_arg(1, 2), uint(2)],
-    "bind": lambda c: [fd(0), sockaddr_arg(1, 2), uint(2)],
-    "listen": lambda c: [fd(0), num(1)],
-    "sendto": lambda c: [fd(0), buf_in(1, 2), unum(2), flagset(3, tables.MSG_FLAGS),
-                         sockaddr_arg(4, 5), uint(5)],
-    "recvfrom": lambda c: [fd(0), buf_out(1), unum(2), flagset(3, tables.MSG_FLAGS),
-                           exit_arg(ptr(4)), exit_arg(ptr(5))],
+    "connect": [fd(0), sockaddr_arg(1, 2), uint(2)],
+    "bind": [fd(0), sockaddr_arg(1, 2), uint(2)],
+    "listen": [fd(0), num(1)],
+    "sendto": [fd(0), buf_in(1, 2), unum(2), flagset(3, tables.MSG_FLAGS),
+               sockaddr_arg(4, 5), uint(5)],
+    "recvfrom": [fd(0), buf_out(1), unum(2), flagset(3, tables.MSG_FLAGS),
+                 exit_arg(ptr(4)), exit_arg(ptr(5))],
     "poll": _poll,
     "ppoll": _ppoll,
     "ioctl": _ioctl,
     "fcntl": _fcntl,
-    "nanosleep": lambda c: [timespec_arg(0), exit_arg(ptr(1))],
-    "clock_nanosleep": lambda c: [named(0, tables.CLOCKS), flagset(1, ((1, "TIMER_ABSTIME"),)),
-                                  timespec_arg(2), exit_arg(ptr(3))],
-    "clock_gettime": lambda c: [named(0, tables.CLOCKS),
-                                struct_out(1, 16, lambda d, cc: structs.timespec(d, cc.abi))],
-    "gettimeofday": lambda c: [struct_out(0, 16, lambda d, cc: structs.timeval(d, cc.abi)),
-                               exit_arg(ptr(1))],
-    "sched_yield": lambda c: [],
-    "pause": lambda c: [],
-    "alarm": lambda c: [unum(0)],
+    "nanosleep": [timespec_arg(0), exit_arg(ptr(1))],
+    "clock_nanosleep": [named(0, tables.CLOCKS), flagset(1, ((1, "TIMER_ABSTIME"),)),
+                        timespec_arg(2), exit_arg(ptr(3))],
+    "clock_gettime": [named(0, tables.CLOCKS),
+                      struct_out(1, 16, lambda d, cc: structs.timespec(d, cc.abi))],
+    "gettimeofday": [struct_out(0, 16, lambda d, cc: structs.timeval(d, cc.abi)),
+                     exit_arg(ptr(1))],
+    "sched_yield": [],
+    "pause": [],
+    "alarm": [unum(0)],
 }
 SPECS["ugetrlimit"] = SPECS["getrlimit"]  # powerpc's name for it
 for _name in ("getpid", "getppid", "gettid", "getuid", "geteuid", "getgid", "getegid",
               "getpgrp", "setsid", "sync", "restart_syscall", "munlockall", "vhangup"):
-    SPECS[_name] = lambda c: []
+    SPECS[_name] = []
 
 
 def _statx_flags(value: int) -> str:
@@ -889,12 +899,31 @@ def _statx_flags(value: int) -> str:
 
 
 # -- the public steps ----------------------------------------------------------------
+class Plan:
+    """A call's arguments split where strace splits them: those shown at entry, the rest
+    at exit; worked out once per call name when they do not depend on its values."""
+
+    __slots__ = ("opening", "entry", "rest", "bare")
+
+    def __init__(self, name: str, parts: list[Arg]):
+        first_exit = next((k for k, a in enumerate(parts) if a.at_exit), len(parts))
+        self.opening = f"{name}("
+        self.entry = tuple(parts[:first_exit])
+        self.rest = parts[first_exit:]
+        #: A call with no arguments (getpid()) is the same at every call: one Pending for all.
+        self.bare = None if parts else Pending(None, self.opening, (), (), name)
+
+
+_PLANS: dict[str, Plan] = {}  # call name -> its Plan, for the calls with a list in SPECS
+
+
 class Pending:
     """A call whose entry is printed and whose exit is still to come.
 
     ``arguments`` holds each argument's text as shown so far (the entry's, then
     after :func:`decode_exit` the exit's too): for ``--json`` and other readers
-    that want them one by one rather than as strace's line.
+    that want them one by one rather than as strace's line.  ``ctx`` is None for
+    a call with no arguments at all (nothing to render, nothing to read).
     """
 
     __slots__ = ("ctx", "entry_text", "rest", "arguments", "name")
@@ -910,18 +939,30 @@ def decode_entry(abi: Abi, name: str, args: tuple[int, ...], mem: Memory,
                  options: TraceOptions | None = None, sp: int = 0,
                  fd_path: FdPath | None = None) -> Pending:
     """``name(arg, arg, `` as strace prints it when the call starts."""
-    ctx = Context(abi, name, args, mem, options or DEFAULT_OPTIONS, sp, fd_path)
-    spec = SPECS.get(name)
-    parts = spec(ctx) if spec is not None else generic_arguments(name, args)
-    first_exit = next((k for k, a in enumerate(parts) if a.at_exit), len(parts))
+    plan = _PLANS.get(name)
+    if plan is None:
+        spec = SPECS.get(name)
+        if type(spec) is list:
+            plan = _PLANS[name] = Plan(name, spec)
+        else:  # the arguments depend on the call (or on python-ptrace's prototype)
+            ctx = Context(abi, name, args, mem, options or DEFAULT_OPTIONS, sp, fd_path)
+            plan = Plan(name, spec(ctx) if spec is not None else generic_arguments(name, args))
+            return _entered(plan, ctx, name)
+    if plan.bare is not None:  # getpid(): nothing to decode
+        return plan.bare
+    return _entered(plan, Context(abi, name, args, mem, options or DEFAULT_OPTIONS, sp,
+                                  fd_path), name)
+
+
+def _entered(plan: Plan, ctx: Context, name: str) -> Pending:
     texts: list[str] = []
-    shown = _render(ctx, parts[:first_exit], texts)
-    rest = parts[first_exit:]
-    text = f"{name}(" + shown + (", " if shown and rest and not rest[0].glue else "")
-    return Pending(ctx, text, rest, texts)
+    shown = _render(ctx, plan.entry, texts)
+    rest = plan.rest
+    text = plan.opening + shown + (", " if shown and rest and not rest[0].glue else "")
+    return Pending(ctx, text, rest, texts, name)
 
 
-def _render(ctx: Context, args: list[Arg], texts: list[str]) -> str:
+def _render(ctx: Context, args, texts: list[str]) -> str:
     """The arguments as strace joins them (", " between, none before a glued one such as
     clone3's " => {...}"); each one's text is added to ``texts``, a glued one to the
     argument before it."""
@@ -939,7 +980,11 @@ def _render(ctx: Context, args: list[Arg], texts: list[str]) -> str:
 def decode_exit(pending: Pending, rval: int, error: int | None, mem: Memory | None = None) -> str:
     """The arguments strace prints at the exit, and the closing parenthesis."""
     ctx = pending.ctx
+    if ctx is None:
+        return ")"
     ctx.rval, ctx.error, ctx.exiting = rval, error, True
+    if not pending.rest:
+        return ")"
     if mem is not None:
         ctx.mem = mem
     return _render(ctx, pending.rest, pending.arguments) + ")"
@@ -952,8 +997,11 @@ FD_RESULTS = frozenset({"open", "openat", "creat", "dup", "dup2", "dup3", "socke
                         "accept4", "eventfd2", "epoll_create1", "memfd_create", "pidfd_open",
                         "signalfd4", "timerfd_create", "inotify_init1", "fcntl"})
 ERRNO_NAMES = {95: "EOPNOTSUPP", 11: "EAGAIN", 35: "EDEADLK"}
+#: The calls whose success value is not simply shown in decimal.
+SHOWN_OTHERWISE = HEX_RESULTS | FD_RESULTS | {"umask", "poll", "ppoll"}
 
 
+@cache
 def errno_text(err: int) -> str:
     """``-1 ENOENT (No such file or directory)``; the kernel's restart codes by strace's names."""
     if err in tables.RESTART_CODES:
@@ -967,6 +1015,8 @@ def format_result(pending: Pending | None, name: str, rval: int, error: int | No
     """What strace prints after ``= ``."""
     if error is not None:
         return errno_text(error)
+    if name not in SHOWN_OTHERWISE:
+        return str(rval)
     if name in HEX_RESULTS:
         return f"{rval & ((1 << 64) - 1):#x}"
     if name == "umask":
@@ -1001,7 +1051,18 @@ _BY_KIND = {"path": path, "ptr": ptr, "int": num, "long": slong, "unsigned": unu
 
 def generic_arguments(name: str, args: tuple[int, ...]) -> list[Arg]:
     """A call we have no decoder of, printed by its C prototype (hex if none)."""
+    key = (name, len(args))
+    parts = _GENERIC.get(key)
+    if parts is None:
+        parts = _GENERIC[key] = _by_prototype(name, len(args))
+    return parts
+
+
+_GENERIC: dict[tuple[str, int], list[Arg]] = {}
+
+
+def _by_prototype(name: str, count: int) -> list[Arg]:
     kinds = argument_kinds(name)
     if kinds is None:
-        return [hexn(i) for i in range(len(args))]
+        return [hexn(i) for i in range(count)]
     return [_BY_KIND[kind](i) for i, kind in enumerate(kinds)]

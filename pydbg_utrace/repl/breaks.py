@@ -11,7 +11,7 @@ the core reports a hit from any thread of the process to that engine.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydbg_utrace import UtraceError
 from pydbg_utrace.source.evaluate import evaluate
@@ -19,10 +19,28 @@ from pydbg_utrace.source.lines import LineRange
 from pydbg_utrace.source.values import SourceError
 
 from .expr import ExprError
-from .session import DebugError
+from .session import DebugError, Session
 
 if TYPE_CHECKING:
-    from .context import Context
+    from .sourcelevel import SourceLevel
+    from .symbols import SymbolTable
+
+
+class BreakContext(Protocol):
+    """What the breakpoint table uses of the debugger: a narrower view of
+    :class:`.context.Context` (which names this table, so this module may not
+    import it back)."""
+
+    session: Session
+    source: SourceLevel
+
+    def say(self, text: str = "") -> None: ...
+
+    def evaluate(self, text: str) -> int: ...
+
+    def describe(self, address: int) -> str: ...
+
+    def symbols(self) -> SymbolTable: ...
 
 
 @dataclass
@@ -43,7 +61,7 @@ class UserBreakpoint:
     def inserted(self) -> bool:
         return self.core is not None and self.core.inserted
 
-    def describe(self, dbg: Context) -> str:
+    def describe(self, dbg: BreakContext) -> str:
         if self.address is None:
             return f"<pending> {self.location}" if self.enabled else self.location
         if self.line is not None:
@@ -63,7 +81,7 @@ class UserBreakpoint:
             f"line {self.line.line}."
 
 
-def resolve(dbg: Context, location: str):
+def resolve(dbg: BreakContext, location: str):
     """Where LOCATION is: ``FILE:LINE``, ``FUNCTION`` past its prologue, ``*ADDRESS``
     or an address expression (:meth:`SourceLevel.location`)."""
     try:
@@ -79,7 +97,7 @@ class Breakpoints:
         self.points: dict[int, UserBreakpoint] = {}
         self.hook: Any = None  # the core breakpoint on the dynamic linker's _dl_debug_state
 
-    def add(self, dbg: Context, location: str, temporary: bool) -> UserBreakpoint:
+    def add(self, dbg: BreakContext, location: str, temporary: bool) -> UserBreakpoint:
         if not location:
             raise DebugError("Argument required (a location: address, symbol, symbol+off).")
         alive = dbg.session.alive
@@ -97,7 +115,7 @@ class Breakpoints:
         self.points[bp.number] = bp
         return bp
 
-    def _insert(self, dbg: Context, bp: UserBreakpoint, address: int) -> None:
+    def _insert(self, dbg: BreakContext, bp: UserBreakpoint, address: int) -> None:
         session = dbg.session
         attachments = session.engine.attachments
         att = attachments.get(session.require_process().pid) or next(iter(attachments.values()))
@@ -109,7 +127,7 @@ class Breakpoints:
         bp.address = address
         session.engine.user_breakpoints.add(address)
 
-    def _lift(self, dbg: Context, bp: UserBreakpoint) -> None:
+    def _lift(self, dbg: BreakContext, bp: UserBreakpoint) -> None:
         if bp.address is not None and not any(
                 other.address == bp.address and other is not bp and other.inserted
                 for other in self.points.values()):
@@ -123,7 +141,7 @@ class Breakpoints:
                     pass
         bp.core = None
 
-    def refresh(self, dbg: Context) -> list[str]:
+    def refresh(self, dbg: BreakContext) -> list[str]:
         """Insert what is enabled but not in the program (new image); what happened."""
         said = []
         if not dbg.session.alive:
@@ -145,7 +163,7 @@ class Breakpoints:
         self._hook_libraries(dbg)
         return said
 
-    def _hook_libraries(self, dbg: Context) -> None:
+    def _hook_libraries(self, dbg: BreakContext) -> None:
         """While some breakpoint is pending, stop (silently) where the dynamic linker
         announces a change of the loaded libraries (gdb's shlib event breakpoint)."""
         pending = any(bp.enabled and bp.address is None for bp in self.points.values())
@@ -174,7 +192,7 @@ class Breakpoints:
         return [bp for bp in self.points.values()
                 if bp.enabled and bp.inserted and bp.address == address and address is not None]
 
-    def hit(self, dbg: Context, address: int | None) -> list[UserBreakpoint]:
+    def hit(self, dbg: BreakContext, address: int | None) -> list[UserBreakpoint]:
         """The breakpoints at ``address`` that stop the program now (counted): those
         whose condition holds and whose ignore count is spent, as gdb decides."""
         found = []
@@ -192,14 +210,14 @@ class Breakpoints:
                 self._lift(dbg, bp)
         return found
 
-    def delete(self, dbg: Context, number: int) -> bool:
+    def delete(self, dbg: BreakContext, number: int) -> bool:
         bp = self.points.pop(number, None)
         if bp is None:
             return False
         self._lift(dbg, bp)
         return True
 
-    def set_enabled(self, dbg: Context, number: int, enabled: bool) -> bool:
+    def set_enabled(self, dbg: BreakContext, number: int, enabled: bool) -> bool:
         bp = self.points.get(number)
         if bp is None:
             return False
@@ -211,7 +229,7 @@ class Breakpoints:
         return True
 
 
-def _holds(dbg: Context, bp: UserBreakpoint) -> bool:
+def _holds(dbg: BreakContext, bp: UserBreakpoint) -> bool:
     """The condition's truth in the frame that hit; an error stops, as in gdb."""
     try:
         return evaluate(bp.condition or "1", dbg.source.scope()).as_int() != 0

@@ -1,11 +1,13 @@
 """The one interface command modules see: what a command may ask of the debugger.
 
-Command modules (``cmd_*``) and the helpers they share (:mod:`.breaks`,
-:mod:`.backtrace`, :mod:`.completion`) are typed against :class:`Context`
-and never import :mod:`.debugger`; the debugger satisfies it (and imports the
-command modules through :mod:`.language`).  So the dependencies point one
-way: debugger -> language -> cmd_* -> context -> session, sourcelevel.
-A test can hand a command any object with these members.
+Command modules (``cmd_*``) and :mod:`.completion` are typed against
+:class:`Context` and never import :mod:`.debugger`; the debugger satisfies it
+(and imports the command modules through :mod:`.language`).  So the
+dependencies point one way: debugger -> language -> cmd_* -> context ->
+breaks, session, sourcelevel.  The breakpoint table, which Context names, is
+typed against its own narrower ``breaks.BreakContext``.  A test can hand a
+command any object with these members (tests/test_repl_layers.py checks the
+direction).
 """
 
 from __future__ import annotations

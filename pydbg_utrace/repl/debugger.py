@@ -91,6 +91,7 @@ class Debugger:
             return True
         self.failed = False
         self.session.interrupt_requested = False  # a Ctrl-C between commands is spent
+        self.session.begin_command()
         if not line or line.startswith("#"):
             return True
         try:
@@ -202,6 +203,7 @@ class Debugger:
         is ignored) lets the program go on first, and its ``commands`` run after."""
         while self._declined(stop):
             stop = self.session.cont()  # not the user's stop (the first one of `run`)
+        self._end_progress(stop)
         hit = stop.extra.get("hit")
         if hit:
             self._show_breakpoint(stop, hit)
@@ -226,10 +228,15 @@ class Debugger:
         for line in script[1:] if silent else script:
             self.execute(line)
 
-    def _show(self, stop: Stop) -> None:
-        if self._progress_shown:  # end the progress line first
-            self.out.write("\r\x1b[K")
+    def _end_progress(self, stop: Stop) -> None:
+        """The progress line becomes the count reached (a Ctrl-C typed at the terminal
+        stops the program with SIGINT: gdb's words then say nothing of the count)."""
+        if self._progress_shown:
+            steps = stop.extra.get("steps")
+            self.out.write("\r\x1b[K" + (f"[{steps:,} instructions stepped]\n" if steps else ""))
             self._progress_shown = False
+
+    def _show(self, stop: Stop) -> None:
         self.session.declines = self._declined
         if stop.reason == "interrupt" and stop.extra.get("steps"):
             stop.detail = f"after {stop.extra['steps']:,} instructions stepped"

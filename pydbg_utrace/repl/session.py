@@ -73,6 +73,9 @@ class Session:
         self.on_shlib: Callable[[], None] | None = None  # the dynamic linker changed the maps
         self.disable_randomization = True  # gdb's default: launched programs without ASLR
         self.on_progress: Callable[[int], None] | None = None  # steps so far, each second
+        self.stepped = 0  # instructions single-stepped by the current command, all moves
+        self.interrupted = False  # Ctrl-C during the current command: no further move
+        self._progress_at = time.monotonic()  # when the last count was shown
         self.declines: Callable[[Stop], bool] | None = None  # a stop that is not the user's
 
     # -- the tracer and the program ------------------------------------------------
@@ -119,6 +122,16 @@ class Session:
                 return regs
         except UtraceError as exc:
             raise DebugError(f"Cannot read registers: {exc}") from None
+
+    def fp_registers(self) -> bytes | None:
+        """The selected thread's floating-point regset (x86_64: the FXSAVE area), or
+        None.  The core loads it lazily with ptrace, which only the tracer thread may
+        call: so it is loaded there."""
+        regs = self.registers()
+        try:
+            return bytes(self.tracer.call(lambda: regs.fpregs))
+        except (LookupError, UtraceError, OSError, RuntimeError):
+            return None
 
     def read_code(self, address: int, size: int) -> bytes:
         """Up to ``size`` bytes (fewer at the end of a mapping); an error if none."""
@@ -323,6 +336,8 @@ class Session:
                         pass
         if stop.reason == "breakpoint":
             stop.extra["momentary"] = stop.extra.get("address") in {a for a, _ in targets}
+            if stop.extra["momentary"] and self.interrupted:  # no move after a Ctrl-C
+                stop.reason, stop.extra["momentary"] = "interrupt", False
         return stop
 
     def _watch_checker(self):
@@ -428,23 +443,32 @@ class Session:
                 and self.stops.empty() and not self.deferred:
             self.stops.put(Stop(self.current, "interrupt"))  # all were stopped already
 
+    def begin_command(self) -> None:
+        """A new command: its count of stepped instructions starts at 0.  A command
+        made of many moves (`next` through a loop that calls a function: a step range,
+        a run to the return address, again...) shows one count that goes on growing."""
+        self.stepped = 0
+        self.interrupted = False
+        self._progress_at = time.monotonic()
+
     def request_interrupt(self) -> None:
         """Ask for an interrupt from a signal handler: only sets a flag (never blocks)."""
         self.interrupt_requested = True
 
     def wait_stop(self) -> Stop:
         """The next stop; notes are printed meanwhile and Ctrl-C interrupts the program.
-        While the engine steps on its own, ``on_progress`` hears the count each second."""
-        shown = time.monotonic()
+        While the engine steps on its own, ``on_progress`` hears the count each second
+        (looked at on each pass: a command of many short moves never waits a POLL long)."""
         while True:
+            self._progress()
             if self.interrupt_requested:
                 self.interrupt_requested = False
+                self.interrupted = True
                 if self.alive:
                     self.interrupt()
             try:
                 item = self.stops.get(timeout=POLL)
             except queue.Empty:
-                shown = self._progress(shown)
                 continue
             except KeyboardInterrupt:  # no SIGINT handler of the front end: same meaning
                 self.interrupt_requested = True
@@ -453,21 +477,30 @@ class Session:
                 self.on_note(item.text)
             elif isinstance(item, Stop):
                 stop = self._arrived(item)
+                if stop.reason == "step" and self.interrupted:
+                    stop.reason = "interrupt"  # the step ended as the user stopped us
                 if stop.reason != "shlib":
                     return stop
                 if self.on_shlib is not None:
                     self.on_shlib()
                 self._release_all()  # not the user's stop: the program goes on
 
-    def _progress(self, shown: float) -> float:
+    def _progress(self) -> None:
+        """Each second of a move: the command's count so far (this move's plan, read
+        from the tracer thread's object: a plain int, at worst one step behind)."""
         now = time.monotonic()
+        if self.on_progress is None or now - self._progress_at < PROGRESS_EVERY:
+            return
         plan = self.engine.plans.get(self.current) if self.current is not None else None
-        if self.on_progress is None or plan is None or now - shown < PROGRESS_EVERY:
-            return shown
-        self.on_progress(plan.taken)
-        return now
+        total = self.stepped + (plan.taken if plan is not None else 0)
+        if total:
+            self.on_progress(total)
+            self._progress_at = now
 
     def _arrived(self, stop: Stop) -> Stop:
+        self.stepped += stop.extra.get("steps", 0)  # the plan's own count, this move's
+        if self.stepped:  # the command's count so far (a run_to between ranges: no plan)
+            stop.extra["steps"] = self.stepped
         if stop.reason == "exited":
             self.last_status = stop.status
             self._forget_process()

@@ -85,16 +85,6 @@ class Control:
         if thread.state == State.RUNNING and had_syscalls != self.resumer.wants_syscalls(thread):
             self.resumer.interrupt(thread)  # re-resume it with or without syscall stops
 
-    def set_syscall_filter(self, att: Attachment, numbers: frozenset[int] | None) -> None:
-        thread = att.thread
-        if att.detached:
-            raise NoSuchThreadError(f"engine is detached from thread {thread.tid}")
-        had_stops = self.resumer.wants_syscalls(thread)
-        att.syscall_filter = numbers
-        self.resumer.count_syscall_watchers(thread)
-        if thread.state == State.RUNNING and had_stops != self.resumer.wants_syscalls(thread):
-            self.resumer.interrupt(thread)  # re-resume it on the other path
-
     def control(self, att: Attachment, action: Resume) -> None:
         thread = att.thread
         if att.detached:

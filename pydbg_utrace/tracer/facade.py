@@ -13,7 +13,9 @@ knowing the others only through :mod:`.ports`:
 * :mod:`.traps` -- our software traps: hits, step-overs, software steps;
 * :mod:`.lifecycle` -- launch, attach, detach, close;
 * :mod:`.control` -- the engine API's requests;
-* :mod:`.tables` -- the thread and process tables.
+* :mod:`.tables` -- the thread and process tables;
+* :class:`pydbg_utrace.seccomp.SeccompStops` -- seccomp stops and the lane for
+  filtered calls (in seccomp.py, beside the filter it serves).
 
 The services (breakpoints, watchpoints) are built here too and handed to
 the parts only as :class:`pydbg_utrace.hooks.Hooks`: no part names one.
@@ -62,7 +64,8 @@ class Tracer:
         resumer = Resumer(self, reporter.reporting)
         holding = Holding(tables)
         stops = Stops(self, tables, hooks)
-        fast = FastLane(self, reporter.running, reporter.reporting)
+        self._fast = fast = FastLane(self, reporter.running, reporter.reporting)
+        seccomp_stops = seccomp.SeccompStops(self, reporter.running, reporter.reporting)
         traps = Traps(self, hooks)
         self._lifecycle = lifecycle = Lifecycle(self, tables, hooks)
         self._controller = control = Control(self, tables, hooks, reporter.running)
@@ -70,13 +73,15 @@ class Tracer:
         reporter.connect(control)
         resumer.connect(reporter, stops, traps)
         holding.connect(resumer, loop)
-        stops.connect(reporter, resumer, traps, lifecycle, control)
-        fast.connect(reporter, resumer, stops)
+        stops.connect(reporter, resumer, traps, lifecycle, control, seccomp_stops)
+        fast.connect(reporter, resumer, stops, seccomp_stops)
+        seccomp_stops.connect(reporter, resumer, stops)
         traps.connect(reporter, resumer, holding, stops, tables)
-        lifecycle.connect(loop, holding, resumer, stops)
+        lifecycle.connect(loop, holding, resumer, stops, seccomp_stops)
         control.connect(resumer)
         port.connect(holding)
         self._resumer = resumer
+        self._seccomp = seccomp_stops
         loop.start(self._main)
         atexit.register(self.close)
 
@@ -186,6 +191,7 @@ class Tracer:
     def _call(self, fn: Callable, *args: Any) -> Any:
         # (The thread object, not its ident: an ident may be reused once it died.)
         if threading.current_thread() is self._loop.thread:
+            self._fast.something_ran()  # (a callback asked something: the lane checks again)
             return fn(*args)
         future = self._loop.submit(fn, args)
         self._wake()
@@ -208,7 +214,7 @@ class Tracer:
         self._controller.set_events(att, events)
 
     def _set_syscall_filter(self, att: Attachment, numbers: frozenset[int] | None) -> None:
-        self._controller.set_syscall_filter(att, numbers)
+        self._seccomp.set_syscall_filter(att, numbers)
 
     def _control(self, att: Attachment, action: Resume) -> None:
         self._controller.control(att, action)

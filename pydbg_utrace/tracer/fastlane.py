@@ -37,12 +37,23 @@ class FastLane:
         self.tracer = tracer
         self.running = running
         self.reporting = reporting
+        # Counts what may change a thread's state outside the fast lane: a stop
+        # taken the general way, a request drained, a call from a callback.  A
+        # thread the lane resumed plainly at this count has nothing to check at
+        # its next syscall stop if the count has not moved (docs/architecture.md).
+        self.epoch = 0
 
     def connect(self, reporter: ports.Reporting, resumer: ports.Resuming,
-                stops: ports.StopHandling) -> None:
+                stops: ports.StopHandling, seccomp_stops: ports.SeccompSide) -> None:
         self.reporter = reporter
         self.resumer = resumer
         self.stops = stops
+        self.seccomp = seccomp_stops
+
+    def something_ran(self) -> None:
+        """Something ran in the tracer outside the lane: each lane stop checks all again."""
+        self.epoch += 1
+
 
     def on_syscall(self, thread: Thread) -> bool:
         """A syscall stop in the common case, in as few steps as Python allows.
@@ -54,26 +65,21 @@ class FastLane:
         no group stop, no seccomp scope) and whose engines do not want QUIESCE.
         """
         lane_state = thread.lane
-        if lane_state is None:
-            lane_state = thread.lane = lane.LaneState()
+        epoch = self.epoch
+        if lane_state is None or lane_state.epoch != epoch:
+            # Something ran in the tracer since the lane resumed this thread
+            # plainly (or it never did): check everything.
+            lane_state = self._lane_serves(thread)
+            if lane_state is None:
+                return False
+            if thread.syscall_scope is not None:  # seccomp: who hears a call depends on it
+                return self.seccomp.on_filtered_exit_fast(thread, lane_state.plan)
+        # (Else nothing ran since: every condition checked then still holds.
+        # Every way out below but the plain resume sets lane_state.epoch to -1.)
         plan = lane_state.plan
-        if plan is None:
-            plan = lane_state.plan = lane.Plan(thread.attachments)
-        if not plan.usable or thread.holds or thread.quiesce_owed or thread.steppers \
-                or thread.pending is not _RESUME or thread.abort_result is not None \
-                or thread.at_trap is not None or thread.group_stopped or not thread.born \
-                or thread.release_at_exit is not None or thread.process is None \
-                or thread.syscall_scope is not None:  # seccomp: who hears a call depends on it
-            return False
         op, lane_state.next_op = lane_state.next_op, 0
         tid = thread.tid
         thread.state = _STOPPED
-        stop = thread.stop  # a new stop: StopState.reset(False), inlined (the hot path)
-        stop.regs = None
-        stop.inject = 0
-        stop.event = 0
-        stop.jobctl = False
-        thread.process.settled(tid)
         info = None
         try:
             if not op:
@@ -81,33 +87,37 @@ class FastLane:
                 op = info.op
             if op == _INFO_ENTRY:
                 event = _SYSCALL_ENTRY
-                if info is None and plan.wants_exit:
+                if info is None and plan.wants_exit and lane_state.fetch_entry:
                     info = kernel.SyscallInfo.undecoded(kernel.fetch_syscall_info(tid))
                 entry = thread.syscall = info  # None: fetched only if an engine reads it
-            elif op == _INFO_EXIT and thread.syscall is not None \
-                    and thread.syscall.op != _INFO_EXIT:
+            elif op == _INFO_EXIT and (info is None or thread.syscall is not None
+                                       and thread.syscall.op != _INFO_EXIT):
+                # (info None: the op is known from the entry we resumed; that
+                # entry's info may be unread, and then the exit's registers have it)
                 event = _SYSCALL_EXIT
                 entry = thread.syscall
                 if info is not None:
                     info.nr, info.args = entry.nr, entry.args
+                lane_state.fetch_entry = lane_state.fetch_always  # until an exit reads it
             else:  # an exit whose entry we did not see, a seccomp stop: the general way
                 lane_state.op = 0
+                lane_state.epoch = -1
                 self.stops.on_syscall(thread)
                 return True
         except kernel.NoSuchProcessError:
+            lane_state.epoch = -1
             return True  # killed (a group exit) since it stopped: its exit stop follows
-        lane_state.op = op
         report = lane_state.report
-        if report is None or report.written or _getrefcount(report) > 3:
+        if report is None:
             report = lane_state.report = SyscallReport(self.tracer, thread, event, info, entry)
-        else:  # nobody kept the last one: make it this stop's
+        else:  # nobody kept the last one (see below), nobody wrote its odd fields
             report.renew(event, info, entry)
         if event is _SYSCALL_ENTRY:
             report.syscall_action = _RUN
             calls = plan.entry
         else:
             calls = plan.exit
-        stop.event = event
+        thread.stop.event = event
         reporting = self.reporting
         reporting.thread = thread
         try:
@@ -118,6 +128,10 @@ class FastLane:
                 or _getrefcount(report) > 3:
             # Left the lane (or an engine kept the report): from here on the
             # general path, with the syscall info read while still at this stop.
+            if _getrefcount(report) > 3:
+                lane_state.report = None  # kept: the next stop gets a new one
+            lane_state.op = op  # (for _continue: a plain resume from here knows the next)
+            lane_state.epoch = -1
             try:
                 info = report.syscall
             except kernel.NoSuchProcessError:
@@ -132,15 +146,52 @@ class FastLane:
             return True
         if event is _SYSCALL_EXIT:
             thread.syscall = None  # (an exit is never the entry of the next stop)
-        if thread.holds or thread.pending is not _RESUME or stop.regs is not None \
-                or thread.steppers or thread.abort_result is not None \
-                or thread.quiesce_owed or not thread.syscall_watchers:
-            self.resumer.resume(thread)  # a callback asked for more than a plain resume
+        if self.epoch != epoch and (  # a callback called into the tracer: what did it ask?
+                thread.holds or thread.pending is not _RESUME or thread.stop.regs is not None
+                or thread.steppers or thread.abort_result is not None
+                or thread.quiesce_owed or not thread.syscall_watchers):
+            # A callback asked for more than a plain resume: the general way,
+            # which wants an entry's info in thread.syscall.
+            lane_state.op = op
+            lane_state.epoch = -1
+            if event is _SYSCALL_ENTRY and thread.syscall is None:
+                try:
+                    report.syscall  # noqa: B018 (read: sets thread.syscall)
+                except kernel.NoSuchProcessError:
+                    return True
+            self.resumer.resume(thread)
             return True
         try:
             kernel.resume_syscall(tid)
             lane_state.next_op = _NEXT_OP[op]
+            # (If a callback called into the tracer, the count has moved on
+            # since ``epoch``: the next stop checks everything.)
+            lane_state.epoch = epoch
         except kernel.NoSuchProcessError:
-            pass  # killed while stopped: its death report follows
+            lane_state.epoch = -1  # killed while stopped: its death report follows
         thread.state = _RUNNING
         return True
+
+    def _lane_serves(self, thread: Thread) -> lane.LaneState | None:
+        """Can the lane take this syscall stop?  Its LaneState if so, after the
+        bookkeeping of any stop; None (nothing done) if not."""
+        lane_state = thread.lane
+        if lane_state is None:
+            if thread.process is None:
+                return None
+            lane_state = thread.lane = lane.LaneState(thread.arch.keeps_syscall_at_exit)
+        plan = lane_state.plan
+        if plan is None:
+            plan = lane_state.plan = lane.Plan(thread.attachments)
+        if not plan.usable or thread.holds or thread.quiesce_owed or thread.steppers \
+                or thread.pending is not _RESUME or thread.abort_result is not None \
+                or thread.at_trap is not None or thread.group_stopped or not thread.born \
+                or thread.release_at_exit is not None or thread.process is None:
+            return None
+        stop = thread.stop  # a new stop: StopState.reset(False), inlined (the hot path)
+        stop.regs = None
+        stop.inject = 0
+        stop.event = 0
+        stop.jobctl = False
+        thread.process.settled(thread.tid)
+        return lane_state

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import signal
 
-from .. import kernel
+from .. import kernel, procfs
 from ..process import Process, State, Thread
 from . import ports
 from .tables import Tables
@@ -63,23 +63,77 @@ class Holding:
         :meth:`Process.leader_cannot_report`; anything that makes it a zombie
         meanwhile also makes the other threads report (their deaths), which
         ends the wait and lets it look again.
+
+        A thread may report twice: SIGKILL (an execve's, a group exit's) takes
+        it out of the stop it reported into its exit stop; the later status is
+        the one that holds.  And once an exit stop has come (here, or queued for
+        the loop), a pending thread blocked in execve() is given up: execve
+        kills the other threads and waits until they are reaped, which takes
+        the exit stops that only the loop lets go, so it cannot report before
+        (torture finding I).  It runs no old code again: the new image has
+        none of our traps.
         """
         pending = {t.tid: t for t in threads}
         got: dict[Thread, int] = {}
+        reported: dict[int, Thread] = {}
+        exiting = self._exit_stop_queued()
         while pending:
             try:
-                tid, status = kernel.wait_tracees(nohang=self.only_leader(pending))
-                if tid == 0:  # nothing yet: look at the leader (/proc), then block
-                    if pending[next(iter(pending))].process.leader_cannot_report():
+                tid, status = kernel.wait_tracees(nohang=exiting or self.only_leader(pending))
+                if tid == 0:  # nothing yet: drop who cannot report (/proc), then block
+                    if not self._drop_unable_to_report(pending, exiting):
                         break
                     tid, status = kernel.wait_tracees()
             except ChildProcessError:
                 break
             if tid in pending:
-                got[pending.pop(tid)] = status
+                reported[tid] = pending.pop(tid)
+                got[reported[tid]] = status
+            elif tid in reported:
+                got[reported[tid]] = status  # SIGKILL took it out of the stop it reported
             else:
                 self.set_aside(tid, status)
+            exiting = exiting or _is_exit_stop(status)
         return got
+
+    def _drop_unable_to_report(self, pending: dict[int, Thread], exiting: bool) -> bool:
+        """Give up the pending threads that cannot report now; is any left to wait for?"""
+        if exiting:
+            for tid, thread in list(pending.items()):
+                nr = procfs.blocked_in_syscall(tid)
+                if nr is not None and thread.arch.syscall_name(nr) in _EXEC_CALLS:
+                    del pending[tid]
+        if self.only_leader(pending) \
+                and pending[next(iter(pending))].process.leader_cannot_report():
+            return False
+        return bool(pending)
+
+    def _exit_stop_queued(self) -> bool:
+        """Is an exit stop waiting for the loop (a thread killed, by an execve say)?"""
+        return any(_is_exit_stop(status) for _, status in self.tables.deferred) \
+            or any(_is_exit_stop(status) for _, status in self.tables.strays)
+
+    def _supersede(self, tid: int, status: int) -> bool:
+        """A held thread reported again: SIGKILL took it out of its deferred stop.
+
+        Only SIGKILL wakes a thread from a ptrace stop we did not resume; the
+        stop it was in is gone, so its deferred status is replaced (handled as
+        it was, the thread would be resumed from a stop it is no longer in, and
+        its exit stop would never be reported).
+        """
+        for index, (deferred, _old) in enumerate(self.tables.deferred):
+            if deferred == tid:
+                self.tables.deferred[index] = (tid, status)
+                return True
+        return False
+
+    def _take_newer_status(self, tid: int) -> int | None:
+        """A status set aside for a thread held by a step-over: newer than the one held."""
+        for entry in self.tables.strays:
+            if entry[0] == tid:
+                self.tables.strays.remove(entry)
+                return entry[1]
+        return None
 
     @staticmethod
     def only_leader(pending: dict[int, Thread]) -> bool:
@@ -97,11 +151,14 @@ class Holding:
         thread = self.tables.threads.get(tid)
         if thread is not None and thread.state not in (State.HELD, State.GONE):
             self.tables.defer(thread, status)
-        else:
+        elif thread is None or thread.state != State.HELD or not self._supersede(tid, status):
             self.tables.strays.append((tid, status))
 
     def release(self, held: list[tuple[Thread, int]]) -> None:
         for other, status in held:
+            newer = self._take_newer_status(other.tid)
+            if newer is not None:
+                status = newer  # SIGKILL took it out of the stop we held (see _supersede)
             if (os.WIFSTOPPED(status) and kernel.event_of(status) == kernel.PTRACE_EVENT_STOP
                     and os.WSTOPSIG(status) == signal.SIGTRAP and not other.interrupt_report):
                 # Only our interrupt stopped it: let it go on as it was.
@@ -114,3 +171,10 @@ class Holding:
     def hold_running(self, process: Process) -> list[tuple[Thread, int]]:
         """Interrupt every running or listening thread (to write their debug registers)."""
         return self.hold(process, None, (State.RUNNING, State.LISTENING))
+
+
+_EXEC_CALLS = ("execve", "execveat")
+
+
+def _is_exit_stop(status: int) -> bool:
+    return os.WIFSTOPPED(status) and kernel.event_of(status) == kernel.PTRACE_EVENT_EXIT

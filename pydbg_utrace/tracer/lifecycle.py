@@ -42,8 +42,9 @@ class Lifecycle:
         self.exit_pidfd: int | None = None  # the tracer thread's pidfd, opened by close
 
     def connect(self, loop: ports.Waking, holding: ports.Holding, resumer: ports.Resuming,
-                stops: ports.StopHandling) -> None:
+                stops: ports.StopHandling, seccomp_stops: ports.SeccompSide) -> None:
         self.loop = loop
+        self.seccomp = seccomp_stops
         self.holding = holding
         self.resumer = resumer
         self.stops = stops
@@ -59,7 +60,7 @@ class Lifecycle:
     def launch(self, plan: LaunchPlan, kill_on_exit: bool) -> Process:
         """Fork, seize and exec ``plan``; the process is held before its first instruction."""
         # seccomp hook: the filter only if the kernel's order of stops is right
-        plan = replace(plan, filter_program=self.checked_filter(plan.filter_program))
+        plan = replace(plan, filter_program=self.seccomp.checked_filter(plan.filter_program))
         go_r, go_w = os.pipe()
         err_r, err_w = os.pipe()
         pid = os.fork()
@@ -443,15 +444,3 @@ class Lifecycle:
                 return
             if tid != self.loop.waker:
                 self.stops.on_status(tid, status)
-
-    def checked_filter(self, program: seccomp.FilterProgram | None
-                       ) -> seccomp.FilterProgram | None:
-        """The program to install, once the kernel's order of stops is known to be right."""
-        if program is None:
-            return None
-        problem = seccomp.order_problem()
-        if problem:
-            log.warning("seccomp filter is requested but unavailable (%s): every system "
-                        "call stops", problem)
-            return None
-        return program

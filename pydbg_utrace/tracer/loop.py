@@ -35,6 +35,7 @@ log = logging.getLogger("pydbg_utrace")
 
 class FastLane(Protocol):
     def on_syscall(self, thread: Any) -> bool: ...
+    def something_ran(self) -> None: ...
 
 
 class Loop:
@@ -93,6 +94,7 @@ class Loop:
             pass  # the tracer is replacing it; it drains the queue anyway
 
     def drain(self) -> None:
+        self.fast.something_ran()
         while self.requests:
             fn, args, future = self.requests.popleft()
             try:
@@ -160,6 +162,7 @@ class Loop:
                     thread = self.tables.threads.get(tid)
                     if thread is not None and self.fast.on_syscall(thread):
                         continue
+                self.fast.something_ran()
                 self.stops.on_status(tid, status)
             except BaseException:  # a bug of ours must not stop every tracee
                 log.exception("while handling status %#x of thread %d", status, tid)

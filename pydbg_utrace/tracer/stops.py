@@ -16,7 +16,7 @@ import os
 import signal
 from collections.abc import Callable
 
-from .. import kernel, procfs, seccomp, signals
+from .. import kernel, procfs, signals
 from ..engine import Report
 from ..events import Event, JobControl, Resume, SyscallAction
 from ..hooks import Hooks
@@ -46,14 +46,15 @@ class Stops:
             StopKind.EXEC: lambda thread, sig, event: self.on_exec(thread),
             StopKind.EXIT: lambda thread, sig, event: self.on_exit(thread),
             StopKind.VFORK_DONE: lambda thread, sig, event: self.on_vfork_done(thread),
-            StopKind.SECCOMP: lambda thread, sig, event: self.on_seccomp(thread),
+            StopKind.SECCOMP: lambda thread, sig, event: self.seccomp.on_seccomp(thread),
             StopKind.OTHER: lambda thread, sig, event: self.resumer.resume(thread),
         }
 
     def connect(self, reporter: ports.Reporting, resumer: ports.Resuming,
                 traps: ports.TrapHandling, lifecycle: ports.Letting,
-                control: ports.Detaching) -> None:
+                control: ports.Detaching, seccomp_stops: ports.SeccompSide) -> None:
         self.reporter = reporter
+        self.seccomp = seccomp_stops
         self.resumer = resumer
         self.traps = traps
         self.lifecycle = lifecycle
@@ -134,6 +135,8 @@ class Stops:
             else:
                 nr = thread.arch.syscall_number_at_exit(self.resumer.registers(thread))
                 info.nr = -1 if nr is None else nr
+                if thread.lane is not None:  # (maybe the lane's unread entry: read the next)
+                    thread.lane.fetch_entry = True
             if thread.abort_result is not None:
                 value, err = thread.abort_result
                 thread.abort_result = None
@@ -414,25 +417,3 @@ class Stops:
             del self.tables.threads[thread.tid]
         if thread.process is not None and thread.process.threads.get(thread.tid) is thread:
             del thread.process.threads[thread.tid]
-
-    def on_seccomp(self, thread: Thread) -> None:
-        """A ``PTRACE_EVENT_SECCOMP`` stop: the entry of a traced call, or a repeat."""
-        try:
-            info = kernel.get_syscall_info(thread.tid)
-        except kernel.NoSuchProcessError:
-            return  # killed meanwhile: its exit stop follows
-        scope = thread.syscall_scope
-        if scope is None and thread.process is not None:
-            scope = thread.syscall_scope = seccomp.scope_of(thread)
-        if scope is None or scope.repeated_entry(info.nr) \
-                or info.op != kernel.PTRACE_SYSCALL_INFO_SECCOMP:
-            # Reported at its entry stop already (the full path), or a filter
-            # not ours: nothing new to tell.
-            self.resumer.resume(thread)
-            return
-        info.op = kernel.PTRACE_SYSCALL_INFO_ENTRY  # the same report as an entry stop's
-        thread.syscall = info
-        report = Report(self.tracer, thread, Event.NONE)
-        report.syscall = info
-        self.report_syscall_entry(thread, report)
-        self.resumer.resume(thread)

@@ -146,6 +146,12 @@ class Traps:
         address = self.resumer.registers(thread).pc
         thread.stepping = False  # (a step owed from a step-over cut short is not: see below)
         held = self.holding.hold_others(thread)
+        if thread.state == State.HELD:
+            # SIGKILL (an execve's or a group exit's) took it out of this stop into
+            # its exit stop meanwhile (deferred): no instruction to step over now.
+            thread.stop.regs = None
+            self.holding.release(held)
+            return
         table = thread.process.breakpoints
         regs = thread.stop.regs
         if regs is not None and (regs.changed or regs.extra_changed):

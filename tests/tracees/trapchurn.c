@@ -6,7 +6,11 @@
      "main-exit"  the main thread calls pthread_exit(); a new thread reads the
                   commands from then on, and answers once the leader is a
                   zombie (State Z in /proc/PID/task/PID/stat)     -> "main gone"
-   EOF exits 0 (exit() from whichever thread reads the commands). */
+   EOF exits 0 (exit() from whichever thread reads the commands).
+   "trapchurn exec N": no commands; N threads call target() in a loop, the
+   main thread calls pthread_exit(), and another thread, once the leader is a
+   zombie and target() has run 100 times, execs this program again as
+   "trapchurn exec-done", which prints "exec done" and exits 0. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
@@ -74,9 +78,36 @@ static void *commands(void *arg) {
     exit(0);
 }
 
-int main(void) {
+static char self_path[4096];  /* read at the start: a zombie leader's /proc/self has no exe */
+
+static void *exec_when_ready(void *arg) {
+    (void)arg;
+    while (leader_state() != 'Z' || __atomic_load_n(&total, __ATOMIC_SEQ_CST) < 100)
+        sched_yield();
+    execl(self_path, "trapchurn", "exec-done", (char *)NULL);
+    perror("execl");
+    exit(2);
+}
+
+static int exec_from_a_thread(int n) {
+    n = n < 1 ? 1 : n > 64 ? 64 : n;
+    ssize_t len = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+    if (len < 0) return 2;
+    self_path[len] = 0;
+    for (int i = 0; i < n; i++) pthread_create(&workers[i], NULL, worker, NULL);
+    pthread_t execer;
+    pthread_create(&execer, NULL, exec_when_ready, NULL);
+    pthread_exit(NULL);
+}
+
+int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc > 1 && strcmp(argv[1], "exec-done") == 0) {
+        printf("exec done\n");
+        return 0;
+    }
     printf("%p %d\n", (void *)target, getpid());
+    if (argc > 2 && strcmp(argv[1], "exec") == 0) return exec_from_a_thread(atoi(argv[2]));
     commands(NULL);  /* returns only for "main-exit" */
     pthread_t reader;
     pthread_create(&reader, NULL, commands, (void *)1);
