@@ -205,9 +205,14 @@ class Tracer:
         return self._loop.gone_error()
 
     def _registers(self, thread: Thread) -> Any:
+        # (Report.regs, from a callback: the thread's registers are read -- and
+        # maybe written -- outside the lane's knowledge; like any call into the
+        # tracer, the lane must look again: write them back, read afresh.)
+        self._fast.something_ran()
         return self._resumer.registers(thread)
 
     def _set_syscall_result(self, thread: Thread, value: int, err: int | None) -> None:
+        self._fast.something_ran()  # (an abort's result, or registers: see _registers)
         self._controller.set_syscall_result(thread, value, err)
 
     def _set_events(self, att: Attachment, events: Event) -> None:
