@@ -118,12 +118,11 @@ class FastLane:
         else:
             calls = plan.exit
         thread.stop.event = event
-        reporting = self.reporting
-        reporting.thread = thread
+        self.reporting.thread = thread
         try:
             decision = lane.run(plan, calls, event, report, self.running)
         finally:
-            reporting.thread = None
+            self.reporting.thread = None
         if decision is not None or report.syscall_action is _ABORT \
                 or _getrefcount(report) > 3:
             # Left the lane (or an engine kept the report): from here on the
