@@ -13,7 +13,7 @@ real tracee held in a syscall-entry stop (so the ptrace requests are real):
 * ``dispatch.report`` with 1 and 8 engines that answer None;
 * ``Tracer._wants_syscalls``, called by every resume;
 * the fast lane's pieces (docs/architecture.md): the request without ctypes
-  argument conversion, the undecoded syscall info, ``lane.run``.
+  argument conversion, decoding the syscall info, ``lane.run``.
 
 Nothing here asserts: it prints a table.  It compiles the tracee
 (``bench/tracee.c`` into ``bench/_build/tracee``) if bench/run has not.
@@ -144,7 +144,7 @@ def main() -> int:
         ("Report + dispatch.report, 8 engines", lambda: report_once(eight)),
         ("fast lane: kernel.fetch_syscall_info() (no argtypes)",
          lambda: kernel.fetch_syscall_info(pid)),
-        ("fast lane: SyscallInfo.undecoded(raw)", lambda: kernel.SyscallInfo.undecoded(raw)),
+        ("fast lane: SyscallInfo.from_raw(raw) (decode)", lambda: kernel.SyscallInfo.from_raw(raw)),
         ("fast lane: lane.run, 1 engine", lambda: lane.run(plan1, plan1.exit, exit_, r, ran)),
         ("fast lane: lane.run, 8 engines", lambda: lane.run(plan8, plan8.exit, exit_, r, ran)),
     ]

@@ -20,6 +20,14 @@ decoded when the logger first reads it), writing strace's lines into
 ``--call`` picks the system call (default getppid, the bench tracee's);
 ``--profile`` prints cProfile's top costs of the ``logger`` row.  Nothing
 here asserts: it prints a table (µs per call, i.e. per two stops).
+
+``--cpu`` instead runs bench/run's raw-c, api-1 and cli-log commands (built by
+bench/run) pinned on one CPU, paired in rounds, and compares their **CPU
+time** (user + system of the command and its tracee, from ``wait4``), not
+their wall time: on a machine shared with other work, wall time counts the
+others' turns on the CPU and CPU time does not (it still grows with their
+cache pollution).  µs/stop = (cpu(N) - cpu(0)) / 2N, best of the rounds;
+``--core DIR`` (repeatable) adds a cli-log row with the core found in DIR.
 """
 
 from __future__ import annotations
@@ -115,12 +123,59 @@ def time_logger(n: int, nr: int, decoded: bool, only_info: bool = False) -> floa
     return took / n * 1e6
 
 
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+
+
+def cpu_of(argv: list[str], root: Path) -> float:
+    """CPU seconds (user + system) of ``argv`` and the children it waited for."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    with open(os.devnull, "r+b") as null:
+        pid = os.posix_spawn(argv[0], argv, env, file_actions=[
+            (os.POSIX_SPAWN_DUP2, null.fileno(), fd) for fd in (0, 1, 2)])
+        _, status, usage = os.wait4(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(argv)}: exit status {status:#x}")
+    return usage.ru_utime + usage.ru_stime
+
+
+def paired_cpu(calls: int, rounds: int, cores: list[str]) -> None:
+    tracee = str(BENCH / "_build" / "tracee")
+    cli = [sys.executable, "-m", "pydbg_utrace", "trace", "-o", os.devnull, "--"]
+    rows = [("untraced", [], ROOT), ("raw-c", [str(BENCH / "_build" / "raw_tracer")], ROOT),
+            ("api-1", [sys.executable, str(BENCH / "engines.py"), "count", "--engines", "1",
+                       "--"], ROOT), ("cli-log", cli, ROOT)]
+    rows += [(f"cli-log (core {core})", cli, Path(core)) for core in cores]
+    cpu = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {max(cpu)})
+    best: dict[str, list[float]] = {name: [1e9, 1e9] for name, _, _ in rows}
+    for _ in range(rounds):
+        for name, argv, root in rows:
+            for k, n in enumerate((calls, 0)):
+                best[name][k] = min(best[name][k], cpu_of([*argv, tracee, str(n)], root))
+    print(f"CPU time, {calls} calls, best of {rounds}, pinned on CPU {max(cpu)}; "
+          f"load average {os.getloadavg()[0]:.2f}")
+    base = best["untraced"][0] - best["untraced"][1]
+    per_stop = {name: ((b[0] - b[1]) - base) / (2 * calls) * 1e6 for name, b in best.items()}
+    print(f"{'row':<40} {'cpu µs/stop':>12} {'× raw C':>8}")
+    for name, _, _ in rows[1:]:
+        print(f"{name:<40} {per_stop[name]:12.2f} {per_stop[name] / per_stop['raw-c']:8.2f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=100_000)
     parser.add_argument("--call", default="getppid")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--cpu", action="store_true", help="paired CPU times of the real rows")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--core", action="append", default=[],
+                        help="with --cpu: also cli-log with the core in this DIR (repeatable)")
     args = parser.parse_args()
+    if args.cpu:
+        paired_cpu(args.calls, args.rounds, args.core)
+        return 0
     nr = arches.host().syscall_number_of(args.call)
     if args.profile:
         import cProfile

@@ -36,6 +36,7 @@ from pydbg_utrace import (
 from pydbg_utrace.memory import read_string
 
 from . import decode
+from .decode.multiplexed import subcall_name
 from .following import FollowingEngine
 from .trace_options import TraceOptions
 
@@ -290,12 +291,13 @@ class SyscallLogger(FollowingEngine):
             traced = self._traced(thread)
         info = report.syscall
         nr = info.nr
-        name = traced.calls.get(nr) or self._name(thread, traced, nr)
+        raw = traced.calls.get(nr) or self._name(thread, traced, nr)
+        name = subcall_name(raw, info.args)  # -e trace=connect: s390x's socketcall(3, ...) too
         trace = self._trace
         if trace is not None and name not in trace:  # -e trace=: its exit need no decoding
             self._pending[tid] = decode.Pending(None, "", [], name=name)
             return
-        pending = decode.decode_entry(traced.abi, name, info.args, traced.memory, self.options,
+        pending = decode.decode_entry(traced.abi, raw, info.args, traced.memory, self.options,
                                       info.stack_pointer, traced.paths)
         self._pending[tid] = pending
         if self._call_times:

@@ -16,6 +16,7 @@ from typing import TextIO
 
 from pydbg_utrace import Attachment, Event, Report
 
+from .decode.multiplexed import subcall_name
 from .following import FollowingEngine
 
 
@@ -53,6 +54,7 @@ class SyscallSummary(FollowingEngine):
         self.sort_key = SORTS[sort_by]  # -S
         self.rows: dict[str, CallStats] = {}
         self._entered: dict[int, int] = {}  # tid -> monotonic ns of its pending call's entry
+        self._names: dict[int, str] = {}  # tid -> its pending call's name, as strace counts it
 
     def count(self, name: str, nr: int, failed: bool, ns: int = 0) -> None:
         if self.names is not None and name not in self.names:
@@ -65,21 +67,33 @@ class SyscallSummary(FollowingEngine):
     def report_syscall_entry(self, att: Attachment, report: Report) -> None:
         if not report.resumed:  # shown again after a STOP: the same call, timed from the first
             self._entered[att.thread.tid] = time.monotonic_ns()
+        info = report.syscall  # socketcall and ipc count as the call they carry (strace)
+        self._names[att.thread.tid] = subcall_name(att.thread.arch.syscall_name(info.nr),
+                                                   info.args)
 
     def report_syscall_exit(self, att: Attachment, report: Report) -> None:
         info = report.syscall
         entered = self._entered.pop(att.thread.tid, None)
         ns = time.monotonic_ns() - entered if entered is not None else 0
-        self.count(att.thread.arch.syscall_name(info.nr), info.nr, info.is_error, ns)
+        name = self._names.pop(att.thread.tid, None)
+        if name is None:
+            # ppc64 reports no number at the exit of the launch's execve (the exec reset
+            # regs->trap): the only call whose entry we never see is that one.
+            name = att.thread.arch.syscall_name(info.nr) if info.nr >= 0 else "execve"
+        self.count(name, info.nr, info.is_error, ns)
 
     def report_exec(self, att: Attachment, report: Report) -> None:
         if report.old_tid is not None and report.old_tid != att.thread.tid:  # a non-leader's
             entered = self._entered.pop(report.old_tid, None)  # execve: it returns as the leader
             if entered is not None:
                 self._entered[att.thread.tid] = entered
+            name = self._names.pop(report.old_tid, None)
+            if name is not None:
+                self._names[att.thread.tid] = name
 
     def report_exit(self, att: Attachment, report: Report) -> None:
         self._entered.pop(att.thread.tid, None)  # exit_group & co. never return: not counted
+        self._names.pop(att.thread.tid, None)
 
     def table(self) -> str:
         """strace's ``-c`` table, column widths and all (strace's src/count.c)."""

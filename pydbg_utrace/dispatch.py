@@ -26,7 +26,8 @@ Theory of operation (kernel/utrace.c, seed 004):
   disposition counts too.
 * A callback that raises -- anything, ``SystemExit`` and ``KeyboardInterrupt``
   included: it runs on the tracer thread, which must outlive it -- is treated
-  as DETACH and reported in ``failed``.
+  as DETACH and reported in ``failed``; but :class:`ReportCutShort` (the
+  thread died under the report) ends the report, blaming nobody.
 """
 
 from __future__ import annotations
@@ -75,6 +76,16 @@ class Reported(Protocol):
     syscall_action: SyscallAction | None
 
 
+class ReportCutShort(Exception):
+    """Raised inside a callback by the report itself when the thread died under it.
+
+    (A group exit killed it after its stop, so what the report reads lazily
+    -- a syscall stop's info -- is gone.)  Not the engine's fault: it is not
+    detached, and the report ends there, the engines after it not called,
+    as a stop whose thread dies before it is reported is not reported at all.
+    """
+
+
 @dataclass(slots=True)
 class Decision:
     """What the engines decided, for the tracer to carry out."""
@@ -87,6 +98,7 @@ class Decision:
     failed: list = field(default_factory=list)  # (attachment, exception)
     called: int = 0  # how many callbacks ran
     hold: bool = False  # the signal goes back on the queue
+    cut: bool = False  # the thread died under the report (ReportCutShort)
 
 
 def normalize(answer: object) -> Action:
@@ -155,6 +167,8 @@ def report_rest(order: Sequence[Attached], event: Event, report: Reported, decis
     wanted = event if wanted is None else wanted
     wanted_bits = int(wanted)
     for att in order:
+        if decision.cut:
+            break
         # int.__and__: the IntFlag operator builds a new Event each time, a
         # cost paid for every engine at every stop.
         if _and(att.events, _QUIESCE) and _still_attached(att, gone):
@@ -201,6 +215,10 @@ def combine(att: Attached, answer: object, failure: BaseException | None, report
     counted in ``decision.called``.
     """
     if failure is None and answer is None:  # the common answer, "resume": nothing to combine
+        _move(att, decision.stopped, decision.released)
+        return
+    if isinstance(failure, ReportCutShort):  # the thread died: nobody's fault, the report ends
+        decision.cut = True
         _move(att, decision.stopped, decision.released)
         return
     if failure is None:

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from pydbg_utrace import arch as arches
+from pydbg_utrace.engines.decode.multiplexed import carriers_of
 from pydbg_utrace.engines.syscall_classes import CLASSES
 from pydbg_utrace.engines.trace_options import Injection, TraceOptions
 
@@ -453,4 +454,9 @@ def traced_numbers(options: TraceOptions, arch: arches.Arch) -> frozenset[int] |
             numbers.add(arch.syscall_number_of(name))
         except KeyError:
             continue  # a name strace knows and this arch's table lacks
+    for carrier in carriers_of(wanted):  # s390x's glibc connects through socketcall, say
+        try:
+            numbers.add(arch.syscall_number_of(carrier))
+        except KeyError:
+            continue  # x86_64 has neither socketcall nor ipc
     return frozenset(numbers)

@@ -10,8 +10,7 @@ it uses:
   an exit the next entry (anything in between -- a signal, an event, exec,
   an interrupt -- is another kind of stop, which forgets it).
 * **GET_SYSCALL_INFO** is requested at an entry or an exit only when an
-  engine reads ``report.syscall``; its bytes are decoded on first read
-  (:meth:`kernel.SyscallInfo.undecoded`).  An exit carries the entry's number
+  engine reads ``report.syscall``.  An exit carries the entry's number
   and arguments: the entry's info where it was read, else the exit stop's
   registers (``Arch.syscall_at_exit``).  Where the registers lose them
   (``Arch.keeps_syscall_at_exit`` false), or while the thread's exit reports
@@ -21,7 +20,7 @@ it uses:
 
 from __future__ import annotations
 
-from . import kernel
+from . import dispatch, kernel
 from .engine import Report
 from .events import Resume
 
@@ -39,7 +38,7 @@ _RESUME = Resume.RESUME
 class SyscallReport(Report):
     """A :class:`Report` for a syscall stop that fills only what is read.
 
-    ``syscall`` is fetched (exit) and decoded on first read; the fields a
+    ``syscall`` is fetched on first read; the fields a
     syscall report does not use read as ``None`` (``resumed`` as False)
     without being set one by one at every stop.  The tracer reuses one for
     the thread's next stop (:meth:`renew`) only if nothing else holds a
@@ -74,13 +73,18 @@ class SyscallReport(Report):
         if info is not _UNREAD:
             return info
         thread = self.thread
-        info = kernel.SyscallInfo.undecoded(kernel.fetch_syscall_info(thread.tid))
+        try:
+            info = kernel.SyscallInfo.from_raw(kernel.fetch_syscall_info(thread.tid))
+            if info.op == EXIT:
+                entry = self._entry
+                if entry is not None:
+                    info.nr, info.args = entry.nr, entry.args
+                else:  # the entry was not read (nobody asked then): the registers have it
+                    info.nr, info.args = _entry_from_registers(thread)
+        except kernel.NoSuchProcessError as exc:
+            # Killed (a group exit) since it stopped: not the reading engine's fault.
+            raise ThreadGoneError(exc.errno, exc.request, exc.pid) from None
         if info.op == EXIT:
-            entry = self._entry
-            if entry is not None:
-                info.nr, info.args = entry.nr, entry.args
-            else:  # the entry was not read (nobody asked then): the registers have it
-                info.nr, info.args = _entry_from_registers(thread)
             if thread.lane is not None:
                 thread.lane.fetch_entry = True  # this thread's exits read it: read entries
         elif info.op == ENTRY:
@@ -91,6 +95,10 @@ class SyscallReport(Report):
     @syscall.setter
     def syscall(self, value: kernel.SyscallInfo | None) -> None:
         self._info = value
+
+
+class ThreadGoneError(kernel.NoSuchProcessError, dispatch.ReportCutShort):
+    """``report.syscall`` of a thread killed since its stop (see dispatch.ReportCutShort)."""
 
 
 def _entry_from_registers(thread) -> tuple[int, tuple[int, ...]]:

@@ -28,3 +28,21 @@ def test_hotpath_prints_a_row_for_every_piece():
     assert len(rows) >= 10, done.stdout
     for row in rows:
         assert float(row.rsplit(maxsplit=1)[1]) >= 0, row
+
+
+@pytest.mark.live
+def test_steps_counts_what_one_stop_runs():
+    # Counts, not times: one engine's stop waits once and resumes once, and
+    # its bytecodes are those of the lane (the driver's own are not counted).
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "steps.py"), "--engines", "1",
+                           "--calls", "50"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| checkout |")]
+    assert len(rows) == 1, done.stdout
+    _, core, engines, bytecodes, calls, top, _ = rows[0].split("|")
+    assert engines.strip() == "1" and float(bytecodes) > 0
+    per_stop = {name: float(n) for name, n in (c.split() for c in calls.split(","))}
+    # (50 calls: the start-up's few stops of other kinds show in the second digit)
+    assert abs(per_stop["wait_tracees"] - 1) < 0.1, calls
+    assert abs(per_stop["resume_syscall"] - 1) < 0.1, calls
+    assert "_on_syscall_fast" in top and "counting_wait" not in top, top

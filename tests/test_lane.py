@@ -7,18 +7,22 @@ from one drawn script -- None, any Resume, dispositions, malformed answers,
 exceptions, detaching another engine or changing its events from inside a
 callback -- runs dispatch.report in one and lane.run in the other, and
 compares what every engine was shown, in which order, and the decision.
-No processes: pure, seeded by hypothesis.
+No processes: pure, seeded by hypothesis (one test asks the kernel about a pid it
+does not trace).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pydbg_utrace import dispatch, lane
+from pydbg_utrace import dispatch, kernel, lane
 from pydbg_utrace.events import Event, Resume, SignalAction, SyscallAction
+from pydbg_utrace.syscall_stop import SyscallReport
 
 SYSCALL_EVENTS = (Event.SYSCALL_ENTRY, Event.SYSCALL_EXIT)
 MASK_BITS = (Event.SYSCALL_ENTRY, Event.SYSCALL_EXIT, Event.EXEC, Event.SIGNAL)
@@ -48,6 +52,7 @@ ANSWERS = st.one_of(
     st.sampled_from(list(Resume)),
     st.tuples(st.sampled_from(list(Resume)), st.sampled_from(list(SyscallAction))),
     st.just("raise"),
+    st.just("gone"),  # the thread died under the report (dispatch.ReportCutShort)
     st.just("malformed"),
     st.tuples(st.just("detach"), st.integers(0, 7)),
     st.tuples(st.just("events"), st.integers(0, 7), st.integers(0, 15)),
@@ -82,6 +87,8 @@ class Engine:
         step = self.script.pop(0) if self.script else None
         if step == "raise":
             raise Boom(self.name)
+        if step == "gone":
+            raise dispatch.ReportCutShort(self.name)
         if step == "malformed":
             return "not an answer"
         if isinstance(step, tuple) and step[0] == "detach":
@@ -117,7 +124,7 @@ def names(atts) -> list:
 def summary(decision: dispatch.Decision) -> tuple:
     return (decision.action, decision.resume, names(decision.stopped), names(decision.released),
             names(decision.detached), [(a.engine.name, type(e)) for a, e in decision.failed],
-            decision.called, decision.hold)
+            decision.called, decision.hold, decision.cut)
 
 
 engines = st.integers(1, 6).flatmap(lambda n: st.tuples(
@@ -150,7 +157,7 @@ def test_the_lane_decides_as_dispatch_does(setup, event):
                   {name for name, *_ in by_dispatch.log}]
         assert summary(expected) == (Resume.RESUME, Resume.RESUME, [],
                                      names(expected.released), [], [], len(by_dispatch.log),
-                                     False)
+                                     False, False)
         assert sorted(names(expected.released)) == sorted(names(called))
     else:
         assert summary(got) == summary(expected)
@@ -178,3 +185,45 @@ def test_every_none_answer_stays_in_the_lane():
     plan = lane.Plan(world.atts)
     assert lane.run(plan, plan.exit, Event.SYSCALL_EXIT, FakeReport(), lane.Running()) is None
     assert [name for name, *_ in world.log] == ["e0", "e1", "e2"]
+
+
+def test_a_thread_dying_under_the_report_blames_no_engine_and_ends_the_report():
+    # The second engine's report.syscall found the thread killed (a group exit
+    # since its stop): nobody is detached, the third is not called -- on the
+    # lane and in dispatch alike.
+    for run in ("lane", "dispatch"):
+        world = build([3, 3, 3], [[], ["gone"], []])
+        if run == "lane":
+            plan = lane.Plan(world.atts)
+            decision = lane.run(plan, plan.exit, Event.SYSCALL_EXIT, FakeReport(), lane.Running())
+        else:
+            decision = dispatch.report(world.atts, Event.SYSCALL_EXIT, FakeReport())
+        assert [name for name, *_ in world.log] == ["e0", "e1"], run
+        assert decision.cut and decision.detached == [] and decision.failed == [], run
+        assert names(decision.released) == ["e0", "e1"] and decision.called == 2, run
+        assert not any(att.detached for att in world.atts), run
+
+
+def test_report_syscall_of_a_thread_killed_since_its_stop_cuts_the_report_short():
+    # The lazy read of a syscall report asks the kernel; a thread it no longer
+    # traces (here: one that was never a tracee) answers ESRCH.  The report
+    # says so with ReportCutShort (still a NoSuchProcessError for the tracer),
+    # which lane.run turns into a cut decision, no engine blamed.
+    class Thread:
+        tid = os.getpid()
+        lane = None
+        syscall = None
+
+    class Reader:
+        def report_syscall_exit(self, att, report):
+            report.syscall  # noqa: B018 (the read is the point)
+
+    report = SyscallReport(None, Thread(), Event.SYSCALL_EXIT, None, None)
+    with pytest.raises(dispatch.ReportCutShort) as caught:
+        report.syscall  # noqa: B018
+    assert isinstance(caught.value, kernel.NoSuchProcessError)
+    att = Att(Reader(), Event.SYSCALL_EXIT)
+    plan = lane.Plan([att])
+    decision = lane.run(plan, plan.exit, Event.SYSCALL_EXIT, report, lane.Running())
+    assert decision.cut and decision.detached == [] and decision.failed == []
+    assert not att.detached

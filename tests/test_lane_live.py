@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from pydbg_utrace import Engine, Event, kernel
+from pydbg_utrace import Engine, Event, Resume, kernel
 
 pytestmark = pytest.mark.live
 
@@ -195,3 +195,50 @@ def test_a_report_an_engine_keeps_or_writes_odd_fields_to_is_not_reused(tracer, 
         assert report.syscall.op == op
         assert op == (ENTRY if event == Event.SYSCALL_ENTRY else EXIT)
     assert engine.odd_seen_after_write == []
+
+
+class Counting(Engine):
+    events = Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT
+
+    def __init__(self):
+        self.exits = 0
+        self.att = None
+
+    def report_syscall_exit(self, att, report):
+        self.exits += 1
+
+
+class Cutter(Counting):
+    """At its 10th exit, detaches the other engine, or takes its exits away."""
+
+    def __init__(self, other: Counting, how: str):
+        super().__init__()
+        self.other, self.how = other, how
+        self.other_exits_then = -1
+
+    def report_syscall_exit(self, att, report):
+        super().report_syscall_exit(att, report)
+        if self.exits == 10:
+            self.other_exits_then = self.other.exits
+            if self.how == "detach":
+                self.other.att.control(Resume.DETACH)
+            else:
+                self.other.att.set_events(Event.SYSCALL_ENTRY)
+
+
+@pytest.mark.parametrize("how", ["detach", "set_events"])
+def test_an_engine_cut_off_by_an_earlier_one_is_not_called_in_the_same_report(tracer, tracee,
+                                                                               how):
+    # Exit reports go in attach order: the cutter (attached first) runs before
+    # the other in each, so the other must miss the 10th exit already.
+    other = Counting()
+    cutter = Cutter(other, how)
+    process = tracer.launch([tracee("seccomp_calls"), "ppid:50"])
+    for engine in (cutter, other):
+        engine.att = process.main_thread.attach(engine)
+        engine.att.set_events(engine.events)
+    process.start()
+    assert process.wait(timeout=60) is not None
+    assert cutter.exits > 50
+    assert cutter.other_exits_then == 9
+    assert other.exits == 9

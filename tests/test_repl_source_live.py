@@ -171,3 +171,49 @@ def test_a_long_source_step_reports_progress_and_the_count_reached(tracee, line,
     found = re.search(r"^Interrupted after ([\d,]+) instructions stepped, Thread 1", text, re.M)
     assert found, text
     assert int(found.group(1).replace(",", "")) >= counts[-1]
+
+
+def test_source_break_on_ppc64le_is_past_the_local_entry_and_the_prologue(tmp_path):
+    """ELFv2 with DWARF: `break f` goes past the local entry (st_other) and past the
+    prologue, to the address and line gdb-multiarch gives (-O0: the stack frame set
+    up; a direct call enters at the local entry, so a breakpoint before it is missed)."""
+    import io
+    import shutil
+    import subprocess
+
+    from pydbg_utrace.repl.debugger import Debugger
+
+    compiler = "powerpc64le-linux-gnu-gcc"
+    for tool in (compiler, "readelf", "gdb-multiarch"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"needs {tool} (apt-get install gcc-powerpc64le-linux-gnu "
+                        "binutils gdb-multiarch)")
+    here = os.path.join(os.path.dirname(__file__), "tracees")
+    checked = 0
+    for source, names in (("src_demo.c", ("fact", "main", "sum_first", "marker", "on_signal")),
+                          ("src_returns.c", ("half_of", "make_pair", "make_big", "initial"))):
+        shutil.copy(os.path.join(here, source), tmp_path / source)
+        binary = tmp_path / f"{source}.ppc64le"
+        subprocess.run([compiler, "-O0", "-g", "-o", str(binary), source], cwd=tmp_path,
+                       check=True)
+        table = subprocess.run(["readelf", "-sW", str(binary)], capture_output=True,
+                               text=True, check=True).stdout
+        gdb = subprocess.run(["gdb-multiarch", "-batch", "-nx",
+                              *[arg for n in names for arg in ("-ex", f"break {n}")],
+                              str(binary)], cwd=tmp_path, capture_output=True, text=True,
+                             timeout=120).stdout
+        dbg = Debugger(io.StringIO())
+        dbg.session.program = [str(binary)]
+        for name in names:
+            assert dbg.execute(f"break {name}")
+            ours = dbg.out.getvalue().splitlines()[-1]
+            number = ours.split()[1]
+            theirs = re.search(rf"^Breakpoint {number} at .*$", gdb, re.M)
+            assert theirs and ours == theirs.group(0), (name, ours, gdb)
+            row = re.search(rf"^\s*\d+: ([0-9a-f]+)\s+\d+ FUNC\s+\w+\s+\w+\s+"
+                            rf"(?:\[<localentry>: (\d+)\])?.*\s{name}$", table, re.M)
+            local_entry = int(row.group(1), 16) + int(row.group(2) or 0)
+            address = int(re.search(r" at (0x[0-9a-f]+):", ours).group(1), 16)
+            assert address > local_entry, (name, ours)  # past it: the prologue skipped
+            checked += row.group(2) is not None
+    assert checked >= 4  # functions with a TOC setup, i.e. a local entry 8 bytes on

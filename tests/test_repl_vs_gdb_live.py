@@ -5,7 +5,7 @@ Each session is a list of commands.  Both debuggers run them as ``-ex``
 commands with a marker (``echo @@@N``) before each, so every command's answer
 is the text between two markers; answers are compared line by line.  What is
 normalised is only what must differ: gdb's libthread_db banners, the pid in
-``[Inferior 1 (process N) exited ...]``, our echo of each command
+``[Inferior 1 (process N) exited ...]`` and in ``info proc``'s first line, our echo of each command
 (``(pydbg) CMD``), and the tracee's own ``leaf`` line.  Errors go to stderr in
 both (gdb's convention), so an error is an empty answer on both sides.
 
@@ -14,7 +14,8 @@ stack are the same to the byte: ASLR off (both defaults), no shell between
 (``set startup-with-shell off``), the same environment (gdb's LINES/COLUMNS
 unset), the same absolute path as argv[0].  The tracee is
 tests/tracees/src_demo.c (test_source_gdb.py's), built as ``src_demo.c`` in a
-temporary folder so that both print the same file names.
+temporary folder so that both print the same file names; tests/tracees/src_returns.c
+(finish's return values, steps landing on conditional breakpoints) likewise.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ pytestmark = [pytest.mark.live,
                                  reason="needs gdb and a C compiler (apt-get install gdb gcc)"),
               pytest.mark.skipif(os.uname().machine != "x86_64",
                                  reason="the sessions' expectations are x86_64 (gdb on the host)")]
-TIMEOUT = 180
+TIMEOUT = 180 * float(os.environ.get("PYDBG_UTRACE_TIMEOUT_SCALE", "1"))  # a bound, not a goal
 OURS = [sys.executable, "-m", "pydbg_utrace.cli"]
 GDB_SETUP = ["set pagination off", "set width 0", "set confirm off",
              "set startup-with-shell off", "unset environment LINES",
@@ -82,20 +83,53 @@ OPTIMIZED = [
     "set var counter = 7", "p counter", "finish", "next", "next", "break sum_first",
     "continue", "info args", "info locals", "bt", "next", "next", "info locals", "finish",
 ]
+# next/until landing on a conditional breakpoint (false: the step goes on; true: it
+# stops there, "Breakpoint N, "), an ignore count spent by steps, a false condition
+# in a function that next steps over; finish of float, double, long double and of
+# small structs (rax/rdx, xmm0/xmm1, in memory).  tests/tracees/src_returns.c.
+STEP_ONTO_BREAKPOINTS = [
+    "break 28", "run", "break 29 if i == 2", "next", "next", "next", "next", "next",
+    "info breakpoints", "p i", "ignore 2 1", "next", "next", "next", "next", "next",
+    "info breakpoints", "p i", "delete", "break 29 if i == 5", "until", "until", "until",
+    "until", "p i", "info breakpoints", "delete", "break half_of if n == 4",
+    "break third_of if n == 4", "next", "next", "next", "next", "bt", "finish",
+]
+RETURNS = [
+    "break half_of", "break third_of", "break make_pair", "break make_mixed",
+    "break make_floats", "break make_big", "break make_twin", "break quarter_of",
+    "break initial", "run", "finish", "p $", "continue", "finish", "p $ * 3", "continue",
+    "finish", "p $.b", "continue", "finish", "continue", "finish", "continue", "finish",
+    "p $.v[3]", "continue", "finish", "continue", "finish", "continue", "finish",
+    "p/x $", "info breakpoints",
+]
+# info frame (frame base, saved registers, main without "called by", asm units,
+# name@entry arguments), x/a naming what addresses point to, info proc.
+FRAMES = [
+    "break fact if n==2", "run", "info frame", "up", "info frame", "frame 3", "info frame",
+    "frame 4", "info frame", "x/2a &shapes[0].op", "x/a &first", "x/4a $sp",
+    "break sum_first", "continue", "info frame", "up", "info frame", "break marker",
+    "continue", "info frame", "info proc",
+]
 SESSIONS = {"recursion": ("O0", RECURSION), "signal-and-loop": ("O0", SIGNAL_AND_LOOP),
             "libc-leaf": ("O0", LIBC_LEAF), "until-advance": ("O0", UNTIL_ADVANCE),
-            "O2": ("O2", OPTIMIZED)}
+            "O2": ("O2", OPTIMIZED), "step-onto-breakpoints": ("returns", STEP_ONTO_BREAKPOINTS),
+            "returns": ("returns", RETURNS), "returns-O2": ("returns-O2", RETURNS),
+            "frames": ("O0", FRAMES), "frames-O2": ("O2", FRAMES)}
 FLAGS = {"O0": ["-O0", "-g"], "O2": ["-O2", "-g"]}
+RETURNS_SOURCE = Path(__file__).parent / "tracees" / "src_returns.c"
+# (source file, flags) of each build
+BUILDS = {"O0": (SOURCE, FLAGS["O0"]), "O2": (SOURCE, FLAGS["O2"]),
+          "returns": (RETURNS_SOURCE, FLAGS["O0"]), "returns-O2": (RETURNS_SOURCE, FLAGS["O2"])}
 
 
 @pytest.fixture(scope="module")
 def programs(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("repl_vs_gdb")
-    shutil.copy(SOURCE, folder / "src_demo.c")
     built = {}
-    for name, flags in FLAGS.items():
+    for name, (source, flags) in BUILDS.items():
+        shutil.copy(source, folder / Path(source).name)
         binary = folder / f"demo_{name}"
-        subprocess.run(["cc", *flags, "-o", str(binary), "src_demo.c"], cwd=folder,
+        subprocess.run(["cc", *flags, "-o", str(binary), Path(source).name], cwd=folder,
                        check=True)
         built[name] = binary
     return built
@@ -125,6 +159,7 @@ def normalised(text: str) -> str:
     for line in text.splitlines():
         if line.startswith("(pydbg) ") or _BANNER.match(line):
             continue
+        line = re.sub(r"^process \d+$", "process N", line)  # info proc
         lines.append(re.sub(r"^\[Inferior 1 \(process \d+\)", "[Inferior 1 (process N)", line))
     return "\n".join(lines).strip("\n")
 

@@ -310,5 +310,47 @@ def test_return_values_of_the_integer_class_come_from_rax():
     wide = base("__int128", 16, "signed")
     assert return_value(wide, registers, X86_64).data == (2**64 - 5).to_bytes(8, "little") + \
         (7).to_bytes(8, "little")
+    # no FP registers given: a double is not guessed
     assert return_value(base("double", 8, "float"), registers, X86_64).optimized_out
     assert return_value(Type("struct", "s", 8), registers, X86_64).optimized_out
+
+
+def test_return_values_by_the_sysv_classes():
+    """Each eightbyte INTEGER (rax, rdx) or SSE (xmm0, xmm1), in order; long double in
+    st(0); larger, packed or long double members: in memory at rax (gdb's amd64_classify)."""
+    import struct as packing
+
+    from pydbg_utrace.source.regs import X86_64
+    from pydbg_utrace.source.returns import MEMORY, classify, return_value
+    from pydbg_utrace.source.types import Member
+    fp = bytearray(512)
+    fp[160:168] = packing.pack("<d", 1.5)  # xmm0
+    fp[176:184] = packing.pack("<d", 2.0)  # xmm1
+    fp[32:42] = bytes.fromhex("0000000000000080fe3f")  # st(0) = 0.5 (x87)
+    registers = {0: 0x1000, 1: 9}
+    double_t, float_t = base("double", 8, "float"), base("float", 4, "float")
+    int_t, long_t = base("int", 4, "signed"), base("long", 8, "signed")
+
+    def struct(*members: tuple[str, Type, int]) -> Type:
+        size = max(offset + m.size for _, m, offset in members)
+        return Type("struct", "s", (size + 7) // 8 * 8,
+                    members=[Member(n, m, offset) for n, m, offset in members])
+
+    def show(t: Type, read=None) -> str:
+        return Printer().value(return_value(t, registers, X86_64, bytes(fp), read))
+
+    assert show(double_t) == "1.5"
+    assert show(struct(("x", double_t, 0), ("n", long_t, 8))) == "{x = 1.5, n = 4096}"
+    assert show(struct(("n", long_t, 0), ("x", double_t, 8))) == "{n = 4096, x = 1.5}"
+    assert show(struct(("a", int_t, 0), ("b", int_t, 4))) == "{a = 4096, b = 0}"
+    assert show(struct(("x", double_t, 0), ("y", double_t, 8))) == "{x = 1.5, y = 2}"
+    assert show(struct(("f", float_t, 0), ("n", int_t, 4))) == "{f = 5.73971851e-42, n = 0}"
+    assert show(base("long double", 16, "float")) == "0.5"
+    big = struct(("a", long_t, 0), ("b", long_t, 8), ("c", long_t, 16))
+    assert classify(big) == MEMORY
+    memory = {0x1000: (1).to_bytes(8, "little") + (2).to_bytes(8, "little") +
+              (3).to_bytes(8, "little")}
+    assert show(big, lambda address, size: memory[address][:size]) == "{a = 1, b = 2, c = 3}"
+    assert return_value(big, registers, X86_64, bytes(fp)).optimized_out  # no memory given
+    packed = struct(("c", CHAR, 0), ("n", int_t, 1))
+    assert classify(packed) == MEMORY

@@ -17,7 +17,7 @@ from functools import cache
 from typing import NamedTuple
 
 from ..trace_options import TraceOptions
-from . import structs, tables
+from . import multiplexed, structs, tables
 from .abi import Abi
 from .memory import Memory
 from .prototypes import argument_kinds
@@ -33,7 +33,7 @@ class Context:
     """What renderers may look at: the call, its memory, the options, and at exit the result."""
 
     __slots__ = ("abi", "name", "args", "mem", "options", "sp", "fd_path", "rval", "error",
-                 "exiting", "socklen_in")
+                 "exiting", "socklen_in", "carried")
 
     def __init__(self, abi: Abi, name: str, args: tuple[int, ...], mem: Memory,
                  options: TraceOptions, sp: int = 0, fd_path: FdPath | None = None):
@@ -43,6 +43,7 @@ class Context:
         self.error: int | None = None
         self.exiting = False
         self.socklen_in: int | None = None  # accept/getsockname: the length passed in
+        self.carried: multiplexed.Carried | None = None  # the socketcall/ipc/old mmap it came in
 
     @property
     def limit(self) -> int:
@@ -567,9 +568,22 @@ def _fcntl(c: Context) -> list[Arg]:
     return head + [hexn(2)]
 
 
+#: powerpc encodes its terminal and file ioctls with _IOR/_IOW (its asm/ioctls.h): the
+#: same requests under other numbers.
+PPC_IOCTLS = {0x402C7413: "TCGETS", 0x802C7414: "TCSETS", 0x802C7415: "TCSETSW",
+              0x802C7416: "TCSETSF", 0x40047477: "TIOCGPGRP", 0x80047476: "TIOCSPGRP",
+              0x40087468: "TIOCGWINSZ", 0x80087467: "TIOCSWINSZ", 0x4004667F: "FIONREAD",
+              0x8004667E: "FIONBIO", 0x20006601: "FIOCLEX", 0x20006602: "FIONCLEX"}
+_GENERIC_IOCTL = {name: number for number, name in tables.IOCTLS.items()}
+
+
 def _ioctl(c: Context) -> list[Arg]:
     request = c.args[1] & 0xFFFFFFFF
-    head = [fd(0), named(1, tables.IOCTLS)]
+    table = tables.IOCTLS
+    if c.abi.name in ("ppc64le", "ppc64"):
+        table = PPC_IOCTLS
+        request = _GENERIC_IOCTL.get(PPC_IOCTLS.get(request, ""), request)
+    head = [fd(0), named(1, table)]
     if request == 0x5421:  # FIONBIO: an int in
         return head + [_int_in(2)]
     if request == 0x5413:  # TIOCGWINSZ
@@ -604,12 +618,93 @@ def _wait4(c: Context) -> list[Arg]:
             exit_arg(ptr(3))]
 
 
-def _rt_sigreturn(c: Context) -> list[Arg]:
-    # x86_64: at the call, rsp points at the frame's ucontext (pretcode was
-    # popped); uc_sigmask follows uc_flags, uc_link, uc_stack and uc_mcontext.
-    if c.abi.name != "x86_64" or not c.sp:
-        return []
-    return [Arg(lambda cc: f"{{mask={_sigmask_at(cc, cc.sp + 296)}}}")]
+#: Where the signal frame's saved mask is, from the stack pointer at the call (strace's
+#: arch_rt_sigreturn.c).  x86_64: rsp points at the frame's ucontext (pretcode was popped);
+#: uc_sigmask follows uc_flags, uc_link, uc_stack and uc_mcontext.  ppc64: the ucontext is
+#: past the 128-byte __SIGNAL_FRAMESIZE, its uc_sigmask after uc_flags, uc_link, uc_stack.
+#: s390x: past the 160-byte __SIGNAL_FRAMESIZE, the rt frame has svc_insn (padded to 8) and a
+#: siginfo before its ucontext, whose uc_sigmask follows uc_mcontext (_sigregs, 344 bytes).
+RT_SIGRETURN_MASK = {"x86_64": 296, "ppc64le": 168, "ppc64": 168, "s390x": 160 + 8 + 128 + 384}
+#: s390x's sigreturn (a handler without SA_SIGINFO): sigcontext's oldmask, past the 160 bytes.
+SIGRETURN_MASK = {"s390x": 160}
+
+
+def _sigreturn_mask(offsets: dict[str, int]) -> Spec:
+    def spec(c: Context) -> list[Arg]:
+        offset = offsets.get(c.abi.name)
+        if offset is None or not c.sp:
+            return []
+        return [Arg(lambda cc: f"{{mask={_sigmask_at(cc, cc.sp + offset)}}}")]
+    return spec
+
+
+_rt_sigreturn = _sigreturn_mask(RT_SIGRETURN_MASK)
+
+
+# -- System V IPC (direct, or carried by ipc: engines/decode/multiplexed.py) -------------
+IPC_RESOURCE_FLAGS = ((0o1000, "IPC_CREAT"), (0o2000, "IPC_EXCL"), (0o4000, "IPC_NOWAIT"))
+SHM_RESOURCE_FLAGS = ((0o1000, "IPC_CREAT"), (0o2000, "IPC_EXCL"), (0o4000, "SHM_HUGETLB"),
+                      (0o10000, "SHM_NORESERVE"))
+SHMAT_FLAGS = ((0o10000, "SHM_RDONLY"), (0o20000, "SHM_RND"), (0o40000, "SHM_REMAP"),
+               (0o100000, "SHM_EXEC"))
+IPC_CMDS = {0: "IPC_RMID", 1: "IPC_SET", 2: "IPC_STAT", 3: "IPC_INFO"}
+SHM_CMDS = {**IPC_CMDS, 11: "SHM_LOCK", 12: "SHM_UNLOCK", 13: "SHM_STAT", 14: "SHM_INFO",
+            15: "SHM_STAT_ANY"}
+SEM_CMDS = {**IPC_CMDS, 11: "GETPID", 12: "GETVAL", 13: "GETALL", 14: "GETNCNT", 15: "GETZCNT",
+            16: "SETVAL", 17: "SETALL", 18: "SEM_STAT", 19: "SEM_INFO", 20: "SEM_STAT_ANY"}
+MSG_CMDS = {**IPC_CMDS, 11: "MSG_STAT", 12: "MSG_INFO", 13: "MSG_STAT_ANY"}
+
+
+def ipc_key(i: int) -> Arg:
+    return Arg(lambda c: f"{c.args[i] & 0xFFFFFFFF:#x}" if c.args[i] & 0xFFFFFFFF
+               else "IPC_PRIVATE")
+
+
+def ipc_resource(i: int, table) -> Arg:
+    """``IPC_CREAT|0600`` (strace: the flags, then the permission bits in octal)."""
+    def render(c: Context) -> str:
+        value = c.args[i] & 0xFFFFFFFF
+        rest = flags(value & ~0o777, table, "")
+        mode = structs.octal(value & 0o777)
+        return f"{rest}|{mode}" if rest else mode
+    return Arg(render)
+
+
+def ipc_cmd(i: int, table: dict[int, str]) -> Arg:
+    """``IPC_64|IPC_RMID``: glibc asks for the 64-bit structures with IPC_64 (0x100)."""
+    def render(c: Context) -> str:
+        value = c.args[i] & 0xFFFFFFFF
+        text = lookup(value & ~0x100, table, "{:#x}")
+        return f"IPC_64|{text}" if value & 0x100 else text
+    return Arg(render)
+
+
+def _semctl(c: Context) -> list[Arg]:
+    head = [num(0), num(1), ipc_cmd(2, SEM_CMDS)]
+    if c.carried is None or not c.carried.by_reference:
+        return head + [ptr(3)]
+
+    def union(cc: Context) -> str:  # ipc's semctl passes the union semun by address
+        data = cc.read(cc.args[3], cc.abi.word_size)
+        return address(cc.args[3]) if data is None else f"[{address(cc.abi.word(data))}]"
+    return head + [Arg(union)]
+
+
+def _socketpair(c: Context) -> list[Arg]:
+    def pair(cc: Context) -> str:
+        data = cc.read(cc.args[3], 8)
+        return address(cc.args[3]) if data is None else \
+            f"[{cc.abi.word(data, 0, 4, signed=True)}, {cc.abi.word(data, 4, 4, signed=True)}]"
+    return _socket(c) + [exit_arg(Arg(pair), 3)]
+
+
+def _prctl(c: Context) -> list[Arg]:
+    option = c.args[0] & 0xFFFFFFFF
+    if option == 15:
+        return [const("PR_SET_NAME"), string(1)]
+    if option == 16:  # the kernel writes the name (16 bytes at most)
+        return [const("PR_GET_NAME"), exit_arg(string(1), 1)]
+    return generic_arguments("prctl", c.args[:5])
 
 
 def _arch_prctl(c: Context) -> list[Arg]:
@@ -855,6 +950,17 @@ SPECS: dict[str, Spec] = {
                        sigset_arg(2, 3, at_exit=True), unum(3)],
     "rt_sigsuspend": [sigset_arg(0, 1), unum(1)],
     "rt_sigreturn": _rt_sigreturn,
+    "sigreturn": _sigreturn_mask(SIGRETURN_MASK),
+    "socketpair": _socketpair,
+    "prctl": _prctl,
+    "shmget": lambda c: [ipc_key(0), unum(1), ipc_resource(2, SHM_RESOURCE_FLAGS)],
+    "shmat": lambda c: [num(0), ptr(1), flagset(2, SHMAT_FLAGS)],
+    "shmdt": lambda c: [ptr(0)],
+    "shmctl": lambda c: [num(0), ipc_cmd(1, SHM_CMDS), ptr(2)],
+    "semget": lambda c: [ipc_key(0), num(1), ipc_resource(2, IPC_RESOURCE_FLAGS)],
+    "semctl": _semctl,
+    "msgget": lambda c: [ipc_key(0), ipc_resource(1, IPC_RESOURCE_FLAGS)],
+    "msgctl": lambda c: [num(0), ipc_cmd(1, MSG_CMDS), ptr(2)],
     "sigaltstack": _sigaltstack,
     "getrandom": [buf_out(0, force_hex=True), unum(1),
                   flagset(2, tables.GETRANDOM_FLAGS)],
@@ -939,6 +1045,14 @@ def decode_entry(abi: Abi, name: str, args: tuple[int, ...], mem: Memory,
                  options: TraceOptions | None = None, sp: int = 0,
                  fd_path: FdPath | None = None) -> Pending:
     """``name(arg, arg, `` as strace prints it when the call starts."""
+    if name in multiplexed.CARRIERS:  # socketcall, ipc, s390x's mmap: the call they carry
+        inside = multiplexed.carried(abi, name, args, mem)
+        if inside is not None:
+            ctx = Context(abi, inside.name, inside.args, mem, options or DEFAULT_OPTIONS, sp,
+                          fd_path)
+            ctx.carried = inside
+            parts = _parts(SPECS.get(inside.name), ctx, inside.args)
+            return _entered(Plan(inside.name, parts), ctx, inside.name)
     plan = _PLANS.get(name)
     if plan is None:
         spec = SPECS.get(name)
@@ -946,12 +1060,18 @@ def decode_entry(abi: Abi, name: str, args: tuple[int, ...], mem: Memory,
             plan = _PLANS[name] = Plan(name, spec)
         else:  # the arguments depend on the call (or on python-ptrace's prototype)
             ctx = Context(abi, name, args, mem, options or DEFAULT_OPTIONS, sp, fd_path)
-            plan = Plan(name, spec(ctx) if spec is not None else generic_arguments(name, args))
-            return _entered(plan, ctx, name)
+            return _entered(Plan(name, _parts(spec, ctx, args)), ctx, name)
     if plan.bare is not None:  # getpid(): nothing to decode
         return plan.bare
     return _entered(plan, Context(abi, name, args, mem, options or DEFAULT_OPTIONS, sp,
                                   fd_path), name)
+
+
+def _parts(spec: Spec | None, ctx: Context, args: tuple[int, ...]) -> list[Arg]:
+    """A call's arguments as its spec (or python-ptrace's prototype) gives them."""
+    if spec is None:
+        return generic_arguments(ctx.name, args)
+    return spec if type(spec) is list else spec(ctx)
 
 
 def _entered(plan: Plan, ctx: Context, name: str) -> Pending:
@@ -1015,13 +1135,16 @@ def format_result(pending: Pending | None, name: str, rval: int, error: int | No
     """What strace prints after ``= ``."""
     if error is not None:
         return errno_text(error)
+    ctx = pending.ctx if pending is not None else None
+    if ctx is not None and ctx.carried is not None and ctx.carried.result_at:
+        data = ctx.read(ctx.carried.result_at, ctx.abi.word_size)  # ipc's shmat: see there
+        rval = ctx.abi.word(data) if data is not None else rval
     if name not in SHOWN_OTHERWISE:
         return str(rval)
     if name in HEX_RESULTS:
         return f"{rval & ((1 << 64) - 1):#x}"
     if name == "umask":
         return structs.octal(rval)
-    ctx = pending.ctx if pending is not None else None
     if name == "fcntl" and ctx is not None:
         cmd = ctx.args[1] & 0xFFFFFFFF
         if cmd == 1:

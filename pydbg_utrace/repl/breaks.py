@@ -56,6 +56,7 @@ class UserBreakpoint:
     condition: str | None = None  # `condition N EXPR`: stop only when true
     ignore: int = 0  # `ignore N COUNT`: crossings still to pass
     commands: list[str] = field(default_factory=list)  # `commands N`: run at each stop
+    function: str = ""  # the function it is in, as last named
 
     @property
     def inserted(self) -> bool:
@@ -65,7 +66,8 @@ class UserBreakpoint:
         if self.address is None:
             return f"<pending> {self.location}" if self.enabled else self.location
         if self.line is not None:
-            fn = dbg.describe(self.address).strip("<>").split("+")[0]
+            fn = dbg.describe(self.address).strip("<>").split("+")[0] or self.function
+            self.function = fn  # kept for when the program is gone (gdb still names it)
             return f"{self.address:#x} in {fn} at {self.line.file}:{self.line.line}"
         where = dbg.describe(self.address)
         return f"{self.address:#x} {where}".rstrip()

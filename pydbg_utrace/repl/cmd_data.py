@@ -125,10 +125,17 @@ def _disassemble(dbg: Context, address: int, count: int):
 
 
 def _pc_or_none(dbg: Context) -> int | None:
+    """Where ``=>`` goes: the selected frame's pc (gdb's get_frame_pc), else the thread's."""
     try:
-        return dbg.session.registers().pc
+        pc = dbg.session.registers().pc
     except Exception:
         return None
+    if dbg.source.selected:
+        try:
+            return dbg.source.frame().pc
+        except Exception:
+            return pc
+    return pc
 
 
 @command("disassemble", "disassemble [ADDRESS [COUNT]]", complete="symbols")

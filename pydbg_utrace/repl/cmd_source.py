@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from pydbg_utrace.source import answers
 from pydbg_utrace.source.evaluate import evaluate
+from pydbg_utrace.source.format import frame_arguments
+from pydbg_utrace.source.unwind import FrameState, amd64_frame_base, saved_addresses
 from pydbg_utrace.source.values import SourceError
 
 from .commands import CommandError, command
@@ -198,10 +200,11 @@ def down(ctx: Context, args: str) -> None:
 
 @command("info frame", "info frame")
 def info_frame(ctx: Context, args: str) -> None:
-    """The selected frame: its pc, caller, CFA, arguments and locals' base."""
+    """The selected frame: its pc, caller, CFA, arguments' base and saved registers."""
     ctx.session.held_attachment()
     source = ctx.source
     frame = source.frame()
+    frames, _ = source.frames()
     printer = source.printer()
     regs = source.regmap
     cfa = frame.unwinder.cfa_of(frame.state)
@@ -210,19 +213,64 @@ def info_frame(ctx: Context, args: str) -> None:
     where = f" in {frame.name or '??'}" + (f" ({line.file}:{line.line})" if line else "")
     ctx.say(f"Stack level {frame.level}, frame at {at}:")
     caller = frame.caller
-    saved = f"; saved {regs.pc_name} = {caller.pc:#x}" if caller is not None else ""
+    # main's caller is not a frame of bt (backtrace past-main off), but its pc is known
+    above = caller.state if caller is not None else frame.unwinder.caller(frame.state)
+    saved = f"; saved {regs.pc_name} = {above.pc:#x}" if isinstance(above, FrameState) else ""
     ctx.say(f" {regs.pc_name} = {frame.pc:#x}{where}{saved}")
-    if caller is not None:
-        ctx.say(f" called by frame at {_frame_at(caller)}")
+    links = []
+    if caller is not None and frame.level < len(frames) - 1:  # none above main
+        links.append(f"called by frame at {_frame_at(caller)}")
     if frame.level > 0:
-        frames, _ = source.frames()
-        ctx.say(f" caller of frame at {_frame_at(frames[frame.level - 1])}")
+        links.append(f"caller of frame at {_frame_at(frames[frame.level - 1])}")
+    if links:
+        ctx.say(" " + ", ".join(links))
     if line is not None:
-        ctx.say(" source language c.")
-    argv = ", ".join(f"{var.name}={printer.value(value, top=False)}"
-                     for var, value in frame.arguments())
-    ctx.say(f" Arglist at {at}, args: {argv}")
-    ctx.say(f" Locals at {at}, Previous frame's sp is {at}")
+        ctx.say(f" source language {_language(frame)}.")
+    argv = frame_arguments(frame, printer)  # with name@entry, as bt
+    base = _frame_base(ctx, frame)
+    ctx.say(f" Arglist at {base}, args: {argv}")
+    ctx.say(f" Locals at {base}, Previous frame's sp is {at}")
+    saved_at = saved_addresses(frame.unwinder, frame.state)
+    order = GDB_ORDER.get(regs.arch)
+    numbers = sorted((n for n in saved_at if n != regs.sp and n in regs.names),
+                     key=lambda n: order.index(regs.names[n]) if order and regs.names[n] in order
+                     else 1000 + n)
+    if numbers:
+        ctx.say(" Saved registers:")
+        ctx.say(" " + ",".join(f" {regs.names[n]} at {saved_at[n]:#x}" for n in numbers))
+
+
+#: gdb's register numbering (the order of "Saved registers"), where it is not DWARF's
+GDB_ORDER = {"x86_64": ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
+                        *(f"r{n}" for n in range(8, 16)), "rip", "eflags"]}
+
+
+def _language(frame) -> str:
+    """gdb's name of the unit's DW_AT_language: asm for assembler sources, else c."""
+    image = frame.image
+    unit = image.debug.unit_at(frame.file_pc) if image is not None else None
+    attribute = unit.top.attributes.get("DW_AT_language") if unit is not None else None
+    return "asm" if attribute is not None and attribute.value == 0x8001 else "c"
+
+
+def _frame_base(ctx: Context, frame) -> str:
+    """gdb's "Arglist at": on x86_64 amd64_frame_base (rbp once the frame is set
+    up, else rsp less the pushes to come); elsewhere the CFA."""
+    regs = ctx.source.regmap
+    registers = frame.state.registers
+    found = frame.program.function_at(frame.state.lookup_pc)
+    if regs.arch != "x86_64" or found is None or regs.sp not in registers:
+        cfa = frame.unwinder.cfa_of(frame.state)
+        return f"{cfa:#x}" if cfa is not None else "?"
+    image, fn = found
+    start = fn.low + image.bias
+    try:
+        code = ctx.source.read(start, 8)
+    except OSError:
+        code = b""
+    base = amd64_frame_base(code, start, frame.pc, registers[regs.sp],
+                            registers.get(regs.frame_pointer))
+    return f"{base:#x}"
 
 
 def _frame_at(frame) -> str:

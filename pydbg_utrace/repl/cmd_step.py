@@ -153,6 +153,8 @@ def ignore(ctx: Context, args: str) -> None:
         raise CommandError("Argument required (a breakpoint number and a count).")
     bp = _breakpoint(ctx, words[0])
     bp.ignore = int(words[1])
+    if not ctx.interactive:
+        return  # gdb says it only when typed (from_tty), not in scripts
     if bp.ignore == 0:
         ctx.say(f"Will stop next time breakpoint {bp.number} is reached.")
     elif bp.ignore == 1:

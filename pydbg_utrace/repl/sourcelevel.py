@@ -287,7 +287,7 @@ class SourceLevel:
         text = answers.source_line(frame)
         line = frame.line
         lines = []
-        mid_line = line is None or line.start != frame.pc
+        mid_line = line is None or line.start != frame.pc or not line.is_stmt
         if with_frame or mid_line:
             head = frame_line(frame, printer)
             head = head.split(" ", 1)[1].lstrip()  # "#0  " off

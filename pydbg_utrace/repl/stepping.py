@@ -82,10 +82,12 @@ class Stepper:
             start = min(start, origin.function)
         current = (line.file, line.line)
         for _ in range(STEP_RANGES_LIMIT):
-            stop = self.session.step_in_range(start, end)
+            stop = self._stepped_on(self.session.step_in_range(start, end))
             if stop.reason != "step":
                 return stop
             pc, sp = self._pc_sp()
+            if start <= pc < end:  # a breakpoint inside the range that did not stop us
+                continue
             if self._entered_call(sp, start, end):
                 elsewhere = self._into_call(pc, sp, over_calls)
                 if elsewhere is not None:
@@ -103,10 +105,22 @@ class Stepper:
             if found is None:  # returned into code without line info (main's caller)
                 return self._out_of_function()
             if pc == found.start and (found.file, found.line) != current:
-                return self._source_stop(stop, origin)
+                if found.is_stmt:
+                    return self._source_stop(stop, origin)
+                start, end = found.start, found.end  # gdb: not a statement, step on,
+                continue  # the line stepped from unchanged (refresh_step_info false)
             start, end = found.start, found.end
             current = (found.file, found.line)
         raise DebugError("Stepping gave up: the line did not end.")
+
+    def _stepped_on(self, stop: Stop) -> Stop:
+        """A step that landed on a user breakpoint stops there only if the breakpoint
+        says so (its condition holds, its ignore count is spent): else, as in gdb,
+        it is a step like any other, which may go on or end at a new line."""
+        declines = self.session.declines
+        if stop.reason == "breakpoint" and declines is not None and declines(stop):
+            stop.reason = "step"
+        return stop
 
     def _entered_call(self, sp: int, start: int, end: int) -> bool:
         """A call instruction of the range just ran: its return address is on top."""
@@ -246,9 +260,10 @@ class Stepper:
         rtype = fn.type.target if fn is not None and fn.type is not None else None
         if rtype is not None and strip(rtype).kind != "void":
             registers = dwarf_registers(self.session.registers().as_dict(), regmap)
+            fpregs = self.session.fp_registers()  # xmm0/xmm1, st(0): floats, structs
             try:
-                value = return_value(rtype, registers, regmap)
-            except SourceError:
+                value = return_value(rtype, registers, regmap, fpregs, self.session.read_memory)
+            except (SourceError, DebugError):
                 value = None
             if value is not None:
                 number = self.source.history.add(value)

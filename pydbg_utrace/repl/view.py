@@ -100,6 +100,9 @@ def examine_lines(data: bytes, address: int, fmt: str, unit: str, byteorder: str
         at = address + row * size
         label = f"{at:#x}{(' ' + describe(at)) if describe(at) else ''}:"
         cells = [format_unit(v, fmt, size) for v in values[row:row + per_line]]
+        if fmt == "a":  # gdb names what an address points into: 0x555555555169 <add>
+            cells = [f"{cell} {describe(v)}".rstrip()
+                     for cell, v in zip(cells, values[row:row + per_line], strict=True)]
         lines.append(label + "\t" + "\t".join(cells))
     return lines
 

@@ -260,10 +260,12 @@ def frame_line(frame, printer: Printer) -> str:
         return head + "<signal handler called>"
     fn = frame.function
     line = frame.line
-    # gdb shows the pc unless it is a line's first instruction; a frame whose callee
-    # was inlined stands at the call's line, and shows no pc
+    # gdb shows the pc unless it is the first instruction of a statement's row
+    # (frame_show_address: pc != sal.pc || !sal.is_stmt); a frame whose callee was
+    # inlined stands at the call's line, and shows no pc
     show_address = frame.callee_inline is None and (
-        frame.level > 0 and not frame.state.exact_pc or line is None or line.start != frame.pc)
+        frame.level > 0 and not frame.state.exact_pc or line is None or
+        line.start != frame.pc or not line.is_stmt)
     address = f"0x{frame.pc:016x} in " if show_address else ""
     image = frame.image
     # gdb names the shared library of a frame without line info (not the program)

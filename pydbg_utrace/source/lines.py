@@ -38,6 +38,7 @@ class LineRange:
     line: int
     start: int
     end: int
+    is_stmt: bool = True  # a statement's row (gdb shows the pc of a stop elsewhere)
 
 
 class LineTable:
@@ -78,7 +79,7 @@ class LineTable:
         same = [row for row in seq if row.address == seq[i].address and not row.end_sequence]
         best = next((row for row in reversed(same) if row.is_stmt), same[-1])
         end = next(row.address for row in seq[i:] if row.address > best.address)
-        return LineRange(best.file, best.line, best.address, end)
+        return LineRange(best.file, best.line, best.address, end, best.is_stmt)
 
     def rows_of_line(self, file: str, line: int) -> tuple[int, list[LineRow]]:
         """The is_stmt rows of ``line`` in ``file`` (or of the next line that has

@@ -97,7 +97,7 @@ class Program:
         if found is None:
             return None
         return LineRange(found.file, found.line, found.start + image.bias,
-                         found.end + image.bias)
+                         found.end + image.bias, found.is_stmt)
 
     def symbolize(self, address: int) -> str | None:
         """``main+4`` for ``<main+4>``; None outside every symbol.  As gdb's

@@ -235,3 +235,44 @@ class Unwinder:
         if len(data) < size:
             raise Unavailable(f"Cannot access memory at address {address:#x}")
         return data
+
+
+def saved_addresses(unwinder: Unwinder, frame: FrameState) -> dict[int, int]:
+    """Where this frame saved its caller's registers (DWARF number -> stack address):
+    gdb's ``info frame`` "Saved registers" (lval_memory only).  CFI rules
+    ``offset(N)``/``expression``, or the frame-pointer fallback's rbp and rip."""
+    image = unwinder.program.image_at(frame.lookup_pc)
+    row = image.cfi.row_at(frame.lookup_pc - image.bias) if image is not None else None
+    regs = unwinder.regs
+    cfa = unwinder.cfa_of(frame)
+    if row is None:
+        if cfa is None or regs.frame_pointer is None:
+            return {}
+        return {regs.frame_pointer: cfa - 16, regs.return_column: cfa - 8}
+    found = {}
+    for number, rule in row.rules.items():
+        if rule.type == "OFFSET" and cfa is not None:
+            found[number] = (cfa + rule.arg) & _MASK
+        elif rule.type == "EXPRESSION" and cfa is not None:
+            ops = location.parse(rule.arg, image.cfi.structs)
+            ctx = RegisterContext(frame.registers, unwinder.read, cfa,
+                                  byteorder=unwinder.byteorder)
+            try:
+                found[number] = location.evaluate_value(ops, ctx, push_cfa=True)
+            except Unavailable:
+                continue
+    return found
+
+
+def amd64_frame_base(code: bytes, start: int, pc: int, rsp: int, rbp: int | None) -> int:
+    """gdb's amd64 frame base (``info frame``'s "Arglist at", amd64_frame_cache):
+    ``rbp`` once ``[endbr64] push %rbp; mov %rsp,%rbp`` ran before ``pc``, else
+    ``rsp`` less what is not pushed yet (8 before the push, 0 after it)."""
+    at = start + (4 if code.startswith(b"\xf3\x0f\x1e\xfa") else 0)
+    sp_offset = -8
+    if pc > at and code[at - start:at - start + 1] == b"\x55":
+        sp_offset += 8
+        mov = code[at - start + 1:at - start + 4]
+        if pc > at + 1 and mov in (b"\x48\x89\xe5", b"\x48\x8b\xec") and rbp is not None:
+            return rbp
+    return (rsp + sp_offset) & _MASK

@@ -147,6 +147,7 @@ class Lifecycle:
                     seized.add(tid)
                     self.seize_thread(process, tid)
             self.take_attach_traps(process)
+            self._wait_out_clones(process, seized)
         except BaseException:
             self.detach_process(process)  # leave nothing half-attached
             raise
@@ -156,6 +157,31 @@ class Lifecycle:
             raise kernel.NoSuchProcessError(3, "attach", pid)
         self.tables.processes[pid] = process
         return process
+
+    def _wait_out_clones(self, process: Process, seized: set[int]) -> None:
+        """Stop every seized thread once, so that no fork, vfork or clone escapes untraced.
+
+        kernel_clone() decides at its start whether the child will be traced
+        (its caller traced, with TRACEFORK); the memory is copied later.  A fork
+        begun just before its thread was seized makes an untraced child whose
+        copy can take a trap inserted meanwhile, an untraced vfork child runs on
+        our memory, traps and all, and an untraced clone makes a thread we never
+        seized: each died of SIGTRAP (torture finding K).  PTRACE_INTERRUPT stops
+        a thread only once it is out of kernel_clone (a vfork one, once its child
+        has exec'd or exited), so after one stop of each, every later child is
+        traced; threads such clones made are seized and stopped the same way
+        (by the next round's wait for any tracee: whatever stop each is in).
+        """
+        held: list = []
+        while True:
+            held += self.holding.hold(process, None, (State.RUNNING,))
+            new = set(procfs.task_ids(process.pid)) - seized
+            if not new:
+                break
+            for tid in sorted(new):
+                seized.add(tid)
+                self.seize_thread(process, tid)
+        self.holding.release(held)
 
     def take_attach_traps(self, process: Process) -> None:
         """Handle, before attach_process returns, the trap that seizing a stopped thread makes.

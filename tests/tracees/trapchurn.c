@@ -3,6 +3,9 @@
    each with one line:
      "spin N"     N threads call target() in a loop until "stop"  -> "spinning N"
      "stop"       the spinning threads finish and are joined      -> "stopped TOTAL"
+     "vfork N"    vfork(); the child writes "child running", calls target()
+                  N times and _exit(7)s; then the reader waits for it
+                                          -> "child running", "vfork child STATUS"
      "main-exit"  the main thread calls pthread_exit(); a new thread reads the
                   commands from then on, and answers once the leader is a
                   zombie (State Z in /proc/PID/task/PID/stat)     -> "main gone"
@@ -17,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static long total;
@@ -64,6 +68,16 @@ static void *commands(void *arg) {
             nworkers = n;
             for (int i = 0; i < n; i++) pthread_create(&workers[i], NULL, worker, NULL);
             printf("spinning %d\n", n);
+        } else if (sscanf(line, "vfork %d", &n) == 1 && n > 0) {
+            pid_t pid = vfork();
+            if (pid == 0) {  /* on the parent's memory: only write(), target(), _exit() */
+                if (write(1, "child running\n", 14) != 14) _exit(2);
+                for (int i = 0; i < n; i++) call_target();
+                _exit(7);
+            }
+            int status = 0;
+            if (pid < 0 || waitpid(pid, &status, 0) != pid) status = -1;
+            printf("vfork child %#x\n", status);
         } else if (strncmp(line, "stop", 4) == 0) {
             stopping = 1;
             for (int i = 0; i < nworkers; i++) pthread_join(workers[i], NULL);
