@@ -15,7 +15,9 @@ each is crossed off when it reports any stop that proves it owes nothing
 none is left.
 
 This module edits memory and keeps the table; *when* a trap is hit, lifted
-to step over it, or dropped at exec is the tracer's business.
+to step over it, or dropped at exec is the tracer's business.  What
+happens to the traps at a fork, a vfork and when an engine leaves is
+:class:`BreakpointService`'s, on the tracer's hooks (:mod:`pydbg_utrace.hooks`).
 """
 
 from __future__ import annotations
@@ -24,11 +26,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .memory import AddressSpace
+from . import kernel
+from .errors import NoSuchThreadError
+from .events import Event
+from .hooks import Service, ServicePort
+from .memory import AddressSpace, same_memory
 
 if TYPE_CHECKING:
+    from .seams import AttachmentSide as Attachment
     from .seams import EngineSide as Engine
+    from .seams import ProcessSide as Process
     from .seams import ReportSide as Report
+    from .seams import ThreadSide as Thread
 
 
 @dataclass(eq=False)
@@ -203,3 +212,108 @@ class BreakpointTable:
             suspects = set(self.suspects())
             if suspects:
                 self.retired.setdefault(address, set()).update(suspects)
+
+
+class BreakpointService(Service):
+    """Software breakpoints as a service: the engine API and the traps' fate at
+    fork, vfork and an engine's leaving (the tables: ``Process.breakpoints``)."""
+
+    def __init__(self, port: ServicePort) -> None:
+        self.port = port
+
+    # -- the engine API (Attachment.insert_breakpoint / remove_breakpoint) ---------------
+    def insert(self, att: Attachment, address: int, condition: Any, oneshot: bool
+               ) -> Breakpoint:
+        if att.detached or not att.thread.alive:
+            raise NoSuchThreadError(f"thread {att.thread.tid} is gone or the engine detached")
+        bp = Breakpoint(address, att.engine, condition, oneshot)
+        process = att.thread.process
+        try:
+            process.breakpoints.add(bp)
+        except (kernel.KernelError, ValueError) as exc:
+            if process.gone_in_kernel():  # a memory error of a process that just died
+                raise NoSuchThreadError(f"process {process.pid} has exited") from exc
+            raise
+        att.events |= Event.BREAKPOINT
+        return bp
+
+    def remove(self, bp: Breakpoint) -> None:
+        table = bp.table
+        if table is None:
+            return
+        try:
+            table.discard(bp)
+        except (kernel.KernelError, ValueError) as exc:
+            bp.table = None  # the table has let go of it; only its memory was unwritable
+            process = self.port.process_of(table.space.pid)
+            if process is None or process.gone_in_kernel():
+                raise NoSuchThreadError(f"process {table.space.pid} has exited") from exc
+            raise
+
+    # -- the hooks --------------------------------------------------------------------
+    def cloned(self, parent: Thread, child: Thread, kind: str) -> None:
+        # (A clone(CLONE_VM) child shares the traps: writing the originals
+        # into it would take them from the parent too.)
+        if kind in ("fork", "clone") and parent.process.has_traps_to_inherit() \
+                and not same_memory(parent.tid, child.tid):
+            self._inherit(parent.process, child)
+
+    def _inherit(self, parent: Process, child: Thread) -> None:
+        """A forked child has copies of our traps: keep those its own engines own."""
+        kept_engines = {att.engine for att in child.attachments}
+        child_table = child.process.breakpoints
+        parent.breakpoints.scrub_copy(child_table.space)
+        for address, trap in parent.breakpoints.traps.items():
+            wanted = [bp for bp in trap.breakpoints if bp.engine in kept_engines]
+            if not wanted:
+                child_table.space.write_raw(address, trap.original)
+                continue
+            child_table.adopt(address, trap.original)
+            for bp in wanted:
+                child_table.add(Breakpoint(address, bp.engine, bp.condition, bp.oneshot))
+
+    def vfork_started(self, parent: Thread) -> None:
+        """The traps are lifted meanwhile (the table is kept; put back at VFORK_DONE),
+        so no step-over is needed or done in this process then."""
+        if parent.process.has_traps():
+            parent.process.breakpoints.lift_all()
+
+    def vfork_done(self, thread: Thread) -> None:
+        process = thread.process
+        if process.has_traps() and not process.memory_lent():
+            process.breakpoints.lower_all()
+
+    def engine_left(self, att: Attachment, last_in_process: bool) -> None:
+        """Its breakpoints go with its last attachment in the process, and the
+        software-step traps with a thread nobody steps any more."""
+        process = att.thread.process
+        if not att.thread.steppers and process.has_traps():
+            process.breakpoints.discard_steps(att.thread)
+        if not last_in_process or not process.has_traps():
+            return
+        try:
+            for bp in process.breakpoints.breakpoints():
+                if bp.engine is att.engine:
+                    process.breakpoints.discard(bp)
+        except kernel.NoSuchProcessError:
+            pass  # it died meanwhile: its death report follows
+
+
+def scrub_child_copy(parent_tid: int, child: int, originals: dict[int, bytes],
+                     instruction: bytes) -> None:
+    """Write ``originals`` into a forked child's copy of the memory where our traps are.
+
+    Not into a child sharing the memory (a thread, a vfork or CLONE_VM
+    child): the originals are back there already.
+    """
+    if same_memory(parent_tid, child):
+        return
+    copy = AddressSpace(child)
+    try:
+        for address, original in originals.items():
+            if copy.read_raw(address, len(instruction)) == instruction:
+                copy.write_raw(address, original)
+    except kernel.KernelError:
+        pass  # it died meanwhile
+    finally:
+        copy.close()

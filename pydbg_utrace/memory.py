@@ -17,6 +17,16 @@ from . import kernel
 PAGE_SIZE = 4096
 
 
+def same_memory(pid1: int, pid2: int) -> bool:
+    """Do two tasks share one address space?  ``kcmp(KCMP_VM)`` says."""
+    from pydbg_utrace import arch
+
+    try:
+        return kernel.kcmp(pid1, pid2, kernel.KCMP_VM, arch.host().syscall_number_of("kcmp"))
+    except (KeyError, OSError):
+        return False  # cannot tell: treat as a fork (the common case)
+
+
 def read_string(pid: int, address: int, limit: int = 4096) -> tuple[bytes, bool]:
     """The NUL-terminated string at ``address``: ``(bytes, complete)``.
 

@@ -17,9 +17,10 @@ from .breakpoints import BreakpointTable
 from .errors import NoSuchThreadError
 from .events import AttachFlags, Resume
 from .memory import AddressSpace
+from .state import StopState
 
 if TYPE_CHECKING:
-    from pydbg_utrace.arch.base import Arch, Registers
+    from pydbg_utrace.arch.base import Arch
 
     from .kernel import Siginfo, SyscallInfo
     from .lane import LaneState
@@ -57,18 +58,15 @@ class Thread:
         self.quiesce_owed: set[object] = set()
         self.steppers: list[Attachment] = []  # asked for a step, await report_step
         self.pending = Resume.RESUME  # minimum non-STOP action asked since the last resume
-        self.regs: Registers | None = None  # read once per stop, on demand
+        self.stop = StopState()  # what its current stop made known: reset at every stop
         self.at_trap: int | None = None  # stopped on our trap here (PC rewound)
-        self.inject = 0  # signal to deliver when resumed
         self.syscall: SyscallInfo | None = None
         self.lane: LaneState | None = None  # the tracer's fast-lane memory (lane.py)
-        self.stop_event = 0  # the Event reported at the current stop
         self.abort_result: tuple[int, int | None] | None = None  # set at the exit stop
         self.group_stopped = False
         self.stepping = False  # last resume was a single step
         self.interrupt_report = False  # that trap reports report_signal(REPORT)
         self.born = False  # its first (creation) stop was seen
-        self.jobctl_stop = False  # its current (or last) stop is an interrupt or group stop
         self.exited = False  # resumed past its exit stop: it runs no more user code
         self.detach_when_stopped = False  # an unwanted fork child: detach at its first stop
         self.death_reported = False
@@ -165,7 +163,7 @@ class Process:
         :meth:`BreakpointTable.settled`).
         """
         return [tid for tid, t in self.threads.items()
-                if t.born and t.alive and not (t.state == State.STOPPED and not t.jobctl_stop)]
+                if t.born and t.alive and not (t.state == State.STOPPED and not t.stop.jobctl)]
 
     def memory_lent(self) -> bool:
         """Is a vfork child running on our memory?  Then no trap of ours is in it."""

@@ -8,10 +8,12 @@ modules (issue 12).  They name these Protocols instead, which sit at the
 bottom layer and import nothing of ours but the vocabulary: each says what
 the lower layer actually uses of the higher one (docs/architecture.md).
 
-:class:`TracerSide` lists, honestly, the tracer's *private* methods that
-``Attachment``, ``Report`` and ``Process`` call today: that seam is issue
-12's open item (a facade implementing the public API), kept visible here
-rather than hidden behind ``Any``.
+:class:`TracerSide` lists, honestly, the facade's *private* methods that
+``Attachment``, ``Report`` and ``Process`` call today (``tracer/facade.py``:
+each hands the call to one of the tracer's parts in one line).  Kept
+visible here rather than hidden behind ``Any``; a public "engine side"
+object handed to the API objects would end the underscores
+(docs/architecture.md, "Left to do").
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class TracerSide(Protocol):
     def _registers(self, thread: Any) -> Any: ...
     def _set_syscall_result(self, thread: Any, value: int, err: int | None) -> None: ...
     def _set_events(self, att: Any, events: Event) -> None: ...
+    def _set_syscall_filter(self, att: Any, numbers: frozenset[int] | None) -> None: ...
     def _control(self, att: Any, action: Any) -> None: ...
     def _barrier(self, att: Any) -> None: ...
     def _examine(self, att: Any) -> Any: ...
@@ -62,6 +65,17 @@ class AttachmentSide(Protocol):
     data: Any
     events: Event
     detached: bool
+
+
+class ThreadSide(Protocol):
+    """A traced thread as a service sees it."""
+
+    tid: int
+    process: Any
+    attachments: list[Any]
+    steppers: list[Any]
+    alive: bool
+    arch: Any
 
 
 class ReportSide(Protocol):

@@ -49,6 +49,7 @@ from .syscall_stop import SyscallReport
 if TYPE_CHECKING:
     from .engine import Attachment
     from .process import Process, Thread
+    from .tracer import ports
 
 log = logging.getLogger("pydbg_utrace")
 
@@ -409,9 +410,25 @@ def warn_if_filtered(process: Process) -> None:
 
 
 class SeccompStops:
-    """The tracer's seccomp half (a mixin of :class:`pydbg_utrace.tracer.Tracer`)."""
+    """The tracer's seccomp part: its stops, and the lane for filtered calls.
 
-    def _on_seccomp(self, thread: Thread) -> None:
+    One of the tracer's parts (:mod:`pydbg_utrace.tracer.facade` builds it
+    and connects it; :mod:`pydbg_utrace.tracer.ports` names what it uses of
+    the others).  Runs on the tracer thread only.
+    """
+
+    def __init__(self, tracer: Any, running: lane.Running, reporting: Any) -> None:
+        self.tracer = tracer
+        self.running = running  # whose callback runs (lane.Running)
+        self.reporting = reporting  # whose report is being dispatched (tables.Reporting)
+
+    def connect(self, reporter: ports.Reporting, resumer: ports.Resuming,
+                stops: ports.StopHandling) -> None:
+        self.reporter = reporter
+        self.resumer = resumer
+        self.stops = stops
+
+    def on_seccomp(self, thread: Thread) -> None:
         """A ``PTRACE_EVENT_SECCOMP`` stop: the entry of a traced call, or a repeat."""
         try:
             info = kernel.get_syscall_info(thread.tid)
@@ -424,7 +441,7 @@ class SeccompStops:
                 or info.op != kernel.PTRACE_SYSCALL_INFO_SECCOMP:
             # Reported at its entry stop already (the full path), or a filter
             # not ours: nothing new to tell.
-            self._resume(thread)
+            self.resumer.resume(thread)
             return
         info.op = _ENTRY_OP  # the same report as an entry stop's
         thread.syscall = info
@@ -432,16 +449,16 @@ class SeccompStops:
         if plan is not None:
             self._seccomp_entry_fast(thread, scope, plan, info)
             return
-        report = Report(self, thread, Event.NONE)
+        report = Report(self.tracer, thread, Event.NONE)
         report.syscall = info
-        self._report_syscall_entry(thread, report)
-        self._resume(thread)
+        self.stops.report_syscall_entry(thread, report)
+        self.resumer.resume(thread)
 
     # -- the fast lane for filtered calls (lane.py's plan; the tracer's lane for the rest) --
     def _filtered_lane(self, thread: Thread, scope: SyscallScope, nr: int) -> lane.Plan | None:
         """The lane's plan if it may serve this filtered call's stops, else None.
 
-        The lane's own conditions (tracer.Tracer._on_syscall_fast: nobody holds
+        The lane's own conditions (tracer.fastlane.FastLane.on_syscall: nobody holds
         the thread, nothing pending, no QUIESCE engine...), plus a uniform scope
         and a call of our filter (another filter's RET_TRACE goes the general way).
         """
@@ -467,23 +484,23 @@ class SeccompStops:
         the kernel's order, checked at start-up), else ``PTRACE_CONT``.
         Anything but a plain answer goes on the general way from here.
         """
-        report = SyscallReport(self, thread, Event.SYSCALL_ENTRY, info, None)
+        report = SyscallReport(self.tracer, thread, Event.SYSCALL_ENTRY, info, None)
         report.syscall_action = SyscallAction.RUN
         scope.exit_pending = plan.wants_exit  # (uniform: every engine hears the call)
-        thread.stop_event = Event.SYSCALL_ENTRY
-        self._reporting = thread
+        thread.stop.event = Event.SYSCALL_ENTRY
+        self.reporting.thread = thread
         try:
-            decision = lane.run(plan, plan.entry, Event.SYSCALL_ENTRY, report, self._running)
+            decision = lane.run(plan, plan.entry, Event.SYSCALL_ENTRY, report, self.running)
         finally:
-            self._reporting = None
+            self.reporting.thread = None
         if decision is not None or report.syscall_action is SyscallAction.ABORT:
             if decision is not None:
-                self._record(thread, decision)
-            self._after_entry_report(thread, report)
-            self._resume(thread)
+                self.reporter.record(thread, decision)
+            self.stops.after_entry_report(thread, report)
+            self.resumer.resume(thread)
             return
         if self._asks_more(thread, scope):
-            self._resume(thread)
+            self.resumer.resume(thread)
             return
         try:
             if scope.exit_pending:
@@ -495,7 +512,7 @@ class SeccompStops:
             pass  # killed while stopped: its death report follows
         thread.state = State.RUNNING
 
-    def _on_filtered_exit_fast(self, thread: Thread, plan: lane.Plan) -> bool:
+    def on_filtered_exit_fast(self, thread: Thread, plan: lane.Plan) -> bool:
         """The tracer's lane hands over a syscall stop of a thread with a scope.
 
         Served here: the exit stop of a call reported at its seccomp stop by
@@ -512,9 +529,11 @@ class SeccompStops:
         lane_state.next_op = 0
         lane_state.op = _EXIT_OP
         thread.state = State.STOPPED
-        thread.regs = None
-        thread.inject = 0
-        thread.jobctl_stop = False
+        stop = thread.stop  # a new stop: StopState.reset(False), inlined (the hot path)
+        stop.regs = None
+        stop.inject = 0
+        stop.event = 0
+        stop.jobctl = False
         thread.process.settled(tid)
         scope.exit_pending = False
         scope.entry_nr = None
@@ -525,21 +544,21 @@ class SeccompStops:
         except kernel.NoSuchProcessError:
             return True  # killed (a group exit) since it stopped: its exit stop follows
         info.nr, info.args = entry.nr, entry.args
-        report = SyscallReport(self, thread, Event.SYSCALL_EXIT, info, entry)
-        thread.stop_event = Event.SYSCALL_EXIT
-        self._reporting = thread
+        report = SyscallReport(self.tracer, thread, Event.SYSCALL_EXIT, info, entry)
+        thread.stop.event = Event.SYSCALL_EXIT
+        self.reporting.thread = thread
         try:
-            decision = lane.run(plan, plan.exit, Event.SYSCALL_EXIT, report, self._running)
+            decision = lane.run(plan, plan.exit, Event.SYSCALL_EXIT, report, self.running)
         finally:
-            self._reporting = None
+            self.reporting.thread = None
         if decision is not None:
             thread.syscall = info
-            self._record(thread, decision)
-            self._resume(thread)
+            self.reporter.record(thread, decision)
+            self.resumer.resume(thread)
             return True
         thread.syscall = None  # (an exit is never the entry of the next stop)
         if self._asks_more(thread, scope) or scope.wants_stops(thread.syscall_watchers):
-            self._resume(thread)
+            self.resumer.resume(thread)
             return True
         try:
             kernel.cont(tid, 0)
@@ -551,21 +570,21 @@ class SeccompStops:
     @staticmethod
     def _asks_more(thread: Thread, scope: SyscallScope) -> bool:
         """Did a callback ask for more than the plain resume (or change the thread's engines)?"""
-        return bool(thread.holds or thread.pending is not _RESUME or thread.regs is not None
+        return bool(thread.holds or thread.pending is not _RESUME or thread.stop.regs is not None
                     or thread.steppers or thread.abort_result is not None
                     or thread.quiesce_owed or thread.syscall_scope is not scope)
 
-    def _set_syscall_filter(self, att: Attachment, numbers: frozenset[int] | None) -> None:
+    def set_syscall_filter(self, att: Attachment, numbers: frozenset[int] | None) -> None:
         thread = att.thread
         if att.detached:
             raise NoSuchThreadError(f"engine is detached from thread {thread.tid}")
-        had_stops = self._wants_syscalls(thread)
+        had_stops = self.resumer.wants_syscalls(thread)
         att.syscall_filter = numbers
-        self._count_syscall_watchers(thread)
-        if thread.state == State.RUNNING and had_stops != self._wants_syscalls(thread):
-            self._interrupt(thread)  # re-resume it on the other path
+        self.resumer.count_syscall_watchers(thread)
+        if thread.state == State.RUNNING and had_stops != self.resumer.wants_syscalls(thread):
+            self.resumer.interrupt(thread)  # re-resume it on the other path
 
-    def _checked_filter(self, program: FilterProgram | None) -> FilterProgram | None:
+    def checked_filter(self, program: FilterProgram | None) -> FilterProgram | None:
         """The program to install, once the kernel's order of stops is known to be right."""
         if program is None:
             return None

@@ -14,7 +14,9 @@ child does not inherit them and exec clears them (the kernel's
 
 The first half of this module is pure (DR7 encoding, validation, DR6
 decoding) and unit-tested without a process; the second half is the table
-of one process's slots and the I/O, called by the tracer thread only.
+of one process's slots and the I/O, and the service that owns the tables
+and hangs on the tracer's hooks (:mod:`pydbg_utrace.hooks`), run by the
+tracer thread only.
 """
 
 from __future__ import annotations
@@ -22,14 +24,20 @@ from __future__ import annotations
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import kernel
-from .errors import NotSupportedError
+from .errors import NoSuchThreadError, NotSupportedError
+from .events import Event
+from .hooks import Service, ServicePort
 
 if TYPE_CHECKING:
+    from .seams import AttachmentSide as Attachment
     from .seams import EngineSide as Engine
     from .seams import ProcessSide as Process
+    from .seams import ThreadSide as Thread
+
+BREAKPOINT = Event.BREAKPOINT  # hits are reported with report_breakpoint
 
 DEBUGREG_OFFSET = 848  # offsetof(struct user, u_debugreg) on x86_64
 SLOTS = 4  # DR0-DR3
@@ -219,28 +227,125 @@ class WatchpointTable:
         return fired
 
 
-# Tables live beside the process objects (the tracer asks for them by process).
-_TABLES: weakref.WeakKeyDictionary[Process, WatchpointTable] = weakref.WeakKeyDictionary()
+class WatchpointService(Service):
+    """The debug registers as a service (:mod:`pydbg_utrace.hooks`): it owns the tables.
 
+    One :class:`WatchpointTable` per process with a slot in use; programmed
+    into every thread (new ones at birth, a vfork parent when it is back),
+    read at a debug trap, cleared at detach, forgotten at exec.
+    """
 
-def table_of(process: Process | None) -> WatchpointTable | None:
-    """The process's watchpoint table if it has a slot in use, else None."""
-    if process is None:
-        return None
-    table = _TABLES.get(process)
-    return table if table else None
+    def __init__(self, port: ServicePort) -> None:
+        self.port = port
+        # Keyed by the process object: dropped with it (or at exec).
+        self.tables: weakref.WeakKeyDictionary[Process, WatchpointTable] = \
+            weakref.WeakKeyDictionary()
 
+    def table_of(self, process: Process | None) -> WatchpointTable | None:
+        """The process's watchpoint table if it has a slot in use, else None."""
+        if process is None:
+            return None
+        table = self.tables.get(process)
+        return table if table else None
 
-def table_for(process: Process) -> WatchpointTable:
-    """The process's table, made on first use."""
-    table = _TABLES.get(process)
-    if table is None:
-        table = _TABLES[process] = WatchpointTable()
-    return table
+    def table_for(self, process: Process) -> WatchpointTable:
+        """The process's table, made on first use."""
+        table = self.tables.get(process)
+        if table is None:
+            table = self.tables[process] = WatchpointTable()
+        return table
 
+    # -- the engine API (Attachment.insert_watchpoint / remove_watchpoint) ---------------
+    def insert(self, att: Attachment, address: int, size: int, access: str) -> Watchpoint:
+        thread = att.thread
+        if att.detached or not thread.alive:
+            raise NoSuchThreadError(f"thread {thread.tid} is gone or the engine detached")
+        require_support(thread.arch.name)
+        check(address, size, access)
+        process = thread.process
+        table = self.table_for(process)
+        wp = Watchpoint(address, size, access, att.engine)
+        if table.add(wp):
+            try:
+                self._program(process, table)
+            except kernel.KernelError:
+                table.discard(wp)
+                self._program(process, table)
+                raise
+        att.events |= BREAKPOINT
+        return wp
 
-def exec_happened(process: Process) -> None:
-    """The kernel cleared every thread's debug registers: forget the slots."""
-    table = _TABLES.pop(process, None)
-    if table is not None:
-        table.forget()
+    def remove(self, wp: Watchpoint) -> None:
+        for process, table in list(self.tables.items()):
+            if table and wp.slot in table.slots and self.port.process_of(process.pid) is process:
+                if table.discard(wp):
+                    self._program(process, table)
+                return
+        wp.slot = None
+
+    def _program(self, process: Process, table: WatchpointTable) -> None:
+        """Write the slots into every thread, holding the running ones meanwhile."""
+        def program(tid: int) -> None:
+            try:
+                table.program(tid)
+            except kernel.NoSuchProcessError:
+                pass  # exiting: its death follows
+
+        self.port.with_threads_stopped(process, program)
+
+    def _arm(self, thread: Thread) -> None:
+        """A thread stopped at birth (or back from vfork) gets the process's registers."""
+        table = self.table_of(thread.process)
+        if table is not None:
+            try:
+                table.program(thread.tid)
+            except kernel.NoSuchProcessError:
+                pass
+
+    # -- the hooks --------------------------------------------------------------------
+    def new_thread(self, thread: Thread) -> None:
+        self._arm(thread)
+
+    def vfork_done(self, thread: Thread) -> None:
+        self._arm(thread)  # slots written while it was in the kernel missed it
+
+    def exec(self, process: Process) -> None:
+        """The kernel cleared every thread's debug registers: forget the slots."""
+        table = self.tables.pop(process, None)
+        if table is not None:
+            table.forget()
+
+    def trap(self, thread: Thread, info: Any) -> bool:
+        """Report the slots DR6 says fired to the engines owning them; any fired?"""
+        if info is not None and info.code not in (TRAP_HWBKPT, TRAP_TRACE):
+            return False
+        table = self.table_of(thread.process)
+        if table is None:
+            return False
+        try:
+            fired = table.take_fired(thread.tid)
+        except kernel.NoSuchProcessError:
+            return False
+        for slot in fired:
+            owners = [att for att in thread.attachments if slot.owned_by(att.engine)]
+            if owners:
+                self.port.report_hit(thread, owners, slot.address, slot)
+        return bool(fired)
+
+    def engine_left(self, att: Attachment, last_in_process: bool) -> None:
+        if not last_in_process:
+            return
+        table = self.table_of(att.thread.process)
+        if table is None:
+            return
+        try:
+            for slot in list(table.slots):
+                for wp in list(slot.watchpoints) if slot is not None else ():
+                    if wp.engine is att.engine:
+                        self.remove(wp)
+        except kernel.NoSuchProcessError:
+            pass  # it died meanwhile: its death report follows
+
+    def detach(self, thread: Thread) -> None:
+        if self.table_of(thread.process) is not None:
+            WatchpointTable.clear(thread.tid)

@@ -1,0 +1,211 @@
+"""The tracer's trap handling: our software traps hit, hit late, stepped over, stepped with.
+
+The rules of *who owns a trap* live in :mod:`pydbg_utrace.breakpoints`;
+this part is about *when*: a hit, a late hit of a trap removed since, a
+step-over with the other threads held, planting software-step traps where
+the arch cannot single-step (ppc64 atomic sequences).  What happens to the
+traps at fork, vfork and when an engine leaves is the breakpoint service's
+(its hooks); hardware watchpoints are the watchpoint service's.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from typing import Any
+
+from .. import kernel
+from ..engine import Attachment, Report
+from ..events import Event
+from ..hooks import Hooks
+from ..process import State, Thread
+from ..seams import TracerSide
+from . import ports
+from .tables import Tables
+
+log = logging.getLogger("pydbg_utrace")
+
+
+class Traps:
+    """Breakpoint hits, step-overs and software steps."""
+
+    def __init__(self, tracer: TracerSide, hooks: Hooks) -> None:
+        self.tracer = tracer
+        self.hooks = hooks
+
+    def connect(self, reporter: ports.Reporting, resumer: ports.Resuming,
+                holding: ports.Holding, stops: ports.StopHandling, tables: Tables) -> None:
+        self.reporter = reporter
+        self.resumer = resumer
+        self.holding = holding
+        self.stops = stops
+        self.tables = tables  # (a step-over's unfinished stop is deferred to the loop)
+
+    def on_trap(self, thread: Thread, address: int, trap: Any) -> None:
+        """The thread executed one of our traps: rewind it and tell whom it concerns."""
+        regs = self.resumer.registers(thread)
+        if regs.pc != address:
+            regs.pc = address  # written back when it resumes
+        thread.at_trap = address
+        if thread in trap.steppers:  # a software step (atomic sequence) ended here
+            thread.process.breakpoints.discard_steps(thread)
+            self.stops.on_step(thread)
+            return
+        owners = [att for att in thread.attachments if self.owns_hit(att, trap)]
+        if owners:
+            report = Report(self.tracer, thread, Event.BREAKPOINT)
+            report.address = address
+            self.reporter.report(thread, report, Event.BREAKPOINT, attachments=owners)
+            for bp in [bp for bp in trap.breakpoints if bp.oneshot and bp.hits]:
+                thread.process.breakpoints.discard(bp)
+        self.resumer.resume(thread)
+
+    def on_trap_stop(self, thread: Thread, info: Any) -> bool:
+        """A SIGTRAP stop: a hit of one of our traps?  Then report it (and resume)."""
+        if info.code != thread.arch.breakpoint_si_code or not thread.process.has_traps():
+            return False  # (a step's TRAP_TRACE is never a hit)
+        address = self.resumer.registers(thread).pc - thread.arch.breakpoint_pc_offset
+        trap = thread.process.breakpoints.trap_at(address)
+        if trap is None:
+            return False
+        self.on_trap(thread, address, trap)
+        return True
+
+    def on_late_trap_hit(self, thread: Thread, info: Any) -> bool:
+        """A SIGTRAP: the late hit of a trap removed since?  Then rewind and resume silently.
+
+        The thread executed the trap before its original went back; its PC
+        is rewound so that it runs the original instruction, and no engine
+        is told (the breakpoint is gone).  Any SIGTRAP stop settles the
+        thread: it cannot owe another hit.
+        """
+        process = thread.process
+        if process is None or not process.has_retired_traps():
+            return False
+        late = False
+        if info.code == thread.arch.breakpoint_si_code:
+            regs = self.resumer.registers(thread)
+            address = regs.pc - thread.arch.breakpoint_pc_offset
+            late = process.breakpoints.owes_hit(address)
+            if late:
+                regs.pc = address  # written back when it resumes
+        process.settled(thread.tid)
+        if late:
+            self.resumer.resume(thread)
+        return late
+
+    def stepped_into_trap(self, thread: Thread, info: Any) -> bool:
+        """Did this single step execute one of our traps instead of an instruction?
+
+        A trap planted under the PC of a stopped thread (it never hit it, so no
+        step-over is due) is what its next step executes: the SIGTRAP is the
+        trap's (its si_code, the PC just past it), the real instruction has not
+        run.  Taken for the end of the step, the thread went on from the middle
+        of that instruction (torture FOUND F: SIGSEGV at garbage PCs).  It is a
+        hit; the step is still owed and goes on over the trap from the rewound PC.
+        """
+        process = thread.process
+        if info.code != thread.arch.breakpoint_si_code or not process.has_traps():
+            return False
+        address = self.resumer.registers(thread).pc - thread.arch.breakpoint_pc_offset
+        return process.breakpoints.trap_at(address) is not None
+
+    def owns_hit(self, att: Attachment, trap: Any) -> bool:
+        report = None
+        for bp in trap.breakpoints:
+            if bp.engine is not att.engine or not bp.table:
+                continue
+            if bp.condition is not None:
+                report = report or Report(self.tracer, att.thread, Event.BREAKPOINT)
+                try:
+                    if not bp.condition(report):
+                        continue
+                except Exception:
+                    log.exception("breakpoint condition at %#x raised", bp.address)
+                    continue
+            bp.hits += 1
+            return True
+        return False
+
+    def still_on_trap(self, thread: Thread) -> bool:
+        address = thread.at_trap
+        thread.at_trap = None
+        process = thread.process
+        if not process.has_traps() or process.breakpoints.trap_at(address) is None \
+                or process.memory_lent():  # the original is in memory: nothing to step over
+            return False
+        return self.resumer.registers(thread).pc == address
+
+    def step_over(self, thread: Thread, report_step: bool) -> None:
+        """Run the instruction under a trap with the trap lifted, the other threads held.
+
+        Every other running thread of the process is interrupted first, so none
+        can run past the lifted trap unseen; their stops are handled afterwards.
+        """
+        address = self.resumer.registers(thread).pc
+        thread.stepping = False  # (a step owed from a step-over cut short is not: see below)
+        held = self.holding.hold_others(thread)
+        if thread.state == State.HELD:
+            # SIGKILL (an execve's or a group exit's) took it out of this stop into
+            # its exit stop meanwhile (deferred): no instruction to step over now.
+            thread.stop.regs = None
+            self.holding.release(held)
+            return
+        table = thread.process.breakpoints
+        regs = thread.stop.regs
+        if regs is not None and (regs.changed or regs.extra_changed):
+            self.resumer.write_registers(thread, regs)
+        thread.stop.regs = None
+        sig, thread.stop.inject = thread.stop.inject, 0
+        table.lift(address)
+        try:
+            kernel.singlestep(thread.tid, sig)
+            status = self.holding.collect([thread]).get(thread)
+        finally:
+            table.lower(address)
+        if status is None:  # a leader that died without a word (SIGKILL): its death follows
+            thread.state = State.RUNNING
+            self.holding.release(held)
+            return
+        self.holding.release(held)
+        if (os.WIFSTOPPED(status) and kernel.event_of(status) == 0
+                and os.WSTOPSIG(status) == signal.SIGTRAP):
+            thread.state = State.STOPPED
+            thread.stop.reset(jobctl=False)
+            thread.process.settled(thread.tid)  # a step trap: it owes no late hit
+            self.hooks.trap(thread, None)  # (the stepped instruction may hit a watchpoint)
+            if report_step:
+                self.stops.on_step(thread)
+            else:
+                self.resumer.resume(thread)
+        else:
+            # Not past it yet, or past it with the step's SIGTRAP still queued
+            # behind a job-control trap (a SIGCONT/SIGSTOP from outside notifies
+            # every seized thread, and that trap is taken first): if the PC has
+            # not moved, the step-over is done again; if it has, the SIGTRAP that
+            # follows ends this step (torture finding H: taken for a hit of the
+            # trap one byte back, the instruction ran twice).
+            thread.at_trap = address
+            thread.stepping = kernel.event_of(status) == kernel.PTRACE_EVENT_STOP
+            self.tables.defer(thread, status)
+
+    def plant_software_step(self, thread: Thread) -> bool:
+        """Where the arch cannot hardware-step (ppc64 atomic sequences), plant traps."""
+        arch = thread.arch
+        if not has_software_step(arch):
+            return False
+        space = thread.process.memory
+        addresses = arch.software_step(self.resumer.registers(thread).pc, space.read)
+        if not addresses:
+            return False
+        for address in addresses:
+            thread.process.breakpoints.add_step(thread, address)
+        return True
+
+
+def has_software_step(arch: Any) -> bool:
+    """Does this arch have software-step rules at all (ppc64: yes, x86_64: no)?"""
+    from pydbg_utrace.arch.base import Arch
+
+    return type(arch).software_step is not Arch.software_step
