@@ -319,6 +319,12 @@ class Stops:
     def on_exec(self, thread: Thread) -> None:
         old_tid = kernel.get_event_msg(thread.tid)
         process = thread.process
+        # First: the old address space, and our traps in it, are gone (and exec cleared
+        # the debug registers) -- before the old leader's attachments leave below, or an
+        # engine's breakpoints would be "restored" into the new program (EFAULT, or old
+        # bytes written over new code where the address is mapped again).
+        process.exec_happened()
+        self.hooks.exec(process)
         if old_tid != thread.tid and old_tid in self.tables.threads:
             # A non-leader thread called execve and took over the leader's tid:
             # the old leader is gone now (the kernel reports no death for it).
@@ -333,8 +339,6 @@ class Stops:
             process.threads.pop(old_tid, None)
             process.threads[thread.tid] = execer
             thread = execer
-        process.exec_happened()  # the old address space, and our traps in it, are gone
-        self.hooks.exec(process)  # exec cleared the debug registers too
         report = Report(self.tracer, thread, Event.EXEC)
         report.old_tid = old_tid
         self.reporter.report(thread, report, Event.EXEC)
