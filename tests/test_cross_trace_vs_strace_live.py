@@ -90,8 +90,10 @@ def run_both(argv: list[str], tmp_path: Path, flags: tuple[str, ...] = (),
     # fcntl(F_DUPFD)), stdin/stdout/stderr on /dev/null.
     common = dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, timeout=TIMEOUT,
                   env=dict(os.environ), close_fds=False)
+    pids_clear_of_constants()
     a = subprocess.run(["strace", "-f", "-qq", *flags, "-o", str(theirs), *argv],
                        stderr=subprocess.DEVNULL, **common)
+    pids_clear_of_constants()
     b = subprocess.run([*CLI, "trace", "-f", "-qq", *flags, *extra, "-o", str(ours), "--",
                         *argv], stderr=subprocess.PIPE, text=True, **common)
     assert b.returncode == a.returncode, f"status {b.returncode} (strace: {a.returncode}): " \
@@ -110,12 +112,34 @@ def without_ipc_ids(log: dict[str, list[str]]) -> dict[str, list[str]]:
             for proc, lines in log.items()}
 
 
+def coalesced(difference: tuple[str, str, str]) -> bool:
+    """A SIGCHLD only one run shows: two children that exit before the shell takes the
+    first signal give it one (a pending standard signal is not queued twice) -- under
+    strace as under us, seen once in the ppc64le guest under load."""
+    _, theirs, ours = difference
+    return not (theirs and ours) and (theirs or ours).startswith("--- SIGCHLD ")
+
+
+def listed_differences(result: Comparison) -> list[tuple[str, str, str]]:
+    return [d for d in result.listed_differences() if not coalesced(d)]
+
+
 def abi_differences(result: Comparison) -> list[tuple[str, str, str]]:
     """The ABI's calls printed differently (not a scheduling difference, nor a line strace
     itself left unfinished)."""
     return [d for d in result.differences
             if call_name(d[1] or d[2]) in ABI_CALLS and not scheduled(d[1], d[2])
             and not (d[1].endswith(UNFINISHED) and d[2].startswith(d[1][:-len(UNFINISHED)]))]
+
+
+def pids_clear_of_constants() -> None:
+    """In a guest (root, a kernel of its own): the next pids above every constant the
+    programs print.  The normalisation renames every number that is one of the run's
+    pids, so a guest pid of 110 once turned strace's connect(..., 110) into
+    connect(..., P.1); the host's pids are far above them already."""
+    if os.environ.get("PYDBG_UTRACE_VM"):
+        with open("/proc/sys/kernel/ns_last_pid", "w") as fh:
+            fh.write("30000")  # below the default pid_max (32768): no wrap within a run
 
 
 def compare(name: str, tmp_path: Path, flags: tuple[str, ...] = (),
@@ -134,7 +158,7 @@ def test_trace_matches_strace_line_by_line(name, tmp_path):
     result = compare(name, tmp_path)
     assert result.total >= 10
     assert result.percent >= 95.0, f"{name}: {result.percent:.1f}% identical"
-    assert not result.listed_differences(), result.listed_differences()[:10]
+    assert not listed_differences(result), listed_differences(result)[:10]
     assert not abi_differences(result), abi_differences(result)[:10]
 
 
