@@ -173,8 +173,11 @@ continue
 
 
 def _frames(lines):
-    """`info threads` rows without the thread ids (native: LWPs, ours: pid.tid)."""
-    return sorted(re.sub(r"^[* ]+\d+\s+Thread \S+( \(LWP \d+\))?\s+", "", line)
+    """`info threads` rows without the thread ids (native: LWPs, ours: pid.tid), blanks
+    folded: gdb pads the Target Id column to its widest row, which an LWP of one more
+    digit widens (seen once: the same rows, other spacing)."""
+    return sorted(" ".join(re.sub(r"^[* ]+\d+\s+Thread \S+( \(LWP \d+\))?\s+", "",
+                                  line).split())
                   for line in lines if re.match(r"^[* ]+\d+\s+Thread ", line))
 
 
