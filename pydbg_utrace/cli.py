@@ -16,6 +16,7 @@ import signal
 import sys
 
 from . import Tracer, kernel
+from .frontends import describe, wait_interruptibly
 
 PROG = "pydbg-utrace"
 
@@ -66,17 +67,7 @@ def _describe(exc: BaseException) -> str:
         return f"cannot attach: {exc.strerror}"
     if isinstance(exc, kernel.NoSuchProcessError) and exc.request == "attach":
         return f"no such process: {exc.pid}"
-    if isinstance(exc, OSError) and exc.filename is None and exc.strerror:
-        return exc.strerror
-    return str(exc)
-
-
-def _wait(process) -> int:
-    # Wait in short slices so that Ctrl-C reaches the main thread promptly.
-    while True:
-        status = process.wait(0.5)
-        if status is not None:
-            return status
+    return describe(exc)
 
 
 def _exit_code(status: int) -> int:
@@ -180,7 +171,7 @@ def gdbserver(args: argparse.Namespace) -> int:
                 # untraced, and as its parent we still pass on its exit status.
                 # (Not with stdio: gdb waits for its pipe command to end.)
                 process.detach()
-                status = _wait(process)
+                status = wait_interruptibly(process)
                 return _exit_code(status)
         except KeyboardInterrupt:
             return 130  # tracer.close() detaches: the program goes on untraced

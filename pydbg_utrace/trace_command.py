@@ -21,6 +21,7 @@ from typing import TextIO
 
 from . import Tracer
 from . import arch as arches
+from .frontends import describe, wait_interruptibly
 from .strace_options import HelpRequested, TraceRequest, UsageError, parse, traced_numbers
 
 PROG = "pydbg-utrace"
@@ -158,7 +159,7 @@ def run(request: TraceRequest) -> int:
                 for process in processes:
                     print(f"{PROG}: attached to process {process.pid} "
                           f"({len(process.threads)} threads)", file=sys.stderr, flush=True)
-            statuses = [_wait(process) for process in processes]
+            statuses = [wait_interruptibly(process) for process in processes]
         except KeyboardInterrupt:  # close() detaches: the programs go on as if never traced
             statuses = [130 << 8]
         finally:
@@ -192,7 +193,7 @@ def _start(tracer: Tracer, request: TraceRequest, engines: dict) -> list:
     try:
         process = _launch(tracer, request, engines)
     except (OSError, ValueError, RuntimeError) as exc:  # no such program, not executable
-        raise UsageError(_describe(exc)) from None
+        raise UsageError(describe(exc)) from None
     _attach_all(process, engines, whole=False)
     process.start()
     return [process]
@@ -217,21 +218,7 @@ def _attach_error(pid: int, exc: OSError) -> str:
         return f"attach: ptrace(PTRACE_SEIZE, {pid}): No such process"
     if isinstance(exc, kernel.NotPermittedError) and "already traced" in str(exc):
         return f"cannot attach: {exc.strerror}"
-    return f"attach: ptrace(PTRACE_SEIZE, {pid}): {_describe(exc)}"
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.filename is None and exc.strerror:
-        return exc.strerror
-    return str(exc)
-
-
-def _wait(process) -> int:
-    # Wait in short slices so that Ctrl-C reaches the main thread promptly.
-    while True:
-        status = process.wait(0.5)
-        if status is not None:
-            return status
+    return f"attach: ptrace(PTRACE_SEIZE, {pid}): {describe(exc)}"
 
 
 def die_like(signo: int) -> None:

@@ -47,8 +47,8 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("state and API objects", {"state", "process", "engine", "syscall_stop"}),
     ("the tracer", {"lifecycle", "seccomp", "tracer"}),  # and every tracer.* part
     ("the package's face", {"", "engine_files"}),  # "" is pydbg_utrace/__init__.py
-    ("front ends and engines", {"cli", "__main__", "trace_command", "strace_options", "repl",
-                                "gdb", "source", "engines"}),
+    ("front ends and engines", {"cli", "__main__", "frontends", "trace_command",
+                                "strace_options", "repl", "gdb", "source", "engines"}),
 ]
 CORE_LAYERS = 7  # the first seven; the last is outside the core
 
