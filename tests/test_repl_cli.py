@@ -112,6 +112,24 @@ def _read_until(fd: int, pattern: bytes, seen: bytearray, deadline: float) -> No
             seen += chunk
 
 
+def _kill_and_quit(pid: int, fd: int, seen: bytearray, deadline: float) -> int:
+    """`kill` the program, `quit` the debugger: the debugger's wait status."""
+    os.write(fd, b"kill\r")
+    _read_until(fd, b"killed by signal SIGKILL", seen, deadline)
+    os.write(fd, b"quit\r")
+    return os.waitpid(pid, 0)[1]
+
+
+def _end_pty_session(pid: int, fd: int) -> None:
+    """Whatever happened: the debugger gone, its terminal closed."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+    os.close(fd)
+
+
 def test_ctrl_c_typed_at_a_real_terminal(tracee):
     """The user's path: prompt_toolkit on a pty, `run`, then ^C typed at the terminal.
 
@@ -134,17 +152,9 @@ def test_ctrl_c_typed_at_a_real_terminal(tracee):
         _read_until(fd, b"spinning", seen, deadline)
         os.write(fd, b"\x03")
         _read_until(fd, rb"Interrupted|received signal SIGINT", seen, deadline)
-        os.write(fd, b"kill\r")
-        _read_until(fd, b"killed by signal SIGKILL", seen, deadline)
-        os.write(fd, b"quit\r")
-        _, status = os.waitpid(pid, 0)
+        status = _kill_and_quit(pid, fd, seen, deadline)
     finally:
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-        os.close(fd)
+        _end_pty_session(pid, fd)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
@@ -179,17 +189,9 @@ def test_a_long_next_counts_each_second_on_a_terminal_and_says_where_ctrl_c_stop
         # the debugger's interrupt or the program's SIGINT (the terminal sends it to both)
         _read_until(fd, rb"Interrupted after [\d,]+ instructions stepped, Thread 1|"
                     rb"Program received signal SIGINT, Interrupt\.", seen, deadline)
-        os.write(fd, b"kill\r")
-        _read_until(fd, b"killed by signal SIGKILL", seen, deadline)
-        os.write(fd, b"quit\r")
-        _, status = os.waitpid(pid, 0)
+        status = _kill_and_quit(pid, fd, seen, deadline)
     finally:
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-        os.close(fd)
+        _end_pty_session(pid, fd)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     text = bytes(seen).decode(errors="replace")
     shown = [int(n.replace(",", "")) for n in
