@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 from test_decode_vs_strace_live import UNFINISHED, Comparison, call_name, normalise, scheduled
+from test_trace_summary_vs_strace_live import table_rows
 
 from pydbg_utrace import seccomp
 
@@ -206,15 +207,9 @@ def summed_table(text: str) -> dict[str, tuple[int, int]]:
     socketcall/ipc two rows of one name (ppc64le's glibc: socket(), then our raw
     socketcall(SYS_SOCKET)); ours has one: compared as the sum."""
     rows: dict[str, tuple[int, int]] = {}
-    lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("% time"))
-    for line in lines[start + 2:]:
-        if line.startswith("------"):
-            continue
-        words = line.split()
-        calls, errors = int(words[3]), int(words[4]) if len(words) == 6 else 0
-        before = rows.get(words[-1], (0, 0))
-        rows[words[-1]] = (before[0] + calls, before[1] + errors)
+    for name, calls, errors in table_rows(text):
+        before = rows.get(name, (0, 0))
+        rows[name] = (before[0] + calls, before[1] + errors)
     return rows
 
 

@@ -37,9 +37,9 @@ CLI = [sys.executable, "-m", "pydbg_utrace"]
 TIMEOUT = 180
 
 
-def parse_table(text: str) -> dict[str, tuple[int, int]]:
-    """strace's -c table: name -> (calls, errors); the total line under "total"."""
-    rows = {}
+def table_rows(text: str) -> list[tuple[str, int, int]]:
+    """strace's -c table row by row: (name, calls, errors); the total line as "total"."""
+    rows = []
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("% time"))
     for line in lines[start + 2:]:
@@ -47,8 +47,13 @@ def parse_table(text: str) -> dict[str, tuple[int, int]]:
             continue
         words = line.split()
         errors = int(words[4]) if len(words) == 6 else 0
-        rows[words[-1]] = (int(words[3]), errors)
+        rows.append((words[-1], int(words[3]), errors))
     return rows
+
+
+def parse_table(text: str) -> dict[str, tuple[int, int]]:
+    """strace's -c table: name -> (calls, errors); the total line under "total"."""
+    return {name: (calls, errors) for name, calls, errors in table_rows(text)}
 
 
 RESTARTED = re.compile(r"(?:<\.\.\. (\w+) resumed>|(\w+)\().* = \? ERESTART")
