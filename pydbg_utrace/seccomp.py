@@ -47,6 +47,7 @@ from .stopkinds import SYSCALL_STOP
 from .syscall_stop import SyscallReport
 
 if TYPE_CHECKING:
+    from .dispatch import Decision
     from .engine import Attachment
     from .process import Process, Thread
     from .tracer import ports
@@ -487,12 +488,7 @@ class SeccompStops:
         report = SyscallReport(self.tracer, thread, Event.SYSCALL_ENTRY, info, None)
         report.syscall_action = SyscallAction.RUN
         scope.exit_pending = plan.wants_exit  # (uniform: every engine hears the call)
-        thread.stop.event = Event.SYSCALL_ENTRY
-        self.reporting.thread = thread
-        try:
-            decision = lane.run(plan, plan.entry, Event.SYSCALL_ENTRY, report, self.running)
-        finally:
-            self.reporting.thread = None
+        decision = self._report_on_lane(thread, plan, plan.entry, Event.SYSCALL_ENTRY, report)
         if decision is not None or report.syscall_action is SyscallAction.ABORT:
             if decision is not None:
                 self.reporter.record(thread, decision)
@@ -511,6 +507,17 @@ class SeccompStops:
         except kernel.NoSuchProcessError:
             pass  # killed while stopped: its death report follows
         thread.state = State.RUNNING
+
+    def _report_on_lane(self, thread: Thread, plan: lane.Plan, calls: tuple, event: Event,
+                        report: SyscallReport) -> Decision | None:
+        """``event`` told through the plan's ``calls``, as the tracer's lane tells it (its
+        copy stays inline there, on the hot path)."""
+        thread.stop.event = event
+        self.reporting.thread = thread
+        try:
+            return lane.run(plan, calls, event, report, self.running)
+        finally:
+            self.reporting.thread = None
 
     def on_filtered_exit_fast(self, thread: Thread, plan: lane.Plan) -> bool:
         """The tracer's lane hands over a syscall stop of a thread with a scope.
@@ -545,12 +552,7 @@ class SeccompStops:
             return True  # killed (a group exit) since it stopped: its exit stop follows
         info.nr, info.args = entry.nr, entry.args
         report = SyscallReport(self.tracer, thread, Event.SYSCALL_EXIT, info, entry)
-        thread.stop.event = Event.SYSCALL_EXIT
-        self.reporting.thread = thread
-        try:
-            decision = lane.run(plan, plan.exit, Event.SYSCALL_EXIT, report, self.running)
-        finally:
-            self.reporting.thread = None
+        decision = self._report_on_lane(thread, plan, plan.exit, Event.SYSCALL_EXIT, report)
         if decision is not None:
             thread.syscall = info
             self.reporter.record(thread, decision)
