@@ -67,6 +67,10 @@ _RUN_DEPENDENT = (
      "si_utime=T, si_stime=T"),
     (re.compile(r"^((?:f)?statfs\(.*, )\{f_type=.*\}\) = 0$"), r"\1{COUNTERS}) = 0"),
     (re.compile(r"<(pipe|socket|anon_inode:\w+):\[\d+\]>"), r"<\1:[INODE]>"),
+    # A non-PIE program's break starts a random offset above its data, and the offset
+    # may be short enough (0xcc5000) to escape _ADDRESS's seven digits in one run only.
+    (re.compile(r"^brk\(0x[0-9a-f]+\)"), "brk(0xADDR)"),
+    (re.compile(r"^(brk\(.*\) = )0x[0-9a-f]+$"), r"\g<1>0xADDR"),
 )
 
 
