@@ -65,7 +65,10 @@ class Traps:
         """A SIGTRAP stop: a hit of one of our traps?  Then report it (and resume)."""
         if info.code != thread.arch.breakpoint_si_code or not thread.process.has_traps():
             return False  # (a step's TRAP_TRACE is never a hit)
-        address = self.resumer.registers(thread).pc - thread.arch.breakpoint_pc_offset
+        try:
+            address = self.resumer.registers(thread).pc - thread.arch.breakpoint_pc_offset
+        except kernel.NoSuchProcessError:
+            return True  # killed (an execve's, a group exit's) since it stopped: its exit follows
         trap = thread.process.breakpoints.trap_at(address)
         if trap is None:
             return False
@@ -129,10 +132,18 @@ class Traps:
         return False
 
     def still_on_trap(self, thread: Thread) -> bool:
+        """Is a step-over still owed where it stopped on our trap?
+
+        Not from its exit stop: SIGKILL (an execve's, a group exit's) took it
+        there out of the stop that owed it, and its PC has not moved.  A hold
+        from there waits for the thread in execve(), which waits until this
+        exit stop is let go (torture finding I).
+        """
         address = thread.at_trap
         thread.at_trap = None
         process = thread.process
-        if not process.has_traps() or process.breakpoints.trap_at(address) is None \
+        if thread.exited or not process.has_traps() \
+                or process.breakpoints.trap_at(address) is None \
                 or process.memory_lent():  # the original is in memory: nothing to step over
             return False
         return self.resumer.registers(thread).pc == address
