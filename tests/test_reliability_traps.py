@@ -1,0 +1,44 @@
+"""When a step-over is owed (torture FOUND I, reopened): units, no process.
+
+:class:`pydbg_utrace.tracer.traps.Traps` is the unit; the thread, its process
+and the resumer under it are stand-ins with just what it reads.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from pydbg_utrace.tracer.traps import Traps
+
+ADDRESS = 0x401000
+
+
+def thread_on_trap(exited: bool) -> SimpleNamespace:
+    """A thread whose step-over of the trap at ADDRESS was cut short (``at_trap`` kept)."""
+    breakpoints = SimpleNamespace(trap_at=lambda address: object() if address == ADDRESS else None)
+    process = SimpleNamespace(has_traps=lambda: True, breakpoints=breakpoints,
+                              memory_lent=lambda: False)
+    return SimpleNamespace(at_trap=ADDRESS, process=process, exited=exited)
+
+
+def traps_with_pc(pc: int) -> Traps:
+    traps = Traps(None, None)
+    traps.resumer = SimpleNamespace(registers=lambda thread: SimpleNamespace(pc=pc))
+    return traps
+
+
+def test_a_cut_short_step_over_is_still_owed_at_an_ordinary_stop():
+    thread = thread_on_trap(exited=False)
+    assert traps_with_pc(ADDRESS).still_on_trap(thread)
+    assert thread.at_trap is None  # (asked once: the step-over now under way clears it)
+
+
+def test_no_step_over_is_owed_at_the_exit_stop():
+    """FOUND I: an execve's SIGKILL took the thread to its exit stop, its PC unmoved.
+
+    A step-over from there held the others and waited for the thread in
+    execve(), which waits until this very exit stop is let go: a deadlock.
+    """
+    thread = thread_on_trap(exited=True)
+    assert not traps_with_pc(ADDRESS).still_on_trap(thread)
+    assert thread.at_trap is None
