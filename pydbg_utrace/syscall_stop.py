@@ -74,7 +74,7 @@ class SyscallReport(Report):
             return info
         thread = self.thread
         try:
-            info = kernel.SyscallInfo.from_raw(kernel.fetch_syscall_info(thread.tid))
+            info = kernel.get_syscall_info(thread.tid)
             if info.op == EXIT:
                 entry = self._entry
                 if entry is not None:

@@ -83,12 +83,12 @@ class FastLane:
         info = None
         try:
             if not op:
-                info = kernel.SyscallInfo.from_raw(kernel.fetch_syscall_info(tid))
+                info = kernel.get_syscall_info(tid)
                 op = info.op
             if op == _INFO_ENTRY:
                 event = _SYSCALL_ENTRY
                 if info is None and lane_state.fetch_entry and plan.wants_exit:
-                    info = kernel.SyscallInfo.from_raw(kernel.fetch_syscall_info(tid))
+                    info = kernel.get_syscall_info(tid)
                 entry = thread.syscall = info  # None: fetched only if an engine reads it
             elif op == _INFO_EXIT and (info is None or thread.syscall is not None
                                        and thread.syscall.op != _INFO_EXIT):
