@@ -283,21 +283,21 @@ class SyscallLogger(FollowingEngine):
 
     # -- system calls --------------------------------------------------------------------
     def report_syscall_entry(self, att: Attachment, report: Report) -> None:
-        thread = att.thread
-        tid = thread.tid
+        tid = att.thread.tid
         traced = self._threads.get(tid)
         if traced is None:
             self._seen.add(tid)
-            traced = self._traced(thread)
+            traced = self._traced(att.thread)
         info = report.syscall
-        nr = info.nr
-        raw = traced.calls.get(nr) or self._name(thread, traced, nr)
-        name = subcall_name(raw, info.args)  # -e trace=connect: s390x's socketcall(3, ...) too
+        args = info.args
+        raw = traced.calls.get(info.nr) or self._name(att.thread, traced, info.nr)
         trace = self._trace
-        if trace is not None and name not in trace:  # -e trace=: its exit need no decoding
-            self._pending[tid] = decode.Pending(None, "", [], name=name)
-            return
-        pending = decode.decode_entry(traced.abi, raw, info.args, traced.memory, self.options,
+        if trace is not None:  # -e trace=connect: s390x's socketcall(3, ...) too
+            name = subcall_name(raw, args)
+            if name not in trace:  # not shown: its exit needs no decoding
+                self._pending[tid] = decode.Pending(None, "", [], name=name)
+                return
+        pending = decode.decode_entry(traced.abi, raw, args, traced.memory, self.options,
                                       info.stack_pointer, traced.paths)
         self._pending[tid] = pending
         if self._call_times:

@@ -81,14 +81,14 @@ class SyscallReport(Report):
                     info.nr, info.args = entry.nr, entry.args
                 else:  # the entry was not read (nobody asked then): the registers have it
                     info.nr, info.args = _entry_from_registers(thread)
+                lane = thread.lane
+                if lane is not None:
+                    lane.fetch_entry = True  # this thread's exits read it: read entries
+            elif info.op == ENTRY:
+                thread.syscall = info  # kept for a resumed entry report and for the exit
         except kernel.NoSuchProcessError as exc:
             # Killed (a group exit) since it stopped: not the reading engine's fault.
             raise ThreadGoneError(exc.errno, exc.request, exc.pid) from None
-        if info.op == EXIT:
-            if thread.lane is not None:
-                thread.lane.fetch_entry = True  # this thread's exits read it: read entries
-        elif info.op == ENTRY:
-            thread.syscall = info  # kept for a resumed entry report and for the exit
         self._info = info
         return info
 

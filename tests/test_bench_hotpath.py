@@ -54,7 +54,8 @@ def test_steps_counts_the_loggers_stop_too():
     # ``log``: the trace command's logger, which reads the syscall info at each stop
     # (one GET_SYSCALL_INFO, decoded in place) and formats its line.
     done = subprocess.run([sys.executable, str(ROOT / "bench" / "steps.py"), "--engines", "log",
-                           "--calls", "50", "--top", "30"], capture_output=True, text=True, timeout=120)
+                           "--calls", "50", "--top", "30"],
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     rows = [line for line in done.stdout.splitlines() if line.startswith("| checkout |")]
     assert len(rows) == 1, done.stdout
