@@ -396,6 +396,7 @@ class SyscallInfo:
 
 
 _new = object.__new__
+_from_raw = SyscallInfo.from_raw  # (bound once: no classmethod binding per stop)
 _SYSCALL_INFO_SIZE = 96  # sizeof(struct ptrace_syscall_info) with room to spare
 # struct ptrace_syscall_info: op, 3 bytes, arch, instruction and stack pointer, then
 # entry and seccomp: nr, args[6] (seccomp: and ret_data); exit: rval, is_error.
@@ -433,7 +434,7 @@ def get_syscall_info(pid: int) -> SyscallInfo:
     if _ptrace_plain(PTRACE_GET_SYSCALL_INFO, pid, _SYSCALL_INFO_SIZE_ARG,
                      _syscall_info_arg) == -1:
         raise error(ctypes.get_errno(), "PTRACE_GET_SYSCALL_INFO", pid)
-    return SyscallInfo.from_raw(_syscall_info_buf)
+    return _from_raw(_syscall_info_buf)
 
 
 def resume_syscall(pid: int) -> None:
