@@ -44,7 +44,10 @@ LISTED = frozenset("""
     rt_sigaction rt_sigprocmask kill tgkill tkill wait4 futex read pread64 getcwd readlink
     readlinkat execve prlimit64 getrlimit setrlimit poll ppoll readv writev uname nanosleep
     clock_nanosleep exit_group exit --- +++
-""".split())
+""".split()) | frozenset("""
+    sendmsg recvmsg sendmmsg recvmmsg select pselect6 epoll_create1 epoll_ctl epoll_wait
+    epoll_pwait waitid ioctl
+""".split())  # and those decoded since (session 5): every line identical too
 
 PROGRAMS = {
     "ls": ["/bin/ls", "-la", "/usr"],
@@ -52,6 +55,7 @@ PROGRAMS = {
     "sh-pipe": ["/bin/sh", "-c", "echo a | wc -c"],
     "pthreads": ["decode_threads"],
     "fork-exec-signal": ["decode_forksig"],
+    "messages-readiness-waiting": ["decode_io"],
 }
 
 _LINE = re.compile(r"^(\d+) +(.*)$")
@@ -71,6 +75,11 @@ _RUN_DEPENDENT = (
     # may be short enough (0xcc5000) to escape _ADDRESS's seven digits in one run only.
     (re.compile(r"^brk\(0x[0-9a-f]+\)"), "brk(0xADDR)"),
     (re.compile(r"^(brk\(.*\) = )0x[0-9a-f]+$"), r"\g<1>0xADDR"),
+    # The time a select or poll had left, and a child's resource usage (all of it with -v).
+    (re.compile(r"left \{tv_sec=(?!0, tv_[nu]sec=0\})\d+, tv_([nu])sec=\d+\}"),
+     r"left {tv_sec=S, tv_\1sec=T}"),
+    (re.compile(r"\{ru_utime=\{[^}]*\}, ru_stime=\{[^}]*\}(?:, ru_maxrss=[^}]*)?"),
+     "{ru_utime=T, ru_stime=T"),
 )
 
 
@@ -380,6 +389,11 @@ OPTION_CASES = {
     "-Z": ("python3", ("-Z",), TraceOptions(status="failed")),
     "-e signal=": ("fork-exec-signal", ("-e", "signal=SIGUSR1"),
                    TraceOptions(signals=frozenset({10}))),
+    # The message, readiness and wait decoders: strings and arrays cut at -s, every
+    # field of rusage with -v, fds in sets, SCM_RIGHTS and epoll_ctl with their paths.
+    "-s 3 (messages)": ("messages-readiness-waiting", ("-s", "3"), TraceOptions(string_limit=3)),
+    "-v (messages)": ("messages-readiness-waiting", ("-v",), TraceOptions(verbose=True)),
+    "-y (messages)": ("messages-readiness-waiting", ("-y",), TraceOptions(fd_paths=True)),
 }
 
 

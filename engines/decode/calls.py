@@ -733,7 +733,7 @@ def _socketpair(c: Context) -> list[Arg]:
     def pair(cc: Context) -> str:
         data = cc.read(cc.args[3], 8)
         return address(cc.args[3]) if data is None else \
-            f"[{cc.abi.word(data, 0, 4, signed=True)}, {cc.abi.word(data, 4, 4, signed=True)}]"
+            f"[{fd_text(cc, cc.abi.word(data, 0, 4))}, {fd_text(cc, cc.abi.word(data, 4, 4))}]"
     return _socket(c) + [exit_arg(Arg(pair), 3)]
 
 
@@ -805,7 +805,7 @@ def _poll(c: Context) -> list[Arg]:
         data = cc.read(cc.args[0], 8 * count)
         if data is None:
             return address(cc.args[0])
-        return "[" + ", ".join(f"{{fd={f}, events={e}}}"
+        return "[" + ", ".join(f"{{fd={fd_text(cc, f)}, events={e}}}"
                                for f, e in structs.pollfds(data, cc.abi)) + "]"
     return [Arg(fds), uint(1), num(2)]
 
@@ -1482,10 +1482,10 @@ def decode_exit(pending: Pending, rval: int, error: int | None, mem: Memory | No
     if ctx is None:
         return ")"
     ctx.rval, ctx.error, ctx.exiting = rval, error, True
+    if mem is not None:  # (the result may read it too: select's sets, poll's revents)
+        ctx.mem = mem
     if not pending.rest:
         return ")"
-    if mem is not None:
-        ctx.mem = mem
     return _render(ctx, pending.rest, pending.arguments) + ")"
 
 

@@ -406,7 +406,7 @@ def epoll_event(data: bytes, abi: Abi) -> str:
     """``{events=EPOLLIN, data={u32=3, u64=3}}`` (strace shows the union both ways)."""
     data_at = 4 if abi.epoll_packed else 8
     u64 = abi.word(data, data_at, 8)
-    u32 = abi.word(data, data_at + (0 if abi.byteorder == "little" else 4), 4)
+    u32 = abi.word(data, data_at, 4)  # the union's first bytes: u64's high half if big-endian
     return (f"{{events={flags(abi.word(data, 0, 4), EPOLL_EVENTS)}, "
             f"data={{u32={u32}, u64={u64}}}}}")
 
