@@ -205,7 +205,8 @@ def test_poll_results_timeout_and_ppolls_time_left(abi):
     assert line(abi, "poll", (fds, 2, 0), mem, 0) \
         == "poll([{fd=5, events=POLLIN}, {fd=3, events=POLLIN|POLLOUT}], 2, 0) = 0 (Timeout)"
     assert line(abi, "poll", (fds, 2, 0), mem, 2, after=after, options=TraceOptions(
-        string_limit=1)).endswith("= 2 ([{fd=5, revents=POLLIN}, ...])")
+        string_limit=1)) == "poll([{fd=5, events=POLLIN}, ...], 2, 0) = 2 ([{fd=5, " \
+                            "revents=POLLIN}, ...])"  # -s 1: one element of each array
 
 
 # -- epoll -------------------------------------------------------------------------------
@@ -258,6 +259,17 @@ def test_epoll_wait_from_the_kernels_own_bytes():
             os.close(fd)
     assert structs.epoll_event(out.raw[:12], X86) \
         == "{events=EPOLLOUT, data={u32=3454992675, u64=737894400291}}"
+
+
+def test_netlink_sockets_and_addresses():
+    nl = struct.pack("<HHII", 16, 0, 4242, 0x10)  # sockaddr_nl: family pad pid groups
+    mem = decode.BytesMemory({0x1000: nl})
+    assert line(X86, "bind", (3, 0x1000, 12), mem, 0) \
+        == "bind(3, {sa_family=AF_NETLINK, nl_pid=4242, nl_groups=00000010}, 12) = 0"
+    assert line(X86, "socket", (16, 0o2000003, 0), mem, 3) \
+        == "socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, NETLINK_ROUTE) = 3"
+    assert line(X86, "socket", (16, 3, 99), mem, 3) \
+        == "socket(AF_NETLINK, SOCK_RAW, 0x63 /* NETLINK_??? */) = 3"
 
 
 # -- ioctl -------------------------------------------------------------------------------

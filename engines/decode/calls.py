@@ -642,7 +642,10 @@ def _socket(c: Context) -> list[Arg]:
         rest = flags(value & ~0xF, tables.SOCKET_TYPE_FLAGS, "")
         return f"{base}|{rest}" if rest else base
 
-    proto = named(2, tables.IPPROTO, "{}") if family in (2, 10) else num(2)
+    if family == 16:  # AF_NETLINK
+        proto = named(2, tables.NETLINK_PROTOCOLS, "{:#x} /* NETLINK_??? */")
+    else:
+        proto = named(2, tables.IPPROTO, "{}") if family in (2, 10) else num(2)
     return [named(0, tables.ADDRESS_FAMILIES, "{}"), Arg(kind), proto]
 
 
@@ -801,12 +804,10 @@ def _prlimit(c: Context) -> list[Arg]:
 
 def _poll(c: Context) -> list[Arg]:
     def fds(cc: Context) -> str:
-        count = min(cc.args[1], 1024)
-        data = cc.read(cc.args[0], 8 * count)
-        if data is None:
-            return address(cc.args[0])
-        return "[" + ", ".join(f"{{fd={fd_text(cc, f)}, events={e}}}"
-                               for f, e in structs.pollfds(data, cc.abi)) + "]"
+        def one(_k: int, d: bytes) -> str:
+            (f, e), = structs.pollfds(d, cc.abi)
+            return f"{{fd={fd_text(cc, f)}, events={e}}}"
+        return array_text(cc, cc.args[0], cc.args[1] & 0xFFFFFFFF, 8, one)
     return [Arg(fds), uint(1), num(2)]
 
 

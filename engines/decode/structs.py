@@ -236,6 +236,9 @@ def sockaddr(data: bytes, abi: Abi) -> str:
         scope = int.from_bytes(data[24:28], abi.byteorder) if len(data) >= 28 else 0
         return (f"{{{head}, sin6_port=htons({port}), sin6_flowinfo=htonl({flow}), "
                 f'inet_pton(AF_INET6, "{addr}", &sin6_addr), sin6_scope_id={scope}}}')
+    if family == 16 and len(data) >= 12:  # AF_NETLINK: sockaddr_nl's pid and groups
+        return (f"{{{head}, nl_pid={abi.word(data, 4, 4)}, "
+                f"nl_groups={abi.word(data, 8, 4):08x}}}")
     rest = data[2:]
     return f"{{{head}, sa_data={quote(rest)}}}"
 
