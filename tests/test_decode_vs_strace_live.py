@@ -49,6 +49,31 @@ LISTED = frozenset("""
     epoll_pwait waitid ioctl
 """.split())  # and those decoded since (session 5): every line identical too
 
+#: A real program's sockets and readiness: selectors' epoll, a socketpair passing fds
+#: (SCM_RIGHTS) and credentials (SCM_CREDENTIALS), select and poll.
+PYTHON_SOCKETS = """
+import array, os, select, selectors, socket
+a, b = socket.socketpair()
+s = selectors.DefaultSelector()
+s.register(a, selectors.EVENT_READ, None)
+b.send(b"x")
+s.select(0)
+a.recv(1)
+a.sendmsg([b"hi", b"there"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [0, 1]))])
+msg, anc, flags, addr = b.recvmsg(10, socket.CMSG_SPACE(8))
+for _level, _kind, data in anc:
+    for fd in array.array("i", data):
+        os.close(fd)
+select.select([a], [b], [], 0)
+p = select.poll()
+p.register(b, select.POLLOUT)
+p.poll(0)
+c, d = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+d.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+c.sendmsg([b"cred"])
+d.recvmsg(10, 64)
+"""
+
 PROGRAMS = {
     "ls": ["/bin/ls", "-la", "/usr"],
     "python3": ["/usr/bin/python3", "-c", "import json"],
@@ -56,6 +81,7 @@ PROGRAMS = {
     "pthreads": ["decode_threads"],
     "fork-exec-signal": ["decode_forksig"],
     "messages-readiness-waiting": ["decode_io"],
+    "python3-sockets": ["/usr/bin/python3", "-c", PYTHON_SOCKETS],
 }
 
 _LINE = re.compile(r"^(\d+) +(.*)$")
@@ -80,6 +106,11 @@ _RUN_DEPENDENT = (
      r"left {tv_sec=S, tv_\1sec=T}"),
     (re.compile(r"\{ru_utime=\{[^}]*\}, ru_stime=\{[^}]*\}(?:, ru_maxrss=[^}]*)?"),
      "{ru_utime=T, ru_stime=T"),
+    # An epoll_event whose program set only data.fd (Python's selectors): the union's
+    # upper half is what the stack held.
+    (re.compile(r"data=\{u32=(\d+), u64=(\d+)\}"),
+     lambda m: m.group(0) if int(m.group(2)) >> 32 == 0 or int(m.group(2)) & 0xFFFFFFFF
+     != int(m.group(1)) else f"data={{u32={m.group(1)}, u64=HIGH+{m.group(1)}}}"),
 )
 
 
