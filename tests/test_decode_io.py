@@ -310,6 +310,24 @@ def test_the_terminal_ioctls_strace_decodes(abi):
         == "ioctl(3, TIOCGPGRP, 0x1000) = -1 ENOTTY (Inappropriate ioctl for device)"
 
 
+def test_requests_two_headers_number_alike_and_a_raw_terminal():
+    # soundcard.h's _IO('T', 4) is the plain 0x5404 of TCSETSF on x86_64 (not on powerpc)
+    raw = struct.pack("<IIII", 0, 4, 0o277, 0o5060) + bytes(20)  # cfmakeraw's flags
+    mem = decode.BytesMemory({0x1000: raw})
+    assert line(X86, "ioctl", (8, 0x5404, 0x1000), mem, 0) == (
+        "ioctl(8, SNDCTL_TMR_CONTINUE or TCSETSF, {c_iflag=, c_oflag=NL0|CR0|TAB0|BS0|VT0|FF0|"
+        "ONLCR, c_cflag=B38400|CS8|CREAD, c_lflag=ECHOE|ECHOK|ECHOCTL|ECHOKE, ...}) = 0")
+    assert line(PPC, "ioctl", (8, 0x802C7416, 0x1000), mem, 0).startswith("ioctl(8, TCSETSF, ")
+    assert line(PPC, "ioctl", (8, 0x20005404, 0), mem, -25, 25).startswith(
+        "ioctl(8, SNDCTL_TMR_CONTINUE, 0) = -1 ENOTTY")
+
+
+def test_signalfd4_shows_its_mask_and_flags():
+    mem = decode.BytesMemory({0x1000: struct.pack("<Q", 1 << 9)})
+    assert line(X86, "signalfd4", (2**32 - 1, 0x1000, 8, 0o2004000), mem, 7) \
+        == "signalfd4(-1, [USR1], 8, SFD_CLOEXEC|SFD_NONBLOCK) = 7"
+
+
 # -- waitid / wait4 ------------------------------------------------------------------------
 def sigchld(abi, pid: int, status: int) -> bytes:
     """siginfo_t of a child's exit: signo errno code, then si_pid si_uid si_status at 16."""

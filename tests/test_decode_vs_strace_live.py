@@ -46,7 +46,7 @@ LISTED = frozenset("""
     clock_nanosleep exit_group exit --- +++
 """.split()) | frozenset("""
     sendmsg recvmsg sendmmsg recvmmsg select pselect6 epoll_create1 epoll_ctl epoll_wait
-    epoll_pwait waitid ioctl
+    epoll_pwait waitid ioctl signalfd4
 """.split())  # and those decoded since (session 5): every line identical too
 
 #: A real program's sockets and readiness: selectors' epoll, a socketpair passing fds

@@ -600,10 +600,22 @@ _IOCTL_VALUE = {0x5409: None, 0x5425: None, 0x540E: None,  # TCSBRK TCSBRKP TIOC
                 0x540B: {0: "TCIFLUSH", 1: "TCOFLUSH", 2: "TCIOFLUSH"}}  # TCFLSH
 
 
+#: Requests that another header numbers the same: strace names them all (soundcard.h's
+#: _IO('T', N), and on x86_64 and s390x the terminal's plain 0x54NN).
+_IOCTL_ALSO = {0x5402: "SNDCTL_TMR_START", 0x5403: "SNDCTL_TMR_STOP",
+               0x5404: "SNDCTL_TMR_CONTINUE"}
+_PPC_TABLE.update({0x20005402: "SNDCTL_TMR_START", 0x20005403: "SNDCTL_TMR_STOP",
+                   0x20005404: "SNDCTL_TMR_CONTINUE"})
+
+
 def _ioctl_request(c: Context) -> str:
-    table = _PPC_TABLE if c.abi.name in ("ppc64le", "ppc64") else tables.IOCTLS
     request = c.args[1] & 0xFFFFFFFF
-    name = table.get(request)
+    if c.abi.name in ("ppc64le", "ppc64"):
+        name = _PPC_TABLE.get(request)
+    else:
+        name = tables.IOCTLS.get(request)
+        if request in _IOCTL_ALSO:
+            name = f"{_IOCTL_ALSO[request]} or {name}"
     return name if name is not None else structs.ioctl_code(request, c.abi)
 
 
@@ -989,6 +1001,7 @@ def _revents(c: Context) -> str:
     return "[" + ", ".join(ready) + "]" if ready else ""
 
 
+SIGNALFD_FLAGS = ((0o2000000, "SFD_CLOEXEC"), (0o4000, "SFD_NONBLOCK"))
 EPOLL_CTLS = {1: "EPOLL_CTL_ADD", 2: "EPOLL_CTL_DEL", 3: "EPOLL_CTL_MOD"}
 
 
@@ -1346,6 +1359,8 @@ SPECS: dict[str, Spec] = {
     "_newselect": _select(_timeval_at, masked=False),
     "pselect6": _select(_timespec_at, masked=True),
     "epoll_create": [num(0)],
+    "signalfd4": [fd(0), sigset_arg(1, 2), unum(2), flagset(3, SIGNALFD_FLAGS)],
+    "signalfd": [fd(0), sigset_arg(1, 2), unum(2)],
     "epoll_ctl": _epoll_ctl,
     "epoll_wait": _epoll_wait(num(3), masked=False),
     "epoll_pwait": _epoll_wait(num(3), masked=True),
@@ -1496,7 +1511,7 @@ HEX_RESULTS = frozenset({"mmap", "brk", "mremap", "shmat", "mmap2", "sbrk"})
 FD_RESULTS = frozenset({"open", "openat", "creat", "dup", "dup2", "dup3", "socket", "accept",
                         "accept4", "eventfd2", "epoll_create1", "memfd_create", "pidfd_open",
                         "signalfd4", "timerfd_create", "inotify_init1", "fcntl",
-                        "epoll_create"})
+                        "epoll_create", "signalfd"})
 ERRNO_NAMES = {95: "EOPNOTSUPP", 11: "EAGAIN", 35: "EDEADLK"}
 #: The calls whose success value is not simply shown in decimal.
 SHOWN_OTHERWISE = HEX_RESULTS | FD_RESULTS | {"umask", "poll", "ppoll", "select", "_newselect",

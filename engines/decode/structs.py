@@ -343,10 +343,10 @@ def termios(data: bytes, abi: Abi, verbose: bool = False) -> str:
         cparts.append(_baud((cflag & 0o2003600000) >> 16))
     cparts.append(("CS5", "CS6", "CS7", "CS8")[(cflag & 0o60) >> 4])
     rest = flags(cflag & ~0o2003610077, _CFLAGS, "")
-    shown = [f"c_iflag={flags(iflag, _IFLAGS)}",
+    shown = [f"c_iflag={flags(iflag, _IFLAGS, '')}",  # strace: nothing at all for none
              "c_oflag=" + "|".join(odelays + ([oflags] if oflags else [])),
              "c_cflag=" + "|".join(cparts + ([rest] if rest else [])),
-             f"c_lflag={flags(lflag, _LFLAGS)}"]
+             f"c_lflag={flags(lflag, _LFLAGS, '')}"]
     if not verbose:
         return "{" + ", ".join(shown) + ", ...}"
     line = data[16]

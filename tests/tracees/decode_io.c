@@ -1,7 +1,7 @@
 /* The differential test's program of sockets' messages, readiness and waiting
    (tests/test_decode_vs_strace_live.py): sendmsg/recvmsg with iovecs and
    SCM_RIGHTS / SCM_CREDENTIALS, sendmmsg/recvmmsg, select/pselect6, poll/ppoll,
-   epoll, terminal and unknown ioctls, waitid and wait4 with rusage.  Every line
+   epoll, signalfd, terminal and unknown ioctls, waitid and wait4 with rusage.  Every line
    it makes is the same in any run but for pids, addresses and times. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -152,6 +153,9 @@ static void readiness(int sv[2], int p[2]) {
     char drain;
     read(p[0], &drain, 1);
     epoll_wait(-1, out, 4, 0); /* EBADF */
+    int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd >= 0)
+        close(sfd);
 }
 
 static void ioctls(int p[2]) {
@@ -177,6 +181,11 @@ static void ioctls(int p[2]) {
     if (peer >= 0) {
         ioctl(peer, TIOCGPGRP, &n); /* not our controlling terminal: ENOTTY */
         ioctl(peer, TCFLSH, TCIFLUSH);
+        struct termios tio; /* a new pty's defaults, then raw (no input flags at all) */
+        tcgetattr(peer, &tio);
+        cfmakeraw(&tio);
+        tcsetattr(peer, TCSAFLUSH, &tio);
+        tcgetattr(peer, &tio);
         close(peer);
     }
     close(master);
