@@ -15,11 +15,13 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
+import shutil
 import struct
+import subprocess
 
 import pytest
 from pydbg_utrace.engines import decode
-from pydbg_utrace.engines.decode import structs
+from pydbg_utrace.engines.decode import calls, structs
 from pydbg_utrace.engines.trace_options import TraceOptions
 
 X86, PPC, PPC_BE, S390 = (decode.abi_for(n) for n in ("x86_64", "ppc64le", "ppc64", "s390x"))
@@ -374,3 +376,60 @@ def test_rusage_from_the_kernels_own_bytes():
     text = structs.rusage(buf.raw, X86, verbose=True)
     assert text.startswith(f"{{ru_utime={{tv_sec={utime[0]}, tv_usec={utime[1]}}}, ru_stime=")
     assert f"ru_maxrss={maxrss[0]}," in text and text.count("=") == 20
+
+
+# -- the layouts against each arch's own C headers -------------------------------------------
+#: The C compiler of each ABI's target: the host's, Debian's cross compilers.
+COMPILERS = {"x86_64": "x86_64-linux-gnu-gcc", "ppc64le": "powerpc64le-linux-gnu-gcc",
+             "s390x": "s390x-linux-gnu-gcc"}
+
+
+def layout_checks(abi) -> str:
+    """C static assertions that the target's headers agree with what the decoders assume."""
+    ppc = abi.name.startswith("ppc")
+    checks = {
+        "sizeof(struct msghdr)": calls.MSGHDR_SIZE,
+        "offsetof(struct msghdr, msg_namelen)": 8, "offsetof(struct msghdr, msg_iov)": 16,
+        "offsetof(struct msghdr, msg_iovlen)": 24, "offsetof(struct msghdr, msg_control)": 32,
+        "offsetof(struct msghdr, msg_controllen)": 40, "offsetof(struct msghdr, msg_flags)": 48,
+        "sizeof(struct mmsghdr)": calls.MMSGHDR_SIZE,
+        "offsetof(struct mmsghdr, msg_len)": calls.MSGHDR_SIZE,
+        "sizeof(struct cmsghdr)": calls.CMSG_HEADER, "offsetof(struct cmsghdr, cmsg_level)": 8,
+        "offsetof(struct cmsghdr, cmsg_type)": 12, "CMSG_ALIGN(1)": abi.word_size,
+        "sizeof(struct ucred)": 12, "sizeof(struct iovec)": 16,
+        "sizeof(struct epoll_event)": structs.epoll_event_size(abi),
+        "offsetof(struct epoll_event, data)": 4 if abi.epoll_packed else 8,
+        "sizeof(struct rusage)": structs.RUSAGE_SIZE, "offsetof(struct rusage, ru_maxrss)": 32,
+        "sizeof(__fd_mask)": abi.word_size, "sizeof(siginfo_t)": 128,
+        "sizeof(struct pollfd)": 8, "sizeof(struct winsize)": 8,
+        "_IOR('x', 1, int)": 0x40047801 if ppc else 0x80047801,
+        "_IOW('x', 2, long)": 0x80087802 if ppc else 0x40087802,
+        "_IO('x', 3)": 0x20007803 if ppc else 0x7803,
+        "FIONREAD": 0x4004667F if ppc else 0x541B,
+        "FIOCLEX": 0x20006601 if ppc else 0x5451, "TIOCSPGRP": 0x80047476 if ppc else 0x5410,
+        "TCFLSH": 0x2000741F if ppc else 0x540B, "TIOCOUTQ": 0x40047473 if ppc else 0x5411,
+        "TIOCSPTLCK": 0x40045431 if not ppc else 0x80045431,
+    }
+    if not ppc:  # powerpc's TCSETSF is _IOW('t', 22, struct termios): the kernel's 44-byte
+        checks["TCSETSF"] = 0x5404  # termios, not glibc's 60-byte one these headers would use
+    head = "".join(f"#include <{h}>\n" for h in (
+        "stddef.h", "sys/socket.h", "sys/uio.h", "sys/epoll.h", "sys/resource.h",
+        "sys/select.h", "signal.h", "poll.h", "sys/ioctl.h", "termios.h"))
+    return "#define _GNU_SOURCE\n" + head + "".join(
+        f'_Static_assert(({expr}) == {value:#x}u, "{expr} is not {value:#x}");\n'
+        for expr, value in checks.items())
+
+
+@pytest.mark.parametrize("abi", [X86, PPC, S390], ids=["x86_64", "ppc64le", "s390x"])
+def test_the_layouts_agree_with_the_targets_own_headers(abi, tmp_path):
+    compiler = COMPILERS[abi.name]
+    if abi is X86 and shutil.which(compiler) is None and platform.machine() == "x86_64":
+        compiler = "cc"
+    if shutil.which(compiler) is None:
+        pytest.skip(f"no {compiler} (apt-get install gcc-{compiler.rsplit('-', 1)[0]}): "
+                    "cannot read that target's headers")
+    source = tmp_path / "layout.c"
+    source.write_text(layout_checks(abi))
+    done = subprocess.run([compiler, "-fsyntax-only", str(source)], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
