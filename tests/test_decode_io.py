@@ -22,6 +22,7 @@ import subprocess
 import pytest
 from pydbg_utrace.engines import decode
 from pydbg_utrace.engines.decode import calls, structs
+from pydbg_utrace.arch.lookup import by_name as arch_by_name
 from pydbg_utrace.engines.trace_options import TraceOptions
 
 X86, PPC, PPC_BE, S390 = (decode.abi_for(n) for n in ("x86_64", "ppc64le", "ppc64", "s390x"))
@@ -328,6 +329,22 @@ def test_signalfd4_shows_its_mask_and_flags():
     mem = decode.BytesMemory({0x1000: struct.pack("<Q", 1 << 9)})
     assert line(X86, "signalfd4", (2**32 - 1, 0x1000, 8, 0o2004000), mem, 7) \
         == "signalfd4(-1, [USR1], 8, SFD_CLOEXEC|SFD_NONBLOCK) = 7"
+
+
+def test_eventfd_timerfd_and_inotify_descriptors():
+    mem = decode.BytesMemory({0x1000: struct.pack("<4q", 0, 0, 100, 0), 0x2000: bytes(32)})
+    assert line(X86, "eventfd2", (0, 0o2004000), mem, 7) \
+        == "eventfd2(0, EFD_CLOEXEC|EFD_NONBLOCK) = 7"
+    assert line(X86, "timerfd_create", (1, 0o2000000), mem, 7) \
+        == "timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC) = 7"
+    assert line(X86, "timerfd_settime", (7, 1, 0x1000, 0x2000), mem, 0) == (
+        "timerfd_settime(7, TFD_TIMER_ABSTIME, {it_interval={tv_sec=0, tv_nsec=0}, "
+        "it_value={tv_sec=100, tv_nsec=0}}, {it_interval={tv_sec=0, tv_nsec=0}, "
+        "it_value={tv_sec=0, tv_nsec=0}}) = 0")
+    assert line(X86, "inotify_init1", (0o2004000,), mem, 7) \
+        == "inotify_init1(IN_NONBLOCK|IN_CLOEXEC) = 7"
+    # x86_64's 283 by the kernel's name (python-ptrace's table has the old "timerfd")
+    assert arch_by_name("x86_64").syscall_name(283) == "timerfd_create"
 
 
 # -- waitid / wait4 ------------------------------------------------------------------------

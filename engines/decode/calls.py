@@ -1002,6 +1002,15 @@ def _revents(c: Context) -> str:
 
 
 SIGNALFD_FLAGS = ((0o2000000, "SFD_CLOEXEC"), (0o4000, "SFD_NONBLOCK"))
+EVENTFD_FLAGS = ((1, "EFD_SEMAPHORE"), (0o2000000, "EFD_CLOEXEC"), (0o4000, "EFD_NONBLOCK"))
+TIMERFD_FLAGS = ((1, "TFD_TIMER_ABSTIME"), (2, "TFD_TIMER_CANCEL_ON_SET"),
+                 (0o2000000, "TFD_CLOEXEC"), (0o4000, "TFD_NONBLOCK"))
+INOTIFY_FLAGS = ((0o4000, "IN_NONBLOCK"), (0o2000000, "IN_CLOEXEC"))
+
+
+def _itimerspec(d: bytes, c: Context) -> str:
+    return (f"{{it_interval={structs.timespec(d[:16], c.abi)}, "
+            f"it_value={structs.timespec(d[16:32], c.abi)}}}")
 EPOLL_CTLS = {1: "EPOLL_CTL_ADD", 2: "EPOLL_CTL_DEL", 3: "EPOLL_CTL_MOD"}
 
 
@@ -1361,6 +1370,13 @@ SPECS: dict[str, Spec] = {
     "epoll_create": [num(0)],
     "signalfd4": [fd(0), sigset_arg(1, 2), unum(2), flagset(3, SIGNALFD_FLAGS)],
     "signalfd": [fd(0), sigset_arg(1, 2), unum(2)],
+    "eventfd2": [uint(0), flagset(1, EVENTFD_FLAGS)],
+    "eventfd": [uint(0)],
+    "timerfd_create": [named(0, tables.CLOCKS), flagset(1, TIMERFD_FLAGS)],
+    "timerfd_settime": [fd(0), flagset(1, TIMERFD_FLAGS), struct_in(2, 32, _itimerspec),
+                        struct_out(3, 32, _itimerspec)],
+    "timerfd_gettime": [fd(0), struct_out(1, 32, _itimerspec)],
+    "inotify_init1": [flagset(0, INOTIFY_FLAGS)],
     "epoll_ctl": _epoll_ctl,
     "epoll_wait": _epoll_wait(num(3), masked=False),
     "epoll_pwait": _epoll_wait(num(3), masked=True),
@@ -1511,7 +1527,7 @@ HEX_RESULTS = frozenset({"mmap", "brk", "mremap", "shmat", "mmap2", "sbrk"})
 FD_RESULTS = frozenset({"open", "openat", "creat", "dup", "dup2", "dup3", "socket", "accept",
                         "accept4", "eventfd2", "epoll_create1", "memfd_create", "pidfd_open",
                         "signalfd4", "timerfd_create", "inotify_init1", "fcntl",
-                        "epoll_create", "signalfd"})
+                        "epoll_create", "signalfd", "eventfd"})
 ERRNO_NAMES = {95: "EOPNOTSUPP", 11: "EAGAIN", 35: "EDEADLK"}
 #: The calls whose success value is not simply shown in decimal.
 SHOWN_OTHERWISE = HEX_RESULTS | FD_RESULTS | {"umask", "poll", "ppoll", "select", "_newselect",

@@ -1,7 +1,8 @@
 /* The differential test's program of sockets' messages, readiness and waiting
    (tests/test_decode_vs_strace_live.py): sendmsg/recvmsg with iovecs and
    SCM_RIGHTS / SCM_CREDENTIALS, sendmmsg/recvmmsg, select/pselect6, poll/ppoll,
-   epoll, signalfd, terminal and unknown ioctls, waitid and wait4 with rusage.  Every line
+   epoll, signalfd/eventfd/timerfd/inotify, terminal and unknown ioctls, waitid
+   and wait4 with rusage.  Every line
    it makes is the same in any run but for pids, addresses and times. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -12,7 +13,10 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -156,6 +160,21 @@ static void readiness(int sv[2], int p[2]) {
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd >= 0)
         close(sfd);
+    int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (efd >= 0)
+        close(efd);
+    int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+    if (tfd >= 0) { /* armed, then disarmed: what is left of it is 0 */
+        struct itimerspec its = {{0, 0}, {100, 0}}, old;
+        timerfd_settime(tfd, 0, &its, &old);
+        memset(&its, 0, sizeof its);
+        timerfd_settime(tfd, 0, &its, NULL);
+        timerfd_gettime(tfd, &old);
+        close(tfd);
+    }
+    int ifd = inotify_init1(IN_CLOEXEC);
+    if (ifd >= 0)
+        close(ifd);
 }
 
 static void ioctls(int p[2]) {
