@@ -20,9 +20,9 @@ import struct
 import subprocess
 
 import pytest
+from pydbg_utrace.arch.lookup import by_name as arch_by_name
 from pydbg_utrace.engines import decode
 from pydbg_utrace.engines.decode import calls, structs
-from pydbg_utrace.arch.lookup import by_name as arch_by_name
 from pydbg_utrace.engines.trace_options import TraceOptions
 
 X86, PPC, PPC_BE, S390 = (decode.abi_for(n) for n in ("x86_64", "ppc64le", "ppc64", "s390x"))
