@@ -127,6 +127,23 @@ def test_iovec_contents_and_scm_rights_are_cut_at_the_string_limit():
 
 
 @ABIS
+def test_recvfrom_shows_the_senders_address_and_its_length(abi):
+    family = (2).to_bytes(2, abi.byteorder)  # sa_family is host-endian, the port network
+    sin = family + struct.pack("!H4s", 53, bytes([127, 0, 0, 53])) + bytes(8)
+    before = {BUF: bytes(16), NAME: bytes(28), 0x15000: word(abi, 28, 4)}
+    after = {BUF: b"answer" + bytes(10), NAME: sin + bytes(12), 0x15000: word(abi, 16, 4)}
+    assert line(abi, "recvfrom", (3, BUF, 16, 0, NAME, 0x15000), decode.BytesMemory(before),
+                6, after=after) == (
+        'recvfrom(3, "answer", 16, 0, {sa_family=AF_INET, sin_port=htons(53), '
+        'sin_addr=inet_addr("127.0.0.53")}, [28 => 16]) = 6')
+    assert line(abi, "recvfrom", (3, BUF, 16, 0x40, NAME, 0x15000), decode.BytesMemory(before),
+                -11, 11) == ("recvfrom(3, 0x12000, 16, MSG_DONTWAIT, 0x14000, [28]) = -1 EAGAIN "
+                             "(Resource temporarily unavailable)")
+    assert line(abi, "recvfrom", (3, BUF, 16, 0, 0, 0), decode.BytesMemory(before), 6,
+                after=after) == 'recvfrom(3, "answer", 16, 0, NULL, NULL) = 6'
+
+
+@ABIS
 def test_sendmmsg_and_recvmmsg_show_each_message_and_its_length(abi):
     def mmsg(iov: int, msg_len: int) -> bytes:
         return msghdr(abi, iov=iov, iovlen=1) + word(abi, msg_len, 4) + bytes(4)

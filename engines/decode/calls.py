@@ -1142,6 +1142,32 @@ def _msghdr_fields(c: Context, data: bytes, namelen_in: int | None,
     return "{" + ", ".join(shown) + "}"
 
 
+def _recvfrom_lengths(c: Context) -> tuple[int, int] | None:
+    """recvfrom's address length as passed in and as the kernel left it (None: strace
+    shows both pointers as addresses -- no address asked for, or unreadable)."""
+    if not c.args[4] or c.socklen_in is None:
+        return None
+    data = c.read(c.args[5], 4)
+    return None if data is None else (c.socklen_in, c.abi.word(data, 0, 4, signed=True))
+
+
+def _recvfrom_source(c: Context) -> str:
+    lengths = _recvfrom_lengths(c)
+    if lengths is None or c.error is not None:
+        return address(c.args[4])
+    return _sockaddr_at(c, c.args[4], min(lengths))
+
+
+def _recvfrom_length(c: Context) -> str:
+    lengths = _recvfrom_lengths(c)
+    if lengths is None:
+        return address(c.args[5])
+    before, after = lengths
+    if c.error is not None or before == after:
+        return f"[{before}]"
+    return f"[{before} => {after}]"
+
+
 def _remember_namelen(c: Context) -> str:
     """Nothing shown: recvmsg's msg_namelen as passed in, for ``128 => 16`` at exit."""
     data = c.read(c.args[1], MSGHDR_SIZE)
@@ -1360,8 +1386,9 @@ SPECS: dict[str, Spec] = {
     "listen": [fd(0), num(1)],
     "sendto": [fd(0), buf_in(1, 2), unum(2), flagset(3, tables.MSG_FLAGS),
                sockaddr_arg(4, 5), uint(5)],
-    "recvfrom": [fd(0), buf_out(1), unum(2), flagset(3, tables.MSG_FLAGS),
-                 exit_arg(ptr(4)), exit_arg(ptr(5))],
+    "recvfrom": [fd(0), _remember_socklen(5), buf_out(1), unum(2),
+                 flagset(3, tables.MSG_FLAGS), Arg(_recvfrom_source, True),
+                 Arg(_recvfrom_length, True)],
     "poll": _poll,
     "ppoll": _ppoll,
     "select": _select(_timeval_at, masked=False),

@@ -102,6 +102,9 @@ static void messages(int sv[2], int p[2]) {
     cmsg.msg_control = cctl.buf;
     cmsg.msg_controllen = sizeof cctl.buf;
     recvmsg(dg[1], &cmsg, 0);
+    send(dg[0], "from", 4, 0); /* recvfrom of an unbound sender: [16 => 0] */
+    socklen_t fromlen = sizeof from;
+    recvfrom(dg[1], in, sizeof in, 0, (struct sockaddr *)&from, &fromlen);
     close(dg[0]);
     close(dg[1]);
 }
