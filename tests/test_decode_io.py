@@ -143,6 +143,14 @@ def test_recvfrom_shows_the_senders_address_and_its_length(abi):
                 after=after) == 'recvfrom(3, "answer", 16, 0, NULL, NULL) = 6'
 
 
+def test_shutdown_send_and_recv():
+    mem = decode.BytesMemory({BUF: b"data"})
+    assert line(X86, "shutdown", (3, 1), mem, 0) == "shutdown(3, SHUT_WR) = 0"
+    assert line(X86, "send", (3, BUF, 4, 0x4000), mem, 4) \
+        == 'send(3, "data", 4, MSG_NOSIGNAL) = 4'  # (socketcall's SYS_SEND carries it)
+    assert line(X86, "recv", (3, BUF, 16, 0), mem, 2) == 'recv(3, "da", 16, 0) = 2'
+
+
 @ABIS
 def test_sendmmsg_and_recvmmsg_show_each_message_and_its_length(abi):
     def mmsg(iov: int, msg_len: int) -> bytes:

@@ -235,6 +235,7 @@ int main(void) {
     messages(sv, p);
     readiness(sv, p);
     ioctls(p);
+    shutdown(sv[0], SHUT_WR);
     waiting();
     return 0;
 }
