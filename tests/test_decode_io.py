@@ -457,7 +457,18 @@ def layout_checks(abi) -> str:
     head = "".join(f"#include <{h}>\n" for h in (
         "stddef.h", "sys/socket.h", "sys/uio.h", "sys/epoll.h", "sys/resource.h",
         "sys/select.h", "signal.h", "poll.h", "sys/ioctl.h", "termios.h"))
-    return "#define _GNU_SOURCE\n" + head + "".join(
+    head += "#if __has_include(<linux/soundcard.h>)\n#include <linux/soundcard.h>\n#endif\n"
+    # Every request the decoders name, where the target's headers define it (their sizes
+    # aside: termios2 and serial_iso7816 are the kernel's, not in these headers; powerpc's
+    # termios requests are sized by the kernel's struct termios, see above).
+    names = {name: code for code, name in calls.ioctl_table(abi.name).items()
+             if not name.endswith("2") and "ISO7816" not in name
+             and not (ppc and name in ("TCGETS", "TCSETS", "TCSETSW", "TCSETSF"))}
+    if not ppc:
+        names.update({name: code for code, name in calls.IOCTL_ALSO.items()})
+    named = "".join(f'#ifdef {name}\n_Static_assert({name} == {code:#x}u, "{name}");\n#endif\n'
+                    for name, code in names.items())
+    return "#define _GNU_SOURCE\n" + head + named + "".join(
         f'_Static_assert(({expr}) == {value:#x}u, "{expr} is not {value:#x}");\n'
         for expr, value in checks.items())
 

@@ -582,12 +582,52 @@ PPC_IOCTLS = {0x402C7413: "TCGETS", 0x802C7414: "TCSETS", 0x802C7415: "TCSETSW",
               0x40087468: "TIOCGWINSZ", 0x80087467: "TIOCSWINSZ", 0x4004667F: "FIONREAD",
               0x8004667E: "FIONBIO", 0x20006601: "FIOCLEX", 0x20006602: "FIONCLEX",
               0x8004667D: "FIOASYNC", 0x40086680: "FIOQSIZE", 0x40047473: "TIOCOUTQ",
-              0x2000741D: "TCSBRK", 0x2000741E: "TCXONC", 0x2000741F: "TCFLSH"}
+              0x2000741D: "TCSBRK", 0x2000741E: "TCXONC", 0x2000741F: "TCFLSH",
+              0x20005402: "SNDCTL_TMR_START", 0x20005403: "SNDCTL_TMR_STOP",
+              0x20005404: "SNDCTL_TMR_CONTINUE"}
 #: The generic requests powerpc numbers otherwise (above, or not at all: its termio calls).
 _PPC_OWN = frozenset(PPC_IOCTLS.values()) | {"TCGETA", "TCSETA", "TCSETAW", "TCSETAF"}
-_PPC_TABLE = {**{n: name for n, name in tables.IOCTLS.items() if name not in _PPC_OWN},
-              **PPC_IOCTLS}
+#: asm-generic's requests made with _IO (its direction 0 looks like a plain number's).
+_GENERIC_IO = frozenset({"TIOCGPTPEER"})
+#: Requests that another header numbers the same: strace names them all (soundcard.h's
+#: _IO('T', N) is the terminal's plain 0x54NN on x86_64 and s390x).
+IOCTL_ALSO = {0x5402: "SNDCTL_TMR_START", 0x5403: "SNDCTL_TMR_STOP",
+              0x5404: "SNDCTL_TMR_CONTINUE"}
+
+
+def _powerpc_number(code: int, name: str) -> int:
+    """An asm-generic _IOC number as powerpc's asm/ioctl.h makes it (_IOC_NONE 1, _IOC_READ
+    2, _IOC_WRITE 4, from bit 29); a plain number stays."""
+    direction = code >> 30
+    if not direction and name not in _GENERIC_IO:
+        return code
+    return ({0: 1, 1: 4, 2: 2, 3: 6}[direction] << 29) | (code & 0x3FFFFFFF)
+
+
+@cache
+def ioctl_table(abi_name: str) -> dict[int, str]:
+    """The requests strace names on this ABI, by number (asm-generic's, moved where the
+    arch's asm/ioctls.h moves them: powerpc's own numbers, s390x's FIOQSIZE)."""
+    if abi_name in ("ppc64le", "ppc64"):
+        return {**{_powerpc_number(n, name): name for n, name in tables.IOCTLS.items()
+                   if name not in _PPC_OWN}, **PPC_IOCTLS}
+    if abi_name == "s390x":  # arch/s390/include/uapi/asm/ioctls.h
+        return {**{n: name for n, name in tables.IOCTLS.items() if name != "FIOQSIZE"},
+                0x545E: "FIOQSIZE"}
+    return tables.IOCTLS
+
+
 _GENERIC_IOCTL = {name: number for number, name in tables.IOCTLS.items()}
+
+
+def _ioctl_request(c: Context) -> str:
+    request = c.args[1] & 0xFFFFFFFF
+    name = ioctl_table(c.abi.name).get(request)
+    if name is None:
+        return structs.ioctl_code(request, c.abi)
+    also = IOCTL_ALSO.get(request) if c.abi.name in ("x86_64", "s390x") else None
+    return f"{also} or {name}" if also else name
+
 
 #: strace's term_ioctl, by the generic number: what the third argument is.
 _IOCTL_INT_IN = frozenset({0x5410, 0x5423, 0x5421, 0x5452, 0x5420, 0x541A, 0x40045431})
@@ -600,29 +640,10 @@ _IOCTL_VALUE = {0x5409: None, 0x5425: None, 0x540E: None,  # TCSBRK TCSBRKP TIOC
                 0x540B: {0: "TCIFLUSH", 1: "TCOFLUSH", 2: "TCIOFLUSH"}}  # TCFLSH
 
 
-#: Requests that another header numbers the same: strace names them all (soundcard.h's
-#: _IO('T', N), and on x86_64 and s390x the terminal's plain 0x54NN).
-_IOCTL_ALSO = {0x5402: "SNDCTL_TMR_START", 0x5403: "SNDCTL_TMR_STOP",
-               0x5404: "SNDCTL_TMR_CONTINUE"}
-_PPC_TABLE.update({0x20005402: "SNDCTL_TMR_START", 0x20005403: "SNDCTL_TMR_STOP",
-                   0x20005404: "SNDCTL_TMR_CONTINUE"})
-
-
-def _ioctl_request(c: Context) -> str:
-    request = c.args[1] & 0xFFFFFFFF
-    if c.abi.name in ("ppc64le", "ppc64"):
-        name = _PPC_TABLE.get(request)
-    else:
-        name = tables.IOCTLS.get(request)
-        if request in _IOCTL_ALSO:
-            name = f"{_IOCTL_ALSO[request]} or {name}"
-    return name if name is not None else structs.ioctl_code(request, c.abi)
-
-
 def _ioctl(c: Context) -> list[Arg]:
     request = c.args[1] & 0xFFFFFFFF
-    if c.abi.name in ("ppc64le", "ppc64"):
-        request = _GENERIC_IOCTL.get(_PPC_TABLE.get(request, ""), request)
+    if c.abi.name != "x86_64":  # the arch's number -> asm-generic's, which the sets below use
+        request = _GENERIC_IOCTL.get(ioctl_table(c.abi.name).get(request, ""), request)
     head = [fd(0), Arg(_ioctl_request)]
     if request in _IOCTL_NO_ARG:
         return head
