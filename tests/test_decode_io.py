@@ -8,6 +8,9 @@ headers -- an fd set is an array of longs (so a big-endian one is not in fd
 order), ``struct epoll_event`` is packed on x86_64 only, powerpc's ioctl numbers
 have 13 size bits and 3 direction bits.  The expected text is strace 6.1's (the
 same calls are compared with strace live in tests/test_decode_vs_strace_live.py).
+The sizes, offsets, ioctl numbers and flag values the decoders use are checked
+against each target's own C headers (static assertions compiled by the host's and
+Debian's cross compilers, where installed).
 """
 
 from __future__ import annotations
@@ -456,7 +459,9 @@ def layout_checks(abi) -> str:
         checks["TCSETSF"] = 0x5404  # termios, not glibc's 60-byte one these headers would use
     head = "".join(f"#include <{h}>\n" for h in (
         "stddef.h", "sys/socket.h", "sys/uio.h", "sys/epoll.h", "sys/resource.h",
-        "sys/select.h", "signal.h", "poll.h", "sys/ioctl.h", "termios.h"))
+        "sys/select.h", "signal.h", "poll.h", "sys/ioctl.h", "termios.h", "sys/wait.h",
+        "sys/eventfd.h", "sys/timerfd.h", "sys/signalfd.h", "sys/inotify.h", "netinet/in.h",
+        "linux/netlink.h"))
     head += "#if __has_include(<linux/soundcard.h>)\n#include <linux/soundcard.h>\n#endif\n"
     # Every request the decoders name, where the target's headers define it (their sizes
     # aside: termios2 and serial_iso7816 are the kernel's, not in these headers; powerpc's
@@ -466,6 +471,13 @@ def layout_checks(abi) -> str:
              and not (ppc and name in ("TCGETS", "TCSETS", "TCSETSW", "TCSETSF"))}
     if not ppc:
         names.update({name: code for code, name in calls.IOCTL_ALSO.items()})
+    for table in (decode.tables.MSG_FLAGS, structs.EPOLL_EVENTS, structs.POLL_EVENTS,
+                  decode.tables.WAIT_OPTIONS, calls.EVENTFD_FLAGS, calls.TIMERFD_FLAGS,
+                  calls.SIGNALFD_FLAGS, calls.INOTIFY_FLAGS):  # the flags, by name
+        names.update({name: bits for bits, name in table})
+    for table in (calls.SCM_TYPES, calls.EPOLL_CTLS, calls.IP_CMSG_TYPES,
+                  decode.tables.SOCKET_LEVELS, decode.tables.NETLINK_PROTOCOLS):
+        names.update({name: value for value, name in table.items()})
     named = "".join(f'#ifdef {name}\n_Static_assert({name} == {code:#x}u, "{name}");\n#endif\n'
                     for name, code in names.items())
     return "#define _GNU_SOURCE\n" + head + named + "".join(
