@@ -375,6 +375,26 @@ def test_eventfd_timerfd_and_inotify_descriptors():
     assert arch_by_name("x86_64").syscall_name(283) == "timerfd_create"
 
 
+def test_capget_pipe2_ipv6_options_and_protection_keys():
+    head = struct.pack("<Ii", 0x20080522, 0)
+    caps = struct.pack("<6I", 0x21, 0x21, 0, 0x1, 0x1, 0)  # CHOWN KILL; MAC_OVERRIDE (32)
+    mem = decode.BytesMemory({0x1000: head, 0x2000: caps, 0x3000: struct.pack("<i", 0)})
+    assert line(X86, "capget", (0x1000, 0x2000), mem, 0) == (
+        "capget({version=_LINUX_CAPABILITY_VERSION_3, pid=0}, {effective=1<<CAP_CHOWN|"
+        "1<<CAP_KILL|1<<CAP_MAC_OVERRIDE, permitted=1<<CAP_CHOWN|1<<CAP_KILL|"
+        "1<<CAP_MAC_OVERRIDE, inheritable=0}) = 0")
+    assert line(X86, "capget", (0x1000, 0x2000), mem, -1, 1) \
+        == "capget({version=_LINUX_CAPABILITY_VERSION_3, pid=0}, 0x2000) = -1 EPERM " \
+           "(Operation not permitted)"
+    assert line(X86, "pipe2", (0x3000, 0o2004000), mem, 0, after={0x3000: ints(X86, 3, 4)}) \
+        == "pipe2([3, 4], O_NONBLOCK|O_CLOEXEC) = 0"  # strace's open-flag order
+    assert line(PPC, "pipe2", (0x3000, 0o400000), mem, 0, after={0x3000: ints(PPC, 3, 4)}) \
+        == "pipe2([3, 4], O_DIRECT) = 0"  # powerpc's own O_DIRECT
+    assert line(X86, "setsockopt", (5, 41, 26, 0x3000, 4), mem, 0) \
+        == "setsockopt(5, SOL_IPV6, IPV6_V6ONLY, [0], 4) = 0"
+    assert line(X86, "pkey_alloc", (0, 1), mem, 1) == "pkey_alloc(0, PKEY_DISABLE_ACCESS) = 1"
+
+
 # -- waitid / wait4 ------------------------------------------------------------------------
 def sigchld(abi, pid: int, status: int) -> bytes:
     """siginfo_t of a child's exit: signo errno code, then si_pid si_uid si_status at 16."""
@@ -461,7 +481,7 @@ def layout_checks(abi) -> str:
         "stddef.h", "sys/socket.h", "sys/uio.h", "sys/epoll.h", "sys/resource.h",
         "sys/select.h", "signal.h", "poll.h", "sys/ioctl.h", "termios.h", "sys/wait.h",
         "sys/eventfd.h", "sys/timerfd.h", "sys/signalfd.h", "sys/inotify.h", "netinet/in.h",
-        "linux/netlink.h"))
+        "linux/netlink.h", "linux/capability.h"))
     head += "#if __has_include(<linux/soundcard.h>)\n#include <linux/soundcard.h>\n#endif\n"
     # Every request the decoders name, where the target's headers define it (their sizes
     # aside: termios2 and serial_iso7816 are the kernel's, not in these headers; powerpc's
@@ -476,8 +496,10 @@ def layout_checks(abi) -> str:
                   calls.SIGNALFD_FLAGS, calls.INOTIFY_FLAGS):  # the flags, by name
         names.update({name: bits for bits, name in table})
     for table in (calls.SCM_TYPES, calls.EPOLL_CTLS, calls.IP_CMSG_TYPES,
-                  decode.tables.SOCKET_LEVELS, decode.tables.NETLINK_PROTOCOLS):
+                  decode.tables.SOCKET_LEVELS, decode.tables.NETLINK_PROTOCOLS,
+                  decode.tables.IP_OPTIONS, decode.tables.IPV6_OPTIONS, calls.CAP_VERSIONS):
         names.update({name: value for value, name in table.items()})
+    names.update({name: bit for bit, name in enumerate(decode.tables.CAPABILITIES)})
     named = "".join(f'#ifdef {name}\n_Static_assert({name} == {code:#x}u, "{name}");\n#endif\n'
                     for name, code in names.items())
     return "#define _GNU_SOURCE\n" + head + named + "".join(

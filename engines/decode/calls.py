@@ -332,7 +332,8 @@ def _sockname(c: Context) -> list[Arg]:
 
 def _sockopt(c: Context, get: bool) -> list[Arg]:
     level, name = c.args[1] & 0xFFFFFFFF, c.args[2] & 0xFFFFFFFF
-    names = {1: tables.SOCKET_OPTIONS, 6: tables.TCP_OPTIONS}.get(level, {})
+    names = {0: tables.IP_OPTIONS, 1: tables.SOCKET_OPTIONS, 6: tables.TCP_OPTIONS,
+             41: tables.IPV6_OPTIONS}.get(level, {})
 
     def value(cc: Context) -> str:
         if cc.error is not None:
@@ -1029,6 +1030,52 @@ TIMERFD_FLAGS = ((1, "TFD_TIMER_ABSTIME"), (2, "TFD_TIMER_CANCEL_ON_SET"),
 INOTIFY_FLAGS = ((0o4000, "IN_NONBLOCK"), (0o2000000, "IN_CLOEXEC"))
 
 
+PKEY_RIGHTS = ((1, "PKEY_DISABLE_ACCESS"), (2, "PKEY_DISABLE_WRITE"))
+CAP_VERSIONS = {0x19980330: "_LINUX_CAPABILITY_VERSION_1",
+                0x20071026: "_LINUX_CAPABILITY_VERSION_2",
+                0x20080522: "_LINUX_CAPABILITY_VERSION_3"}
+_CAP_BITS = tuple((1 << k, f"1<<{name}") for k, name in enumerate(tables.CAPABILITIES))
+
+
+def _cap_version(c: Context) -> int | None:
+    """The capability header's version (None: strace shows both pointers as addresses)."""
+    data = c.read(c.args[0], 8)
+    return None if data is None else c.abi.word(data, 0, 4)
+
+
+def _cap_header(c: Context) -> str:
+    """``{version=_LINUX_CAPABILITY_VERSION_3, pid=0}``"""
+    version = _cap_version(c)
+    if version is None:
+        return address(c.args[0])
+    pid = c.abi.word(c.read(c.args[0], 8), 4, 4, signed=True)
+    name = lookup(version, CAP_VERSIONS, "{:#x} /* _LINUX_CAPABILITY_VERSION_??? */")
+    return f"{{version={name}, pid={pid}}}"
+
+
+def _cap_bits(low: int, high: int) -> str:
+    """``1<<CAP_CHOWN|1<<CAP_KILL``: the two 32-bit halves of a capability set."""
+    text = flags(low, _CAP_BITS[:32]) if low or not high else ""
+    if high:
+        text += ("|" if low else "") + flags(high, tuple((b >> 32, n) for b, n in _CAP_BITS[32:]))
+    return text
+
+
+def _cap_data(c: Context) -> str:
+    """``{effective=..., permitted=..., inheritable=...}`` (versions 2 and 3: two halves)."""
+    version = _cap_version(c) if c.error is None else None
+    if version is None or not c.args[1]:
+        return address(c.args[1])
+    count = 2 if version in (0x20071026, 0x20080522) else 1
+    data = c.read(c.args[1], 12 * count)
+    if data is None:
+        return address(c.args[1])
+    w = c.abi.word
+    sets = [f"{field}={_cap_bits(w(data, 4 * k, 4), w(data, 12 + 4 * k, 4) if count > 1 else 0)}"
+            for k, field in enumerate(("effective", "permitted", "inheritable"))]
+    return "{" + ", ".join(sets) + "}"
+
+
 def _itimerspec(d: bytes, c: Context) -> str:
     return (f"{{it_interval={structs.timespec(d[:16], c.abi)}, "
             f"it_value={structs.timespec(d[16:32], c.abi)}}}")
@@ -1276,9 +1323,10 @@ SPECS: dict[str, Spec] = {
     "close": [fd(0)],
     "dup": [fd(0)],
     "dup2": [fd(0), fd(1)],
-    "dup3": [fd(0), fd(1), flagset(2, tables.PIPE_FLAGS)],
+    "dup3": [fd(0), fd(1), Arg(lambda c: flags(c.args[2] & 0xFFFFFFFF, c.abi.open_flags))],
     "pipe": [fd_pair_out(0)],
-    "pipe2": [fd_pair_out(0), flagset(1, tables.PIPE_FLAGS)],
+    "pipe2": [fd_pair_out(0),  # strace's open_mode_flags: the open flags, in their order
+              Arg(lambda c: flags(c.args[1] & 0xFFFFFFFF, c.abi.open_flags))],
     "lseek": [fd(0), slong(1), named(2, tables.SEEK_WHENCE)],
     "stat": [path(0), _stat_out(1)],
     "lstat": [path(0), _stat_out(1)],
@@ -1423,6 +1471,11 @@ SPECS: dict[str, Spec] = {
     "signalfd4": [fd(0), sigset_arg(1, 2), unum(2), flagset(3, SIGNALFD_FLAGS)],
     "signalfd": [fd(0), sigset_arg(1, 2), unum(2)],
     "eventfd2": [uint(0), flagset(1, EVENTFD_FLAGS)],
+    "capget": [Arg(_cap_header), Arg(_cap_data, True)],
+    "capset": [Arg(_cap_header), Arg(_cap_data)],
+    "pkey_alloc": [hexn(0), flagset(1, PKEY_RIGHTS)],
+    "pkey_free": [num(0)],
+    "pkey_mprotect": [ptr(0), unum(1), flagset(2, tables.MMAP_PROT, "PROT_NONE"), num(3)],
     "eventfd": [uint(0)],
     "timerfd_create": [named(0, tables.CLOCKS), flagset(1, TIMERFD_FLAGS)],
     "timerfd_settime": [fd(0), flagset(1, TIMERFD_FLAGS), struct_in(2, 32, _itimerspec),

@@ -1,11 +1,12 @@
 /* The differential test's program of sockets' messages, readiness and waiting
    (tests/test_decode_vs_strace_live.py): sendmsg/recvmsg with iovecs and
    SCM_RIGHTS / SCM_CREDENTIALS, sendmmsg/recvmmsg, select/pselect6, poll/ppoll,
-   epoll, signalfd/eventfd/timerfd/inotify, terminal and unknown ioctls, waitid
-   and wait4 with rusage.  Every line
+   epoll, signalfd/eventfd/timerfd/inotify, terminal and unknown ioctls, capget,
+   pipe2's flags, waitid and wait4 with rusage.  Every line
    it makes is the same in any run but for pids, addresses and times. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -213,6 +214,24 @@ static void ioctls(int p[2]) {
     close(master);
 }
 
+/* What node and other runtimes make at start: capabilities, pipes, an IPv6 option. */
+static void others(void) {
+    struct { unsigned version; int pid; } head = {0x20080522, 0}; /* _LINUX_CAPABILITY_VERSION_3 */
+    struct { unsigned effective, permitted, inheritable; } caps[2];
+    syscall(SYS_capget, &head, caps);
+    int q[2];
+    if (pipe2(q, O_NONBLOCK | O_CLOEXEC) == 0) {
+        close(q[0]);
+        close(q[1]);
+    }
+    int s6 = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s6 >= 0) {
+        int off = 0;
+        setsockopt(s6, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+        close(s6);
+    }
+}
+
 static void waiting(void) {
     pid_t pid = fork();
     if (pid == 0)
@@ -236,6 +255,7 @@ int main(void) {
     readiness(sv, p);
     ioctls(p);
     shutdown(sv[0], SHUT_WR);
+    others();
     waiting();
     return 0;
 }
