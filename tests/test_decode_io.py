@@ -369,6 +369,9 @@ def test_eventfd_timerfd_and_inotify_descriptors():
         "timerfd_settime(7, TFD_TIMER_ABSTIME, {it_interval={tv_sec=0, tv_nsec=0}, "
         "it_value={tv_sec=100, tv_nsec=0}}, {it_interval={tv_sec=0, tv_nsec=0}, "
         "it_value={tv_sec=0, tv_nsec=0}}) = 0")
+    assert line(X86, "setitimer", (0, 0x1000, 0), mem, 0) == (
+        "setitimer(ITIMER_REAL, {it_interval={tv_sec=0, tv_usec=0}, it_value={tv_sec=100, "
+        "tv_usec=0}}, NULL) = 0")
     assert line(X86, "inotify_init1", (0o2004000,), mem, 7) \
         == "inotify_init1(IN_NONBLOCK|IN_CLOEXEC) = 7"
     # x86_64's 283 by the kernel's name (python-ptrace's table has the old "timerfd")

@@ -1076,6 +1076,14 @@ def _cap_data(c: Context) -> str:
     return "{" + ", ".join(sets) + "}"
 
 
+ITIMERS = {0: "ITIMER_REAL", 1: "ITIMER_VIRTUAL", 2: "ITIMER_PROF"}
+
+
+def _itimerval(d: bytes, c: Context) -> str:
+    return (f"{{it_interval={structs.timeval(d[:16], c.abi)}, "
+            f"it_value={structs.timeval(d[16:32], c.abi)}}}")
+
+
 def _itimerspec(d: bytes, c: Context) -> str:
     return (f"{{it_interval={structs.timespec(d[:16], c.abi)}, "
             f"it_value={structs.timespec(d[16:32], c.abi)}}}")
@@ -1481,6 +1489,8 @@ SPECS: dict[str, Spec] = {
     "timerfd_settime": [fd(0), flagset(1, TIMERFD_FLAGS), struct_in(2, 32, _itimerspec),
                         struct_out(3, 32, _itimerspec)],
     "timerfd_gettime": [fd(0), struct_out(1, 32, _itimerspec)],
+    "setitimer": [named(0, ITIMERS), struct_in(1, 32, _itimerval), struct_out(2, 32, _itimerval)],
+    "getitimer": [named(0, ITIMERS), struct_out(1, 32, _itimerval)],
     "inotify_init1": [flagset(0, INOTIFY_FLAGS)],
     "epoll_ctl": _epoll_ctl,
     "epoll_wait": _epoll_wait(num(3), masked=False),

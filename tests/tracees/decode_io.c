@@ -19,6 +19,7 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -176,6 +177,11 @@ static void readiness(int sv[2], int p[2]) {
         timerfd_gettime(tfd, &old);
         close(tfd);
     }
+    struct itimerval itv = {{0, 0}, {100, 0}}, oldv; /* armed, then disarmed: 0 left */
+    setitimer(ITIMER_REAL, &itv, NULL);
+    memset(&itv, 0, sizeof itv);
+    setitimer(ITIMER_REAL, &itv, NULL);
+    getitimer(ITIMER_REAL, &oldv);
     int ifd = inotify_init1(IN_CLOEXEC);
     if (ifd >= 0)
         close(ifd);
