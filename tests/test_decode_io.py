@@ -398,6 +398,20 @@ def test_capget_pipe2_ipv6_options_and_protection_keys():
     assert line(X86, "pkey_alloc", (0, 1), mem, 1) == "pkey_alloc(0, PKEY_DISABLE_ACCESS) = 1"
 
 
+@ABIS
+def test_socket_options_that_are_structures(abi):
+    cred, size, linger = 0x1000, 0x2000, 0x3000
+    mem = decode.BytesMemory({cred: ints(abi, 4242, 0, 0), size: word(abi, 12, 4),
+                              linger: ints(abi, 1, 0)})
+    assert line(abi, "getsockopt", (7, 1, 17, cred, size), mem, 0) \
+        == "getsockopt(7, SOL_SOCKET, SO_PEERCRED, {pid=4242, uid=0, gid=0}, [12]) = 0"
+    assert line(abi, "setsockopt", (3, 1, 13, linger, 8), mem, 0) \
+        == "setsockopt(3, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=0}, 8) = 0"
+    short = decode.BytesMemory({**mem.regions, size: word(abi, 4, 4)})
+    assert line(abi, "getsockopt", (7, 1, 17, cred, size), short, 0) \
+        == "getsockopt(7, SOL_SOCKET, SO_PEERCRED, {pid=4242}, [4]) = 0"  # what fits
+
+
 # -- waitid / wait4 ------------------------------------------------------------------------
 def sigchld(abi, pid: int, status: int) -> bytes:
     """siginfo_t of a child's exit: signo errno code, then si_pid si_uid si_status at 16."""

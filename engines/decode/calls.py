@@ -330,6 +330,22 @@ def _sockname(c: Context) -> list[Arg]:
     return [fd(0), _remember_socklen(2), sockaddr_out(1, 2), socklen_arg(2)]
 
 
+#: SOL_SOCKET options whose value is a structure: its fields (ints), as strace names them.
+_SOCKOPT_STRUCTS = {13: ("l_onoff", "l_linger"), 17: ("pid", "uid", "gid")}  # LINGER PEERCRED
+
+
+def _sockopt_struct(c: Context, name: int, length: int) -> str:
+    """``{pid=1, uid=0, gid=0}``: the fields that fit in the length (strace's
+    MAYBE_PRINT_FIELD_LEN)."""
+    data = c.read(c.args[3], length)
+    if data is None:
+        return address(c.args[3])
+    fields = _SOCKOPT_STRUCTS[name][:length // 4]
+    shown = [f"{field}={c.abi.word(data, 4 * k, 4, signed=field not in ('uid', 'gid'))}"
+             for k, field in enumerate(fields)]
+    return "{" + ", ".join(shown) + "}"
+
+
 def _sockopt(c: Context, get: bool) -> list[Arg]:
     level, name = c.args[1] & 0xFFFFFFFF, c.args[2] & 0xFFFFFFFF
     names = {0: tables.IP_OPTIONS, 1: tables.SOCKET_OPTIONS, 6: tables.TCP_OPTIONS,
@@ -340,6 +356,9 @@ def _sockopt(c: Context, get: bool) -> list[Arg]:
             return address(cc.args[3])
         size = cc.read(cc.args[4], 4) if get else None
         length = cc.abi.word(size, 0, 4) if get and size else cc.args[4]
+        if level == 1 and name in _SOCKOPT_STRUCTS and (get or name == 13):
+            if 0 < length < 0x10000 and (get or length >= 8):  # a set linger: whole or none
+                return _sockopt_struct(cc, name, min(length, 12))
         data = cc.read(cc.args[3], 4) if length == 4 else None
         if data is None:
             return address(cc.args[3])

@@ -107,6 +107,13 @@ static void messages(int sv[2], int p[2]) {
     send(dg[0], "from", 4, 0); /* recvfrom of an unbound sender: [16 => 0] */
     socklen_t fromlen = sizeof from;
     recvfrom(dg[1], in, sizeof in, 0, (struct sockaddr *)&from, &fromlen);
+    struct ucred peer; /* the socketpair's other end is ourselves */
+    socklen_t peerlen = sizeof peer;
+    getsockopt(dg[0], SOL_SOCKET, SO_PEERCRED, &peer, &peerlen);
+    struct linger linger = {1, 0};
+    socklen_t lingerlen = sizeof linger;
+    setsockopt(sv[0], SOL_SOCKET, SO_LINGER, &linger, sizeof linger);
+    getsockopt(sv[0], SOL_SOCKET, SO_LINGER, &linger, &lingerlen);
     close(dg[0]);
     close(dg[1]);
 }
