@@ -117,6 +117,23 @@ def test_msghdr_with_a_name_an_unknown_level_and_a_cut_control():
         == "sendmsg(3, 0x1, 0) = -1 EFAULT (Bad address)"
 
 
+def test_a_received_timestamp_and_a_cut_one():
+    stamp = cmsg(X86, 1, 29, struct.pack("<qq", 1700000000, 5))  # SO_TIMESTAMP_OLD
+    short = cmsg(X86, 1, 35, b"\1\2\3\4")  # SO_TIMESTAMPNS_OLD, 4 bytes of 16
+    three = cmsg(X86, 1, 37, struct.pack("<6q", 1, 2, 0, 0, 0, 0))  # SO_TIMESTAMPING_OLD
+    control = stamp + short + three
+    mem = decode.BytesMemory({MSG: msghdr(X86, iov=IOV, iovlen=0, control=CTL,
+                                          controllen=len(control)), IOV: bytes(16),
+                              CTL: control})
+    assert line(X86, "sendmsg", (3, MSG, 0), mem, 0) == (
+        "sendmsg(3, {msg_name=NULL, msg_namelen=0, msg_iov=[], msg_iovlen=0, msg_control=["
+        "{cmsg_len=32, cmsg_level=SOL_SOCKET, cmsg_type=SO_TIMESTAMP_OLD, "
+        "cmsg_data={tv_sec=1700000000, tv_usec=5}}, {cmsg_len=20, cmsg_level=SOL_SOCKET, "
+        "cmsg_type=SO_TIMESTAMPNS_OLD, cmsg_data=???}, {cmsg_len=64, cmsg_level=SOL_SOCKET, "
+        "cmsg_type=SO_TIMESTAMPING_OLD, cmsg_data=[{tv_sec=1, tv_nsec=2}, {tv_sec=0, "
+        "tv_nsec=0}, {tv_sec=0, tv_nsec=0}]}], msg_controllen=120, msg_flags=0}, 0) = 0")
+
+
 def test_iovec_contents_and_scm_rights_are_cut_at_the_string_limit():
     control = cmsg(X86, 1, 1, ints(X86, 3, 4, 5))
     mem = decode.BytesMemory({
@@ -403,12 +420,13 @@ def test_socket_options_that_are_structures(abi):
     cred, size, linger = 0x1000, 0x2000, 0x3000
     mem = decode.BytesMemory({cred: ints(abi, 4242, 0, 0), size: word(abi, 12, 4),
                               linger: ints(abi, 1, 0)})
-    assert line(abi, "getsockopt", (7, 1, 17, cred, size), mem, 0) \
+    peercred = 21 if abi is PPC else 17  # arch/powerpc/include/uapi/asm/socket.h moves it
+    assert line(abi, "getsockopt", (7, 1, peercred, cred, size), mem, 0) \
         == "getsockopt(7, SOL_SOCKET, SO_PEERCRED, {pid=4242, uid=0, gid=0}, [12]) = 0"
     assert line(abi, "setsockopt", (3, 1, 13, linger, 8), mem, 0) \
         == "setsockopt(3, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=0}, 8) = 0"
     short = decode.BytesMemory({**mem.regions, size: word(abi, 4, 4)})
-    assert line(abi, "getsockopt", (7, 1, 17, cred, size), short, 0) \
+    assert line(abi, "getsockopt", (7, 1, peercred, cred, size), short, 0) \
         == "getsockopt(7, SOL_SOCKET, SO_PEERCRED, {pid=4242}, [4]) = 0"  # what fits
 
 
@@ -514,7 +532,8 @@ def layout_checks(abi) -> str:
         names.update({name: bits for bits, name in table})
     for table in (calls.SCM_TYPES, calls.EPOLL_CTLS, calls.IP_CMSG_TYPES,
                   decode.tables.SOCKET_LEVELS, decode.tables.NETLINK_PROTOCOLS,
-                  decode.tables.IP_OPTIONS, decode.tables.IPV6_OPTIONS, calls.CAP_VERSIONS):
+                  decode.tables.IP_OPTIONS, decode.tables.IPV6_OPTIONS, calls.CAP_VERSIONS,
+                  abi.socket_options):
         names.update({name: value for value, name in table.items()})
     names.update({name: bit for bit, name in enumerate(decode.tables.CAPABILITIES)})
     named = "".join(f'#ifdef {name}\n_Static_assert({name} == {code:#x}u, "{name}");\n#endif\n'

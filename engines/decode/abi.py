@@ -14,7 +14,7 @@ number's fields (``arch/powerpc/include/uapi/asm/ioctl.h``: 13 size bits,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import tables
 
@@ -40,6 +40,8 @@ class Abi:
     ioc_dirs: tuple[tuple[int, str], ...] = ((0, "_IOC_NONE"), (2, "_IOC_READ"),
                                              (1, "_IOC_WRITE"))
     ioc_size_bits: int = 14
+    #: SOL_SOCKET's options by number (arch/powerpc/include/uapi/asm/socket.h moves six)
+    socket_options: dict[int, str] = field(default_factory=lambda: tables.SOCKET_OPTIONS)
 
     def word(self, data: bytes, offset: int = 0, size: int | None = None,
              signed: bool = False) -> int:
@@ -73,7 +75,10 @@ _PPC_MMAP = _moved(tables.MMAP_FLAGS, {"MAP_NORESERVE": 0x40, "MAP_LOCKED": 0x80
                    drop=("MAP_32BIT",))
 
 _PPC_IOC = {"ioc_dir_shift": 29, "ioc_size_bits": 13,
-            "ioc_dirs": ((1, "_IOC_NONE"), (2, "_IOC_READ"), (4, "_IOC_WRITE"))}
+            "ioc_dirs": ((1, "_IOC_NONE"), (2, "_IOC_READ"), (4, "_IOC_WRITE")),
+            "socket_options": {**tables.SOCKET_OPTIONS, 16: "SO_RCVLOWAT", 17: "SO_SNDLOWAT",
+                               18: "SO_RCVTIMEO_OLD", 19: "SO_SNDTIMEO_OLD", 20: "SO_PASSCRED",
+                               21: "SO_PEERCRED"}}
 
 X86_64 = Abi("x86_64", "little", 8, tables.OPEN_FLAGS, tables.MMAP_FLAGS, (0, 1, 2, 3, 4),
              _STAT_GENERIC, 144, epoll_packed=True)

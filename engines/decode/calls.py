@@ -331,10 +331,10 @@ def _sockname(c: Context) -> list[Arg]:
 
 
 #: SOL_SOCKET options whose value is a structure: its fields (ints), as strace names them.
-_SOCKOPT_STRUCTS = {13: ("l_onoff", "l_linger"), 17: ("pid", "uid", "gid")}  # LINGER PEERCRED
+_SOCKOPT_STRUCTS = {"SO_LINGER": ("l_onoff", "l_linger"), "SO_PEERCRED": ("pid", "uid", "gid")}
 
 
-def _sockopt_struct(c: Context, name: int, length: int) -> str:
+def _sockopt_struct(c: Context, name: str, length: int) -> str:
     """``{pid=1, uid=0, gid=0}``: the fields that fit in the length (strace's
     MAYBE_PRINT_FIELD_LEN)."""
     data = c.read(c.args[3], length)
@@ -347,23 +347,24 @@ def _sockopt_struct(c: Context, name: int, length: int) -> str:
 
 
 def _sockopt(c: Context, get: bool) -> list[Arg]:
-    level, name = c.args[1] & 0xFFFFFFFF, c.args[2] & 0xFFFFFFFF
-    names = {0: tables.IP_OPTIONS, 1: tables.SOCKET_OPTIONS, 6: tables.TCP_OPTIONS,
+    level = c.args[1] & 0xFFFFFFFF
+    names = {0: tables.IP_OPTIONS, 1: c.abi.socket_options, 6: tables.TCP_OPTIONS,
              41: tables.IPV6_OPTIONS}.get(level, {})
+    name = names.get(c.args[2] & 0xFFFFFFFF) if level == 1 else None  # SOL_SOCKET's by name
 
     def value(cc: Context) -> str:
         if cc.error is not None:
             return address(cc.args[3])
         size = cc.read(cc.args[4], 4) if get else None
         length = cc.abi.word(size, 0, 4) if get and size else cc.args[4]
-        if level == 1 and name in _SOCKOPT_STRUCTS and (get or name == 13):
+        if name in _SOCKOPT_STRUCTS and (get or name == "SO_LINGER"):
             if 0 < length < 0x10000 and (get or length >= 8):  # a set linger: whole or none
                 return _sockopt_struct(cc, name, min(length, 12))
         data = cc.read(cc.args[3], 4) if length == 4 else None
         if data is None:
             return address(cc.args[3])
         number = cc.abi.word(data, 0, 4, signed=True)
-        if level == 1 and name == 4:  # SO_ERROR: an errno
+        if name == "SO_ERROR":  # an errno
             return f"[{errno_names.errorcode.get(number, number) if number else 0}]"
         return f"[{number}]"
 
@@ -1139,7 +1140,26 @@ MSGHDR_SIZE = 56  # struct msghdr on 64-bit Linux: name, namelen, iov, iovlen, c
 MMSGHDR_SIZE = 64  # controllen, flags; struct mmsghdr adds msg_len (and padding)
 CMSG_HEADER = 16  # struct cmsghdr: a size_t length, then level and type (ints)
 OPTMEM_MAX = 20480  # the kernel's default net.core.optmem_max: strace reads no more of it
-SCM_TYPES = {1: "SCM_RIGHTS", 2: "SCM_CREDENTIALS", 3: "SCM_SECURITY"}
+SCM_TYPES = {1: "SCM_RIGHTS", 2: "SCM_CREDENTIALS", 3: "SCM_SECURITY",
+             29: "SO_TIMESTAMP_OLD", 35: "SO_TIMESTAMPNS_OLD", 37: "SO_TIMESTAMPING_OLD",
+             41: "SO_WIFI_STATUS", 54: "SCM_TIMESTAMPING_OPT_STATS",
+             58: "SCM_TIMESTAMPING_PKTINFO", 61: "SO_TXTIME", 63: "SO_TIMESTAMP_NEW",
+             64: "SO_TIMESTAMPNS_NEW", 65: "SO_TIMESTAMPING_NEW"}
+#: The timestamps a socket attaches: how many times of which kind (64-bit: the old and
+#: new structures are alike).
+_CMSG_TIMES = {29: (1, "timeval"), 63: (1, "timeval"), 35: (1, "timespec"),
+               64: (1, "timespec"), 37: (3, "timespec"), 65: (3, "timespec")}
+
+
+def _cmsg_times(c: Context, kind: int, body: bytes) -> str:
+    """``{tv_sec=..., tv_usec=...}``, or SO_TIMESTAMPING's array of three; ``???`` when
+    the data is too short (strace's tprint_unavailable)."""
+    count, unit = _CMSG_TIMES[kind]
+    if len(body) < 16 * count:
+        return "???"
+    fmt = structs.timeval if unit == "timeval" else structs.timespec
+    times = [fmt(body[16 * k:16 * k + 16], c.abi) for k in range(count)]
+    return times[0] if count == 1 else "[" + ", ".join(times) + "]"
 IP_CMSG_TYPES = {1: "IP_TOS", 2: "IP_TTL", 3: "IP_HDRINCL", 4: "IP_OPTIONS", 6: "IP_RECVOPTS",
                  7: "IP_RETOPTS", 8: "IP_PKTINFO", 11: "IP_RECVERR", 20: "IP_ORIGDSTADDR",
                  23: "IP_CHECKSUM"}
@@ -1163,6 +1183,8 @@ def _cmsg_data(c: Context, level: int, kind: int, body: bytes) -> str:
                     f"gid={word(body, 8, 4)}}}")
         elif kind == 3 and body:
             data = quote(body, c.options.hex_strings)
+        elif kind in _CMSG_TIMES and body:
+            data = _cmsg_times(c, kind, body)
         else:
             return text
         return f"{text}, cmsg_data={data}"

@@ -226,11 +226,15 @@ STATFS_FLAGS = ((0x20, "ST_VALID"), (1, "ST_RDONLY"), (2, "ST_NOSUID"), (4, "ST_
                 (0x400, "ST_NOATIME"), (0x800, "ST_NODIRATIME"), (0x1000, "ST_RELATIME"),
                 (0x2000, "ST_NOSYMFOLLOW"))
 SOCKET_LEVELS = {0: "SOL_IP", 1: "SOL_SOCKET", 6: "SOL_TCP", 17: "SOL_UDP", 41: "SOL_IPV6"}
+#: asm-generic/socket.h's SOL_SOCKET options (powerpc moves six: abi.py), strace's names.
 SOCKET_OPTIONS = {1: "SO_DEBUG", 2: "SO_REUSEADDR", 3: "SO_TYPE", 4: "SO_ERROR",
                   5: "SO_DONTROUTE", 6: "SO_BROADCAST", 7: "SO_SNDBUF", 8: "SO_RCVBUF",
-                  9: "SO_KEEPALIVE", 10: "SO_OOBINLINE", 13: "SO_LINGER", 15: "SO_REUSEPORT",
-                  16: "SO_PASSCRED", 17: "SO_PEERCRED", 18: "SO_RCVLOWAT", 20: "SO_RCVTIMEO",
-                  21: "SO_SNDTIMEO", 38: "SO_PROTOCOL", 39: "SO_DOMAIN"}
+                  9: "SO_KEEPALIVE", 10: "SO_OOBINLINE", 11: "SO_NO_CHECK", 12: "SO_PRIORITY",
+                  13: "SO_LINGER", 14: "SO_BSDCOMPAT", 15: "SO_REUSEPORT", 16: "SO_PASSCRED",
+                  17: "SO_PEERCRED", 18: "SO_RCVLOWAT", 19: "SO_SNDLOWAT",
+                  20: "SO_RCVTIMEO_OLD", 21: "SO_SNDTIMEO_OLD", 25: "SO_BINDTODEVICE",
+                  29: "SO_TIMESTAMP_OLD", 30: "SO_ACCEPTCONN", 35: "SO_TIMESTAMPNS_OLD",
+                  36: "SO_MARK", 37: "SO_TIMESTAMPING_OLD", 38: "SO_PROTOCOL", 39: "SO_DOMAIN"}
 TCP_OPTIONS = {1: "TCP_NODELAY", 2: "TCP_MAXSEG", 3: "TCP_CORK", 4: "TCP_KEEPIDLE",
                5: "TCP_KEEPINTVL", 6: "TCP_KEEPCNT"}
 EPOLL_FLAGS = ((0o2000000, "EPOLL_CLOEXEC"),)
