@@ -430,6 +430,22 @@ def test_socket_options_that_are_structures(abi):
         == "getsockopt(7, SOL_SOCKET, SO_PEERCRED, {pid=4242}, [4]) = 0"  # what fits
 
 
+@ABIS
+def test_the_interface_requests_name_the_interface_and_show_what_the_kernel_filled(abi):
+    name = b"lo".ljust(16, b"\0")
+    before = {0x1000: name + bytes(24)}
+    index = {0x1000: name + word(abi, 1, 4) + bytes(20)}
+    assert line(abi, "ioctl", (7, 0x8933, 0x1000), decode.BytesMemory(before), 0,
+                after=index) == 'ioctl(7, SIOCGIFINDEX, {ifr_name="lo", ifr_ifindex=1}) = 0'
+    assert line(abi, "ioctl", (7, 0x8933, 0x1000), decode.BytesMemory(before), -19, 19) \
+        == 'ioctl(7, SIOCGIFINDEX, {ifr_name="lo"}) = -1 ENODEV (No such device)'
+    flags_ = {0x1000: name + word(abi, 0x49, 2) + bytes(22)}
+    assert line(abi, "ioctl", (7, 0x8913, 0x1000), decode.BytesMemory(before), 0,
+                after=flags_).endswith("ifr_flags=IFF_UP|IFF_LOOPBACK|IFF_RUNNING}) = 0")
+    assert line(abi, "ioctl", (7, 0x8933, 0x9000), decode.BytesMemory(before), -14, 14) \
+        == "ioctl(7, SIOCGIFINDEX, 0x9000) = -1 EFAULT (Bad address)"
+
+
 # -- waitid / wait4 ------------------------------------------------------------------------
 def sigchld(abi, pid: int, status: int) -> bytes:
     """siginfo_t of a child's exit: signo errno code, then si_pid si_uid si_status at 16."""
@@ -516,7 +532,7 @@ def layout_checks(abi) -> str:
         "stddef.h", "sys/socket.h", "sys/uio.h", "sys/epoll.h", "sys/resource.h",
         "sys/select.h", "signal.h", "poll.h", "sys/ioctl.h", "termios.h", "sys/wait.h",
         "sys/eventfd.h", "sys/timerfd.h", "sys/signalfd.h", "sys/inotify.h", "netinet/in.h",
-        "linux/netlink.h", "linux/capability.h"))
+        "linux/netlink.h", "linux/capability.h", "linux/sockios.h"))
     head += "#if __has_include(<linux/soundcard.h>)\n#include <linux/soundcard.h>\n#endif\n"
     # Every request the decoders name, where the target's headers define it (their sizes
     # aside: termios2 and serial_iso7816 are the kernel's, not in these headers; powerpc's

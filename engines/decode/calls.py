@@ -628,17 +628,20 @@ def _powerpc_number(code: int, name: str) -> int:
 @cache
 def ioctl_table(abi_name: str) -> dict[int, str]:
     """The requests strace names on this ABI, by number (asm-generic's, moved where the
-    arch's asm/ioctls.h moves them: powerpc's own numbers, s390x's FIOQSIZE)."""
+    arch's asm/ioctls.h moves them: powerpc's own numbers, s390x's FIOQSIZE), and the
+    socket ones (linux/sockios.h)."""
     if abi_name in ("ppc64le", "ppc64"):
         return {**{_powerpc_number(n, name): name for n, name in tables.IOCTLS.items()
-                   if name not in _PPC_OWN}, **PPC_IOCTLS}
+                   if name not in _PPC_OWN}, **PPC_IOCTLS,
+                **{_powerpc_number(n, name): name for n, name in tables.SOCKET_IOCTLS.items()}}
     if abi_name == "s390x":  # arch/s390/include/uapi/asm/ioctls.h
         return {**{n: name for n, name in tables.IOCTLS.items() if name != "FIOQSIZE"},
-                0x545E: "FIOQSIZE"}
-    return tables.IOCTLS
+                0x545E: "FIOQSIZE", **tables.SOCKET_IOCTLS}
+    return {**tables.IOCTLS, **tables.SOCKET_IOCTLS}
 
 
-_GENERIC_IOCTL = {name: number for number, name in tables.IOCTLS.items()}
+_GENERIC_IOCTL = {name: number for number, name in {**tables.IOCTLS,
+                                                      **tables.SOCKET_IOCTLS}.items()}
 
 
 def _ioctl_request(c: Context) -> str:
@@ -661,6 +664,57 @@ _IOCTL_VALUE = {0x5409: None, 0x5425: None, 0x540E: None,  # TCSBRK TCSBRKP TIOC
                 0x540B: {0: "TCIFLUSH", 1: "TCOFLUSH", 2: "TCIOFLUSH"}}  # TCFLSH
 
 
+IFREQ_SIZE = 40  # struct ifreq on 64-bit: the name (16 bytes), then a union of 24
+
+
+def _ifr_name(d: bytes, c: Context) -> str:
+    return quote(d[:16].split(b"\0", 1)[0], c.options.hex_strings)
+
+
+def _ifr_sockaddr(d: bytes, c: Context) -> str:
+    return structs.sockaddr(d[16:32], c.abi)
+
+
+#: The SIOCGIF* requests strace decodes: the ifreq field the kernel fills, and how.
+_IFREQ_GETS = {
+    0x8933: ("ifr_ifindex", lambda d, c: str(c.abi.word(d, 16, 4, signed=True))),
+    0x8910: ("ifr_name", lambda d, c: _ifr_name(d, c)),  # SIOCGIFNAME
+    0x8913: ("ifr_flags", lambda d, c: flags(c.abi.word(d, 16, 2), tables.IFF_FLAGS)),
+    0x8921: ("ifr_mtu", lambda d, c: str(c.abi.word(d, 16, 4, signed=True))),
+    0x891D: ("ifr_metric", lambda d, c: str(c.abi.word(d, 16, 4, signed=True))),
+    0x8942: ("ifr_qlen", lambda d, c: str(c.abi.word(d, 16, 4, signed=True))),
+    0x8915: ("ifr_addr", _ifr_sockaddr), 0x8917: ("ifr_dstaddr", _ifr_sockaddr),
+    0x8919: ("ifr_broadaddr", _ifr_sockaddr), 0x891B: ("ifr_netmask", _ifr_sockaddr),
+}
+
+
+def _ifreq_request(c: Context) -> int:
+    request = c.args[1] & 0xFFFFFFFF
+    return _GENERIC_IOCTL.get(ioctl_table(c.abi.name).get(request, ""), request)
+
+
+def _ifreq_in(c: Context) -> str:
+    """``{ifr_name="lo"`` (SIOCGIFNAME: ``{ifr_ifindex=1``): what the call names."""
+    data = c.read(c.args[2], IFREQ_SIZE)
+    c.saved = (data is not None,)
+    if data is None:
+        return address(c.args[2])
+    if _ifreq_request(c) == 0x8910:
+        return f"{{ifr_ifindex={c.abi.word(data, 16, 4, signed=True)}"
+    return f"{{ifr_name={_ifr_name(data, c)}"
+
+
+def _ifreq_out(c: Context) -> str:
+    """``, ifr_ifindex=1}``: the field the kernel filled (nothing more if it failed)."""
+    if not c.saved or not c.saved[0]:
+        return ""
+    data = c.read(c.args[2], IFREQ_SIZE) if c.error is None else None
+    if data is None:
+        return "}"
+    field, fmt = _IFREQ_GETS[_ifreq_request(c)]
+    return f", {field}={fmt(data, c)}}}"
+
+
 def _ioctl(c: Context) -> list[Arg]:
     request = c.args[1] & 0xFFFFFFFF
     if c.abi.name != "x86_64":  # the arch's number -> asm-generic's, which the sets below use
@@ -676,6 +730,8 @@ def _ioctl(c: Context) -> list[Arg]:
         values = _IOCTL_VALUE[request]
         return head + [num(2) if values is None else named(2, values, "{:#x} /* TC??? */",
                                                            bits=64)]
+    if request in _IFREQ_GETS:
+        return head + [Arg(_ifreq_in), Arg(_ifreq_out, True, glue=True)]
     if request in (0x5413, 0x5414):  # TIOCGWINSZ fills it, TIOCSWINSZ reads it
         arg = struct_in(2, 8, lambda d, cc: structs.winsize(d, cc.abi))
         return head + [exit_arg(arg, 2) if request == 0x5413 else arg]

@@ -6,6 +6,7 @@
    it makes is the same in any run but for pids, addresses and times. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -245,6 +246,25 @@ static void others(void) {
     }
 }
 
+/* The loopback interface by its socket ioctls (as if_nametoindex and ifconfig ask). */
+static void interfaces(void) {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strcpy(ifr.ifr_name, "lo");
+    ioctl(s, SIOCGIFINDEX, &ifr);
+    ioctl(s, SIOCGIFNAME, &ifr);
+    ioctl(s, SIOCGIFFLAGS, &ifr);
+    ioctl(s, SIOCGIFMTU, &ifr);
+    ioctl(s, SIOCGIFADDR, &ifr);
+    ioctl(s, SIOCGIFNETMASK, &ifr);
+    strcpy(ifr.ifr_name, "nosuchif0");
+    ioctl(s, SIOCGIFINDEX, &ifr); /* ENODEV */
+    close(s);
+}
+
 static void waiting(void) {
     pid_t pid = fork();
     if (pid == 0)
@@ -269,6 +289,7 @@ int main(void) {
     ioctls(p);
     shutdown(sv[0], SHUT_WR);
     others();
+    interfaces();
     waiting();
     return 0;
 }
