@@ -442,6 +442,10 @@ def test_the_interface_requests_name_the_interface_and_show_what_the_kernel_fill
     flags_ = {0x1000: name + word(abi, 0x49, 2) + bytes(22)}
     assert line(abi, "ioctl", (7, 0x8913, 0x1000), decode.BytesMemory(before), 0,
                 after=flags_).endswith("ifr_flags=IFF_UP|IFF_LOOPBACK|IFF_RUNNING}) = 0")
+    hw = {0x1000: name + word(abi, 1, 2) + bytes([2, 0x42, 0xAC, 0x11, 0, 2]) + bytes(16)}
+    assert line(abi, "ioctl", (7, 0x8927, 0x1000), decode.BytesMemory(before), 0,
+                after=hw).endswith(
+        "ifr_hwaddr={sa_family=ARPHRD_ETHER, sa_data=02:42:ac:11:00:02}}) = 0")
     assert line(abi, "ioctl", (7, 0x8933, 0x9000), decode.BytesMemory(before), -14, 14) \
         == "ioctl(7, SIOCGIFINDEX, 0x9000) = -1 EFAULT (Bad address)"
 

@@ -675,6 +675,22 @@ def _ifr_sockaddr(d: bytes, c: Context) -> str:
     return structs.sockaddr(d[16:32], c.abi)
 
 
+#: linux/if_arp.h's hardware types (some), and how many bytes of sa_data strace shows of
+#: each address (print_mac.c's hwaddr_sizes; 14, all of it, for the others).
+ARPHRD = {1: ("ARPHRD_ETHER", 6), 32: ("ARPHRD_INFINIBAND", 14), 512: ("ARPHRD_PPP", 0),
+          519: ("ARPHRD_RAWIP", 0), 768: ("ARPHRD_TUNNEL", 4), 769: ("ARPHRD_TUNNEL6", 14),
+          772: ("ARPHRD_LOOPBACK", 6), 776: ("ARPHRD_SIT", 4), 778: ("ARPHRD_IPGRE", 4),
+          801: ("ARPHRD_IEEE80211", 6), 823: ("ARPHRD_IP6GRE", 14), 824: ("ARPHRD_NETLINK", 0),
+          0xFFFE: ("ARPHRD_NONE", 14), 0xFFFF: ("ARPHRD_VOID", 14)}
+
+
+def _ifr_hwaddr(d: bytes, c: Context) -> str:
+    """``{sa_family=ARPHRD_ETHER, sa_data=02:42:ac:11:00:02}``"""
+    family = c.abi.word(d, 16, 2)
+    name, size = ARPHRD.get(family, (f"{family:#x} /* ARPHRD_??? */", 14))
+    return f"{{sa_family={name}, sa_data={':'.join(f'{b:02x}' for b in d[18:18 + size])}}}"
+
+
 #: The SIOCGIF* requests strace decodes: the ifreq field the kernel fills, and how.
 _IFREQ_GETS = {
     0x8933: ("ifr_ifindex", lambda d, c: str(c.abi.word(d, 16, 4, signed=True))),
@@ -685,6 +701,7 @@ _IFREQ_GETS = {
     0x8942: ("ifr_qlen", lambda d, c: str(c.abi.word(d, 16, 4, signed=True))),
     0x8915: ("ifr_addr", _ifr_sockaddr), 0x8917: ("ifr_dstaddr", _ifr_sockaddr),
     0x8919: ("ifr_broadaddr", _ifr_sockaddr), 0x891B: ("ifr_netmask", _ifr_sockaddr),
+    0x8927: ("ifr_hwaddr", _ifr_hwaddr),
 }
 
 

@@ -260,6 +260,7 @@ static void interfaces(void) {
     ioctl(s, SIOCGIFMTU, &ifr);
     ioctl(s, SIOCGIFADDR, &ifr);
     ioctl(s, SIOCGIFNETMASK, &ifr);
+    ioctl(s, SIOCGIFHWADDR, &ifr);
     strcpy(ifr.ifr_name, "nosuchif0");
     ioctl(s, SIOCGIFINDEX, &ifr); /* ENODEV */
     close(s);
