@@ -104,7 +104,8 @@ def build_engines(request: TraceRequest, out) -> dict:
         from .engines.syscall_summary import SyscallSummary
 
         engines["summary"] = SyscallSummary(follow=options.follow, names=options.trace,
-                                            sort_by=options.summary_sort)
+                                            sort_by=options.summary_sort,
+                                            wall_clock=options.summary_wall)
     return engines
 
 
