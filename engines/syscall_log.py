@@ -198,6 +198,13 @@ class SyscallLogger(FollowingEngine):
         self._seen.add(thread.tid)  # attached mid-run: no launch execve to rebuild
         return self.attach_to(thread)
 
+    def detached(self, tid: int) -> None:
+        """The tracer let go of ``tid`` (``trace`` interrupted): its line, if still open,
+        ends with strace's `` <detached ...>``.  Call once the tracer is closed."""
+        for sink in (self._shared, self._sinks.get(tid)):
+            if sink is not None and sink.open_tid == tid:
+                sink.end_line(" <detached ...>")
+
     # -- lines -----------------------------------------------------------------------------
     def _sink(self, tid: int) -> _Sink:
         if self._shared is not None:
