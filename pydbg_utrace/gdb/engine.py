@@ -55,14 +55,15 @@ class Stop:
 
     ``signo`` is a Linux signal number (SIGTRAP for breakpoints and steps);
     ``reason`` one of "", "swbreak", "hwbreak", "watch", "rwatch", "awatch",
-    "syscall_entry", "syscall_return", "exec"; ``value`` the watched address,
-    the system call number, or (exec) the new program's path.
+    "syscall_entry", "syscall_return", "exec", "fork"; ``value`` the watched
+    address, the system call number, (exec) the new program's path, or (fork)
+    the child's engine, which holds the child for gdb.
     """
 
     tid: int
     signo: int = 0
     reason: str = ""
-    value: int | bytes | None = None
+    value: int | bytes | GdbEngine | None = None
     exited: bool = False
     status: int | None = None  # wait status, when exited
 
@@ -111,6 +112,7 @@ class GdbEngine(Engine):
         self.in_syscall: dict[int, int] = {}  # tid -> number at its entry (tracer thread only)
         self.stop_signal = signal.SIGSTOP  # the last stop signal delivered (tracer thread)
         self.exec_events = False  # gdb said exec-events+: an exec is a stop for it
+        self.fork_events = False  # gdb said fork-events+: a fork child is gdb's to keep
         self.execs = 0  # execs seen: the traps of the old program are gone
 
     # -- attaching (connection thread) ---------------------------------------------
@@ -219,6 +221,44 @@ class GdbEngine(Engine):
             s.pending.append(Stop(tid, signo=2))
         self._park_all()
         self.notify()
+
+    def halt(self) -> None:
+        """Stop every thread for gdb without a stop of our own to tell.
+
+        All-stop across processes: another process of this connection stopped
+        for gdb, so this one must be stopped too before gdb is told.
+        """
+        with self.cond:
+            s = self.state
+            if s.stopping:
+                return
+            s.stopping = True
+            s.releasing.clear()
+        self._park_all()
+        self.notify()
+
+    def halted(self) -> bool:
+        """Is every live thread held for gdb (or none is left)?"""
+        with self.cond:
+            s = self.state
+            return bool(s.stopping and set(s.atts) <= s.held) or self._gone()
+
+    def has_stop(self) -> bool:
+        """Is there a stop (or the end) that :meth:`take_stop` would give now?"""
+        with self.cond:
+            return self._ready()
+
+    def peek_stop(self) -> Stop | None:
+        with self.cond:
+            return self._next()
+
+    def _gone(self) -> bool:
+        return any(stop.exited for stop in self.state.pending) or not self.state.atts
+
+    def running(self) -> bool:
+        """Did gdb let this process go (it is not being held for gdb)?"""
+        with self.cond:
+            return not self.state.stopping
 
     def resume(self, plans: dict[int, Plan],
                stale: Callable[[Stop], bool] = lambda stop: False) -> bool:
@@ -469,23 +509,45 @@ class GdbEngine(Engine):
 
     def report_clone(self, att: Attachment, report: Report):
         child = report.child
-        if report.clone_kind == "thread" and child is not None and not self.detached:
+        if child is None or self.detached:
+            return self._answer(att.thread.tid, report)
+        if report.clone_kind == "thread":
             # Held by the core until we return, so it misses nothing; held by
             # us too if gdb is looking at a stopped process.
             with self.cond:
                 if att.thread.tid in self.state.resumed:
                     self.state.resumed.add(child.tid)  # running, as far as gdb knows
-                self.state.unborn.add(child.tid)
-            child_att = self._attach(child, hold=False)
-            if child_att is not None:
-                # A STOP asked before the child's first stop would be carried out
-                # silently (the core reports nothing at a birth); REPORT makes the
-                # birth a quiesce report, where _answer holds it if gdb is stopping.
-                try:
-                    child_att.control(Resume.REPORT)
-                except UtraceError:
-                    pass
+            self._adopt(child)
+        elif report.clone_kind in ("fork", "clone") and self.fork_events:
+            # A new process gdb hears of (`fork:` stop reply): its own engine
+            # holds it from its first stop until gdb resumes or detaches it.
+            forked = self.forked(child.process)
+            if forked._adopt(child) is not None:
+                return self._stop_here(att, report, Stop(att.thread.tid, 5, "fork", forked))
         return self._answer(att.thread.tid, report)
+
+    def forked(self, process: Process) -> GdbEngine:
+        """The engine of a child process: this connection's, with this one's settings."""
+        engine = GdbEngine(process, notify=self.notify, label=self.name)
+        engine.pass_signals, engine.catch_syscalls = self.pass_signals, self.catch_syscalls
+        engine.exec_events, engine.fork_events = self.exec_events, self.fork_events
+        engine.state.stopping = True  # gdb sees it stopped: held from its birth
+        return engine
+
+    def _adopt(self, child: Thread) -> Attachment | None:
+        """Attach to a new thread (of ours or of a new process), held if gdb is stopping."""
+        with self.cond:
+            self.state.unborn.add(child.tid)
+        child_att = self._attach(child, hold=False)
+        if child_att is not None:
+            # A STOP asked before the child's first stop would be carried out
+            # silently (the core reports nothing at a birth); REPORT makes the
+            # birth a quiesce report, where _answer holds it if gdb is stopping.
+            try:
+                child_att.control(Resume.REPORT)
+            except UtraceError:
+                pass
+        return child_att
 
     def report_death(self, att: Attachment, report: Report):
         tid = att.thread.tid

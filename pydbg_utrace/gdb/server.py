@@ -171,9 +171,9 @@ class GdbServer:
             raise
         self._start_program()
         threading.Thread(target=self._read_loop, args=(session, recv),
-                         name=f"{session.engine.name} reader", daemon=True).start()
+                         name=f"{session.label} reader", daemon=True).start()
         threading.Thread(target=self._session_loop, args=(session, close),
-                         name=f"{session.engine.name} session", daemon=True).start()
+                         name=f"{session.label} session", daemon=True).start()
         return session
 
     def _start_program(self) -> None:
