@@ -179,3 +179,28 @@ def test_detach_on_fork_off_keeps_both_processes(tmp_path):
     assert any("hit Breakpoint 2.1, in_parent (n=1)" in line for line in lines), ours
     assert "[Inferior 1 (process N) exited with code 06]" in lines
     compare(native, ours, theirs)
+
+
+CATCH_VFORK = r"""
+set sysroot /
+catch vfork
+break in_parent
+echo ==go==\n
+{go}
+continue
+bt
+continue
+"""
+
+
+def test_catch_vfork_then_vforkdone_and_the_parents_breakpoint(tmp_path):
+    """`catch vfork` (stop reply `vfork:`); gdb detaches the child and resumes only the
+    parent, its traps out of the shared memory, until `vforkdone`; then it re-inserts
+    them: the parent's breakpoint after the vfork is hit (it was missed without the
+    vforkdone), and the program exits 6."""
+    native, ours, theirs = three_ways(tmp_path, CATCH_VFORK, "v")
+    assert re.search(r"Catchpoint 1 \(vforked process \d+\)", ours), ours
+    assert "[Detaching after vfork from child process" in ours
+    assert "Breakpoint 2, in_parent (n=1)" in ours, ours
+    assert program_lines(ours) == ["parent: child exited 21, in_parent 2"]
+    compare(native, ours, theirs)

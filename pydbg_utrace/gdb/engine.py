@@ -55,9 +55,10 @@ class Stop:
 
     ``signo`` is a Linux signal number (SIGTRAP for breakpoints and steps);
     ``reason`` one of "", "swbreak", "hwbreak", "watch", "rwatch", "awatch",
-    "syscall_entry", "syscall_return", "exec", "fork"; ``value`` the watched
-    address, the system call number, (exec) the new program's path, or (fork)
-    the child's engine, which holds the child for gdb.
+    "syscall_entry", "syscall_return", "exec", "fork", "vfork", "vforkdone";
+    ``value`` the watched address, the system call number, (exec) the new
+    program's path, or (fork, vfork) the child's engine, which holds the child
+    for gdb.
     """
 
     tid: int
@@ -91,6 +92,8 @@ class _Shared:
     unborn: set[int] = field(default_factory=set)  # new threads not yet reported once
     group_stopped: set[int] = field(default_factory=set)  # in a group stop (report_jctl)
     conts: int = 0  # SIGCONTs we sent to leave a group stop, not yet delivered
+    vforking: set[int] = field(default_factory=set)  # stopped for gdb at a vfork
+    vfork_waiting: set[int] = field(default_factory=set)  # let go from it: vforkdone owed
 
 
 class GdbEngine(Engine):
@@ -113,6 +116,7 @@ class GdbEngine(Engine):
         self.stop_signal = signal.SIGSTOP  # the last stop signal delivered (tracer thread)
         self.exec_events = False  # gdb said exec-events+: an exec is a stop for it
         self.fork_events = False  # gdb said fork-events+: a fork child is gdb's to keep
+        self.vfork_events = False  # vfork-events+: a vfork child too, and vforkdone
         self.execs = 0  # execs seen: the traps of the old program are gone
 
     # -- attaching (connection thread) ---------------------------------------------
@@ -368,9 +372,27 @@ class GdbEngine(Engine):
         """The answer of a report that is no stop for gdb: hold, release or resume."""
         with self.cond:
             s = self.state
+            vfork_done = tid in s.vfork_waiting and tid in s.atts
+            if vfork_done:
+                s.vfork_waiting.discard(tid)
+                att = s.atts[tid]
+        if vfork_done:
+            # The first report after a vfork gdb let go of: the child has exec'd or
+            # exited, the memory is the parent's again (gdb re-inserts its traps).
+            return self._stop_here(att, report, Stop(tid, 5, "vforkdone"))
+        with self.cond:
             if tid in s.releasing:
                 s.held.discard(tid)
-                return s.releasing.pop(tid)
+                action = s.releasing.pop(tid)
+                if tid in s.vforking:
+                    s.vforking.discard(tid)
+                    if action == Resume.RESUME:
+                        # Still inside vfork() in the kernel: REPORT makes the
+                        # core report again once it has run, i.e. out of vfork
+                        # (VFORK_DONE comes first: the thread is blocked till then).
+                        s.vfork_waiting.add(tid)
+                        return Resume.REPORT
+                return action
             if tid in s.held:
                 return Resume.STOP
             if not s.stopping:
@@ -518,12 +540,17 @@ class GdbEngine(Engine):
                 if att.thread.tid in self.state.resumed:
                     self.state.resumed.add(child.tid)  # running, as far as gdb knows
             self._adopt(child)
-        elif report.clone_kind in ("fork", "clone") and self.fork_events:
-            # A new process gdb hears of (`fork:` stop reply): its own engine
-            # holds it from its first stop until gdb resumes or detaches it.
+        elif (self.fork_events and report.clone_kind in ("fork", "clone")
+              or self.vfork_events and report.clone_kind == "vfork"):
+            # A new process gdb hears of (`fork:`/`vfork:` stop reply): its own
+            # engine holds it from its first stop until gdb resumes or detaches it.
             forked = self.forked(child.process)
             if forked._adopt(child) is not None:
-                return self._stop_here(att, report, Stop(att.thread.tid, 5, "fork", forked))
+                kind = "vfork" if report.clone_kind == "vfork" else "fork"
+                if kind == "vfork":
+                    with self.cond:
+                        self.state.vforking.add(att.thread.tid)
+                return self._stop_here(att, report, Stop(att.thread.tid, 5, kind, forked))
         return self._answer(att.thread.tid, report)
 
     def forked(self, process: Process) -> GdbEngine:
@@ -531,6 +558,7 @@ class GdbEngine(Engine):
         engine = GdbEngine(process, notify=self.notify, label=self.name)
         engine.pass_signals, engine.catch_syscalls = self.pass_signals, self.catch_syscalls
         engine.exec_events, engine.fork_events = self.exec_events, self.fork_events
+        engine.vfork_events = self.vfork_events
         engine.state.stopping = True  # gdb sees it stopped: held from its birth
         return engine
 
@@ -560,6 +588,8 @@ class GdbEngine(Engine):
             s.passing.pop(tid, None)
             s.unborn.discard(tid)
             s.group_stopped.discard(tid)
+            s.vforking.discard(tid)
+            s.vfork_waiting.discard(tid)
             if tid == self.pid and report.old_tid is None:  # not an exec's leader swap
                 s.pending.clear()  # whatever else happened, gdb hears the end
                 s.pending.append(Stop(tid, exited=True, status=report.exit_code))

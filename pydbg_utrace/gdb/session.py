@@ -67,7 +67,7 @@ class GdbSession:
         self.extended = False
         self.inbox: queue.Queue = queue.Queue()
         self.framer = Framer()
-        self.exec_events = self.fork_events = False  # what gdb said it knows
+        self.exec_events = self.fork_events = self.vfork_events = False  # what gdb knows
         self.first = self._new_inferior(process, launched)  # the server's own process
         self.inferiors: dict[int, Inferior] = {self.first.pid: self.first}
         self.running = False  # gdb waits for a stop reply
@@ -78,8 +78,12 @@ class GdbSession:
 
     def _new_inferior(self, process: Process, launched: bool) -> Inferior:
         engine = GdbEngine(process, notify=lambda: self.inbox.put(WAKE), label=self.label)
-        engine.exec_events, engine.fork_events = self.exec_events, self.fork_events
+        self._tell_engine(engine)
         return Inferior(engine, launched)
+
+    def _tell_engine(self, engine: GdbEngine) -> None:
+        engine.exec_events, engine.fork_events = self.exec_events, self.fork_events
+        engine.vfork_events = self.vfork_events
 
     # -- the inferior gdb means --------------------------------------------------------
     @property
@@ -201,7 +205,7 @@ class GdbSession:
         if ready is None:
             return
         stop = ready.engine.peek_stop()
-        if stop is not None and stop.reason == "fork":
+        if stop is not None and stop.reason in ("fork", "vfork"):
             self._add_fork_child(ready, stop)
         waiting = False
         for inferior in self._live():
@@ -224,7 +228,7 @@ class GdbSession:
         # gdb takes a stop reply's thread for our general thread (remote.c
         # record_currthread), as gdbserver makes it: it sends no Hg for it.
         self.g_thread = (0, 0)
-        if stop.reason == "fork":
+        if stop.reason in ("fork", "vfork"):
             self._add_fork_child(inferior, stop)
         inferior.forget_traps_if_exec()
         self._reply(self._stop_reply(inferior, stop))
@@ -247,9 +251,11 @@ class GdbSession:
             reason[stop.reason] = stop.value
         elif stop.reason == "exec":
             reason["exec_path"] = stop.value
-        elif stop.reason == "fork":
+        elif stop.reason in ("fork", "vfork"):
             assert isinstance(stop.value, GdbEngine)
-            reason["fork"] = ThreadId(stop.value.pid, stop.value.pid)
+            reason[stop.reason] = ThreadId(stop.value.pid, stop.value.pid)
+        elif stop.reason == "vforkdone":
+            reason["vforkdone"] = True
         return replies.stop_reply(signals.to_gdb(stop.signo), ThreadId(inferior.pid, stop.tid),
                                   **reason)
 
@@ -297,9 +303,10 @@ class GdbSession:
             features["exec-events"] = self.exec_events = True
         if request.features.get("fork-events") is True:
             features["fork-events"] = self.fork_events = True
+        if request.features.get("vfork-events") is True:
+            features["vfork-events"] = self.vfork_events = True
         for inferior in self.inferiors.values():
-            inferior.engine.exec_events = self.exec_events
-            inferior.engine.fork_events = self.fork_events
+            self._tell_engine(inferior.engine)
         return replies.supported(features)
 
     def start_no_ack(self, request: requests.StartNoAckMode) -> None:
