@@ -15,6 +15,7 @@ import logging
 import os
 import queue
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pydbg_utrace import NotSupportedError, Resume, UtraceError, kernel
@@ -40,12 +41,39 @@ FEATURES = {
     "qXfer:exec-file:read": True, "qXfer:libraries-svr4:read": True,
     "qXfer:threads:read": True, "QPassSignals": True, "QCatchSyscalls": True,
     "vContSupported": True,
+    # For extended-remote's `run` (vRun).  Not QStartupWithShell: we run the program
+    # itself, as gdbserver --no-startup-with-shell does (no globbing, no $VARS).
+    "QEnvironmentHexEncoded": True, "QEnvironmentUnset": True, "QEnvironmentReset": True,
+    "QSetWorkingDir": True, "QDisableRandomization": True,
 }
 #: Z1-Z4 on the debug registers (watchpoints.py).  No read-only watch (Z3): x86 has
 #: none, so gdb gets the empty reply and emulates `rwatch` with an access watch, as
 #: natively and with gdbserver.
 WATCH_ACCESS = {BreakpointType.HARDWARE: "x", BreakpointType.WRITE_WATCH: "w",
                 BreakpointType.ACCESS_WATCH: "rw"}
+
+
+@dataclass
+class RunSettings:
+    """What gdb asked for its next `run` (vRun): environment, directory, randomization."""
+
+    environment: dict[str, str] | None = None  # None: the server's own
+    cwd: str | None = None  # None: the server's
+    disable_randomization: bool | None = None  # None: the server's default
+
+    def set(self, name: bytes, value: bytes) -> None:
+        env = self.environment if self.environment is not None else dict(os.environ)
+        env[os.fsdecode(name)] = os.fsdecode(value)
+        self.environment = env
+
+    def unset(self, name: bytes) -> None:
+        env = self.environment if self.environment is not None else dict(os.environ)
+        env.pop(os.fsdecode(name), None)
+        self.environment = env
+
+
+Launcher = Callable[[list[str], RunSettings], "Process"]
+Attacher = Callable[[int], "Process"]
 
 
 class Done(Exception):
@@ -55,24 +83,30 @@ class Done(Exception):
 class GdbSession:
     """Serves one gdb connection on ``process`` (and, with fork events, its children)."""
 
-    def __init__(self, process: Process, send: Callable[[bytes], None], *, launched: bool,
-                 label: str = "gdb", others: Callable[[], int] = lambda: 0,
-                 launcher: Callable[[list[str]], Process] | None = None):
+    def __init__(self, process: Process | None, send: Callable[[bytes], None], *,
+                 launched: bool, label: str = "gdb", others: Callable[[], int] = lambda: 0,
+                 launcher: Launcher | None = None, attacher: Attacher | None = None):
         self.send_bytes = send
         self.label = label
         self.others = others  # how many other gdb sessions share the server's process
-        # `target extended-remote`: runs a program again (argv; [] = the first one's),
-        # held before its first instruction.  None: not offered (-p PID).
+        # `target extended-remote`: `run` launches (argv, [] = the server's program),
+        # held before its first instruction; `attach` attaches.  None: not offered.
         self.launcher = launcher
+        self.attacher = attacher
+        self.run_settings = RunSettings()
         self.extended = False
         self.inbox: queue.Queue = queue.Queue()
         self.framer = Framer()
         self.exec_events = self.fork_events = self.vfork_events = False  # what gdb knows
-        self.first = self._new_inferior(process, launched)  # the server's own process
-        self.inferiors: dict[int, Inferior] = {self.first.pid: self.first}
+        # The server's process (None: --multi, nothing yet), shared with other gdbs.
+        self.first = self._new_inferior(process, launched) if process is not None else None
+        self.first_shared = True
+        self.inferiors: dict[int, Inferior] = {}
+        if self.first is not None:
+            self.inferiors[self.first.pid] = self.first
         self.running = False  # gdb waits for a stop reply
         self.last: Stop | None = None
-        self.last_pid = self.first.pid  # the process of the last stop told
+        self.last_pid = process.pid if process is not None else 0  # of the last stop told
         self.g_thread = (0, 0)  # Hg: (pid, tid) for registers and memory (0: the last stop's)
         self.c_thread = -1  # Hc
 
@@ -108,6 +142,8 @@ class GdbSession:
         pid = self.g_thread[0] or self.last_pid
         inferior = self.inferiors.get(pid)
         if inferior is None:
+            if not self.inferiors:
+                raise ValueError("no process: `run` or `attach` one first")
             inferior = next(iter(self.inferiors.values()))
         return inferior
 
@@ -123,6 +159,8 @@ class GdbSession:
     # -- the loop ----------------------------------------------------------------------
     def start(self) -> None:
         """Attach to the process and hold it (gdb's first question is why it is stopped)."""
+        if self.first is None:
+            return  # --multi: gdb's `run` or `attach` brings one
         engine = self.first.engine
         engine.attach_all()
         engine.state_initial(self.first.pid)
@@ -314,6 +352,8 @@ class GdbSession:
         self.framer.start_no_ack()
 
     def halt_reason(self, request: requests.QueryHaltReason) -> bytes | None:
+        if not self.inferiors:
+            return replies.exited(0)  # nothing runs (gdbserver --multi says so too)
         if self.running:
             inferior = self._g_inferior()
             self._tell(inferior, inferior.engine.wait_stop())
@@ -523,31 +563,44 @@ class GdbSession:
         return replies.ok()
 
     def detach(self, request: requests.Detach) -> bytes | None:
-        """`D` lets go of everything; `D;pid` of that process (gdb's fork handling)."""
+        """`D` lets go of everything; `D;pid` of that process (gdb's fork handling).
+
+        The connection ends, except in extended mode (gdb may `run` or `attach` next).
+        """
         if request.pid is not None and len(self.inferiors) > 1:
             inferior = self.inferiors.pop(request.pid, None)
             if inferior is None:
                 raise ValueError(f"no process {request.pid}")
-            inferior.let_go()
-            if self.g_thread[0] == request.pid:
-                self.g_thread = (0, 0)
-            if self.last_pid == request.pid:
-                self.last_pid = next(iter(self.inferiors))
+            self._forget(inferior)
             return replies.ok()
-        self._reply(replies.ok())
-        raise Done
+        if not self.extended:
+            self._reply(replies.ok())
+            raise Done
+        for inferior in list(self.inferiors.values()):
+            self._forget(inferior)
+        self.inferiors.clear()
+        self.running = False
+        return replies.ok()
+
+    def _forget(self, inferior: Inferior) -> None:
+        inferior.let_go()
+        self.inferiors.pop(inferior.pid, None)
+        if self.g_thread[0] == inferior.pid:
+            self.g_thread = (0, 0)
+        if self.last_pid == inferior.pid and self.inferiors:
+            self.last_pid = next(iter(self.inferiors))
 
     def kill(self, request: requests.Kill | requests.KillProcess) -> bytes | None:
         inferior = self.inferiors.get(request.pid) if isinstance(
             request, requests.KillProcess) else None
         if inferior is not None and len(self.inferiors) > 1:
             return self._kill_one(inferior)  # gdb's `kill inferiors N`, one of several
-        why = self._why_not_kill(self.first)
+        live = self._live()
+        why = next((why for why in map(self._why_not_kill, live) if why), None)
         if why is None:
-            for inferior in self._live():
-                if self._why_not_kill(inferior) is None:
-                    inferior.process.kill()
-                    inferior.process.wait(30)  # SIGKILL: its death comes, never a hang
+            for inferior in live:
+                inferior.process.kill()
+                inferior.process.wait(30)  # SIGKILL: its death comes, never a hang
             if isinstance(request, requests.KillProcess):
                 self._reply(replies.ok())
             if self.extended:  # the connection stays, for gdb's next `run`
@@ -581,39 +634,75 @@ class GdbSession:
     def _why_not_kill(self, inferior: Inferior) -> str | None:
         if not inferior.launched:
             return "it was attached to, not launched"
-        if inferior is self.first and self.others():
+        if inferior is self.first and self.first_shared and self.others():
             return "another gdb is connected to it"
         if inferior.engine.others_attached():
             return "other engines trace it"
         return None
 
-    # -- extended-remote: run again in the same session --------------------------------
+    # -- extended-remote: run and attach in the same session ----------------------------
     def extended_mode(self, request: requests.ExtendedMode) -> bytes:
-        if self.launcher is None:
-            return replies.empty()  # attached to a process: there is nothing to run again
         self.extended = True
         return replies.ok()
 
     def run_program(self, request: requests.Run) -> bytes:
         if not self.extended:
             return replies.empty()
-        if not self.exited:
-            raise ValueError(f"process {self.pid} is still running: kill it first")
-        assert self.launcher is not None
+        if self.launcher is None:
+            raise ValueError("this server does not run programs (it was started with -p PID)")
+        self._check_idle()
         argv = [request.program.decode(errors="surrogateescape"),
                 *(a.decode(errors="surrogateescape") for a in request.arguments)]
-        process = self.launcher(argv if request.program else [])
-        self._serve_process(process)
+        process = self.launcher(argv if request.program else [], self.run_settings)
+        self._serve_process(process, launched=True)
         process.start()  # held by this engine before its first instruction
-        assert self.last is not None
+        assert self.last is not None and self.first is not None
         return self._stop_reply(self.first, self.last)
 
-    def _serve_process(self, process: Process) -> None:
-        """A new program for this connection: a new engine on it, held as at the start."""
-        self.first = self._new_inferior(process, launched=True)
+    def attach_process(self, request: requests.Attach) -> bytes:
+        """`vAttach;pid` (gdb's `attach PID` in extended mode): a new engine, all held."""
+        if not self.extended:
+            return replies.empty()
+        if self.attacher is None:
+            raise ValueError("this server does not attach to processes")
+        self._check_idle()
+        process = self.attacher(request.pid)
+        self._serve_process(process, launched=False)
+        assert self.last is not None and self.first is not None
+        return self._stop_reply(self.first, self.last)
+
+    def _check_idle(self) -> None:
+        if not self.exited:
+            raise ValueError(f"process {self.pid} is still being debugged: kill or detach it "
+                             "first")
+
+    def _serve_process(self, process: Process, launched: bool) -> None:
+        """A new process for this connection: a new engine on it, held as at the start."""
+        self.first = self._new_inferior(process, launched)
+        self.first_shared = False  # this connection's own, whatever other gdbs debug
         self.inferiors = {self.first.pid: self.first}
         self.last_pid, self.g_thread, self.c_thread = self.first.pid, (0, 0), -1
         self.start()
+
+    def set_environment(self, request: requests.EnvironmentSet) -> bytes:
+        self.run_settings.set(request.name, request.value)
+        return replies.ok()
+
+    def unset_environment(self, request: requests.EnvironmentUnset) -> bytes:
+        self.run_settings.unset(request.name)
+        return replies.ok()
+
+    def reset_environment(self, request: requests.EnvironmentReset) -> bytes:
+        self.run_settings.environment = None
+        return replies.ok()
+
+    def set_working_dir(self, request: requests.SetWorkingDir) -> bytes:
+        self.run_settings.cwd = os.fsdecode(request.directory) or None
+        return replies.ok()
+
+    def disable_randomization(self, request: requests.DisableRandomization) -> bytes:
+        self.run_settings.disable_randomization = request.enabled
+        return replies.ok()
 
     # -- the end ------------------------------------------------------------------------
     def _let_go(self) -> None:
@@ -673,8 +762,14 @@ HANDLERS: dict[type, Callable] = {
     requests.Detach: GdbSession.detach,
     requests.ExtendedMode: GdbSession.extended_mode,
     requests.Run: GdbSession.run_program,
+    requests.Attach: GdbSession.attach_process,
+    requests.EnvironmentSet: GdbSession.set_environment,
+    requests.EnvironmentUnset: GdbSession.unset_environment,
+    requests.EnvironmentReset: GdbSession.reset_environment,
+    requests.SetWorkingDir: GdbSession.set_working_dir,
+    requests.DisableRandomization: GdbSession.disable_randomization,
     requests.Kill: GdbSession.kill,
     requests.KillProcess: GdbSession.kill,
 }
 
-__all__ = ["CLOSED", "MAX_PACKET", "GdbSession"]
+__all__ = ["CLOSED", "MAX_PACKET", "Attacher", "GdbSession", "Launcher", "RunSettings"]
