@@ -67,6 +67,7 @@ class Stop:
     value: int | bytes | GdbEngine | None = None
     exited: bool = False
     status: int | None = None  # wait status, when exited
+    siginfo: bytes | None = None  # the stop's siginfo_t, where it has one (qXfer:siginfo)
 
 
 @dataclass
@@ -408,6 +409,8 @@ class GdbEngine(Engine):
         """This report is a stop gdb must hear of: hold this thread, then all."""
         tid = att.thread.tid
         _prefetch(report)
+        if report.siginfo is not None and stop.siginfo is None:
+            stop.siginfo = bytes(report.siginfo.raw)  # as the kernel gave it, for `$_siginfo`
         with self.cond:
             s = self.state
             s.releasing.pop(tid, None)

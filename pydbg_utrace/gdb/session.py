@@ -39,7 +39,8 @@ FEATURES = {
     "PacketSize": PACKET_SIZE, "QStartNoAckMode": True, "multiprocess": True,
     "swbreak": True, "hwbreak": True, "qXfer:features:read": True, "qXfer:auxv:read": True,
     "qXfer:exec-file:read": True, "qXfer:libraries-svr4:read": True,
-    "qXfer:threads:read": True, "QPassSignals": True, "QCatchSyscalls": True,
+    "qXfer:threads:read": True, "qXfer:siginfo:read": True, "QPassSignals": True,
+    "QCatchSyscalls": True,
     "vContSupported": True,
     # For extended-remote's `run` (vRun).  Not QStartupWithShell: we run the program
     # itself, as gdbserver --no-startup-with-shell does (no globbing, no $VARS).
@@ -548,7 +549,16 @@ class GdbSession:
                                          for tid in inf.engine.tids())
         if name == "libraries-svr4":
             return libraries.svr4_xml(self.process)
+        if name == "siginfo":
+            return self._siginfo()
         return None
+
+    def _siginfo(self) -> bytes:
+        """The siginfo of the last stop (gdb's `$_siginfo`), if its thread is Hg's."""
+        stop = self.last
+        if stop is None or stop.exited or stop.tid != self._g_tid() or stop.siginfo is None:
+            raise ValueError("no signal information for this thread's stop")
+        return stop.siginfo
 
     def pass_signals(self, request: requests.PassSignals) -> bytes:
         passed = frozenset(host for host in map(signals.from_gdb, request.signals) if host)
