@@ -176,3 +176,58 @@ def test_bad_multi_command_lines_get_one_line_errors(tmp_path, args, message):
     assert done.returncode == 1
     assert done.stderr.startswith(f"pydbg-utrace: {message}"), done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
+
+
+RUN_ONCE = r"""
+set sysroot /
+set remote exec-file {binary}
+handle SIGUSR1 nostop noprint pass
+run
+"""
+
+
+def _run_over_tcp(binary: str, server, cwd: str) -> str:
+    path = os.path.join(cwd, "tcp.gdb")
+    with open(path, "w") as connect:
+        connect.write(f"target extended-remote {server.target}\n"
+                      + RUN_ONCE.format(binary=binary))
+    return run_gdb(binary, f"source {path}\n", cwd=cwd)
+
+
+def test_multi_server_stays_up_for_one_gdb_after_another(tmp_path):
+    """Over TCP, --multi outlives its connections: a second gdb runs the program again
+    after the first left; SIGTERM then ends it cleanly (gdbserver --multi's lifetime)."""
+    import signal
+
+    from gdbclient import Server
+
+    require_gdb()
+    binary = build_tracee("gdb_target")
+    server = Server("--multi", cwd=str(tmp_path))
+    try:
+        for _ in range(2):
+            out = _run_over_tcp(binary, server, str(tmp_path))
+            assert "[Inferior 1 (process N) exited with code 03]" in normalized(out), out
+            assert server.proc.poll() is None, "the --multi server ended with its gdb"
+        server.proc.send_signal(signal.SIGTERM)
+        status, program_out, log = server.finish()
+    finally:
+        server.kill()
+    assert status == 128 + signal.SIGTERM, log
+    assert program_out.count("total=12 counter=9 usr1=1") == 2, program_out
+
+
+def test_multi_once_ends_with_its_first_gdb(tmp_path):
+    from gdbclient import Server
+
+    require_gdb()
+    binary = build_tracee("gdb_target")
+    server = Server("--multi", "--once", cwd=str(tmp_path))
+    try:
+        out = _run_over_tcp(binary, server, str(tmp_path))
+        status, program_out, log = server.finish()
+    finally:
+        server.kill()
+    assert "[Inferior 1 (process N) exited with code 03]" in normalized(out), out
+    assert status == 0, log
+    assert "total=12 counter=9 usr1=1" in program_out
