@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import os
+import signal
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +27,8 @@ if TYPE_CHECKING:
     from .lane import LaneState
     from .seams import AttachmentSide as Attachment
     from .seams import EngineSide as Engine
+    from .seams import ProcessHandle
     from .seams import SyscallScopeSide as SyscallScope
-    from .seams import TracerSide as Tracer
 
 
 class State(enum.Enum):
@@ -42,8 +43,8 @@ class State(enum.Enum):
 class Thread:
     """One traced thread (a kernel task)."""
 
-    def __init__(self, tracer: Tracer, tid: int, process: Process | None):
-        self.tracer = tracer
+    def __init__(self, handle: ProcessHandle, tid: int, process: Process | None):
+        self._handle = handle  # what attach() asks of the tracer (not the tracer)
         self.tid = tid
         self.process = process
         self.state = State.RUNNING
@@ -84,7 +85,7 @@ class Thread:
     def attach(self, engine: Engine | None = None, flags: AttachFlags = AttachFlags.CREATE,
                data: Any = None) -> Attachment:
         """Attach ``engine`` to this thread (see :meth:`Tracer.attach`)."""
-        return self.tracer.attach(self, engine, flags, data)
+        return self._handle.attach(self, engine, flags, data)
 
     @property
     def arch(self) -> Arch:
@@ -102,8 +103,8 @@ class Thread:
 class Process:
     """A traced thread group.  ``pid`` is its leader's tid."""
 
-    def __init__(self, tracer: Tracer, pid: int, is_child: bool):
-        self.tracer = tracer
+    def __init__(self, handle: ProcessHandle, pid: int, is_child: bool):
+        self._handle = handle  # what start/wait/detach/kill ask of the tracer (not the tracer)
         self.pid = pid
         self.is_child = is_child  # we are its real parent (we launched it)
         self.host_child = False  # the host's own child when we attached: the host reaps it
@@ -133,7 +134,7 @@ class Process:
     def memory(self) -> AddressSpace:
         """The program's memory; our breakpoints are invisible in it."""
         if self._memory is None:
-            self._memory = AddressSpace(self.pid, self.tracer.call)  # its owner: see call
+            self._memory = AddressSpace(self.pid, self._handle.call)  # its owner: Tracer.call
         return self._memory
 
     @property
@@ -220,7 +221,7 @@ class Process:
 
     def start(self) -> None:
         """Let a launched program run (it waits before its first instruction)."""
-        self.tracer._call(self.tracer._start, self)
+        self._handle.start(self)
 
     def wait(self, timeout: float | None = None) -> int | None:
         """Wait until the process is gone; its wait status (None on timeout).
@@ -228,15 +229,15 @@ class Process:
         RuntimeError if the tracer thread is gone (closed or died) before it.
         """
         self._done.wait(timeout)
-        if self.status is None and self.tracer._stopped:
-            raise self.tracer._gone_error()
+        if self.status is None:
+            error = self._handle.gone_error()
+            if error is not None:
+                raise error
         return self.status
 
     @property
     def returncode(self) -> int | None:
         """Exit code, or -signal if killed (as ``subprocess``); None while alive."""
-        import os
-
         if self.status is None:
             return None
         if os.WIFSIGNALED(self.status):
@@ -245,18 +246,20 @@ class Process:
 
     def detach(self) -> None:
         """Stop tracing: every thread goes on with its pending signals, unchanged."""
-        self.tracer._call(self.tracer._detach_process, self)
+        self._handle.detach_process(self)
 
     def kill(self) -> None:
-        import signal as _signal
+        """Kill it (SIGKILL); its death is reported as any other."""
+        self._handle.kill_process(self, signal.SIGKILL)
 
-        self.tracer._call(self.tracer._kill_process, self, _signal.SIGKILL)
-
-    def _tracer_gone(self) -> None:
-        self._done.set()  # status stays None: wait() raises
-
-    def _finish(self, status: int) -> None:
+    # -- the tracer's side: the end of the process, as wait() learns it --------------------
+    def record_exit(self, status: int) -> None:
+        """It is gone with wait status ``status``: wake whoever waits for it."""
         self.status = status
+        self._done.set()
+
+    def record_tracer_gone(self) -> None:
+        """The tracer thread ended first: wake whoever waits (status stays None: wait raises)."""
         self._done.set()
 
     def __repr__(self) -> str:

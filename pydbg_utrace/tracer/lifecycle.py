@@ -22,7 +22,7 @@ from ..breakpoints import scrub_child_copy
 from ..hooks import Hooks
 from ..lifecycle import LaunchPlan
 from ..process import Process, State, Thread
-from ..seams import TracerSide
+from ..seams import ApiSide
 from ..stopkinds import CLONE_EVENTS, LAUNCH_HOLD, SYSCALL_STOP, TRACE_OPTIONS
 from . import ports
 from .tables import Tables
@@ -35,8 +35,8 @@ PIDFD_THREAD = os.O_EXCL  # pidfd_open(2): a pidfd for one thread, readable once
 class Lifecycle:
     """Launch, attach, detach and close."""
 
-    def __init__(self, tracer: TracerSide, tables: Tables, hooks: Hooks) -> None:
-        self.tracer = tracer
+    def __init__(self, api: ApiSide, tables: Tables, hooks: Hooks) -> None:
+        self.api = api
         self.tables = tables
         self.hooks = hooks
         self.exit_pidfd: int | None = None  # the tracer thread's pidfd, opened by close
@@ -87,10 +87,10 @@ class Lifecycle:
             self.wait_for_exec(pid, plan, err_r)
         finally:
             os.close(err_r)
-        process = Process(self.tracer, pid, is_child=True)
+        process = Process(self.api, pid, is_child=True)
         if plan.filter_program is not None:
             process.syscall_filter = seccomp.installed_filter(pid, plan.filter_program)
-        thread = Thread(self.tracer, pid, process)
+        thread = Thread(self.api, pid, process)
         thread.born = True
         thread.state = State.STOPPED
         thread.holds.add(LAUNCH_HOLD)
@@ -136,7 +136,7 @@ class Lifecycle:
             raise kernel.NoSuchProcessError(3, "attach", pid)
         if procfs.tgid(pid) != pid:
             raise ValueError(f"{pid} is a thread of process {procfs.tgid(pid)}: attach to that")
-        process = Process(self.tracer, pid, is_child=False)
+        process = Process(self.api, pid, is_child=False)
         seized: set[int] = set()
         try:
             while True:  # threads may be created while we attach: until no new one
@@ -216,7 +216,7 @@ class Lifecycle:
                 raise kernel.NotPermittedError(
                     exc.errno, f"PTRACE_SEIZE (already traced by pid {tracer})", tid) from None
             raise
-        thread = Thread(self.tracer, tid, process)
+        thread = Thread(self.api, tid, process)
         thread.born = True
         process.threads[tid] = thread
         self.tables.threads[tid] = thread
@@ -280,7 +280,7 @@ class Lifecycle:
             if thread is None:
                 if tid == self.loop.waker or procfs.tgid(tid) != process.pid:
                     continue
-                thread = Thread(self.tracer, tid, process)
+                thread = Thread(self.api, tid, process)
                 process.threads[tid] = thread
                 self.tables.threads[tid] = thread
             elif thread.process is not process or thread.state != State.RUNNING:
