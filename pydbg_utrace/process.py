@@ -11,10 +11,10 @@ import enum
 import os
 import signal
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import procfs
-from .breakpoints import BreakpointTable
 from .errors import NoSuchThreadError
 from .events import AttachFlags, Resume
 from .memory import AddressSpace
@@ -118,7 +118,8 @@ class Process:
         self.status: int | None = None  # wait status once it is gone
         self._arch: Arch | None = None
         self._memory: AddressSpace | None = None
-        self._breakpoints: BreakpointTable | None = None
+        # A service's ear for settled(tid) while it needs it (None: nobody listens).
+        self.settle: Callable[[int], None] | None = None
         self._done = threading.Event()
 
     @property
@@ -137,31 +138,12 @@ class Process:
             self._memory = AddressSpace(self.pid, self._handle.call)  # its owner: Tracer.call
         return self._memory
 
-    @property
-    def breakpoints(self) -> BreakpointTable:
-        if self._breakpoints is None:
-            self._breakpoints = BreakpointTable(self.memory, self.arch.breakpoint_instruction,
-                                                self.may_owe_trap_hits, self.memory_lent)
-        return self._breakpoints
-
-    def has_traps(self) -> bool:
-        return self._breakpoints is not None and bool(self._breakpoints.traps)
-
-    def has_traps_to_inherit(self) -> bool:
-        """Traps now, or removed since exec: a child forked meanwhile may copy either."""
-        table = self._breakpoints
-        return table is not None and bool(table.traps or table.removed)
-
-    def has_retired_traps(self) -> bool:
-        """Are there removed traps that a thread may still report a late hit of?"""
-        return self._breakpoints is not None and bool(self._breakpoints.retired)
-
-    def may_owe_trap_hits(self) -> list[int]:
-        """The threads that may have executed a trap and not reported it yet.
+    def unsettled(self) -> list[int]:
+        """The threads that may have run since a stop that settles them (see settled).
 
         Every thread that has run, except those sitting in a stop that is not
-        a job-control stop: such a stop comes only once nothing is owed (see
-        :meth:`BreakpointTable.settled`).
+        a job-control stop: such a stop comes only once nothing is owed (a
+        trap executed reports its SIGTRAP before any other stop but those).
         """
         return [tid for tid, t in self.threads.items()
                 if t.born and t.alive and not (t.state == State.STOPPED and not t.stop.jobctl)]
@@ -192,16 +174,18 @@ class Process:
         return all(procfs.state(int(tid)) in ("Z", "X", "?") for tid in tids)
 
     def settled(self, tid: int) -> None:
-        """``tid`` proved it owes no late trap hit (a non-job-control stop, or death)."""
-        if self._breakpoints is not None and self._breakpoints.retired:
-            self._breakpoints.settled(tid)
+        """``tid`` proved it owes no late trap hit (a non-job-control stop, or death).
+
+        Called at every such stop; costs one test unless a service waits to hear
+        it (``settle``: the breakpoint service, while a removed trap may be owed).
+        """
+        if self.settle is not None:
+            self.settle(tid)
 
     def exec_happened(self) -> None:
-        """A new program: new architecture maybe, new memory, no traps."""
+        """A new program: new architecture maybe, new memory (the services forget the
+        rest on their exec hook)."""
         self._arch = None
-        if self._breakpoints is not None:
-            self._breakpoints.forget()
-        self._breakpoints = None
         if self._memory is not None:
             self._memory.close()
         self._memory = None

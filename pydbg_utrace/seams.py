@@ -107,6 +107,13 @@ class ProcessSide(Protocol):
 
     pid: int
     threads: dict[int, Any]
+    memory: Any  # its AddressSpace
+    arch: Any
+    settle: Callable[[int], None] | None  # a service's ear for settled(tid)
+
+    def memory_lent(self) -> bool: ...
+    def unsettled(self) -> list[int]: ...
+    def gone_in_kernel(self) -> bool: ...
 
 
 class SyscallScopeSide(Protocol):

@@ -35,8 +35,10 @@ PIDFD_THREAD = os.O_EXCL  # pidfd_open(2): a pidfd for one thread, readable once
 class Lifecycle:
     """Launch, attach, detach and close."""
 
-    def __init__(self, api: ApiSide, tables: Tables, hooks: Hooks) -> None:
+    def __init__(self, api: ApiSide, tables: Tables, hooks: Hooks,
+                 trap_tables: ports.TrapTables) -> None:
         self.api = api
+        self.trap_tables = trap_tables
         self.tables = tables
         self.hooks = hooks
         self.exit_pidfd: int | None = None  # the tracer thread's pidfd, opened by close
@@ -240,7 +242,7 @@ class Lifecycle:
         Every thread is stopped *before* a byte is restored: a running thread
         could otherwise execute a trap and then be let go with its SIGTRAP
         (which kills it).  A thread that executed one just before owes that
-        SIGTRAP: it is taken now, and the PC rewound (:meth:`_take_owed_hit`).
+        SIGTRAP: it is taken now, and the PC rewound (:meth:`take_owed_hit`).
         """
         self.tables.processes.pop(process.pid, None)  # leaving: no hook works on it any more
         seccomp.warn_if_filtered(process)  # seccomp hook: its filter stays, we do not
@@ -253,7 +255,7 @@ class Lifecycle:
                 # or exited: let the child go first, or the wait below never ends.
                 self.detach_process(child)
         self.stop_for_detach(threads)
-        traps = self.restore_traps(process)
+        traps = self.trap_tables.restore_for_detach(process)
         for thread in threads:
             if thread.state == State.STOPPED:
                 if traps:
@@ -287,7 +289,7 @@ class Lifecycle:
                 continue
             self.tables.strays.remove(entry)
             thread.born = True
-            self.tables.defer(thread, status)  # taken back at once by _stop_for_detach
+            self.tables.defer(thread, status)  # taken back at once by stop_for_detach
 
     def stop_for_detach(self, threads: list[Thread]) -> None:
         """Bring every thread into a ptrace stop (some may die meanwhile).
@@ -320,16 +322,6 @@ class Lifecycle:
                 self.note_stop_for_detach(thread, status)
             elif thread.state == State.RUNNING:
                 thread.state = State.GONE  # a zombie leader, or no longer ours
-
-    def restore_traps(self, process: Process) -> dict[int, bytes]:
-        """Write every original back; the originals of the traps, live or removed since exec."""
-        if not process.has_traps_to_inherit():
-            return {}
-        table = process.breakpoints
-        originals = dict(table.removed)
-        originals.update((address, trap.original) for address, trap in table.traps.items())
-        table.restore_all()  # leave the program its own code
-        return originals
 
     def let_go_newborn(self, process: Process, originals: dict[int, bytes]) -> None:
         """Detach the children born while ``process`` was being stopped, originals back.
@@ -370,7 +362,7 @@ class Lifecycle:
             regs = self.resumer.registers(thread)
             address = regs.pc - thread.arch.breakpoint_pc_offset
             if info.code == thread.arch.breakpoint_si_code and address in traps:
-                regs.pc = address  # written back by _let_go
+                regs.pc = address  # written back by let_go
                 thread.stop.inject = 0
 
     def wait_stopped(self, thread: Thread) -> None:
@@ -395,7 +387,7 @@ class Lifecycle:
             thread.stop.inject = sig  # a signal-delivery stop: the signal goes on at detach
         elif event in CLONE_EVENTS:
             # Its new child is traced already: let that one go too, once the
-            # originals are back (_let_go_newborn).
+            # originals are back (let_go_newborn).
             child = kernel.get_event_msg(thread.tid)
             if child not in self.tables.threads and not self.tables.take_stray(child):
                 kernel.wait_tracee(child)
@@ -406,8 +398,9 @@ class Lifecycle:
 
     def at_our_trap(self, thread: Thread) -> bool:
         """Is this SIGTRAP stop a hit of one of our traps?  Rewind the PC if so."""
-        process = thread.process
-        if process is None or not (process.has_traps() or process.has_retired_traps()):
+        tables = self.trap_tables
+        table = tables.live(thread.process) or tables.owing(thread.process)
+        if table is None:
             return False
         try:
             info = kernel.get_siginfo(thread.tid)
@@ -415,11 +408,10 @@ class Lifecycle:
         except kernel.NoSuchProcessError:
             return False
         address = regs.pc - thread.arch.breakpoint_pc_offset
-        table = process.breakpoints
         if info.code != thread.arch.breakpoint_si_code or not (
                 table.trap_at(address) is not None or table.owes_hit(address)):
             return False
-        regs.pc = address  # written back by _let_go
+        regs.pc = address  # written back by let_go
         return True
 
     def kill_process(self, process: Process, sig: int) -> None:

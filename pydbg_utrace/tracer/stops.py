@@ -32,8 +32,10 @@ log = logging.getLogger("pydbg_utrace")
 class Stops:
     """Handles every stop the loop does not leave to the fast lane."""
 
-    def __init__(self, api: ApiSide, tables: Tables, hooks: Hooks) -> None:
+    def __init__(self, api: ApiSide, tables: Tables, hooks: Hooks,
+                 trap_tables: ports.TrapTables) -> None:
         self.api = api
+        self.trap_tables = trap_tables
         self.tables = tables
         self.hooks = hooks
         #: stopkinds.StopKind -> its handler, called with (thread, signal, event).
@@ -95,7 +97,7 @@ class Stops:
         if not thread.stop.jobctl and not (event == 0 and sig == signal.SIGTRAP) \
                 and thread.process is not None:
             # Proof that it owes no late trap hit (a SIGTRAP may be one: it is
-            # looked at first, in _on_signal_stop).
+            # looked at first, in on_signal_stop).
             thread.process.settled(thread.tid)
         kind = stop_kind(status)
         if not thread.born:
@@ -214,9 +216,9 @@ class Stops:
         self.resumer.resume(thread)
 
     def on_step(self, thread: Thread) -> None:
-        if thread.process.has_traps():
+        if self.trap_tables.live(thread.process) is not None:
             pc = self.resumer.registers(thread).pc
-            if thread.process.breakpoints.trap_at(pc) is not None:
+            if self.trap_tables.trap_at(thread.process, pc) is not None:
                 # Stepped onto a trap it has not executed: resuming must step over
                 # it (else the next single step runs int3 and "ends" one byte on).
                 thread.at_trap = pc
