@@ -14,14 +14,18 @@ each is crossed off when it reports any stop that proves it owes nothing
 (see :meth:`BreakpointTable.settled`), and the address is forgotten when
 none is left.
 
-This module edits memory and keeps the table; *when* a trap is hit, lifted
-to step over it, or dropped at exec is the tracer's business.  What
-happens to the traps at a fork, a vfork and when an engine leaves is
-:class:`BreakpointService`'s, on the tracer's hooks (:mod:`pydbg_utrace.hooks`).
+This module edits memory and keeps the tables: :class:`BreakpointService`
+owns one :class:`BreakpointTable` per process (keyed by the process, as the
+watchpoint service keeps its own), and decides what happens to the traps at
+a fork, a vfork, an exec, a detach and when an engine leaves, on the
+tracer's hooks (:mod:`pydbg_utrace.hooks`).  *When* a trap is hit or lifted
+to step over it is the tracer's business (``tracer/traps.py``): it reads
+the tables through the service (``tracer.ports.TrapTables``).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -75,7 +79,8 @@ class BreakpointTable:
 
     def __init__(self, space: AddressSpace, instruction: bytes,
                  suspects: Callable[[], Iterable[int]] = tuple,
-                 lent: Callable[[], bool] = bool):
+                 lent: Callable[[], bool] = bool,
+                 owing: Callable[[Callable[[int], None] | None], None] = lambda settle: None):
         self.space = space
         self.instruction = instruction
         self.traps: dict[int, Trap] = space.traps  # the space hides them from reads
@@ -89,6 +94,10 @@ class BreakpointTable:
         # Every address a trap was removed from, with its original (until exec): a
         # child forked before a removal still has the trap in its copy (scrub_copy).
         self.removed: dict[int, bytes] = {}
+        # ``owing(self.settled)`` while a retired trap may still be owed a hit,
+        # ``owing(None)`` once none is: the process calls it at every stop then
+        # (Process.settled), and nothing else does.
+        self.owing = owing
 
     def add(self, bp: Breakpoint) -> None:
         self._trap(bp.address).breakpoints.append(bp)
@@ -137,6 +146,8 @@ class BreakpointTable:
             suspects.discard(tid)
             if not suspects:
                 del self.retired[address]
+        if not self.retired:
+            self.owing(None)
 
     def lift(self, address: int) -> None:
         """Put the original instruction back for a moment (stepping over it)."""
@@ -175,6 +186,7 @@ class BreakpointTable:
         self.traps.clear()
         self.retired.clear()
         self.removed.clear()
+        self.owing(None)
 
     def scrub_copy(self, copy: AddressSpace) -> None:
         """Put back, in a forked child's ``copy``, the originals of traps removed since.
@@ -212,14 +224,59 @@ class BreakpointTable:
             suspects = set(self.suspects())
             if suspects:
                 self.retired.setdefault(address, set()).update(suspects)
+                self.owing(self.settled)
 
 
 class BreakpointService(Service):
-    """Software breakpoints as a service: the engine API and the traps' fate at
-    fork, vfork and an engine's leaving (the tables: ``Process.breakpoints``)."""
+    """Software breakpoints as a service: it owns the trap tables (one per process),
+    serves the engine API, and decides the traps' fate at fork, vfork, exec,
+    detach and an engine's leaving."""
 
     def __init__(self, port: ServicePort) -> None:
         self.port = port
+        # Keyed by the process object: dropped with it (or at exec, detach).
+        self.tables: weakref.WeakKeyDictionary[Process, BreakpointTable] = \
+            weakref.WeakKeyDictionary()
+
+    # -- the tables (tracer.ports.TrapTables) --------------------------------------------
+    def table_for(self, process: Process) -> BreakpointTable:
+        """The process's table, made on first use (in its memory as it is now)."""
+        table = self.tables.get(process)
+        if table is None:
+            table = self.tables[process] = _table(process)
+        return table
+
+    def live(self, process: Process | None) -> BreakpointTable | None:
+        """The process's table if it has a trap in it now, else None."""
+        table = self.tables.get(process) if process is not None else None
+        return table if table is not None and table.traps else None
+
+    def owing(self, process: Process | None) -> BreakpointTable | None:
+        """The process's table if a removed trap may still be owed a late hit, else None."""
+        table = self.tables.get(process) if process is not None else None
+        return table if table is not None and table.retired else None
+
+    def trap_at(self, process: Process | None, address: int) -> Trap | None:
+        """Our trap at ``address`` in ``process`` (None if none)."""
+        table = self.live(process)
+        return table.trap_at(address) if table is not None else None
+
+    def to_inherit(self, process: Process) -> BreakpointTable | None:
+        """The table if it has traps now or removed since exec: a child forked
+        meanwhile may have a copy of either (else None)."""
+        table = self.tables.get(process)
+        return table if table is not None and (table.traps or table.removed) else None
+
+    def restore_for_detach(self, process: Process) -> dict[int, bytes]:
+        """Write every original back, forget the table; the originals of the traps,
+        live or removed since exec (a thread or child of it may still meet one)."""
+        table = self.tables.pop(process, None)
+        if table is None or not (table.traps or table.removed):
+            return {}
+        originals = dict(table.removed)
+        originals.update((address, trap.original) for address, trap in table.traps.items())
+        table.restore_all()  # leave the program its own code
+        return originals
 
     # -- the engine API (Attachment.insert_breakpoint / remove_breakpoint) ---------------
     def insert(self, att: Attachment, address: int, condition: Any, oneshot: bool
@@ -229,7 +286,7 @@ class BreakpointService(Service):
         bp = Breakpoint(address, att.engine, condition, oneshot)
         process = att.thread.process
         try:
-            process.breakpoints.add(bp)
+            self.table_for(process).add(bp)
         except (kernel.KernelError, ValueError) as exc:
             if process.gone_in_kernel():  # a memory error of a process that just died
                 raise NoSuchThreadError(f"process {process.pid} has exited") from exc
@@ -254,16 +311,17 @@ class BreakpointService(Service):
     def cloned(self, parent: Thread, child: Thread, kind: str) -> None:
         # (A clone(CLONE_VM) child shares the traps: writing the originals
         # into it would take them from the parent too.)
-        if kind in ("fork", "clone") and parent.process.has_traps_to_inherit() \
+        table = self.to_inherit(parent.process)
+        if kind in ("fork", "clone") and table is not None \
                 and not same_memory(parent.tid, child.tid):
-            self._inherit(parent.process, child)
+            self._inherit(table, child)
 
-    def _inherit(self, parent: Process, child: Thread) -> None:
+    def _inherit(self, parent: BreakpointTable, child: Thread) -> None:
         """A forked child has copies of our traps: keep those its own engines own."""
         kept_engines = {att.engine for att in child.attachments}
-        child_table = child.process.breakpoints
-        parent.breakpoints.scrub_copy(child_table.space)
-        for address, trap in parent.breakpoints.traps.items():
+        child_table = self.table_for(child.process)
+        parent.scrub_copy(child_table.space)
+        for address, trap in parent.traps.items():
             wanted = [bp for bp in trap.breakpoints if bp.engine in kept_engines]
             if not wanted:
                 child_table.space.write_raw(address, trap.original)
@@ -275,28 +333,59 @@ class BreakpointService(Service):
     def vfork_started(self, parent: Thread) -> None:
         """The traps are lifted meanwhile (the table is kept; put back at VFORK_DONE),
         so no step-over is needed or done in this process then."""
-        if parent.process.has_traps():
-            parent.process.breakpoints.lift_all()
+        table = self.live(parent.process)
+        if table is not None:
+            table.lift_all()
 
     def vfork_done(self, thread: Thread) -> None:
-        process = thread.process
-        if process.has_traps() and not process.memory_lent():
-            process.breakpoints.lower_all()
+        table = self.live(thread.process)
+        if table is not None and not thread.process.memory_lent():
+            table.lower_all()
+
+    def exec(self, process: Process) -> None:
+        """The old address space is gone, and our traps with it: forget them (no write)."""
+        table = self.tables.pop(process, None)
+        if table is not None:
+            table.forget()
 
     def engine_left(self, att: Attachment, last_in_process: bool) -> None:
         """Its breakpoints go with its last attachment in the process, and the
         software-step traps with a thread nobody steps any more."""
-        process = att.thread.process
-        if not att.thread.steppers and process.has_traps():
-            process.breakpoints.discard_steps(att.thread)
-        if not last_in_process or not process.has_traps():
+        table = self.live(att.thread.process)
+        if table is None:
+            return
+        if not att.thread.steppers:
+            table.discard_steps(att.thread)
+        if not last_in_process:
             return
         try:
-            for bp in process.breakpoints.breakpoints():
+            for bp in table.breakpoints():
                 if bp.engine is att.engine:
-                    process.breakpoints.discard(bp)
+                    table.discard(bp)
         except kernel.NoSuchProcessError:
             pass  # it died meanwhile: its death report follows
+
+
+def _table(process: Process) -> BreakpointTable:
+    """A new table for ``process``'s memory, knowing the process only weakly (the
+    service's dictionary holds the table while the process lives, not longer)."""
+    ref = weakref.ref(process)
+
+    def suspects() -> list[int]:
+        alive = ref()
+        return alive.unsettled() if alive is not None else []
+
+    def lent() -> bool:
+        alive = ref()
+        return alive is not None and alive.memory_lent()
+
+    def owing(settle: Callable[[int], None] | None) -> None:
+        alive = ref()
+        if alive is not None:
+            alive.settle = settle
+
+    return BreakpointTable(process.memory, process.arch.breakpoint_instruction,
+                           suspects, lent, owing)
 
 
 def scrub_child_copy(parent_tid: int, child: int, originals: dict[int, bytes],

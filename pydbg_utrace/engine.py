@@ -73,7 +73,7 @@ class Report:
     @property
     def regs(self) -> Registers:
         """The thread's registers, read on first use (once per stop); writes go back on resume."""
-        return self._tracer._registers(self.thread)
+        return self._tracer.registers(self.thread)
 
     def set_syscall_result(self, value: int = 0, errno: int | None = None) -> None:
         """Choose what the program sees this system call return.
@@ -82,7 +82,7 @@ class Report:
         ``SyscallAction.ABORT``) it is written when the exit stop comes.
         ``errno`` makes it a failure (-1 and ``errno`` in C).
         """
-        self._tracer._set_syscall_result(self.thread, value, errno)
+        self._tracer.set_syscall_result(self.thread, value, errno)
 
     @property
     def signo(self) -> int:
@@ -193,7 +193,7 @@ class Attachment:
         undefined = int(events) & ~_DEFINED_EVENTS
         if undefined:
             raise InvalidError(f"set_events: no event has the bits {undefined:#x}")
-        self._tracer._call(self._tracer._set_events, self, Event(events))
+        self._tracer.set_events(self, Event(events))
 
     def set_syscall_filter(self, numbers: Iterable[int] | None) -> None:
         """Narrow SYSCALL_ENTRY/EXIT reports to the calls ``numbers`` (None: all).
@@ -205,18 +205,18 @@ class Attachment:
         back on the full path (every call stops).  TypeError/ValueError if not
         a set of non-negative ints.
         """
-        self._tracer._call(self._tracer._set_syscall_filter, self, _syscall_numbers(numbers))
+        self._tracer.set_syscall_filter(self, _syscall_numbers(numbers))
 
     def control(self, action: Resume) -> None:
         """Ask the thread to stop, step, report or resume (utrace_control).
 
         Raises :class:`InProgressError` when the action takes effect later.
         """
-        self._tracer._call(self._tracer._control, self, Resume(action))
+        self._tracer.control(self, Resume(action))
 
     def barrier(self) -> None:
         """Return once no callback of this engine is running (utrace_barrier)."""
-        self._tracer._call(self._tracer._barrier, self)
+        self._tracer.barrier(self)
 
     def insert_breakpoint(self, address: int, condition: Callable[[Report], bool] | None = None,
                           oneshot: bool = False) -> Breakpoint:
@@ -226,12 +226,11 @@ class Attachment:
         engine is attached to hits it (``Event.BREAKPOINT`` is added to the
         events).  One trap serves every engine at an address.
         """
-        return self._tracer._call(self._tracer._insert_breakpoint, self, address, condition,
-                                  oneshot)
+        return self._tracer.insert_breakpoint(self, address, condition, oneshot)
 
     def remove_breakpoint(self, bp: Breakpoint) -> None:
         """Remove this engine's breakpoint; others' at the same address stay."""
-        self._tracer._call(self._tracer._remove_breakpoint, bp)
+        self._tracer.remove_breakpoint(bp)
 
     def insert_watchpoint(self, address: int, size: int = 8, access: str = "w") -> Watchpoint:
         """A hardware watchpoint on ``size`` bytes at ``address`` (x86_64 debug registers).
@@ -243,11 +242,11 @@ class Attachment:
         set), in every thread of the process.  Four per process (engines
         sharing one watch share a register); NotSupportedError off x86_64.
         """
-        return self._tracer._call(self._tracer._insert_watchpoint, self, address, size, access)
+        return self._tracer.insert_watchpoint(self, address, size, access)
 
     def remove_watchpoint(self, wp: Watchpoint) -> None:
         """Remove this engine's watchpoint; the register is freed when nobody else uses it."""
-        self._tracer._call(self._tracer._remove_watchpoint, wp)
+        self._tracer.remove_watchpoint(wp)
 
     @contextmanager
     def examine(self) -> Iterator[Registers]:
@@ -256,7 +255,7 @@ class Attachment:
         Fails with :class:`NotStoppedError` if it does not.  Changes are written
         back when the thread resumes.
         """
-        regs = self._tracer._call(self._tracer._examine, self)
+        regs = self._tracer.examine(self)
         yield regs
 
     def __repr__(self) -> str:

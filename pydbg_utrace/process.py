@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import enum
 import os
+import signal
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import procfs
-from .breakpoints import BreakpointTable
 from .errors import NoSuchThreadError
 from .events import AttachFlags, Resume
 from .memory import AddressSpace
@@ -26,8 +27,8 @@ if TYPE_CHECKING:
     from .lane import LaneState
     from .seams import AttachmentSide as Attachment
     from .seams import EngineSide as Engine
+    from .seams import ProcessHandle
     from .seams import SyscallScopeSide as SyscallScope
-    from .seams import TracerSide as Tracer
 
 
 class State(enum.Enum):
@@ -42,8 +43,8 @@ class State(enum.Enum):
 class Thread:
     """One traced thread (a kernel task)."""
 
-    def __init__(self, tracer: Tracer, tid: int, process: Process | None):
-        self.tracer = tracer
+    def __init__(self, handle: ProcessHandle, tid: int, process: Process | None):
+        self._handle = handle  # what attach() asks of the tracer (not the tracer)
         self.tid = tid
         self.process = process
         self.state = State.RUNNING
@@ -84,7 +85,7 @@ class Thread:
     def attach(self, engine: Engine | None = None, flags: AttachFlags = AttachFlags.CREATE,
                data: Any = None) -> Attachment:
         """Attach ``engine`` to this thread (see :meth:`Tracer.attach`)."""
-        return self.tracer.attach(self, engine, flags, data)
+        return self._handle.attach(self, engine, flags, data)
 
     @property
     def arch(self) -> Arch:
@@ -102,8 +103,8 @@ class Thread:
 class Process:
     """A traced thread group.  ``pid`` is its leader's tid."""
 
-    def __init__(self, tracer: Tracer, pid: int, is_child: bool):
-        self.tracer = tracer
+    def __init__(self, handle: ProcessHandle, pid: int, is_child: bool):
+        self._handle = handle  # what start/wait/detach/kill ask of the tracer (not the tracer)
         self.pid = pid
         self.is_child = is_child  # we are its real parent (we launched it)
         self.host_child = False  # the host's own child when we attached: the host reaps it
@@ -117,7 +118,8 @@ class Process:
         self.status: int | None = None  # wait status once it is gone
         self._arch: Arch | None = None
         self._memory: AddressSpace | None = None
-        self._breakpoints: BreakpointTable | None = None
+        # A service's ear for settled(tid) while it needs it (None: nobody listens).
+        self.settle: Callable[[int], None] | None = None
         self._done = threading.Event()
 
     @property
@@ -133,34 +135,15 @@ class Process:
     def memory(self) -> AddressSpace:
         """The program's memory; our breakpoints are invisible in it."""
         if self._memory is None:
-            self._memory = AddressSpace(self.pid, self.tracer.call)  # its owner: see call
+            self._memory = AddressSpace(self.pid, self._handle.call)  # its owner: Tracer.call
         return self._memory
 
-    @property
-    def breakpoints(self) -> BreakpointTable:
-        if self._breakpoints is None:
-            self._breakpoints = BreakpointTable(self.memory, self.arch.breakpoint_instruction,
-                                                self.may_owe_trap_hits, self.memory_lent)
-        return self._breakpoints
-
-    def has_traps(self) -> bool:
-        return self._breakpoints is not None and bool(self._breakpoints.traps)
-
-    def has_traps_to_inherit(self) -> bool:
-        """Traps now, or removed since exec: a child forked meanwhile may copy either."""
-        table = self._breakpoints
-        return table is not None and bool(table.traps or table.removed)
-
-    def has_retired_traps(self) -> bool:
-        """Are there removed traps that a thread may still report a late hit of?"""
-        return self._breakpoints is not None and bool(self._breakpoints.retired)
-
-    def may_owe_trap_hits(self) -> list[int]:
-        """The threads that may have executed a trap and not reported it yet.
+    def unsettled(self) -> list[int]:
+        """The threads that may have run since a stop that settles them (see settled).
 
         Every thread that has run, except those sitting in a stop that is not
-        a job-control stop: such a stop comes only once nothing is owed (see
-        :meth:`BreakpointTable.settled`).
+        a job-control stop: such a stop comes only once nothing is owed (a
+        trap executed reports its SIGTRAP before any other stop but those).
         """
         return [tid for tid, t in self.threads.items()
                 if t.born and t.alive and not (t.state == State.STOPPED and not t.stop.jobctl)]
@@ -191,16 +174,18 @@ class Process:
         return all(procfs.state(int(tid)) in ("Z", "X", "?") for tid in tids)
 
     def settled(self, tid: int) -> None:
-        """``tid`` proved it owes no late trap hit (a non-job-control stop, or death)."""
-        if self._breakpoints is not None and self._breakpoints.retired:
-            self._breakpoints.settled(tid)
+        """``tid`` proved it owes no late trap hit (a non-job-control stop, or death).
+
+        Called at every such stop; costs one test unless a service waits to hear
+        it (``settle``: the breakpoint service, while a removed trap may be owed).
+        """
+        if self.settle is not None:
+            self.settle(tid)
 
     def exec_happened(self) -> None:
-        """A new program: new architecture maybe, new memory, no traps."""
+        """A new program: new architecture maybe, new memory (the services forget the
+        rest on their exec hook)."""
         self._arch = None
-        if self._breakpoints is not None:
-            self._breakpoints.forget()
-        self._breakpoints = None
         if self._memory is not None:
             self._memory.close()
         self._memory = None
@@ -220,7 +205,7 @@ class Process:
 
     def start(self) -> None:
         """Let a launched program run (it waits before its first instruction)."""
-        self.tracer._call(self.tracer._start, self)
+        self._handle.start(self)
 
     def wait(self, timeout: float | None = None) -> int | None:
         """Wait until the process is gone; its wait status (None on timeout).
@@ -228,15 +213,15 @@ class Process:
         RuntimeError if the tracer thread is gone (closed or died) before it.
         """
         self._done.wait(timeout)
-        if self.status is None and self.tracer._stopped:
-            raise self.tracer._gone_error()
+        if self.status is None:
+            error = self._handle.gone_error()
+            if error is not None:
+                raise error
         return self.status
 
     @property
     def returncode(self) -> int | None:
         """Exit code, or -signal if killed (as ``subprocess``); None while alive."""
-        import os
-
         if self.status is None:
             return None
         if os.WIFSIGNALED(self.status):
@@ -245,18 +230,20 @@ class Process:
 
     def detach(self) -> None:
         """Stop tracing: every thread goes on with its pending signals, unchanged."""
-        self.tracer._call(self.tracer._detach_process, self)
+        self._handle.detach_process(self)
 
     def kill(self) -> None:
-        import signal as _signal
+        """Kill it (SIGKILL); its death is reported as any other."""
+        self._handle.kill_process(self, signal.SIGKILL)
 
-        self.tracer._call(self.tracer._kill_process, self, _signal.SIGKILL)
-
-    def _tracer_gone(self) -> None:
-        self._done.set()  # status stays None: wait() raises
-
-    def _finish(self, status: int) -> None:
+    # -- the tracer's side: the end of the process, as wait() learns it --------------------
+    def record_exit(self, status: int) -> None:
+        """It is gone with wait status ``status``: wake whoever waits for it."""
         self.status = status
+        self._done.set()
+
+    def record_tracer_gone(self) -> None:
+        """The tracer thread ended first: wake whoever waits (status stays None: wait raises)."""
         self._done.set()
 
     def __repr__(self) -> str:

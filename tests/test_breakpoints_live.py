@@ -43,7 +43,7 @@ def test_two_engines_hear_every_hit_of_eight_threads(tracer, target):
     process, (a, b) = attach(tracer, child, first, second)
     first.bp = a.insert_breakpoint(address)
     second.bp = b.insert_breakpoint(address)
-    assert len(process.breakpoints.traps) == 1  # one trap for both
+    assert len(process.memory.traps) == 1  # one trap for both (the traps its memory hides)
     assert command(child, f"threads 8 {CALLS}") == f"total {8 * CALLS}"
     assert first.hits == second.hits == 8 * CALLS
 

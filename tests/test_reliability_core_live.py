@@ -238,8 +238,8 @@ def test_calls_raise_at_once_once_the_tracer_thread_died(monkeypatch, tracee):
 
         monkeypatch.setattr(kernel, "wait_tracees", dying_wait)
         queued = threading.Event()
-        wake = tracer._wake
-        monkeypatch.setattr(tracer, "_wake", lambda: (wake(), queued.set()))
+        wake = tracer._loop.wake  # (every request from another thread wakes the loop so)
+        monkeypatch.setattr(tracer._loop, "wake", lambda: (wake(), queued.set()))
         assert bounded(process.start)[0] == "value"  # drained; the loop then waits
         assert entered.wait(TIMEOUT)
         waiting = threading.Thread(target=lambda: outcome.append(bounded(tracer.launch,

@@ -17,7 +17,7 @@ def test_reset_clears_every_field():
 
 
 def test_a_thread_has_one_and_it_knows_nothing_of_the_tracer():
-    thread = Thread(tracer=None, tid=1, process=None)
+    thread = Thread(None, tid=1, process=None)
     assert isinstance(thread.stop, StopState)
     assert not hasattr(thread.stop, "__dict__")  # slots only: nothing else hangs on it
     assert StopState.__init__.__code__.co_argcount == 1  # no back-reference is handed in

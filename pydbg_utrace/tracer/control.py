@@ -27,7 +27,7 @@ from ..errors import (
 from ..events import AttachFlags, Event, Resume
 from ..hooks import Hooks
 from ..process import Process, State, Thread
-from ..seams import TracerSide
+from ..seams import ApiSide
 from ..stopkinds import LAUNCH_HOLD
 from . import ports
 from .tables import Tables
@@ -36,9 +36,9 @@ from .tables import Tables
 class Control:
     """The engine API's requests (tracer thread)."""
 
-    def __init__(self, tracer: TracerSide, tables: Tables, hooks: Hooks,
+    def __init__(self, api: ApiSide, tables: Tables, hooks: Hooks,
                  running: lane.Running) -> None:
-        self.tracer = tracer
+        self.api = api
         self.tables = tables
         self.hooks = hooks
         self.running = running  # whose callback runs now (utrace's "own callback" rules)
@@ -64,7 +64,7 @@ class Control:
             raise NoSuchThreadError(f"thread {thread.tid} is dead")
         if engine is None:
             raise InvalidError("attach with CREATE needs an engine")
-        att = Attachment(self.tracer, thread, engine, data)
+        att = Attachment(self.api, thread, engine, data)
         thread.attachments.append(att)
         if thread.lane is not None:
             thread.lane.replan()

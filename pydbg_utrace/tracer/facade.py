@@ -56,19 +56,21 @@ class Tracer:
     def __init__(self) -> None:
         tables = self._tables = Tables()
         self._loop = loop = Loop(tables)
-        reporter = Reporter(self)
-        port = _ServiceSide(tables, reporter, self)
-        self._breakpoints = BreakpointService(port)
-        self._watchpoints = WatchpointService(port)
-        hooks = Hooks([self._breakpoints, self._watchpoints])
-        resumer = Resumer(self, reporter.reporting)
+        # What the API objects (Thread, Process, Attachment, Report) hold instead of us.
+        self._api = api = Requests(loop)
+        reporter = Reporter(api)
+        port = _ServiceSide(tables, reporter, api)
+        breakpoints = BreakpointService(port)
+        watchpoints = WatchpointService(port)
+        hooks = Hooks([breakpoints, watchpoints])
+        resumer = Resumer(api, reporter.reporting)
         holding = Holding(tables)
-        stops = Stops(self, tables, hooks)
-        self._fast = fast = FastLane(self, reporter.running, reporter.reporting)
-        seccomp_stops = seccomp.SeccompStops(self, reporter.running, reporter.reporting)
-        traps = Traps(self, hooks)
-        self._lifecycle = lifecycle = Lifecycle(self, tables, hooks)
-        self._controller = control = Control(self, tables, hooks, reporter.running)
+        stops = Stops(api, tables, hooks, breakpoints)
+        fast = FastLane(api, reporter.running, reporter.reporting)
+        seccomp_stops = seccomp.SeccompStops(api, reporter.running, reporter.reporting)
+        traps = Traps(api, hooks, breakpoints)
+        self._lifecycle = lifecycle = Lifecycle(api, tables, hooks, breakpoints)
+        self._controller = control = Control(api, tables, hooks, reporter.running)
         loop.connect(stops, fast)
         reporter.connect(control)
         resumer.connect(reporter, stops, traps)
@@ -80,8 +82,7 @@ class Tracer:
         lifecycle.connect(loop, holding, resumer, stops, seccomp_stops)
         control.connect(resumer)
         port.connect(holding)
-        self._resumer = resumer
-        self._seccomp = seccomp_stops
+        api.connect(fast, resumer, control, seccomp_stops, lifecycle, breakpoints, watchpoints)
         loop.start(self._main)
         atexit.register(self.close)
 
@@ -116,11 +117,11 @@ class Tracer:
         """
         plan = prepare_launch(argv, env, cwd, (stdin, stdout, stderr),
                               seccomp.prepare(syscall_filter), disable_randomization)
-        return self._call(self._launch, plan, kill_on_exit)
+        return self._api.call(self._lifecycle.launch, plan, kill_on_exit)
 
     def attach_process(self, pid: int) -> Process:
         """Trace every thread of a running process; it goes on running."""
-        return self._call(self._lifecycle.attach_noting_parent, pid)
+        return self._api.call(self._lifecycle.attach_noting_parent, pid)
 
     def attach(self, thread: Thread, engine: Engine | None = None,
                flags: AttachFlags = AttachFlags.CREATE, data: Any = None) -> Attachment:
@@ -132,19 +133,19 @@ class Tracer:
         data; with neither, any attachment matches.  A new attachment has no
         events and first hears of the event after the one in progress.
         """
-        return self._call(self._controller.attach, thread, engine, AttachFlags(flags), data)
+        return self._api.attach(thread, engine, flags, data)
 
     @property
     def processes(self) -> list[Process]:
         """The traced processes now: a snapshot taken by the tracer thread ([] once closed)."""
         try:
-            return self._call(self._tables.process_list)
+            return self._api.call(self._tables.process_list)
         except RuntimeError:  # closed or dead: it traces nothing any more
             return []
 
     def thread(self, tid: int) -> Thread:
         """The traced thread ``tid`` (KeyError if we do not trace it)."""
-        return self._call(self._tables.threads.__getitem__, tid)
+        return self._api.call(self._tables.threads.__getitem__, tid)
 
     def call(self, fn: Callable, *args: Any) -> Any:
         """Run ``fn(*args)`` on the tracer thread and return (or raise) what it does.
@@ -157,7 +158,7 @@ class Tracer:
         (docs/architecture.md, "Who owns what").  RuntimeError once the
         tracer is closed.
         """
-        return self._call(fn, *args)
+        return self._api.call(fn, *args)
 
     @property
     def in_tracer_thread(self) -> bool:
@@ -172,7 +173,7 @@ class Tracer:
         thread = self._loop.thread
         if self._loop.closed or not thread.is_alive():
             return
-        self._call(self._lifecycle.close, kill)
+        self._api.call(self._lifecycle.close, kill)
         if threading.current_thread() is not thread:
             thread.join()
             self._lifecycle.wait_thread_exit()  # a zombie leader is let go then
@@ -187,78 +188,12 @@ class Tracer:
     def _main(self) -> None:
         self._loop.main()
 
-    # -- what the API objects ask of the tracer (seams.TracerSide) ------------------------
-    def _call(self, fn: Callable, *args: Any) -> Any:
-        # (The thread object, not its ident: an ident may be reused once it died.)
-        if threading.current_thread() is self._loop.thread:
-            self._fast.something_ran()  # (a callback asked something: the lane checks again)
-            return fn(*args)
-        future = self._loop.submit(fn, args)
-        self._wake()
-        return future.result()
-
-    @property
-    def _stopped(self) -> bool:
-        return self._loop.stopped
-
-    def _gone_error(self) -> RuntimeError:
-        return self._loop.gone_error()
-
-    def _registers(self, thread: Thread) -> Any:
-        # (Report.regs, from a callback: the thread's registers are read -- and
-        # maybe written -- outside the lane's knowledge; like any call into the
-        # tracer, the lane must look again: write them back, read afresh.)
-        self._fast.something_ran()
-        return self._resumer.registers(thread)
-
-    def _set_syscall_result(self, thread: Thread, value: int, err: int | None) -> None:
-        self._fast.something_ran()  # (an abort's result, or registers: see _registers)
-        self._controller.set_syscall_result(thread, value, err)
-
-    def _set_events(self, att: Attachment, events: Event) -> None:
-        self._controller.set_events(att, events)
-
-    def _set_syscall_filter(self, att: Attachment, numbers: frozenset[int] | None) -> None:
-        self._seccomp.set_syscall_filter(att, numbers)
-
-    def _control(self, att: Attachment, action: Resume) -> None:
-        self._controller.control(att, action)
-
-    def _barrier(self, att: Attachment) -> None:
-        self._controller.barrier(att)
-
-    def _examine(self, att: Attachment) -> Any:
-        return self._controller.examine(att)
-
-    def _insert_breakpoint(self, att: Attachment, address: int, condition: Any,
-                           oneshot: bool) -> Breakpoint:
-        return self._breakpoints.insert(att, address, condition, oneshot)
-
-    def _remove_breakpoint(self, bp: Breakpoint) -> None:
-        self._breakpoints.remove(bp)
-
-    def _insert_watchpoint(self, att: Attachment, address: int, size: int,
-                           access: str) -> Watchpoint:
-        return self._watchpoints.insert(att, address, size, access)
-
-    def _remove_watchpoint(self, wp: Watchpoint) -> None:
-        self._watchpoints.remove(wp)
-
-    def _start(self, process: Process) -> None:
-        self._controller.start(process)
-
-    def _detach_process(self, process: Process) -> None:
-        self._lifecycle.detach_process(process)
-
-    def _kill_process(self, process: Process, sig: int) -> None:
-        self._lifecycle.kill_process(process, sig)
-
     # -- for tests and bench tools ---------------------------------------------------------
+    def _call(self, fn: Callable, *args: Any) -> Any:
+        return self._api.call(fn, *args)
+
     def _launch(self, plan: LaunchPlan, kill_on_exit: bool) -> Process:
         return self._lifecycle.launch(plan, kill_on_exit)
-
-    def _wake(self) -> None:
-        self._loop.wake()
 
     @property
     def _waker(self) -> int:
@@ -273,13 +208,105 @@ class Tracer:
         return Resumer.wants_syscalls(thread)
 
 
+class Requests:
+    """The handles the API objects hold instead of the tracer (seams.TracerSide for
+    Attachment and Report, seams.ProcessHandle for Thread and Process).
+
+    Each request goes to the part that carries it out, on the tracer thread:
+    :meth:`call` marshals it there from any other thread.
+    """
+
+    def __init__(self, loop: Loop) -> None:
+        self.loop = loop
+
+    def connect(self, fast: FastLane, resumer: Resumer, control: Control,
+                seccomp_stops: seccomp.SeccompStops, lifecycle: Lifecycle,
+                breakpoints: BreakpointService, watchpoints: WatchpointService) -> None:
+        self.fast = fast
+        self.resumer = resumer
+        self.control_part = control
+        self.seccomp = seccomp_stops
+        self.lifecycle = lifecycle
+        self.breakpoints = breakpoints
+        self.watchpoints = watchpoints
+
+    def call(self, fn: Callable, *args: Any) -> Any:
+        """``fn(*args)`` on the tracer thread (see :meth:`Tracer.call`)."""
+        # (The thread object, not its ident: an ident may be reused once it died.)
+        if threading.current_thread() is self.loop.thread:
+            self.fast.something_ran()  # (a callback asked something: the lane checks again)
+            return fn(*args)
+        future = self.loop.submit(fn, args)
+        self.loop.wake()
+        return future.result()
+
+    def gone_error(self) -> RuntimeError | None:
+        return self.loop.gone_error() if self.loop.stopped else None
+
+    # -- Report's (from its callback, on the tracer thread) --------------------------------
+    def registers(self, thread: Thread) -> Any:
+        # (Report.regs, from a callback: the thread's registers are read -- and
+        # maybe written -- outside the lane's knowledge; like any call into the
+        # tracer, the lane must look again: write them back, read afresh.)
+        self.fast.something_ran()
+        return self.resumer.registers(thread)
+
+    def set_syscall_result(self, thread: Thread, value: int, err: int | None) -> None:
+        self.fast.something_ran()  # (an abort's result, or registers: see registers)
+        self.control_part.set_syscall_result(thread, value, err)
+
+    # -- Attachment's -------------------------------------------------------------------
+    def set_events(self, att: Attachment, events: Event) -> None:
+        self.call(self.control_part.set_events, att, events)
+
+    def set_syscall_filter(self, att: Attachment, numbers: frozenset[int] | None) -> None:
+        self.call(self.seccomp.set_syscall_filter, att, numbers)
+
+    def control(self, att: Attachment, action: Resume) -> None:
+        self.call(self.control_part.control, att, action)
+
+    def barrier(self, att: Attachment) -> None:
+        self.call(self.control_part.barrier, att)
+
+    def examine(self, att: Attachment) -> Any:
+        return self.call(self.control_part.examine, att)
+
+    def insert_breakpoint(self, att: Attachment, address: int, condition: Any,
+                          oneshot: bool) -> Breakpoint:
+        return self.call(self.breakpoints.insert, att, address, condition, oneshot)
+
+    def remove_breakpoint(self, bp: Breakpoint) -> None:
+        self.call(self.breakpoints.remove, bp)
+
+    def insert_watchpoint(self, att: Attachment, address: int, size: int,
+                          access: str) -> Watchpoint:
+        return self.call(self.watchpoints.insert, att, address, size, access)
+
+    def remove_watchpoint(self, wp: Watchpoint) -> None:
+        self.call(self.watchpoints.remove, wp)
+
+    # -- Thread's and Process's ---------------------------------------------------------
+    def attach(self, thread: Thread, engine: Engine | None, flags: AttachFlags,
+               data: Any) -> Attachment:
+        return self.call(self.control_part.attach, thread, engine, AttachFlags(flags), data)
+
+    def start(self, process: Process) -> None:
+        self.call(self.control_part.start, process)
+
+    def detach_process(self, process: Process) -> None:
+        self.call(self.lifecycle.detach_process, process)
+
+    def kill_process(self, process: Process, sig: int) -> None:
+        self.call(self.lifecycle.kill_process, process, sig)
+
+
 class _ServiceSide:
     """What the services may ask of the tracer (hooks.ServicePort)."""
 
-    def __init__(self, tables: Tables, reporter: Reporter, tracer: Tracer) -> None:
+    def __init__(self, tables: Tables, reporter: Reporter, api: Requests) -> None:
         self.tables = tables
         self.reporter = reporter
-        self.tracer = tracer
+        self.api = api
 
     def connect(self, holding: Holding) -> None:
         self.holding = holding
@@ -298,7 +325,7 @@ class _ServiceSide:
 
     def report_hit(self, thread: Thread, owners: Sequence[Attachment], address: int,
                    watchpoint: Any = None) -> None:
-        report = Report(self.tracer, thread, Event.BREAKPOINT)
+        report = Report(self.api, thread, Event.BREAKPOINT)
         report.address = address
         report.watchpoint = watchpoint
         self.reporter.report(thread, report, Event.BREAKPOINT, attachments=owners)

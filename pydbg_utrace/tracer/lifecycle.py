@@ -22,7 +22,7 @@ from ..breakpoints import scrub_child_copy
 from ..hooks import Hooks
 from ..lifecycle import LaunchPlan
 from ..process import Process, State, Thread
-from ..seams import TracerSide
+from ..seams import ApiSide
 from ..stopkinds import CLONE_EVENTS, LAUNCH_HOLD, SYSCALL_STOP, TRACE_OPTIONS
 from . import ports
 from .tables import Tables
@@ -35,8 +35,10 @@ PIDFD_THREAD = os.O_EXCL  # pidfd_open(2): a pidfd for one thread, readable once
 class Lifecycle:
     """Launch, attach, detach and close."""
 
-    def __init__(self, tracer: TracerSide, tables: Tables, hooks: Hooks) -> None:
-        self.tracer = tracer
+    def __init__(self, api: ApiSide, tables: Tables, hooks: Hooks,
+                 trap_tables: ports.TrapTables) -> None:
+        self.api = api
+        self.trap_tables = trap_tables
         self.tables = tables
         self.hooks = hooks
         self.exit_pidfd: int | None = None  # the tracer thread's pidfd, opened by close
@@ -87,10 +89,10 @@ class Lifecycle:
             exec_traced = self.wait_for_exec(pid, plan, err_r)
         finally:
             os.close(err_r)
-        process = Process(self.tracer, pid, is_child=True)
+        process = Process(self.api, pid, is_child=True)
         if plan.filter_program is not None:
             process.syscall_filter = seccomp.installed_filter(pid, plan.filter_program)
-        thread = Thread(self.tracer, pid, process)
+        thread = Thread(self.api, pid, process)
         thread.born = True
         thread.state = State.STOPPED
         thread.holds.add(LAUNCH_HOLD)
@@ -142,7 +144,7 @@ class Lifecycle:
             raise kernel.NoSuchProcessError(3, "attach", pid)
         if procfs.tgid(pid) != pid:
             raise ValueError(f"{pid} is a thread of process {procfs.tgid(pid)}: attach to that")
-        process = Process(self.tracer, pid, is_child=False)
+        process = Process(self.api, pid, is_child=False)
         seized: set[int] = set()
         try:
             while True:  # threads may be created while we attach: until no new one
@@ -222,7 +224,7 @@ class Lifecycle:
                 raise kernel.NotPermittedError(
                     exc.errno, f"PTRACE_SEIZE (already traced by pid {tracer})", tid) from None
             raise
-        thread = Thread(self.tracer, tid, process)
+        thread = Thread(self.api, tid, process)
         thread.born = True
         process.threads[tid] = thread
         self.tables.threads[tid] = thread
@@ -246,7 +248,7 @@ class Lifecycle:
         Every thread is stopped *before* a byte is restored: a running thread
         could otherwise execute a trap and then be let go with its SIGTRAP
         (which kills it).  A thread that executed one just before owes that
-        SIGTRAP: it is taken now, and the PC rewound (:meth:`_take_owed_hit`).
+        SIGTRAP: it is taken now, and the PC rewound (:meth:`take_owed_hit`).
         """
         self.tables.processes.pop(process.pid, None)  # leaving: no hook works on it any more
         seccomp.warn_if_filtered(process)  # seccomp hook: its filter stays, we do not
@@ -259,7 +261,7 @@ class Lifecycle:
                 # or exited: let the child go first, or the wait below never ends.
                 self.detach_process(child)
         self.stop_for_detach(threads)
-        traps = self.restore_traps(process)
+        traps = self.trap_tables.restore_for_detach(process)
         for thread in threads:
             if thread.state == State.STOPPED:
                 if traps:
@@ -286,14 +288,14 @@ class Lifecycle:
             if thread is None:
                 if tid == self.loop.waker or procfs.tgid(tid) != process.pid:
                     continue
-                thread = Thread(self.tracer, tid, process)
+                thread = Thread(self.api, tid, process)
                 process.threads[tid] = thread
                 self.tables.threads[tid] = thread
             elif thread.process is not process or thread.state != State.RUNNING:
                 continue
             self.tables.strays.remove(entry)
             thread.born = True
-            self.tables.defer(thread, status)  # taken back at once by _stop_for_detach
+            self.tables.defer(thread, status)  # taken back at once by stop_for_detach
 
     def stop_for_detach(self, threads: list[Thread]) -> None:
         """Bring every thread into a ptrace stop (some may die meanwhile).
@@ -326,16 +328,6 @@ class Lifecycle:
                 self.note_stop_for_detach(thread, status)
             elif thread.state == State.RUNNING:
                 thread.state = State.GONE  # a zombie leader, or no longer ours
-
-    def restore_traps(self, process: Process) -> dict[int, bytes]:
-        """Write every original back; the originals of the traps, live or removed since exec."""
-        if not process.has_traps_to_inherit():
-            return {}
-        table = process.breakpoints
-        originals = dict(table.removed)
-        originals.update((address, trap.original) for address, trap in table.traps.items())
-        table.restore_all()  # leave the program its own code
-        return originals
 
     def let_go_newborn(self, process: Process, originals: dict[int, bytes]) -> None:
         """Detach the children born while ``process`` was being stopped, originals back.
@@ -376,7 +368,7 @@ class Lifecycle:
             regs = self.resumer.registers(thread)
             address = regs.pc - thread.arch.breakpoint_pc_offset
             if info.code == thread.arch.breakpoint_si_code and address in traps:
-                regs.pc = address  # written back by _let_go
+                regs.pc = address  # written back by let_go
                 thread.stop.inject = 0
 
     def wait_stopped(self, thread: Thread) -> None:
@@ -401,7 +393,7 @@ class Lifecycle:
             thread.stop.inject = sig  # a signal-delivery stop: the signal goes on at detach
         elif event in CLONE_EVENTS:
             # Its new child is traced already: let that one go too, once the
-            # originals are back (_let_go_newborn).
+            # originals are back (let_go_newborn).
             child = kernel.get_event_msg(thread.tid)
             if child not in self.tables.threads and not self.tables.take_stray(child):
                 kernel.wait_tracee(child)
@@ -412,8 +404,9 @@ class Lifecycle:
 
     def at_our_trap(self, thread: Thread) -> bool:
         """Is this SIGTRAP stop a hit of one of our traps?  Rewind the PC if so."""
-        process = thread.process
-        if process is None or not (process.has_traps() or process.has_retired_traps()):
+        tables = self.trap_tables
+        table = tables.live(thread.process) or tables.owing(thread.process)
+        if table is None:
             return False
         try:
             info = kernel.get_siginfo(thread.tid)
@@ -421,11 +414,10 @@ class Lifecycle:
         except kernel.NoSuchProcessError:
             return False
         address = regs.pc - thread.arch.breakpoint_pc_offset
-        table = process.breakpoints
         if info.code != thread.arch.breakpoint_si_code or not (
                 table.trap_at(address) is not None or table.owes_hit(address)):
             return False
-        regs.pc = address  # written back by _let_go
+        regs.pc = address  # written back by let_go
         return True
 
     def kill_process(self, process: Process, sig: int) -> None:

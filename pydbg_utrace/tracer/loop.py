@@ -131,7 +131,7 @@ class Loop:
         for _fn, _args, future in requests:
             future.set_exception(self.gone_error())
         for process in [*self.tables.processes.values(), *self.tables.let_go_children.values()]:
-            process._tracer_gone()  # wake whoever waits for it: wait() raises now
+            process.record_tracer_gone()  # wake whoever waits for it: wait() raises now
 
     def run(self) -> None:
         """Requests first, then strays, deferred stops, and the next wait's status."""

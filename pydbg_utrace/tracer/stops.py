@@ -21,7 +21,7 @@ from ..engine import Report
 from ..events import Event, JobControl, Resume, SyscallAction
 from ..hooks import Hooks
 from ..process import Process, State, Thread
-from ..seams import TracerSide
+from ..seams import ApiSide
 from ..stopkinds import CLONE_EVENTS, CLONE_HOLD, StopKind, stop_kind
 from . import ports
 from .tables import Tables
@@ -32,8 +32,10 @@ log = logging.getLogger("pydbg_utrace")
 class Stops:
     """Handles every stop the loop does not leave to the fast lane."""
 
-    def __init__(self, tracer: TracerSide, tables: Tables, hooks: Hooks) -> None:
-        self.tracer = tracer
+    def __init__(self, api: ApiSide, tables: Tables, hooks: Hooks,
+                 trap_tables: ports.TrapTables) -> None:
+        self.api = api
+        self.trap_tables = trap_tables
         self.tables = tables
         self.hooks = hooks
         #: stopkinds.StopKind -> its handler, called with (thread, signal, event).
@@ -65,12 +67,12 @@ class Stops:
         if thread is None and tid in self.tables.let_go_children and not os.WIFSTOPPED(status):
             # A program we launched and then detached from: we are still its
             # parent, so its exit status is ours to pass on to process.wait().
-            self.tables.let_go_children.pop(tid)._finish(status)
+            self.tables.let_go_children.pop(tid).record_exit(status)
             return
         if thread is None:
             # An auto-attached child reporting before its creator's clone event:
             # hold it until the creator's report_clone has run.
-            thread = Thread(self.tracer, tid, None)
+            thread = Thread(self.api, tid, None)
             thread.holds.add(CLONE_HOLD)
             self.tables.threads[tid] = thread
         if os.WIFSTOPPED(status):
@@ -95,7 +97,7 @@ class Stops:
         if not thread.stop.jobctl and not (event == 0 and sig == signal.SIGTRAP) \
                 and thread.process is not None:
             # Proof that it owes no late trap hit (a SIGTRAP may be one: it is
-            # looked at first, in _on_signal_stop).
+            # looked at first, in on_signal_stop).
             thread.process.settled(thread.tid)
         kind = stop_kind(status)
         if not thread.born:
@@ -124,7 +126,7 @@ class Stops:
         entry, thread.syscall = thread.syscall, info
         if thread.lane is not None:
             thread.lane.op = info.op  # a plain resume from here lets the lane know the next
-        report = Report(self.tracer, thread, Event.NONE)
+        report = Report(self.api, thread, Event.NONE)
         report.syscall = info
         if info.op == kernel.PTRACE_SYSCALL_INFO_EXIT:
             # The kernel gives an exit stop no number: the entry's, carried over
@@ -196,7 +198,7 @@ class Stops:
             return  # a hit of one of our traps
         natural = signals.disposition(sig, *signals.read_masks(thread.tid))
         event = signals.EVENT_OF_ACTION.get(natural, Event.SIGNAL)
-        report = Report(self.tracer, thread, event)
+        report = Report(self.api, thread, event)
         report.siginfo = info
         report.signal_action = natural
         original = bytes(info.raw)
@@ -214,15 +216,15 @@ class Stops:
         self.resumer.resume(thread)
 
     def on_step(self, thread: Thread) -> None:
-        if thread.process.has_traps():
+        if self.trap_tables.live(thread.process) is not None:
             pc = self.resumer.registers(thread).pc
-            if thread.process.breakpoints.trap_at(pc) is not None:
+            if self.trap_tables.trap_at(thread.process, pc) is not None:
                 # Stepped onto a trap it has not executed: resuming must step over
                 # it (else the next single step runs int3 and "ends" one byte on).
                 thread.at_trap = pc
         steppers = [att for att in thread.steppers if not att.detached]
         thread.steppers = []
-        report = Report(self.tracer, thread, Event.STEP)
+        report = Report(self.api, thread, Event.STEP)
         self.reporter.report(thread, report, Event.STEP, attachments=steppers)
         self.resumer.resume(thread)
 
@@ -231,7 +233,7 @@ class Stops:
         if thread.group_stopped:
             # A PTRACE_LISTEN tracee trapped: the group continued (SIGCONT).
             thread.group_stopped = False
-            report = Report(self.tracer, thread, Event.JCTL)
+            report = Report(self.api, thread, Event.JCTL)
             report.jctl = JobControl.CONTINUED
             self.reporter.report(thread, report, Event.JCTL)
         interrupt = thread.interrupt_report
@@ -248,7 +250,7 @@ class Stops:
         interrupt = thread.interrupt_report
         thread.interrupt_report = False
         if first:
-            report = Report(self.tracer, thread, Event.JCTL)
+            report = Report(self.api, thread, Event.JCTL)
             report.jctl = JobControl.STOPPED
             self.reporter.report(thread, report, Event.JCTL)
         if interrupt or thread.holds:  # an interrupt or STOP asked while it was stopping
@@ -260,7 +262,7 @@ class Stops:
         kind = CLONE_EVENTS[event]
         child = self.tables.threads.get(child_tid)
         if child is None:
-            child = Thread(self.tracer, child_tid, None)
+            child = Thread(self.api, child_tid, None)
             self.tables.threads[child_tid] = child
         child.holds.add(CLONE_HOLD)
         if kind == "clone" and procfs.tgid(child_tid) == parent.process.pid:
@@ -268,13 +270,13 @@ class Stops:
         if kind == "thread":
             child.process = parent.process
         else:
-            child.process = Process(self.tracer, child_tid, is_child=False)
+            child.process = Process(self.api, child_tid, is_child=False)
             child.process.syscall_filter = parent.process.syscall_filter  # fork keeps a filter
             self.tables.processes[child_tid] = child.process
         child.process.threads[child_tid] = child
         if kind == "vfork":
             self.on_vfork(parent, child_tid)  # the child borrows the memory
-        report = Report(self.tracer, parent, Event.CLONE)
+        report = Report(self.api, parent, Event.CLONE)
         report.child = child
         report.clone_kind = kind
         self.reporter.report(parent, report, Event.CLONE)
@@ -339,7 +341,7 @@ class Stops:
             process.threads.pop(old_tid, None)
             process.threads[thread.tid] = execer
             thread = execer
-        report = Report(self.tracer, thread, Event.EXEC)
+        report = Report(self.api, thread, Event.EXEC)
         report.old_tid = old_tid
         self.reporter.report(thread, report, Event.EXEC)
         self.resumer.resume(thread)
@@ -350,7 +352,7 @@ class Stops:
             # creator, killed too, may never report it.  Nothing to hold it for.
             thread.holds.discard(CLONE_HOLD)
             self.adopt(thread)
-        report = Report(self.tracer, thread, Event.EXIT)
+        report = Report(self.api, thread, Event.EXIT)
         try:
             report.exit_code = kernel.get_event_msg(thread.tid)
         except kernel.NoSuchProcessError:
@@ -381,7 +383,7 @@ class Stops:
         process.leader_released = True
         if not process.threads:
             self.tables.processes.pop(process.pid, None)
-            process._finish(thread.release_at_exit)
+            process.record_exit(thread.release_at_exit)
 
     def on_death(self, thread: Thread, status: int) -> None:
         process = thread.process
@@ -390,7 +392,7 @@ class Stops:
         if process is not None and (thread.tid == process.pid
                                     or (process.leader_released and not process.threads)):
             self.tables.processes.pop(process.pid, None)
-            process._finish(status)
+            process.record_exit(status)
 
     def report_death(self, thread: Thread, status: int, superseded_by: int | None = None,
                       group_dead: bool | None = None) -> None:
@@ -404,12 +406,12 @@ class Stops:
         if group_dead is None:
             group_dead = superseded_by is None and (thread.tid == process.pid or all(
                 not t.alive for t in process.threads.values()))
-        report = Report(self.tracer, thread, Event.DEATH)
+        report = Report(self.api, thread, Event.DEATH)
         report.exit_code = status
         report.group_dead = group_dead
         report.old_tid = superseded_by
         self.reporter.report(thread, report, Event.DEATH)
-        self.reporter.report(thread, Report(self.tracer, thread, Event.REAP), Event.REAP)
+        self.reporter.report(thread, Report(self.api, thread, Event.REAP), Event.REAP)
 
     def reap_silently(self, thread: Thread) -> None:
         for att in list(thread.attachments):

@@ -30,9 +30,10 @@ log = logging.getLogger("pydbg_utrace")
 class Traps:
     """Breakpoint hits, step-overs and software steps."""
 
-    def __init__(self, tracer: TracerSide, hooks: Hooks) -> None:
+    def __init__(self, tracer: TracerSide, hooks: Hooks, trap_tables: ports.TrapTables) -> None:
         self.tracer = tracer
         self.hooks = hooks
+        self.trap_tables = trap_tables  # the breakpoint service's
 
     def connect(self, reporter: ports.Reporting, resumer: ports.Resuming,
                 holding: ports.Holding, stops: ports.StopHandling, tables: Tables) -> None:
@@ -48,8 +49,9 @@ class Traps:
         if regs.pc != address:
             regs.pc = address  # written back when it resumes
         thread.at_trap = address
+        table = self.trap_tables.table_for(thread.process)
         if thread in trap.steppers:  # a software step (atomic sequence) ended here
-            thread.process.breakpoints.discard_steps(thread)
+            table.discard_steps(thread)
             self.stops.on_step(thread)
             return
         owners = [att for att in thread.attachments if self.owns_hit(att, trap)]
@@ -58,18 +60,19 @@ class Traps:
             report.address = address
             self.reporter.report(thread, report, Event.BREAKPOINT, attachments=owners)
             for bp in [bp for bp in trap.breakpoints if bp.oneshot and bp.hits]:
-                thread.process.breakpoints.discard(bp)
+                table.discard(bp)
         self.resumer.resume(thread)
 
     def on_trap_stop(self, thread: Thread, info: Any) -> bool:
         """A SIGTRAP stop: a hit of one of our traps?  Then report it (and resume)."""
-        if info.code != thread.arch.breakpoint_si_code or not thread.process.has_traps():
+        table = self.trap_tables.live(thread.process)
+        if info.code != thread.arch.breakpoint_si_code or table is None:
             return False  # (a step's TRAP_TRACE is never a hit)
         try:
             address = self.resumer.registers(thread).pc - thread.arch.breakpoint_pc_offset
         except kernel.NoSuchProcessError:
             return True  # killed (an execve's, a group exit's) since it stopped: its exit follows
-        trap = thread.process.breakpoints.trap_at(address)
+        trap = table.trap_at(address)
         if trap is None:
             return False
         self.on_trap(thread, address, trap)
@@ -84,13 +87,14 @@ class Traps:
         thread: it cannot owe another hit.
         """
         process = thread.process
-        if process is None or not process.has_retired_traps():
+        table = self.trap_tables.owing(process)
+        if table is None:
             return False
         late = False
         if info.code == thread.arch.breakpoint_si_code:
             regs = self.resumer.registers(thread)
             address = regs.pc - thread.arch.breakpoint_pc_offset
-            late = process.breakpoints.owes_hit(address)
+            late = table.owes_hit(address)
             if late:
                 regs.pc = address  # written back when it resumes
         process.settled(thread.tid)
@@ -108,11 +112,11 @@ class Traps:
         of that instruction (torture FOUND F: SIGSEGV at garbage PCs).  It is a
         hit; the step is still owed and goes on over the trap from the rewound PC.
         """
-        process = thread.process
-        if info.code != thread.arch.breakpoint_si_code or not process.has_traps():
+        if info.code != thread.arch.breakpoint_si_code \
+                or self.trap_tables.live(thread.process) is None:
             return False
         address = self.resumer.registers(thread).pc - thread.arch.breakpoint_pc_offset
-        return process.breakpoints.trap_at(address) is not None
+        return self.trap_tables.trap_at(thread.process, address) is not None
 
     def owns_hit(self, att: Attachment, trap: Any) -> bool:
         report = None
@@ -142,8 +146,7 @@ class Traps:
         address = thread.at_trap
         thread.at_trap = None
         process = thread.process
-        if thread.exited or not process.has_traps() \
-                or process.breakpoints.trap_at(address) is None \
+        if thread.exited or self.trap_tables.trap_at(process, address) is None \
                 or process.memory_lent():  # the original is in memory: nothing to step over
             return False
         return self.resumer.registers(thread).pc == address
@@ -163,7 +166,7 @@ class Traps:
             thread.stop.regs = None
             self.holding.release(held)
             return
-        table = thread.process.breakpoints
+        table = self.trap_tables.table_for(thread.process)
         regs = thread.stop.regs
         if regs is not None and (regs.changed or regs.extra_changed):
             self.resumer.write_registers(thread, regs)
@@ -210,8 +213,9 @@ class Traps:
         addresses = arch.software_step(self.resumer.registers(thread).pc, space.read)
         if not addresses:
             return False
+        table = self.trap_tables.table_for(thread.process)
         for address in addresses:
-            thread.process.breakpoints.add_step(thread, address)
+            table.add_step(thread, address)
         return True
 
 
