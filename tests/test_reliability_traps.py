@@ -1,7 +1,7 @@
 """When a step-over is owed (torture FOUND I, reopened): units, no process.
 
-:class:`pydbg_utrace.tracer.traps.Traps` is the unit; the thread, its process
-and the resumer under it are stand-ins with just what it reads.
+:class:`pydbg_utrace.tracer.traps.Traps` is the unit; the thread, its process,
+the breakpoint service's tables and the resumer are stand-ins with just what it reads.
 """
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ ADDRESS = 0x401000
 
 def thread_on_trap(exited: bool) -> SimpleNamespace:
     """A thread whose step-over of the trap at ADDRESS was cut short (``at_trap`` kept)."""
-    breakpoints = SimpleNamespace(trap_at=lambda address: object() if address == ADDRESS else None)
-    process = SimpleNamespace(has_traps=lambda: True, breakpoints=breakpoints,
-                              memory_lent=lambda: False)
+    process = SimpleNamespace(memory_lent=lambda: False)
     return SimpleNamespace(at_trap=ADDRESS, process=process, exited=exited)
 
 
 def traps_with_pc(pc: int) -> Traps:
-    traps = Traps(None, None)
+    """Traps over a breakpoint service whose one trap is at ADDRESS, the PC at ``pc``."""
+    trap_tables = SimpleNamespace(
+        trap_at=lambda process, address: object() if address == ADDRESS else None)
+    traps = Traps(None, None, trap_tables)
     traps.resumer = SimpleNamespace(registers=lambda thread: SimpleNamespace(pc=pc))
     return traps
 
