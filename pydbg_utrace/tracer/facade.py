@@ -171,12 +171,11 @@ class Tracer:
         # nothing is left to clean and the tracer need not live until exit.
         atexit.unregister(self.close)
         thread = self._loop.thread
-        if self._loop.closed or not thread.is_alive():
-            return
-        self._api.call(self._lifecycle.close, kill)
-        if threading.current_thread() is not thread:
+        if not (self._loop.closed or self._loop.stopped) and thread.is_alive():
+            self._api.call(self._lifecycle.close, kill)
+        if threading.current_thread() is not thread:  # (else it ends as the callback returns)
             thread.join()
-            self._lifecycle.wait_thread_exit()  # a zombie leader is let go then
+            self._loop.wait_exited()  # a dead tracer thread's tracees too, when it has ended
 
     def __enter__(self) -> Tracer:
         return self

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-import select
 import signal
-import threading
 from dataclasses import replace
 
 from .. import kernel, procfs, seccomp
@@ -29,7 +27,6 @@ from .tables import Tables
 
 log = logging.getLogger("pydbg_utrace")
 
-PIDFD_THREAD = os.O_EXCL  # pidfd_open(2): a pidfd for one thread, readable once it exits
 
 
 class Lifecycle:
@@ -41,7 +38,6 @@ class Lifecycle:
         self.trap_tables = trap_tables
         self.tables = tables
         self.hooks = hooks
-        self.exit_pidfd: int | None = None  # the tracer thread's pidfd, opened by close
 
     def connect(self, loop: ports.Waking, holding: ports.Holding, resumer: ports.Resuming,
                 stops: ports.StopHandling, seccomp_stops: ports.SeccompSide) -> None:
@@ -440,25 +436,7 @@ class Lifecycle:
             kernel.wait_tracee(self.loop.waker)
         except (ProcessLookupError, ChildProcessError):
             pass
-        try:
-            self.exit_pidfd = os.pidfd_open(threading.get_native_id(), PIDFD_THREAD)
-        except OSError:
-            pass  # before Linux 6.9: close() cannot wait for the thread's end in the kernel
         self.loop.mark_closed()
-
-    def wait_thread_exit(self) -> None:
-        """Wait (bounded) until the kernel has ended the tracer thread, after join().
-
-        A zombie leader cannot be PTRACE_DETACHed; the kernel lets it go when
-        its tracer thread exits.  join() returns a little before that (Python
-        is told when the thread's last bytecode ran), so close() would return
-        with the leader still traced (TracerPid) for a moment.  A thread's
-        pidfd becomes readable once it has exited, ptrace links released.
-        """
-        fd, self.exit_pidfd = self.exit_pidfd, None
-        if fd is not None:
-            select.select([fd], [], [], 10.0)
-            os.close(fd)
 
     def wait_gone(self, process: Process) -> None:
         while process.pid in self.tables.processes and process.threads:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import select
 import shutil
 import threading
 from collections.abc import Callable
@@ -29,6 +30,8 @@ from ..process import State
 from ..stopkinds import LANE_STATUS, WAKE_SIGNAL
 from . import ports
 from .tables import Tables
+
+PIDFD_THREAD = os.O_EXCL  # pidfd_open(2): a pidfd for one thread, readable once it exits
 
 log = logging.getLogger("pydbg_utrace")
 
@@ -53,6 +56,7 @@ class Loop:
         self.ready = threading.Event()
         self.startup_error: BaseException | None = None
         self.thread: threading.Thread | None = None
+        self.exit_pidfd: int | None = None  # the tracer thread's own pidfd, opened as it leaves
 
     def connect(self, stops: ports.StopHandling, fast: FastLane) -> None:
         self.stops = stops
@@ -102,6 +106,21 @@ class Loop:
             except BaseException as exc:  # handed to the caller, who raises it
                 future.set_exception(exc)
 
+    def wait_exited(self) -> None:
+        """Wait (bounded) until the kernel has ended the tracer thread that left its loop.
+
+        The kernel lets the thread's tracees go (a zombie leader too, which
+        PTRACE_DETACH cannot) only as the thread itself exits.  join() and
+        is_alive() tell a little before that (Python is told when the thread's
+        last bytecode ran): a waitpid() meanwhile, from any thread of ours,
+        may still be handed a tracee's ptrace stop.  The thread's pidfd becomes
+        readable once it has exited, its ptrace links released.
+        """
+        fd, self.exit_pidfd = self.exit_pidfd, None
+        if fd is not None:
+            select.select([fd], [], [], 10.0)
+            os.close(fd)
+
     # -- the loop --------------------------------------------------------------------
     def main(self) -> None:
         """The tracer thread's body: start the waker, then the loop until closed."""
@@ -124,6 +143,10 @@ class Loop:
 
     def stop(self) -> None:
         """The tracer thread is leaving: no request is taken or left waiting after this."""
+        try:
+            self.exit_pidfd = os.pidfd_open(threading.get_native_id(), PIDFD_THREAD)
+        except OSError:
+            pass  # before Linux 6.9: wait_exited() cannot wait for the thread's end in the kernel
         with self.lock:
             self.stopped = True
             requests = list(self.requests)
