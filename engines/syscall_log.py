@@ -114,12 +114,15 @@ class _Traced:
         self.fixed = fixed  # syscall number -> its decode.fixed_entry, for calls shown
 
 
-#: The spaces before "= result" (strace's column), by how many.
-_PADS = tuple(" " * n for n in range(RESULT_COLUMN + 1))
+#: The spaces before "= result" (strace's column), by the column the line has reached.
+_PADS = tuple(" " * (RESULT_COLUMN - column) for column in range(RESULT_COLUMN))
 
 
 class _Sink:
-    """One output stream and its unfinished line (strace's ``printing_tcp``)."""
+    """One output stream and its unfinished line (strace's ``printing_tcp``).
+
+    (Always true: ``self._shared or self._sink(tid)`` picks the shared one if any.)
+    """
 
     __slots__ = ("out", "open_tid", "column")
 
@@ -245,7 +248,7 @@ class SyscallLogger(FollowingEngine):
     def _begin(self, tid: int, text: str = "") -> _Sink:
         """Start a line for ``tid`` with ``text``: an unfinished line of another call is
         cut first."""
-        sink = self._shared if self._shared is not None else self._sink(tid)
+        sink = self._shared or self._sink(tid)
         if sink.open_tid is not None:
             sink.end_line(" <unfinished ...>")
         if self._timed:
@@ -262,8 +265,7 @@ class SyscallLogger(FollowingEngine):
     def _finish(self, sink: _Sink, tid: int, tail: str, result: str) -> None:
         """End the call's line: ``tail`` (its last arguments), the result at its column."""
         column = sink.column + len(tail) + 1
-        pad = _PADS[RESULT_COLUMN - column] if column < RESULT_COLUMN and \
-            not self.whole_lines else ""
+        pad = _PADS[column] if column < RESULT_COLUMN and not self.whole_lines else ""
         if self._call_times and tid in self._entered:
             result += f" <{time.monotonic() - self._entered.pop(tid):.6f}>"
         sink.out.write(f"{tail} {pad}= {result}\n")
@@ -352,7 +354,7 @@ class SyscallLogger(FollowingEngine):
                 return
             sink = self._begin(tid, self._held.pop(tid, pending.entry_text))
         else:
-            sink = self._shared if self._shared is not None else self._sink(tid)
+            sink = self._shared or self._sink(tid)
             if sink.open_tid != tid:
                 sink = self._begin(tid, f"<... {name} resumed>")
         # (the memory again: after a non-leader's execve the call goes on under another tid)

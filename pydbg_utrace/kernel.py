@@ -366,8 +366,7 @@ class SyscallInfo:
         op = raw[0]
         if op == PTRACE_SYSCALL_INFO_EXIT:
             (info.op, info.arch, info.instruction_pointer, info.stack_pointer, info.rval,
-             is_error) = _SYSCALL_INFO_EXIT(raw)
-            info.is_error = is_error != 0
+             info.is_error) = _SYSCALL_INFO_EXIT(raw)
             info.nr = -1
             info.args = ()
             return info
@@ -403,7 +402,7 @@ _SYSCALL_INFO_SIZE = 96  # sizeof(struct ptrace_syscall_info) with room to spare
 _SYSCALL_INFO_HEAD = struct.Struct("=B3xIQQ").unpack_from
 _SYSCALL_INFO_ENTRY = struct.Struct("=B3xIQQQ").unpack_from  # the head and nr
 _SYSCALL_INFO_ARGS = struct.Struct("=6Q").unpack_from  # at 32
-_SYSCALL_INFO_EXIT = struct.Struct("=B3xIQQqB").unpack_from  # the head, rval, is_error
+_SYSCALL_INFO_EXIT = struct.Struct("=B3xIQQq?").unpack_from  # the head, rval, is_error
 _syscall_info_buf = (ctypes.c_ubyte * _SYSCALL_INFO_SIZE)()
 _syscall_info_arg = ctypes.c_void_p(ctypes.addressof(_syscall_info_buf))
 
