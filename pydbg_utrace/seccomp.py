@@ -337,7 +337,8 @@ class SyscallScope:
     seccomp stop (the same call, next) must not be reported again.
     """
 
-    __slots__ = ("filtered", "fast", "narrowed", "uniform", "exit_pending", "entry_nr")
+    __slots__ = ("filtered", "fast", "narrowed", "uniform", "exit_pending", "entry_nr",
+                 "exec_nr")
 
     def __init__(self, filtered: frozenset[int] | None, fast: bool, narrowed: bool,
                  uniform: bool = False):
@@ -347,6 +348,7 @@ class SyscallScope:
         self.uniform = uniform
         self.exit_pending = False
         self.entry_nr: int | None = None
+        self.exec_nr: int | None = None  # the launch's execve, owed its exit (launch_scope)
 
     def wants_stops(self, watchers: int) -> bool:
         """Resume with PTRACE_SYSCALL?"""
@@ -369,8 +371,10 @@ class SyscallScope:
 
     def exit_audience(self, attachments: Sequence[Attachment], nr: int
                       ) -> Sequence[Attachment]:
+        if nr < 0 and self.exec_nr is not None:
+            nr = self.exec_nr  # (ppc64's exit of an exec has no number: regs->trap is reset)
         self.exit_pending = False
-        self.entry_nr = None
+        self.entry_nr = self.exec_nr = None
         return self.audience(attachments, nr)
 
     def repeated_entry(self, nr: int) -> bool:
@@ -394,8 +398,11 @@ def launch_scope(filtered: frozenset[int] | None, exec_traced: bool) -> SyscallS
     """
     if filtered is None or not exec_traced:
         return None
+    from pydbg_utrace import arch
+
     scope = SyscallScope(filtered, fast=True, narrowed=False)
     scope.exit_pending = True
+    scope.exec_nr = arch.host().syscall_number_of("execve")  # (the filter is the host's)
     return scope
 
 
@@ -417,6 +424,7 @@ def scope_of(thread: Thread) -> SyscallScope | None:
     scope = SyscallScope(filtered, fast, narrowed, uniform)
     if old is not None:
         scope.exit_pending, scope.entry_nr = old.exit_pending, old.entry_nr
+        scope.exec_nr = old.exec_nr
     return scope
 
 

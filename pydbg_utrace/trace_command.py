@@ -192,7 +192,7 @@ def run(request: TraceRequest) -> int:
     try:
         try:
             processes = _start(tracer, request, engines)
-            started = True  # (before anything is said: an interrupt after it gets its table)
+            started = True
             statuses = [wait_interruptibly(process) for process in processes]
         except KeyboardInterrupt:  # (the handlers were not in yet)
             signo = signal.SIGINT
@@ -206,7 +206,9 @@ def run(request: TraceRequest) -> int:
             if signo:
                 _let_go(tracer, request, processes, engines, signo)
             tracer.close()
-            if started and "summary" in engines:  # after Ctrl-C or SIGTERM too, as strace
+            # After Ctrl-C or SIGTERM too, as strace (one may come before _start returned:
+            # its handlers are in from the attach or the launch on).
+            if (started or signo) and "summary" in engines:
                 (sys.stderr if callable(out) else out).write(engines["summary"].table())
     finally:
         close_out()

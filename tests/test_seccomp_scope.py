@@ -12,8 +12,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from pydbg_utrace import arch
 from pydbg_utrace.events import Event
-from pydbg_utrace.seccomp import scope_of
+from pydbg_utrace.seccomp import launch_scope, scope_of
 
 OPENAT, CLOSE, GETPPID = 257, 3, 110
 FILTER = frozenset({OPENAT, CLOSE})
@@ -49,3 +50,21 @@ def test_without_a_filter_nothing_is_fast_or_uniform():
     scope = scope_of(thread(None, (FILTER, Event.SYSCALL)))
     assert scope.narrowed and not scope.fast and not scope.uniform
     assert scope_of(thread(None, (None, Event.SYSCALL))) is None  # the plain case
+
+
+EXECVE = arch.host().syscall_number_of("execve")
+
+
+def test_the_launchs_execve_exit_is_owed_and_told_even_without_its_number():
+    """launch_scope: the filter traced the launch's execve before any engine: its exit
+    stop is owed (the first resume is PTRACE_SYSCALL) and told to the engines that want
+    execve, also where the exit stop has no number (-1: ppc64, whose exec resets it)."""
+    assert launch_scope(None, True) is None and launch_scope(FILTER | {EXECVE}, False) is None
+    for nr in (EXECVE, -1):
+        t = thread(FILTER | {EXECVE}, (FILTER | {EXECVE}, Event.SYSCALL),
+                   ({OPENAT}, Event.SYSCALL))
+        t.syscall_scope = launch_scope(t.process.syscall_filter, True)
+        scope = scope_of(t)  # the engines attached: the promise is kept
+        assert scope.wants_stops(watchers=2)
+        assert scope.exit_audience(t.attachments, nr) == t.attachments[:1]
+        assert not scope.wants_stops(watchers=2)  # then the fast path

@@ -44,7 +44,7 @@ def default_signals() -> None:
     """In the tool's child: the fatal signals at their defaults, no core files."""
     for signo in FATAL:
         signal.signal(signo, signal.SIG_DFL)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
 
 
 def tracer_pid(tid: int) -> int:
@@ -270,3 +270,33 @@ def test_followed_children_are_announced_as_strace(tmp_path):
                                capture_output=True, text=True, timeout=TIMEOUT)
         assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
     assert counts["ours"] == counts["strace"] == 2
+
+
+@pytest.mark.parametrize("core", [False, True], ids=["no-core", "core"])
+def test_a_program_killed_by_a_signal_ends_the_trace_as_strace(tmp_path, core):
+    """``+++ killed by SIGSEGV [(core dumped)] +++``, and the tracer dies of it too."""
+    hard = resource.getrlimit(resource.RLIMIT_CORE)[1]
+    if core and hard == 0:
+        pytest.skip("RLIMIT_CORE's hard limit is 0 here: no core can be dumped")
+
+    def limits():
+        default_signals()  # (no core for the tracer: it sets its own limit to 0, as strace)
+        resource.setrlimit(resource.RLIMIT_CORE, (hard, hard) if core else (0, 0))
+
+    logs = {}
+    for name, tool in TOOLS.items():
+        log, cwd = tmp_path / f"{name}.log", tmp_path / name
+        cwd.mkdir()
+        done = subprocess.run([*tool, "-e", "trace=none", "-o", str(log), "/bin/sh", "-c",
+                               "kill -SEGV $$"], cwd=cwd, capture_output=True, text=True,
+                              timeout=TIMEOUT, preexec_fn=limits)
+        assert done.returncode == -signal.SIGSEGV, done.stderr
+        text = log.read_text()
+        pid = int(re.search(r"si_pid=(\d+)", text).group(1))
+        logs[name] = normalised(text, {pid: "P"})
+    print(f"\nstrace: {logs['strace']}")
+    assert logs["ours"] == logs["strace"]
+    if core:  # (whether a core is dumped is also core_pattern's business: as strace says)
+        assert logs["ours"][-1].startswith("+++ killed by SIGSEGV")
+    else:
+        assert logs["ours"][-1] == "+++ killed by SIGSEGV +++"
