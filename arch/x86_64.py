@@ -89,7 +89,9 @@ class X86_64(Arch):
 
     @cached_property
     def syscall_names(self) -> Mapping[int, str]:
-        return python_ptrace_table("x86_64")
+        # python-ptrace's table keeps 283's pre-2.6.25 name "timerfd": the kernel's
+        # (and strace's) is timerfd_create
+        return {**python_ptrace_table("x86_64"), 283: "timerfd_create"}
 
 
 ARCH = X86_64()

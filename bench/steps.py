@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """bench/steps.py: Python bytecodes and kernel calls per syscall stop -- counted, not timed.
 
-    python3 bench/steps.py [--engines 1,8,32] [--calls 2000] [--compare DIR] [--top N]
+    python3 bench/steps.py [--engines 1,8,32,log] [--calls 2000] [--compare DIR] [--top N]
 
 Times on a shared machine move with its load (docs/bench.md); these counts
 do not.  For each engine count this runs the tracee (``bench/tracee.c``)
@@ -9,7 +9,10 @@ under that many counting engines (the api-* rows' engines) with a tracer
 thread whose every executed bytecode is counted (``sys.settrace`` with
 ``f_trace_opcodes``), and prints per syscall stop: the bytecodes, the calls
 of ``pydbg_utrace.kernel`` functions (each one a ptrace request or a wait),
-and the functions that execute the most bytecodes.  ``--compare DIR`` also
+and the functions that execute the most bytecodes.  The engine count ``log``
+stands for the cli-log row instead: ``pydbg-utrace trace -o /dev/null`` (the
+command's own engines, the logger's callbacks counted with the core).
+``--compare DIR`` also
 counts the core in DIR (laid out as installed, as for ``bench/run
 --compare``) beside the checkout's.
 
@@ -32,8 +35,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 
-def count(engines: int, calls: int, tracee: str) -> dict:
-    """In this interpreter: run the tracee under ``engines`` counting engines, counting."""
+def count(engines: int | str, calls: int, tracee: str) -> dict:
+    """In this interpreter: run the tracee under ``engines`` counting engines (``log``: the
+    trace command's logger), counting."""
     import collections
 
     from pydbg_utrace import Engine, Event, Tracer, kernel
@@ -85,6 +89,23 @@ def count(engines: int, calls: int, tracee: str) -> dict:
         real_main(self)
 
     tracer_module.Tracer._main = traced_main
+    if engines == "log":  # the cli-log row: the command, counted from its program's start
+        from pydbg_utrace import trace_command
+        from pydbg_utrace.process import Process
+
+        real_start = Process.start
+
+        def start(process):
+            counting[0] = True
+            real_start(process)
+
+        Process.start = start
+        try:
+            trace_command.main(["-o", os.devnull, "--", tracee, str(calls)])
+        finally:
+            Process.start = real_start
+            counting[0] = False
+        return result(bytecodes, kernel_calls, stops[0])
     tracer = Tracer()
     try:
         process = tracer.launch([tracee, str(calls)])
@@ -97,15 +118,19 @@ def count(engines: int, calls: int, tracee: str) -> dict:
         counting[0] = False
     finally:
         tracer.close()
+    return result(bytecodes, kernel_calls, stops[0])
+
+
+def result(bytecodes, kernel_calls, stops: int) -> dict:
     bytecodes.pop("counting_wait", None)  # ours, not the core's
-    n = max(stops[0], 1)
-    return {"stops": stops[0],
+    n = max(stops, 1)
+    return {"stops": stops,
             "bytecodes": sum(bytecodes.values()) / n,
             "by_function": {name: c / n for name, c in bytecodes.most_common()},
             "kernel": {name: c / n for name, c in kernel_calls.most_common()}}
 
 
-def measure(root: Path, engines: int, calls: int, tracee: str) -> dict:
+def measure(root: Path, engines: str, calls: int, tracee: str) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
     out = subprocess.run([sys.executable, __file__, "--one", str(engines), "--calls", str(calls)],
@@ -116,15 +141,17 @@ def measure(root: Path, engines: int, calls: int, tracee: str) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="bench/steps.py", description=__doc__.split("\n")[0])
-    parser.add_argument("--engines", default="1,8,32", help="engine counts (default 1,8,32)")
+    parser.add_argument("--engines", default="1,8,32",
+                        help="engine counts, or log for the cli-log row (default 1,8,32)")
     parser.add_argument("--calls", type=int, default=2000, help="tracee calls (default 2000)")
     parser.add_argument("--compare", type=Path, metavar="DIR",
                         help="also count the core in DIR (laid out as installed)")
     parser.add_argument("--top", type=int, default=6, help="functions shown per row")
-    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:  # the child: count one configuration, print JSON
-        print(json.dumps(count(args.one, args.calls, sys.stdin.read().strip())))
+        engines = args.one if args.one == "log" else int(args.one)
+        print(json.dumps(count(engines, args.calls, sys.stdin.read().strip())))
         return 0
     sys.path.insert(0, str(HERE))
     from hotpath import build_tracee  # compiled as bench/run does
@@ -136,7 +163,7 @@ def main() -> int:
     print(f"{args.calls} calls; per syscall stop, on the tracer thread\n")
     print("| core | engines | bytecodes | kernel calls | most bytecodes in |")
     print("|---|---:|---:|---|---|")
-    for engines in (int(e) for e in args.engines.split(",")):
+    for engines in args.engines.split(","):
         for name, root in cores:
             got = measure(root, engines, args.calls, tracee)
             calls = ", ".join(f"{f} {c:.2f}" for f, c in got["kernel"].items() if c >= 0.005)

@@ -8,6 +8,8 @@ running process, by passes over its threads until none is new.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydbg_utrace import AttachFlags, Attachment, Engine, Event, ExistsError, NoSuchThreadError
 
 ONCE = AttachFlags.CREATE | AttachFlags.EXCLUSIVE | AttachFlags.MATCH_OPS
@@ -59,3 +61,22 @@ class FollowingEngine(Engine):
                 self.attach_to(report.child)
             except ExistsError:
                 pass  # a pass of attach_to_process was first
+
+
+class AttachNotices(FollowingEngine):
+    """strace's ``Process N attached`` for each thread and child ``-f`` follows.
+
+    ``say`` writes one message (the front end's: its program name, stderr).
+    Said at the creator's ``report_clone``, before the child's first line.
+    """
+
+    name = "attach-notices"
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        super().__init__(follow=True)
+        self.say = say
+
+    def report_clone(self, att: Attachment, report) -> None:
+        super().report_clone(att, report)
+        if report.child is not None:
+            self.say(f"Process {report.child.tid} attached")

@@ -103,13 +103,15 @@ def format_result(rval: int, is_error: bool, name: str = "") -> str:
 class _Traced:
     """What the logger keeps of one thread for its next calls, worked out at its first."""
 
-    __slots__ = ("abi", "memory", "paths", "calls")
+    __slots__ = ("abi", "memory", "paths", "calls", "fixed")
 
-    def __init__(self, thread, fd_paths: bool, calls: dict):
+    def __init__(self, thread, fd_paths: bool, calls: dict, fixed: dict):
         self.abi = decode.abi_for(thread.arch.name)
         self.memory = TraceeMemory(thread.tid)
         self.paths = fd_path(thread.tid) if fd_paths else None
-        self.calls = calls  # syscall number -> name (shared by the threads of an arch)
+        # (both shared by the threads of an arch, filled as numbers are first seen)
+        self.calls = calls  # syscall number -> name
+        self.fixed = fixed  # syscall number -> its decode.fixed_entry, for calls shown
 
 
 #: The spaces before "= result" (strace's column), by how many.
@@ -174,7 +176,8 @@ class SyscallLogger(FollowingEngine):
         self._alive: set[int] = set()
         self._last_line = None  # monotonic time of the previous line (-r)
         self._threads: dict[int, _Traced] = {}  # tid -> its memory, ABI...: made once
-        self._names: dict[str, dict[int, str]] = {}  # arch name -> syscall number -> name
+        # arch name -> (syscall number -> name, syscall number -> fixed entry): _Traced's
+        self._names: dict[str, tuple[dict[int, str], dict[int, decode.Pending]]] = {}
         # Worked out once: what each line needs (most need none of it).
         self._timed = bool(self.options.timestamps or self.options.relative)
         self._holding = self.whole_lines or self.options.status != "all"
@@ -194,6 +197,13 @@ class SyscallLogger(FollowingEngine):
         # Marked first: the tracer may report its next call before we return.
         self._seen.add(thread.tid)  # attached mid-run: no launch execve to rebuild
         return self.attach_to(thread)
+
+    def detached(self, tid: int) -> None:
+        """The tracer let go of ``tid`` (``trace`` interrupted): its line, if still open,
+        ends with strace's `` <detached ...>``.  Call once the tracer is closed."""
+        for sink in (self._shared, self._sinks.get(tid)):
+            if sink is not None and sink.open_tid == tid:
+                sink.end_line(" <detached ...>")
 
     # -- lines -----------------------------------------------------------------------------
     def _sink(self, tid: int) -> _Sink:
@@ -270,35 +280,33 @@ class SyscallLogger(FollowingEngine):
         """The thread's :class:`_Traced`, made at its first call (and again after an exec)."""
         traced = self._threads.get(thread.tid)
         if traced is None:
-            arch = thread.arch
-            names = self._names.setdefault(arch.name, {})
-            traced = self._threads[thread.tid] = _Traced(thread, self.options.fd_paths, names)
+            calls, fixed = self._names.setdefault(thread.arch.name, ({}, {}))
+            traced = self._threads[thread.tid] = _Traced(thread, self.options.fd_paths, calls,
+                                                         fixed)
         return traced
 
     def _name(self, thread, traced: _Traced, nr: int) -> str:
         name = traced.calls.get(nr)
         if name is None:
             name = traced.calls[nr] = thread.arch.syscall_name(nr)
+            fixed = decode.fixed_entry(name)  # (no carrier: its name is the one shown)
+            if fixed is not None and (self._trace is None or name in self._trace):
+                traced.fixed[nr] = fixed
         return name
 
     # -- system calls --------------------------------------------------------------------
     def report_syscall_entry(self, att: Attachment, report: Report) -> None:
-        thread = att.thread
-        tid = thread.tid
+        tid = att.thread.tid
         traced = self._threads.get(tid)
         if traced is None:
             self._seen.add(tid)
-            traced = self._traced(thread)
+            traced = self._traced(att.thread)
         info = report.syscall
-        nr = info.nr
-        raw = traced.calls.get(nr) or self._name(thread, traced, nr)
-        name = subcall_name(raw, info.args)  # -e trace=connect: s390x's socketcall(3, ...) too
-        trace = self._trace
-        if trace is not None and name not in trace:  # -e trace=: its exit need no decoding
-            self._pending[tid] = decode.Pending(None, "", [], name=name)
-            return
-        pending = decode.decode_entry(traced.abi, raw, info.args, traced.memory, self.options,
-                                      info.stack_pointer, traced.paths)
+        pending = traced.fixed.get(info.nr)  # getppid(: the same at every call
+        if pending is None:
+            pending = self._entry(att.thread, traced, info)
+            if pending is None:  # not shown (-e trace=)
+                return
         self._pending[tid] = pending
         if self._call_times:
             self._entered[tid] = time.monotonic()
@@ -306,6 +314,19 @@ class SyscallLogger(FollowingEngine):
             self._held[tid] = pending.entry_text
             return
         self._begin(tid, pending.entry_text).open_tid = tid
+
+    def _entry(self, thread, traced: _Traced, info) -> decode.Pending | None:
+        """The call's entry decoded; None if ``-e trace=`` does not show it."""
+        args = info.args
+        raw = traced.calls.get(info.nr) or self._name(thread, traced, info.nr)
+        trace = self._trace
+        if trace is not None:  # -e trace=connect: s390x's socketcall(3, ...) too
+            name = subcall_name(raw, args)
+            if name not in trace:  # its exit needs no decoding
+                self._pending[thread.tid] = decode.Pending(None, "", [], name=name)
+                return None
+        return decode.decode_entry(traced.abi, raw, args, traced.memory, self.options,
+                                   info.stack_pointer, traced.paths)
 
     def report_syscall_exit(self, att: Attachment, report: Report) -> None:
         tid = att.thread.tid

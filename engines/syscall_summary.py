@@ -2,10 +2,18 @@
 
 Counted at each call's *exit*, as strace counts (a call that never returns,
 such as ``exit_group``, is not in the table); an error is a negative errno
-result, the kernel's restart codes included.  The time of a call is the wall
-time from its entry report to its exit report: strace's default is the
-tracee's system time, which a ptrace stop does not tell us, so ``-w`` and
-the default measure the same here (docs/trace.md).
+result, the kernel's restart codes included.
+
+The time of a call is, as strace's by default, **system time**: the CPU time
+the tracee's process used between the call's entry report and its exit report
+(its ``CPUCLOCK_SCHED`` clock, read with ``clock_gettime``).  The calling
+thread is in the kernel all that time (and stopped, using none, while we
+report), so that is the call's system time; other threads of the process
+count into it too, as in strace's (from the process-wide rusage its ``wait4``
+gets).  A call that blocks (``clock_nanosleep``, ``read`` of a pipe) costs
+little of it.  With ``wall_clock`` (``-w``): the wall time between the two
+reports, as strace's ``-w``.  The kernel gives no thread's CPU clock to
+another process, and strace's rusage is no finer: docs/trace.md.
 """
 
 from __future__ import annotations
@@ -30,6 +38,12 @@ class CallStats:
     ns: int = 0  # integer nanoseconds, as strace's timespecs: usecs/call truncates exactly
 
 
+def process_cpu_clock(pid: int) -> int:
+    """The clock id of process ``pid``'s CPU time (``CPUCLOCK_SCHED``: every thread's run
+    time, to the nanosecond), as ``clock_getcpuclockid(3)`` makes it."""
+    return ((~pid) << 3) | 2
+
+
 #: -S: the order of the rows (ties in syscall-number order, as strace's sort leaves them)
 SORTS = {
     "time": lambda item: (-item[1].ns, item[1].nr),
@@ -48,13 +62,23 @@ class SyscallSummary(FollowingEngine):
     wanted = Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT | Event.EXEC | Event.EXIT
 
     def __init__(self, follow: bool = False, names: frozenset[str] | None = None,
-                 sort_by: str = "time") -> None:
+                 sort_by: str = "time", wall_clock: bool = False) -> None:
         super().__init__(follow)
         self.names = names  # the calls to count (-e trace=); None: all
         self.sort_key = SORTS[sort_by]  # -S
+        self.wall_clock = wall_clock  # -w
         self.rows: dict[str, CallStats] = {}
-        self._entered: dict[int, int] = {}  # tid -> monotonic ns of its pending call's entry
+        self._entered: dict[int, int] = {}  # tid -> clock ns at its pending call's entry
         self._names: dict[int, str] = {}  # tid -> its pending call's name, as strace counts it
+
+    def _now(self, thread) -> int:
+        """The clock a call is timed by: wall (-w), else the process's CPU time."""
+        if self.wall_clock:
+            return time.monotonic_ns()
+        try:
+            return time.clock_gettime_ns(process_cpu_clock(thread.process.pid))
+        except (OSError, AttributeError):  # gone meanwhile: nothing more to count
+            return 0
 
     def count(self, name: str, nr: int, failed: bool, ns: int = 0) -> None:
         if self.names is not None and name not in self.names:
@@ -66,7 +90,7 @@ class SyscallSummary(FollowingEngine):
 
     def report_syscall_entry(self, att: Attachment, report: Report) -> None:
         if not report.resumed:  # shown again after a STOP: the same call, timed from the first
-            self._entered[att.thread.tid] = time.monotonic_ns()
+            self._entered[att.thread.tid] = self._now(att.thread)
         info = report.syscall  # socketcall and ipc count as the call they carry (strace)
         self._names[att.thread.tid] = subcall_name(att.thread.arch.syscall_name(info.nr),
                                                    info.args)
@@ -74,7 +98,7 @@ class SyscallSummary(FollowingEngine):
     def report_syscall_exit(self, att: Attachment, report: Report) -> None:
         info = report.syscall
         entered = self._entered.pop(att.thread.tid, None)
-        ns = time.monotonic_ns() - entered if entered is not None else 0
+        ns = max(0, self._now(att.thread) - entered) if entered else 0
         name = self._names.pop(att.thread.tid, None)
         if name is None:
             # ppc64 reports no number at the exit of the launch's execve (the exec reset

@@ -96,6 +96,11 @@ def add_gdbserver_parser(commands) -> None:
                         help="also run the engine in FILE.py (repeatable)")
     server.add_argument("--randomize", action="store_true",
                         help="keep address-space randomization (gdb turns it off; so do we)")
+    server.add_argument("--multi", action="store_true",
+                        help="start without a program: gdb's `target extended-remote` then "
+                             "`run`s or `attach`es; stay up for one gdb after another")
+    server.add_argument("--once", action="store_true",
+                        help="with --multi: end when the first gdb disconnects")
     server.add_argument("-p", "--pid", type=int, help="attach to a running process")
     server.add_argument("argv", nargs=argparse.REMAINDER, metavar="[-] -- PROG ARGS",
                         help="`-` for stdio, then the program to run")
@@ -104,6 +109,7 @@ def add_gdbserver_parser(commands) -> None:
 def gdbserver(args: argparse.Namespace) -> int:
     from pydbg_utrace.engine_files import attach_engine, load_engine
     from pydbg_utrace.gdb.server import GdbServer, check_loopback, parse_listen
+    from pydbg_utrace.gdb.session import RunSettings
 
     rest = list(args.argv)
     stdio = rest[:1] == ["-"]
@@ -112,12 +118,16 @@ def gdbserver(args: argparse.Namespace) -> int:
         if args.listen or args.unix:
             raise ValueError("give one of --listen, --unix or - (stdio)")
     command = rest[1:] if rest[:1] == ["--"] else rest
-    if bool(command) == (args.pid is not None):
-        raise ValueError("give either a program to run or -p PID (see --help)")
+    if command and args.pid is not None or not (command or args.pid is not None or args.multi):
+        raise ValueError("give either a program to run or -p PID, or --multi (see --help)")
+    if args.once and not args.multi:
+        raise ValueError("--once goes with --multi (without it the server ends with its program)")
     listen = None
     if not stdio and not args.unix:
         listen = parse_listen(args.listen or "127.0.0.1:1234")
         check_loopback(listen[0], args.allow_remote)  # refused before anything runs
+    if (args.trace or args.engine) and not (command or args.pid is not None):
+        raise ValueError("--trace and --engine need a program or -p PID to trace")
     hosted = [load_engine(path) for path in args.engine]
     log_file = open(args.trace, "w") if args.trace else None  # noqa: SIM115
     if log_file is not None:
@@ -126,38 +136,43 @@ def gdbserver(args: argparse.Namespace) -> int:
         from pydbg_utrace.engines.syscall_log import SyscallLogger
 
         hosted.insert(0, SyscallLogger(log_file, follow=True))
-    if command and not args.randomize:
-        _disable_randomization()  # inherited by the program at its exec, as gdb does
     # SIGTERM (gdb's way to end a `target remote |` command) closes cleanly: every
     # trap is taken out before the program is let go.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     tracer = Tracer()
-    try:
-        if args.pid is not None:
-            process = tracer.attach_process(args.pid)
-        else:
-            devnull = os.open(os.devnull, os.O_RDONLY) if stdio else None
+
+    def launcher(argv: list[str], settings: RunSettings | None = None):
+        """Start a program for gdb, held before its first instruction (also extended-remote's
+        `run`: argv [] runs the server's PROG ARGS, with gdb's environment and directory)."""
+        settings = settings or RunSettings()
+        program = argv or command
+        if not program:
+            raise ValueError("no program to run: tell gdb `set remote exec-file PROG`")
+        no_aslr = settings.disable_randomization
+        devnull = os.open(os.devnull, os.O_RDONLY) if stdio else None
+        try:
             # In stdio mode our stdout is the protocol: the program writes to stderr.
-            process = tracer.launch(command, kill_on_exit=True, stdin=devnull,
-                                    stdout=2 if stdio else None)
+            return tracer.launch(program, env=settings.environment, cwd=settings.cwd,
+                                 kill_on_exit=True, stdin=devnull, stdout=2 if stdio else None,
+                                 disable_randomization=(not args.randomize if no_aslr is None
+                                                        else no_aslr))
+        finally:
             if devnull is not None:
                 os.close(devnull)
+
+    try:
+        process = None
+        if args.pid is not None:
+            process = tracer.attach_process(args.pid)
+        elif command:
+            process = launcher(command)
         for engine in hosted:
             for thread in list(process.threads.values()):
                 attach_engine(engine, thread)
 
-        def launcher(argv: list[str]):  # extended-remote's `run`: gdb alone on it
-            rerun = argv or command
-            devnull = os.open(os.devnull, os.O_RDONLY) if stdio else None
-            try:
-                return tracer.launch(rerun, kill_on_exit=True, stdin=devnull,
-                                     stdout=2 if stdio else None)
-            finally:
-                if devnull is not None:
-                    os.close(devnull)
-
         server = GdbServer(process, launched=args.pid is None, hosted_engines=len(hosted),
-                           launcher=launcher if command else None)
+                           launcher=launcher, attacher=tracer.attach_process,
+                           persistent=args.multi and not args.once and not stdio)
         try:
             if stdio:
                 server.serve_stdio()
@@ -166,7 +181,8 @@ def gdbserver(args: argparse.Namespace) -> int:
             else:
                 server.listen_tcp(*listen, checked=True)
             _serve_until_done(server, stdio)
-            if process.status is None and args.pid is None and not stdio:
+            if process is not None and process.status is None and args.pid is None \
+                    and not stdio:
                 # The last gdb left and no engine stays: the program goes on
                 # untraced, and as its parent we still pass on its exit status.
                 # (Not with stdio: gdb waits for its pipe command to end.)
@@ -181,7 +197,8 @@ def gdbserver(args: argparse.Namespace) -> int:
         tracer.close()
         if log_file is not None:
             log_file.close()
-    return _exit_code(process.status) if process.status is not None else 0
+    return _exit_code(process.status) if process is not None and process.status is not None \
+        else 0
 
 
 def _exit_on_sigterm(signo: int, frame: object) -> None:
@@ -198,16 +215,6 @@ def _serve_until_done(server, stdio: bool) -> None:
                 raise
             # With `target remote |`, gdb's Ctrl-C reaches us too; gdb sends it
             # as \x03 as well, so the interrupt is its business, not ours.
-
-
-def _disable_randomization() -> None:
-    import ctypes
-
-    ADDR_NO_RANDOMIZE = 0x0040000  # noqa: N806 (linux/personality.h)
-    libc = ctypes.CDLL(None, use_errno=True)
-    current = libc.personality(0xFFFFFFFF)
-    if current != -1:
-        libc.personality(current | ADDR_NO_RANDOMIZE)
 
 
 if __name__ == "__main__":

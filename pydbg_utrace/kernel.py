@@ -356,9 +356,33 @@ class SyscallInfo:
         self.is_error = is_error
 
     @classmethod
-    def from_raw(cls, raw: bytes) -> SyscallInfo:
-        """The info in ``raw`` (GET_SYSCALL_INFO's bytes)."""
-        return cls(*_decode_fields(raw))
+    def from_raw(cls, raw) -> SyscallInfo:
+        """The info in ``raw`` (GET_SYSCALL_INFO's bytes, or any buffer holding them).
+
+        One unpack per field group straight into the slots, without
+        ``__init__``'s frame: the logger decodes one at every stop.
+        """
+        info = _new(cls)
+        op = raw[0]
+        if op == PTRACE_SYSCALL_INFO_EXIT:
+            (info.op, info.arch, info.instruction_pointer, info.stack_pointer, info.rval,
+             is_error) = _SYSCALL_INFO_EXIT(raw)
+            info.is_error = is_error != 0
+            info.nr = -1
+            info.args = ()
+            return info
+        if op == PTRACE_SYSCALL_INFO_ENTRY or op == PTRACE_SYSCALL_INFO_SECCOMP:
+            info.op, info.arch, info.instruction_pointer, info.stack_pointer, info.nr = \
+                _SYSCALL_INFO_ENTRY(raw)
+            info.args = _SYSCALL_INFO_ARGS(raw, 32)
+        else:
+            info.op, info.arch, info.instruction_pointer, info.stack_pointer = \
+                _SYSCALL_INFO_HEAD(raw)
+            info.nr = -1
+            info.args = ()
+        info.rval = 0
+        info.is_error = False
+        return info
 
     # The old name, from when the bytes were decoded on first read: that lazy
     # decode (an AttributeError caught per field) cost ~40 us when read and saved
@@ -371,10 +395,15 @@ class SyscallInfo:
         return f"SyscallInfo(op={self.op}, nr={self.nr}, args={self.args})"
 
 
+_new = object.__new__
+_from_raw = SyscallInfo.from_raw  # (bound once: no classmethod binding per stop)
 _SYSCALL_INFO_SIZE = 96  # sizeof(struct ptrace_syscall_info) with room to spare
-_SYSCALL_INFO_HEAD = struct.Struct("=B3xIQQ")
-_SYSCALL_INFO_ENTRY = struct.Struct("=7Q")
-_SYSCALL_INFO_EXIT = struct.Struct("=qB")
+# struct ptrace_syscall_info: op, 3 bytes, arch, instruction and stack pointer, then
+# entry and seccomp: nr, args[6] (seccomp: and ret_data); exit: rval, is_error.
+_SYSCALL_INFO_HEAD = struct.Struct("=B3xIQQ").unpack_from
+_SYSCALL_INFO_ENTRY = struct.Struct("=B3xIQQQ").unpack_from  # the head and nr
+_SYSCALL_INFO_ARGS = struct.Struct("=6Q").unpack_from  # at 32
+_SYSCALL_INFO_EXIT = struct.Struct("=B3xIQQqB").unpack_from  # the head, rval, is_error
 _syscall_info_buf = (ctypes.c_ubyte * _SYSCALL_INFO_SIZE)()
 _syscall_info_arg = ctypes.c_void_p(ctypes.addressof(_syscall_info_buf))
 
@@ -388,18 +417,6 @@ _NULL = ctypes.c_void_p(0)
 _SYSCALL_INFO_SIZE_ARG = ctypes.c_ulong(_SYSCALL_INFO_SIZE)
 
 
-def _decode_fields(raw: bytes) -> tuple:
-    """GET_SYSCALL_INFO's bytes as SyscallInfo's fields, in slot order."""
-    op, arch, ip, sp = _SYSCALL_INFO_HEAD.unpack_from(raw)
-    if op == PTRACE_SYSCALL_INFO_ENTRY or op == PTRACE_SYSCALL_INFO_SECCOMP:
-        values = _SYSCALL_INFO_ENTRY.unpack_from(raw, 24)
-        return op, arch, ip, sp, values[0], values[1:], 0, False
-    if op == PTRACE_SYSCALL_INFO_EXIT:
-        rval, is_error = _SYSCALL_INFO_EXIT.unpack_from(raw, 24)
-        return op, arch, ip, sp, -1, (), rval, bool(is_error)
-    return op, arch, ip, sp, -1, (), 0, False
-
-
 def fetch_syscall_info(pid: int) -> bytes:
     """GET_SYSCALL_INFO's raw bytes for the current syscall stop of ``pid`` (tracer thread)."""
     if _ptrace_plain(PTRACE_GET_SYSCALL_INFO, pid, _SYSCALL_INFO_SIZE_ARG,
@@ -409,8 +426,15 @@ def fetch_syscall_info(pid: int) -> bytes:
 
 
 def get_syscall_info(pid: int) -> SyscallInfo:
-    """Decode the current syscall stop of ``pid`` (tracer thread only: shared buffer)."""
-    return SyscallInfo(*_decode_fields(fetch_syscall_info(pid)))
+    """Decode the current syscall stop of ``pid`` (tracer thread only: shared buffer).
+
+    Decoded from the buffer itself (no copy of the bytes first): one request
+    per stop of a logger, the fast lane's only one.
+    """
+    if _ptrace_plain(PTRACE_GET_SYSCALL_INFO, pid, _SYSCALL_INFO_SIZE_ARG,
+                     _syscall_info_arg) == -1:
+        raise error(ctypes.get_errno(), "PTRACE_GET_SYSCALL_INFO", pid)
+    return _from_raw(_syscall_info_buf)
 
 
 def resume_syscall(pid: int) -> None:

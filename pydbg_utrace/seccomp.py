@@ -382,6 +382,23 @@ class SyscallScope:
         return same
 
 
+def launch_scope(filtered: frozenset[int] | None, exec_traced: bool) -> SyscallScope | None:
+    """A launched program's first scope: its execve's exit stop owed, if its filter traced it.
+
+    The child's own ``execve`` makes the filter's seccomp stop before the
+    launch has any engine (the tracer resumes it on to the exec stop).  As
+    strace does there, the exit stop is still asked for: the first resume is
+    ``PTRACE_SYSCALL``, so the launch's ``execve`` is reported at its exit,
+    as on the full path.  (The engines' scope, made when they attach, keeps
+    the promise: :func:`scope_of`.)
+    """
+    if filtered is None or not exec_traced:
+        return None
+    scope = SyscallScope(filtered, fast=True, narrowed=False)
+    scope.exit_pending = True
+    return scope
+
+
 def scope_of(thread: Thread) -> SyscallScope | None:
     """The thread's scope; None when no filter and no narrowing (the plain, cheapest case)."""
     process = thread.process

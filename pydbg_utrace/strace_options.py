@@ -53,6 +53,19 @@ class TraceRequest:
     command: tuple[str, ...] = ()           # PROG ARGS
     warnings: tuple[str, ...] = field(default=())  # strace's non-fatal complaints
 
+    @property
+    def interactive(self) -> bool:
+        """Do SIGHUP, SIGINT, SIGQUIT, SIGPIPE and SIGTERM end the trace?  strace's default
+        ``-I``: yes, unless ``-o FILE`` with a command (then they are ignored, and the
+        program is traced to its end)."""
+        return bool(self.pids) or self.output is None
+
+    @property
+    def notices(self) -> bool:
+        """The "Process N attached/detached" lines on stderr: unless ``-q``, which
+        ``-o FILE`` with a command implies (strace's rule)."""
+        return self.options.quiet == 0 and self.interactive
+
 
 # strace 6.1's letters (getopt string "+a:Ab:cCdDe:E:fFhiI:kno:O:p:P:qrs:S:tTu:U:vVwxX:yzZ").
 SHORT = "a:Ab:cCdDe:E:fFhiI:kno:O:p:P:qrs:S:tTu:U:vVwxX:yzZ"

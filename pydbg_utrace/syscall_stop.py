@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from . import dispatch, kernel
 from .engine import Report
-from .events import Resume
+from .events import Event, Resume, SyscallAction
 
 ENTRY = kernel.PTRACE_SYSCALL_INFO_ENTRY
 EXIT = kernel.PTRACE_SYSCALL_INFO_EXIT
@@ -33,6 +33,8 @@ NEXT_OP = {ENTRY: EXIT, EXIT: ENTRY}
 _SET_HERE = ("event", "thread", "action", "syscall_action", "_tracer")
 _UNREAD = object()  # report.syscall: not fetched yet
 _RESUME = Resume.RESUME
+_RUN = SyscallAction.RUN
+_ENTRY_EVENT = Event.SYSCALL_ENTRY
 
 
 class SyscallReport(Report):
@@ -54,16 +56,17 @@ class SyscallReport(Report):
         self.thread = thread
         self.written = False
         self.action = _RESUME
-        self.renew(event, syscall, entry)
+        self.renew(event, syscall, entry, _RUN if event == _ENTRY_EVENT else None)
 
     def renew(self, event, syscall: kernel.SyscallInfo | None,
-              entry: kernel.SyscallInfo | None) -> None:
+              entry: kernel.SyscallInfo | None, syscall_action: SyscallAction | None) -> None:
         """Make it the report of a new stop of the same thread.
 
+        ``syscall_action``: RUN at an entry, None at an exit (dispatch's start).
         (``action`` is not reset: the lane and dispatch set it before each callback.)
         """
         self.event = event
-        self.syscall_action = None
+        self.syscall_action = syscall_action
         self._entry = entry  # exit: the entry whose number and arguments it carries
         self._info = _UNREAD if syscall is None else syscall
 
@@ -74,21 +77,21 @@ class SyscallReport(Report):
             return info
         thread = self.thread
         try:
-            info = kernel.SyscallInfo.from_raw(kernel.fetch_syscall_info(thread.tid))
+            info = kernel.get_syscall_info(thread.tid)
             if info.op == EXIT:
                 entry = self._entry
                 if entry is not None:
                     info.nr, info.args = entry.nr, entry.args
                 else:  # the entry was not read (nobody asked then): the registers have it
                     info.nr, info.args = _entry_from_registers(thread)
+                lane = thread.lane
+                if lane is not None:
+                    lane.fetch_entry = True  # this thread's exits read it: read entries
+            elif info.op == ENTRY:
+                thread.syscall = info  # kept for a resumed entry report and for the exit
         except kernel.NoSuchProcessError as exc:
             # Killed (a group exit) since it stopped: not the reading engine's fault.
             raise ThreadGoneError(exc.errno, exc.request, exc.pid) from None
-        if info.op == EXIT:
-            if thread.lane is not None:
-                thread.lane.fetch_entry = True  # this thread's exits read it: read entries
-        elif info.op == ENTRY:
-            thread.syscall = info  # kept for a resumed entry report and for the exit
         self._info = info
         return info
 

@@ -104,7 +104,8 @@ def build_engines(request: TraceRequest, out) -> dict:
         from .engines.syscall_summary import SyscallSummary
 
         engines["summary"] = SyscallSummary(follow=options.follow, names=options.trace,
-                                            sort_by=options.summary_sort)
+                                            sort_by=options.summary_sort,
+                                            wall_clock=options.summary_wall)
     return engines
 
 
@@ -144,50 +145,121 @@ def _launch(tracer: Tracer, request: TraceRequest, engines: dict):
     return tracer.launch(argv, syscall_filter=numbers)
 
 
+#: strace's fatal signals: they end an interactive trace (TraceRequest.interactive), and
+#: are ignored otherwise.
+FATAL_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGPIPE, signal.SIGTERM)
+
+
+class Interrupted(Exception):
+    """One of :data:`FATAL_SIGNALS` came: detach, write what is owed, die of it (strace)."""
+
+    def __init__(self, signo: int) -> None:
+        super().__init__(signo)
+        self.signo = signo
+
+
+def _interrupt(signo: int, frame: object) -> None:
+    raise Interrupted(signo)
+
+
+def take_fatal_signals(interactive: bool) -> None:
+    """strace's handlers: caught (the trace ends) when interactive, else ignored.
+
+    Set whatever they were inherited as (under nohup SIGHUP is ignored), as
+    strace does, and after the launch: a signal ignored by whoever started us
+    stays ignored in the program (kernel.reset_signals), one we ignore does not.
+    """
+    for signo in FATAL_SIGNALS:
+        signal.signal(signo, _interrupt if interactive else signal.SIG_IGN)
+
+
+def say(message: str) -> None:
+    """One of strace's messages on stderr, with our name where strace has ``strace:``."""
+    print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+
+
 def run(request: TraceRequest) -> int:
     out, close_out = open_output(request)
     engines = build_engines(request, out)
-    # SIGTERM (gdb's way to end a `target remote |` command) closes cleanly.
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    if request.notices and request.options.follow:
+        from .engines.following import AttachNotices
+
+        engines["notices"] = AttachNotices(say)
     tracer = Tracer()
     started = False
+    processes: list = []
+    signo = 0
     try:
         try:
             processes = _start(tracer, request, engines)
-            started = True  # (before anything is said: a SIGTERM after it gets its table)
-            if request.pids and request.options.quiet == 0:
-                for process in processes:
-                    print(f"{PROG}: attached to process {process.pid} "
-                          f"({len(process.threads)} threads)", file=sys.stderr, flush=True)
+            started = True  # (before anything is said: an interrupt after it gets its table)
             statuses = [wait_interruptibly(process) for process in processes]
-        except KeyboardInterrupt:  # close() detaches: the programs go on as if never traced
-            statuses = [130 << 8]
+        except KeyboardInterrupt:  # (the handlers were not in yet)
+            signo = signal.SIGINT
+        except Interrupted as exc:
+            signo = exc.signo
         finally:
+            for fatal in FATAL_SIGNALS:  # nothing interrupts the clean-up
+                signal.signal(fatal, signal.SIG_IGN)
             if "inject" in engines:
                 engines["inject"].release_all()  # held calls go on before we let go
+            if signo:
+                _let_go(tracer, request, processes, engines, signo)
             tracer.close()
             if started and "summary" in engines:  # after Ctrl-C or SIGTERM too, as strace
                 (sys.stderr if callable(out) else out).write(engines["summary"].table())
     finally:
         close_out()
+    if signo:
+        die_like(signo)
+        return 128 + signo
     if request.pids:
         return 0
     if os.WIFSIGNALED(statuses[0]):
-        die_like(os.WTERMSIG(statuses[0]))
+        die_like(signo := os.WTERMSIG(statuses[0]))
+        return 128 + signo
     return _exit_code(statuses[0])
+
+
+def _let_go(tracer: Tracer, request: TraceRequest, processes: list, engines: dict,
+            signo: int) -> None:
+    """Interrupted: as strace's cleanup, every thread detached ("Process N detached"), a
+    line left open ends in `` <detached ...>``, and the program we launched gets the
+    signal (after the detach: its end is not ours to log)."""
+    if request.options.follow:  # every thread we trace; else those we started with
+        traced = tracer.processes
+        tids = tracer.call(lambda: [tid for process in traced for tid in process.threads])
+    else:
+        tids = [process.pid for process in processes]
+    tracer.close()
+    log = engines.get("log")
+    for tid in tids:  # strace's order: the message, then the line it cuts
+        if request.notices:
+            say(f"Process {tid} detached")
+        if hasattr(log, "detached"):
+            log.detached(tid)
+    launched = processes[0] if processes and not request.pids else None
+    if launched is not None and launched.status is None:
+        for sent in (signal.SIGCONT, signo):
+            os.kill(launched.pid, sent)
 
 
 def _start(tracer: Tracer, request: TraceRequest, engines: dict) -> list:
     """Launch or attach, with every engine on every thread; the processes."""
     options = request.options
     if request.pids:
+        take_fatal_signals(request.interactive)  # (before a message says we trace)
         processes = []
         for pid in request.pids:
             try:
                 process = tracer.attach_process(pid)
             except OSError as exc:
                 raise UsageError(_attach_error(pid, exc)) from None
+            threads = len(process.threads) if options.follow else 1
             _attach_all(process, engines, whole=options.follow)  # (no seccomp with -p: strace's)
+            if request.notices:  # strace's words, once its calls are traced
+                say(f"Process {pid} attached" + (f" with {threads} threads"
+                                                 if threads > 1 else ""))
             processes.append(process)
         return processes
     try:
@@ -195,6 +267,8 @@ def _start(tracer: Tracer, request: TraceRequest, engines: dict) -> list:
     except (OSError, ValueError, RuntimeError) as exc:  # no such program, not executable
         raise UsageError(describe(exc)) from None
     _attach_all(process, engines, whole=False)
+    # After the launch, as strace: the program inherits our dispositions as they were.
+    take_fatal_signals(request.interactive)
     process.start()
     return [process]
 
@@ -242,5 +316,3 @@ def _exit_code(status: int) -> int:
     return os.WEXITSTATUS(status)
 
 
-def _exit_on_sigterm(signo: int, frame: object) -> None:
-    raise SystemExit(128 + signo)

@@ -47,3 +47,21 @@ def test_steps_counts_what_one_stop_runs():
     assert abs(per_stop["resume_syscall"] - 1) < 0.1, calls
     # (the lane's handler: tracer/fastlane.py's FastLane.on_syscall)
     assert " on_syscall " in top and "counting_wait" not in top, top
+
+
+@pytest.mark.live
+def test_steps_counts_the_loggers_stop_too():
+    # ``log``: the trace command's logger, which reads the syscall info at each stop
+    # (one GET_SYSCALL_INFO, decoded in place) and formats its line.
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "steps.py"), "--engines", "log",
+                           "--calls", "50", "--top", "30"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| checkout |")]
+    assert len(rows) == 1, done.stdout
+    _, core, engines, bytecodes, calls, top, _ = rows[0].split("|")
+    assert engines.strip() == "log" and float(bytecodes) > 0
+    per_stop = {name: float(n) for name, n in (c.split() for c in calls.split(","))}
+    assert abs(per_stop["wait_tracees"] - 1) < 0.1, calls
+    assert abs(per_stop["get_syscall_info"] - 1) < 0.1, calls
+    assert " report_syscall_entry " in top or " report_syscall_exit " in top, top

@@ -59,7 +59,7 @@ def test_trace_attached_process_until_it_exits(tmp_path, tracee):
     cli = subprocess.Popen([*CLI, "trace", "-f", "-p", str(child.pid), "-o", str(log)],
                            stderr=subprocess.PIPE, text=True)
     try:
-        attached = f"pydbg-utrace: attached to process {child.pid} (3 threads)\n"
+        attached = f"pydbg-utrace: Process {child.pid} attached with 3 threads\n"
         assert cli.stderr.readline() == attached
         child.stdin.write("one\n")
         assert child.stdout.readline() == "one\n"
@@ -157,7 +157,7 @@ def test_trace_follow_attaches_to_a_process_whose_threads_come_and_go(tmp_path, 
         cli = subprocess.Popen([*CLI, "trace", "-f", "-p", str(child.pid), "-o", str(log)],
                                stderr=subprocess.PIPE, text=True)
         first = cli.stderr.readline()
-        assert first.startswith(f"pydbg-utrace: attached to process {child.pid} ("), first
+        assert first.startswith(f"pydbg-utrace: Process {child.pid} attached"), first
     finally:
         child.stdin.close()
     assert child.wait(TIMEOUT) == 0

@@ -44,7 +44,35 @@ LISTED = frozenset("""
     rt_sigaction rt_sigprocmask kill tgkill tkill wait4 futex read pread64 getcwd readlink
     readlinkat execve prlimit64 getrlimit setrlimit poll ppoll readv writev uname nanosleep
     clock_nanosleep exit_group exit --- +++
-""".split())
+""".split()) | frozenset("""
+    sendmsg recvmsg sendmmsg recvmmsg select pselect6 epoll_create1 epoll_ctl epoll_wait
+    epoll_pwait waitid ioctl signalfd4
+""".split())  # and those decoded since (session 5): every line identical too
+
+#: A real program's sockets and readiness: selectors' epoll, a socketpair passing fds
+#: (SCM_RIGHTS) and credentials (SCM_CREDENTIALS), select and poll.
+PYTHON_SOCKETS = """
+import array, os, select, selectors, socket
+a, b = socket.socketpair()
+s = selectors.DefaultSelector()
+s.register(a, selectors.EVENT_READ, None)
+b.send(b"x")
+s.select(0)
+a.recv(1)
+a.sendmsg([b"hi", b"there"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [0, 1]))])
+msg, anc, flags, addr = b.recvmsg(10, socket.CMSG_SPACE(8))
+for _level, _kind, data in anc:
+    for fd in array.array("i", data):
+        os.close(fd)
+select.select([a], [b], [], 0)
+p = select.poll()
+p.register(b, select.POLLOUT)
+p.poll(0)
+c, d = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+d.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+c.sendmsg([b"cred"])
+d.recvmsg(10, 64)
+"""
 
 PROGRAMS = {
     "ls": ["/bin/ls", "-la", "/usr"],
@@ -52,6 +80,8 @@ PROGRAMS = {
     "sh-pipe": ["/bin/sh", "-c", "echo a | wc -c"],
     "pthreads": ["decode_threads"],
     "fork-exec-signal": ["decode_forksig"],
+    "messages-readiness-waiting": ["decode_io"],
+    "python3-sockets": ["/usr/bin/python3", "-c", PYTHON_SOCKETS],
 }
 
 _LINE = re.compile(r"^(\d+) +(.*)$")
@@ -71,6 +101,16 @@ _RUN_DEPENDENT = (
     # may be short enough (0xcc5000) to escape _ADDRESS's seven digits in one run only.
     (re.compile(r"^brk\(0x[0-9a-f]+\)"), "brk(0xADDR)"),
     (re.compile(r"^(brk\(.*\) = )0x[0-9a-f]+$"), r"\g<1>0xADDR"),
+    # The time a select or poll had left, and a child's resource usage (all of it with -v).
+    (re.compile(r"left \{tv_sec=(?!0, tv_[nu]sec=0\})\d+, tv_([nu])sec=\d+\}"),
+     r"left {tv_sec=S, tv_\1sec=T}"),
+    (re.compile(r"\{ru_utime=\{[^}]*\}, ru_stime=\{[^}]*\}(?:, ru_maxrss=[^}]*)?"),
+     "{ru_utime=T, ru_stime=T"),
+    # An epoll_event whose program set only data.fd (Python's selectors): the union's
+    # upper half is what the stack held.
+    (re.compile(r"data=\{u32=(\d+), u64=(\d+)\}"),
+     lambda m: m.group(0) if int(m.group(2)) >> 32 == 0 or int(m.group(2)) & 0xFFFFFFFF
+     != int(m.group(1)) else f"data={{u32={m.group(1)}, u64=HIGH+{m.group(1)}}}"),
 )
 
 
@@ -380,6 +420,11 @@ OPTION_CASES = {
     "-Z": ("python3", ("-Z",), TraceOptions(status="failed")),
     "-e signal=": ("fork-exec-signal", ("-e", "signal=SIGUSR1"),
                    TraceOptions(signals=frozenset({10}))),
+    # The message, readiness and wait decoders: strings and arrays cut at -s, every
+    # field of rusage with -v, fds in sets, SCM_RIGHTS and epoll_ctl with their paths.
+    "-s 3 (messages)": ("messages-readiness-waiting", ("-s", "3"), TraceOptions(string_limit=3)),
+    "-v (messages)": ("messages-readiness-waiting", ("-v",), TraceOptions(verbose=True)),
+    "-y (messages)": ("messages-readiness-waiting", ("-y",), TraceOptions(fd_paths=True)),
 }
 
 

@@ -96,3 +96,14 @@ def test_xfer_past_the_end_is_an_empty_last_chunk():
 def test_stop_reply_exec_event_carries_the_new_program_in_hex():
     reply = replies.stop_reply(5, ThreadId(0x4d2, 0x4d2), exec_path=b"/bin/true")
     assert reply == b"T05exec:" + b"/bin/true".hex().encode() + b";thread:p4d2.4d2;"
+
+
+def test_fork_vfork_and_vforkdone_stop_replies_are_gdbservers():
+    # gdbserver 13.1 on tests/tracees/gdb_fork.c (`set debug remote 1`), less its
+    # expedited registers and core:.
+    parent = ThreadId(0x19C8, 0x19C8)
+    assert replies.stop_reply(5, parent, fork=ThreadId(0x19E4, 0x19E4)) == (
+        b"T05fork:p19e4.19e4;thread:p19c8.19c8;")
+    assert replies.stop_reply(5, parent, vfork=ThreadId(0x589E, 0x589E)) == (
+        b"T05vfork:p589e.589e;thread:p19c8.19c8;")
+    assert replies.stop_reply(5, parent, vforkdone=True) == b"T05vforkdone:;thread:p19c8.19c8;"

@@ -112,6 +112,16 @@ REAL = [
     (b"qRcmd,68656c70", rq.Monitor(b"help")),
     (b"qXfer:siginfo:write::0:abc", rq.Unknown(b"qXfer:siginfo:write::0:abc")),
     (b"Hm1", rq.Unknown(b"Hm1")),
+    # gdb 13's `run` in extended mode, to gdbserver --multi (tests/test_gdb_extended_live.py):
+    (b"QEnvironmentReset", rq.EnvironmentReset()),
+    (b"QEnvironmentHexEncoded:" + b"GREETING=hello there".hex().encode(),
+     rq.EnvironmentSet(b"GREETING", b"hello there")),
+    (b"QEnvironmentHexEncoded:" + b"EMPTY=".hex().encode(), rq.EnvironmentSet(b"EMPTY", b"")),
+    (b"QEnvironmentUnset:4c435f414c4c", rq.EnvironmentUnset(b"LC_ALL")),
+    (b"QSetWorkingDir:", rq.SetWorkingDir(b"")),
+    (b"QSetWorkingDir:2f746d70", rq.SetWorkingDir(b"/tmp")),
+    (b"QDisableRandomization:1", rq.DisableRandomization(True)),
+    (b"QDisableRandomization:0", rq.DisableRandomization(False)),
 ]
 
 
@@ -164,6 +174,11 @@ BAD = [
     (b"qAttached:", "bad pid"),
     (b"C", "bad signal"),
     (b"s12g", "bad address"),
+    (b"QEnvironmentHexEncoded:" + b"NOEQUALS".hex().encode(), "NAME=VALUE"),
+    (b"QEnvironmentHexEncoded:" + b"=x".hex().encode(), "NAME=VALUE"),
+    (b"QEnvironmentHexEncoded:4", "odd number"),
+    (b"QSetWorkingDir:zz", "not hex"),
+    (b"QDisableRandomization:2", "0 or 1"),
 ]
 
 

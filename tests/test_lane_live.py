@@ -127,13 +127,13 @@ class SparseReader(Engine):
 def test_an_exit_whose_entry_went_unread_has_its_number_and_arguments(tracer, tracee,
                                                                       monkeypatch):
     fetches = []
-    fetch = kernel.fetch_syscall_info
+    fetch = kernel.get_syscall_info  # (the lane's one GET_SYSCALL_INFO, fetched and decoded)
 
     def counting_fetch(tid):
         fetches.append(tid)
         return fetch(tid)
 
-    monkeypatch.setattr(kernel, "fetch_syscall_info", counting_fetch)
+    monkeypatch.setattr(kernel, "get_syscall_info", counting_fetch)
     engine = SparseReader()
     arch = trace(tracer, [tracee("seccomp_calls"), "open:60"], engine).arch
     assert len(engine.read) >= 40

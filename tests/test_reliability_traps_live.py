@@ -346,9 +346,6 @@ class ExecCount(Hits):
         self.execs += 1
 
 
-@pytest.mark.xfail(strict=False, reason="FOUND.md I, reopened: in ~1 of 3 runs after session "
-                   "4's merges a new thread's first stop (the execer, in clone3) is left "
-                   "unresumed while a step-over holds the others, and the exec never comes")
 def test_exec_from_a_thread_while_step_overs_hold_the_others_does_not_hang(tracee):
     """FOUND I: execve() from a non-leader thread, the leader a zombie, threads on a trap.
 
@@ -357,7 +354,10 @@ def test_exec_from_a_thread_while_step_overs_hold_the_others_does_not_hang(trace
     exit stops) and waits until they are reaped -- which only the main loop,
     busy waiting for the thread in execve, would let happen.  Each round:
     ``trapchurn exec 3`` (3 threads through a breakpoint, the leader gone, an
-    exec after 100 hits); it must exec once and exit 0.
+    exec after 100 hits); it must exec once and exit 0.  (Reopened: the
+    execer's first stop, met in a hold before its creator's clone event,
+    waited behind the held threads' hits, which step-overs back to back
+    refilled for ever; and a step-over was begun from an exit stop.)
     """
     path = tracee("trapchurn")
     for _round in range(5):

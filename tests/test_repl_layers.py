@@ -11,7 +11,7 @@ from test_layers import GRAPH, TOOL
 #: Bottom up, as docs/architecture.md draws them; a module imports its own row or lower.
 ROWS = [
     {"repl.engine", "repl.policy", "repl.watch", "repl.symbols", "repl.expr", "repl.view",
-     "repl.procs"},
+     "repl.procs", "repl.asm"},
     {"repl.session"},
     {"repl.sourcelevel"},
     {"repl.stepping", "repl.breaks"},

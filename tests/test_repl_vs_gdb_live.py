@@ -110,11 +110,20 @@ FRAMES = [
     "break sum_first", "continue", "info frame", "up", "info frame", "break marker",
     "continue", "info frame", "info proc",
 ]
+# x/i and disassemble as libopcodes writes them, in both flavors (repl/asm.py); x/8xb.
+DISASSEMBLY = [
+    "show disassembly-flavor", "disassemble fact", "disassemble sum_first", "break fact",
+    "run", "x/5i $pc", "disassemble", "x/8xb $pc", "x/3i", "set disassembly-flavor intel",
+    "show disassembly-flavor", "x/5i $pc", "disassemble", "disassemble main",
+    "disassemble sum_first", "up", "x/2i $pc", "set disassembly-flavor att", "x/2i $pc",
+    "disassemble main",
+]
 SESSIONS = {"recursion": ("O0", RECURSION), "signal-and-loop": ("O0", SIGNAL_AND_LOOP),
             "libc-leaf": ("O0", LIBC_LEAF), "until-advance": ("O0", UNTIL_ADVANCE),
             "O2": ("O2", OPTIMIZED), "step-onto-breakpoints": ("returns", STEP_ONTO_BREAKPOINTS),
             "returns": ("returns", RETURNS), "returns-O2": ("returns-O2", RETURNS),
-            "frames": ("O0", FRAMES), "frames-O2": ("O2", FRAMES)}
+            "frames": ("O0", FRAMES), "frames-O2": ("O2", FRAMES),
+            "disassembly": ("O0", DISASSEMBLY), "disassembly-O2": ("O2", DISASSEMBLY)}
 FLAGS = {"O0": ["-O0", "-g"], "O2": ["-O2", "-g"]}
 RETURNS_SOURCE = Path(__file__).parent / "tracees" / "src_returns.c"
 # (source file, flags) of each build

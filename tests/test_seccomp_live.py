@@ -175,6 +175,25 @@ def test_the_exit_stop_only_when_an_engine_wants_it(tracer, tracee):
     assert both - entry_only == opens  # one exit stop per call, and only with SYSCALL_EXIT
 
 
+EXECVE = HOST.syscall_number_of("execve")
+
+
+@pytest.mark.parametrize("syscall_filter", [{EXECVE, OPENAT}, {OPENAT}, None])
+def test_the_launchs_own_execve_exit_is_reported_when_the_filter_traces_it(
+        tracer, tracee, syscall_filter):
+    """The child's execve makes its seccomp stop before any engine is attached: its exit
+    is reported all the same when the filter traces execve (strace prints the launch's
+    execve line with --seccomp-bpf -e trace=execve, and not without it)."""
+    calls = Calls(None if syscall_filter is None else syscall_filter)
+    process, status, _ = run(tracer, tracee, ["open:1"], [calls], syscall_filter)
+    assert status == 0
+    first = calls.log[0]
+    if syscall_filter is None or EXECVE in syscall_filter:
+        assert first == ("exit", process.pid, EXECVE, 0), calls.log[:3]
+    else:
+        assert first[2] == OPENAT and not calls.calls(EXECVE, "exit"), calls.log[:3]
+
+
 class AbortOpenat(Engine):
     """Aborts every openat after the program's first getppid (ld.so's must run)."""
 

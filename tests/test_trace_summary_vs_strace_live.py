@@ -1,8 +1,9 @@
 """``trace -f -c`` against ``strace -f -c`` (issue 13): the same calls and errors per name.
 
 On the programs of issue 13's differential test.  Times are not compared
-(strace's are the tracee's system time, ours the wall time between the
-stops; neither is a pass/fail matter).  The only count left out is
+number for number (one run each on a shared machine: not a pass/fail
+matter); what they *mean* is (the last test: system time by default, wall
+time with -w, in both).  The only count left out is
 ``futex`` in the pthreads program: how often a joining thread must wait
 depends on scheduling, and two strace runs differ there too (1 or 2 calls
 out of 82 in five runs of ``threads 4``).  And a call interrupted by a signal
@@ -131,3 +132,34 @@ def test_summary_table_layout(tmp_path):
     assert "exit_group" not in rows  # counted at exit, as strace does: it never returns
     seconds = [float(line.split()[1]) for line in lines[2:-2]]
     assert seconds == sorted(seconds, reverse=True)  # strace's order: by time
+
+
+def seconds_of(text: str) -> dict[str, float]:
+    """The -c table's seconds column by name."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("% time"))
+    return {line.split()[-1]: float(line.split()[1]) for line in lines[start + 2:]
+            if not line.startswith("------")}
+
+
+SLEEPER = [sys.executable, "-c", "import time\nfor _ in range(3): time.sleep(0.2)"]
+
+
+@pytest.mark.parametrize("wall", [False, True], ids=["system-time", "-w"])
+def test_summary_times_mean_what_strace_s_mean(tmp_path, wall):
+    """strace -c times a call by the tracee's system time, -w by the wall clock: three
+    200 ms sleeps cost almost no system time (the thread sleeps), and at least 0.6 s
+    of wall time.  Bounds, not a comparison of the numbers: both tools' times come
+    from one run each on a shared machine."""
+    flags = ["-c", "-w"] if wall else ["-c"]
+    for name, tool in (("strace", ["strace"]), ("ours", [*CLI, "trace"])):
+        out = tmp_path / name
+        done = subprocess.run([*tool, *flags, "-o", str(out), *SLEEPER], capture_output=True,
+                              text=True, timeout=TIMEOUT)
+        assert done.returncode == 0, done.stderr
+        table = out.read_text()
+        sleeping = seconds_of(table)["clock_nanosleep"]
+        if wall:
+            assert sleeping >= 0.6, f"{name}:\n{table}"
+        else:
+            assert sleeping < 0.1, f"{name}:\n{table}"

@@ -10,7 +10,7 @@ See docs/syscall-log.md for what is decoded and what is ours vs python-ptrace's.
 """
 
 from .abi import ABIS, Abi, abi_for
-from .calls import Pending, decode_entry, decode_exit, errno_text, format_result
+from .calls import Pending, decode_entry, decode_exit, errno_text, fixed_entry, format_result
 from .launch import execve_from_stack
 from .memory import BytesMemory, Memory, Unreadable
 from .signals import death_line, siginfo, signal_line
@@ -19,6 +19,7 @@ from .text import quote
 
 __all__ = [
     "ABIS", "Abi", "BytesMemory", "Memory", "Pending", "Unreadable", "abi_for", "death_line",
-    "decode_entry", "decode_exit", "errno_text", "execve_from_stack", "format_result", "quote",
+    "decode_entry", "decode_exit", "errno_text", "execve_from_stack", "fixed_entry",
+    "format_result", "quote",
     "siginfo", "signal_line", "signal_name",
 ]

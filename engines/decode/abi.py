@@ -6,12 +6,15 @@ Three 64-bit Linux ABIs.  Sources: the kernel's uapi headers --
 (MAP_NORESERVE, MAP_LOCKED on powerpc; no MAP_32BIT), the clone argument
 order (``CLONE_BACKWARDS`` on powerpc: tls before child_tid; s390x:
 ``CLONE_BACKWARDS2``, stack before flags) and ``struct stat``
-(``arch/s390/include/uapi/asm/stat.h`` puts the times before blksize).
+(``arch/s390/include/uapi/asm/stat.h`` puts the times before blksize),
+``struct epoll_event`` (``__EPOLL_PACKED`` on x86_64 only) and the ioctl
+number's fields (``arch/powerpc/include/uapi/asm/ioctl.h``: 13 size bits,
+3 direction bits, ``_IOC_NONE`` 1).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import tables
 
@@ -28,6 +31,17 @@ class Abi:
     #: struct stat: field -> (offset, size); and its size
     stat_fields: dict[str, tuple[int, int]]
     stat_size: int
+    #: struct epoll_event is packed (12 bytes, data at 4) on x86_64 only (__EPOLL_PACKED);
+    #: elsewhere data is aligned: 16 bytes, data at 8
+    epoll_packed: bool = False
+    #: an ioctl number's _IOC fields (asm-generic/ioctl.h; powerpc's asm/ioctl.h): the
+    #: direction's shift and its bits by name in strace's order, the size's bits
+    ioc_dir_shift: int = 30
+    ioc_dirs: tuple[tuple[int, str], ...] = ((0, "_IOC_NONE"), (2, "_IOC_READ"),
+                                             (1, "_IOC_WRITE"))
+    ioc_size_bits: int = 14
+    #: SOL_SOCKET's options by number (arch/powerpc/include/uapi/asm/socket.h moves six)
+    socket_options: dict[int, str] = field(default_factory=lambda: tables.SOCKET_OPTIONS)
 
     def word(self, data: bytes, offset: int = 0, size: int | None = None,
              signed: bool = False) -> int:
@@ -60,10 +74,18 @@ _PPC_OPEN = _moved(tables.OPEN_FLAGS, {"O_DIRECTORY": 0o40000, "O_NOFOLLOW": 0o1
 _PPC_MMAP = _moved(tables.MMAP_FLAGS, {"MAP_NORESERVE": 0x40, "MAP_LOCKED": 0x80},
                    drop=("MAP_32BIT",))
 
+_PPC_IOC = {"ioc_dir_shift": 29, "ioc_size_bits": 13,
+            "ioc_dirs": ((1, "_IOC_NONE"), (2, "_IOC_READ"), (4, "_IOC_WRITE")),
+            "socket_options": {**tables.SOCKET_OPTIONS, 16: "SO_RCVLOWAT", 17: "SO_SNDLOWAT",
+                               18: "SO_RCVTIMEO_OLD", 19: "SO_SNDTIMEO_OLD", 20: "SO_PASSCRED",
+                               21: "SO_PEERCRED"}}
+
 X86_64 = Abi("x86_64", "little", 8, tables.OPEN_FLAGS, tables.MMAP_FLAGS, (0, 1, 2, 3, 4),
-             _STAT_GENERIC, 144)
-PPC64LE = Abi("ppc64le", "little", 8, _PPC_OPEN, _PPC_MMAP, (0, 1, 2, 4, 3), _STAT_GENERIC, 144)
-PPC64 = Abi("ppc64", "big", 8, _PPC_OPEN, _PPC_MMAP, (0, 1, 2, 4, 3), _STAT_GENERIC, 144)
+             _STAT_GENERIC, 144, epoll_packed=True)
+PPC64LE = Abi("ppc64le", "little", 8, _PPC_OPEN, _PPC_MMAP, (0, 1, 2, 4, 3), _STAT_GENERIC, 144,
+              **_PPC_IOC)
+PPC64 = Abi("ppc64", "big", 8, _PPC_OPEN, _PPC_MMAP, (0, 1, 2, 4, 3), _STAT_GENERIC, 144,
+            **_PPC_IOC)
 S390X = Abi("s390x", "big", 8, tables.OPEN_FLAGS, _moved(tables.MMAP_FLAGS, {},
                                                          drop=("MAP_32BIT",)),
             (1, 0, 2, 3, 4), _STAT_S390X, 144)

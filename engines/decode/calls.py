@@ -21,6 +21,7 @@ from . import multiplexed, structs, tables
 from .abi import Abi
 from .memory import Memory
 from .prototypes import argument_kinds
+from .signals import siginfo
 from .tables import signal_name
 from .text import address, flags, lookup, quote, signed
 
@@ -33,7 +34,7 @@ class Context:
     """What renderers may look at: the call, its memory, the options, and at exit the result."""
 
     __slots__ = ("abi", "name", "args", "mem", "options", "sp", "fd_path", "rval", "error",
-                 "exiting", "socklen_in", "carried")
+                 "exiting", "socklen_in", "carried", "saved")
 
     def __init__(self, abi: Abi, name: str, args: tuple[int, ...], mem: Memory,
                  options: TraceOptions, sp: int = 0, fd_path: FdPath | None = None):
@@ -44,6 +45,7 @@ class Context:
         self.exiting = False
         self.socklen_in: int | None = None  # accept/getsockname: the length passed in
         self.carried: multiplexed.Carried | None = None  # the socketcall/ipc/old mmap it came in
+        self.saved: tuple | None = None  # what a call's entry keeps for its exit (recvmmsg)
 
     @property
     def limit(self) -> int:
@@ -328,20 +330,41 @@ def _sockname(c: Context) -> list[Arg]:
     return [fd(0), _remember_socklen(2), sockaddr_out(1, 2), socklen_arg(2)]
 
 
+#: SOL_SOCKET options whose value is a structure: its fields (ints), as strace names them.
+_SOCKOPT_STRUCTS = {"SO_LINGER": ("l_onoff", "l_linger"), "SO_PEERCRED": ("pid", "uid", "gid")}
+
+
+def _sockopt_struct(c: Context, name: str, length: int) -> str:
+    """``{pid=1, uid=0, gid=0}``: the fields that fit in the length (strace's
+    MAYBE_PRINT_FIELD_LEN)."""
+    data = c.read(c.args[3], length)
+    if data is None:
+        return address(c.args[3])
+    fields = _SOCKOPT_STRUCTS[name][:length // 4]
+    shown = [f"{field}={c.abi.word(data, 4 * k, 4, signed=field not in ('uid', 'gid'))}"
+             for k, field in enumerate(fields)]
+    return "{" + ", ".join(shown) + "}"
+
+
 def _sockopt(c: Context, get: bool) -> list[Arg]:
-    level, name = c.args[1] & 0xFFFFFFFF, c.args[2] & 0xFFFFFFFF
-    names = {1: tables.SOCKET_OPTIONS, 6: tables.TCP_OPTIONS}.get(level, {})
+    level = c.args[1] & 0xFFFFFFFF
+    names = {0: tables.IP_OPTIONS, 1: c.abi.socket_options, 6: tables.TCP_OPTIONS,
+             41: tables.IPV6_OPTIONS}.get(level, {})
+    name = names.get(c.args[2] & 0xFFFFFFFF) if level == 1 else None  # SOL_SOCKET's by name
 
     def value(cc: Context) -> str:
         if cc.error is not None:
             return address(cc.args[3])
         size = cc.read(cc.args[4], 4) if get else None
         length = cc.abi.word(size, 0, 4) if get and size else cc.args[4]
+        if name in _SOCKOPT_STRUCTS and (get or name == "SO_LINGER"):
+            if 0 < length < 0x10000 and (get or length >= 8):  # a set linger: whole or none
+                return _sockopt_struct(cc, name, min(length, 12))
         data = cc.read(cc.args[3], 4) if length == 4 else None
         if data is None:
             return address(cc.args[3])
         number = cc.abi.word(data, 0, 4, signed=True)
-        if level == 1 and name == 4:  # SO_ERROR: an errno
+        if name == "SO_ERROR":  # an errno
             return f"[{errno_names.errorcode.get(number, number) if number else 0}]"
         return f"[{number}]"
 
@@ -417,24 +440,29 @@ def envp_arg(i: int) -> Arg:
 def iovec_arg(i: int, count_index: int, at_exit: bool = False) -> Arg:
     """``[{iov_base="...", iov_len=5}, ...]``; at exit only the bytes the call moved."""
     def render(c: Context) -> str:
-        count = min(c.args[count_index], 1024)
-        data = c.read(c.args[i], 16 * count)
-        if data is None:
-            return address(c.args[i])
-        budget = c.rval if at_exit else None
-        items = []
-        for k in range(count):
-            if k >= c.limit:
-                items.append("...")
-                break
-            base, size = c.abi.word(data, 16 * k), c.abi.word(data, 16 * k + 8)
-            shown = size if budget is None else max(0, min(size, budget))
-            if budget is not None:
-                budget -= shown
-            items.append(f"{{iov_base={buffer_at(c, base, shown)}, iov_len={size}}}")
-        return "[" + ", ".join(items) + "]"
+        return iovecs_text(c, c.args[i], c.args[count_index], c.rval if at_exit else None)
     arg = Arg(render)
     return exit_arg(arg, i) if at_exit else arg
+
+
+def iovecs_text(c: Context, addr: int, count: int, budget: int | None) -> str:
+    """``[{iov_base="...", iov_len=5}, ...]``: each buffer shown up to what is left of
+    ``budget`` (the bytes the call moved; None: all), at most ``-s`` elements."""
+    count = min(count, 1024)
+    data = c.read(addr, 16 * count)
+    if data is None:
+        return address(addr)
+    items = []
+    for k in range(count):
+        if k >= c.limit:
+            items.append("...")
+            break
+        base, size = c.abi.word(data, 16 * k), c.abi.word(data, 16 * k + 8)
+        shown = size if budget is None else max(0, min(size, budget))
+        if budget is not None:
+            budget -= shown
+        items.append(f"{{iov_base={buffer_at(c, base, shown)}, iov_len={size}}}")
+    return "[" + ", ".join(items) + "]"
 
 
 def _sigmask_at(c: Context, addr: int) -> str:
@@ -573,27 +601,163 @@ def _fcntl(c: Context) -> list[Arg]:
 PPC_IOCTLS = {0x402C7413: "TCGETS", 0x802C7414: "TCSETS", 0x802C7415: "TCSETSW",
               0x802C7416: "TCSETSF", 0x40047477: "TIOCGPGRP", 0x80047476: "TIOCSPGRP",
               0x40087468: "TIOCGWINSZ", 0x80087467: "TIOCSWINSZ", 0x4004667F: "FIONREAD",
-              0x8004667E: "FIONBIO", 0x20006601: "FIOCLEX", 0x20006602: "FIONCLEX"}
-_GENERIC_IOCTL = {name: number for number, name in tables.IOCTLS.items()}
+              0x8004667E: "FIONBIO", 0x20006601: "FIOCLEX", 0x20006602: "FIONCLEX",
+              0x8004667D: "FIOASYNC", 0x40086680: "FIOQSIZE", 0x40047473: "TIOCOUTQ",
+              0x2000741D: "TCSBRK", 0x2000741E: "TCXONC", 0x2000741F: "TCFLSH",
+              0x20005402: "SNDCTL_TMR_START", 0x20005403: "SNDCTL_TMR_STOP",
+              0x20005404: "SNDCTL_TMR_CONTINUE"}
+#: The generic requests powerpc numbers otherwise (above, or not at all: its termio calls).
+_PPC_OWN = frozenset(PPC_IOCTLS.values()) | {"TCGETA", "TCSETA", "TCSETAW", "TCSETAF"}
+#: asm-generic's requests made with _IO (its direction 0 looks like a plain number's).
+_GENERIC_IO = frozenset({"TIOCGPTPEER"})
+#: Requests that another header numbers the same: strace names them all (soundcard.h's
+#: _IO('T', N) is the terminal's plain 0x54NN on x86_64 and s390x).
+IOCTL_ALSO = {0x5402: "SNDCTL_TMR_START", 0x5403: "SNDCTL_TMR_STOP",
+              0x5404: "SNDCTL_TMR_CONTINUE"}
+
+
+def _powerpc_number(code: int, name: str) -> int:
+    """An asm-generic _IOC number as powerpc's asm/ioctl.h makes it (_IOC_NONE 1, _IOC_READ
+    2, _IOC_WRITE 4, from bit 29); a plain number stays."""
+    direction = code >> 30
+    if not direction and name not in _GENERIC_IO:
+        return code
+    return ({0: 1, 1: 4, 2: 2, 3: 6}[direction] << 29) | (code & 0x3FFFFFFF)
+
+
+@cache
+def ioctl_table(abi_name: str) -> dict[int, str]:
+    """The requests strace names on this ABI, by number (asm-generic's, moved where the
+    arch's asm/ioctls.h moves them: powerpc's own numbers, s390x's FIOQSIZE), and the
+    socket ones (linux/sockios.h)."""
+    if abi_name in ("ppc64le", "ppc64"):
+        return {**{_powerpc_number(n, name): name for n, name in tables.IOCTLS.items()
+                   if name not in _PPC_OWN}, **PPC_IOCTLS,
+                **{_powerpc_number(n, name): name for n, name in tables.SOCKET_IOCTLS.items()}}
+    if abi_name == "s390x":  # arch/s390/include/uapi/asm/ioctls.h
+        return {**{n: name for n, name in tables.IOCTLS.items() if name != "FIOQSIZE"},
+                0x545E: "FIOQSIZE", **tables.SOCKET_IOCTLS}
+    return {**tables.IOCTLS, **tables.SOCKET_IOCTLS}
+
+
+_GENERIC_IOCTL = {name: number for number, name in {**tables.IOCTLS,
+                                                      **tables.SOCKET_IOCTLS}.items()}
+
+
+def _ioctl_request(c: Context) -> str:
+    request = c.args[1] & 0xFFFFFFFF
+    name = ioctl_table(c.abi.name).get(request)
+    if name is None:
+        return structs.ioctl_code(request, c.abi)
+    also = IOCTL_ALSO.get(request) if c.abi.name in ("x86_64", "s390x") else None
+    return f"{also} or {name}" if also else name
+
+
+#: strace's term_ioctl, by the generic number: what the third argument is.
+_IOCTL_INT_IN = frozenset({0x5410, 0x5423, 0x5421, 0x5452, 0x5420, 0x541A, 0x40045431})
+_IOCTL_INT_OUT = frozenset({0x540F, 0x5429, 0x5424, 0x5419, 0x80045430, 0x541B, 0x5411,
+                            0x80045440, 0x80045432})
+_IOCTL_NO_ARG = frozenset({0x5427, 0x5428, 0x541D, 0x5422, 0x540C, 0x540D, 0x5451, 0x5450,
+                           0x5437, 0x541F})
+_IOCTL_VALUE = {0x5409: None, 0x5425: None, 0x540E: None,  # TCSBRK TCSBRKP TIOCSCTTY: an int
+                0x540A: {0: "TCOOFF", 1: "TCOON", 2: "TCIOFF", 3: "TCION"},  # TCXONC
+                0x540B: {0: "TCIFLUSH", 1: "TCOFLUSH", 2: "TCIOFLUSH"}}  # TCFLSH
+
+
+IFREQ_SIZE = 40  # struct ifreq on 64-bit: the name (16 bytes), then a union of 24
+
+
+def _ifr_name(d: bytes, c: Context) -> str:
+    return quote(d[:16].split(b"\0", 1)[0], c.options.hex_strings)
+
+
+def _ifr_sockaddr(d: bytes, c: Context) -> str:
+    return structs.sockaddr(d[16:32], c.abi)
+
+
+#: linux/if_arp.h's hardware types (some), and how many bytes of sa_data strace shows of
+#: each address (print_mac.c's hwaddr_sizes; 14, all of it, for the others).
+ARPHRD = {1: ("ARPHRD_ETHER", 6), 32: ("ARPHRD_INFINIBAND", 14), 512: ("ARPHRD_PPP", 0),
+          519: ("ARPHRD_RAWIP", 0), 768: ("ARPHRD_TUNNEL", 4), 769: ("ARPHRD_TUNNEL6", 14),
+          772: ("ARPHRD_LOOPBACK", 6), 776: ("ARPHRD_SIT", 4), 778: ("ARPHRD_IPGRE", 4),
+          801: ("ARPHRD_IEEE80211", 6), 823: ("ARPHRD_IP6GRE", 14), 824: ("ARPHRD_NETLINK", 0),
+          0xFFFE: ("ARPHRD_NONE", 14), 0xFFFF: ("ARPHRD_VOID", 14)}
+
+
+def _ifr_hwaddr(d: bytes, c: Context) -> str:
+    """``{sa_family=ARPHRD_ETHER, sa_data=02:42:ac:11:00:02}``"""
+    family = c.abi.word(d, 16, 2)
+    name, size = ARPHRD.get(family, (f"{family:#x} /* ARPHRD_??? */", 14))
+    return f"{{sa_family={name}, sa_data={':'.join(f'{b:02x}' for b in d[18:18 + size])}}}"
+
+
+#: The SIOCGIF* requests strace decodes: the ifreq field the kernel fills, and how.
+_IFREQ_GETS = {
+    0x8933: ("ifr_ifindex", lambda d, c: str(c.abi.word(d, 16, 4, signed=True))),
+    0x8910: ("ifr_name", lambda d, c: _ifr_name(d, c)),  # SIOCGIFNAME
+    0x8913: ("ifr_flags", lambda d, c: flags(c.abi.word(d, 16, 2), tables.IFF_FLAGS)),
+    0x8921: ("ifr_mtu", lambda d, c: str(c.abi.word(d, 16, 4, signed=True))),
+    0x891D: ("ifr_metric", lambda d, c: str(c.abi.word(d, 16, 4, signed=True))),
+    0x8942: ("ifr_qlen", lambda d, c: str(c.abi.word(d, 16, 4, signed=True))),
+    0x8915: ("ifr_addr", _ifr_sockaddr), 0x8917: ("ifr_dstaddr", _ifr_sockaddr),
+    0x8919: ("ifr_broadaddr", _ifr_sockaddr), 0x891B: ("ifr_netmask", _ifr_sockaddr),
+    0x8927: ("ifr_hwaddr", _ifr_hwaddr),
+}
+
+
+def _ifreq_request(c: Context) -> int:
+    request = c.args[1] & 0xFFFFFFFF
+    return _GENERIC_IOCTL.get(ioctl_table(c.abi.name).get(request, ""), request)
+
+
+def _ifreq_in(c: Context) -> str:
+    """``{ifr_name="lo"`` (SIOCGIFNAME: ``{ifr_ifindex=1``): what the call names."""
+    data = c.read(c.args[2], IFREQ_SIZE)
+    c.saved = (data is not None,)
+    if data is None:
+        return address(c.args[2])
+    if _ifreq_request(c) == 0x8910:
+        return f"{{ifr_ifindex={c.abi.word(data, 16, 4, signed=True)}"
+    return f"{{ifr_name={_ifr_name(data, c)}"
+
+
+def _ifreq_out(c: Context) -> str:
+    """``, ifr_ifindex=1}``: the field the kernel filled (nothing more if it failed)."""
+    if not c.saved or not c.saved[0]:
+        return ""
+    data = c.read(c.args[2], IFREQ_SIZE) if c.error is None else None
+    if data is None:
+        return "}"
+    field, fmt = _IFREQ_GETS[_ifreq_request(c)]
+    return f", {field}={fmt(data, c)}}}"
 
 
 def _ioctl(c: Context) -> list[Arg]:
     request = c.args[1] & 0xFFFFFFFF
-    table = tables.IOCTLS
-    if c.abi.name in ("ppc64le", "ppc64"):
-        table = PPC_IOCTLS
-        request = _GENERIC_IOCTL.get(PPC_IOCTLS.get(request, ""), request)
-    head = [fd(0), named(1, table)]
-    if request == 0x5421:  # FIONBIO: an int in
+    if c.abi.name != "x86_64":  # the arch's number -> asm-generic's, which the sets below use
+        request = _GENERIC_IOCTL.get(ioctl_table(c.abi.name).get(request, ""), request)
+    head = [fd(0), Arg(_ioctl_request)]
+    if request in _IOCTL_NO_ARG:
+        return head
+    if request in _IOCTL_INT_IN:
         return head + [_int_in(2)]
-    if request == 0x5413:  # TIOCGWINSZ
-        return head + [struct_out(2, 8, lambda d, cc: structs.winsize(d, cc.abi))]
+    if request in _IOCTL_INT_OUT:
+        return head + [exit_arg(_int_in(2), 2)]
+    if request in _IOCTL_VALUE:
+        values = _IOCTL_VALUE[request]
+        return head + [num(2) if values is None else named(2, values, "{:#x} /* TC??? */",
+                                                           bits=64)]
+    if request in _IFREQ_GETS:
+        return head + [Arg(_ifreq_in), Arg(_ifreq_out, True, glue=True)]
+    if request in (0x5413, 0x5414):  # TIOCGWINSZ fills it, TIOCSWINSZ reads it
+        arg = struct_in(2, 8, lambda d, cc: structs.winsize(d, cc.abi))
+        return head + [exit_arg(arg, 2) if request == 0x5413 else arg]
     if c.abi.name in ("x86_64", "s390x") and request in (0x5401, 0x5402, 0x5403, 0x5404):
         def tio(d: bytes, cc: Context) -> str:
             return structs.termios(d, cc.abi, cc.options.verbose)
         arg = struct_in(2, structs.TERMIOS_SIZE, tio)
         return head + [exit_arg(arg, 2) if request == 0x5401 else arg]  # TCGETS fills it
-    return head + [ptr(2)]
+    return head + [hexn(2)]  # strace: an argument it does not decode, in %#x
 
 
 def _socket(c: Context) -> list[Arg]:
@@ -605,17 +769,22 @@ def _socket(c: Context) -> list[Arg]:
         rest = flags(value & ~0xF, tables.SOCKET_TYPE_FLAGS, "")
         return f"{base}|{rest}" if rest else base
 
-    proto = named(2, tables.IPPROTO, "{}") if family in (2, 10) else num(2)
+    if family == 16:  # AF_NETLINK
+        proto = named(2, tables.NETLINK_PROTOCOLS, "{:#x} /* NETLINK_??? */")
+    else:
+        proto = named(2, tables.IPPROTO, "{}") if family in (2, 10) else num(2)
     return [named(0, tables.ADDRESS_FAMILIES, "{}"), Arg(kind), proto]
 
 
 def _wait4(c: Context) -> list[Arg]:
     def status(cc: Context) -> str:
-        data = cc.read(cc.args[1], 4)
+        data = cc.read(cc.args[1], 4) if cc.rval else None  # WNOHANG's 0: nothing written
         return address(cc.args[1]) if data is None else structs.wait_status(
             cc.abi.word(data, 0, 4))
-    return [num(0), exit_arg(Arg(status), 1), flagset(2, tables.WAIT_OPTIONS),
-            exit_arg(ptr(3))]
+
+    def usage(cc: Context) -> str:
+        return rusage_at(cc, cc.args[3]) if cc.rval > 0 else address(cc.args[3])
+    return [num(0), exit_arg(Arg(status), 1), flagset(2, tables.WAIT_OPTIONS), Arg(usage, True)]
 
 
 #: Where the signal frame's saved mask is, from the stack pointer at the call (strace's
@@ -694,7 +863,7 @@ def _socketpair(c: Context) -> list[Arg]:
     def pair(cc: Context) -> str:
         data = cc.read(cc.args[3], 8)
         return address(cc.args[3]) if data is None else \
-            f"[{cc.abi.word(data, 0, 4, signed=True)}, {cc.abi.word(data, 4, 4, signed=True)}]"
+            f"[{fd_text(cc, cc.abi.word(data, 0, 4))}, {fd_text(cc, cc.abi.word(data, 4, 4))}]"
     return _socket(c) + [exit_arg(Arg(pair), 3)]
 
 
@@ -762,12 +931,10 @@ def _prlimit(c: Context) -> list[Arg]:
 
 def _poll(c: Context) -> list[Arg]:
     def fds(cc: Context) -> str:
-        count = min(cc.args[1], 1024)
-        data = cc.read(cc.args[0], 8 * count)
-        if data is None:
-            return address(cc.args[0])
-        return "[" + ", ".join(f"{{fd={f}, events={e}}}"
-                               for f, e in structs.pollfds(data, cc.abi)) + "]"
+        def one(_k: int, d: bytes) -> str:
+            (f, e), = structs.pollfds(d, cc.abi)
+            return f"{{fd={fd_text(cc, f)}, events={e}}}"
+        return array_text(cc, cc.args[0], cc.args[1] & 0xFFFFFFFF, 8, one)
     return [Arg(fds), uint(1), num(2)]
 
 
@@ -830,6 +997,441 @@ def _stat_out(i: int) -> Arg:
     return exit_arg(Arg(render), i)
 
 
+# -- readiness: select, poll, epoll (strace's desc.c, poll.c, epoll.c) -------------------
+def _select_nfds(c: Context) -> int:
+    return max(0, min(signed(c.args[0], 32), 1 << 20))  # the kernel's int; strace's bound
+
+
+def _fd_set_arg(i: int) -> Arg:
+    """An fd set at entry: ``[3 4]``, each fd as ``-y`` shows it."""
+    def render(c: Context) -> str:
+        nfds = _select_nfds(c)
+        size = structs.fd_set_size(nfds, c.abi)
+        data = c.read(c.args[i], size) if size else None
+        if data is None:
+            return address(c.args[i])
+        return "[" + " ".join(fd_text(c, fd)
+                              for fd in structs.fd_set_members(data, c.abi, nfds)) + "]"
+    return Arg(render)
+
+
+def _timeval_at(c: Context, addr: int) -> str:
+    data = c.read(addr, 16)
+    return address(addr) if data is None else structs.timeval(data, c.abi)
+
+
+def _timespec_at(c: Context, addr: int) -> str:
+    data = c.read(addr, 16)
+    return address(addr) if data is None else structs.timespec(data, c.abi)
+
+
+def sigmask_text(c: Context, addr: int, size: int) -> str:
+    """A kernel sigset by address and size (strace: the address unless the size is a long)."""
+    if not addr:
+        return "NULL"
+    data = c.read(addr, size) if size == c.abi.word_size else None
+    return address(addr) if data is None else structs.sigset(data, c.abi)
+
+
+def _pselect_sigmask(c: Context) -> str:
+    """pselect6's sixth argument: ``{sigmask=[USR1], sigsetsize=8}`` (a pointer and a size)."""
+    word = c.abi.word_size
+    data = c.read(c.args[5], 2 * word)
+    if data is None:
+        return address(c.args[5])
+    mask, size = c.abi.word(data, 0), c.abi.word(data, word)
+    return f"{{sigmask={sigmask_text(c, mask, size)}, sigsetsize={size}}}"
+
+
+def _select(timeout: Callable[[Context, int], str], masked: bool) -> list[Arg]:
+    parts = [num(0), _fd_set_arg(1), _fd_set_arg(2), _fd_set_arg(3),
+             Arg(lambda c: timeout(c, c.args[4]))]
+    return parts + [Arg(_pselect_sigmask)] if masked else parts
+
+
+def _select_result(c: Context, rval: int) -> str:
+    """``1 (in [3], left {tv_sec=4, tv_usec=999})``: the sets as the kernel left them (the
+    fds as numbers, at most ``rval`` of them), the time left; ``0 (Timeout)``."""
+    if rval == 0:
+        return "0 (Timeout)"
+    nfds = _select_nfds(c)
+    size = structs.fd_set_size(nfds, c.abi)
+    out, sep, ready = "", "", rval
+    for k, label in enumerate(("in", "out", "except")):  # strace's decode_select, as written
+        if ready <= 0:
+            break
+        data = c.read(c.args[1 + k], size) if size else None
+        if data is None:
+            continue
+        first = True
+        for fd in structs.fd_set_members(data, c.abi, nfds):
+            out += f"{sep}{label} [{fd}" if first else f" {fd}"
+            first, sep = False, ", "
+            ready -= 1
+            if ready == 0:
+                break
+        if out:
+            out += "]"
+    if c.args[4]:
+        left = (_timespec_at if c.name == "pselect6" else _timeval_at)(c, c.args[4])
+        out += f"{sep}left {left}"
+    return f"{rval} ({out})"
+
+
+def array_text(c: Context, addr: int, count: int, size: int,
+               fmt: Callable[[int, bytes], str]) -> str:
+    """``[elem, elem, ...]``: ``count`` structures of ``size`` bytes (``fmt(index, bytes)``),
+    cut at ``-s`` elements."""
+    if count <= 0:
+        return "[]" if count == 0 else address(addr)
+    shown = min(count, c.limit, 1024)
+    data = c.read(addr, shown * size)
+    if data is None:
+        return address(addr)
+    items = [fmt(k, data[k * size:(k + 1) * size]) for k in range(shown)]
+    return "[" + ", ".join(items + (["..."] if count > shown else [])) + "]"
+
+
+def _poll_result(c: Context, rval: int) -> str:
+    """``2 ([{fd=5, revents=POLLIN}], left {tv_sec=0, tv_nsec=0})``; ``0 (Timeout)``."""
+    if rval == 0:
+        return "0 (Timeout)"
+    count = c.args[1] & 0xFFFFFFFF
+    if not c.args[0] or not count:
+        return str(rval)
+    out = _revents(c)
+    if c.name == "ppoll" and c.args[2]:
+        out += (", " if out else "") + f"left {_timespec_at(c, c.args[2])}"
+    return f"{rval} ({out})" if out else str(rval)
+
+
+def _revents(c: Context) -> str:
+    data = c.read(c.args[0], 8 * min(c.args[1] & 0xFFFFFFFF, 1024))
+    if data is None:
+        return f"[{address(c.args[0])}]"
+    ready = [f"{{fd={f}, revents={e}}}" for f, e in structs.pollfds(data, c.abi, "revents")
+             if e != "0"]
+    if len(ready) > c.limit:
+        ready = ready[:c.limit] + ["..."]
+    return "[" + ", ".join(ready) + "]" if ready else ""
+
+
+SIGNALFD_FLAGS = ((0o2000000, "SFD_CLOEXEC"), (0o4000, "SFD_NONBLOCK"))
+EVENTFD_FLAGS = ((1, "EFD_SEMAPHORE"), (0o2000000, "EFD_CLOEXEC"), (0o4000, "EFD_NONBLOCK"))
+TIMERFD_FLAGS = ((1, "TFD_TIMER_ABSTIME"), (2, "TFD_TIMER_CANCEL_ON_SET"),
+                 (0o2000000, "TFD_CLOEXEC"), (0o4000, "TFD_NONBLOCK"))
+INOTIFY_FLAGS = ((0o4000, "IN_NONBLOCK"), (0o2000000, "IN_CLOEXEC"))
+
+
+PKEY_RIGHTS = ((1, "PKEY_DISABLE_ACCESS"), (2, "PKEY_DISABLE_WRITE"))
+CAP_VERSIONS = {0x19980330: "_LINUX_CAPABILITY_VERSION_1",
+                0x20071026: "_LINUX_CAPABILITY_VERSION_2",
+                0x20080522: "_LINUX_CAPABILITY_VERSION_3"}
+_CAP_BITS = tuple((1 << k, f"1<<{name}") for k, name in enumerate(tables.CAPABILITIES))
+
+
+def _cap_version(c: Context) -> int | None:
+    """The capability header's version (None: strace shows both pointers as addresses)."""
+    data = c.read(c.args[0], 8)
+    return None if data is None else c.abi.word(data, 0, 4)
+
+
+def _cap_header(c: Context) -> str:
+    """``{version=_LINUX_CAPABILITY_VERSION_3, pid=0}``"""
+    version = _cap_version(c)
+    if version is None:
+        return address(c.args[0])
+    pid = c.abi.word(c.read(c.args[0], 8), 4, 4, signed=True)
+    name = lookup(version, CAP_VERSIONS, "{:#x} /* _LINUX_CAPABILITY_VERSION_??? */")
+    return f"{{version={name}, pid={pid}}}"
+
+
+def _cap_bits(low: int, high: int) -> str:
+    """``1<<CAP_CHOWN|1<<CAP_KILL``: the two 32-bit halves of a capability set."""
+    text = flags(low, _CAP_BITS[:32]) if low or not high else ""
+    if high:
+        text += ("|" if low else "") + flags(high, tuple((b >> 32, n) for b, n in _CAP_BITS[32:]))
+    return text
+
+
+def _cap_data(c: Context) -> str:
+    """``{effective=..., permitted=..., inheritable=...}`` (versions 2 and 3: two halves)."""
+    version = _cap_version(c) if c.error is None else None
+    if version is None or not c.args[1]:
+        return address(c.args[1])
+    count = 2 if version in (0x20071026, 0x20080522) else 1
+    data = c.read(c.args[1], 12 * count)
+    if data is None:
+        return address(c.args[1])
+    w = c.abi.word
+    sets = [f"{field}={_cap_bits(w(data, 4 * k, 4), w(data, 12 + 4 * k, 4) if count > 1 else 0)}"
+            for k, field in enumerate(("effective", "permitted", "inheritable"))]
+    return "{" + ", ".join(sets) + "}"
+
+
+ITIMERS = {0: "ITIMER_REAL", 1: "ITIMER_VIRTUAL", 2: "ITIMER_PROF"}
+
+
+def _itimerval(d: bytes, c: Context) -> str:
+    return (f"{{it_interval={structs.timeval(d[:16], c.abi)}, "
+            f"it_value={structs.timeval(d[16:32], c.abi)}}}")
+
+
+def _itimerspec(d: bytes, c: Context) -> str:
+    return (f"{{it_interval={structs.timespec(d[:16], c.abi)}, "
+            f"it_value={structs.timespec(d[16:32], c.abi)}}}")
+EPOLL_CTLS = {1: "EPOLL_CTL_ADD", 2: "EPOLL_CTL_DEL", 3: "EPOLL_CTL_MOD"}
+
+
+def _epoll_event(d: bytes, c: Context) -> str:
+    return structs.epoll_event(d, c.abi)
+
+
+def _epoll_ctl(c: Context) -> list[Arg]:
+    event = ptr(3) if c.args[1] & 0xFFFFFFFF == 2 else struct_in(  # EPOLL_CTL_DEL: none
+        3, structs.epoll_event_size(c.abi), _epoll_event)
+    return [fd(0), named(1, EPOLL_CTLS, "{:#x} /* EPOLL_CTL_??? */"), fd(2), event]
+
+
+def _epoll_events(i: int) -> Arg:
+    """epoll_wait's events: the ones the kernel wrote (as many as it returns)."""
+    def render(c: Context) -> str:
+        if c.error is not None:
+            return address(c.args[i])
+        return array_text(c, c.args[i], c.rval, structs.epoll_event_size(c.abi),
+                          lambda _k, d: structs.epoll_event(d, c.abi))
+    return Arg(render, True)
+
+
+def _epoll_wait(timeout: Arg, masked: bool) -> list[Arg]:
+    parts = [fd(0), _epoll_events(1), num(2), timeout]
+    return parts + [sigset_arg(4, 5), unum(5)] if masked else parts
+
+
+# -- sockets' messages: sendmsg, recvmsg, sendmmsg, recvmmsg (strace's msghdr.c, mmsghdr.c) --
+MSGHDR_SIZE = 56  # struct msghdr on 64-bit Linux: name, namelen, iov, iovlen, control,
+MMSGHDR_SIZE = 64  # controllen, flags; struct mmsghdr adds msg_len (and padding)
+CMSG_HEADER = 16  # struct cmsghdr: a size_t length, then level and type (ints)
+OPTMEM_MAX = 20480  # the kernel's default net.core.optmem_max: strace reads no more of it
+SCM_TYPES = {1: "SCM_RIGHTS", 2: "SCM_CREDENTIALS", 3: "SCM_SECURITY",
+             29: "SO_TIMESTAMP_OLD", 35: "SO_TIMESTAMPNS_OLD", 37: "SO_TIMESTAMPING_OLD",
+             41: "SO_WIFI_STATUS", 54: "SCM_TIMESTAMPING_OPT_STATS",
+             58: "SCM_TIMESTAMPING_PKTINFO", 61: "SO_TXTIME", 63: "SO_TIMESTAMP_NEW",
+             64: "SO_TIMESTAMPNS_NEW", 65: "SO_TIMESTAMPING_NEW"}
+#: The timestamps a socket attaches: how many times of which kind (64-bit: the old and
+#: new structures are alike).
+_CMSG_TIMES = {29: (1, "timeval"), 63: (1, "timeval"), 35: (1, "timespec"),
+               64: (1, "timespec"), 37: (3, "timespec"), 65: (3, "timespec")}
+
+
+def _cmsg_times(c: Context, kind: int, body: bytes) -> str:
+    """``{tv_sec=..., tv_usec=...}``, or SO_TIMESTAMPING's array of three; ``???`` when
+    the data is too short (strace's tprint_unavailable)."""
+    count, unit = _CMSG_TIMES[kind]
+    if len(body) < 16 * count:
+        return "???"
+    fmt = structs.timeval if unit == "timeval" else structs.timespec
+    times = [fmt(body[16 * k:16 * k + 16], c.abi) for k in range(count)]
+    return times[0] if count == 1 else "[" + ", ".join(times) + "]"
+IP_CMSG_TYPES = {1: "IP_TOS", 2: "IP_TTL", 3: "IP_HDRINCL", 4: "IP_OPTIONS", 6: "IP_RECVOPTS",
+                 7: "IP_RETOPTS", 8: "IP_PKTINFO", 11: "IP_RECVERR", 20: "IP_ORIGDSTADDR",
+                 23: "IP_CHECKSUM"}
+
+
+def _sockaddr_at(c: Context, addr: int, length: int) -> str:
+    data = c.read(addr, min(length, 128)) if length >= 2 else None
+    return address(addr) if data is None else structs.sockaddr(data, c.abi)
+
+
+def _cmsg_data(c: Context, level: int, kind: int, body: bytes) -> str:
+    """`` cmsg_type=SCM_RIGHTS, cmsg_data=[5, 6]``: the type, and the data strace decodes."""
+    word = c.abi.word
+    if level == 1:  # SOL_SOCKET
+        text = lookup(kind, SCM_TYPES, "{:#x} /* SCM_??? */")
+        if kind == 1 and len(body) >= 4:
+            fds = [fd_text(c, word(body, 4 * k, 4)) for k in range(len(body) // 4)]
+            data = "[" + ", ".join(fds[:c.limit] + (["..."] if len(fds) > c.limit else [])) + "]"
+        elif kind == 2 and len(body) >= 12:
+            data = (f"{{pid={word(body, 0, 4, signed=True)}, uid={word(body, 4, 4)}, "
+                    f"gid={word(body, 8, 4)}}}")
+        elif kind == 3 and body:
+            data = quote(body, c.options.hex_strings)
+        elif kind in _CMSG_TIMES and body:
+            data = _cmsg_times(c, kind, body)
+        else:
+            return text
+        return f"{text}, cmsg_data={data}"
+    if level == 0:  # SOL_IP
+        text = lookup(kind, IP_CMSG_TYPES, "{:#x} /* IP_??? */")
+        if kind == 2 and len(body) >= 4:  # IP_TTL: unsigned ints
+            ttls = (str(word(body, 4 * k, 4)) for k in range(len(body) // 4))
+            return f"{text}, cmsg_data=[{', '.join(ttls)}]"
+        if kind in (1, 6, 7) and body:  # IP_TOS, IP_RECVOPTS, IP_RETOPTS: bytes in hex
+            return f"{text}, cmsg_data=[{', '.join(chex(b) for b in body)}]"
+        return text
+    return chex(kind)
+
+
+def _cmsgs(c: Context, addr: int, controllen: int) -> str:
+    """msg_control: each ``cmsghdr`` (``{cmsg_len=24, cmsg_level=SOL_SOCKET, ...}``)."""
+    length = min(controllen, OPTMEM_MAX)
+    data = c.read(addr, length) if length >= CMSG_HEADER else None
+    if data is None:
+        return address(addr)
+    word, align = c.abi.word, c.abi.word_size
+    items: list[str] = []
+    off, rest = 0, length
+    while rest >= CMSG_HEADER:
+        size, level, kind = word(data, off), word(data, off + 8, 4, signed=True), \
+            word(data, off + 12, 4, signed=True)
+        used = min(size, rest)
+        body = data[off + CMSG_HEADER:off + used]
+        items.append(f"{{cmsg_len={size}, cmsg_level="
+                     f"{lookup(level & 0xFFFFFFFF, tables.SOCKET_LEVELS, '{:#x} /* SOL_??? */')}"
+                     f", cmsg_type={_cmsg_data(c, level, kind, body)}}}")
+        if used < CMSG_HEADER:
+            rest -= CMSG_HEADER
+            break
+        step = (size + align - 1) & -align
+        if step >= rest:
+            rest = 0
+            break
+        off, rest = off + step, rest - step
+    if rest > 0:
+        items.append(f"... /* {addr + length - rest:#x} */")
+    elif length < controllen:
+        items.append("...")
+    return "[" + ", ".join(items) + "]"
+
+
+def msghdr_text(c: Context, addr: int, namelen_in: int | None, data_size: int | None) -> str:
+    """``{msg_name=NULL, msg_namelen=0, msg_iov=[...], msg_iovlen=1, msg_control=[...],
+    msg_controllen=24, msg_flags=0}``; the iovecs' bytes up to ``data_size`` (None: all),
+    ``msg_namelen=128 => 16`` where the kernel changed the length passed in."""
+    data = c.read(addr, MSGHDR_SIZE)
+    if data is None:
+        return address(addr)
+    return _msghdr_fields(c, data, namelen_in, data_size)
+
+
+def _msghdr_fields(c: Context, data: bytes, namelen_in: int | None,
+                   data_size: int | None) -> str:
+    word = c.abi.word
+    namelen = word(data, 8, 4, signed=True)
+    changed = namelen_in is not None and namelen_in != namelen
+    name_len = namelen_in if namelen_in is not None and namelen > namelen_in else namelen
+    iovlen, control, controllen = word(data, 24), word(data, 32), word(data, 40)
+    shown = [f"msg_name={_sockaddr_at(c, word(data, 0), name_len)}",
+             f"msg_namelen={f'{namelen_in} => ' if changed else ''}{namelen}",
+             f"msg_iov={iovecs_text(c, word(data, 16), iovlen, data_size)}",
+             f"msg_iovlen={iovlen}"]
+    if controllen:
+        shown.append(f"msg_control={_cmsgs(c, control, controllen)}")
+    shown += [f"msg_controllen={controllen}",
+              f"msg_flags={flags(word(data, 48, 4), tables.MSG_FLAGS)}"]
+    return "{" + ", ".join(shown) + "}"
+
+
+def _recvfrom_lengths(c: Context) -> tuple[int, int] | None:
+    """recvfrom's address length as passed in and as the kernel left it (None: strace
+    shows both pointers as addresses -- no address asked for, or unreadable)."""
+    if not c.args[4] or c.socklen_in is None:
+        return None
+    data = c.read(c.args[5], 4)
+    return None if data is None else (c.socklen_in, c.abi.word(data, 0, 4, signed=True))
+
+
+def _recvfrom_source(c: Context) -> str:
+    lengths = _recvfrom_lengths(c)
+    if lengths is None or c.error is not None:
+        return address(c.args[4])
+    return _sockaddr_at(c, c.args[4], min(lengths))
+
+
+def _recvfrom_length(c: Context) -> str:
+    lengths = _recvfrom_lengths(c)
+    if lengths is None:
+        return address(c.args[5])
+    before, after = lengths
+    if c.error is not None or before == after:
+        return f"[{before}]"
+    return f"[{before} => {after}]"
+
+
+def _remember_namelen(c: Context) -> str:
+    """Nothing shown: recvmsg's msg_namelen as passed in, for ``128 => 16`` at exit."""
+    data = c.read(c.args[1], MSGHDR_SIZE)
+    c.socklen_in = c.abi.word(data, 8, 4, signed=True) if data is not None else None
+    return ""
+
+
+def _received_msghdr(c: Context) -> str:
+    if c.socklen_in is None:  # unreadable at entry
+        return address(c.args[1])
+    if c.error is not None:
+        return f"{{msg_namelen={c.socklen_in}}}"
+    return msghdr_text(c, c.args[1], c.socklen_in, c.rval)
+
+
+def _mmsghdrs(c: Context, count: int, lengths: int, received: bool) -> str:
+    """``[{msg_hdr={...}, msg_len=5}, ...]``: ``count`` messages, the first ``lengths`` with
+    the length the kernel wrote; a received message's bytes up to that length."""
+    namelens = c.saved[0] if received and c.saved else ()
+
+    def one(k: int, d: bytes) -> str:
+        namelen_in = namelens[k] if k < len(namelens) else None
+        msg_len = c.abi.word(d, MSGHDR_SIZE, 4)
+        text = "{msg_hdr=" + _msghdr_fields(c, d, namelen_in, msg_len if received else None)
+        return text + (f", msg_len={msg_len}}}" if k < lengths else "}")
+    return array_text(c, c.args[1], min(count, 1024), MMSGHDR_SIZE, one)
+
+
+def _sent_mmsghdrs(c: Context) -> str:
+    return _mmsghdrs(c, c.args[2] & 0xFFFFFFFF, 0 if c.error is not None else c.rval, False)
+
+
+def _remember_mmsg(c: Context) -> str:
+    """Nothing shown: recvmmsg's name lengths and its timeout as they were at entry."""
+    count = min(c.args[2] & 0xFFFFFFFF, 1024)
+    data = c.read(c.args[1], count * MMSGHDR_SIZE) or b""
+    namelens = tuple(c.abi.word(data, k * MMSGHDR_SIZE + 8, 4, signed=True)
+                     for k in range(len(data) // MMSGHDR_SIZE))
+    c.saved = (namelens, _timespec_at(c, c.args[4]) if c.args[4] else "NULL")
+    return ""
+
+
+def _received_mmsghdrs(c: Context) -> str:
+    if c.error is not None:
+        return address(c.args[1])
+    return _mmsghdrs(c, c.rval, c.rval, True)
+
+
+def _recvmmsg_result(c: Context, rval: int) -> str:
+    if rval == 0:
+        return "0 (Timeout)"
+    return f"{rval} (left {_timespec_at(c, c.args[4])})" if c.args[4] else str(rval)
+
+
+# -- waiting: wait4's rusage, waitid ------------------------------------------------------
+WAITID_TYPES = {0: "P_ALL", 1: "P_PID", 2: "P_PGID", 3: "P_PIDFD"}
+
+
+def rusage_at(c: Context, addr: int) -> str:
+    data = c.read(addr, structs.RUSAGE_SIZE) if c.error is None else None
+    return address(addr) if data is None else structs.rusage(data, c.abi, c.options.verbose)
+
+
+def _waitid(c: Context) -> list[Arg]:
+    def info(cc: Context) -> str:
+        data = cc.read(cc.args[2], 128) if cc.error is None else None
+        if data is None:
+            return address(cc.args[2])
+        return "{}" if cc.abi.word(data, 0, 4) == 0 else siginfo(data, cc.abi)  # WNOHANG: none
+    ident = fd(1) if c.args[0] & 0xFFFFFFFF == 3 else num(1)  # P_PIDFD
+    return [named(0, WAITID_TYPES, "{:#x} /* P_??? */"), ident, Arg(info, True),
+            flagset(3, tables.WAIT_OPTIONS), Arg(lambda cc: rusage_at(cc, cc.args[4]))]
+
+
 SPECS: dict[str, Spec] = {
     "read": [fd(0), buf_out(1), unum(2)],
     "write": [fd(0), buf_in(1, 2), unum(2)],
@@ -843,9 +1445,10 @@ SPECS: dict[str, Spec] = {
     "close": [fd(0)],
     "dup": [fd(0)],
     "dup2": [fd(0), fd(1)],
-    "dup3": [fd(0), fd(1), flagset(2, tables.PIPE_FLAGS)],
+    "dup3": [fd(0), fd(1), Arg(lambda c: flags(c.args[2] & 0xFFFFFFFF, c.abi.open_flags))],
     "pipe": [fd_pair_out(0)],
-    "pipe2": [fd_pair_out(0), flagset(1, tables.PIPE_FLAGS)],
+    "pipe2": [fd_pair_out(0),  # strace's open_mode_flags: the open flags, in their order
+              Arg(lambda c: flags(c.args[1] & 0xFFFFFFFF, c.abi.open_flags))],
     "lseek": [fd(0), slong(1), named(2, tables.SEEK_WHENCE)],
     "stat": [path(0), _stat_out(1)],
     "lstat": [path(0), _stat_out(1)],
@@ -972,12 +1575,49 @@ SPECS: dict[str, Spec] = {
     "connect": [fd(0), sockaddr_arg(1, 2), uint(2)],
     "bind": [fd(0), sockaddr_arg(1, 2), uint(2)],
     "listen": [fd(0), num(1)],
+    "shutdown": [fd(0), named(1, {0: "SHUT_RD", 1: "SHUT_WR", 2: "SHUT_RDWR"},
+                              "{:#x} /* SHUT_??? */")],
+    "send": [fd(0), buf_in(1, 2), unum(2), flagset(3, tables.MSG_FLAGS)],
+    "recv": [fd(0), buf_out(1), unum(2), flagset(3, tables.MSG_FLAGS)],
     "sendto": [fd(0), buf_in(1, 2), unum(2), flagset(3, tables.MSG_FLAGS),
                sockaddr_arg(4, 5), uint(5)],
-    "recvfrom": [fd(0), buf_out(1), unum(2), flagset(3, tables.MSG_FLAGS),
-                 exit_arg(ptr(4)), exit_arg(ptr(5))],
+    "recvfrom": [fd(0), _remember_socklen(5), buf_out(1), unum(2),
+                 flagset(3, tables.MSG_FLAGS), Arg(_recvfrom_source, True),
+                 Arg(_recvfrom_length, True)],
     "poll": _poll,
     "ppoll": _ppoll,
+    "select": _select(_timeval_at, masked=False),
+    "_newselect": _select(_timeval_at, masked=False),
+    "pselect6": _select(_timespec_at, masked=True),
+    "epoll_create": [num(0)],
+    "signalfd4": [fd(0), sigset_arg(1, 2), unum(2), flagset(3, SIGNALFD_FLAGS)],
+    "signalfd": [fd(0), sigset_arg(1, 2), unum(2)],
+    "eventfd2": [uint(0), flagset(1, EVENTFD_FLAGS)],
+    "capget": [Arg(_cap_header), Arg(_cap_data, True)],
+    "capset": [Arg(_cap_header), Arg(_cap_data)],
+    "pkey_alloc": [hexn(0), flagset(1, PKEY_RIGHTS)],
+    "pkey_free": [num(0)],
+    "pkey_mprotect": [ptr(0), unum(1), flagset(2, tables.MMAP_PROT, "PROT_NONE"), num(3)],
+    "eventfd": [uint(0)],
+    "timerfd_create": [named(0, tables.CLOCKS), flagset(1, TIMERFD_FLAGS)],
+    "timerfd_settime": [fd(0), flagset(1, TIMERFD_FLAGS), struct_in(2, 32, _itimerspec),
+                        struct_out(3, 32, _itimerspec)],
+    "timerfd_gettime": [fd(0), struct_out(1, 32, _itimerspec)],
+    "setitimer": [named(0, ITIMERS), struct_in(1, 32, _itimerval), struct_out(2, 32, _itimerval)],
+    "getitimer": [named(0, ITIMERS), struct_out(1, 32, _itimerval)],
+    "inotify_init1": [flagset(0, INOTIFY_FLAGS)],
+    "epoll_ctl": _epoll_ctl,
+    "epoll_wait": _epoll_wait(num(3), masked=False),
+    "epoll_pwait": _epoll_wait(num(3), masked=True),
+    "epoll_pwait2": _epoll_wait(timespec_arg(3), masked=True),
+    "sendmsg": [fd(0), Arg(lambda c: msghdr_text(c, c.args[1], None, None)),
+                flagset(2, tables.MSG_FLAGS)],
+    "recvmsg": [fd(0), Arg(_remember_namelen, glue=True), Arg(_received_msghdr, True),
+                flagset(2, tables.MSG_FLAGS)],
+    "sendmmsg": [fd(0), Arg(_sent_mmsghdrs, True), uint(2), flagset(3, tables.MSG_FLAGS)],
+    "recvmmsg": [fd(0), Arg(_remember_mmsg, glue=True), Arg(_received_mmsghdrs, True),
+                 uint(2), flagset(3, tables.MSG_FLAGS), Arg(lambda c: c.saved[1])],
+    "waitid": _waitid,
     "ioctl": _ioctl,
     "fcntl": _fcntl,
     "nanosleep": [timespec_arg(0), exit_arg(ptr(1))],
@@ -1067,6 +1707,21 @@ def decode_entry(abi: Abi, name: str, args: tuple[int, ...], mem: Memory,
                                   fd_path), name)
 
 
+def fixed_entry(name: str) -> Pending | None:
+    """The one Pending :func:`decode_entry` gives every call of ``name`` if nothing of the
+    call shows in it (no arguments: ``getppid(``), else None.  A logger may keep it by call
+    number instead of decoding each such entry."""
+    if name in multiplexed.CARRIERS:
+        return None
+    plan = _PLANS.get(name)
+    if plan is None:
+        spec = SPECS.get(name)
+        if type(spec) is not list:
+            return None
+        plan = _PLANS[name] = Plan(name, spec)
+    return plan.bare
+
+
 def _parts(spec: Spec | None, ctx: Context, args: tuple[int, ...]) -> list[Arg]:
     """A call's arguments as its spec (or python-ptrace's prototype) gives them."""
     if spec is None:
@@ -1103,10 +1758,10 @@ def decode_exit(pending: Pending, rval: int, error: int | None, mem: Memory | No
     if ctx is None:
         return ")"
     ctx.rval, ctx.error, ctx.exiting = rval, error, True
+    if mem is not None:  # (the result may read it too: select's sets, poll's revents)
+        ctx.mem = mem
     if not pending.rest:
         return ")"
-    if mem is not None:
-        ctx.mem = mem
     return _render(ctx, pending.rest, pending.arguments) + ")"
 
 
@@ -1115,10 +1770,12 @@ HEX_RESULTS = frozenset({"mmap", "brk", "mremap", "shmat", "mmap2", "sbrk"})
 #: Calls that return a new file descriptor (``-y`` shows its path).
 FD_RESULTS = frozenset({"open", "openat", "creat", "dup", "dup2", "dup3", "socket", "accept",
                         "accept4", "eventfd2", "epoll_create1", "memfd_create", "pidfd_open",
-                        "signalfd4", "timerfd_create", "inotify_init1", "fcntl"})
+                        "signalfd4", "timerfd_create", "inotify_init1", "fcntl",
+                        "epoll_create", "signalfd", "eventfd"})
 ERRNO_NAMES = {95: "EOPNOTSUPP", 11: "EAGAIN", 35: "EDEADLK"}
 #: The calls whose success value is not simply shown in decimal.
-SHOWN_OTHERWISE = HEX_RESULTS | FD_RESULTS | {"umask", "poll", "ppoll"}
+SHOWN_OTHERWISE = HEX_RESULTS | FD_RESULTS | {"umask", "poll", "ppoll", "select", "_newselect",
+                                              "pselect6", "recvmmsg"}
 
 
 @cache
@@ -1153,20 +1810,15 @@ def format_result(pending: Pending | None, name: str, rval: int, error: int | No
             return f"{rval:#x} (flags {open_flags(ctx, rval)})"
         if cmd not in (0, 1030):
             return str(rval)
-    if name in ("poll", "ppoll") and ctx is not None and rval > 0:
-        return f"{rval} ({_revents(ctx)})"
+    if name in ("poll", "ppoll") and ctx is not None:
+        return _poll_result(ctx, rval)
+    if name in ("select", "_newselect", "pselect6") and ctx is not None:
+        return _select_result(ctx, rval)
+    if name == "recvmmsg" and ctx is not None:
+        return _recvmmsg_result(ctx, rval)
     if name in FD_RESULTS and ctx is not None and rval >= 0:
         return fd_text(ctx, rval)
     return str(rval)
-
-
-def _revents(c: Context) -> str:
-    data = c.read(c.args[0], 8 * min(c.args[1], 1024))
-    if data is None:
-        return "?"
-    ready = [f"{{fd={f}, revents={e}}}" for f, e in structs.pollfds(data, c.abi, "revents")
-             if e != "0"]
-    return "[" + ", ".join(ready) + "]"
 
 
 _BY_KIND = {"path": path, "ptr": ptr, "int": num, "long": slong, "unsigned": unum}

@@ -219,6 +219,8 @@ def sockaddr(data: bytes, abi: Abi) -> str:
         return "{}"
     family = int.from_bytes(data[:2], abi.byteorder)
     head = f"sa_family={lookup(family, tables.ADDRESS_FAMILIES, '{}')}"
+    if len(data) <= 2:  # the family alone (an unbound AF_UNIX socket's name): strace stops
+        return f"{{{head}}}"
     if family == 1:  # AF_UNIX: the path may be abstract (a leading NUL)
         path = data[2:]
         if path[:1] == b"\0":
@@ -234,6 +236,9 @@ def sockaddr(data: bytes, abi: Abi) -> str:
         scope = int.from_bytes(data[24:28], abi.byteorder) if len(data) >= 28 else 0
         return (f"{{{head}, sin6_port=htons({port}), sin6_flowinfo=htonl({flow}), "
                 f'inet_pton(AF_INET6, "{addr}", &sin6_addr), sin6_scope_id={scope}}}')
+    if family == 16 and len(data) >= 12:  # AF_NETLINK: sockaddr_nl's pid and groups
+        return (f"{{{head}, nl_pid={abi.word(data, 4, 4)}, "
+                f"nl_groups={abi.word(data, 8, 4):08x}}}")
     rest = data[2:]
     return f"{{{head}, sa_data={quote(rest)}}}"
 
@@ -338,10 +343,10 @@ def termios(data: bytes, abi: Abi, verbose: bool = False) -> str:
         cparts.append(_baud((cflag & 0o2003600000) >> 16))
     cparts.append(("CS5", "CS6", "CS7", "CS8")[(cflag & 0o60) >> 4])
     rest = flags(cflag & ~0o2003610077, _CFLAGS, "")
-    shown = [f"c_iflag={flags(iflag, _IFLAGS)}",
+    shown = [f"c_iflag={flags(iflag, _IFLAGS, '')}",  # strace: nothing at all for none
              "c_oflag=" + "|".join(odelays + ([oflags] if oflags else [])),
              "c_cflag=" + "|".join(cparts + ([rest] if rest else [])),
-             f"c_lflag={flags(lflag, _LFLAGS)}"]
+             f"c_lflag={flags(lflag, _LFLAGS, '')}"]
     if not verbose:
         return "{" + ", ".join(shown) + ", ...}"
     line = data[16]
@@ -363,3 +368,75 @@ def statfs(data: bytes, abi: Abi) -> str:
               f"f_namelen={w(data, 64)}", f"f_frsize={w(data, 72)}",
               f"f_flags={flags(w(data, 80), tables.STATFS_FLAGS)}"]
     return "{" + ", ".join(shown) + "}"
+
+
+# -- readiness: fd sets, epoll events ------------------------------------------------------
+def fd_set_members(data: bytes, abi: Abi, nfds: int) -> list[int]:
+    """The fds in an ``fd_set`` below ``nfds``: an array of longs, fd N bit N % 64 of long
+    N // 64 (so the bytes of a big-endian set are not in fd order)."""
+    bits_per_word = 8 * abi.word_size
+    members = []
+    for start in range(0, min(nfds, 8 * len(data)), bits_per_word):
+        word = abi.word(data, start // 8)
+        while word:
+            low = word & -word
+            fd = start + low.bit_length() - 1
+            if fd >= nfds:
+                break
+            members.append(fd)
+            word ^= low
+    return members
+
+
+def fd_set_size(nfds: int, abi: Abi) -> int:
+    """The bytes of an fd_set that cover ``nfds`` fds, whole longs (as the kernel reads it)."""
+    return ((nfds + 7) // 8 + abi.word_size - 1) & -abi.word_size
+
+
+EPOLL_EVENTS = ((0x1, "EPOLLIN"), (0x2, "EPOLLPRI"), (0x4, "EPOLLOUT"), (0x8, "EPOLLERR"),
+                (0x10, "EPOLLHUP"), (0x20, "EPOLLNVAL"), (0x40, "EPOLLRDNORM"),
+                (0x80, "EPOLLRDBAND"), (0x100, "EPOLLWRNORM"), (0x200, "EPOLLWRBAND"),
+                (0x400, "EPOLLMSG"), (0x2000, "EPOLLRDHUP"), (0x10000000, "EPOLLEXCLUSIVE"),
+                (0x20000000, "EPOLLWAKEUP"), (0x40000000, "EPOLLONESHOT"),
+                (0x80000000, "EPOLLET"))
+
+
+def epoll_event_size(abi: Abi) -> int:
+    return 12 if abi.epoll_packed else 16
+
+
+def epoll_event(data: bytes, abi: Abi) -> str:
+    """``{events=EPOLLIN, data={u32=3, u64=3}}`` (strace shows the union both ways)."""
+    data_at = 4 if abi.epoll_packed else 8
+    u64 = abi.word(data, data_at, 8)
+    u32 = abi.word(data, data_at, 4)  # the union's first bytes: u64's high half if big-endian
+    return (f"{{events={flags(abi.word(data, 0, 4), EPOLL_EVENTS)}, "
+            f"data={{u32={u32}, u64={u64}}}}}")
+
+
+# -- waiting: resource usage --------------------------------------------------------------
+RUSAGE_SIZE = 144  # struct rusage on 64-bit Linux: two timevals, then 14 longs
+_RUSAGE_LONGS = ("ru_maxrss", "ru_ixrss", "ru_idrss", "ru_isrss", "ru_minflt", "ru_majflt",
+                 "ru_nswap", "ru_inblock", "ru_oublock", "ru_msgsnd", "ru_msgrcv",
+                 "ru_nsignals", "ru_nvcsw", "ru_nivcsw")
+
+
+def rusage(data: bytes, abi: Abi, verbose: bool = False) -> str:
+    """``{ru_utime={tv_sec=0, tv_usec=118}, ru_stime={...}, ...}``; every field with -v."""
+    shown = [f"ru_utime={timeval(data[0:16], abi)}", f"ru_stime={timeval(data[16:32], abi)}"]
+    if not verbose:
+        return "{" + ", ".join(shown) + ", ...}"
+    shown += [f"{name}={abi.word(data, 32 + 8 * k)}" for k, name in enumerate(_RUSAGE_LONGS)]
+    return "{" + ", ".join(shown) + "}"
+
+
+# -- ioctl numbers ---------------------------------------------------------------------
+def ioctl_code(code: int, abi: Abi) -> str:
+    """An ioctl number strace has no name for: ``_IOC(_IOC_READ, 0x78, 0x1, 0x4)``."""
+    size = (code >> 16) & ((1 << abi.ioc_size_bits) - 1)
+    direction = code >> abi.ioc_dir_shift
+    if direction == 0 and abi.ioc_dirs[0][0] == 0:
+        dir_text = abi.ioc_dirs[0][1]
+    else:
+        dir_text = flags(direction, tuple(d for d in abi.ioc_dirs if d[0]))
+    return f"_IOC({dir_text}, {_chex((code >> 8) & 0xFF)}, {_chex(code & 0xFF)}, {_chex(size)})"

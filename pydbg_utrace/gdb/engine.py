@@ -55,16 +55,19 @@ class Stop:
 
     ``signo`` is a Linux signal number (SIGTRAP for breakpoints and steps);
     ``reason`` one of "", "swbreak", "hwbreak", "watch", "rwatch", "awatch",
-    "syscall_entry", "syscall_return", "exec"; ``value`` the watched address,
-    the system call number, or (exec) the new program's path.
+    "syscall_entry", "syscall_return", "exec", "fork", "vfork", "vforkdone";
+    ``value`` the watched address, the system call number, (exec) the new
+    program's path, or (fork, vfork) the child's engine, which holds the child
+    for gdb.
     """
 
     tid: int
     signo: int = 0
     reason: str = ""
-    value: int | bytes | None = None
+    value: int | bytes | GdbEngine | None = None
     exited: bool = False
     status: int | None = None  # wait status, when exited
+    siginfo: bytes | None = None  # the stop's siginfo_t, where it has one (qXfer:siginfo)
 
 
 @dataclass
@@ -90,6 +93,8 @@ class _Shared:
     unborn: set[int] = field(default_factory=set)  # new threads not yet reported once
     group_stopped: set[int] = field(default_factory=set)  # in a group stop (report_jctl)
     conts: int = 0  # SIGCONTs we sent to leave a group stop, not yet delivered
+    vforking: set[int] = field(default_factory=set)  # stopped for gdb at a vfork
+    vfork_waiting: set[int] = field(default_factory=set)  # let go from it: vforkdone owed
 
 
 class GdbEngine(Engine):
@@ -111,6 +116,8 @@ class GdbEngine(Engine):
         self.in_syscall: dict[int, int] = {}  # tid -> number at its entry (tracer thread only)
         self.stop_signal = signal.SIGSTOP  # the last stop signal delivered (tracer thread)
         self.exec_events = False  # gdb said exec-events+: an exec is a stop for it
+        self.fork_events = False  # gdb said fork-events+: a fork child is gdb's to keep
+        self.vfork_events = False  # vfork-events+: a vfork child too, and vforkdone
         self.execs = 0  # execs seen: the traps of the old program are gone
 
     # -- attaching (connection thread) ---------------------------------------------
@@ -220,6 +227,44 @@ class GdbEngine(Engine):
         self._park_all()
         self.notify()
 
+    def halt(self) -> None:
+        """Stop every thread for gdb without a stop of our own to tell.
+
+        All-stop across processes: another process of this connection stopped
+        for gdb, so this one must be stopped too before gdb is told.
+        """
+        with self.cond:
+            s = self.state
+            if s.stopping:
+                return
+            s.stopping = True
+            s.releasing.clear()
+        self._park_all()
+        self.notify()
+
+    def halted(self) -> bool:
+        """Is every live thread held for gdb (or none is left)?"""
+        with self.cond:
+            s = self.state
+            return bool(s.stopping and set(s.atts) <= s.held) or self._gone()
+
+    def has_stop(self) -> bool:
+        """Is there a stop (or the end) that :meth:`take_stop` would give now?"""
+        with self.cond:
+            return self._ready()
+
+    def peek_stop(self) -> Stop | None:
+        with self.cond:
+            return self._next()
+
+    def _gone(self) -> bool:
+        return any(stop.exited for stop in self.state.pending) or not self.state.atts
+
+    def running(self) -> bool:
+        """Did gdb let this process go (it is not being held for gdb)?"""
+        with self.cond:
+            return not self.state.stopping
+
     def resume(self, plans: dict[int, Plan],
                stale: Callable[[Stop], bool] = lambda stop: False) -> bool:
         """Let the held threads go as ``plans`` says (a thread absent stays held).
@@ -328,9 +373,27 @@ class GdbEngine(Engine):
         """The answer of a report that is no stop for gdb: hold, release or resume."""
         with self.cond:
             s = self.state
+            vfork_done = tid in s.vfork_waiting and tid in s.atts
+            if vfork_done:
+                s.vfork_waiting.discard(tid)
+                att = s.atts[tid]
+        if vfork_done:
+            # The first report after a vfork gdb let go of: the child has exec'd or
+            # exited, the memory is the parent's again (gdb re-inserts its traps).
+            return self._stop_here(att, report, Stop(tid, 5, "vforkdone"))
+        with self.cond:
             if tid in s.releasing:
                 s.held.discard(tid)
-                return s.releasing.pop(tid)
+                action = s.releasing.pop(tid)
+                if tid in s.vforking:
+                    s.vforking.discard(tid)
+                    if action == Resume.RESUME:
+                        # Still inside vfork() in the kernel: REPORT makes the
+                        # core report again once it has run, i.e. out of vfork
+                        # (VFORK_DONE comes first: the thread is blocked till then).
+                        s.vfork_waiting.add(tid)
+                        return Resume.REPORT
+                return action
             if tid in s.held:
                 return Resume.STOP
             if not s.stopping:
@@ -346,6 +409,8 @@ class GdbEngine(Engine):
         """This report is a stop gdb must hear of: hold this thread, then all."""
         tid = att.thread.tid
         _prefetch(report)
+        if report.siginfo is not None and stop.siginfo is None:
+            stop.siginfo = bytes(report.siginfo.raw)  # as the kernel gave it, for `$_siginfo`
         with self.cond:
             s = self.state
             s.releasing.pop(tid, None)
@@ -469,23 +534,51 @@ class GdbEngine(Engine):
 
     def report_clone(self, att: Attachment, report: Report):
         child = report.child
-        if report.clone_kind == "thread" and child is not None and not self.detached:
+        if child is None or self.detached:
+            return self._answer(att.thread.tid, report)
+        if report.clone_kind == "thread":
             # Held by the core until we return, so it misses nothing; held by
             # us too if gdb is looking at a stopped process.
             with self.cond:
                 if att.thread.tid in self.state.resumed:
                     self.state.resumed.add(child.tid)  # running, as far as gdb knows
-                self.state.unborn.add(child.tid)
-            child_att = self._attach(child, hold=False)
-            if child_att is not None:
-                # A STOP asked before the child's first stop would be carried out
-                # silently (the core reports nothing at a birth); REPORT makes the
-                # birth a quiesce report, where _answer holds it if gdb is stopping.
-                try:
-                    child_att.control(Resume.REPORT)
-                except UtraceError:
-                    pass
+            self._adopt(child)
+        elif (self.fork_events and report.clone_kind in ("fork", "clone")
+              or self.vfork_events and report.clone_kind == "vfork"):
+            # A new process gdb hears of (`fork:`/`vfork:` stop reply): its own
+            # engine holds it from its first stop until gdb resumes or detaches it.
+            forked = self.forked(child.process)
+            if forked._adopt(child) is not None:
+                kind = "vfork" if report.clone_kind == "vfork" else "fork"
+                if kind == "vfork":
+                    with self.cond:
+                        self.state.vforking.add(att.thread.tid)
+                return self._stop_here(att, report, Stop(att.thread.tid, 5, kind, forked))
         return self._answer(att.thread.tid, report)
+
+    def forked(self, process: Process) -> GdbEngine:
+        """The engine of a child process: this connection's, with this one's settings."""
+        engine = GdbEngine(process, notify=self.notify, label=self.name)
+        engine.pass_signals, engine.catch_syscalls = self.pass_signals, self.catch_syscalls
+        engine.exec_events, engine.fork_events = self.exec_events, self.fork_events
+        engine.vfork_events = self.vfork_events
+        engine.state.stopping = True  # gdb sees it stopped: held from its birth
+        return engine
+
+    def _adopt(self, child: Thread) -> Attachment | None:
+        """Attach to a new thread (of ours or of a new process), held if gdb is stopping."""
+        with self.cond:
+            self.state.unborn.add(child.tid)
+        child_att = self._attach(child, hold=False)
+        if child_att is not None:
+            # A STOP asked before the child's first stop would be carried out
+            # silently (the core reports nothing at a birth); REPORT makes the
+            # birth a quiesce report, where _answer holds it if gdb is stopping.
+            try:
+                child_att.control(Resume.REPORT)
+            except UtraceError:
+                pass
+        return child_att
 
     def report_death(self, att: Attachment, report: Report):
         tid = att.thread.tid
@@ -498,6 +591,8 @@ class GdbEngine(Engine):
             s.passing.pop(tid, None)
             s.unborn.discard(tid)
             s.group_stopped.discard(tid)
+            s.vforking.discard(tid)
+            s.vfork_waiting.discard(tid)
             if tid == self.pid and report.old_tid is None:  # not an exec's leader swap
                 s.pending.clear()  # whatever else happened, gdb hears the end
                 s.pending.append(Stop(tid, exited=True, status=report.exit_code))

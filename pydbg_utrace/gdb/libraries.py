@@ -25,10 +25,10 @@ DT_NULL, DT_DEBUG = 0, 21
 MAX_LIBRARIES = 4096  # a corrupt chain must not loop forever
 
 
-def threads_xml(pid: int, tids: Iterable[int]) -> bytes:
-    """``qXfer:threads:read``: each thread's id, name (comm) and last CPU."""
+def threads_xml(threads: Iterable[tuple[int, int]]) -> bytes:
+    """``qXfer:threads:read``: each (pid, tid)'s id, name (comm) and last CPU."""
     rows = []
-    for tid in tids:
+    for pid, tid in threads:
         name = _read_text(f"/proc/{pid}/task/{tid}/comm").strip()
         core = _core_of(pid, tid)
         core_attr = f" core={quoteattr(str(core))}" if core is not None else ""

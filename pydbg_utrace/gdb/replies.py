@@ -44,7 +44,8 @@ def stop_reply(signo: int, thread: ThreadId | None = None, *, swbreak: bool = Fa
                hwbreak: bool = False, watch: int | None = None, rwatch: int | None = None,
                awatch: int | None = None, syscall_entry: int | None = None,
                syscall_return: int | None = None, library: bool = False,
-               exec_path: bytes | None = None,
+               exec_path: bytes | None = None, fork: ThreadId | None = None,
+               vfork: ThreadId | None = None, vforkdone: bool = False,
                registers: Mapping[int, bytes] | None = None) -> bytes:
     """``T05thread:p4d2.4d3;swbreak:;``: stopped by ``signo`` for one reason.
 
@@ -53,6 +54,9 @@ def stop_reply(signo: int, thread: ThreadId | None = None, *, swbreak: bool = Fa
     the registers, then the thread.
     """
     parts = [b"T%02x" % signo]
+    for name, child in (("fork", fork), ("vfork", vfork)):  # the new process's thread
+        if child is not None:
+            parts.append(name.encode() + b":" + child.encode() + b";")
     for name, address in (("watch", watch), ("rwatch", rwatch), ("awatch", awatch)):
         if address is not None:
             parts.append(b"%s:%x;" % (name.encode(), address))
@@ -61,7 +65,8 @@ def stop_reply(signo: int, thread: ThreadId | None = None, *, swbreak: bool = Fa
             parts.append(b"%s:%x;" % (name.encode(), number))
     if exec_path is not None:  # the new program, hex-encoded (`exec-events`)
         parts.append(b"exec:" + exec_path.hex().encode() + b";")
-    for name, flag in (("swbreak", swbreak), ("hwbreak", hwbreak), ("library", library)):
+    for name, flag in (("swbreak", swbreak), ("hwbreak", hwbreak), ("library", library),
+                       ("vforkdone", vforkdone)):
         if flag:
             parts.append(name.encode() + b":;")
     for number, value in (registers or {}).items():

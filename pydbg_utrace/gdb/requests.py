@@ -324,6 +324,40 @@ class Run(Request):
 
 
 @dataclass(frozen=True, slots=True)
+class EnvironmentSet(Request):
+    """``QEnvironmentHexEncoded:HEX(NAME=VALUE)``: set a variable for the next ``vRun``."""
+
+    name: bytes
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentUnset(Request):
+    """``QEnvironmentUnset:HEX(NAME)``: remove a variable for the next ``vRun``."""
+
+    name: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentReset(Request):
+    """``QEnvironmentReset``: the next ``vRun`` gets the server's own environment again."""
+
+
+@dataclass(frozen=True, slots=True)
+class SetWorkingDir(Request):
+    """``QSetWorkingDir:[HEX(DIR)]``: the next ``vRun``'s directory (empty: the server's)."""
+
+    directory: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DisableRandomization(Request):
+    """``QDisableRandomization:0|1``: address-space randomization for the next ``vRun``."""
+
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Monitor(Request):
     """``qRcmd,HEX``: gdb's ``monitor COMMAND``."""
 
@@ -527,6 +561,25 @@ def _run(payload: bytes) -> Request:
                tuple(hex_data(a, "argument") for a in arguments))
 
 
+def _environment_set(payload: bytes) -> Request:
+    text = hex_data(payload[len(b"QEnvironmentHexEncoded:"):], "environment variable")
+    name, equals, value = text.partition(b"=")
+    if not equals or not name:
+        raise ProtocolError("QEnvironmentHexEncoded wants NAME=VALUE")
+    return EnvironmentSet(name, value)
+
+
+def _environment_unset(payload: bytes) -> Request:
+    return EnvironmentUnset(hex_data(payload[len(b"QEnvironmentUnset:"):], "variable name"))
+
+
+def _flag(payload: bytes, prefix: bytes) -> bool:
+    flag = payload[len(prefix):]
+    if flag not in (b"0", b"1"):
+        raise ProtocolError(f"{prefix[:-1].decode()} wants 0 or 1, got {_shown(flag)}")
+    return flag == b"1"
+
+
 def _monitor(payload: bytes) -> Request:
     return Monitor(hex_data(payload[len(b"qRcmd,"):], "monitor command"))
 
@@ -536,7 +589,7 @@ EXACT: dict[bytes, Request] = {
     b"?": QueryHaltReason(), b"g": ReadRegisters(), b"k": Kill(), b"!": ExtendedMode(),
     b"vCont?": QueryResumeActions(), b"qfThreadInfo": ThreadListStart(),
     b"qsThreadInfo": ThreadListNext(), b"qC": QueryCurrentThread(),
-    b"QStartNoAckMode": StartNoAckMode(),
+    b"QStartNoAckMode": StartNoAckMode(), b"QEnvironmentReset": EnvironmentReset(),
 }
 
 #: The others, by prefix: the longest prefix that matches wins.
@@ -552,6 +605,11 @@ PREFIXES: dict[bytes, Callable[[bytes], Request]] = {
     b"QPassSignals:": lambda p: PassSignals(_signal_list(p[len(b"QPassSignals:"):])),
     b"QProgramSignals:": lambda p: ProgramSignals(_signal_list(p[len(b"QProgramSignals:"):])),
     b"QCatchSyscalls:": _catch_syscalls, b"qRcmd,": _monitor,
+    b"QEnvironmentHexEncoded:": _environment_set, b"QEnvironmentUnset:": _environment_unset,
+    b"QSetWorkingDir:": lambda p: SetWorkingDir(hex_data(p[len(b"QSetWorkingDir:"):],
+                                                         "directory")),
+    b"QDisableRandomization:": lambda p: DisableRandomization(
+        _flag(p, b"QDisableRandomization:")),
 }
 
 

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .session import CLOSED, GdbSession
+from .session import CLOSED, Attacher, GdbSession, Launcher
 
 if TYPE_CHECKING:
     from pydbg_utrace import Process
@@ -71,11 +71,14 @@ def check_loopback(host: str, allow_remote: bool) -> None:
 class GdbServer:
     """Serves any number of gdb connections on one process, each its own engine."""
 
-    def __init__(self, process: Process, *, launched: bool, hosted_engines: int = 0,
-                 log: Callable[[str], None] | None = None,
-                 launcher: Callable[[list[str]], Process] | None = None):
-        self.process = process
-        self.launcher = launcher  # extended-remote's `run` (see GdbSession)
+    def __init__(self, process: Process | None, *, launched: bool, hosted_engines: int = 0,
+                 log: Callable[[str], None] | None = None, launcher: Launcher | None = None,
+                 attacher: Attacher | None = None, persistent: bool = False):
+        self.process = process  # None: --multi, each gdb runs or attaches its own
+        self.launcher = launcher  # extended-remote's `run` and `attach` (see GdbSession)
+        self.attacher = attacher
+        # --multi without --once: up until killed, for one connection after another.
+        self.persistent = persistent
         self.launched = launched
         self.hosted_engines = hosted_engines  # --trace / --engine beside gdb
         self.log = log or (lambda text: print(text, file=sys.stderr, flush=True))
@@ -87,8 +90,9 @@ class GdbServer:
         self.listeners: list[socket.socket] = []
         self.unix_path: str | None = None
         self._count = 0
-        threading.Thread(target=self._watch_process, name="gdb: process watch",
-                         daemon=True).start()
+        if process is not None:
+            threading.Thread(target=self._watch_process, name="gdb: process watch",
+                             daemon=True).start()
 
     # -- listeners ------------------------------------------------------------------------
     def listen_tcp(self, host: str, port: int, allow_remote: bool = False,
@@ -159,7 +163,7 @@ class GdbServer:
             session = GdbSession(self.process, send, launched=self.launched,
                                  label=f"gdb#{self._count}",
                                  others=lambda: self._others_than(session),
-                                 launcher=self.launcher)
+                                 launcher=self.launcher, attacher=self.attacher)
             self.sessions.add(session)
         try:
             session.start()
@@ -171,15 +175,15 @@ class GdbServer:
             raise
         self._start_program()
         threading.Thread(target=self._read_loop, args=(session, recv),
-                         name=f"{session.engine.name} reader", daemon=True).start()
+                         name=f"{session.label} reader", daemon=True).start()
         threading.Thread(target=self._session_loop, args=(session, close),
-                         name=f"{session.engine.name} session", daemon=True).start()
+                         name=f"{session.label} session", daemon=True).start()
         return session
 
     def _start_program(self) -> None:
         with self.cond:
             start, self.started = not self.started, True
-        if start:
+        if start and self.process is not None:
             self.process.start()  # its first gdb holds it now
 
     def _others_than(self, session: GdbSession) -> int:
@@ -219,9 +223,10 @@ class GdbServer:
             self.cond.notify_all()
 
     def finished(self) -> bool:
-        """Nothing left to serve: the process ended, or its last gdb left and no engine stays."""
+        """Nothing left to serve: the process ended, or its last gdb left and no engine stays
+        (never for a persistent --multi server: gdbs come and go)."""
         with self.cond:
-            if self.sessions:
+            if self.sessions or self.persistent:
                 return False
             return self.gone or (self.served > 0 and not self.hosted_engines)
 

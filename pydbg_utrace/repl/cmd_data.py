@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from . import asm
 from .commands import CommandError, command
 from .symbols import maps
-from .view import UNIT_SIZES, code_lines, examine_lines, register_line
+from .view import UNIT_SIZES, examine_lines, register_line
 
 if TYPE_CHECKING:
     from .context import Context
@@ -111,14 +112,14 @@ def _string_length(dbg: Context, address: int) -> int:
 def _examine_instructions(dbg: Context, address: int, count: int) -> int:
     insns = _disassemble(dbg, address, count)
     pc = _pc_or_none(dbg)
-    for line in code_lines(insns, pc, dbg.describe):
+    for line in asm.listing(insns, pc, dbg.describe):
         dbg.say(line)
     return insns[-1].address + insns[-1].size if insns else address
 
 
-def _disassemble(dbg: Context, address: int, count: int):
+def _disassemble(dbg: Context, address: int, count: int) -> list[asm.AsmLine]:
     code = dbg.session.read_code(address, 16 * count) if count else b""
-    insns = dbg.session.arch.disassemble(code, address, count)
+    insns = asm.lines_for(dbg.session.arch, code, address, count, dbg.disassembly_flavor)
     if not insns:
         raise CommandError(f"Cannot decode an instruction at {address:#x}")
     return insns
@@ -161,12 +162,13 @@ def disassemble(dbg: Context, args: str) -> None:
             code = dbg.source.read(start, end - start)  # the file's, before `run`
         except OSError:
             raise CommandError(f"Cannot access memory at address {start:#x}") from None
-        insns = machine.disassemble(code, start)
+        insns = asm.lines_for(machine, code, start, 0, dbg.disassembly_flavor)
         dbg.say(f"Dump of assembler code for function {name}:")
     else:
+        start = None
         insns = _disassemble(dbg, address, count or 10)
         dbg.say(f"Dump of assembler code from {address:#x}:")
-    for line in code_lines(insns, _pc_or_none(dbg), dbg.describe):
+    for line in asm.listing(insns, _pc_or_none(dbg), dbg.describe, start):
         dbg.say(line)
     dbg.say("End of assembler dump.")
 

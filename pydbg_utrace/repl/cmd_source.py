@@ -17,6 +17,7 @@ from pydbg_utrace.source.format import frame_arguments
 from pydbg_utrace.source.unwind import FrameState, amd64_frame_base, saved_addresses
 from pydbg_utrace.source.values import SourceError
 
+from .asm import FLAVORS
 from .commands import CommandError, command
 
 if TYPE_CHECKING:
@@ -347,8 +348,9 @@ def _sym(program, address: int) -> str:
 
 
 # -- changing the program ---------------------------------------------------------------------
-_SETTINGS = {"disable-randomization", "confirm", "pagination", "width", "height", "print",
-             "listsize", "style", "logging", "verbose", "complaints", "startup-with-shell"}
+_SETTINGS = {"disable-randomization", "disassembly-flavor", "confirm", "pagination", "width",
+             "height", "print", "listsize", "style", "logging", "verbose", "complaints",
+             "startup-with-shell"}
 _BRACED = re.compile(r"^\{(?P<type>[^}]+)\}\s*(?P<address>.+?)\s*=\s*(?P<value>.+)$", re.S)
 
 
@@ -381,6 +383,17 @@ def _setting(ctx: Context, name: str, value: str) -> None:
         if value not in ("", "on", "off"):
             raise CommandError(f'"on" or "off" expected, not "{value}".')
         ctx.session.disable_randomization = value != "off"
+    elif name == "disassembly-flavor":
+        if value not in FLAVORS:
+            raise CommandError(f'Undefined item: "{value}".' if value else
+                               'Requires an argument. Valid arguments are att, intel.')
+        ctx.disassembly_flavor = value
+
+
+@command("show disassembly-flavor", "show disassembly-flavor")
+def show_disassembly_flavor(ctx: Context, args: str) -> None:
+    """The syntax of x/i and disassemble: att (gdb's default) or intel."""
+    ctx.say(f'The disassembly flavor is "{ctx.disassembly_flavor}".')
 
 
 @command("show disable-randomization", "show disable-randomization")

@@ -35,6 +35,7 @@ class Context(Protocol):
     interactive: bool  # commands typed at a terminal (gdb's from_tty), not a script
     x_format: tuple[str, str]  # the last `x` format and unit
     x_next: int | None  # where a bare `x` goes on
+    disassembly_flavor: str  # "att" (gdb's default) or "intel"
 
     def execute(self, line: str) -> bool:
         """Run another command line (``start`` is ``tbreak main`` + ``run``)."""

@@ -17,14 +17,14 @@ from pydbg_utrace.source.evaluate import evaluate as evaluate_c
 from pydbg_utrace.source.types import strip
 from pydbg_utrace.source.values import SourceError
 
-from . import language
+from . import asm, language
 from .breaks import Breakpoints
 from .engine import Stop
 from .expr import ExprError, Scope, evaluate
 from .session import DebugError, Session, describe_status
 from .sourcelevel import SourceLevel
 from .symbols import SymbolTable
-from .view import CONTEXT_REGISTERS, Style, code_lines, context_view, stop_reason
+from .view import CONTEXT_REGISTERS, Style, context_view, stop_reason
 
 log = logging.getLogger("pydbg_utrace.repl")
 CODE_BYTES = 16  # the longest x86 instruction is 15 bytes
@@ -49,6 +49,7 @@ class Debugger:
         self.previous_registers: dict[str, int] = {}
         self.x_format = ("x", "w")
         self.x_next: int | None = None  # where a bare `x` goes on
+        self.disassembly_flavor = "att"  # gdb's default on x86; `set disassembly-flavor`
         self.syscall_names: dict[int, str] = {}  # tid -> call whose exit is next
         self.quit_requested = False
         self.interactive = True  # the front end says False for -ex/-x/--batch lines
@@ -304,8 +305,8 @@ class Debugger:
             code = self.session.read_code(pc, CODE_BYTES * count)
         except DebugError as exc:
             return [str(exc)]
-        insns = self.session.arch.disassemble(code, pc, count)
-        return code_lines(insns, pc, self.describe)
+        insns = asm.lines_for(self.session.arch, code, pc, count, self.disassembly_flavor)
+        return asm.listing(insns, pc, self.describe)
 
     def _syscall_text(self, stop: Stop) -> str:
         info = stop.extra.get("syscall")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass
 
 from pydbg_utrace.source.debuginfo import DebugInfo, open_debug_info
@@ -60,7 +61,8 @@ class SourceLevel:
     # -- the program's images ----------------------------------------------------------
     def debug_info(self, path: str) -> DebugInfo:
         if path not in self._debug:
-            self._debug[path] = open_debug_info(path)
+            debug = self._debug[path] = open_debug_info(path)
+            debug.announce_indexing = _announce_indexing
         return self._debug[path]
 
     def _image(self, path: str, bias: int, ranges: tuple) -> Image:
@@ -296,6 +298,14 @@ class SourceLevel:
             lines.append(text)
         self.list_around(frame)
         return lines
+
+
+def _announce_indexing(debug_path: str) -> None:
+    """The first lookup that needs a file's name index walks all its DIEs (about
+    ten seconds for libc): say so, once per build (the index is cached on disk).
+    On stderr, beside gdb's own notes, so that a batch session's answers stay clean."""
+    print(f"Indexing the names in {debug_path} (once for this build)...", file=sys.stderr,
+          flush=True)
 
 
 def _listing_path(frame: SourceFrame) -> str | None:

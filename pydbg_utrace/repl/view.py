@@ -8,9 +8,7 @@ current instruction) only when the output is a terminal.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable, Sequence
-
-from pydbg_utrace.arch.base import Instruction
+from collections.abc import Callable, Iterable
 
 from .engine import Stop
 
@@ -57,30 +55,6 @@ def register_line(name: str, value: int) -> str:
     """gdb's ``info registers`` line: name, hex, natural."""
     natural = str(value if value < 1 << 63 else value - (1 << 64))
     return f"{name:<15}{hex(value):<19}{natural}"
-
-
-def code_lines(insns: Sequence[Instruction], pc: int | None,
-               describe: Callable[[int], str]) -> list[str]:
-    """Disassembly with the current instruction marked ``=>``, symbolized."""
-    out = []
-    for insn in insns:
-        mark = "=> " if insn.address == pc else "   "
-        where = describe(insn.address)
-        text = f"{insn.mnemonic} {insn.op_str}".rstrip()
-        target = _branch_target(insn)
-        if target is not None and describe(target):
-            text += f" {describe(target)}"
-        out.append(f"{mark}{insn.address:#x}{' ' + where if where else ''}:\t{text}")
-    return out
-
-
-def _branch_target(insn: Instruction) -> int | None:
-    if insn.mnemonic.startswith(("j", "call", "b")) and insn.op_str.startswith("0x"):
-        try:
-            return int(insn.op_str, 16)
-        except ValueError:
-            return None
-    return None
 
 
 # -- x/FMT -------------------------------------------------------------------------------

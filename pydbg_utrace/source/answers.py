@@ -104,7 +104,7 @@ def list_function(debug: DebugInfo, lister: Lister, function: str) -> list[str]:
 def list_lines(debug: DebugInfo, lister: Lister, file: str, first: int,
                last: int | None = None) -> list[str]:
     """``list FILE:LINE`` (ten lines around it) or ``list FIRST,LAST`` in ``file``."""
-    for unit in debug.units():
+    for unit in debug.units_with_file(file):
         table = debug.line_table(unit)
         recorded = next((f for f in sorted(table.files) if same_file(f, file)), None)
         if recorded is not None:

@@ -7,21 +7,26 @@ name leads to it:
 - address -> unit through ``.debug_aranges`` (gcc always emits it), falling
   back to the units' own ``DW_AT_ranges``/``low_pc`` read once;
 - function or global name -> address through the ELF symbol table -> unit, so
-  ``break write`` in libc reads one unit, not 1 700; only names the symbol
-  table lacks (static functions of a stripped file, types) scan the units.
+  ``break write`` in libc reads one unit, not 1 700; names the symbol table
+  lacks (static functions of a stripped file, types, enumerators, names that
+  exist nowhere) go through :mod:`.names`' index: one DIE walk per build-id,
+  cached on disk, then only the units that define the name are read.
 
 Addresses here are file addresses (before any load bias), as in the DWARF.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Callable, Iterator
 
 from elftools.elf.elffile import ELFFile
 
 from .debugfile import build_id, find_debug_file
 from .dies import Function, UnitReader, Variable, file_table
 from .lines import LineRange, LineRow, LineTable
+from .names import NameIndex, index_for
 from .symtab import read_symbols
 from .types import Type
 
@@ -52,6 +57,9 @@ class DebugInfo:
         self._types: dict[int, dict[str, Type]] = {}
         self._symbols: dict[str, int] | None = None
         self._enumerators: dict[int, dict] = {}
+        self._index: NameIndex | None = None
+        # told the debug file's path before a first index walk (seconds on libc)
+        self.announce_indexing: Callable[[str], None] | None = None
 
     @property
     def debug_elf(self):
@@ -102,10 +110,27 @@ class DebugInfo:
                     self._unit_ranges.append((low, high, cu.cu_offset))
         return self._unit_ranges
 
-    def units(self):
-        """All units, in order (the scan for names the symbol table does not have)."""
+    def units(self) -> Iterator[UnitReader]:
+        """All units, in order."""
         for cu in self.dwarf.iter_CUs():
             yield self.unit(cu.cu_offset)
+
+    @property
+    def index(self) -> NameIndex:
+        """Which units define which names (:mod:`.names`), built or loaded on first use."""
+        if self._index is None:
+            self._index = index_for(build_id(self._debug_elf), self.debug_path or self.path,
+                                    self.units, self.announce_indexing)
+        return self._index
+
+    def units_defining(self, kind: str, name: str) -> Iterator[UnitReader]:
+        """The units that define ``name`` as a ``kind`` of :data:`.names.KINDS`, in order."""
+        for offset in self.index.units(kind, name):
+            yield self.unit(offset)
+
+    def units_with_file(self, file: str) -> Iterator[UnitReader]:
+        """The units whose line programs may name ``file`` (same base name)."""
+        return self.units_defining("files", os.path.basename(file))
 
     # -- lines ----------------------------------------------------------------------------
 
@@ -128,7 +153,7 @@ class DebugInfo:
         past its prologue, as gdb does)."""
         found_line, picked = line, {}
         best = None
-        for unit in self.units():
+        for unit in self.units_with_file(file):
             actual, rows = self.line_table(unit).rows_of_line(file, line)
             if not rows:
                 continue
@@ -178,9 +203,7 @@ class DebugInfo:
             fn = self.function_at(address)
             if fn is not None and (fn.low == address or name in (fn.name, fn.source_name)):
                 return fn
-        for unit in self.units():
-            if not unit.defines_function(name):
-                continue
+        for unit in self.units_defining("functions", name):
             fn = next((f for f in self.functions(unit) if name in (f.name, f.source_name)),
                       None)
             if fn is not None:
@@ -207,7 +230,7 @@ class DebugInfo:
                 var = next((v for v in self.unit_globals(unit) if v.name == name), None)
                 if var is not None:
                     return var
-        for unit in self.units():
+        for unit in self.units_defining("variables", name):
             var = next((v for v in self.unit_globals(unit) if v.name == name), None)
             if var is not None:
                 return var
@@ -216,7 +239,7 @@ class DebugInfo:
     def type_named(self, name: str, prefer: UnitReader | None = None) -> Type | None:
         """``struct s``, ``union u``, ``enum e``, a typedef or base type name."""
         units = [prefer] if prefer is not None else []
-        for unit in [*units, *self.units()]:
+        for unit in itertools.chain(units, self.units_defining("types", name)):
             offset = unit.cu.cu_offset
             if offset not in self._types:
                 self._types[offset] = unit.named_types()
@@ -228,7 +251,7 @@ class DebugInfo:
     def enumerator_named(self, name: str, prefer: UnitReader | None = None):
         """An enumeration constant: ``(enum type, value)`` or None."""
         units = [prefer] if prefer is not None else []
-        for unit in [*units, *self.units()]:
+        for unit in itertools.chain(units, self.units_defining("enumerators", name)):
             offset = unit.cu.cu_offset
             if offset not in self._enumerators:
                 self._enumerators[offset] = unit.enumerators()

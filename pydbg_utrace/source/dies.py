@@ -9,6 +9,7 @@ are file addresses (the ELF's ``p_vaddr`` space, before any load bias).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from elftools.dwarf.locationlists import (
@@ -134,6 +135,21 @@ class InlinedCall(Block):
         return [v for v in self.variables if v.is_parameter]
 
 
+@dataclass
+class UnitNames:
+    """The names one unit defines (see :meth:`UnitReader.names`)."""
+
+    functions: set[str] = field(default_factory=set)
+    variables: set[str] = field(default_factory=set)
+    types: set[str] = field(default_factory=set)  # "struct s", "my_t", "unsigned long"
+    enumerators: set[str] = field(default_factory=set)
+    files: set[str] = field(default_factory=set)  # base names of the line program's files
+
+
+_TYPE_TAGS = {"DW_TAG_base_type": "", "DW_TAG_typedef": "", "DW_TAG_structure_type": "struct ",
+              "DW_TAG_union_type": "union ", "DW_TAG_enumeration_type": "enum "}
+
+
 class UnitReader:
     """Turns one compile unit's DIEs into our model, caching types by DIE offset."""
 
@@ -198,6 +214,42 @@ class UnitReader:
                             spec.attributes["DW_AT_name"].value == wanted:
                         return True
         return False
+
+    def names(self) -> UnitNames:
+        """What the unit defines at top level, by name only (no Type, no Function
+        built): one pass over the top-level DIEs, for :mod:`.names`' index.  The
+        keys are those :meth:`functions`, :meth:`globals`, :meth:`named_types` and
+        :meth:`enumerators` answer to, so an index miss is a lookup miss."""
+        found = UnitNames()
+        for die in self.top.iter_children():
+            tag = die.tag
+            declared = _int(die, "DW_AT_declaration")
+            if tag == "DW_TAG_subprogram" and not declared:
+                found.functions.update(self._function_names(die))
+            elif tag == "DW_TAG_variable" and not declared:
+                name = _str(self._definition_of(die), "DW_AT_name")
+                if name:
+                    found.variables.add(name)
+            elif tag in _TYPE_TAGS and not declared and "DW_AT_name" in die.attributes:
+                name = _str(die, "DW_AT_name")
+                if tag == "DW_TAG_base_type":
+                    name = _GDB_BASE_NAMES.get(name, name)
+                found.types.add(_TYPE_TAGS[tag] + name)
+            if tag == "DW_TAG_enumeration_type" and die.has_children:
+                found.enumerators.update(_str(child, "DW_AT_name")
+                                         for child in die.iter_children()
+                                         if child.tag == "DW_TAG_enumerator")
+        found.files.update(os.path.basename(name) for name in self.file_names() if name)
+        return found
+
+    def _function_names(self, die) -> set[str]:
+        """The names :meth:`defines_function` matches: the DIE's own, its linkage
+        name, and those of the DIE its specification or abstract origin names."""
+        names = {_str(die, "DW_AT_name"), _str(die, "DW_AT_linkage_name")}
+        if "DW_AT_specification" in die.attributes or "DW_AT_abstract_origin" in die.attributes:
+            names.add(_str(self._definition_of(die), "DW_AT_name"))
+        names.discard("")
+        return names
 
     def enumerators(self) -> dict[str, tuple[Type, int]]:
         """Enumeration constants of the unit's top-level enums (named or not)."""

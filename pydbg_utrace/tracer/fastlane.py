@@ -83,18 +83,18 @@ class FastLane:
         info = None
         try:
             if not op:
-                info = kernel.SyscallInfo.from_raw(kernel.fetch_syscall_info(tid))
+                info = kernel.get_syscall_info(tid)
                 op = info.op
             if op == _INFO_ENTRY:
-                event = _SYSCALL_ENTRY
+                event, action, calls = _SYSCALL_ENTRY, _RUN, plan.entry
                 if info is None and lane_state.fetch_entry and plan.wants_exit:
-                    info = kernel.SyscallInfo.from_raw(kernel.fetch_syscall_info(tid))
+                    info = kernel.get_syscall_info(tid)
                 entry = thread.syscall = info  # None: fetched only if an engine reads it
             elif op == _INFO_EXIT and (info is None or thread.syscall is not None
                                        and thread.syscall.op != _INFO_EXIT):
                 # (info None: the op is known from the entry we resumed; that
                 # entry's info may be unread, and then the exit's registers have it)
-                event = _SYSCALL_EXIT
+                event, action, calls = _SYSCALL_EXIT, None, plan.exit
                 entry = thread.syscall
                 if info is not None:
                     info.nr, info.args = entry.nr, entry.args
@@ -111,12 +111,7 @@ class FastLane:
         if report is None:
             report = lane_state.report = SyscallReport(self.tracer, thread, event, info, entry)
         else:  # nobody kept the last one (see below), nobody wrote its odd fields
-            report.renew(event, info, entry)
-        if event is _SYSCALL_ENTRY:
-            report.syscall_action = _RUN
-            calls = plan.entry
-        else:
-            calls = plan.exit
+            report.renew(event, info, entry, action)
         thread.stop.event = event
         self.reporting.thread = thread
         try:

@@ -86,7 +86,7 @@ class Lifecycle:
         os.write(go_w, b"x")
         os.close(go_w)
         try:
-            self.wait_for_exec(pid, plan, err_r)
+            exec_traced = self.wait_for_exec(pid, plan, err_r)
         finally:
             os.close(err_r)
         process = Process(self.api, pid, is_child=True)
@@ -96,26 +96,32 @@ class Lifecycle:
         thread.born = True
         thread.state = State.STOPPED
         thread.holds.add(LAUNCH_HOLD)
+        # seccomp hook: a filtered execve (its seccomp stop came) gets its exit stop
+        thread.syscall_scope = seccomp.launch_scope(process.syscall_filter, exec_traced)
         process.threads[pid] = thread
         self.tables.threads[pid] = thread
         self.tables.processes[pid] = process
         return process
 
     @staticmethod
-    def wait_for_exec(pid: int, plan: LaunchPlan, err_r: int) -> None:
+    def wait_for_exec(pid: int, plan: LaunchPlan, err_r: int) -> bool:
         """Until the exec stop; a child that fails says why on ``err_r`` before it exits.
+
+        True if the execve made a seccomp stop first (the launch's filter traces it).
 
         The pipe is never read before the child stops: a failed child sits in
         its exit stop, pipe still open, until we let it go; a good one closes
         it (CLOEXEC) at its execve.
         """
+        traced = False
         while True:
             _, status = kernel.wait_tracee(pid)
             if not os.WIFSTOPPED(status):
                 raise ChildProcessError(f"process {pid} died before its exec completed")
             event = kernel.event_of(status)
             if event == kernel.PTRACE_EVENT_EXEC:
-                return
+                return traced
+            traced = traced or event == kernel.PTRACE_EVENT_SECCOMP
             if event == kernel.PTRACE_EVENT_EXIT:
                 os.set_blocking(err_r, False)
                 try:

@@ -134,7 +134,7 @@ class Loop:
             process.record_tracer_gone()  # wake whoever waits for it: wait() raises now
 
     def run(self) -> None:
-        """Requests first, then deferred stops, strays, and the next wait's status."""
+        """Requests first, then strays, deferred stops, and the next wait's status."""
         # (These tables are never replaced: bound once, a lookup less a stop.)
         requests, deferred, strays = self.requests, self.tables.deferred, self.tables.strays
         threads_get = self.tables.threads.get
@@ -144,14 +144,14 @@ class Loop:
                 self.drain()
             if self.closed:
                 break
-            if deferred:
+            if strays:  # (first: step-overs can refill `deferred` for ever, FOUND I)
+                tid, status = strays.popleft()
+            elif deferred:
                 tid, status = deferred.popleft()
                 thread = threads_get(tid)
                 if thread is None or thread.state != State.HELD:
                     continue  # detached or reaped meanwhile
                 thread.state = State.RUNNING
-            elif strays:
-                tid, status = strays.popleft()
             else:
                 try:
                     tid, status = kernel.wait_tracees()

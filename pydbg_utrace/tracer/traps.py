@@ -68,7 +68,10 @@ class Traps:
         table = self.trap_tables.live(thread.process)
         if info.code != thread.arch.breakpoint_si_code or table is None:
             return False  # (a step's TRAP_TRACE is never a hit)
-        address = self.resumer.registers(thread).pc - thread.arch.breakpoint_pc_offset
+        try:
+            address = self.resumer.registers(thread).pc - thread.arch.breakpoint_pc_offset
+        except kernel.NoSuchProcessError:
+            return True  # killed (an execve's, a group exit's) since it stopped: its exit follows
         trap = table.trap_at(address)
         if trap is None:
             return False
@@ -133,10 +136,17 @@ class Traps:
         return False
 
     def still_on_trap(self, thread: Thread) -> bool:
+        """Is a step-over still owed where it stopped on our trap?
+
+        Not from its exit stop: SIGKILL (an execve's, a group exit's) took it
+        there out of the stop that owed it, and its PC has not moved.  A hold
+        from there waits for the thread in execve(), which waits until this
+        exit stop is let go (torture finding I).
+        """
         address = thread.at_trap
         thread.at_trap = None
         process = thread.process
-        if self.trap_tables.trap_at(process, address) is None \
+        if thread.exited or self.trap_tables.trap_at(process, address) is None \
                 or process.memory_lent():  # the original is in memory: nothing to step over
             return False
         return self.resumer.registers(thread).pc == address

@@ -610,7 +610,7 @@ def cli_attach(run: Run) -> None:
     said = []
     for line in trace.stderr:  # it says so once attached (or fails)
         said.append(line)
-        if "attached to process" in line:
+        if " attached" in line:  # "Process N attached with M threads"
             break
     child.stdin.close()  # go: the storm proper, traced
     run.phase = "wait for trace -f -p to end"

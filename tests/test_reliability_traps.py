@@ -1,0 +1,45 @@
+"""When a step-over is owed (torture FOUND I, reopened): units, no process.
+
+:class:`pydbg_utrace.tracer.traps.Traps` is the unit; the thread, its process,
+the breakpoint service's tables and the resumer are stand-ins with just what it reads.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from pydbg_utrace.tracer.traps import Traps
+
+ADDRESS = 0x401000
+
+
+def thread_on_trap(exited: bool) -> SimpleNamespace:
+    """A thread whose step-over of the trap at ADDRESS was cut short (``at_trap`` kept)."""
+    process = SimpleNamespace(memory_lent=lambda: False)
+    return SimpleNamespace(at_trap=ADDRESS, process=process, exited=exited)
+
+
+def traps_with_pc(pc: int) -> Traps:
+    """Traps over a breakpoint service whose one trap is at ADDRESS, the PC at ``pc``."""
+    trap_tables = SimpleNamespace(
+        trap_at=lambda process, address: object() if address == ADDRESS else None)
+    traps = Traps(None, None, trap_tables)
+    traps.resumer = SimpleNamespace(registers=lambda thread: SimpleNamespace(pc=pc))
+    return traps
+
+
+def test_a_cut_short_step_over_is_still_owed_at_an_ordinary_stop():
+    thread = thread_on_trap(exited=False)
+    assert traps_with_pc(ADDRESS).still_on_trap(thread)
+    assert thread.at_trap is None  # (asked once: the step-over now under way clears it)
+
+
+def test_no_step_over_is_owed_at_the_exit_stop():
+    """FOUND I: an execve's SIGKILL took the thread to its exit stop, its PC unmoved.
+
+    A step-over from there held the others and waited for the thread in
+    execve(), which waits until this very exit stop is let go: a deadlock.
+    """
+    thread = thread_on_trap(exited=True)
+    assert not traps_with_pc(ADDRESS).still_on_trap(thread)
+    assert thread.at_trap is None
