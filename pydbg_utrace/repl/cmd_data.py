@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from . import asm
 from .commands import CommandError, command
 from .symbols import maps
-from .view import UNIT_SIZES, examine_lines, register_line
+from .view import UNIT_SIZES, X86_64_GENERAL, examine_lines, register_line
 
 if TYPE_CHECKING:
     from .context import Context
@@ -19,15 +19,16 @@ if TYPE_CHECKING:
          complete="registers")
 def info_registers(dbg: Context, args: str) -> None:
     """The selected thread's registers (all, or those named)."""
-    regs = dbg.session.registers()
-    names = [n.lstrip("$") for n in args.split()] or list(dbg.session.arch.register_names)
+    arch = dbg.session.arch
+    dbg.session.registers()  # no thread stopped: say so before anything else
+    names = [n.lstrip("$") for n in args.split()] or (
+        X86_64_GENERAL if arch.name == "x86_64" else list(arch.register_names))
     for name in names:
         try:
             value = dbg.register(name)
         except KeyError:
             raise CommandError(f"Invalid register `{name}'") from None
-        dbg.say(register_line(name, value))
-    del regs
+        dbg.say(register_line(name, value, dbg.describe))
 
 
 _FMT = re.compile(r"^/(\d*)([xduotcasi]?)([bhwg]?)([xduotcasi]?)$")

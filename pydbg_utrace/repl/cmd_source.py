@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from pydbg_utrace.source import answers
 from pydbg_utrace.source.evaluate import evaluate
-from pydbg_utrace.source.format import frame_arguments
+from pydbg_utrace.source.format import NO_SYMBOLS, frame_arguments
+from pydbg_utrace.source.printf import format_values, split_arguments
 from pydbg_utrace.source.unwind import FrameState, amd64_frame_base, saved_addresses
 from pydbg_utrace.source.values import SourceError
 
@@ -59,6 +60,16 @@ def output(ctx: Context, args: str) -> None:
     fmt, expression = split_format(args)
     value = evaluate(expression, ctx.source.scope())
     ctx.out.write(ctx.source.printer().value(value, fmt))
+    ctx.out.flush()
+
+
+@command("printf", 'printf "FORMAT", EXPR...', complete="symbols")
+def printf(ctx: Context, args: str) -> None:
+    """Print values under C's printf conversions (%d %u %x %c %s %p %f ...)."""
+    fmt, expressions = split_arguments(args)
+    scope = ctx.source.scope()
+    values = [evaluate(text, scope) for text in expressions]
+    ctx.out.write(format_values(fmt, values, ctx.source.read))
     ctx.out.flush()
 
 
@@ -134,23 +145,33 @@ def info_args(ctx: Context, args: str) -> None:
 
 
 # -- frames -----------------------------------------------------------------------------------
-@command("backtrace", "backtrace [N]", aliases=("bt", "where"))
+@command("backtrace", "backtrace [full] [N]", aliases=("bt", "where"))
 def backtrace(ctx: Context, args: str) -> None:
     """The call stack (DWARF CFI, then frame pointers).
 
     Then why it stops, if it does before the outermost frame.
 
-    Up to `main`, as gdb; N limits it to the innermost N frames.
+    Up to `main`, as gdb; N limits it to the innermost N frames; `full`
+    shows each frame's locals too.
     """
+    words = args.split()
+    full = "full" in words or "-full" in words
+    counts = [w for w in words if w not in ("full", "-full")]
+    if counts and not counts[0].isdigit():
+        raise CommandError(f'No symbol "{counts[0]}" in current context.')
     ctx.session.held_attachment()
     frames, why = ctx.source.frames()
     printer = ctx.source.printer()
     lines = answers.backtrace(frames, printer)
-    limit = int(args) if args.strip().isdigit() else None
-    if limit is not None and limit < len(lines):
-        lines = lines[:limit] + ["(More stack frames follow...)"]
-    for line in lines:
+    limit = int(counts[0]) if counts else None
+    shown = lines if limit is None else lines[:limit]
+    for frame, line in zip(frames, shown, strict=False):
         ctx.say(line)
+        if full:  # gdb indents the values 8 columns, not its "No locals."
+            for local in answers.info_locals(frame, printer):
+                ctx.say(local if local in ("No locals.", NO_SYMBOLS) else " " * 8 + local)
+    if len(shown) < len(lines) and ctx.interactive:  # gdb: only when typed (from_tty)
+        ctx.say("(More stack frames follow...)")
     if why and limit is None and len(lines) == len(frames):
         ctx.say(why)
 
