@@ -79,7 +79,8 @@ def test_attach_with_p_and_quit_detaches(tracee):
         assert child.stdout.readline() == "spinning\n"
         result = batch("-p", str(child.pid), "--batch", "-ex", "info threads")
         assert f"Attached, Thread 1 ({child.pid})" in result.stdout
-        assert re.search(rf"^\* 1    Thread {child.pid} +stopped +0x", result.stdout, re.M)
+        assert re.search(rf'^\* 1    Thread 0x[0-9a-f]+ \(LWP {child.pid}\) "repl_spin" '
+                         r"(0x[0-9a-f]+ in )?main \(\) at \S+repl_spin.c:\d+$", result.stdout, re.M)
         assert child.poll() is None  # batch's end detached it: it runs on
         with open(f"/proc/{child.pid}/status") as status:
             assert "TracerPid:\t0\n" in status.read()

@@ -82,7 +82,7 @@ def test_unknown_command_is_one_line_and_the_repl_goes_on(tracee):
     assert lines[1] == "Cannot access memory at address 0x10"  # the file has nothing there
     assert "Cannot access memory at address 0x10" in lines[2:]
     assert "Invalid register `nope'" in lines
-    assert re.search(r"^rip +0x[0-9a-f]+ +\d+$", text, re.M)
+    assert re.search(r"^rip +(0x[0-9a-f]+) +\1( <\S+>)?$", text, re.M)  # gdb: the pc, named
 
 
 def test_engine_load_counts_syscalls_while_the_repl_steps(tracee):
@@ -244,9 +244,13 @@ def test_threads_stop_together(tracee):
                   "info registers rip", "kill"], [tracee("repl_threads")])
     caught = re.findall(r"Catchpoint 1 \(call to syscall getppid\), Thread (\d) \(\d+\)", text)
     assert len(caught) == 2 and caught[0] != caught[1], text
-    rows = re.findall(r"^[* ] (\d) +Thread \d+ +(\w+) +0x", text, re.M)
-    assert sorted(rows) == [("1", "stopped"), ("2", "stopped"), ("3", "stopped")], text
-    assert re.search(r"^\[Current thread is 1 \(Thread \d+\)\]$", text, re.M)
+    # gdb's columns: Thread POINTER (LWP N) "NAME" (the pointer is fs_base), the frame
+    assert re.search(r"^  Id   Target Id +Frame $", text, re.M), text
+    rows = re.findall(r'^[* ] (\d)    Thread 0x[0-9a-f]+ \(LWP \d+\) "repl_threads" +(\S+)',
+                      text, re.M)
+    assert sorted(n for n, _ in rows) == ["1", "2", "3"], text
+    assert re.search(r"^\[Switching to thread 1 \(Thread 0x[0-9a-f]+ \(LWP \d+\)\)\]$",
+                     text, re.M)
     assert re.search(r"^\[Inferior 1 \(process \d+\) killed\]$", text, re.M)
 
 
@@ -297,7 +301,7 @@ def test_break_at_a_symbol_run_hit_look_step_and_exit(tracee, capfd):
     assert m, text
     greet = 0x555555554000 + int(m.group(1), 16)
     assert re.search(r"^Breakpoint 1, greet \(fd=1\) at \S*repl_hello.c:9$", text, re.M)
-    assert re.search(rf"^rip +{greet:#x} +{greet}$", text, re.M)
+    assert re.search(rf"^rip +{greet:#x} +{greet:#x} <greet\+\d+>$", text, re.M)
     assert re.search(r"^rdi +0x1 +1$", text, re.M)  # greet(1)
     assert re.search(r"<message>:\t0x68\t0x65\t0x6c\t0x6c\t0x6f\t0x0a\t0x00\t0x00$", text, re.M)
     assert "Dump of assembler code for function greet:" in text

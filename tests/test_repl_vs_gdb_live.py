@@ -123,7 +123,9 @@ DISASSEMBLY = [
 # list ends in AVX-512's k0-k7 where the CPU has them), x/8xb, bt full, info signals,
 # kill and run again.
 EVERYDAY = [
-    "tbreak fact", "break sum_first", "break src_demo.c:78", "info breakpoints", "run",
+    "info address main", "info address counter", "info address hidden", "info address add",
+    "info address nosuch", "tbreak fact", "break sum_first", "break src_demo.c:78",
+    "info breakpoints", "run",
     "info breakpoints", "p counter", "p/c counter", "p/t counter", "p/o counter",
     "p/x -1", "p/c 65", "output counter", "output greeting", "echo hi\\n",
     "echo a\\tb\\n", 'printf "%d %s\\n", counter, greeting',
@@ -136,7 +138,9 @@ EVERYDAY = [
     "info breakpoints", "continue", "info breakpoints", "enable 2", "info breakpoints",
     "continue", "p values[1]@3", "p *values@n", "p values[0]@2@2", "p/x values[0]@3",
     "p shapes[0].corner[0]@2", "p n@0", "p 5@2", "whatis values[0]@3", "output values[0]@2",
-    "bt full", "info signals SIGINT", "info signals 14", "kill", "info breakpoints", "run",
+    "bt full", "info address values", "info address total", "info address kill",
+    "info address RED", "info address counter", "info address printf", "info signals SIGINT",
+    "info signals 14", "kill", "info breakpoints", "run",
     "bt", "info breakpoints",
 ]
 SESSIONS = {"recursion": ("O0", RECURSION), "signal-and-loop": ("O0", SIGNAL_AND_LOOP),
