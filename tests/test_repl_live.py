@@ -82,7 +82,7 @@ def test_unknown_command_is_one_line_and_the_repl_goes_on(tracee):
     assert lines[1] == "Cannot access memory at address 0x10"  # the file has nothing there
     assert "Cannot access memory at address 0x10" in lines[2:]
     assert "Invalid register `nope'" in lines
-    assert re.search(r"^rip +0x[0-9a-f]+ +\d+$", text, re.M)
+    assert re.search(r"^rip +(0x[0-9a-f]+) +\1( <\S+>)?$", text, re.M)  # gdb: the pc, named
 
 
 def test_engine_load_counts_syscalls_while_the_repl_steps(tracee):
@@ -215,13 +215,15 @@ def test_signals_stop_by_default_and_handle_changes_it(tracee):
     # gdb's words: the signal, then where (a libc frame: kill has no frame of its own)
     assert re.search(r"^Program received signal SIGUSR1, User defined signal 1\.$", text, re.M)
     assert re.search(r"^(0x[0-9a-f]+ in )?\S*(kill|raise)\S* \(", text, re.M), text
-    assert "killed by signal SIGUSR1" in text
+    assert "\nProgram terminated with signal SIGUSR1, User defined signal 1.\n" \
+        "The program no longer exists." in text
     text = drive(["handle SIGUSR1 nostop noprint nopass", "run"], program)
-    assert re.search(r"^SIGUSR1 +No +No +No$", text, re.M)
+    assert re.search(r"^SIGUSR1 +No\tNo\tNo\t\tUser defined signal 1$", text, re.M)
     assert "exited with code 11" in text  # the signal never reached the program
     text = drive(["handle usr1 nostop print", "catch signal SIGUSR2", "run"], program)
     assert re.search(r"^Thread \d+ received signal SIGUSR1$", text, re.M)  # a note, no stop
-    assert "killed by signal SIGUSR1" in text
+    assert "\nProgram terminated with signal SIGUSR1, User defined signal 1.\n" \
+        "The program no longer exists." in text
 
 
 def test_catch_fork_and_exec(tracee):
@@ -242,10 +244,14 @@ def test_threads_stop_together(tracee):
                   "info registers rip", "kill"], [tracee("repl_threads")])
     caught = re.findall(r"Catchpoint 1 \(call to syscall getppid\), Thread (\d) \(\d+\)", text)
     assert len(caught) == 2 and caught[0] != caught[1], text
-    rows = re.findall(r"^[* ] (\d) +Thread \d+ +(\w+) +0x", text, re.M)
-    assert sorted(rows) == [("1", "stopped"), ("2", "stopped"), ("3", "stopped")], text
-    assert re.search(r"^\[Current thread is 1 \(Thread \d+\)\]$", text, re.M)
-    assert "killed by signal SIGKILL" in text
+    # gdb's columns: Thread POINTER (LWP N) "NAME" (the pointer is fs_base), the frame
+    assert re.search(r"^  Id   Target Id +Frame $", text, re.M), text
+    rows = re.findall(r'^[* ] (\d)    Thread 0x[0-9a-f]+ \(LWP \d+\) "repl_threads" +(\S+)',
+                      text, re.M)
+    assert sorted(n for n, _ in rows) == ["1", "2", "3"], text
+    assert re.search(r"^\[Switching to thread 1 \(Thread 0x[0-9a-f]+ \(LWP \d+\)\)\]$",
+                     text, re.M)
+    assert re.search(r"^\[Inferior 1 \(process \d+\) killed\]$", text, re.M)
 
 
 def test_completion_of_commands_registers_and_files(tracee):
@@ -295,7 +301,7 @@ def test_break_at_a_symbol_run_hit_look_step_and_exit(tracee, capfd):
     assert m, text
     greet = 0x555555554000 + int(m.group(1), 16)
     assert re.search(r"^Breakpoint 1, greet \(fd=1\) at \S*repl_hello.c:9$", text, re.M)
-    assert re.search(rf"^rip +{greet:#x} +{greet}$", text, re.M)
+    assert re.search(rf"^rip +{greet:#x} +{greet:#x} <greet\+\d+>$", text, re.M)
     assert re.search(r"^rdi +0x1 +1$", text, re.M)  # greet(1)
     assert re.search(r"<message>:\t0x68\t0x65\t0x6c\t0x6c\t0x6f\t0x0a\t0x00\t0x00$", text, re.M)
     assert "Dump of assembler code for function greet:" in text

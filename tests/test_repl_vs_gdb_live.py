@@ -118,12 +118,38 @@ DISASSEMBLY = [
     "disassemble sum_first", "up", "x/2i $pc", "set disassembly-flavor att", "x/2i $pc",
     "disassemble main",
 ]
+# Everyday commands: tbreak, the breakpoint table through delete/disable/enable,
+# p/c p/t p/o, `@` arrays, output, echo, printf, info registers (one by one: the full
+# list ends in AVX-512's k0-k7 where the CPU has them), x/8xb, bt full, info signals,
+# kill and run again.
+EVERYDAY = [
+    "info address main", "info address counter", "info address hidden", "info address add",
+    "info address nosuch", "tbreak fact", "break sum_first", "break src_demo.c:78",
+    "info breakpoints", "run",
+    "info breakpoints", "p counter", "p/c counter", "p/t counter", "p/o counter",
+    "p/x -1", "p/c 65", "output counter", "output greeting", "echo hi\\n",
+    "echo a\\tb\\n", 'printf "%d %s\\n", counter, greeting',
+    'printf "%x|%5d|%-3d|%c|%%\\n", counter, counter, 7, 65',
+    'printf "%lu %ld %o %#x %p %p\\n", sizeof(shapes), -1, 8, 255, first, 0',
+    'printf "%5.2f %e %g %s|%.2s\\n", 1.5, 2.25, 0.1, name, greeting', 'printf "%d\\n"',
+    'printf "%hhd\\n", 1', "info registers rip", "info registers rax rbx",
+    "info registers eflags rsp rbp", "p $rip", "x/8xb $sp", "x/2xg $sp", "x/4dw $sp",
+    "x/3s greeting", "bt full", "up", "bt full", "bt 1", "delete 3", "disable 2",
+    "info breakpoints", "continue", "info breakpoints", "enable 2", "info breakpoints",
+    "continue", "p values[1]@3", "p *values@n", "p values[0]@2@2", "p/x values[0]@3",
+    "p shapes[0].corner[0]@2", "p n@0", "p 5@2", "whatis values[0]@3", "output values[0]@2",
+    "bt full", "info address values", "info address total", "info address kill",
+    "info address RED", "info address counter", "info address printf", "info signals SIGINT",
+    "info signals 14", "kill", "info breakpoints", "run",
+    "bt", "info breakpoints",
+]
 SESSIONS = {"recursion": ("O0", RECURSION), "signal-and-loop": ("O0", SIGNAL_AND_LOOP),
             "libc-leaf": ("O0", LIBC_LEAF), "until-advance": ("O0", UNTIL_ADVANCE),
             "O2": ("O2", OPTIMIZED), "step-onto-breakpoints": ("returns", STEP_ONTO_BREAKPOINTS),
             "returns": ("returns", RETURNS), "returns-O2": ("returns-O2", RETURNS),
             "frames": ("O0", FRAMES), "frames-O2": ("O2", FRAMES),
-            "disassembly": ("O0", DISASSEMBLY), "disassembly-O2": ("O2", DISASSEMBLY)}
+            "disassembly": ("O0", DISASSEMBLY), "disassembly-O2": ("O2", DISASSEMBLY),
+            "everyday": ("O0", EVERYDAY)}
 FLAGS = {"O0": ["-O0", "-g"], "O2": ["-O2", "-g"]}
 RETURNS_SOURCE = Path(__file__).parent / "tracees" / "src_returns.c"
 # (source file, flags) of each build
@@ -152,7 +178,9 @@ def _with_markers(steps: list[str]) -> list[str]:
 
 
 def _answers(stdout: str, count: int) -> list[str]:
-    parts = re.split(r"^@@@(\d+|end)\n", stdout, flags=re.M)
+    # not anchored: `output`, `echo` and `printf` end without a newline, so the next
+    # marker follows their text on the same line (ours: after our echo of the command)
+    parts = re.split(r"@@@(\d+|end)\n", stdout)
     found = {int(m): text for m, text in zip(parts[1::2], parts[2::2], strict=True)
              if m != "end"}
     return [normalised(found.get(i, "")) for i in range(count)]
@@ -168,6 +196,8 @@ def normalised(text: str) -> str:
     for line in text.splitlines():
         if line.startswith("(pydbg) ") or _BANNER.match(line):
             continue
+        if "(pydbg) " in line:  # our echo after an answer with no newline (output 42)
+            line = line[:line.index("(pydbg) ")]
         line = re.sub(r"^process \d+$", "process N", line)  # info proc
         lines.append(re.sub(r"^\[Inferior 1 \(process \d+\)", "[Inferior 1 (process N)", line))
     return "\n".join(lines).strip("\n")

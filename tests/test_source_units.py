@@ -3,6 +3,7 @@ debug-file discovery test, marked live: it builds one small program)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -354,3 +355,74 @@ def test_return_values_by_the_sysv_classes():
     assert return_value(big, registers, X86_64, bytes(fp)).optimized_out  # no memory given
     packed = struct(("c", CHAR, 0), ("n", int_t, 1))
     assert classify(packed) == MEMORY
+
+
+# -- printf and gdb's @ --------------------------------------------------------------------
+
+def test_printf_splits_its_arguments_and_converts_as_gdb():
+    from pydbg_utrace.source.printf import format_values, split_arguments
+
+    int_t = base("int", 4, "signed")
+    assert split_arguments('"a=%d, b=%s\\n", x[1], f(a, ","), (c, d)') == (
+        "a=%d, b=%s\n", ["x[1]", 'f(a, ",")', "(c, d)"])
+    values = [from_int(int_t, v) for v in (-1, 255, 7, 321, 42)]
+    assert format_values("%d|%5x|%-3u|%c|%%|%f\n", values, None) == \
+        "-1|   ff|7  |A|%|0.000000\n"  # %f reads an int's bytes as a float, as gdb
+    memory = {0x1000: b"hello\0"}
+
+    def read(address, size):
+        for start, data in memory.items():
+            if start <= address < start + len(data):
+                return data[address - start:address - start + size]
+        raise OSError(address)
+
+    pointer = from_int(pointer_to(CHAR), 0x1000)
+    null = from_int(pointer_to(CHAR), 0)
+    assert format_values("%s|%.2s|%p|%p|%s", [pointer, pointer, pointer, null, null],
+                         read) == "hello|he|0x1000|(nil)|(null)"
+    for fmt, args, message in [("%d", [], "Wrong number of arguments for specified "
+                                           "format-string"),
+                               ("%hhd", values[:1], "Unrecognized format specifier 'h' in printf"),
+                               ("%a", values[:1], "Unrecognized format specifier 'a' in printf")]:
+        with pytest.raises(SourceError, match=re.escape(message)):
+            format_values(fmt, args, read)
+    with pytest.raises(SourceError, match="Bad format string, missing '\"'"):
+        split_arguments("no quotes")
+
+
+def test_at_makes_an_array_of_objects_in_memory():
+    int_t = base("int", 4, "signed")
+    memory = bytes(range(16))
+    scope = _MemoryScope({"v": (int_t, 0x100)}, lambda a, n: memory[a - 0x100:a - 0x100 + n])
+    value = evaluate("v@3", scope)
+    assert type_name(value.type) == "int [3]" and value.data == memory[:12]
+    assert type_name(evaluate("v@2@2", scope).type) == "int [2][2]"
+    with pytest.raises(SourceError, match="Invalid number 0 of repetitions."):
+        evaluate("v@0", scope)
+    with pytest.raises(SourceError, match="Only values in memory can be extended with '@'."):
+        evaluate("5@2", scope)
+
+
+class _MemoryScope:
+    """The least a Scope is: named objects in a memory, no frame, no registers."""
+
+    byteorder = "little"
+    pointer_size = 8
+
+    def __init__(self, objects, read):
+        self.objects, self.read = objects, read
+
+    def variable(self, name):
+        from pydbg_utrace.source.values import at_address
+
+        found = self.objects.get(name)
+        return at_address(found[0], found[1], self.read) if found else None
+
+    def type_named(self, name):
+        return None
+
+    def register(self, name):
+        return None
+
+    def history(self, index):
+        raise SourceError("History is empty.")

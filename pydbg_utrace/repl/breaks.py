@@ -212,6 +212,11 @@ class Breakpoints:
                 self._lift(dbg, bp)
         return found
 
+    def clear_hit_counts(self) -> None:
+        """A new run starts counting again (gdb's clear_breakpoint_hit_counts)."""
+        for bp in self.points.values():
+            bp.hits = 0
+
     def delete(self, dbg: BreakContext, number: int) -> bool:
         bp = self.points.pop(number, None)
         if bp is None:

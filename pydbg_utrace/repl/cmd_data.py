@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from pydbg_utrace.source import answers
+from pydbg_utrace.source.format import frame_line
+from pydbg_utrace.source.values import SourceError
+
 from . import asm
 from .commands import CommandError, command
 from .symbols import maps
-from .view import UNIT_SIZES, examine_lines, register_line
+from .view import UNIT_SIZES, X86_64_GENERAL, examine_lines, register_line
 
 if TYPE_CHECKING:
     from .context import Context
@@ -19,15 +23,16 @@ if TYPE_CHECKING:
          complete="registers")
 def info_registers(dbg: Context, args: str) -> None:
     """The selected thread's registers (all, or those named)."""
-    regs = dbg.session.registers()
-    names = [n.lstrip("$") for n in args.split()] or list(dbg.session.arch.register_names)
+    arch = dbg.session.arch
+    dbg.session.registers()  # no thread stopped: say so before anything else
+    names = [n.lstrip("$") for n in args.split()] or (
+        X86_64_GENERAL if arch.name == "x86_64" else list(arch.register_names))
     for name in names:
         try:
             value = dbg.register(name)
         except KeyError:
             raise CommandError(f"Invalid register `{name}'") from None
-        dbg.say(register_line(name, value))
-    del regs
+        dbg.say(register_line(name, value, dbg.describe))
 
 
 _FMT = re.compile(r"^/(\d*)([xduotcasi]?)([bhwg]?)([xduotcasi]?)$")
@@ -203,33 +208,80 @@ def _function_around(dbg: Context, address: int) -> tuple[str, int, int] | None:
 
 @command("info threads", "info threads")
 def info_threads(dbg: Context, args: str) -> None:
-    """The program's threads; `*` marks the selected one."""
+    """The program's threads; `*` marks the selected one (gdb's columns)."""
     session = dbg.session
     session.require_process()
-    dbg.say(f"  {'Id':<5}{'Target Id':<22}{'State':<10}Where")
-    for number, tid in session.threads():
+    rows = [(tid, number, _target_id(dbg, tid), _frame_of(dbg, tid))
+            for number, tid in session.threads()]
+    width = max([len("Target Id")] + [len(target) for _, _, target, _ in rows])
+    dbg.say(f"  {'Id':<4} {'Target Id':<{width}} Frame ")
+    for tid, number, target, frame in rows:
         mark = "*" if tid == session.current else " "
-        held = tid in session.engine.held
-        where = ""
-        if held:
-            with session.attachment(tid).examine() as regs:
-                where = f"{regs.pc:#x} {dbg.describe(regs.pc)}".rstrip()
-        state = "stopped" if held else "running"
-        dbg.say(f"{mark} {number:<5}{'Thread ' + str(tid):<22}{state:<10}{where}")
+        dbg.say(f"{mark} {number:<4} {target:<{width}} {frame}")
+
+
+def _target_id(dbg: Context, tid: int, with_name: bool = True) -> str:
+    """gdb's (with libthread_db) ``Thread 0x7ffff7dd2740 (LWP 6161) "demo"``: the
+    thread pointer is fs_base on x86_64; before libc set it up, ``process N``."""
+    session = dbg.session
+    pointer = 0
+    if tid in session.engine.held and session.arch.name == "x86_64":
+        with session.attachment(tid).examine() as regs:
+            pointer = regs["fs_base"]
+    text = f"Thread {pointer:#x} (LWP {tid})" if pointer else (
+        f"process {tid}" if tid == session.require_process().pid else f"LWP {tid}")
+    if with_name:
+        try:
+            with open(f"/proc/{session.require_process().pid}/task/{tid}/comm") as f:
+                text += f' "{f.read().strip()}"'
+        except OSError:
+            pass
+    return text
+
+
+def _frame_of(dbg: Context, tid: int) -> str:
+    """The thread's innermost frame as ``bt`` writes it, without ``#0  ``."""
+    session = dbg.session
+    if tid not in session.engine.held:
+        return "(running)"
+    selected, session.current = session.current, tid
+    level = dbg.source.selected
+    try:
+        frames, _ = dbg.source.frames()
+        line = frame_line(frames[0], dbg.source.printer()) if frames else ""
+    except (SourceError, CommandError, OSError, LookupError):
+        line = ""
+    finally:
+        session.current = selected
+    if tid != selected and selected in session.engine.held:
+        dbg.source.frames()  # the selected thread's again, with its selected frame
+        dbg.source.selected = level
+    if not line:
+        with session.attachment(tid).examine() as regs:
+            return f"{regs.pc:#x} {dbg.describe(regs.pc)}".rstrip()
+    return line.split(" ", 1)[1].lstrip()
 
 
 @command("thread", "thread [N]")
 def thread(dbg: Context, args: str) -> None:
-    """Select thread N, or show the selected one."""
+    """Select thread N and show its frame."""
     session = dbg.session
     session.require_process()
-    if args:
-        by_number = {number: tid for number, tid in session.threads()}
-        if not args.isdigit() or int(args) not in by_number:
-            raise CommandError(f"Invalid thread ID: {args}")
-        session.current = by_number[int(args)]
-    dbg.say(f"[Current thread is {session.thread_number(session.current)} "
-            f"(Thread {session.current})]")
+    if not args:
+        dbg.say(f"[Current thread is {session.thread_number(session.current)} "
+                f"({_target_id(dbg, session.current, with_name=False)})]")
+        return
+    by_number = {number: tid for number, tid in session.threads()}
+    if not args.isdigit() or int(args) not in by_number:
+        raise CommandError(f"Invalid thread ID: {args}")
+    session.current = by_number[int(args)]
+    dbg.source.selected = 0
+    dbg.say(f"[Switching to thread {args} ({_target_id(dbg, session.current, False)})]")
+    if session.current in session.engine.held:
+        frames, _ = dbg.source.frames()
+        if frames:
+            for line in answers.frame_header(dbg.source.select(0), dbg.source.printer()):
+                dbg.say(line)
 
 
 @command("info sharedlibrary", "info sharedlibrary", aliases=("dll",))

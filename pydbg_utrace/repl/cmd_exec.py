@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from . import procs
 from .commands import CommandError, command, help_text
-from .policy import signal_name, signal_number
+from .policy import DESCRIPTIONS, signal_description, signal_name, signal_number
 
 if TYPE_CHECKING:
     from .context import Context
@@ -53,13 +53,17 @@ def run(dbg: Context, args: str) -> None:
     """Start the program and run it until it stops.
 
     ARGS replace the program's arguments."""
-    dbg.show_stop(dbg.session.run(_argv(dbg, args)))
+    argv = _argv(dbg, args)
+    dbg.breaks.clear_hit_counts()
+    dbg.show_stop(dbg.session.run(argv))
 
 
 @command("starti", "starti [ARGS...]")
 def starti(dbg: Context, args: str) -> None:
     """Start the program, stop at its first instruction."""
-    dbg.show_stop(dbg.session.starti(_argv(dbg, args)))
+    argv = _argv(dbg, args)
+    dbg.breaks.clear_hit_counts()
+    dbg.show_stop(dbg.session.starti(argv))
 
 
 @command("attach", "attach PID|NAME", complete="processes")
@@ -103,7 +107,9 @@ def detach(dbg: Context, args: str) -> None:
 @command("kill", "kill", aliases=("k",))
 def kill(dbg: Context, args: str) -> None:
     """Kill the program (SIGKILL)."""
-    dbg.show_stop(dbg.session.kill())
+    stop = dbg.session.kill()
+    stop.extra["killed"] = True  # gdb: "[Inferior 1 (process N) killed]"
+    dbg.show_stop(stop)
 
 
 @command("quit", "quit", aliases=("q", "exit"))
@@ -265,25 +271,27 @@ def handle(dbg: Context, args: str) -> None:
         _signal_table(dbg, [signo])
 
 
-def _signal_table(dbg: Context, signos: list[int]) -> None:
-    dbg.say(f"{'Signal':<12}{'Stop':<7}{'Print':<7}Pass to program")
+def _signal_table(dbg: Context, signos: list[int], full: bool = False) -> None:
+    """gdb's table: one row per signal (``SIGINT        Yes\tYes\tNo\t\tInterrupt``)."""
+    dbg.say("Signal        Stop\tPrint\tPass to program\tDescription")
+    if full:
+        dbg.say()
     for signo in signos:
-        dbg.say(f"{signal_name(signo):<12}{dbg.session.policy.handling(signo).describe()}")
-
-
+        dbg.say(f"{signal_name(signo):<14}{dbg.session.policy.handling(signo).describe()}"
+                f"\t\t{signal_description(signo)}")
+    if full:
+        dbg.say('\nUse the "handle" command to change these tables.')
 
 
 @command("info signals", "info signals [SIGNAL]", aliases=("handle",))
 def info_signals(dbg: Context, args: str) -> None:
     """What each signal does to the program (see `handle`)."""
-    import signal as _signal
-
     try:
-        signos = [signal_number(args)] if args else [int(s) for s in _signal.Signals
-                                                     if s < 32]
+        signos = [signal_number(args)] if args else [signal_number(name)
+                                                     for name in DESCRIPTIONS]
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    _signal_table(dbg, signos)
+    _signal_table(dbg, signos, full=not args)
 
 
 @command("info inferiors", "info inferiors")

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 
 from pydbg_utrace.source import answers
 from pydbg_utrace.source.evaluate import evaluate
-from pydbg_utrace.source.format import frame_arguments
+from pydbg_utrace.source.format import NO_SYMBOLS, frame_arguments
+from pydbg_utrace.source.frames import global_value
+from pydbg_utrace.source.printf import format_values, split_arguments
 from pydbg_utrace.source.unwind import FrameState, amd64_frame_base, saved_addresses
 from pydbg_utrace.source.values import SourceError
 
@@ -59,6 +61,16 @@ def output(ctx: Context, args: str) -> None:
     fmt, expression = split_format(args)
     value = evaluate(expression, ctx.source.scope())
     ctx.out.write(ctx.source.printer().value(value, fmt))
+    ctx.out.flush()
+
+
+@command("printf", 'printf "FORMAT", EXPR...', complete="symbols")
+def printf(ctx: Context, args: str) -> None:
+    """Print values under C conversions (%d %s %f ...)."""
+    fmt, expressions = split_arguments(args)
+    scope = ctx.source.scope()
+    values = [evaluate(text, scope) for text in expressions]
+    ctx.out.write(format_values(fmt, values, ctx.source.read))
     ctx.out.flush()
 
 
@@ -134,23 +146,33 @@ def info_args(ctx: Context, args: str) -> None:
 
 
 # -- frames -----------------------------------------------------------------------------------
-@command("backtrace", "backtrace [N]", aliases=("bt", "where"))
+@command("backtrace", "backtrace [full] [N]", aliases=("bt", "where"))
 def backtrace(ctx: Context, args: str) -> None:
     """The call stack (DWARF CFI, then frame pointers).
 
     Then why it stops, if it does before the outermost frame.
 
-    Up to `main`, as gdb; N limits it to the innermost N frames.
+    Up to `main`, as gdb; N limits it to the innermost N frames; `full`
+    shows each frame's locals too.
     """
+    words = args.split()
+    full = "full" in words or "-full" in words
+    counts = [w for w in words if w not in ("full", "-full")]
+    if counts and not counts[0].isdigit():
+        raise CommandError(f'No symbol "{counts[0]}" in current context.')
     ctx.session.held_attachment()
     frames, why = ctx.source.frames()
     printer = ctx.source.printer()
     lines = answers.backtrace(frames, printer)
-    limit = int(args) if args.strip().isdigit() else None
-    if limit is not None and limit < len(lines):
-        lines = lines[:limit] + ["(More stack frames follow...)"]
-    for line in lines:
+    limit = int(counts[0]) if counts else None
+    shown = lines if limit is None else lines[:limit]
+    for frame, line in zip(frames, shown, strict=False):
         ctx.say(line)
+        if full:  # gdb indents the values 8 columns, not its "No locals."
+            for local in answers.info_locals(frame, printer):
+                ctx.say(local if local in ("No locals.", NO_SYMBOLS) else " " * 8 + local)
+    if len(shown) < len(lines) and ctx.interactive:  # gdb: only when typed (from_tty)
+        ctx.say("(More stack frames follow...)")
     if why and limit is None and len(lines) == len(frames):
         ctx.say(why)
 
@@ -315,6 +337,78 @@ def _list_function(source, name: str) -> list[str]:
         if image.debug.has_dwarf and image.debug.function_named(name) is not None:
             return answers.list_function(image.debug, source.lister, name)
     raise SourceError(f'Function "{name}" not defined.')
+
+
+@command("info address", "info address SYMBOL", complete="symbols")
+def info_address(ctx: Context, args: str) -> None:
+    """Where SYMBOL lives: a function's or a static's address, a local's DWARF
+    location, or an ELF symbol of a file without debugging information."""
+    name = args.strip()
+    if not name:
+        raise CommandError('Argument required.')
+    source, session = ctx.source, ctx.session
+    if session.alive and session.current in session.engine.held:
+        frame = source.frame()
+        for var, _value in [*frame.arguments(), *frame.locals()]:
+            if var.name == name:
+                ctx.say(_local_address(name, var, frame.file_pc))
+                return
+    program = source.program()
+    for image in program.images:
+        if not image.debug.has_dwarf:
+            continue
+        var = image.debug.global_named(name)
+        if var is not None:
+            value = global_value(var, image, source.read)
+            if value.address is not None:
+                ctx.say(f'Symbol "{name}" is static storage at address {value.address:#x}.')
+            else:
+                ctx.say(f'Symbol "{name}" is optimized out.')
+            return
+        fn = image.debug.function_named(name)
+        # a DWARF name of its own (glibc's kill has four DIEs at one address), not
+        # only an ELF alias of another function (printf of __printf): gdb's full symbol
+        if fn is not None and (name in (fn.name, fn.source_name)
+                               or image.debug.index.units("functions", name)):
+            ctx.say(f'Symbol "{name}" is a function at address {fn.low + image.bias:#x}.')
+            return
+        if image.debug.enumerator_named(name) is not None:
+            ctx.say(f'Symbol "{name}" is constant.')
+            return
+    for image in program.images:  # gdb's minimal symbols
+        address = image.debug.symbol_address(name)
+        if address is not None:
+            ctx.say(f'Symbol "{name}" is at {address + image.bias:#x} in a file compiled '
+                    "without debugging.")
+            return
+    raise CommandError(f'No symbol "{name}" in current context.')
+
+
+def _local_address(name: str, var, file_pc: int) -> str:
+    """gdb's words for a local: its location expression, disassembled (the -O0
+    case, ``DW_OP_fbreg N``), or optimized out."""
+    expr = var.location.at(file_pc) if var.location is not None else None
+    if expr is None:
+        return f'Symbol "{name}" is optimized out.'
+    if expr[:1] == b"\x91":  # DW_OP_fbreg SLEB128
+        offset, consumed = _sleb128(expr[1:])
+        if 1 + consumed == len(expr):
+            return f'Symbol "{name}" is a complex DWARF expression:\n' \
+                   f"     0: DW_OP_fbreg {offset}\n."
+    return f'Symbol "{name}" is a variable with a DWARF location of {len(expr)} bytes ' \
+           f"({expr.hex()})."
+
+
+def _sleb128(data: bytes) -> tuple[int, int]:
+    value = shift = 0
+    for count, byte in enumerate(data, 1):
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            if byte & 0x40:
+                value -= 1 << shift
+            return value, count
+    return value, len(data)
 
 
 @command("info line", "info line [FUNCTION|FILE:LINE|*ADDRESS]", complete="symbols")

@@ -245,7 +245,7 @@ class Debugger:
             self._symbols = None  # a new program image: new symbols, traps gone
         self.breaks.refresh(self)
         if stop.reason == "exited":
-            self.say(describe_status(stop.tid, stop.status))
+            self.say(describe_status(stop.tid, stop.status, bool(stop.extra.get("killed"))))
             self.previous_registers = {}
             return
         while stop.reason == "watchpoint" and stop.extra.get("hardware"):
@@ -255,7 +255,7 @@ class Debugger:
                 break
             stop = self.session.cont()  # an rwatch saw a write: not the user's stop
         if stop.reason == "exited":
-            self.say(describe_status(stop.tid, stop.status))
+            self.say(describe_status(stop.tid, stop.status, bool(stop.extra.get("killed"))))
             self.previous_registers = {}
             return
         if stop.reason == "breakpoint":  # no user breakpoint of ours (momentary, or gone)

@@ -19,8 +19,8 @@ class Handling:
     pass_: bool = True
 
     def describe(self) -> str:
-        return "  ".join(f"{'Yes' if v else 'No':<5}" for v in (self.stop, self.print_,
-                                                                  self.pass_)).rstrip()
+        """``Yes\tYes\tNo``: the columns as gdb's ``info signals`` writes them."""
+        return "\t".join("Yes" if v else "No" for v in (self.stop, self.print_, self.pass_))
 
 
 # gdb's defaults (infrun.c): SIGINT and SIGTRAP are the debugger's own, and
@@ -36,6 +36,28 @@ def _default_handling(signo: int) -> Handling:
     if name in _QUIET:
         return Handling(False, False, True)
     return Handling()
+
+
+# gdb's words for the signals Linux has, in gdb's order (gdb/signals.def): the
+# rows of `info signals` and the end of "Program terminated with signal SIGSEGV, ...".
+DESCRIPTIONS = {
+    "SIGHUP": "Hangup", "SIGINT": "Interrupt", "SIGQUIT": "Quit",
+    "SIGILL": "Illegal instruction", "SIGTRAP": "Trace/breakpoint trap", "SIGABRT": "Aborted",
+    "SIGFPE": "Arithmetic exception", "SIGKILL": "Killed", "SIGBUS": "Bus error",
+    "SIGSEGV": "Segmentation fault", "SIGSYS": "Bad system call", "SIGPIPE": "Broken pipe",
+    "SIGALRM": "Alarm clock", "SIGTERM": "Terminated", "SIGURG": "Urgent I/O condition",
+    "SIGSTOP": "Stopped (signal)", "SIGTSTP": "Stopped (user)", "SIGCONT": "Continued",
+    "SIGCHLD": "Child status changed", "SIGTTIN": "Stopped (tty input)",
+    "SIGTTOU": "Stopped (tty output)", "SIGIO": "I/O possible",
+    "SIGXCPU": "CPU time limit exceeded", "SIGXFSZ": "File size limit exceeded",
+    "SIGVTALRM": "Virtual timer expired", "SIGPROF": "Profiling timer expired",
+    "SIGWINCH": "Window size changed", "SIGUSR1": "User defined signal 1",
+    "SIGUSR2": "User defined signal 2", "SIGPWR": "Power fail/restart",
+}
+
+
+def signal_description(signo: int) -> str:
+    return DESCRIPTIONS.get(signal_name(signo), signal_name(signo))
 
 
 def signal_name(signo: int) -> str:

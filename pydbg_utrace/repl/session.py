@@ -618,14 +618,18 @@ def _reason(exc: BaseException) -> str:
     return str(exc)
 
 
-def describe_status(pid: int, status: int | None) -> str:
-    """gdb's line for a program that ended."""
+def describe_status(pid: int, status: int | None, killed: bool = False) -> str:
+    """gdb's line for a program that ended (``killed``: by the ``kill`` command)."""
+    if killed:
+        return f"[Inferior 1 (process {pid}) killed]"
     if status is None:
         return f"[Inferior 1 (process {pid}) exited]"
     if os.WIFSIGNALED(status):
-        from .policy import signal_name
+        from .policy import signal_description, signal_name
 
-        return f"[Inferior 1 (process {pid}) killed by signal {signal_name(os.WTERMSIG(status))}]"
+        signo = os.WTERMSIG(status)
+        return (f"\nProgram terminated with signal {signal_name(signo)}, "
+                f"{signal_description(signo)}.\nThe program no longer exists.")
     code = os.WEXITSTATUS(status)
     if code == 0:
         return f"[Inferior 1 (process {pid}) exited normally]"

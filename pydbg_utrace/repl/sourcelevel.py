@@ -56,7 +56,7 @@ class SourceLevel:
         self._images: dict[tuple, Image] = {}
         self._program: Program | None = None
         self._program_key: tuple | None = None
-        self._frames: tuple[int, list[SourceFrame], str] | None = None
+        self._frames: tuple[tuple, list[SourceFrame], str] | None = None
 
     # -- the program's images ----------------------------------------------------------
     def debug_info(self, path: str) -> DebugInfo:
@@ -139,7 +139,7 @@ class SourceLevel:
     def frames(self) -> tuple[list[SourceFrame], str]:
         """The selected thread's frames, innermost first, and why the walk ended."""
         session = self.session
-        epoch = session.engine.epoch
+        epoch = (session.engine.epoch, session.current)  # per thread: `thread N`
         if self._frames is None or self._frames[0] != epoch:
             regs = session.registers()
             regmap = self.regmap

@@ -51,10 +51,35 @@ def register_grid(values: dict[str, int], previous: dict[str, int], style: Style
     return ["  ".join(cells[i:i + 3]) for i in range(0, len(cells), 3)]
 
 
-def register_line(name: str, value: int) -> str:
-    """gdb's ``info registers`` line: name, hex, natural."""
-    natural = str(value if value < 1 << 63 else value - (1 << 64))
-    return f"{name:<15}{hex(value):<19}{natural}"
+# gdb's `info registers` on x86_64: its order (the general group: no orig_rax, and
+# fs_base/gs_base only by name; gdb then shows the AVX-512 k0-k7 where the CPU has
+# them, which we do not read), and the registers whose natural column is not a number.
+X86_64_GENERAL = ("rax rbx rcx rdx rsi rdi rbp rsp r8 r9 r10 r11 r12 r13 r14 r15 rip eflags "
+                  "cs ss ds es fs gs").split()
+_CODE_POINTERS = {"rip", "pc"}
+_DATA_POINTERS = {"rsp", "rbp", "sp"}
+# i386_eflags_type: bit -> name (bit 1 is reserved, always set, never shown)
+_EFLAGS = {0: "CF", 2: "PF", 4: "AF", 6: "ZF", 7: "SF", 8: "TF", 9: "IF", 10: "DF", 11: "OF",
+           14: "NT", 16: "RF", 17: "VM", 18: "AC", 19: "VIF", 20: "VIP", 21: "ID"}
+
+
+def register_line(name: str, value: int, describe: Callable[[int], str] | None = None) -> str:
+    """gdb's ``info registers`` line: the name, the hex value from column 15 and
+    the natural one from column 35 (gdb's pad_to_column: at least one space).
+    The natural value: ``0x1139 <main+4>`` for the pc, hex for the stack and
+    frame pointers, ``[ ZF PF IF ]`` for eflags, a signed number otherwise."""
+    if name in _CODE_POINTERS:
+        where = describe(value) if describe is not None else ""
+        natural = f"{value:#x}" + (f" {where}" if where else "")
+    elif name in _DATA_POINTERS:
+        natural = f"{value:#x}"
+    elif name == "eflags":
+        natural = "[ " + "".join(f"{flag} " for bit, flag in _EFLAGS.items()
+                                 if value >> bit & 1) + "]"
+    else:
+        natural = str(value if value < 1 << 63 else value - (1 << 64))
+    head = f"{name} ".ljust(15)
+    return f"{head}{f'{value:#x} '.ljust(20)}{natural}"
 
 
 # -- x/FMT -------------------------------------------------------------------------------

@@ -546,7 +546,8 @@ class UnitReader:
 
 
 def file_table(program) -> list[str]:
-    """File names of a line program, as gdb prints them (``t.c``, ``../sysdeps/x/write.c``)."""
+    """File names of a line program, as gdb prints them (``t.c``, ``../sysdeps/x/write.c``,
+    ``./nptl/pthread_create.c`` for glibc's units built in a relative ``./nptl``)."""
     header = program.header
     version = header["version"]
     dirs = [_decode(d) for d in header["include_directory"]]
@@ -554,8 +555,9 @@ def file_table(program) -> list[str]:
     for entry in header["file_entry"]:
         name = _decode(entry.name)
         index = entry.dir_index
-        if version >= 5:
-            folder = dirs[index] if index < len(dirs) and index > 0 else ""
+        if version >= 5:  # entry 0 is the unit's own directory: gdb names it when relative
+            folder = dirs[index] if index < len(dirs) and (index > 0 or not
+                                                           dirs[index].startswith("/")) else ""
         else:
             folder = dirs[index - 1] if 0 < index <= len(dirs) else ""
         names.append(name if not folder or name.startswith("/") else folder + "/" + name)

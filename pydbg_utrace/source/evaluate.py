@@ -203,12 +203,25 @@ class Evaluator:
         return at_address(target, v.as_int() & ((1 << 64) - 1), self.scope.read, v.order)
 
     def _binary(self, op: str, left, right) -> Value:
+        if op == "@":
+            return self._artificial_array(left, right)
         if op in ("&&", "||"):
             first = truth(decay(self.eval(left)))
             if op == "&&" and not first or op == "||" and first:
                 return from_int(INT, int(first), self.order)
             return from_int(INT, int(truth(decay(self.eval(right)))), self.order)
         return binary(op, decay(self.eval(left)), decay(self.eval(right)))
+
+    def _artificial_array(self, left, right) -> Value:
+        """gdb's ``first@count``: ``count`` objects like ``first``, from its address on."""
+        first = self.eval(left)
+        count = decay(self.eval(right)).as_int()
+        if count <= 0:
+            raise SourceError(f"Invalid number {count} of repetitions.")
+        if first.address is None:
+            raise SourceError("Only values in memory can be extended with '@'.")
+        return at_address(array_of(first.type, count), first.address, self.scope.read,
+                          first.order)
 
     def _assign(self, left, right) -> Value:
         target = self.eval(left)
