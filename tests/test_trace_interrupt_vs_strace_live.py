@@ -80,11 +80,10 @@ def normalised(text: str, names: dict[int, str]) -> list[str]:
     return re.sub(r"0x[0-9a-f]{5,}", "0xADDR", text).splitlines()
 
 
-@pytest.fixture
-def threaded(tracee):
-    """echo_threads 2: a main thread reading stdin, two threads in pause(); stopped at
-    the end of the test."""
-    child = subprocess.Popen([tracee("echo_threads"), "2"], stdin=subprocess.PIPE,
+def echo_threads(tracee, threads: int):
+    """``echo_threads N``: a main thread reading stdin and echoing it, N threads in
+    pause(), once it said ready; killed at the end of the test."""
+    child = subprocess.Popen([tracee("echo_threads"), str(threads)], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True, bufsize=1)
     try:
         assert child.stdout.readline() == "ready\n"
@@ -92,6 +91,12 @@ def threaded(tracee):
     finally:
         child.kill()
         child.wait(TIMEOUT)
+
+
+@pytest.fixture
+def threaded(tracee):
+    """echo_threads 2."""
+    yield from echo_threads(tracee, 2)
 
 
 def attach_then_signal(tool: list[str], options: list[str], child, log, signo: int):
@@ -137,15 +142,8 @@ def test_attach_and_detach_messages_as_strace(threaded, tmp_path, options):
 
 @pytest.fixture
 def single(tracee):
-    """echo_threads 0: one thread, reading stdin and echoing it."""
-    child = subprocess.Popen([tracee("echo_threads"), "0"], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True, bufsize=1)
-    try:
-        assert child.stdout.readline() == "ready\n"
-        yield child
-    finally:
-        child.kill()
-        child.wait(TIMEOUT)
+    """echo_threads 0: one thread."""
+    yield from echo_threads(tracee, 0)
 
 
 @pytest.mark.parametrize("signo", FATAL, ids=[s.name for s in FATAL])

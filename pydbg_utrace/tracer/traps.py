@@ -167,18 +167,22 @@ class Traps:
             self.holding.release(held)
             return
         table = self.trap_tables.table_for(thread.process)
-        regs = thread.stop.regs
-        if regs is not None and (regs.changed or regs.extra_changed):
-            self.resumer.write_registers(thread, regs)
-        thread.stop.regs = None
+        regs, thread.stop.regs = thread.stop.regs, None
         sig, thread.stop.inject = thread.stop.inject, 0
         table.lift(address)
         try:
+            if regs is not None and (regs.changed or regs.extra_changed):
+                self.resumer.write_registers(thread, regs)
             kernel.singlestep(thread.tid, sig)
             status = self.holding.collect([thread]).get(thread)
+        except kernel.NoSuchProcessError:
+            # SIGKILL took it out of this stop since the hold began (its exit stop
+            # follows): the others must still be released, with every stop the hold
+            # collected for them -- one an exit stop that an execve waits for.
+            status = None
         finally:
             table.lower(address)
-        if status is None:  # a leader that died without a word (SIGKILL): its death follows
+        if status is None:  # killed, or a leader that died without a word: its exit follows
             thread.state = State.RUNNING
             self.holding.release(held)
             return
