@@ -8,6 +8,7 @@ running process, by passes over its threads until none is new.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from pydbg_utrace import AttachFlags, Attachment, Engine, Event, ExistsError, NoSuchThreadError
@@ -68,15 +69,33 @@ class AttachNotices(FollowingEngine):
 
     ``say`` writes one message (the front end's: its program name, stderr).
     Said at the creator's ``report_clone``, before the child's first line.
+    ``held``: kept back until :meth:`open` -- with ``-p``, strace's "Process N
+    attached with M threads" comes first, and a thread born meanwhile must
+    not be announced before it.
     """
 
     name = "attach-notices"
 
-    def __init__(self, say: Callable[[str], None]) -> None:
+    def __init__(self, say: Callable[[str], None], held: bool = False) -> None:
         super().__init__(follow=True)
         self.say = say
+        self.lock = threading.Lock()  # report_clone on the tracer thread, open() on another
+        self.waiting: list[str] | None = [] if held else None
+
+    def open(self) -> None:
+        """Say what was kept back, and from now on each one as it comes."""
+        with self.lock:
+            waiting, self.waiting = self.waiting or [], None
+            for message in waiting:
+                self.say(message)
 
     def report_clone(self, att: Attachment, report) -> None:
         super().report_clone(att, report)
-        if report.child is not None:
-            self.say(f"Process {report.child.tid} attached")
+        if report.child is None:
+            return
+        message = f"Process {report.child.tid} attached"
+        with self.lock:
+            if self.waiting is not None:
+                self.waiting.append(message)
+                return
+        self.say(message)

@@ -184,14 +184,14 @@ def run(request: TraceRequest) -> int:
     if request.notices and request.options.follow:
         from .engines.following import AttachNotices
 
-        engines["notices"] = AttachNotices(say)
+        engines["notices"] = AttachNotices(say, held=bool(request.pids))
     tracer = Tracer()
     started = False
     processes: list = []
     signo = 0
     try:
         try:
-            processes = _start(tracer, request, engines)
+            _start(tracer, request, engines, processes)
             started = True
             statuses = [wait_interruptibly(process) for process in processes]
         except KeyboardInterrupt:  # (the handlers were not in yet)
@@ -246,24 +246,30 @@ def _let_go(tracer: Tracer, request: TraceRequest, processes: list, engines: dic
             os.kill(launched.pid, sent)
 
 
-def _start(tracer: Tracer, request: TraceRequest, engines: dict) -> list:
-    """Launch or attach, with every engine on every thread; the processes."""
+def _start(tracer: Tracer, request: TraceRequest, engines: dict, processes: list) -> None:
+    """Launch or attach, with every engine on every thread, into ``processes``.
+
+    Each one is in the list as soon as it is traced: a fatal signal may come
+    while the next is attached (or right after the message), and the clean-up
+    lets go of -- and says "detached" for -- each one the list holds.
+    """
     options = request.options
     if request.pids:
         take_fatal_signals(request.interactive)  # (before a message says we trace)
-        processes = []
         for pid in request.pids:
             try:
                 process = tracer.attach_process(pid)
             except OSError as exc:
                 raise UsageError(_attach_error(pid, exc)) from None
+            processes.append(process)
             threads = len(process.threads) if options.follow else 1
             _attach_all(process, engines, whole=options.follow)  # (no seccomp with -p: strace's)
             if request.notices:  # strace's words, once its calls are traced
                 say(f"Process {pid} attached" + (f" with {threads} threads"
                                                  if threads > 1 else ""))
-            processes.append(process)
-        return processes
+        if "notices" in engines:  # the threads born meanwhile, after strace's first words
+            engines["notices"].open()
+        return
     try:
         process = _launch(tracer, request, engines)
     except (OSError, ValueError, RuntimeError) as exc:  # no such program, not executable
@@ -272,7 +278,7 @@ def _start(tracer: Tracer, request: TraceRequest, engines: dict) -> list:
     # After the launch, as strace: the program inherits our dispositions as they were.
     take_fatal_signals(request.interactive)
     process.start()
-    return [process]
+    processes.append(process)
 
 
 def _attach_all(process, engines: dict, whole: bool) -> list:

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -158,11 +159,17 @@ def test_trace_follow_attaches_to_a_process_whose_threads_come_and_go(tmp_path, 
                                stderr=subprocess.PIPE, text=True)
         first = cli.stderr.readline()
         assert first.startswith(f"pydbg-utrace: Process {child.pid} attached"), first
+        # -f says "Process N attached" for each new thread, thousands of them: read
+        # on, or a full pipe stops the tracer thread in its write, and the threads it holds.
+        said: list[str] = []
+        reader = threading.Thread(target=lambda: said.append(cli.stderr.read()))
+        reader.start()
     finally:
         child.stdin.close()
     assert child.wait(TIMEOUT) == 0
     assert cli.wait(TIMEOUT) == 0
-    rest = cli.stderr.read()
+    reader.join(TIMEOUT)
+    rest = said[0]
     assert "Traceback" not in rest, rest
     assert re.search(rf"^{child.pid} +\+\+\+ exited with 0 \+\+\+$", log.read_text(), re.M)
 

@@ -148,9 +148,10 @@ SLEEPER = [sys.executable, "-c", "import time\nfor _ in range(3): time.sleep(0.2
 @pytest.mark.parametrize("wall", [False, True], ids=["system-time", "-w"])
 def test_summary_times_mean_what_strace_s_mean(tmp_path, wall):
     """strace -c times a call by the tracee's system time, -w by the wall clock: three
-    200 ms sleeps cost almost no system time (the thread sleeps), and at least 0.6 s
-    of wall time.  Bounds, not a comparison of the numbers: both tools' times come
-    from one run each on a shared machine."""
+    200 ms sleeps cost almost no system time (the thread sleeps), and about 0.6 s of
+    wall time -- a little less is possible: a tool sees a call's entry stop only once
+    it runs again after the tracee stopped (strace once measured 0.597 s).  Bounds,
+    not a comparison of the numbers: both tools' times come from one run each."""
     flags = ["-c", "-w"] if wall else ["-c"]
     for name, tool in (("strace", ["strace"]), ("ours", [*CLI, "trace"])):
         out = tmp_path / name
@@ -160,6 +161,6 @@ def test_summary_times_mean_what_strace_s_mean(tmp_path, wall):
         table = out.read_text()
         sleeping = seconds_of(table)["clock_nanosleep"]
         if wall:
-            assert sleeping >= 0.6, f"{name}:\n{table}"
+            assert sleeping >= 0.5, f"{name}:\n{table}"
         else:
             assert sleeping < 0.1, f"{name}:\n{table}"
