@@ -28,7 +28,6 @@ from .tables import Tables
 log = logging.getLogger("pydbg_utrace")
 
 
-
 class Lifecycle:
     """Launch, attach, detach and close."""
 
