@@ -410,7 +410,11 @@ _syscall_info_arg = ctypes.c_void_p(ctypes.addressof(_syscall_info_buf))
 # ctypes converts nothing per call.  The request and the pid go as C ints
 # (what ptrace's prototype has); the two pointer-sized arguments are ready-made
 # ctypes objects, so that no register half is left to chance on any ABI.
-_ptrace_plain = ctypes.CDLL(None, use_errno=True).ptrace
+# Loaded through PyDLL, which keeps the GIL across the call: these requests
+# (PTRACE_SYSCALL, PTRACE_GET_SYSCALL_INFO on a stopped thread) return at
+# once, and dropping and taking the GIL again cost ~0.1-0.2 us per call,
+# one or two calls per stop.  (Waiting, which blocks, keeps os.waitpid.)
+_ptrace_plain = ctypes.PyDLL(None, use_errno=True).ptrace
 _ptrace_plain.restype = ctypes.c_long
 _NULL = ctypes.c_void_p(0)
 _SYSCALL_INFO_SIZE_ARG = ctypes.c_ulong(_SYSCALL_INFO_SIZE)
@@ -440,6 +444,18 @@ def resume_syscall(pid: int) -> None:
     """PTRACE_SYSCALL with no signal, the fast lane's resume (see ``_ptrace_plain``)."""
     if _ptrace_plain(PTRACE_SYSCALL, pid, _NULL, _NULL) == -1:
         raise error(ctypes.get_errno(), "PTRACE_SYSCALL", pid)
+
+
+#: ``resume_syscall``'s request itself, for the one caller that cannot afford
+#: a Python frame per stop (the fast lane): ``ptrace_plain(PTRACE_SYSCALL,
+#: pid, NULL, NULL)`` returns -1 on failure, and :func:`failed` is its error.
+ptrace_plain = _ptrace_plain
+NULL = _NULL
+
+
+def failed(request: str, pid: int) -> KernelError:
+    """The error of the ``ptrace_plain`` request that just returned -1 on this thread."""
+    return error(ctypes.get_errno(), request, pid)
 
 
 # -- waiting --------------------------------------------------------------------

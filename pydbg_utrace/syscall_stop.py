@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from . import dispatch, kernel
 from .engine import Report
-from .events import Event, Resume, SyscallAction
+from .events import Event, SyscallAction
 
 ENTRY = kernel.PTRACE_SYSCALL_INFO_ENTRY
 EXIT = kernel.PTRACE_SYSCALL_INFO_EXIT
@@ -31,8 +31,6 @@ NEXT_OP = {ENTRY: EXIT, EXIT: ENTRY}
 
 
 _SET_HERE = ("event", "thread", "action", "syscall_action", "_tracer")
-_UNREAD = object()  # report.syscall: not fetched yet
-_RESUME = Resume.RESUME
 _RUN = SyscallAction.RUN
 _ENTRY_EVENT = Event.SYSCALL_ENTRY
 
@@ -52,10 +50,10 @@ class SyscallReport(Report):
 
     def __init__(self, tracer, thread, event, syscall: kernel.SyscallInfo | None,
                  entry: kernel.SyscallInfo | None):
-        self._tracer = tracer
-        self.thread = thread
+        # (Report's own constructor, whose writes of the odd fields go through
+        # the defaulted properties below and mark it written: not yet, then.)
+        Report.__init__(self, tracer, thread, event)
         self.written = False
-        self.action = _RESUME
         self.renew(event, syscall, entry, _RUN if event == _ENTRY_EVENT else None)
 
     def renew(self, event, syscall: kernel.SyscallInfo | None,
@@ -68,12 +66,12 @@ class SyscallReport(Report):
         self.event = event
         self.syscall_action = syscall_action
         self._entry = entry  # exit: the entry whose number and arguments it carries
-        self._info = _UNREAD if syscall is None else syscall
+        self._info = syscall  # None: not fetched yet (a syscall stop always has one)
 
     @property
     def syscall(self) -> kernel.SyscallInfo:
         info = self._info
-        if info is not _UNREAD:
+        if info is not None:
             return info
         thread = self.thread
         try:

@@ -15,7 +15,7 @@ from .. import kernel, lane
 from ..events import Event, Resume, SyscallAction
 from ..process import State, Thread
 from ..seams import TracerSide
-from ..syscall_stop import NEXT_OP, SyscallReport
+from ..syscall_stop import SyscallReport
 from . import ports
 from .tables import Reporting
 
@@ -26,8 +26,8 @@ _STOPPED, _RUNNING = State.STOPPED, State.RUNNING
 _SYSCALL_ENTRY, _SYSCALL_EXIT = Event.SYSCALL_ENTRY, Event.SYSCALL_EXIT
 _RUN, _ABORT = SyscallAction.RUN, SyscallAction.ABORT
 _INFO_ENTRY, _INFO_EXIT = kernel.PTRACE_SYSCALL_INFO_ENTRY, kernel.PTRACE_SYSCALL_INFO_EXIT
-_NEXT_OP = NEXT_OP
 _getrefcount = sys.getrefcount
+_ptrace_plain, _PTRACE_SYSCALL, _NULL = kernel.ptrace_plain, kernel.PTRACE_SYSCALL, kernel.NULL
 
 
 class FastLane:
@@ -75,9 +75,10 @@ class FastLane:
             if thread.syscall_scope is not None:  # seccomp: who hears a call depends on it
                 return self.seccomp.on_filtered_exit_fast(thread, lane_state.plan)
         # (Else nothing ran since: every condition checked then still holds.
-        # Every way out below but the plain resume sets lane_state.epoch to -1.)
+        # Every way out below but the plain resume goes through _leave, which
+        # forgets next_op and the epoch.)
         plan = lane_state.plan
-        op, lane_state.next_op = lane_state.next_op, 0
+        op = lane_state.next_op
         tid = thread.tid
         thread.state = _STOPPED
         info = None
@@ -87,6 +88,7 @@ class FastLane:
                 op = info.op
             if op == _INFO_ENTRY:
                 event, action, calls = _SYSCALL_ENTRY, _RUN, plan.entry
+                next_op = _INFO_EXIT
                 if info is None and lane_state.fetch_entry and plan.wants_exit:
                     info = kernel.get_syscall_info(tid)
                 entry = thread.syscall = info  # None: fetched only if an engine reads it
@@ -95,17 +97,17 @@ class FastLane:
                 # (info None: the op is known from the entry we resumed; that
                 # entry's info may be unread, and then the exit's registers have it)
                 event, action, calls = _SYSCALL_EXIT, None, plan.exit
+                next_op = _INFO_ENTRY
                 entry = thread.syscall
                 if info is not None:
                     info.nr, info.args = entry.nr, entry.args
                 lane_state.fetch_entry = lane_state.fetch_always  # until an exit reads it
             else:  # an exit whose entry we did not see, a seccomp stop: the general way
-                lane_state.op = 0
-                lane_state.epoch = -1
+                _leave(lane_state, 0)
                 self.stops.on_syscall(thread)
                 return True
         except kernel.NoSuchProcessError:
-            lane_state.epoch = -1
+            _leave(lane_state, 0)
             return True  # killed (a group exit) since it stopped: its exit stop follows
         report = lane_state.report
         if report is None:
@@ -120,24 +122,7 @@ class FastLane:
             self.reporting.thread = None
         if decision is not None or report.syscall_action is _ABORT \
                 or _getrefcount(report) > 3:
-            # Left the lane (or an engine kept the report): from here on the
-            # general path, with the syscall info read while still at this stop.
-            if _getrefcount(report) > 3:
-                lane_state.report = None  # kept: the next stop gets a new one
-            lane_state.op = op  # (for _continue: a plain resume from here knows the next)
-            lane_state.epoch = -1
-            try:
-                info = report.syscall
-            except kernel.NoSuchProcessError:
-                return True
-            if event is _SYSCALL_EXIT:
-                thread.syscall = info
-            if decision is not None:
-                self.reporter.record(thread, decision)
-            if event is _SYSCALL_ENTRY:
-                self.stops.after_entry_report(thread, report)
-            self.resumer.resume(thread)
-            return True
+            return self._general_resume(thread, lane_state, op, event, report, decision)
         if event is _SYSCALL_EXIT:
             thread.syscall = None  # (an exit is never the entry of the next stop)
         if self.epoch != epoch and (  # a callback called into the tracer: what did it ask?
@@ -146,8 +131,7 @@ class FastLane:
                 or thread.quiesce_owed or not thread.syscall_watchers):
             # A callback asked for more than a plain resume: the general way,
             # which wants an entry's info in thread.syscall.
-            lane_state.op = op
-            lane_state.epoch = -1
+            _leave(lane_state, op)
             if event is _SYSCALL_ENTRY and thread.syscall is None:
                 try:
                     report.syscall  # noqa: B018 (read: sets thread.syscall)
@@ -155,15 +139,40 @@ class FastLane:
                     return True
             self.resumer.resume(thread)
             return True
-        try:
-            kernel.resume_syscall(tid)
-            lane_state.next_op = _NEXT_OP[op]
+        # The plain resume, kernel.resume_syscall without its frame.
+        if _ptrace_plain(_PTRACE_SYSCALL, tid, _NULL, _NULL) == -1:
+            error = kernel.failed("PTRACE_SYSCALL", tid)
+            _leave(lane_state, 0)
+            if not isinstance(error, kernel.NoSuchProcessError):
+                raise error
+            # (killed while stopped: its death report follows)
+        else:
+            lane_state.next_op = next_op
             # (If a callback called into the tracer, the count has moved on
             # since ``epoch``: the next stop checks everything.)
             lane_state.epoch = epoch
-        except kernel.NoSuchProcessError:
-            lane_state.epoch = -1  # killed while stopped: its death report follows
         thread.state = _RUNNING
+        return True
+
+    def _general_resume(self, thread: Thread, lane_state: lane.LaneState, op: int,
+                        event: Event, report: SyscallReport,
+                        decision: lane.dispatch.Decision | None) -> bool:
+        """Left the lane (or an engine kept the report): from here on the general
+        path, with the syscall info read while still at this stop."""
+        if _getrefcount(report) > 4:  # (one more than the lane's test: this frame's own)
+            lane_state.report = None  # kept: the next stop gets a new one
+        _leave(lane_state, op)  # (op: a plain resume from here knows the next)
+        try:
+            info = report.syscall
+        except kernel.NoSuchProcessError:
+            return True
+        if event is _SYSCALL_EXIT:
+            thread.syscall = info
+        if decision is not None:
+            self.reporter.record(thread, decision)
+        if event is _SYSCALL_ENTRY:
+            self.stops.after_entry_report(thread, report)
+        self.resumer.resume(thread)
         return True
 
     def _lane_serves(self, thread: Thread) -> lane.LaneState | None:
@@ -189,3 +198,11 @@ class FastLane:
         stop.jobctl = False
         thread.process.settled(thread.tid)
         return lane_state
+
+
+def _leave(lane_state: lane.LaneState, op: int) -> None:
+    """The stop leaves the lane: the next one is checked again, its op asked
+    of the kernel (unless a plain resume from ``op`` tells it)."""
+    lane_state.op = op
+    lane_state.next_op = 0
+    lane_state.epoch = -1

@@ -165,8 +165,8 @@ class Loop:
         while not self.closed:
             if requests:
                 self.drain()
-            if self.closed:
-                break
+                if self.closed:
+                    break
             if strays:  # (first: step-overs can refill `deferred` for ever, FOUND I)
                 tid, status = strays.popleft()
             elif deferred:
