@@ -82,6 +82,18 @@ def count(engines: int | str, calls: int, tracee: str) -> dict:
         return tid, status
 
     kernel.wait_tracees = counting_wait
+    # The lane's resume, a ctypes call (no Python frame to count): counted by
+    # request.  (An older core, as with --compare, resumes through resume_syscall.)
+    real_plain = getattr(kernel, "ptrace_plain", None)
+    plain_names = {kernel.PTRACE_SYSCALL: "resume_syscall"}
+
+    def counting_plain(request, pid, addr, data):
+        if counting[0]:
+            kernel_calls[plain_names.get(request, f"ptrace_plain({request:#x})")] += 1
+        return real_plain(request, pid, addr, data)
+
+    if real_plain is not None:
+        kernel.ptrace_plain = counting_plain
     real_main = tracer_module.Tracer._main
 
     def traced_main(self):
@@ -123,6 +135,7 @@ def count(engines: int | str, calls: int, tracee: str) -> dict:
 
 def result(bytecodes, kernel_calls, stops: int) -> dict:
     bytecodes.pop("counting_wait", None)  # ours, not the core's
+    bytecodes.pop("counting_plain", None)
     n = max(stops, 1)
     return {"stops": stops,
             "bytecodes": sum(bytecodes.values()) / n,
