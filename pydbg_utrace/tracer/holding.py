@@ -29,10 +29,20 @@ class Holding:
         self.waking = waking
 
     def hold_others(self, thread: Thread) -> list[tuple[Thread, int]]:
-        return self.hold(thread.process, thread, (State.RUNNING,))
+        """Hold every other running thread for a step-over -- but one being single-stepped.
+
+        A single-stepping thread runs one instruction and stops; that instruction
+        is never the lifted trap's (a thread on our trap is stepped over, with
+        the others held, not single-stepped), so it cannot run past the trap.
+        Held, it starved: its interrupt came before it had run its instruction,
+        the release let it go "as it was", and the next hit of another thread
+        interrupted it again -- under load, for seconds (torture finding L).
+        Its step's stop, if it comes meanwhile, is set aside for the loop.
+        """
+        return self.hold(thread.process, thread, (State.RUNNING,), spare_steppers=True)
 
     def hold(self, process: Process, skip: Thread | None,
-              states: tuple[State, ...]) -> list[tuple[Thread, int]]:
+              states: tuple[State, ...], spare_steppers: bool = False) -> list[tuple[Thread, int]]:
         """Interrupt the process's threads in ``states`` (but ``skip``) and wait for each.
 
         A thread past its exit stop is not waited for: it runs no more user
@@ -44,7 +54,8 @@ class Holding:
         """
         others = [t for t in process.threads.values()
                   if t is not skip and t.born and t.state in states and not t.exited
-                  and not (t.vfork_child is not None and t.state == State.RUNNING)]
+                  and not (t.vfork_child is not None and t.state == State.RUNNING)
+                  and not (spare_steppers and t.stepping and t.state == State.RUNNING)]
         for other in others:
             self.resumer.interrupt(other)
         held = []
