@@ -37,6 +37,12 @@ class Kernel:
         return self.queued.popleft()
 
 
+def single_step(thread: Thread) -> None:
+    """An engine asked for a step: PTRACE_SINGLESTEP in flight, its report owed."""
+    thread.stepping = True
+    thread.steppers.append("an engine's attachment")
+
+
 @pytest.fixture
 def world(monkeypatch):
     fake = Kernel()
@@ -70,7 +76,7 @@ def test_a_step_over_does_not_hold_a_thread_being_single_stepped(world):
     instruction, and released it as it was; under load the next hit came first, for
     seconds (`a step or STOP not reported within 2 s`, the thread on no CPU at all)."""
     stepper, runner = world.threads[STEPPER], world.threads[RUNNER]
-    stepper.stepping = True  # PTRACE_SINGLESTEP in flight
+    single_step(stepper)
     for _ in range(ROUNDS):
         held = world.holding.hold_others(world.threads[HITTER])
         world.holding.release(held)
@@ -83,7 +89,7 @@ def test_a_step_over_does_not_hold_a_thread_being_single_stepped(world):
 
 def test_the_stepping_threads_step_met_in_a_hold_is_handled_by_the_loop(world):
     stepper = world.threads[STEPPER]
-    stepper.stepping = True
+    single_step(stepper)
     world.kernel.queued.append((STEPPER, STEP_TRAP))  # its step ends while the hold collects
     held = world.holding.hold_others(world.threads[HITTER])
     assert [(t.tid, status) for t, status in held] == [(RUNNER, INTERRUPT_STOP)]
@@ -93,6 +99,15 @@ def test_the_stepping_threads_step_met_in_a_hold_is_handled_by_the_loop(world):
 
 def test_debug_register_writes_still_hold_a_stepping_thread(world):
     """Writing debug registers needs every thread stopped, the stepping one too."""
-    world.threads[STEPPER].stepping = True
+    single_step(world.threads[STEPPER])
     held = world.holding.hold_running(world.threads[LEADER].process)
     assert sorted(t.tid for t, _ in held) == [HITTER, STEPPER, RUNNER]
+
+
+def test_a_thread_whose_stepping_engine_left_is_held_again(world):
+    """Interrupted before its step ran, then let go with PTRACE_CONT (its engine had left):
+    ``stepping`` is still set, but it runs freely, and could run past the lifted trap."""
+    stale = world.threads[STEPPER]
+    stale.stepping = True  # (no engine's step in flight: steppers is empty)
+    held = world.holding.hold_others(world.threads[HITTER])
+    assert sorted(t.tid for t, _ in held) == [STEPPER, RUNNER]

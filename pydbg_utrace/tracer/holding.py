@@ -55,7 +55,7 @@ class Holding:
         others = [t for t in process.threads.values()
                   if t is not skip and t.born and t.state in states and not t.exited
                   and not (t.vfork_child is not None and t.state == State.RUNNING)
-                  and not (spare_steppers and t.stepping and t.state == State.RUNNING)]
+                  and not (spare_steppers and _single_stepping(t))]
         for other in others:
             self.resumer.interrupt(other)
         held = []
@@ -185,6 +185,16 @@ class Holding:
 
 
 _EXEC_CALLS = ("execve", "execveat")
+
+
+def _single_stepping(thread: Thread) -> bool:
+    """Is an engine's single step in flight (PTRACE_SINGLESTEP, its report not yet made)?
+
+    ``stepping`` alone is not enough: it stays set after an interrupt stop that
+    came before the step, and the next resume may be a PTRACE_CONT (its engine
+    left meanwhile): that thread runs freely and must be held.
+    """
+    return thread.state == State.RUNNING and thread.stepping and bool(thread.steppers)
 
 
 def _is_exit_stop(status: int) -> bool:
