@@ -27,6 +27,8 @@ from . import ports
 from .tables import Tables
 
 log = logging.getLogger("pydbg_utrace")
+# si_code of the exit stop's siginfo (ptrace_event: SIGTRAP | PTRACE_EVENT_EXIT << 8)
+EXIT_STOP_CODE = signal.SIGTRAP | kernel.PTRACE_EVENT_EXIT << 8
 
 
 class Stops:
@@ -174,6 +176,12 @@ class Stops:
             info = kernel.get_siginfo(thread.tid)
         except kernel.NoSuchProcessError:
             return  # killed meanwhile: its death follows
+        if info.signo == signal.SIGTRAP and info.code == EXIT_STOP_CODE:
+            # SIGKILL (an execve's, a group exit's) took it from this stop to its exit
+            # stop since it was reported: the siginfo is the exit stop's.  Resumed from
+            # here, the SIGTRAP went to engines and the exit was never reported (torture M).
+            self.on_exit(thread)
+            return
         artificial = thread.artificial
         if artificial is not None and sig == artificial.signo \
                 and info.code == kernel.SI_TKILL and info.pid == os.getpid():
