@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "torture"))
 from patience import Clocks, wait_for_report  # noqa: E402
 
 NS = 1_000_000_000
-TRACER, THREAD = 11, 12
+TRACER, THREAD, OTHER, ANOTHER = 11, 12, 13, 14
 
 
 class World:
@@ -28,6 +28,7 @@ class World:
         self.queued = queued  # tid -> fraction of wall time spent in a run queue
         self.gone: dict[int, float] = {}  # tid -> when it exited
         self.asleep_until: float | None = None  # the thread blocked in a system call till then
+        self.others: tuple[int, ...] = ()  # the program's other threads
 
     def now(self) -> float:
         return self.t
@@ -47,7 +48,8 @@ class World:
 
 
 def wait(world: World, budget: float = 2.0, cap: float = 10.0):
-    clocks = Clocks({"tracer thread": TRACER, f"thread {THREAD}": THREAD}, read=world.read)
+    clocks = Clocks({"tracer thread": TRACER, f"thread {THREAD}": THREAD},
+                    {f"thread {tid}": tid for tid in world.others}, read=world.read)
     return wait_for_report(world.came, clocks, budget, cap, now=world.now,
                            in_syscall=lambda: world.asleep_until is not None
                            and world.t <= world.asleep_until)
@@ -111,3 +113,13 @@ def test_a_thread_asleep_for_ever_is_a_verdict_at_the_cap():
     world.asleep_until = 1e9
     waited = wait(world, cap=10.0)
     assert not waited.came and waited.capped and waited.seconds == 10.0
+
+
+def test_of_the_programs_other_threads_the_most_queued_one_counts():
+    """A hold waits for the other threads to stop, all at once: the most queued one's time."""
+    world = World(due=None, queued={OTHER: 0.2, ANOTHER: 0.1})
+    world.others = (OTHER, ANOTHER)
+    waited = wait(world)
+    # limit = 2 + 0.2 t: reached at t = 2.5 s (not 2 + 0.3 t, the sum's 2.86 s)
+    assert abs(waited.seconds - 2.5) < 0.05 and abs(waited.starved - 0.5) < 0.05
+    assert "the most queued other: thread 13, 0.50 s" in waited.where()

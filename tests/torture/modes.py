@@ -253,7 +253,10 @@ def _await_report(run: Run, halted: threading.Event, thread, census: Census) -> 
                if t.name == TRACER_THREAD and t.native_id is not None]
     watched = {"tracer thread": tracers[0]} if tracers else {}
     watched[f"thread {thread.tid}"] = thread.tid
-    waited = wait_for_report(halted.wait, Clocks(watched), REPORT_WAIT * SCALE,
+    process = thread.process  # (its other threads: the holds wait for them to stop)
+    others = {f"thread {tid}": tid for tid in procfs.tasks(process.pid)
+              if tid != thread.tid} if process is not None else {}
+    waited = wait_for_report(halted.wait, Clocks(watched, others), REPORT_WAIT * SCALE,
                              REPORT_CAP * REPORT_WAIT * SCALE,
                              reports=lambda: census.progress.count,
                              in_syscall=lambda: asleep(thread.tid))

@@ -57,11 +57,17 @@ class Waited:
     #: who -> (seconds on a CPU, seconds in a run queue) during the wait
     times: dict[str, tuple[float, float]] = field(default_factory=dict)
     reports: int | None = None  # reports the program made meanwhile (the tracer was busy)
+    counted: tuple[str, ...] = ()  # the watched threads counted in full (the others: the max)
 
     def where(self) -> str:
         """The verdict's account of the time: '2.0 s + 1.3 s in run queues (...)'."""
         parts = [f"{who}: {run:.2f} s on a CPU, {queued:.2f} s queued"
-                 for who, (run, queued) in self.times.items()]
+                 for who, (run, queued) in self.times.items() if who in self.counted]
+        others = [(queued, who) for who, (_run, queued) in self.times.items()
+                  if who not in self.counted]
+        if others:
+            queued, who = max(others)
+            parts.append(f"the most queued other: {who}, {queued:.2f} s")
         if self.reports is not None:
             parts.append(f"{self.reports} reports meanwhile")
         parts.append("load average " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
@@ -71,19 +77,33 @@ class Waited:
 
 
 class Clocks:
-    """The schedstat clocks of some threads, read against their values at the start."""
+    """The schedstat clocks of some threads, read against their values at the start.
 
-    def __init__(self, threads: dict[str, int],
+    ``threads`` (the tracer thread, the thread waited for) count in full;
+    ``others`` (the program's other threads) only the most queued of them: the
+    tracer's holds wait for them to stop, all at once (a lower bound of what
+    that cost), while they run free the rest of the time.
+    """
+
+    def __init__(self, threads: dict[str, int], others: dict[str, int] | None = None,
                  read: Callable[[int], tuple[int, int] | None] = schedstat) -> None:
         self.threads = threads  # who (for the verdict) -> tid
+        self.others = others or {}
         self.read = read
-        self.start = {who: read(tid) for who, tid in threads.items()}
+        watched = {**self.others, **threads}
+        self.start = {who: read(tid) for who, tid in watched.items()}
         self.last = dict(self.start)
+
+    def starved(self, times: dict[str, tuple[float, float]]) -> float:
+        """Seconds lost to run queues: the threads' own, plus the most queued other's."""
+        own = sum(queued for who, (_run, queued) in times.items() if who in self.threads)
+        return own + max((queued for who, (_run, queued) in times.items()
+                          if who in self.others), default=0.0)
 
     def since(self) -> dict[str, tuple[float, float]]:
         """who -> (s on a CPU, s queued) since the start (up to its end, for one gone)."""
         out = {}
-        for who, tid in self.threads.items():
+        for who, tid in {**self.others, **self.threads}.items():
             now = self.read(tid) or self.last[who]  # gone: its last reading stands
             self.last[who] = now
             first = self.start[who]
@@ -115,15 +135,16 @@ def wait_for_report(came: Callable[[float], bool], clocks: Clocks, budget: float
         if came(max(min(remaining, budget / SLICES), 0.0)):
             # (past the budget: it came thanks to the load or a system call; the run notes it)
             return Waited(True, seconds=now() - start, budget=budget, starved=starved,
-                          blocked=blocked, times=times)
+                          blocked=blocked, times=times, counted=tuple(clocks.threads))
         if in_syscall():
             blocked += now() - last
         last = now()
         elapsed = last - start
         times = clocks.since()
-        starved = sum(queued for _run, queued in times.values())
+        starved = clocks.starved(times)
         limit = budget + starved + blocked
         if elapsed >= cap or elapsed + SLACK >= limit:
             return Waited(False, seconds=elapsed, budget=budget, starved=starved,
                           blocked=blocked, capped=elapsed >= cap, times=times,
-                          reports=None if reports is None else reports() - first_reports)
+                          reports=None if reports is None else reports() - first_reports,
+                          counted=tuple(clocks.threads))
