@@ -1,4 +1,4 @@
-"""A signal stop whose thread was killed before its siginfo was read (torture FOUND M): units.
+"""Stops of a thread killed before the tracer's requests on it (torture FOUND M, O): units.
 
 :class:`pydbg_utrace.tracer.stops.Stops` is the unit; the kernel's siginfo
 request and the handlers after it are stand-ins (no process).
@@ -48,3 +48,20 @@ def test_a_sigtrap_sent_by_a_program_is_still_a_signal(monkeypatch):
     monkeypatch.setattr("pydbg_utrace.signals.read_masks", lambda tid: (0, 0))
     stops.on_signal_stop(Thread(None, TID, None), signal.SIGTRAP)
     assert ("exit", TID) not in did and ("SIGTRAP shown", TID) in did
+
+
+def test_a_thread_killed_under_its_stops_handler_is_left_to_its_exit_stop(monkeypatch):
+    """FOUND O: a 0x57f, then execve()'s SIGKILL before the handler read the registers
+    (ESRCH): logged as a tracer bug; its exit stop came next and was handled."""
+    from pydbg_utrace.process import State
+    from pydbg_utrace.stopkinds import StopKind
+
+    def killed(thread, sig, event):
+        raise kernel.NoSuchProcessError(3, "PTRACE_GETREGSET", thread.tid)
+
+    stops, _did = stops_seeing(monkeypatch, kernel.SI_TKILL)
+    stops.handlers[StopKind.SIGNAL] = killed
+    thread = Thread(None, TID, None)
+    thread.born = True
+    stops.on_stop(thread, 0x57F)  # raised out of the loop before (logged)
+    assert thread.state == State.RUNNING  # on its way to its exit stop

@@ -109,7 +109,14 @@ class Stops:
                 return
             # A first stop carrying a stop signal: born into a stopped group,
             # it is a group-stop (reported, parked with LISTEN), not a birth.
-        self.handlers[kind](thread, sig, event)
+        try:
+            self.handlers[kind](thread, sig, event)
+        except kernel.NoSuchProcessError:
+            # A request on it failed with ESRCH: SIGKILL (an execve's, a group exit's)
+            # took it out of this stop.  Its exit stop or death follows, and decides
+            # (torture O: a register read was logged as a tracer bug).
+            if thread.state == State.STOPPED:
+                thread.state = State.RUNNING
 
     # -- stops -----------------------------------------------------------------------
     def on_birth(self, thread: Thread) -> None:
