@@ -128,7 +128,12 @@ class Process:
         if self._arch is None:
             from pydbg_utrace import arch
 
-            self._arch = arch.for_pid(self.pid)
+            try:
+                self._arch = arch.for_pid(self.pid)
+            except ProcessLookupError:
+                # Gone (or exiting: its executable is let go) before anyone asked:
+                # control() or a breakpoint call on it is utrace's "no such thread".
+                raise NoSuchThreadError(f"process {self.pid} has exited") from None
         return self._arch
 
     @property

@@ -29,10 +29,20 @@ class Holding:
         self.waking = waking
 
     def hold_others(self, thread: Thread) -> list[tuple[Thread, int]]:
-        return self.hold(thread.process, thread, (State.RUNNING,))
+        """Hold every other running thread for a step-over -- but one being single-stepped.
+
+        A single-stepping thread runs one instruction and stops; that instruction
+        is never the lifted trap's (a thread on our trap is stepped over, with
+        the others held, not single-stepped), so it cannot run past the trap.
+        Held, it starved: its interrupt came before it had run its instruction,
+        the release let it go "as it was", and the next hit of another thread
+        interrupted it again -- under load, for seconds (torture finding L).
+        Its step's stop, if it comes meanwhile, is set aside for the loop.
+        """
+        return self.hold(thread.process, thread, (State.RUNNING,), spare_steppers=True)
 
     def hold(self, process: Process, skip: Thread | None,
-              states: tuple[State, ...]) -> list[tuple[Thread, int]]:
+              states: tuple[State, ...], spare_steppers: bool = False) -> list[tuple[Thread, int]]:
         """Interrupt the process's threads in ``states`` (but ``skip``) and wait for each.
 
         A thread past its exit stop is not waited for: it runs no more user
@@ -44,7 +54,8 @@ class Holding:
         """
         others = [t for t in process.threads.values()
                   if t is not skip and t.born and t.state in states and not t.exited
-                  and not (t.vfork_child is not None and t.state == State.RUNNING)]
+                  and not (t.vfork_child is not None and t.state == State.RUNNING)
+                  and not (spare_steppers and _single_stepping(t))]
         for other in others:
             self.resumer.interrupt(other)
         held = []
@@ -174,6 +185,16 @@ class Holding:
 
 
 _EXEC_CALLS = ("execve", "execveat")
+
+
+def _single_stepping(thread: Thread) -> bool:
+    """Is an engine's single step in flight (PTRACE_SINGLESTEP, its report not yet made)?
+
+    ``stepping`` alone is not enough: it stays set after an interrupt stop that
+    came before the step, and the next resume may be a PTRACE_CONT (its engine
+    left meanwhile): that thread runs freely and must be held.
+    """
+    return thread.state == State.RUNNING and thread.stepping and bool(thread.steppers)
 
 
 def _is_exit_stop(status: int) -> bool:

@@ -27,6 +27,8 @@ from . import ports
 from .tables import Tables
 
 log = logging.getLogger("pydbg_utrace")
+# si_code of the exit stop's siginfo (ptrace_event: SIGTRAP | PTRACE_EVENT_EXIT << 8)
+EXIT_STOP_CODE = signal.SIGTRAP | kernel.PTRACE_EVENT_EXIT << 8
 
 
 class Stops:
@@ -107,7 +109,14 @@ class Stops:
                 return
             # A first stop carrying a stop signal: born into a stopped group,
             # it is a group-stop (reported, parked with LISTEN), not a birth.
-        self.handlers[kind](thread, sig, event)
+        try:
+            self.handlers[kind](thread, sig, event)
+        except kernel.NoSuchProcessError:
+            # A request on it failed with ESRCH: SIGKILL (an execve's, a group exit's)
+            # took it out of this stop.  Its exit stop or death follows, and decides
+            # (torture O: a register read was logged as a tracer bug).
+            if thread.state == State.STOPPED:
+                thread.state = State.RUNNING
 
     # -- stops -----------------------------------------------------------------------
     def on_birth(self, thread: Thread) -> None:
@@ -174,6 +183,12 @@ class Stops:
             info = kernel.get_siginfo(thread.tid)
         except kernel.NoSuchProcessError:
             return  # killed meanwhile: its death follows
+        if info.signo == signal.SIGTRAP and info.code == EXIT_STOP_CODE:
+            # SIGKILL (an execve's, a group exit's) took it from this stop to its exit
+            # stop since it was reported: the siginfo is the exit stop's.  Resumed from
+            # here, the SIGTRAP went to engines and the exit was never reported (torture M).
+            self.on_exit(thread)
+            return
         artificial = thread.artificial
         if artificial is not None and sig == artificial.signo \
                 and info.code == kernel.SI_TKILL and info.pid == os.getpid():
