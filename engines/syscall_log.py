@@ -40,7 +40,7 @@ from .decode.multiplexed import subcall_name
 from .following import FollowingEngine
 from .trace_options import TraceOptions
 
-RESULT_COLUMN = 40  # strace's -a default: where "= result" starts
+RESULT_COLUMN = 40  # strace's -a default: where "= result" starts (TraceOptions.result_column)
 EVENTS = (Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT | Event.EXEC | Event.EXIT | Event.DEATH
           | Event.SIGNAL_ALL)
 AT_FDCWD = -100
@@ -114,10 +114,6 @@ class _Traced:
         self.fixed = fixed  # syscall number -> its decode.fixed_entry, for calls shown
 
 
-#: The spaces before "= result" (strace's column), by the column the line has reached.
-_PADS = tuple(" " * (RESULT_COLUMN - column) for column in range(RESULT_COLUMN))
-
-
 class _Sink:
     """One output stream and its unfinished line (strace's ``printing_tcp``).
 
@@ -183,9 +179,17 @@ class SyscallLogger(FollowingEngine):
         self._names: dict[str, tuple[dict[int, str], dict[int, decode.Pending]]] = {}
         # Worked out once: what each line needs (most need none of it).
         self._timed = bool(self.options.timestamps or self.options.relative)
+        # -n / -i: each line names its thread's call (its number) and where it was made
+        self._marked = self.options.syscall_numbers or self.options.instruction_pointers
+        self._marks: dict[int, tuple[int, int | None]] = {}  # tid -> (call number, PC)
         self._holding = self.whole_lines or self.options.status != "all"
         self._prefixed = not self.separate and (self.whole_lines or self._pid_column
                                                 or not self._to_file)
+        self._decorated = self._timed or self._prefixed or self._marked
+        #: the spaces before "= result" (strace's -a column), by the column the line
+        #: has reached (none for whole lines)
+        self._column = 0 if self.whole_lines else self.options.result_column
+        self._pads = tuple(" " * (self._column - column) for column in range(self._column))
         self._trace = self.options.trace
         self._call_times = self.options.syscall_times
 
@@ -228,6 +232,28 @@ class SyscallLogger(FollowingEngine):
             return f"[pid {tid:5}] "
         return ""
 
+    def _leader(self, tid: int) -> str:
+        """What strace writes before a line: the pid, the time, -n's number, -i's PC."""
+        text = self._prefix(tid) if self._prefixed else ""
+        if self._timed:
+            text += self._times()
+        if self._marked:
+            nr, pc = self._marks.get(tid, (-1, None))
+            if self.options.syscall_numbers:
+                text += f"[{nr:4d}] " if nr >= 0 else "[????] "
+            if self.options.instruction_pointers:
+                width = 2 * self._word_size(tid)
+                text += f"[{pc:0{width}x}] " if pc is not None else f"[{'?' * width}] "
+        return text
+
+    def _word_size(self, tid: int) -> int:
+        traced = self._threads.get(tid)
+        return traced.abi.word_size if traced is not None else 8
+
+    def _mark(self, tid: int, nr: int, pc: int | None) -> None:
+        """-n / -i: the thread's lines from here on name call ``nr`` made at ``pc``."""
+        self._marks[tid] = (nr, pc)
+
     def _times(self) -> str:
         opts = self.options
         text = ""
@@ -251,10 +277,8 @@ class SyscallLogger(FollowingEngine):
         sink = self._shared or self._sink(tid)
         if sink.open_tid is not None:
             sink.end_line(" <unfinished ...>")
-        if self._timed:
-            text = self._times() + text
-        if self._prefixed:
-            text = self._prefix(tid) + text
+        if self._decorated:
+            text = self._leader(tid) + text
         sink.out.write(text)
         sink.column = len(text)  # (a line begins here: the last one ended)
         return sink
@@ -265,7 +289,7 @@ class SyscallLogger(FollowingEngine):
     def _finish(self, sink: _Sink, tid: int, tail: str, result: str) -> None:
         """End the call's line: ``tail`` (its last arguments), the result at its column."""
         column = sink.column + len(tail) + 1
-        pad = _PADS[column] if column < RESULT_COLUMN and not self.whole_lines else ""
+        pad = self._pads[column] if column < self._column else ""
         if self._call_times and tid in self._entered:
             result += f" <{time.monotonic() - self._entered.pop(tid):.6f}>"
         sink.out.write(f"{tail} {pad}= {result}\n")
@@ -310,6 +334,8 @@ class SyscallLogger(FollowingEngine):
             if pending is None:  # not shown (-e trace=)
                 return
         self._pending[tid] = pending
+        if self._marked:
+            self._mark(tid, info.nr, info.instruction_pointer)
         if self._call_times:
             self._entered[tid] = time.monotonic()
         if self._holding:  # the result decides (-z/-Z), or whole lines: print it at the exit
@@ -339,6 +365,8 @@ class SyscallLogger(FollowingEngine):
         if pending is None:
             first = tid not in self._seen
             self._seen.add(tid)
+            if self._marked:
+                self._mark(tid, info.nr, info.instruction_pointer)
             pending = self._unseen_entry(att, info, first)
             if pending is None:
                 return
@@ -346,6 +374,8 @@ class SyscallLogger(FollowingEngine):
         trace = self._trace
         if trace is not None and name not in trace:
             return
+        if self._marked and tid in self._marks:  # -i: a resumed half shows where it is now
+            self._mark(tid, info.nr, info.instruction_pointer)  # (after execve: the new image)
         if self._holding:
             status = self.options.status
             if status != "all" and (status == "successful") == (error is not None):
@@ -376,6 +406,8 @@ class SyscallLogger(FollowingEngine):
             pending = decode.execve_from_stack(abi, TraceeMemory(thread.tid),
                                                info.stack_pointer, self.options)
             if pending is not None:
+                if self._marked:  # -i: the PC it was called from is the old image's
+                    self._mark(thread.tid, info.nr, None)
                 text = pending.entry_text
                 if self._shown("execve"):
                     if self.options.syscall_times:
@@ -429,6 +461,10 @@ class SyscallLogger(FollowingEngine):
         if wanted is not None and info.signo not in wanted:
             return
         abi = decode.abi_for(att.thread.arch.name)
+        if self._marked:  # -i: where the signal came (-n: still the thread's last call)
+            nr, _pc = self._marks.get(att.thread.tid, (-1, None))
+            pc = report.regs.pc if self.options.instruction_pointers else None
+            self._mark(att.thread.tid, nr, pc)
         self._line(att.thread.tid, decode.signal_line(bytes(info.raw), abi))
 
     def report_clone(self, att: Attachment, report: Report) -> None:
@@ -439,7 +475,8 @@ class SyscallLogger(FollowingEngine):
     def report_death(self, att: Attachment, report: Report) -> None:
         tid = att.thread.tid
         status = report.exit_code or 0
-        self._threads.pop(tid, None)  # (a tid may come back: a new thread)
+        if self._marked:  # -i: no PC at a death ("[????????????????]")
+            self._mark(tid, self._marks.get(tid, (-1, None))[0], None)
         # strace's -q levels: -qq drops "exited with", -qqq also "superseded"; a
         # "killed by" line goes only with its signal (-e signal=), never with -q.
         quiet, wanted = self.options.quiet, self.options.signals
@@ -452,6 +489,8 @@ class SyscallLogger(FollowingEngine):
         elif quiet < 2:
             self._line(tid, decode.death_line(status))
         self._alive.discard(tid)  # after its last line: strace counts it in the prefix rule
+        self._threads.pop(tid, None)  # (a tid may come back: a new thread)
+        self._marks.pop(tid, None)
         sink = self._sinks.get(tid)
         if sink is not None and self.separate:
             sink.out.flush()

@@ -35,6 +35,9 @@ class TraceOptions:
     hex_strings: int = 0                    # -x: 1 non-ASCII as \x, -xx: 2 all as \x
     fd_paths: bool = False                  # -y: "3</etc/passwd>"
     syscall_times: bool = False             # -T: "<0.000012>" after the result
+    result_column: int = 40                 # -a N: where "= result" starts
+    instruction_pointers: bool = False      # -i: "[00007f...] " before each line
+    syscall_numbers: bool = False           # -n: "[  39] " before each line
     timestamps: int = 0                     # -t 1, -tt 2 (microseconds), -ttt 3 (epoch)
     relative: bool = False                  # -r: time since the previous line
     status: str = "all"                     # -e status= / -z "successful" / -Z "failed"

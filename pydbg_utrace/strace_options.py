@@ -38,7 +38,8 @@ usage: pydbg-utrace trace [strace's options] {-p PID[,PID] | [--] PROG [ARGS]}
   -f -ff -o FILE -p PID -e trace=NAMES|/REGEX|%CLASS (! negates) -e signal=SET
   -e status=successful|failed
   -e inject=NAME:error=E|retval=N|signal=S|delay_enter=US|delay_exit=US[:when=N+S]
-  -z -Z -s N -v -x -xx -y -T -t -tt -ttt -r -c -C -w -S SORTBY -q -qq --json --seccomp-bpf
+  -z -Z -s N -v -x -xx -y -T -t -tt -ttt -r -i -n -a COLUMN -c -C -w -S SORTBY -q -qq
+  --json --seccomp-bpf
 Same letters and meaning as strace(1); what differs: docs/trace.md."""
 
 
@@ -74,7 +75,8 @@ LONG = [
     "output-separately", "follow-forks", "attach=", "summary-only", "summary",
     "summary-wall-clock", "string-limit=", "quiet", "successful-only", "failed-only",
     "syscall-times", "absolute-timestamps", "relative-timestamps", "decode-fds",
-    "no-abbrev", "seccomp-bpf", "json", "help", "summary-sort-by=",
+    "no-abbrev", "seccomp-bpf", "json", "help", "summary-sort-by=", "columns=",
+    "instruction-pointer", "syscall-number",
 ]
 #: -S's words (strace's spellings) -> the summary's sort key
 SORT_KEYS = {
@@ -87,10 +89,10 @@ SORT_KEYS = {
 }
 #: strace letters we know but do not do (yet): a clear "not supported", not "invalid".
 UNSUPPORTED = {
-    "-a": "column alignment", "-b": "detaching on execve",
+    "-b": "detaching on execve",
     "-d": "strace's debug output", "-D": "a detached tracer", "-E": "environment changes",
-    "-F": "the obsolete -F", "-i": "instruction pointers", "-I": "signal blocking modes",
-    "-k": "stack traces", "-n": "syscall numbers", "-O": "overhead adjustment",
+    "-F": "the obsolete -F", "-I": "signal blocking modes",
+    "-k": "stack traces", "-O": "overhead adjustment",
     "-P": "path filters", "-u": "running as another user",
     "-U": "summary columns", "-V": "strace's version", "-X": "the constant format",
 }
@@ -186,6 +188,12 @@ class _State:
             self.set(fd_paths=True)
         elif opt in ("-T", "--syscall-times"):
             self.set(syscall_times=True)
+        elif opt in ("-a", "--columns"):
+            self.set(result_column=_number(value, "-a", low=0))
+        elif opt in ("-i", "--instruction-pointer"):
+            self.set(instruction_pointers=True)
+        elif opt in ("-n", "--syscall-number"):
+            self.set(syscall_numbers=True)
         elif opt == "-t":
             self.timestamps += 1
         elif opt == "--absolute-timestamps":

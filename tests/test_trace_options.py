@@ -59,6 +59,12 @@ def test_defaults():
     (["-c", "-S", "count"], "summary_sort", "calls"),
     (["-c", "--summary-sort-by=name"], "summary_sort", "name"),
     (["--json"], "json", True),
+    (["-n"], "syscall_numbers", True),
+    (["--syscall-number"], "syscall_numbers", True),
+    (["-i"], "instruction_pointers", True),
+    (["--instruction-pointer"], "instruction_pointers", True),
+    (["-a", "20"], "result_column", 20),
+    (["--columns=0"], "result_column", 0),
     (["-f", "--seccomp-bpf"], "seccomp_bpf", True),
     (["--seccomp-bpf"], "seccomp_bpf", False),  # strace: not without -f
 ])
