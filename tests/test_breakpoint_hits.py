@@ -42,6 +42,15 @@ class Port:
         return SimpleNamespace(thread=thread, address=address)
 
 
+class FakeThread:
+    """A thread with what the hook reads (hashable: a software step's traps keep a set)."""
+
+    def __init__(self, tid, process):
+        self.tid, self.process, self.arch = tid, process, process.arch
+        self.attachments: list = []
+        self.at_trap = None
+
+
 def stopped_past_the_trap(engines):
     """A service with a trap at ADDRESS and a thread of the process stopped past it."""
     process = FakeProcess()
@@ -49,7 +58,7 @@ def stopped_past_the_trap(engines):
     process.arch.breakpoint_pc_offset = 1
     port = Port(pc=ADDRESS + 1)
     service = BreakpointService(port)
-    thread = SimpleNamespace(tid=7, process=process, arch=process.arch)
+    thread = FakeThread(7, process)
     thread.attachments = [SimpleNamespace(engine=e, thread=thread) for e in engines]
     return service, port, thread
 
@@ -96,3 +105,25 @@ def test_not_ours_a_step_a_step_over_end_or_no_trap_there():
     assert not service.trap(thread, SimpleNamespace(code=TRAP_TRACE))  # a step's trap
     assert not service.trap(thread, None)  # the end of a step-over
     assert port.hits == port.owed == [] and port.regs.pc == ADDRESS + 1
+
+
+def test_a_software_step_ends_at_its_own_trap_not_as_a_hit():
+    """ppc64's atomic sequences (no host test reaches them): the traps planted for a
+    thread's software step end the step there -- rewound, the step's traps dropped,
+    ``on_step`` -- and the breakpoint service's hook is not asked."""
+    from pydbg_utrace.tracer.traps import Traps
+
+    engine = object()
+    service, port, thread = stopped_past_the_trap([engine])
+    table = service.table_for(thread.process)
+    table.add_step(thread, ADDRESS)
+    stepped = []
+    traps = Traps(None, service)
+    traps.resumer = SimpleNamespace(registers=port.registers)
+    traps.stops = SimpleNamespace(on_step=stepped.append)
+    info = SimpleNamespace(code=SI_KERNEL)
+    other = FakeThread(8, thread.process)
+    assert not traps.on_software_step_end(other, info)  # another thread's step: a trap, no end
+    assert traps.on_software_step_end(thread, info)
+    assert stepped == [thread] and thread.at_trap == ADDRESS and port.regs.pc == ADDRESS
+    assert service.live(thread.process) is None  # the step's traps are gone
