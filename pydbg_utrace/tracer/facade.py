@@ -18,7 +18,9 @@ knowing the others only through :mod:`.ports`:
   filtered calls (in seccomp.py, beside the filter it serves).
 
 The services (breakpoints, watchpoints) are built here too and handed to
-the parts only as :class:`pydbg_utrace.hooks.Hooks`: no part names one.
+the parts as :class:`pydbg_utrace.hooks.Hooks` -- and the breakpoint
+service, to the parts that lift and step over our traps, as
+:class:`.ports.TrapTables` -- so that no part names one.
 Every public method may be called from any thread; what the tracer thread
 owns is reached through :meth:`Tracer.call` (docs/architecture.md).
 """

@@ -5,7 +5,8 @@ resets what a stop resets and picks the handler by the stop's kind; each
 handler builds the utrace event's report, runs it through the reporter,
 and resumes.  Deaths and reaping are here too.  Nothing here names a
 service: breakpoints and watchpoints hear of births, clones, vforks, execs
-and debug traps through :class:`pydbg_utrace.hooks.Hooks`.
+and their hits (a SIGTRAP: :meth:`Stops.on_trap`) through
+:class:`pydbg_utrace.hooks.Hooks`.
 """
 
 from __future__ import annotations
