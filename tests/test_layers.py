@@ -184,6 +184,44 @@ def test_the_not_public_list_is_not_stale():
     assert set(NOT_PUBLIC_FOR_NOW) <= still, sorted(set(NOT_PUBLIC_FOR_NOW) - still)
 
 
+def private_attribute_reads(files: dict[str, Path]) -> list[str]:
+    """``obj._name`` outside the core where ``obj`` is not self/cls and the module does
+    not define ``_name`` itself (a def, a class, or ``self._name = ...``): a reach into
+    another module's object -- the core's, as the REPL's ``engine._forget`` was."""
+    import ast
+
+    found = []
+    for module, path in sorted(files.items()):
+        if layer_of(module) < CORE_LAYERS:
+            continue
+        tree = ast.parse(path.read_text())
+        own = {n.name for n in ast.walk(tree)
+               if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
+        own |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+                and isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name)
+                and n.value.id in ("self", "cls")}
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Attribute) and n.attr.startswith("_") \
+                    and not n.attr.startswith("__") and n.attr not in own \
+                    and not (isinstance(n.value, ast.Name) and n.value.id in ("self", "cls")):
+                found.append(f"{TOOL.short(module)}:{n.lineno} reads {ast.unparse(n)}")
+    return found
+
+
+def test_outside_the_core_reads_no_private_attribute_of_it():
+    found = private_attribute_reads(TOOL.module_files())
+    assert found == [], "private attributes read outside the core:\n" + "\n".join(found)
+
+
+def test_the_private_attribute_check_can_fail(tmp_path):
+    engine = tmp_path / "x.py"
+    engine.write_text("def f(att, engine):\n    engine._forget(att)\n    att._own()\n\n"
+                      "class A:\n    def _own(self):\n        self._kept = 1\n"
+                      "    def g(self, other):\n        return other._kept\n")
+    assert private_attribute_reads({"pydbg_utrace.engines.x": engine}) == [
+        "engines.x:2 reads engine._forget"]
+
+
 def test_the_public_api_check_can_fail():
     """An engine importing memory, process or an unexported name is found."""
     g = TOOL.Graph({"pydbg_utrace.engines.x", "pydbg_utrace.memory", "pydbg_utrace",
