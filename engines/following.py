@@ -42,7 +42,7 @@ class FollowingEngine(Engine):
         attachments: list[Attachment] = []
         tried: set = set()
         while True:
-            new = [t for t in list(process.threads.values()) if t not in tried]
+            new = [t for t in process.thread_list() if t not in tried]
             if not new:
                 return attachments
             for thread in new:

@@ -31,8 +31,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from pydbg_utrace import Attachment, Event, Report, kernel
-from pydbg_utrace.memory import read_string
+from pydbg_utrace import Attachment, Event, Report, kernel, read_string
 
 from .following import FollowingEngine
 from .trace_options import TraceOptions

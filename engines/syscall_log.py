@@ -32,8 +32,8 @@ from pydbg_utrace import (
     Report,
     SignalAction,
     kernel,
+    read_string,
 )
-from pydbg_utrace.memory import read_string
 
 from . import decode
 from .decode.multiplexed import subcall_name

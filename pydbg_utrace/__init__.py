@@ -19,6 +19,7 @@ from .errors import (
     UtraceError,
 )
 from .events import Action, AttachFlags, Event, JobControl, Resume, SignalAction, SyscallAction
+from .memory import read_memory, read_string
 from .process import Process, State, Thread
 from .tracer import Tracer
 
@@ -26,5 +27,6 @@ __all__ = [
     "Action", "AlreadyError", "AttachFlags", "Attachment", "Engine", "Event", "ExistsError",
     "InProgressError", "InvalidError", "JobControl", "NoSuchThreadError", "NotFoundError",
     "NotStoppedError", "NotSupportedError", "Process", "Report", "Resume", "SignalAction",
-    "State", "SyscallAction", "Thread", "Tracer", "UtraceError", "arch", "kernel",
+    "State", "SyscallAction", "Thread", "Tracer", "UtraceError", "arch", "kernel", "read_memory",
+    "read_string",
 ]

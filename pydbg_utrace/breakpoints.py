@@ -17,14 +17,20 @@ none is left.
 This module edits memory and keeps the tables: :class:`BreakpointService`
 owns one :class:`BreakpointTable` per process (keyed by the process, as the
 watchpoint service keeps its own), and decides what happens to the traps at
-a fork, a vfork, an exec, a detach and when an engine leaves, on the
-tracer's hooks (:mod:`pydbg_utrace.hooks`).  *When* a trap is hit or lifted
-to step over it is the tracer's business (``tracer/traps.py``): it reads
-the tables through the service (``tracer.ports.TrapTables``).
+a hit, a fork, a vfork, an exec, a detach and when an engine leaves, on the
+tracer's hooks (:mod:`pydbg_utrace.hooks`).  A hit is its ``trap`` hook, as
+a debug-register hit is the watchpoint service's: it rewinds the PC, tells
+the owners (conditions, hit counts, oneshot) and owes the thread a
+step-over.  The mechanics around our traps -- stepping over one with the
+other threads held, software-step traps, late hits of removed traps, a
+detach's owed hits -- are the tracer's (``tracer/traps.py``,
+``tracer/lifecycle.py``): they read the tables through the service
+(``tracer.ports.TrapTables``).
 """
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -42,6 +48,8 @@ if TYPE_CHECKING:
     from .seams import ProcessSide as Process
     from .seams import ReportSide as Report
     from .seams import ThreadSide as Thread
+
+log = logging.getLogger("pydbg_utrace")
 
 
 @dataclass(eq=False)
@@ -308,6 +316,54 @@ class BreakpointService(Service):
             raise
 
     # -- the hooks --------------------------------------------------------------------
+    def trap(self, thread: Thread, info: Any) -> bool:
+        """A hit of one of our traps?  Rewind the PC to it, tell the engines that own
+        it, and owe the thread a step-over; True if the trap was ours (owned or not).
+
+        (A software step's own traps are the tracer's, taken before this hook.)
+        """
+        if info is None or info.code != thread.arch.breakpoint_si_code:
+            return False  # (the end of a step-over, a step's TRAP_TRACE: never a hit)
+        table = self.live(thread.process)
+        if table is None:
+            return False
+        try:
+            regs = self.port.registers(thread)
+        except kernel.NoSuchProcessError:
+            return True  # killed (an execve's, a group exit's) since it stopped: exit follows
+        address = regs.pc - thread.arch.breakpoint_pc_offset
+        trap = table.trap_at(address)
+        if trap is None:
+            return False
+        if regs.pc != address:
+            regs.pc = address  # written back when it resumes
+        self.port.owe_step_over(thread, address)
+        owners = [att for att in thread.attachments if self._owns_hit(att, trap, address)]
+        if owners:
+            self.port.report_hit(thread, owners, address)
+            for bp in [bp for bp in trap.breakpoints if bp.oneshot and bp.hits]:
+                table.discard(bp)
+        return True
+
+    def _owns_hit(self, att: Attachment, trap: Trap, address: int) -> bool:
+        """Does ``att``'s engine own a breakpoint on ``trap`` whose condition holds?
+        Counts the hit if so."""
+        report = None
+        for bp in trap.breakpoints:
+            if bp.engine is not att.engine or not bp.table:
+                continue
+            if bp.condition is not None:
+                report = report or self.port.condition_report(att.thread, address)
+                try:
+                    if not bp.condition(report):
+                        continue
+                except Exception:
+                    log.exception("breakpoint condition at %#x raised", bp.address)
+                    continue
+            bp.hits += 1
+            return True
+        return False
+
     def cloned(self, parent: Thread, child: Thread, kind: str) -> None:
         # (A clone(CLONE_VM) child shares the traps: writing the originals
         # into it would take them from the parent too.)

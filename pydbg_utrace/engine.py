@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidError
 from .events import Action, Event, JobControl, Resume, SignalAction, SyscallAction
+from .process import State
 
 if TYPE_CHECKING:
     from pydbg_utrace.arch.base import Registers
@@ -217,6 +218,14 @@ class Attachment:
     def barrier(self) -> None:
         """Return once no callback of this engine is running (utrace_barrier)."""
         self._tracer.barrier(self)
+
+    def holds_thread(self) -> bool:
+        """Does this engine hold its thread stopped now (in a stop, this engine's STOP
+        standing)?  From any thread: the tracer thread answers, between two callbacks."""
+        return self._tracer.call(self._holds_thread)
+
+    def _holds_thread(self) -> bool:
+        return self.thread.state == State.STOPPED and self in self.thread.holds
 
     def insert_breakpoint(self, address: int, condition: Callable[[Report], bool] | None = None,
                           oneshot: bool = False) -> Breakpoint:

@@ -6,7 +6,7 @@ an error becomes on stderr.
 
 from __future__ import annotations
 
-from .process import Process
+from pydbg_utrace import Process
 
 
 def wait_interruptibly(process: Process) -> int:

@@ -29,6 +29,19 @@ class ServicePort(Protocol):
                    watchpoint: Any = None) -> None:
         """Report a BREAKPOINT event at ``address`` to ``owners`` (attachments)."""
 
+    def condition_report(self, thread: Any, address: int) -> Any:
+        """A BREAKPOINT report of ``thread`` at ``address`` for a breakpoint's condition
+        to look at (not dispatched: the condition decides who is told)."""
+
+    def registers(self, thread: Any) -> Any:
+        """The stopped thread's registers (read once per stop; what is changed in
+        them is written back when it resumes)."""
+
+    def owe_step_over(self, thread: Any, address: int) -> None:
+        """``thread`` stopped on a trap of the service's at ``address``, its PC rewound
+        there: the resume must run the original instruction (the tracer's step-over,
+        with the other threads held), not the trap again."""
+
 
 class Service:
     """A service's hooks; override the ones it needs."""
@@ -52,7 +65,8 @@ class Service:
 
     def trap(self, thread: Any, info: Any) -> bool:
         """A SIGTRAP stop (``info``: its siginfo; None: the end of a step over one of
-        our traps).  Report to the engines what is yours; True if any was yours."""
+        our traps).  Report to the engines what is yours; True if the stop was yours
+        (then the tracer resumes the thread, or reports the end of its step)."""
         return False
 
     def engine_left(self, att: Any, last_in_process: bool) -> None:

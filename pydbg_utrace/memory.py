@@ -1,8 +1,10 @@
 """A tracee's memory: the address space engines see, and strings for people.
 
 :class:`AddressSpace` goes through ``/proc/PID/mem`` and hides our traps.
-:func:`read_string` uses ``process_vm_readv`` (any thread, no stop needed),
-which fails at an unmapped page, so it reads a page at a time up to the NUL.
+:func:`read_memory` and :func:`read_string` (public API: exported by
+``pydbg_utrace``) use ``process_vm_readv``: from any thread, with no stop
+needed, and our traps visible as they are.  ``process_vm_readv`` fails at
+an unmapped page, so :func:`read_string` reads a page at a time up to the NUL.
 """
 
 from __future__ import annotations
@@ -27,11 +29,24 @@ def same_memory(pid1: int, pid2: int) -> bool:
         return False  # cannot tell: treat as a fork (the common case)
 
 
-def read_string(pid: int, address: int, limit: int = 4096) -> tuple[bytes, bool]:
-    """The NUL-terminated string at ``address``: ``(bytes, complete)``.
+def read_memory(pid: int, address: int, size: int) -> bytes:
+    """Up to ``size`` bytes of thread ``pid``'s memory at ``address`` (public API).
 
-    ``complete`` is False when ``limit`` cut it or memory ended before a NUL.
-    Raises :class:`kernel.KernelError` if nothing at all can be read.
+    From any Python thread, the tracee running or not.  Fewer bytes at the end
+    of a mapping; :class:`kernel.KernelError` (an ``OSError``) if none can be
+    read.  The bytes as they are: an inserted breakpoint shows its trap
+    instruction (``process.memory.read`` shows the program's own bytes).
+    """
+    return kernel.read_memory(pid, address, size)
+
+
+def read_string(pid: int, address: int, limit: int = 4096) -> tuple[bytes, bool]:
+    """The NUL-terminated string at ``address``: ``(bytes, complete)`` (public API).
+
+    Read as :func:`read_memory` reads (any thread, no stop needed), a page at
+    a time.  ``complete`` is False when ``limit`` cut it or memory ended
+    before a NUL.  Raises :class:`kernel.KernelError` if nothing at all can
+    be read.
     """
     out = b""
     while len(out) < limit:

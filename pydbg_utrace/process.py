@@ -100,6 +100,10 @@ class Thread:
         return f"<Thread {self.tid} {self.state.value}>"
 
 
+def _values(threads: dict[int, Thread]) -> list[Thread]:
+    return list(threads.values())
+
+
 class Process:
     """A traced thread group.  ``pid`` is its leader's tid."""
 
@@ -199,14 +203,29 @@ class Process:
     def main_thread(self) -> Thread:
         """The leader, or (once it is gone) any live thread of the process.
 
-        NoSuchThreadError once every thread is gone.
+        NoSuchThreadError once every thread is gone.  From any thread (the
+        leader is one lookup; the others are looked at in :meth:`thread_list`).
         """
         thread = self.threads.get(self.pid)
         if thread is not None:
             return thread
-        for thread in list(self.threads.values()):
+        for thread in self.thread_list():
             return thread
         raise NoSuchThreadError(f"process {self.pid} has no threads left")
+
+    def thread_list(self) -> list[Thread]:
+        """The process's threads now: a snapshot taken by the tracer thread.
+
+        For any other Python thread (a REPL, a gdb socket): ``threads`` is the
+        tracer thread's own table, changed at every clone and death, and
+        iterating it from another thread can see it change size midway.  At
+        once on the tracer thread (a callback); once the tracer is gone the
+        table changes no more and is read as it is.
+        """
+        try:
+            return self._handle.call(_values, self.threads)
+        except RuntimeError:  # the tracer is closed or dead: nothing changes it now
+            return list(self.threads.values())
 
     def start(self) -> None:
         """Let a launched program run (it waits before its first instruction)."""

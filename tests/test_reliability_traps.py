@@ -23,7 +23,7 @@ def traps_with_pc(pc: int) -> Traps:
     """Traps over a breakpoint service whose one trap is at ADDRESS, the PC at ``pc``."""
     trap_tables = SimpleNamespace(
         trap_at=lambda process, address: object() if address == ADDRESS else None)
-    traps = Traps(None, None, trap_tables)
+    traps = Traps(None, trap_tables)
     traps.resumer = SimpleNamespace(registers=lambda thread: SimpleNamespace(pc=pc))
     return traps
 
@@ -75,7 +75,7 @@ def test_a_thread_killed_under_its_step_over_still_releases_the_others():
 
     lifted = []
     table = SimpleNamespace(lift=lifted.append, lower=lifted.remove)
-    traps = Traps(None, None, SimpleNamespace(table_for=lambda process: table))
+    traps = Traps(None, SimpleNamespace(table_for=lambda process: table))
     traps.resumer = SimpleNamespace(registers=lambda thread: SimpleNamespace(pc=ADDRESS),
                                     write_registers=gone)
     traps.holding = Holding()

@@ -18,7 +18,9 @@ knowing the others only through :mod:`.ports`:
   filtered calls (in seccomp.py, beside the filter it serves).
 
 The services (breakpoints, watchpoints) are built here too and handed to
-the parts only as :class:`pydbg_utrace.hooks.Hooks`: no part names one.
+the parts as :class:`pydbg_utrace.hooks.Hooks` -- and the breakpoint
+service, to the parts that lift and step over our traps, as
+:class:`.ports.TrapTables` -- so that no part names one.
 Every public method may be called from any thread; what the tracer thread
 owns is reached through :meth:`Tracer.call` (docs/architecture.md).
 """
@@ -68,7 +70,7 @@ class Tracer:
         stops = Stops(api, tables, hooks, breakpoints)
         fast = FastLane(api, reporter.running, reporter.reporting)
         seccomp_stops = seccomp.SeccompStops(api, reporter.running, reporter.reporting)
-        traps = Traps(api, hooks, breakpoints)
+        traps = Traps(hooks, breakpoints)
         self._lifecycle = lifecycle = Lifecycle(api, tables, hooks, breakpoints)
         self._controller = control = Control(api, tables, hooks, reporter.running)
         loop.connect(stops, fast)
@@ -78,10 +80,10 @@ class Tracer:
         stops.connect(reporter, resumer, traps, lifecycle, control, seccomp_stops)
         fast.connect(reporter, resumer, stops, seccomp_stops)
         seccomp_stops.connect(reporter, resumer, stops)
-        traps.connect(reporter, resumer, holding, stops, tables)
+        traps.connect(resumer, holding, stops, tables)
         lifecycle.connect(loop, holding, resumer, stops, seccomp_stops)
         control.connect(resumer)
-        port.connect(holding)
+        port.connect(holding, resumer)
         api.connect(fast, resumer, control, seccomp_stops, lifecycle, breakpoints, watchpoints)
         loop.start(self._main)
         atexit.register(self.close)
@@ -307,8 +309,9 @@ class _ServiceSide:
         self.reporter = reporter
         self.api = api
 
-    def connect(self, holding: Holding) -> None:
+    def connect(self, holding: Holding, resumer: Resumer) -> None:
         self.holding = holding
+        self.resumer = resumer
 
     def process_of(self, pid: int) -> Process | None:
         return self.tables.processes.get(pid)
@@ -328,3 +331,14 @@ class _ServiceSide:
         report.address = address
         report.watchpoint = watchpoint
         self.reporter.report(thread, report, Event.BREAKPOINT, attachments=owners)
+
+    def condition_report(self, thread: Thread, address: int) -> Report:
+        report = Report(self.api, thread, Event.BREAKPOINT)
+        report.address = address
+        return report
+
+    def registers(self, thread: Thread) -> Any:
+        return self.resumer.registers(thread)
+
+    def owe_step_over(self, thread: Thread, address: int) -> None:
+        thread.at_trap = address  # (the resumer's still_on_trap / step_over take it)

@@ -5,7 +5,8 @@ resets what a stop resets and picks the handler by the stop's kind; each
 handler builds the utrace event's report, runs it through the reporter,
 and resumes.  Deaths and reaping are here too.  Nothing here names a
 service: breakpoints and watchpoints hear of births, clones, vforks, execs
-and debug traps through :class:`pydbg_utrace.hooks.Hooks`.
+and their hits (a SIGTRAP: :meth:`Stops.on_trap`) through
+:class:`pydbg_utrace.hooks.Hooks`.
 """
 
 from __future__ import annotations
@@ -198,19 +199,9 @@ class Stops:
             thread.stop.inject = sig
             self.resumer.resume(thread)
             return
-        if sig == signal.SIGTRAP and self.traps.on_late_trap_hit(thread, info):
-            return  # a hit of a trap removed since: rewound, resumed, nobody told
-        if sig == signal.SIGTRAP and self.hooks.trap(thread, info) and not thread.stepping:
-            self.resumer.resume(thread)  # a service's trap (a debug-register hit), reported
-            return
-        if sig == signal.SIGTRAP and thread.stepping and kernel.sent_by_kernel(info.code) \
-                and not self.traps.stepped_into_trap(thread, info):  # a hit, not a step: below
-            thread.stepping = False
-            self.on_step(thread)
+        if sig == signal.SIGTRAP and self.on_trap(thread, info):
             return
         thread.stepping = False
-        if sig == signal.SIGTRAP and self.traps.on_trap_stop(thread, info):
-            return  # a hit of one of our traps
         natural = signals.disposition(sig, *signals.read_masks(thread.tid))
         event = signals.EVENT_OF_ACTION.get(natural, Event.SIGNAL)
         report = Report(self.api, thread, event)
@@ -229,6 +220,27 @@ class Stops:
             return
         thread.stop.inject = signals.signal_to_inject(report.signal_action, signo, natural)
         self.resumer.resume(thread)
+
+    def on_trap(self, thread: Thread, info: kernel.Siginfo) -> bool:
+        """A SIGTRAP: ours (a trap, a step's end, a service's hit)?  Then it is handled."""
+        if self.traps.on_late_trap_hit(thread, info):
+            return True  # a hit of a trap removed since: rewound, resumed, nobody told
+        if self.traps.on_software_step_end(thread, info):
+            return True  # the traps planted for a software step: it ended there
+        # Did a single step end here?  Asked before a service rewinds a hit: a step
+        # that executed one of our traps instead of its instruction has not ended
+        # (torture FOUND F); it goes on over the trap from the rewound PC.
+        stepped = thread.stepping and kernel.sent_by_kernel(info.code) \
+            and not self.traps.stepped_into_trap(thread, info)
+        claimed = self.hooks.trap(thread, info)  # a breakpoint's or a watchpoint's hit
+        if stepped:  # (a watchpoint the stepped instruction hit is reported first)
+            thread.stepping = False
+            self.on_step(thread)
+            return True
+        if claimed:
+            thread.stepping = False  # (a hit mid-step: the step is still owed)
+            self.resumer.resume(thread)
+        return claimed
 
     def on_step(self, thread: Thread) -> None:
         if self.trap_tables.live(thread.process) is not None:

@@ -1,81 +1,68 @@
-"""The tracer's trap handling: our software traps hit, hit late, stepped over, stepped with.
+"""The tracer's trap mechanics: our software traps hit late, stepped over, stepped with.
 
-The rules of *who owns a trap* live in :mod:`pydbg_utrace.breakpoints`;
-this part is about *when*: a hit, a late hit of a trap removed since, a
-step-over with the other threads held, planting software-step traps where
-the arch cannot single-step (ppc64 atomic sequences).  What happens to the
-traps at fork, vfork and when an engine leaves is the breakpoint service's
-(its hooks); hardware watchpoints are the watchpoint service's.
+A hit of a breakpoint -- rewinding the PC, telling the engines that own the
+trap -- is the breakpoint service's ``trap`` hook (:mod:`pydbg_utrace.breakpoints`),
+as a debug-register hit is the watchpoint service's.  This part keeps what
+holds threads, single-steps and waits: the late hit of a trap removed
+since, the step-over with the other threads held, planting software-step
+traps where the arch cannot single-step (ppc64 atomic sequences) and the
+end of such a step.  It reads the service's tables through
+``ports.TrapTables``.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 from typing import Any
 
 from .. import kernel
-from ..engine import Attachment, Report
-from ..events import Event
 from ..hooks import Hooks
 from ..process import State, Thread
-from ..seams import TracerSide
 from . import ports
 from .tables import Tables
 
-log = logging.getLogger("pydbg_utrace")
-
 
 class Traps:
-    """Breakpoint hits, step-overs and software steps."""
+    """Late hits, step-overs and software steps: what holds threads, steps and waits."""
 
-    def __init__(self, tracer: TracerSide, hooks: Hooks, trap_tables: ports.TrapTables) -> None:
-        self.tracer = tracer
+    def __init__(self, hooks: Hooks, trap_tables: ports.TrapTables) -> None:
         self.hooks = hooks
         self.trap_tables = trap_tables  # the breakpoint service's
 
-    def connect(self, reporter: ports.Reporting, resumer: ports.Resuming,
-                holding: ports.Holding, stops: ports.StopHandling, tables: Tables) -> None:
-        self.reporter = reporter
+    def connect(self, resumer: ports.Resuming, holding: ports.Holding,
+                stops: ports.StopHandling, tables: Tables) -> None:
         self.resumer = resumer
         self.holding = holding
         self.stops = stops
         self.tables = tables  # (a step-over's unfinished stop is deferred to the loop)
 
-    def on_trap(self, thread: Thread, address: int, trap: Any) -> None:
-        """The thread executed one of our traps: rewind it and tell whom it concerns."""
-        regs = self.resumer.registers(thread)
+    def on_software_step_end(self, thread: Thread, info: Any) -> bool:
+        """A SIGTRAP at a software-step trap planted for this thread: its step ended.
+
+        Rewound, the step's traps dropped, the step reported (and the thread
+        resumed there).  A breakpoint at the same address is not reported: the
+        step got there first.  (A breakpoint's hit is the breakpoint service's
+        ``trap`` hook, asked after this.)
+        """
+        if info.code != thread.arch.breakpoint_si_code:
+            return False
+        table = self.trap_tables.live(thread.process)
+        if table is None:
+            return False
+        try:
+            regs = self.resumer.registers(thread)
+        except kernel.NoSuchProcessError:
+            return False  # killed since it stopped (the service's hook says so)
+        address = regs.pc - thread.arch.breakpoint_pc_offset
+        trap = table.trap_at(address)
+        if trap is None or thread not in trap.steppers:
+            return False
         if regs.pc != address:
             regs.pc = address  # written back when it resumes
         thread.at_trap = address
-        table = self.trap_tables.table_for(thread.process)
-        if thread in trap.steppers:  # a software step (atomic sequence) ended here
-            table.discard_steps(thread)
-            self.stops.on_step(thread)
-            return
-        owners = [att for att in thread.attachments if self.owns_hit(att, trap)]
-        if owners:
-            report = Report(self.tracer, thread, Event.BREAKPOINT)
-            report.address = address
-            self.reporter.report(thread, report, Event.BREAKPOINT, attachments=owners)
-            for bp in [bp for bp in trap.breakpoints if bp.oneshot and bp.hits]:
-                table.discard(bp)
-        self.resumer.resume(thread)
-
-    def on_trap_stop(self, thread: Thread, info: Any) -> bool:
-        """A SIGTRAP stop: a hit of one of our traps?  Then report it (and resume)."""
-        table = self.trap_tables.live(thread.process)
-        if info.code != thread.arch.breakpoint_si_code or table is None:
-            return False  # (a step's TRAP_TRACE is never a hit)
-        try:
-            address = self.resumer.registers(thread).pc - thread.arch.breakpoint_pc_offset
-        except kernel.NoSuchProcessError:
-            return True  # killed (an execve's, a group exit's) since it stopped: its exit follows
-        trap = table.trap_at(address)
-        if trap is None:
-            return False
-        self.on_trap(thread, address, trap)
+        table.discard_steps(thread)
+        self.stops.on_step(thread)
         return True
 
     def on_late_trap_hit(self, thread: Thread, info: Any) -> bool:
@@ -117,23 +104,6 @@ class Traps:
             return False
         address = self.resumer.registers(thread).pc - thread.arch.breakpoint_pc_offset
         return self.trap_tables.trap_at(thread.process, address) is not None
-
-    def owns_hit(self, att: Attachment, trap: Any) -> bool:
-        report = None
-        for bp in trap.breakpoints:
-            if bp.engine is not att.engine or not bp.table:
-                continue
-            if bp.condition is not None:
-                report = report or Report(self.tracer, att.thread, Event.BREAKPOINT)
-                try:
-                    if not bp.condition(report):
-                        continue
-                except Exception:
-                    log.exception("breakpoint condition at %#x raised", bp.address)
-                    continue
-            bp.hits += 1
-            return True
-        return False
 
     def still_on_trap(self, thread: Thread) -> bool:
         """Is a step-over still owed where it stopped on our trap?
