@@ -119,23 +119,26 @@ class Breakpoints:
 
     def _insert(self, dbg: BreakContext, bp: UserBreakpoint, address: int) -> None:
         session = dbg.session
-        attachments = session.engine.attachments
-        att = attachments.get(session.require_process().pid) or next(iter(attachments.values()))
+        session.require_process()
+        att = session.any_attachment()
+        if att is None:
+            raise DebugError(f"Cannot insert breakpoint {bp.number} at {address:#x}: "
+                             "the program has no threads left")
         try:
             bp.core = att.insert_breakpoint(address)  # a temporary one: lifted by hit()
         except (ValueError, OSError, UtraceError) as exc:
             raise DebugError(f"Cannot insert breakpoint {bp.number} at {address:#x}: "
                              f"{exc}") from None
         bp.address = address
-        session.engine.user_breakpoints.add(address)
+        session.on_tracer(session.engine.mark_user_breakpoint, address, True)
 
     def _lift(self, dbg: BreakContext, bp: UserBreakpoint) -> None:
         if bp.address is not None and not any(
                 other.address == bp.address and other is not bp and other.inserted
                 for other in self.points.values()):
-            dbg.session.engine.user_breakpoints.discard(bp.address)
+            dbg.session.on_tracer(dbg.session.engine.mark_user_breakpoint, bp.address, False)
         if bp.inserted and dbg.session.alive:
-            att = next(iter(dbg.session.engine.attachments.values()), None)
+            att = dbg.session.any_attachment()
             if att is not None:
                 try:
                     att.remove_breakpoint(bp.core)
@@ -150,7 +153,7 @@ class Breakpoints:
             for bp in self.points.values():
                 bp.core = None
             self.hook = None
-            dbg.session.engine.internal.clear()
+            dbg.session.engine.mark_internal(None, False)  # (no program: no callbacks)
             return said
         for bp in self.points.values():
             if not bp.enabled or bp.inserted:
@@ -169,20 +172,23 @@ class Breakpoints:
         """While some breakpoint is pending, stop (silently) where the dynamic linker
         announces a change of the loaded libraries (gdb's shlib event breakpoint)."""
         pending = any(bp.enabled and bp.address is None for bp in self.points.values())
-        engine = dbg.session.engine
+        session = dbg.session
+        engine = session.engine
         if pending and (self.hook is None or not self.hook.inserted):
             sym = dbg.symbols().lookup("_dl_debug_state")
             if sym is None:
                 return  # a static program: nothing will be loaded
-            att = next(iter(engine.attachments.values()))
+            att = session.any_attachment()
+            if att is None:
+                return
             try:
                 self.hook = att.insert_breakpoint(sym.address)
             except (ValueError, OSError, UtraceError):
                 return
-            engine.internal.add(sym.address)
+            session.on_tracer(engine.mark_internal, sym.address, True)
         elif not pending and self.hook is not None:
-            engine.internal.discard(self.hook.address)
-            att = next(iter(engine.attachments.values()), None)
+            session.on_tracer(engine.mark_internal, self.hook.address, False)
+            att = session.any_attachment()
             if att is not None and self.hook.inserted:
                 try:
                     att.remove_breakpoint(self.hook)

@@ -225,7 +225,7 @@ def _target_id(dbg: Context, tid: int, with_name: bool = True) -> str:
     thread pointer is fs_base on x86_64; before libc set it up, ``process N``."""
     session = dbg.session
     pointer = 0
-    if tid in session.engine.held and session.arch.name == "x86_64":
+    if session.is_held(tid) and session.arch.name == "x86_64":
         with session.attachment(tid).examine() as regs:
             pointer = regs["fs_base"]
     text = f"Thread {pointer:#x} (LWP {tid})" if pointer else (
@@ -242,7 +242,7 @@ def _target_id(dbg: Context, tid: int, with_name: bool = True) -> str:
 def _frame_of(dbg: Context, tid: int) -> str:
     """The thread's innermost frame as ``bt`` writes it, without ``#0  ``."""
     session = dbg.session
-    if tid not in session.engine.held:
+    if not session.is_held(tid):
         return "(running)"
     selected, session.current = session.current, tid
     level = dbg.source.selected
@@ -253,7 +253,7 @@ def _frame_of(dbg: Context, tid: int) -> str:
         line = ""
     finally:
         session.current = selected
-    if tid != selected and selected in session.engine.held:
+    if tid != selected and session.is_held(selected):
         dbg.source.frames()  # the selected thread's again, with its selected frame
         dbg.source.selected = level
     if not line:
@@ -277,7 +277,7 @@ def thread(dbg: Context, args: str) -> None:
     session.current = by_number[int(args)]
     dbg.source.selected = 0
     dbg.say(f"[Switching to thread {args} ({_target_id(dbg, session.current, False)})]")
-    if session.current in session.engine.held:
+    if session.is_held(session.current):
         frames, _ = dbg.source.frames()
         if frames:
             for line in answers.frame_header(dbg.source.select(0), dbg.source.printer()):

@@ -139,7 +139,7 @@ class SourceLevel:
     def frames(self) -> tuple[list[SourceFrame], str]:
         """The selected thread's frames, innermost first, and why the walk ended."""
         session = self.session
-        epoch = (session.engine.epoch, session.current)  # per thread: `thread N`
+        epoch = (session.epoch, session.current)  # per thread: `thread N`
         if self._frames is None or self._frames[0] != epoch:
             regs = session.registers()
             regmap = self.regmap
@@ -183,7 +183,7 @@ class SourceLevel:
     def scope(self) -> FileScope:
         """The selected frame's scope while stopped; the files' globals otherwise."""
         session = self.session
-        if session.alive and session.current in session.engine.held:
+        if session.alive and session.is_held(session.current):
             return FrameScope(self.frame(), self.history, write_memory=self.write,
                               write_register=self._write_register)
         return FileScope(self.program(), self.read, self.history, write_memory=self.write)
@@ -233,7 +233,7 @@ class SourceLevel:
 
     def default_file(self) -> str:
         """The file of the selected frame, else of ``main``."""
-        if self.session.alive and self.session.current in self.session.engine.held:
+        if self.session.alive and self.session.is_held(self.session.current):
             line = self.frame().line
             if line is not None:
                 return line.file
