@@ -221,22 +221,7 @@ def info_threads(dbg: Context, args: str) -> None:
 
 
 def _target_id(dbg: Context, tid: int, with_name: bool = True) -> str:
-    """gdb's (with libthread_db) ``Thread 0x7ffff7dd2740 (LWP 6161) "demo"``: the
-    thread pointer is fs_base on x86_64; before libc set it up, ``process N``."""
-    session = dbg.session
-    pointer = 0
-    if session.is_held(tid) and session.arch.name == "x86_64":
-        with session.attachment(tid).examine() as regs:
-            pointer = regs["fs_base"]
-    text = f"Thread {pointer:#x} (LWP {tid})" if pointer else (
-        f"process {tid}" if tid == session.require_process().pid else f"LWP {tid}")
-    if with_name:
-        try:
-            with open(f"/proc/{session.require_process().pid}/task/{tid}/comm") as f:
-                text += f' "{f.read().strip()}"'
-        except OSError:
-            pass
-    return text
+    return dbg.session.target_id(tid, with_name)
 
 
 def _frame_of(dbg: Context, tid: int) -> str:

@@ -69,6 +69,15 @@ class Note:
 
 
 @dataclass
+class ThreadNote:
+    """A thread was born or has exited: gdb's ``[New Thread ...]`` / ``[Thread ... exited]``."""
+
+    tid: int
+    born: bool
+    pointer: int | None = None  # its thread pointer (x86_64: fs_base), if known
+
+
+@dataclass
 class Parked:
     """A sibling stopped as asked: the REPL shows the prompt once all have."""
 
@@ -92,11 +101,11 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.changed = threading.Condition()
-        self._items: deque[Stop | Note | Parked] = deque()
+        self._items: deque[Stop | Note | Parked | ThreadNote] = deque()
         self.view = View()
 
     # -- the tracer thread's side (and the REPL thread's own interrupt stop) ----------------
-    def post(self, item: Stop | Note | Parked) -> None:
+    def post(self, item: Stop | Note | Parked | ThreadNote) -> None:
         with self.changed:
             self._items.append(item)
             self.changed.notify_all()
@@ -107,7 +116,7 @@ class Mailbox:
             self.changed.notify_all()
 
     # -- the REPL thread's side ----------------------------------------------------------
-    def next(self, timeout: float | None = None) -> Stop | Note | Parked | None:
+    def next(self, timeout: float | None = None) -> Stop | Note | Parked | ThreadNote | None:
         """The oldest item, waiting up to ``timeout`` for one; None if none came
         (or the view changed meanwhile: the caller looks at it again)."""
         with self.changed:
@@ -319,6 +328,7 @@ class ReplEngine(Engine):
         child = report.child
         if report.clone_kind == "thread" and child is not None:
             child_att = self.attach_to(child)  # held until we return: it misses nothing
+            self.mailbox.post(ThreadNote(child.tid, True, clone_tls(att, report)))
             if att.thread.tid in self.held:  # all-stop: born while the others are parked
                 self._park(child.tid, child_att)
                 self._publish()
@@ -342,6 +352,10 @@ class ReplEngine(Engine):
         self.exiting.add(tid)  # no more stops but its death: nothing to park or show
         self.requested.pop(tid, None)
         self._publish()
+        process = att.thread.process
+        if process is not None and tid != process.pid:
+            # told now, not at its death: before anything its exit lets happen (a join)
+            self.mailbox.post(ThreadNote(tid, False))
         return None
 
     def report_breakpoint(self, att: Attachment, report: Report):
@@ -356,10 +370,13 @@ class ReplEngine(Engine):
 
     def report_death(self, att: Attachment, report: Report):
         tid = att.thread.tid
+        told = tid in self.exiting
         self.forget(tid)
         process = att.thread.process
         if process is not None and tid == process.pid:
             self.mailbox.post(Stop(tid, "exited", status=report.exit_code))
+        elif not told:
+            self.mailbox.post(ThreadNote(tid, False))
         return None
 
     def forget(self, tid: int) -> None:
@@ -466,3 +483,25 @@ class ReplEngine(Engine):
             self.internal.add(address)
         else:
             self.internal.discard(address)
+
+
+# clone(2)'s and clone3(2)'s numbers on x86_64, and where clone3's struct clone_args
+# keeps the new thread's TLS (the thread pointer gdb names threads by).
+_CLONE, _CLONE3, _CLONE_ARGS_TLS = 56, 435, 56
+
+
+def clone_tls(att: Attachment, report: Report) -> int | None:
+    """The new thread's thread pointer, from the parent's clone call (x86_64: fs_base
+    is set from it), or None.  The child cannot be examined yet: it is not stopped."""
+    try:
+        if att.thread.arch.name != "x86_64":
+            return None
+        regs = report.regs
+        if regs["orig_rax"] == _CLONE:
+            return regs["r8"] or None
+        if regs["orig_rax"] == _CLONE3:
+            data = att.thread.process.memory.read(regs["rdi"] + _CLONE_ARGS_TLS, 8)
+            return int.from_bytes(data, "little") or None
+    except (UtraceError, OSError, KeyError, AttributeError):
+        pass
+    return None

@@ -29,7 +29,7 @@ from pydbg_utrace import (
 )
 from pydbg_utrace.engine_files import attach_engine
 
-from .engine import Note, ReplEngine, StepPlan, Stop, View
+from .engine import Note, ReplEngine, StepPlan, Stop, ThreadNote, View
 from .policy import StopPolicy
 from .watch import Watch, checker
 
@@ -77,6 +77,9 @@ class Session:
         self.interrupted = False  # Ctrl-C during the current command: no further move
         self._progress_at = time.monotonic()  # when the last count was shown
         self.declines: Callable[[Stop], bool] | None = None  # a stop that is not the user's
+        self.pointers: dict[int, int] = {}  # tid -> thread pointer, told at its birth
+        self.selected_at_command: int | None = None  # gdb's previous_inferior_ptid
+        self.killing = False  # deaths by our `kill` are not told thread by thread (gdb)
 
     # -- the tracer and the program ------------------------------------------------
     @property
@@ -189,6 +192,55 @@ class Session:
         for tid in sorted(self.mailbox.view.attachments, key=lambda t: self.thread_number(t)):
             yield self.thread_number(tid), tid
 
+    def multithreaded(self) -> bool:
+        """Has the program ever had a second thread?  gdb then names the thread that
+        stopped (``Thread 2 "name" hit Breakpoint 1, ...``)."""
+        return len(self.thread_numbers) > 1
+
+    def thread_pointer(self, tid: int) -> int:
+        """gdb's (libthread_db's) thread pointer: x86_64's fs_base, 0 if not known."""
+        if self.is_held(tid) and self.arch.name == "x86_64":
+            with self.attachment(tid).examine() as regs:
+                return regs["fs_base"] or self.pointers.get(tid, 0)
+        return self.pointers.get(tid, 0)
+
+    def target_id(self, tid: int, with_name: bool = True) -> str:
+        """gdb's ``Thread 0x7ffff7dd2740 (LWP 6161) "demo"``; before libc set the
+        thread pointer up, ``process N`` (the leader) or ``LWP N``."""
+        pointer = self.thread_pointer(tid)
+        text = f"Thread {pointer:#x} (LWP {tid})" if pointer else (
+            f"process {tid}" if tid == self.require_process().pid else f"LWP {tid}")
+        if with_name:
+            name = self.thread_name(tid)
+            if name is not None:
+                text += f' "{name}"'
+        return text
+
+    def thread_name(self, tid: int) -> str | None:
+        try:
+            with open(f"/proc/{self.require_process().pid}/task/{tid}/comm") as f:
+                return f.read().strip()
+        except OSError:
+            return None
+
+    def _told(self, item: Note | ThreadNote) -> None:
+        """Say a note now, as gdb does while the program runs."""
+        if isinstance(item, Note):
+            self.on_note(item.text)
+            return
+        if item.born:
+            self.thread_number(item.tid)  # numbered at birth, as gdb
+            if item.pointer:
+                self.pointers[item.tid] = item.pointer
+            pointer = self.pointers.get(item.tid)
+            self.on_note(f"[New Thread {pointer:#x} (LWP {item.tid})]" if pointer
+                         else f"[New LWP {item.tid}]")
+            return
+        pointer = self.pointers.pop(item.tid, None)
+        if not self.killing:
+            self.on_note(f"[Thread {pointer:#x} (LWP {item.tid}) exited]" if pointer
+                         else f"[LWP {item.tid} exited]")
+
     def thread_number(self, tid: int) -> int:
         if tid not in self.thread_numbers:
             self.thread_numbers[tid] = len(self.thread_numbers) + 1
@@ -247,7 +299,7 @@ class Session:
         self.on_tracer(self._attach_engines, process, self._wanted_events())
         for thread in self.thread_list():
             self.thread_number(thread.tid)
-        self.current = process.pid
+        self.current = self.selected_at_command = process.pid
 
     def _attach_engines(self, process: Process, extra_events: Event) -> None:
         """(Tracer thread.)  Ours and the loaded engines on every thread."""
@@ -260,10 +312,14 @@ class Session:
     def kill(self) -> Stop:
         process = self.require_process()
         process.kill()
-        while True:  # stops that raced the kill (a Ctrl-C's second report) are moot
-            stop = self.wait_stop()
-            if stop.reason == "exited":
-                return stop
+        self.killing = True
+        try:
+            while True:  # stops that raced the kill (a Ctrl-C's second report) are moot
+                stop = self.wait_stop()
+                if stop.reason == "exited":
+                    return stop
+        finally:
+            self.killing = False
 
     def detach(self) -> int:
         """Stop tracing; the program runs on as if never traced.  Its pid."""
@@ -280,6 +336,7 @@ class Session:
                 self.engine.forget_all()
         self.process, self.current = None, None
         self.thread_numbers.clear()
+        self.pointers.clear()
         self.watches.clear()  # their addresses meant that process
         self.deferred.clear()
 
@@ -468,6 +525,7 @@ class Session:
         a run to the return address, again...) shows one count that goes on growing."""
         self.stepped = 0
         self.interrupted = False
+        self.selected_at_command = self.current
         self._progress_at = time.monotonic()
 
     def request_interrupt(self) -> None:
@@ -490,8 +548,8 @@ class Session:
             except KeyboardInterrupt:  # no SIGINT handler of the front end: same meaning
                 self.interrupt_requested = True
                 continue
-            if isinstance(item, Note):
-                self.on_note(item.text)
+            if isinstance(item, (Note, ThreadNote)):
+                self._told(item)
             elif isinstance(item, Stop):
                 stop = self._arrived(item)
                 if stop.reason == "step" and self.interrupted:
@@ -530,8 +588,8 @@ class Session:
         deadline = time.monotonic() + PARK_TIMEOUT
         while self.mailbox.view.parking and time.monotonic() < deadline:
             item = self.mailbox.next(timeout=POLL)  # (a view change wakes it too)
-            if isinstance(item, Note):
-                self.on_note(item.text)
+            if isinstance(item, (Note, ThreadNote)):
+                self._told(item)
             elif isinstance(item, Stop):
                 self.deferred.append(item)  # reported at the next resume, as gdb does
 
@@ -547,8 +605,8 @@ class Session:
             item = self.mailbox.next(timeout=0)
             if item is None:
                 return None
-            if isinstance(item, Note):
-                self.on_note(item.text)
+            if isinstance(item, (Note, ThreadNote)):
+                self._told(item)
             elif isinstance(item, Stop) and item.reason != "interrupt" and (
                     item.reason == "exited" or self.is_held(item.tid)):
                 return self._arrived(item)
