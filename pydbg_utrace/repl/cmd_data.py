@@ -271,17 +271,18 @@ def thread(dbg: Context, args: str) -> None:
 
 @command("info sharedlibrary", "info sharedlibrary", aliases=("dll",))
 def info_sharedlibrary(dbg: Context, args: str) -> None:
-    """The shared libraries mapped (from /proc/PID/maps)."""
-    pid = dbg.session.require_process().pid
-    exe = _exe(pid)
-    dbg.say(f"{'From':<20}{'To':<20}Shared Object Library")
-    seen: dict[str, list[int]] = {}
-    for m in maps(pid):
-        if m.path.startswith("/") and m.path != exe and "x" in m.perms:
-            span = seen.setdefault(m.path, [m.start, m.end])
-            span[0], span[1] = min(span[0], m.start), max(span[1], m.end)
-    for path, (start, end) in seen.items():
-        dbg.say(f"{start:<#20x}{end:<#20x}{path}")
+    """The shared libraries loaded, as gdb lists them (their .text's bounds)."""
+    from pydbg_utrace.source.solibs import library_rows
+
+    rows = library_rows(dbg.source.program(), dbg.source.read) if dbg.session.alive else []
+    if not rows:
+        dbg.say("No shared libraries loaded at this time.")
+        return
+    dbg.say(f"{'From':<20}{'To':<20}{'Syms Read':<12}Shared Object Library")
+    for start, end, debug, name in rows:
+        dbg.say(f"{start:#018x}  {end:#018x}  {'Yes' if debug else 'Yes (*)':<12}{name}")
+    if not all(debug for _, _, debug, _ in rows):
+        dbg.say("(*): Shared library is missing debugging information.")
 
 
 def _exe(pid: int) -> str:

@@ -21,6 +21,7 @@ from pydbg_utrace.source.format import Printer
 from pydbg_utrace.source.frames import SourceFrame, backtrace, dwarf_registers
 from pydbg_utrace.source.lines import LineRange
 from pydbg_utrace.source.listing import Lister
+from pydbg_utrace.source.plt import plt_stubs
 from pydbg_utrace.source.program import Image, Program
 from pydbg_utrace.source.regs import BY_ARCH, RegisterMap
 from pydbg_utrace.source.scope import FileScope, FrameScope, History
@@ -40,6 +41,10 @@ class Location:
 
     address: int
     line: LineRange | None = None  # the source line there (None: no line info)
+    # A function found only as a PLT stub (``kill@plt``: its code is in a library
+    # not loaded yet); gdb places the breakpoint there and moves it to the function
+    # once the library is loaded.
+    stub: bool = False
 
 
 class SourceLevel:
@@ -228,6 +233,10 @@ class SourceLevel:
                 entry = function_entry(image.debug.elf, text)
                 if entry is not None:
                     return Location(entry + image.bias, None)
+            for image in program.images:  # only a stub here: the function is a library's
+                for start, _size, name in plt_stubs(image.debug.elf):
+                    if name == f"{text}@plt":
+                        return Location(start + image.bias, None, stub=True)
         address = evaluate(text[1:] if text.startswith("*") else text)
         return Location(address, program.line_at(address))
 
