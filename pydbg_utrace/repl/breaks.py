@@ -67,6 +67,11 @@ class UserBreakpoint:
     def describe(self, dbg: BreakContext) -> str:
         if self.address is None:
             return f"<pending> {self.location}" if self.enabled else self.location
+        if self.line is None and self.inserted:  # placed while the linker was at work
+            try:
+                self.line = dbg.source.program().line_at(self.address)
+            except (SourceError, DebugError, OSError):
+                pass
         if self.line is not None:
             fn = dbg.describe(self.address).strip("<>").split("+")[0] or self.function
             if self._named_by_location(dbg):
