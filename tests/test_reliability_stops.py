@@ -26,7 +26,8 @@ def stops_seeing(monkeypatch, code: int) -> tuple[Stops, list]:
     stops.on_exit = lambda thread: did.append(("exit", thread.tid))
     stops.resumer = SimpleNamespace(resume=lambda thread: did.append(("resume", thread.tid)))
     stops.traps = SimpleNamespace(on_late_trap_hit=lambda thread, info: False,
-                                  on_trap_stop=lambda thread, info: False)
+                                  on_software_step_end=lambda thread, info: False,
+                                  stepped_into_trap=lambda thread, info: False)
     stops.hooks = SimpleNamespace(trap=lambda thread, info: False)
     stops.reporter = SimpleNamespace(
         report=lambda thread, report, event: did.append(("SIGTRAP shown", thread.tid))

@@ -143,13 +143,20 @@ EVERYDAY = [
     "info signals 14", "kill", "info breakpoints", "run",
     "bt", "info breakpoints",
 ]
+# A function only in a library, broken on before `run`: gdb places it at the PLT stub
+# (`Breakpoint 1 at 0x1060`, `<kill@plt>`) and moves it to libc's kill when libc is
+# loaded; `info sharedlibrary` before and after (the .text bounds, gdb's names).
+PLT_AND_LIBRARIES = [
+    "info sharedlibrary", "break kill", "info breakpoints", "handle SIGUSR1 nostop noprint",
+    "run", "bt 1", "info breakpoints", "info sharedlibrary", "delete", "continue",
+]
 SESSIONS = {"recursion": ("O0", RECURSION), "signal-and-loop": ("O0", SIGNAL_AND_LOOP),
             "libc-leaf": ("O0", LIBC_LEAF), "until-advance": ("O0", UNTIL_ADVANCE),
             "O2": ("O2", OPTIMIZED), "step-onto-breakpoints": ("returns", STEP_ONTO_BREAKPOINTS),
             "returns": ("returns", RETURNS), "returns-O2": ("returns-O2", RETURNS),
             "frames": ("O0", FRAMES), "frames-O2": ("O2", FRAMES),
             "disassembly": ("O0", DISASSEMBLY), "disassembly-O2": ("O2", DISASSEMBLY),
-            "everyday": ("O0", EVERYDAY)}
+            "everyday": ("O0", EVERYDAY), "plt-and-libraries": ("O0", PLT_AND_LIBRARIES)}
 FLAGS = {"O0": ["-O0", "-g"], "O2": ["-O2", "-g"]}
 RETURNS_SOURCE = Path(__file__).parent / "tracees" / "src_returns.c"
 # (source file, flags) of each build

@@ -10,6 +10,7 @@ the core reports a hit from any thread of the process to that engine.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -57,6 +58,7 @@ class UserBreakpoint:
     ignore: int = 0  # `ignore N COUNT`: crossings still to pass
     commands: list[str] = field(default_factory=list)  # `commands N`: run at each stop
     function: str = ""  # the function it is in, as last named
+    stub: bool = False  # at a PLT stub until the library with the function is loaded
 
     @property
     def inserted(self) -> bool:
@@ -65,12 +67,36 @@ class UserBreakpoint:
     def describe(self, dbg: BreakContext) -> str:
         if self.address is None:
             return f"<pending> {self.location}" if self.enabled else self.location
+        if self.line is None and self.inserted:  # placed while the linker was at work
+            try:
+                self.line = dbg.source.program().line_at(self.address)
+            except (SourceError, DebugError, OSError):
+                pass
         if self.line is not None:
             fn = dbg.describe(self.address).strip("<>").split("+")[0] or self.function
+            if self._named_by_location(dbg):
+                fn = self.location  # gdb: the DIE its linespec found (kill, not __GI_kill)
             self.function = fn  # kept for when the program is gone (gdb still names it)
             return f"{self.address:#x} in {fn} at {self.line.file}:{self.line.line}"
         where = dbg.describe(self.address)
         return f"{self.address:#x} {where}".rstrip()
+
+    def _named_by_location(self, dbg: BreakContext) -> bool:
+        """Is the LOCATION a name of one of the DWARF functions here?  (glibc's
+        syscall-template.S has several for one pc: kill, __kill, __GI_kill...)"""
+        if not re.fullmatch(r"[A-Za-z_]\w*", self.location) or self.address is None:
+            return False
+        try:
+            image = dbg.source.program().image_at(self.address)
+            if image is None or not image.debug.has_dwarf:
+                return False
+            pc = self.address - image.bias
+            unit = image.debug.unit_at(pc)
+            return unit is not None and any(
+                fn.name == self.location and fn.contains(pc)
+                for fn in image.debug.functions(unit))
+        except (SourceError, DebugError, OSError):
+            return False
 
     def announce(self) -> str:
         """gdb's ``Breakpoint 1 at 0x1171: file f.c, line 58.``"""
@@ -111,7 +137,7 @@ class Breakpoints:
             where = None
         bp = UserBreakpoint(dbg.session.take_number(), location, temporary)
         if where is not None:
-            bp.address, bp.line = where.address, where.line
+            bp.address, bp.line, bp.stub = where.address, where.line, where.stub
         if alive:
             self._insert(dbg, bp, where.address)
         self.points[bp.number] = bp
@@ -119,23 +145,26 @@ class Breakpoints:
 
     def _insert(self, dbg: BreakContext, bp: UserBreakpoint, address: int) -> None:
         session = dbg.session
-        attachments = session.engine.attachments
-        att = attachments.get(session.require_process().pid) or next(iter(attachments.values()))
+        session.require_process()
+        att = session.any_attachment()
+        if att is None:
+            raise DebugError(f"Cannot insert breakpoint {bp.number} at {address:#x}: "
+                             "the program has no threads left")
         try:
             bp.core = att.insert_breakpoint(address)  # a temporary one: lifted by hit()
         except (ValueError, OSError, UtraceError) as exc:
             raise DebugError(f"Cannot insert breakpoint {bp.number} at {address:#x}: "
                              f"{exc}") from None
         bp.address = address
-        session.engine.user_breakpoints.add(address)
+        session.on_tracer(session.engine.mark_user_breakpoint, address, True)
 
     def _lift(self, dbg: BreakContext, bp: UserBreakpoint) -> None:
         if bp.address is not None and not any(
                 other.address == bp.address and other is not bp and other.inserted
                 for other in self.points.values()):
-            dbg.session.engine.user_breakpoints.discard(bp.address)
+            dbg.session.on_tracer(dbg.session.engine.mark_user_breakpoint, bp.address, False)
         if bp.inserted and dbg.session.alive:
-            att = next(iter(dbg.session.engine.attachments.values()), None)
+            att = dbg.session.any_attachment()
             if att is not None:
                 try:
                     att.remove_breakpoint(bp.core)
@@ -150,14 +179,16 @@ class Breakpoints:
             for bp in self.points.values():
                 bp.core = None
             self.hook = None
-            dbg.session.engine.internal.clear()
+            dbg.session.engine.mark_internal(None, False)  # (no program: no callbacks)
             return said
         for bp in self.points.values():
+            if bp.enabled and bp.inserted and bp.stub:
+                self._leave_stub(dbg, bp)
             if not bp.enabled or bp.inserted:
                 continue
             try:
                 where = resolve(dbg, bp.location)  # again: the program may sit elsewhere
-                bp.address, bp.line = where.address, where.line
+                bp.address, bp.line, bp.stub = where.address, where.line, where.stub
                 self._insert(dbg, bp, where.address)
             except (ExprError, DebugError):
                 continue  # still pending: maybe a library not loaded yet
@@ -165,24 +196,44 @@ class Breakpoints:
         self._hook_libraries(dbg)
         return said
 
+    def _leave_stub(self, dbg: BreakContext, bp: UserBreakpoint) -> None:
+        """A breakpoint at ``kill@plt`` moves to ``kill`` once a library has it (gdb
+        re-sets its breakpoints at each library change), silently, as gdb."""
+        try:
+            where = resolve(dbg, bp.location)
+        except (ExprError, DebugError):
+            return
+        if where.stub:
+            return
+        self._lift(dbg, bp)
+        bp.address, bp.line, bp.stub = where.address, where.line, False
+        try:
+            self._insert(dbg, bp, where.address)
+        except DebugError:
+            bp.address = None  # pending again, tried at the next change
+
     def _hook_libraries(self, dbg: BreakContext) -> None:
         """While some breakpoint is pending, stop (silently) where the dynamic linker
         announces a change of the loaded libraries (gdb's shlib event breakpoint)."""
-        pending = any(bp.enabled and bp.address is None for bp in self.points.values())
-        engine = dbg.session.engine
+        pending = any(bp.enabled and (bp.address is None or bp.stub)
+                      for bp in self.points.values())
+        session = dbg.session
+        engine = session.engine
         if pending and (self.hook is None or not self.hook.inserted):
             sym = dbg.symbols().lookup("_dl_debug_state")
             if sym is None:
                 return  # a static program: nothing will be loaded
-            att = next(iter(engine.attachments.values()))
+            att = session.any_attachment()
+            if att is None:
+                return
             try:
                 self.hook = att.insert_breakpoint(sym.address)
             except (ValueError, OSError, UtraceError):
                 return
-            engine.internal.add(sym.address)
+            session.on_tracer(engine.mark_internal, sym.address, True)
         elif not pending and self.hook is not None:
-            engine.internal.discard(self.hook.address)
-            att = next(iter(engine.attachments.values()), None)
+            session.on_tracer(engine.mark_internal, self.hook.address, False)
+            att = session.any_attachment()
             if att is not None and self.hook.inserted:
                 try:
                     att.remove_breakpoint(self.hook)

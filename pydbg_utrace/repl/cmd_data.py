@@ -221,28 +221,13 @@ def info_threads(dbg: Context, args: str) -> None:
 
 
 def _target_id(dbg: Context, tid: int, with_name: bool = True) -> str:
-    """gdb's (with libthread_db) ``Thread 0x7ffff7dd2740 (LWP 6161) "demo"``: the
-    thread pointer is fs_base on x86_64; before libc set it up, ``process N``."""
-    session = dbg.session
-    pointer = 0
-    if tid in session.engine.held and session.arch.name == "x86_64":
-        with session.attachment(tid).examine() as regs:
-            pointer = regs["fs_base"]
-    text = f"Thread {pointer:#x} (LWP {tid})" if pointer else (
-        f"process {tid}" if tid == session.require_process().pid else f"LWP {tid}")
-    if with_name:
-        try:
-            with open(f"/proc/{session.require_process().pid}/task/{tid}/comm") as f:
-                text += f' "{f.read().strip()}"'
-        except OSError:
-            pass
-    return text
+    return dbg.session.target_id(tid, with_name)
 
 
 def _frame_of(dbg: Context, tid: int) -> str:
     """The thread's innermost frame as ``bt`` writes it, without ``#0  ``."""
     session = dbg.session
-    if tid not in session.engine.held:
+    if not session.is_held(tid):
         return "(running)"
     selected, session.current = session.current, tid
     level = dbg.source.selected
@@ -253,7 +238,7 @@ def _frame_of(dbg: Context, tid: int) -> str:
         line = ""
     finally:
         session.current = selected
-    if tid != selected and selected in session.engine.held:
+    if tid != selected and session.is_held(selected):
         dbg.source.frames()  # the selected thread's again, with its selected frame
         dbg.source.selected = level
     if not line:
@@ -277,7 +262,7 @@ def thread(dbg: Context, args: str) -> None:
     session.current = by_number[int(args)]
     dbg.source.selected = 0
     dbg.say(f"[Switching to thread {args} ({_target_id(dbg, session.current, False)})]")
-    if session.current in session.engine.held:
+    if session.is_held(session.current):
         frames, _ = dbg.source.frames()
         if frames:
             for line in answers.frame_header(dbg.source.select(0), dbg.source.printer()):
@@ -286,17 +271,18 @@ def thread(dbg: Context, args: str) -> None:
 
 @command("info sharedlibrary", "info sharedlibrary", aliases=("dll",))
 def info_sharedlibrary(dbg: Context, args: str) -> None:
-    """The shared libraries mapped (from /proc/PID/maps)."""
-    pid = dbg.session.require_process().pid
-    exe = _exe(pid)
-    dbg.say(f"{'From':<20}{'To':<20}Shared Object Library")
-    seen: dict[str, list[int]] = {}
-    for m in maps(pid):
-        if m.path.startswith("/") and m.path != exe and "x" in m.perms:
-            span = seen.setdefault(m.path, [m.start, m.end])
-            span[0], span[1] = min(span[0], m.start), max(span[1], m.end)
-    for path, (start, end) in seen.items():
-        dbg.say(f"{start:<#20x}{end:<#20x}{path}")
+    """The shared libraries loaded, as gdb lists them (their .text's bounds)."""
+    from pydbg_utrace.source.solibs import library_rows
+
+    rows = library_rows(dbg.source.program(), dbg.source.read) if dbg.session.alive else []
+    if not rows:
+        dbg.say("No shared libraries loaded at this time.")
+        return
+    dbg.say(f"{'From':<20}{'To':<20}{'Syms Read':<12}Shared Object Library")
+    for start, end, debug, name in rows:
+        dbg.say(f"{start:#018x}  {end:#018x}  {'Yes' if debug else 'Yes (*)':<12}{name}")
+    if not all(debug for _, _, debug, _ in rows):
+        dbg.say("(*): Shared library is missing debugging information.")
 
 
 def _exe(pid: int) -> str:

@@ -27,13 +27,12 @@ LOGGER_NAME = "syscall-log"
 def info_engines(dbg: Context, args: str) -> None:
     """Every engine on each thread, with its event mask."""
     session = dbg.session
-    process = session.require_process()
+    engines = session.on_tracer(_engines_by_thread, session.thread_list())
     for number, tid in session.threads():
-        thread = process.threads.get(tid)
-        if thread is None:
+        if tid not in engines:
             continue
         dbg.say(f"Thread {number} ({tid}):")
-        for att in list(thread.attachments):
+        for att in engines[tid]:
             mask = textwrap.wrap(_mask(att.events).replace("|", "| "), 62)
             dbg.say(f"  {att.engine.display_name():<16}{mask[0].replace('| ', '|')}")
             for more in mask[1:]:
@@ -42,6 +41,11 @@ def info_engines(dbg: Context, args: str) -> None:
         status = getattr(engine, "status", None)
         if callable(status):
             dbg.say(f"{name}: {status()}")
+
+
+def _engines_by_thread(threads: list) -> dict:
+    """(Tracer thread: the owner of each thread's list of attachments.)"""
+    return {thread.tid: list(thread.attachments) for thread in threads}
 
 
 def _mask(events) -> str:
@@ -65,7 +69,7 @@ def engine_load(dbg: Context, args: str) -> None:
     if name in session.extras:
         raise CommandError(f"An engine called {name} is loaded already (engine unload {name}).")
     if session.alive:
-        for thread in list(session.process.threads.values()):
+        for thread in session.thread_list():
             attach_engine(engine, thread)
     session.extras[name] = engine
     dbg.say(f"Engine {name} loaded from {path}"
@@ -113,8 +117,10 @@ def _detach_everywhere(dbg: Context, engine: Engine) -> None:
 
     if not dbg.session.alive:
         return
-    for thread in list(dbg.session.process.threads.values()):
-        for att in list(thread.attachments):
+    session = dbg.session
+    engines = session.on_tracer(_engines_by_thread, session.thread_list())
+    for atts in engines.values():
+        for att in atts:
             if att.engine is engine:
                 try:
                     att.control(Resume.DETACH)
@@ -133,7 +139,7 @@ def trace_syscalls(dbg: Context, args: str) -> None:
             raise CommandError("Syscall tracing is on already.")
         logger = SyscallLogger(dbg.out, follow=False)
         if session.alive:
-            for thread in list(session.process.threads.values()):
+            for thread in session.thread_list():
                 logger.attach_to(thread)
         session.extras[LOGGER_NAME] = logger
         dbg.say("Syscall tracing on.")

@@ -347,7 +347,7 @@ def info_address(ctx: Context, args: str) -> None:
     if not name:
         raise CommandError('Argument required.')
     source, session = ctx.source, ctx.session
-    if session.alive and session.current in session.engine.held:
+    if session.alive and session.is_held(session.current):
         frame = source.frame()
         for var, _value in [*frame.arguments(), *frame.locals()]:
             if var.name == name:

@@ -205,11 +205,30 @@ class Debugger:
         while self._declined(stop):
             stop = self.session.cont()  # not the user's stop (the first one of `run`)
         self._end_progress(stop)
+        self._say_switch(stop)
         hit = stop.extra.get("hit")
         if hit:
             self._show_breakpoint(stop, hit)
             return
         self._show(stop)
+
+    def _say_switch(self, stop: Stop) -> None:
+        """gdb's ``[Switching to Thread ...]``: the stop is another thread's than the one
+        selected when the command began."""
+        session = self.session
+        before = session.selected_at_command
+        if stop.reason != "exited" and before is not None and stop.tid != before \
+                and session.multithreaded() and session.alive:
+            self.say(f"[Switching to {session.target_id(stop.tid, with_name=False)}]")
+
+    def _whose(self, stop: Stop, what: str) -> str:
+        """gdb's ``Thread 2 "name" hit `` before WHAT once the program has threads."""
+        session = self.session
+        if not session.multithreaded():
+            return ""
+        name = session.thread_name(stop.tid)
+        named = f' "{name}"' if name is not None else ""
+        return f"Thread {session.thread_number(stop.tid)}{named} {what}"
 
     def _show_breakpoint(self, stop: Stop, hit: list) -> None:
         self.breaks.refresh(self)
@@ -218,7 +237,7 @@ class Debugger:
         script = [line for bp in hit for line in bp.commands]
         silent = bool(script) and script[0].strip() == "silent"
         if not silent:
-            source = self._source_stop(True, f"\n{kind} {numbers}, ")
+            source = self._source_stop(True, f"\n{self._whose(stop, 'hit ')}{kind} {numbers}, ")
             if source is not None:
                 self.say("\n".join(source + self.source.display_lines()))
             else:
@@ -266,7 +285,8 @@ class Debugger:
             if source is not None:
                 name = stop.detail
                 text = signal.strsignal(stop.extra["signo"]) or name
-                self.say("\n".join(["", f"Program received signal {name}, {text}.", *source,
+                whose = self._whose(stop, "received") or "Program received"
+                self.say("\n".join(["", f"{whose} signal {name}, {text}.", *source,
                                      *self.source.display_lines()]))
                 return
         if stop.reason == "watchpoint":  # gdb: what changed, then where, in source words

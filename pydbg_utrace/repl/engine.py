@@ -2,10 +2,18 @@
 
 It is an ordinary engine beside any others.  Its callbacks run on the tracer
 thread and never block: when the user should be at the prompt the callback
-answers ``Resume.STOP`` and drops a :class:`Stop` into a queue that the REPL's
-Python thread waits on.  Everything it decides by (catchpoints, the ``handle``
-table, step plans) is set by the REPL thread *before* it resumes the thread,
-so the two threads never race on a decision.
+answers ``Resume.STOP`` and posts a :class:`Stop` to the :class:`Mailbox` that
+the REPL's Python thread waits on.
+
+The tracer thread is the only writer of the engine's state (who is held, who
+was asked to stop, the epoch, step plans, the attachments): its callbacks
+change it, and the REPL thread changes it only through the methods under
+"the REPL thread's requests", which the session runs with ``Tracer.call``.
+After each change the engine publishes a :class:`View` (a frozen snapshot)
+in the mailbox under its Condition; the REPL thread reads only that.  What
+the REPL thread sets without the tracer thread (the catchpoints and the
+``handle`` table of :class:`StopPolicy`) it changes only while the program is
+held, so no callback reads it meanwhile.
 
 All-stop, as gdb: when one thread stops for the user, its siblings are asked
 to stop too ("parked") and stay held silently until the user resumes.
@@ -13,15 +21,18 @@ to stop too ("parked") and stay held silently until the user resumes.
 
 from __future__ import annotations
 
-import queue
-from collections.abc import Callable
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from pydbg_utrace import (
     Attachment,
     Engine,
     Event,
     InProgressError,
+    NoSuchThreadError,
     Report,
     Resume,
     SignalAction,
@@ -58,10 +69,64 @@ class Note:
 
 
 @dataclass
+class ThreadNote:
+    """A thread was born or has exited: gdb's ``[New Thread ...]`` / ``[Thread ... exited]``."""
+
+    tid: int
+    born: bool
+    pointer: int | None = None  # its thread pointer (x86_64: fs_base), if known
+
+
+@dataclass
 class Parked:
     """A sibling stopped as asked: the REPL shows the prompt once all have."""
 
     tid: int
+
+
+@dataclass(frozen=True)
+class View:
+    """The engine's state as the tracer thread last published it (for the REPL thread)."""
+
+    held: frozenset[int] = frozenset()  # tids whose last answer from us was STOP
+    parking: frozenset[int] = frozenset()  # tids asked to park, not stopped yet
+    epoch: int = 0  # counts stops shown to the user
+    # tid -> ours, of the threads that may still stop (not past their exit)
+    attachments: Mapping[int, Attachment] = field(default_factory=lambda: MappingProxyType({}))
+
+
+class Mailbox:
+    """What the tracer thread tells the REPL thread, under one Condition: the
+    stops and notes in order, and the latest :class:`View`."""
+
+    def __init__(self) -> None:
+        self.changed = threading.Condition()
+        self._items: deque[Stop | Note | Parked | ThreadNote] = deque()
+        self.view = View()
+
+    # -- the tracer thread's side (and the REPL thread's own interrupt stop) ----------------
+    def post(self, item: Stop | Note | Parked | ThreadNote) -> None:
+        with self.changed:
+            self._items.append(item)
+            self.changed.notify_all()
+
+    def publish(self, view: View) -> None:
+        with self.changed:
+            self.view = view
+            self.changed.notify_all()
+
+    # -- the REPL thread's side ----------------------------------------------------------
+    def next(self, timeout: float | None = None) -> Stop | Note | Parked | ThreadNote | None:
+        """The oldest item, waiting up to ``timeout`` for one; None if none came
+        (or the view changed meanwhile: the caller looks at it again)."""
+        with self.changed:
+            if not self._items:
+                self.changed.wait(timeout)
+            return self._items.popleft() if self._items else None
+
+    def empty(self) -> bool:
+        with self.changed:
+            return not self._items
 
 
 @dataclass
@@ -97,8 +162,8 @@ class ReplEngine(Engine):
 
     name = "repl"
 
-    def __init__(self, stops: queue.Queue, policy: StopPolicy):
-        self.stops = stops
+    def __init__(self, policy: StopPolicy):
+        self.mailbox = Mailbox()
         self.policy = policy
         self.attachments: dict[int, Attachment] = {}  # tid -> ours
         self.held: set[int] = set()  # tids whose last answer from us was STOP
@@ -115,16 +180,24 @@ class ReplEngine(Engine):
         self.internal: set[int] = set()  # our own breakpoints (the dynamic linker's hook)
         self.delivering: dict[int, int] = {}  # tid -> signal `signal SIG` sends: no stop
         self.user_breakpoints: set[int] = set()  # addresses: a step landing there is a hit
+        self.exiting: set[int] = set()  # tids past their exit stop, not yet dead
 
-    # -- attaching (any thread) -------------------------------------------------
+    # -- attaching (tracer thread) -----------------------------------------------
     def attach_to(self, thread) -> Attachment:
         att = thread.attach(self)
         self.attachments[thread.tid] = att
         att.set_events(self.events())
+        self._publish()
         return att
 
     def events(self) -> Event:
         return BASE_EVENTS | self.extra_events
+
+    def _publish(self) -> None:
+        parking = frozenset(t for t, r in self.requested.items() if r == PARK)
+        live = {tid: att for tid, att in self.attachments.items() if tid not in self.exiting}
+        self.mailbox.publish(View(frozenset(self.held), parking, self.epoch,
+                                  MappingProxyType(live)))
 
     # -- the decision every callback ends with ----------------------------------
     def _stop(self, att: Attachment, report: Report, reason: str, detail: str = "",
@@ -143,23 +216,27 @@ class ReplEngine(Engine):
             pc = report.regs.pc
         except UtraceError:
             pc = None
-        self.stops.put(Stop(tid, reason, detail, pc, extra=extra))
         self._park_siblings(tid)
+        self._publish()  # (before the stop is posted: the REPL thread sees both)
+        self.mailbox.post(Stop(tid, reason, detail, pc, extra=extra))
         return Resume.STOP
 
     def _park_siblings(self, tid: int) -> None:
         for other, att in list(self.attachments.items()):
-            if other == tid or other in self.held or att.detached:
-                continue
-            self.requested[other] = PARK
-            try:
-                att.control(Resume.STOP)
-                self.held.add(other)  # it was stopped already: held from now on
-                self.requested.pop(other, None)
-            except InProgressError:
-                pass  # it parks at its next stop (report_quiesce)
-            except UtraceError:
-                self.requested.pop(other, None)  # dying: nothing to park
+            if other != tid and other not in self.held and other not in self.exiting \
+                    and not att.detached:
+                self._park(other, att)
+
+    def _park(self, tid: int, att: Attachment) -> None:
+        self.requested[tid] = PARK
+        try:
+            att.control(Resume.STOP)
+            self.held.add(tid)  # it was stopped already: held from now on
+            self.requested.pop(tid, None)
+        except InProgressError:
+            pass  # it parks at its next stop (report_quiesce; a new thread's: its birth)
+        except UtraceError:
+            self.requested.pop(tid, None)  # dying: nothing to park
 
     def _pending(self, att: Attachment, report: Report) -> Resume | None:
         """STOP if we hold the thread or the user asked it to stop; else None."""
@@ -167,6 +244,7 @@ class ReplEngine(Engine):
         release = self.releasing.pop(tid, None)
         if release is not None and release[0] == self.epoch:
             self.held.discard(tid)
+            self._publish()
             return release[1]
         request = self.requested.get(tid)
         if request == INTERRUPT:
@@ -174,7 +252,8 @@ class ReplEngine(Engine):
         if request == PARK:
             self.requested.pop(tid, None)
             self.held.add(tid)
-            self.stops.put(Parked(tid))
+            self._publish()
+            self.mailbox.post(Parked(tid))
         return Resume.STOP if tid in self.held else None
 
     # -- callbacks (tracer thread) ------------------------------------------------
@@ -221,7 +300,7 @@ class ReplEngine(Engine):
         if handling.stop or self.policy.catches_signal(signo):
             return self._stop(att, report, "signal", name, signo=signo), disposition
         if handling.print_:
-            self.stops.put(Note(f"Thread {att.thread.tid} received signal {name}"
+            self.mailbox.post(Note(f"Thread {att.thread.tid} received signal {name}"
                                 f"{'' if handling.pass_ else ' (not passed)'}"))
         held = self._pending(att, report)
         return (Resume.RESUME if held is None else held), disposition
@@ -248,7 +327,11 @@ class ReplEngine(Engine):
     def report_clone(self, att: Attachment, report: Report):
         child = report.child
         if report.clone_kind == "thread" and child is not None:
-            self.attach_to(child)  # held until we return: it misses nothing
+            child_att = self.attach_to(child)  # held until we return: it misses nothing
+            self.mailbox.post(ThreadNote(child.tid, True, clone_tls(att, report)))
+            if att.thread.tid in self.held:  # all-stop: born while the others are parked
+                self._park(child.tid, child_att)
+                self._publish()
         kind = "fork" if report.clone_kind in ("fork", "vfork") else "clone"
         number = self.policy.catches_event(kind)
         if number is not None and att.thread.tid not in self.shown:
@@ -263,7 +346,17 @@ class ReplEngine(Engine):
         return self._pending(att, report)
 
     def report_exit(self, att: Attachment, report: Report):
-        return Resume.STOP if att.thread.tid in self.held else None
+        tid = att.thread.tid
+        if tid in self.held:
+            return Resume.STOP  # the user may look at it first
+        self.exiting.add(tid)  # no more stops but its death: nothing to park or show
+        self.requested.pop(tid, None)
+        self._publish()
+        process = att.thread.process
+        if process is not None and tid != process.pid:
+            # told now, not at its death: before anything its exit lets happen (a join)
+            self.mailbox.post(ThreadNote(tid, False))
+        return None
 
     def report_breakpoint(self, att: Attachment, report: Report):
         if att.thread.tid in self.shown:
@@ -277,10 +370,13 @@ class ReplEngine(Engine):
 
     def report_death(self, att: Attachment, report: Report):
         tid = att.thread.tid
+        told = tid in self.exiting
         self.forget(tid)
         process = att.thread.process
         if process is not None and tid == process.pid:
-            self.stops.put(Stop(tid, "exited", status=report.exit_code))
+            self.mailbox.post(Stop(tid, "exited", status=report.exit_code))
+        elif not told:
+            self.mailbox.post(ThreadNote(tid, False))
         return None
 
     def forget(self, tid: int) -> None:
@@ -291,3 +387,121 @@ class ReplEngine(Engine):
         self.shown.discard(tid)
         self.plans.pop(tid, None)
         self.syscall_steps.discard(tid)
+        self.delivering.pop(tid, None)
+        self.exiting.discard(tid)
+        self._publish()
+
+    # -- the REPL thread's requests (run on the tracer thread: Tracer.call) --------------
+    def forget_all(self) -> None:
+        for tid in list(self.attachments):
+            self.forget(tid)
+
+    def hold(self, tid: int) -> None:
+        """Hold a thread that is stopped already (a launch before its first instruction)."""
+        self.attachments[tid].control(Resume.STOP)
+        self.held.add(tid)
+        self._publish()
+
+    def release(self, tid: int, action: Resume, epoch: int | None = None,
+                plan: StepPlan | None = None) -> None:
+        """Let a held thread go with ``action`` (and ``plan``), unless a newer stop
+        than ``epoch`` came meanwhile.  ``control(REPORT)`` makes report_quiesce
+        decide (see ``releasing``), at the thread's next stop."""
+        att = self.attachments.get(tid)
+        if att is None:
+            return
+        if plan is not None:
+            self.plans[tid] = plan
+        if tid not in self.held:
+            if self.requested.pop(tid, None) == PARK:  # never stopped: just let go
+                self._publish()
+                self._control(att, Resume.RESUME)
+            return
+        self.requested.pop(tid, None)
+        self.releasing[tid] = (self.epoch if epoch is None else epoch, action)
+        self._control(att, Resume.REPORT)
+
+    def release_all(self) -> None:
+        epoch = self.epoch
+        for tid in list(self.attachments):
+            self.release(tid, Resume.RESUME, epoch)
+
+    def _control(self, att: Attachment, action: Resume) -> None:
+        try:
+            att.control(action)
+        except NoSuchThreadError:
+            self.forget(att.thread.tid)
+
+    def interrupt_all(self) -> bool:
+        """Ask every running thread to stop; False if all were stopped already."""
+        waiting = False
+        for tid, att in list(self.attachments.items()):
+            if tid in self.held:
+                continue
+            self.requested[tid] = INTERRUPT
+            try:
+                att.control(Resume.STOP)
+            except InProgressError:
+                waiting = True
+                continue
+            except UtraceError:
+                self.requested.pop(tid, None)
+                continue
+            self.requested.pop(tid, None)
+            self.held.add(tid)
+        self._publish()
+        return waiting
+
+    def step_to_syscall(self, tid: int) -> None:
+        self.syscall_steps.add(tid)
+
+    def deliver(self, tid: int, signo: int) -> None:
+        self.delivering[tid] = signo
+
+    def set_extra_events(self, wanted: Event) -> None:
+        if wanted == self.extra_events:
+            return
+        self.extra_events = wanted
+        for att in list(self.attachments.values()):
+            try:
+                att.set_events(self.events())
+            except UtraceError:
+                pass  # dying: its death report follows
+
+    def steps_taken(self, tid: int | None) -> int:
+        plan = self.plans.get(tid) if tid is not None else None
+        return plan.taken if plan is not None else 0
+
+    def mark_user_breakpoint(self, address: int, present: bool) -> None:
+        (self.user_breakpoints.add if present else self.user_breakpoints.discard)(address)
+
+    def mark_internal(self, address: int | None, present: bool) -> None:
+        """Our own breakpoint at ``address`` (None with ``present`` False: all of them)."""
+        if address is None:
+            self.internal.clear()
+        elif present:
+            self.internal.add(address)
+        else:
+            self.internal.discard(address)
+
+
+# clone(2)'s and clone3(2)'s numbers on x86_64, and where clone3's struct clone_args
+# keeps the new thread's TLS (the thread pointer gdb names threads by).
+_CLONE, _CLONE3, _CLONE_ARGS_TLS = 56, 435, 56
+
+
+def clone_tls(att: Attachment, report: Report) -> int | None:
+    """The new thread's thread pointer, from the parent's clone call (x86_64: fs_base
+    is set from it), or None.  The child cannot be examined yet: it is not stopped."""
+    try:
+        if att.thread.arch.name != "x86_64":
+            return None
+        regs = report.regs
+        if regs["orig_rax"] == _CLONE:
+            return regs["r8"] or None
+        if regs["orig_rax"] == _CLONE3:
+            data = att.thread.process.memory.read(regs["rdi"] + _CLONE_ARGS_TLS, 8)
+            return int.from_bytes(data, "little") or None
+    except (UtraceError, OSError, KeyError, AttributeError):
+        pass
+    return None

@@ -2,15 +2,17 @@
 
 Every method runs on the REPL's Python thread and talks to the tracer only
 through the public API (``launch``, ``attach``, ``control``, ``examine``...).
-Moving the program (run, continue, step) means: tell the engine what to stop
-at, let go of the threads, then wait on the engine's queue for the next
-:class:`Stop`.  Ctrl-C while waiting asks every thread to stop.
+The engine's state is the tracer thread's: the session changes it through
+``Tracer.call`` (the engine's request methods) and reads the engine's
+published :class:`View`.  Moving the program (run, continue, step) means:
+tell the engine what to stop at, let go of the threads, then wait on the
+engine's mailbox for the next :class:`Stop`.  Ctrl-C while waiting asks every
+thread to stop.
 """
 
 from __future__ import annotations
 
 import os
-import queue
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -18,18 +20,16 @@ from typing import TYPE_CHECKING, Any
 from pydbg_utrace import (
     Attachment,
     Event,
-    InProgressError,
-    NoSuchThreadError,
     Process,
     Resume,
-    State,
+    Thread,
     Tracer,
     UtraceError,
     kernel,
 )
 from pydbg_utrace.engine_files import attach_engine
 
-from .engine import INTERRUPT, PARK, Note, ReplEngine, StepPlan, Stop
+from .engine import Note, ReplEngine, StepPlan, Stop, ThreadNote, View
 from .policy import StopPolicy
 from .watch import Watch, checker
 
@@ -54,9 +54,9 @@ class Session:
 
     def __init__(self, on_note: Callable[[str], None] = print) -> None:
         self.on_note = on_note
-        self.stops: queue.Queue = queue.Queue()
         self.policy = StopPolicy()
-        self.engine = ReplEngine(self.stops, self.policy)
+        self.engine = ReplEngine(self.policy)
+        self.mailbox = self.engine.mailbox
         self._tracer: Tracer | None = None
         self.process: Process | None = None
         self.launched = False  # we started it: quit kills it; attached ones are detached
@@ -77,6 +77,9 @@ class Session:
         self.interrupted = False  # Ctrl-C during the current command: no further move
         self._progress_at = time.monotonic()  # when the last count was shown
         self.declines: Callable[[Stop], bool] | None = None  # a stop that is not the user's
+        self.pointers: dict[int, int] = {}  # tid -> thread pointer, told at its birth
+        self.selected_at_command: int | None = None  # gdb's previous_inferior_ptid
+        self.killing = False  # deaths by our `kill` are not told thread by thread (gdb)
 
     # -- the tracer and the program ------------------------------------------------
     @property
@@ -84,6 +87,36 @@ class Session:
         if self._tracer is None:
             self._tracer = Tracer()
         return self._tracer
+
+    def on_tracer(self, fn: Callable, *args: Any) -> Any:
+        """``fn(*args)`` on the tracer thread, the owner of the engine's state."""
+        return self.tracer.call(fn, *args)
+
+    @property
+    def view(self) -> View:
+        """The engine's state as the tracer thread last published it."""
+        return self.mailbox.view
+
+    def is_held(self, tid: int | None) -> bool:
+        """Is thread ``tid`` stopped for us (the user may look at it)?"""
+        return tid is not None and tid in self.mailbox.view.held
+
+    @property
+    def epoch(self) -> int:
+        """Counts the stops shown to the user: what was read at one stop is stale after."""
+        return self.mailbox.view.epoch
+
+    def any_attachment(self) -> Attachment | None:
+        """Ours on the leader if it lives, else on any thread (process-wide requests)."""
+        attachments = self.mailbox.view.attachments
+        if self.process is not None and self.process.pid in attachments:
+            return attachments[self.process.pid]
+        return next(iter(attachments.values()), None)
+
+    def thread_list(self) -> list[Thread]:
+        """The program's threads now: a snapshot taken by the tracer thread."""
+        process = self.require_process()
+        return self.tracer.call(lambda: list(process.threads.values()))
 
     @property
     def alive(self) -> bool:
@@ -98,7 +131,7 @@ class Session:
     def attachment(self, tid: int | None = None) -> Attachment:
         self.require_process()
         tid = self.current if tid is None else tid
-        att = self.engine.attachments.get(tid) if tid is not None else None
+        att = self.mailbox.view.attachments.get(tid) if tid is not None else None
         if att is None:
             raise DebugError(f"No thread {tid}: it has exited.")
         return att
@@ -106,7 +139,7 @@ class Session:
     def held_attachment(self) -> Attachment:
         """The selected thread's attachment, which must be stopped for us."""
         att = self.attachment()
-        if att.thread.tid not in self.engine.held:
+        if not self.is_held(att.thread.tid):
             raise DebugError(f"Thread {att.thread.tid} is running; interrupt it first.")
         return att
 
@@ -156,8 +189,57 @@ class Session:
 
     def threads(self) -> Iterator[tuple[int, int]]:
         """``(number, tid)`` of every live thread we are attached to."""
-        for tid in sorted(self.engine.attachments, key=lambda t: self.thread_number(t)):
+        for tid in sorted(self.mailbox.view.attachments, key=lambda t: self.thread_number(t)):
             yield self.thread_number(tid), tid
+
+    def multithreaded(self) -> bool:
+        """Has the program ever had a second thread?  gdb then names the thread that
+        stopped (``Thread 2 "name" hit Breakpoint 1, ...``)."""
+        return len(self.thread_numbers) > 1
+
+    def thread_pointer(self, tid: int) -> int:
+        """gdb's (libthread_db's) thread pointer: x86_64's fs_base, 0 if not known."""
+        if self.is_held(tid) and self.arch.name == "x86_64":
+            with self.attachment(tid).examine() as regs:
+                return regs["fs_base"] or self.pointers.get(tid, 0)
+        return self.pointers.get(tid, 0)
+
+    def target_id(self, tid: int, with_name: bool = True) -> str:
+        """gdb's ``Thread 0x7ffff7dd2740 (LWP 6161) "demo"``; before libc set the
+        thread pointer up, ``process N`` (the leader) or ``LWP N``."""
+        pointer = self.thread_pointer(tid)
+        text = f"Thread {pointer:#x} (LWP {tid})" if pointer else (
+            f"process {tid}" if tid == self.require_process().pid else f"LWP {tid}")
+        if with_name:
+            name = self.thread_name(tid)
+            if name is not None:
+                text += f' "{name}"'
+        return text
+
+    def thread_name(self, tid: int) -> str | None:
+        try:
+            with open(f"/proc/{self.require_process().pid}/task/{tid}/comm") as f:
+                return f.read().strip()
+        except OSError:
+            return None
+
+    def _told(self, item: Note | ThreadNote) -> None:
+        """Say a note now, as gdb does while the program runs."""
+        if isinstance(item, Note):
+            self.on_note(item.text)
+            return
+        if item.born:
+            self.thread_number(item.tid)  # numbered at birth, as gdb
+            if item.pointer:
+                self.pointers[item.tid] = item.pointer
+            pointer = self.pointers.get(item.tid)
+            self.on_note(f"[New Thread {pointer:#x} (LWP {item.tid})]" if pointer
+                         else f"[New LWP {item.tid}]")
+            return
+        pointer = self.pointers.pop(item.tid, None)
+        if not self.killing:
+            self.on_note(f"[Thread {pointer:#x} (LWP {item.tid}) exited]" if pointer
+                         else f"[LWP {item.tid} exited]")
 
     def thread_number(self, tid: int) -> int:
         if tid not in self.thread_numbers:
@@ -192,9 +274,7 @@ class Session:
     def starti(self, argv: list[str]) -> Stop:
         """Start ``argv`` and stop at its first instruction."""
         process = self.launch(argv)
-        att = self.attachment(process.pid)
-        att.control(Resume.STOP)  # it is stopped already: held from now on
-        self.engine.held.add(process.pid)
+        self.on_tracer(self.engine.hold, process.pid)  # stopped already: held from now on
         process.start()
         return Stop(process.pid, "started", pc=self.registers().pc)
 
@@ -216,21 +296,30 @@ class Session:
     def _adopt(self, process: Process, launched: bool) -> None:
         self.process, self.launched = process, launched
         self.thread_numbers.clear()
-        self.engine.extra_events = self._wanted_events()
+        self.on_tracer(self._attach_engines, process, self._wanted_events())
+        for thread in self.thread_list():
+            self.thread_number(thread.tid)
+        self.current = self.selected_at_command = process.pid
+
+    def _attach_engines(self, process: Process, extra_events: Event) -> None:
+        """(Tracer thread.)  Ours and the loaded engines on every thread."""
+        self.engine.extra_events = extra_events
         for thread in list(process.threads.values()):
             self.engine.attach_to(thread)
-            self.thread_number(thread.tid)
             for extra in self.extras.values():
                 attach_engine(extra, thread)
-        self.current = process.pid
 
     def kill(self) -> Stop:
         process = self.require_process()
         process.kill()
-        while True:  # stops that raced the kill (a Ctrl-C's second report) are moot
-            stop = self.wait_stop()
-            if stop.reason == "exited":
-                return stop
+        self.killing = True
+        try:
+            while True:  # stops that raced the kill (a Ctrl-C's second report) are moot
+                stop = self.wait_stop()
+                if stop.reason == "exited":
+                    return stop
+        finally:
+            self.killing = False
 
     def detach(self) -> int:
         """Stop tracing; the program runs on as if never traced.  Its pid."""
@@ -240,10 +329,14 @@ class Session:
         return process.pid
 
     def _forget_process(self) -> None:
-        for tid in list(self.engine.attachments):
-            self.engine.forget(tid)
+        if self._tracer is not None:
+            try:
+                self.on_tracer(self.engine.forget_all)
+            except RuntimeError:  # the tracer is closed: nothing left to forget with it
+                self.engine.forget_all()
         self.process, self.current = None, None
         self.thread_numbers.clear()
+        self.pointers.clear()
         self.watches.clear()  # their addresses meant that process
         self.deferred.clear()
 
@@ -276,9 +369,8 @@ class Session:
         self.apply_events()
         watch = self._watch_checker()
         if watch is not None:  # software watchpoints: step this thread, compare each time
-            self.engine.plans[att.thread.tid] = StepPlan(count=None, watch=watch,
-                                                         limit=WATCH_STEP_LIMIT)
-            self._release(att, Resume.SINGLESTEP)
+            self._release(att, Resume.SINGLESTEP,
+                          StepPlan(count=None, watch=watch, limit=WATCH_STEP_LIMIT))
         else:
             self._release_all()
         return self.wait_stop()
@@ -291,14 +383,13 @@ class Session:
         if over_call_to is not None:
             plan.until_pc, plan.until_sp = over_call_to
         self.apply_events()
-        self.engine.plans[att.thread.tid] = plan
-        self._release(att, Resume.SINGLESTEP)
+        self._release(att, Resume.SINGLESTEP, plan)
         return self.wait_stop()
 
     def deliver_signal(self, tid: int, signo: int) -> None:
         """Queue ``signo`` for thread ``tid``; it is delivered (not stopped at) when
         the thread resumes: gdb's ``signal SIG``."""
-        self.engine.delivering[tid] = signo
+        self.on_tracer(self.engine.deliver, tid, signo)
         kernel.tgkill(self.require_process().pid, tid, signo)
 
     def step_in_range(self, start: int, end: int) -> Stop:
@@ -307,8 +398,7 @@ class Session:
         att = self.held_attachment()
         plan = StepPlan(count=None, step_range=(start, end), watch=self._watch_checker())
         self.apply_events()
-        self.engine.plans[att.thread.tid] = plan
-        self._release(att, Resume.SINGLESTEP)
+        self._release(att, Resume.SINGLESTEP, plan)
         return self.wait_stop()
 
     def run_to(self, targets: list[tuple[int, int | None]]) -> Stop:
@@ -417,31 +507,17 @@ class Session:
 
     def step_syscall(self) -> Stop:
         att = self.held_attachment()
-        self.engine.syscall_steps.add(att.thread.tid)
+        self.on_tracer(self.engine.step_to_syscall, att.thread.tid)
         self.apply_events(Event.SYSCALL)
         self._release_all()
         return self.wait_stop()
 
     def interrupt(self) -> None:
         """Ask every running thread to stop; the first to stop is reported."""
-        waiting = False
-        for tid, att in list(self.engine.attachments.items()):
-            if tid in self.engine.held:
-                continue
-            self.engine.requested[tid] = INTERRUPT
-            try:
-                att.control(Resume.STOP)
-            except InProgressError:
-                waiting = True
-                continue
-            except UtraceError:
-                self.engine.requested.pop(tid, None)
-                continue
-            self.engine.requested.pop(tid, None)
-            self.engine.held.add(tid)
+        waiting = self.on_tracer(self.engine.interrupt_all)
         if not waiting and self.current is not None and self.alive \
-                and self.stops.empty() and not self.deferred:
-            self.stops.put(Stop(self.current, "interrupt"))  # all were stopped already
+                and self.mailbox.empty() and not self.deferred:
+            self.mailbox.post(Stop(self.current, "interrupt"))  # all were stopped already
 
     def begin_command(self) -> None:
         """A new command: its count of stepped instructions starts at 0.  A command
@@ -449,6 +525,7 @@ class Session:
         a run to the return address, again...) shows one count that goes on growing."""
         self.stepped = 0
         self.interrupted = False
+        self.selected_at_command = self.current
         self._progress_at = time.monotonic()
 
     def request_interrupt(self) -> None:
@@ -467,14 +544,12 @@ class Session:
                 if self.alive:
                     self.interrupt()
             try:
-                item = self.stops.get(timeout=POLL)
-            except queue.Empty:
-                continue
+                item = self.mailbox.next(timeout=POLL)
             except KeyboardInterrupt:  # no SIGINT handler of the front end: same meaning
                 self.interrupt_requested = True
                 continue
-            if isinstance(item, Note):
-                self.on_note(item.text)
+            if isinstance(item, (Note, ThreadNote)):
+                self._told(item)
             elif isinstance(item, Stop):
                 stop = self._arrived(item)
                 if stop.reason == "step" and self.interrupted:
@@ -486,13 +561,12 @@ class Session:
                 self._release_all()  # not the user's stop: the program goes on
 
     def _progress(self) -> None:
-        """Each second of a move: the command's count so far (this move's plan, read
-        from the tracer thread's object: a plain int, at worst one step behind)."""
+        """Each second of a move: the command's count so far (this move's plan, asked
+        of the tracer thread)."""
         now = time.monotonic()
         if self.on_progress is None or now - self._progress_at < PROGRESS_EVERY:
             return
-        plan = self.engine.plans.get(self.current) if self.current is not None else None
-        total = self.stepped + (plan.taken if plan is not None else 0)
+        total = self.stepped + self.on_tracer(self.engine.steps_taken, self.current)
         if total:
             self.on_progress(total)
             self._progress_at = now
@@ -512,34 +586,12 @@ class Session:
     def _await_parked(self) -> None:
         """All-stop: the prompt comes once every sibling has stopped too (as in gdb)."""
         deadline = time.monotonic() + PARK_TIMEOUT
-        while self._parking() and time.monotonic() < deadline:
-            try:
-                item = self.stops.get(timeout=POLL)
-            except queue.Empty:
-                continue
-            if isinstance(item, Note):
-                self.on_note(item.text)
+        while self.mailbox.view.parking and time.monotonic() < deadline:
+            item = self.mailbox.next(timeout=POLL)  # (a view change wakes it too)
+            if isinstance(item, (Note, ThreadNote)):
+                self._told(item)
             elif isinstance(item, Stop):
                 self.deferred.append(item)  # reported at the next resume, as gdb does
-
-    def _parking(self) -> bool:
-        """Whether a sibling asked to park has yet to stop.
-
-        Workaround for the core: a thread asked to STOP before its first
-        (birth) stop is held at that stop without any report, so our engine
-        never hears of it.  Stopped and held by us is parked, report or not.
-        """
-        waiting = False
-        for tid, request in list(self.engine.requested.items()):
-            att = self.engine.attachments.get(tid)
-            if request != PARK or att is None:
-                continue
-            if att.thread.state == State.STOPPED and att in att.thread.holds:
-                self.engine.requested.pop(tid, None)
-                self.engine.held.add(tid)
-            else:
-                waiting = True
-        return waiting
 
     def _pending_stop(self) -> Stop | None:
         """A stop that happened while the user was at the prompt (another thread's)."""
@@ -547,59 +599,32 @@ class Session:
             stop = self.deferred.pop(0)
             if stop.reason == "interrupt":
                 continue  # it is stopped: that request is served
-            if stop.reason == "exited" or stop.tid in self.engine.held:
+            if stop.reason == "exited" or self.is_held(stop.tid):
                 return self._arrived(stop)
         while True:
-            try:
-                item = self.stops.get_nowait()
-            except queue.Empty:
+            item = self.mailbox.next(timeout=0)
+            if item is None:
                 return None
-            if isinstance(item, Note):
-                self.on_note(item.text)
+            if isinstance(item, (Note, ThreadNote)):
+                self._told(item)
             elif isinstance(item, Stop) and item.reason != "interrupt" and (
-                    item.reason == "exited" or item.tid in self.engine.held):
+                    item.reason == "exited" or self.is_held(item.tid)):
                 return self._arrived(item)
 
-    def _release(self, att: Attachment, action: Resume, epoch: int | None = None) -> None:
-        """Let a held thread go with ``action``, unless a newer stop came meanwhile.
-
-        ``control(REPORT)`` makes the engine decide on the tracer thread (see
-        ReplEngine.releasing), so no stop can slip between our look and the resume.
-        """
-        tid = att.thread.tid
-        if tid not in self.engine.held:
-            if self.engine.requested.pop(tid, None) == PARK:  # never stopped: just let go
-                self._control(att, Resume.RESUME)
-            return
-        self.engine.requested.pop(tid, None)
-        self.engine.releasing[tid] = (self.engine.epoch if epoch is None else epoch, action)
-        self._control(att, Resume.REPORT)
-
-    def _control(self, att: Attachment, action: Resume) -> None:
-        try:
-            att.control(action)
-        except NoSuchThreadError:
-            self.engine.forget(att.thread.tid)
+    def _release(self, att: Attachment, action: Resume, plan: StepPlan | None = None) -> None:
+        """Let a held thread go with ``action`` (a step ``plan``), unless a newer stop
+        came meanwhile: the engine decides on the tracer thread (ReplEngine.release)."""
+        self.on_tracer(self.engine.release, att.thread.tid, action, None, plan)
 
     def _release_all(self) -> None:
-        epoch = self.engine.epoch
-        for att in list(self.engine.attachments.values()):
-            self._release(att, Resume.RESUME, epoch)
+        self.on_tracer(self.engine.release_all)
 
     def _wanted_events(self, more: Event = Event.NONE) -> Event:
         wanted = Event.SYSCALL_ENTRY if self.policy.wants_syscalls() else Event.NONE
         return wanted | more
 
     def apply_events(self, more: Event = Event.NONE) -> None:
-        wanted = self._wanted_events(more)
-        if wanted == self.engine.extra_events:
-            return
-        self.engine.extra_events = wanted
-        for att in list(self.engine.attachments.values()):
-            try:
-                att.set_events(self.engine.events())
-            except UtraceError:
-                pass  # dying: its death report follows
+        self.on_tracer(self.engine.set_extra_events, self._wanted_events(more))
 
     # -- numbering ---------------------------------------------------------------------
     def take_number(self) -> int:

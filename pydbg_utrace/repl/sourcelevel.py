@@ -21,6 +21,7 @@ from pydbg_utrace.source.format import Printer
 from pydbg_utrace.source.frames import SourceFrame, backtrace, dwarf_registers
 from pydbg_utrace.source.lines import LineRange
 from pydbg_utrace.source.listing import Lister
+from pydbg_utrace.source.plt import plt_stubs
 from pydbg_utrace.source.program import Image, Program
 from pydbg_utrace.source.regs import BY_ARCH, RegisterMap
 from pydbg_utrace.source.scope import FileScope, FrameScope, History
@@ -40,6 +41,10 @@ class Location:
 
     address: int
     line: LineRange | None = None  # the source line there (None: no line info)
+    # A function found only as a PLT stub (``kill@plt``: its code is in a library
+    # not loaded yet); gdb places the breakpoint there and moves it to the function
+    # once the library is loaded.
+    stub: bool = False
 
 
 class SourceLevel:
@@ -139,7 +144,7 @@ class SourceLevel:
     def frames(self) -> tuple[list[SourceFrame], str]:
         """The selected thread's frames, innermost first, and why the walk ended."""
         session = self.session
-        epoch = (session.engine.epoch, session.current)  # per thread: `thread N`
+        epoch = (session.epoch, session.current)  # per thread: `thread N`
         if self._frames is None or self._frames[0] != epoch:
             regs = session.registers()
             regmap = self.regmap
@@ -183,7 +188,7 @@ class SourceLevel:
     def scope(self) -> FileScope:
         """The selected frame's scope while stopped; the files' globals otherwise."""
         session = self.session
-        if session.alive and session.current in session.engine.held:
+        if session.alive and session.is_held(session.current):
             return FrameScope(self.frame(), self.history, write_memory=self.write,
                               write_register=self._write_register)
         return FileScope(self.program(), self.read, self.history, write_memory=self.write)
@@ -228,12 +233,16 @@ class SourceLevel:
                 entry = function_entry(image.debug.elf, text)
                 if entry is not None:
                     return Location(entry + image.bias, None)
+            for image in program.images:  # only a stub here: the function is a library's
+                for start, _size, name in plt_stubs(image.debug.elf):
+                    if name == f"{text}@plt":
+                        return Location(start + image.bias, None, stub=True)
         address = evaluate(text[1:] if text.startswith("*") else text)
         return Location(address, program.line_at(address))
 
     def default_file(self) -> str:
         """The file of the selected frame, else of ``main``."""
-        if self.session.alive and self.session.current in self.session.engine.held:
+        if self.session.alive and self.session.is_held(self.session.current):
             line = self.frame().line
             if line is not None:
                 return line.file

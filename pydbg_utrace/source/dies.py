@@ -103,6 +103,13 @@ class Function(Block):
         return max(hi for _, hi in self.ranges)
 
     @property
+    def entry(self) -> int:
+        """Where ``<name+offset>`` counts from: the first range as DWARF lists it
+        (gdb's BLOCK_ENTRY_PC; a function split into hot and .cold parts may
+        have its lowest address in the cold one)."""
+        return self.ranges[0][0]
+
+    @property
     def parameters(self) -> list[Variable]:
         return [v for v in self.variables if v.is_parameter]
 

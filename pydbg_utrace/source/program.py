@@ -105,7 +105,7 @@ class Program:
         found_fn = self.function_at(address)
         if found_fn is not None:
             image, fn = found_fn
-            offset = address - image.bias - fn.low
+            offset = address - image.bias - fn.entry
             return f"{fn.name}+{offset}" if offset else fn.name
         image = self.image_at(address)
         found = image.symbol_at(address) if image is not None else None

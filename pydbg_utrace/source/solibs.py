@@ -9,10 +9,11 @@ entry, which ld.so fills in at startup: so it is empty before the program ran.
 
 from __future__ import annotations
 
+import os
 import struct
 
 from .program import Program
-from .values import MemoryReader
+from .values import MemoryReader, SourceError
 
 DT_NULL, DT_DEBUG = 0, 21
 
@@ -58,6 +59,42 @@ def name_libraries(program: Program, read: MemoryReader) -> None:
         for image in program.images[1:]:
             if image.bias == l_addr:
                 image.display_path = name
+
+
+def library_rows(program: Program, read: MemoryReader) -> list[tuple[int, int, bool, str]]:
+    """gdb's ``info sharedlibrary`` rows: (.text start, .text end, has debugging
+    information, name) of each library, the dynamic linker first (gdb learns of it
+    before the others), then the others in the dynamic linker's own order."""
+    if not program.images:
+        return []
+    main, libraries = program.images[0], program.images[1:]
+    interpreter = next((seg.get_interp_name() for seg in main.debug.elf.iter_segments()
+                        if seg["p_type"] == "PT_INTERP"), None)
+    dynamic = next((seg["p_vaddr"] for seg in main.debug.elf.iter_segments()
+                    if seg["p_type"] == "PT_DYNAMIC"), None)
+    order = {}
+    if dynamic is not None:
+        try:
+            order = {l_addr: i for i, (l_addr, _) in enumerate(link_map(read, dynamic + main.bias))}
+        except (OSError, SourceError):
+            order = {}
+    linker = os.path.realpath(interpreter) if interpreter else None
+
+    def is_linker(image) -> bool:
+        return linker is not None and os.path.realpath(image.path) == linker
+
+    ranked = sorted(libraries, key=lambda image: (not is_linker(image),
+                                                   order.get(image.bias, len(order))))
+    rows = []
+    for image in ranked:
+        text = image.debug.elf.get_section_by_name(".text")
+        # (before the linker ran it has no name of its own: gdb's is PT_INTERP's)
+        name = interpreter if is_linker(image) and not image.display_path else image.name
+        if text is None or not name or not name.startswith("/"):
+            continue  # the vDSO (no file), or a mapping that is no library
+        start = text["sh_addr"] + image.bias
+        rows.append((start, start + text["sh_size"], image.debug.has_dwarf, name))
+    return rows
 
 
 def _string(read: MemoryReader, address: int, limit: int = 4096) -> str:
