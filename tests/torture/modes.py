@@ -679,7 +679,9 @@ def kill_debugger(run: Run) -> None:
     run.phase = "wait for the REPL's breakpoint stop"
     run.pid = debugger.pid  # a hang's dump then shows the REPL and the program it started
     for line in debugger.stdout:
-        if line.startswith("Breakpoint 1, "):  # gdb's words: "Breakpoint 1, storm_target ..."
+        # gdb's words: "Breakpoint 1, storm_target ...", or once the program has threads
+        # 'Thread 2 "torture_storm" hit Breakpoint 1, storm_target ...'
+        if line.startswith("Breakpoint 1, ") or " hit Breakpoint 1, " in line:
             break
     else:
         run.problem(f"the REPL ended (status {debugger.wait()}) without stopping at "
