@@ -100,10 +100,8 @@ class Resumer:
             soft = step and self.traps.plant_software_step(thread)
             self.flush_registers(thread)
             sig, thread.stop.inject = thread.stop.inject, 0
-            # (what "stepping" means: the last resume was a hardware single step;
-            # a software step runs to its planted trap with PTRACE_CONT)
-            thread.stepping = step and not soft
-            if thread.stepping:
+            if step and not soft:
+                thread.stepping = True
                 kernel.singlestep(thread.tid, sig)
             elif thread.abort_result is not None or self.wants_syscalls(thread):
                 kernel.cont_syscall(thread.tid, sig)
