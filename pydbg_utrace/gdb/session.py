@@ -22,7 +22,7 @@ from pydbg_utrace import NotSupportedError, Resume, UtraceError, kernel
 
 from . import libraries, replies, requests, signals, targetdesc
 from .engine import GdbEngine, Plan, Stop
-from .inferior import INHERITED, Inferior
+from .inferior import Inferior
 from .packets import MAX_PACKET, Framer, Interrupt, Packet, ProtocolError
 from .requests import BreakpointType, ResumeKind, ThreadId
 
@@ -257,7 +257,11 @@ class GdbSession:
     def _add_fork_child(self, parent: Inferior, stop: Stop) -> None:
         engine = stop.value
         assert isinstance(engine, GdbEngine)
-        if engine.pid not in self.inferiors:
+        if engine.pid in self.inferiors:
+            return
+        if stop.reason == "vfork":
+            self.inferiors[engine.pid] = parent.vfork_child(engine)
+        else:
             self.inferiors[engine.pid] = parent.fork_child(engine)
 
     def _tell(self, inferior: Inferior, stop: Stop) -> None:
@@ -270,6 +274,8 @@ class GdbSession:
         if stop.reason in ("fork", "vfork"):
             self._add_fork_child(inferior, stop)
         inferior.forget_traps_if_exec()
+        if stop.exited:
+            inferior.give_back()  # a vfork child's end: the memory is the parent's
         self._reply(self._stop_reply(inferior, stop))
         if stop.exited and len(self.inferiors) > 1:
             del self.inferiors[inferior.pid]  # gdb mourns it; the others go on
@@ -491,17 +497,15 @@ class GdbSession:
     def insert_breakpoint(self, request: requests.InsertBreakpoint) -> bytes:
         # The process is Hg's: gdb selects a fork child so to take its copies out.
         inferior = self._g_inferior()
-        att = self._any_att(inferior)
         if request.type == BreakpointType.SOFTWARE:
-            if inferior.breakpoints.get(request.address, INHERITED) is INHERITED:
-                # (An inherited copy is gone: gdb means a trap of its own now.)
-                inferior.breakpoints[request.address] = att.insert_breakpoint(request.address)
+            inferior.insert_breakpoint(request.address)
             return replies.ok()
         access = WATCH_ACCESS.get(request.type)
         if access is None:
             return replies.empty()  # read-only watches: not on x86
         key = (request.type, request.address, request.kind)
         if key not in inferior.watchpoints:
+            att = self._any_att(inferior)
             try:
                 inferior.watchpoints[key] = att.insert_watchpoint(request.address, request.kind,
                                                                   access)
@@ -514,9 +518,7 @@ class GdbSession:
         if request.type == BreakpointType.SOFTWARE:
             if request.address not in inferior.breakpoints:
                 return replies.error(f"no breakpoint of ours at {request.address:#x}")
-            bp = inferior.breakpoints.pop(request.address)
-            if bp is not INHERITED:
-                self._any_att(inferior).remove_breakpoint(bp)
+            inferior.remove_breakpoint(request.address)
             return replies.ok()
         if request.type not in WATCH_ACCESS:
             return replies.empty()
