@@ -386,13 +386,15 @@ class GdbEngine(Engine):
                 s.held.discard(tid)
                 action = s.releasing.pop(tid)
                 if tid in s.vforking:
+                    # Still inside vfork() in the kernel, blocked until the child
+                    # execs or exits: the REPORT asked at the vfork (report_clone)
+                    # is reported at VFORK_DONE, and that report is the vforkdone.
+                    # A step has nothing to step till then: gdb hears of vforkdone
+                    # first and steps again, as with gdbserver.
                     s.vforking.discard(tid)
-                    if action == Resume.RESUME:
-                        # Still inside vfork() in the kernel: REPORT makes the
-                        # core report again once it has run, i.e. out of vfork
-                        # (VFORK_DONE comes first: the thread is blocked till then).
-                        s.vfork_waiting.add(tid)
-                        return Resume.REPORT
+                    s.stepping.discard(tid)
+                    s.vfork_waiting.add(tid)
+                    return Resume.RESUME
                 return action
             if tid in s.held:
                 return Resume.STOP
@@ -551,10 +553,27 @@ class GdbEngine(Engine):
             if forked._adopt(child) is not None:
                 kind = "vfork" if report.clone_kind == "vfork" else "fork"
                 if kind == "vfork":
-                    with self.cond:
-                        self.state.vforking.add(att.thread.tid)
+                    self._report_at_vfork_done(att)
                 return self._stop_here(att, report, Stop(att.thread.tid, 5, kind, forked))
         return self._answer(att.thread.tid, report)
+
+    def _report_at_vfork_done(self, att: Attachment) -> None:
+        """Ask, at the vfork itself, for a report when the parent leaves vfork().
+
+        Only a REPORT asked during the vfork's report_clone is carried to
+        VFORK_DONE by the core (as utrace does).  One asked later, when gdb
+        lets the parent go, is an interrupt, and the kernel's VFORK_DONE stop
+        clears a pending interrupt trap ("any trap clears pending STOP trap",
+        ptrace_stop): the report would come only at the parent's next stop, a
+        SIGCHLD in waitpid() maybe, and gdb would hear of vforkdone there.
+        Our STOP answer holds the parent for gdb meanwhile.
+        """
+        with self.cond:
+            self.state.vforking.add(att.thread.tid)
+        try:
+            att.control(Resume.REPORT)
+        except UtraceError:
+            pass  # dying: its death report says so
 
     def forked(self, process: Process) -> GdbEngine:
         """The engine of a child process: this connection's, with this one's settings."""
