@@ -28,6 +28,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydbg_utrace import (
     Attachment,
@@ -102,10 +103,13 @@ class GdbEngine(Engine):
 
     name = "gdb"
 
-    def __init__(self, process: Process, notify: Callable[[], None] = lambda: None,
-                 label: str = "gdb"):
+    def __init__(self, process: Process, call: Callable[..., Any],
+                 notify: Callable[[], None] = lambda: None, label: str = "gdb"):
         self.name = label
         self.process = process
+        # ``call(fn, *args)`` runs fn on the tracer thread (Tracer.call): the
+        # core's tables (Process.threads, a thread's attachments) are its own.
+        self.call = call
         self.pid = process.pid
         self.notify = notify  # wakes the connection's thread: a stop may be ready
         self.cond = threading.Condition()
@@ -125,11 +129,23 @@ class GdbEngine(Engine):
         return BASE_EVENTS | (Event.SYSCALL if self.catch_syscalls is not None else Event.NONE)
 
     def attach_all(self) -> None:
-        """Attach to every thread of the process, each held stopped (all-stop)."""
+        """Attach to every thread of the process, each held stopped (all-stop).
+
+        The list and the attachments are made in one go on the tracer thread:
+        the thread table is its own, and no clone is handled in between (a
+        thread we were not on yet when it made another would make one we never
+        hear of, running while gdb is told everything stopped).  A thread made
+        after is ours through report_clone, and held from its birth.
+        """
         with self.cond:
             self.state.stopping = True
-        for thread in list(self.process.threads.values()):
-            self._attach(thread, hold=True)
+        for att in self.call(self._attach_every_thread):
+            self._park(att.thread.tid, att)
+
+    def _attach_every_thread(self) -> list[Attachment]:
+        """(On the tracer thread.)"""
+        atts = (self._attach(thread, hold=False) for thread in list(self.process.threads.values()))
+        return [att for att in atts if att is not None]
 
     def _attach(self, thread: Thread, hold: bool) -> Attachment | None:
         try:
@@ -140,7 +156,7 @@ class GdbEngine(Engine):
         with self.cond:
             self.state.atts[thread.tid] = att
         if hold:
-            self._park(att)
+            self._park(thread.tid, att)
         return att
 
     def set_events_everywhere(self) -> None:
@@ -338,11 +354,12 @@ class GdbEngine(Engine):
 
     def others_attached(self) -> bool:
         """Is any other engine attached to a thread of the process?"""
-        for thread in list(self.process.threads.values()):
-            for att in list(thread.attachments):
-                if att.engine is not self and not att.detached:
-                    return True
-        return False
+        return self.call(self._others_attached)
+
+    def _others_attached(self) -> bool:
+        """(On the tracer thread: the threads and their attachments are its tables.)"""
+        return any(att.engine is not self and not att.detached
+                   for thread in self.process.threads.values() for att in thread.attachments)
 
     # -- parking (either thread) ------------------------------------------------------
     def _park_all(self) -> None:
@@ -351,12 +368,12 @@ class GdbEngine(Engine):
             # An unborn thread gets no STOP: the core would carry it out at the
             # birth without a report; its pending REPORT (report_clone) makes the
             # birth a quiesce report instead, where _answer holds it.
-            others = [att for tid, att in s.atts.items()
+            others = [(tid, att) for tid, att in s.atts.items()
                       if tid not in s.held and tid not in s.unborn]
-        for att in others:
-            self._park(att)
+        for tid, att in others:
+            self._park(tid, att)
 
-    def _park(self, att: Attachment) -> None:
+    def _park(self, tid: int, att: Attachment) -> None:
         try:
             att.control(Resume.STOP)
         except InProgressError:
@@ -364,7 +381,7 @@ class GdbEngine(Engine):
         except UtraceError:
             return  # dying: its death report removes it
         with self.cond:
-            self.state.held.add(att.thread.tid)
+            self.state.held.add(tid)
             self.cond.notify_all()
         self.notify()
 
@@ -577,7 +594,7 @@ class GdbEngine(Engine):
 
     def forked(self, process: Process) -> GdbEngine:
         """The engine of a child process: this connection's, with this one's settings."""
-        engine = GdbEngine(process, notify=self.notify, label=self.name)
+        engine = GdbEngine(process, self.call, notify=self.notify, label=self.name)
         engine.pass_signals, engine.catch_syscalls = self.pass_signals, self.catch_syscalls
         engine.exec_events, engine.fork_events = self.exec_events, self.fork_events
         engine.vfork_events = self.vfork_events

@@ -16,7 +16,7 @@ import os
 import queue
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydbg_utrace import NotSupportedError, Resume, UtraceError, kernel
 
@@ -85,9 +85,11 @@ class GdbSession:
     """Serves one gdb connection on ``process`` (and, with fork events, its children)."""
 
     def __init__(self, process: Process | None, send: Callable[[bytes], None], *,
-                 launched: bool, label: str = "gdb", others: Callable[[], int] = lambda: 0,
+                 call: Callable[..., Any], launched: bool, label: str = "gdb",
+                 others: Callable[[], int] = lambda: 0,
                  launcher: Launcher | None = None, attacher: Attacher | None = None):
         self.send_bytes = send
+        self.call = call  # Tracer.call: the engines read the core's tables through it
         self.label = label
         self.others = others  # how many other gdb sessions share the server's process
         # `target extended-remote`: `run` launches (argv, [] = the server's program),
@@ -112,7 +114,8 @@ class GdbSession:
         self.c_thread = -1  # Hc
 
     def _new_inferior(self, process: Process, launched: bool) -> Inferior:
-        engine = GdbEngine(process, notify=lambda: self.inbox.put(WAKE), label=self.label)
+        engine = GdbEngine(process, self.call, notify=lambda: self.inbox.put(WAKE),
+                           label=self.label)
         self._tell_engine(engine)
         return Inferior(engine, launched)
 
