@@ -139,13 +139,14 @@ class GdbEngine(Engine):
         """
         with self.cond:
             self.state.stopping = True
-        for att in self.call(self._attach_every_thread):
-            self._park(att.thread.tid, att)
+        for tid, att in self.call(self._attach_every_thread):
+            self._park(tid, att)
 
-    def _attach_every_thread(self) -> list[Attachment]:
-        """(On the tracer thread.)"""
-        atts = (self._attach(thread, hold=False) for thread in list(self.process.threads.values()))
-        return [att for att in atts if att is not None]
+    def _attach_every_thread(self) -> list[tuple[int, Attachment]]:
+        """(On the tracer thread: tids too, a Thread's fields are its own.)"""
+        atts = ((thread.tid, self._attach(thread, hold=False))
+                for thread in list(self.process.threads.values()))
+        return [(tid, att) for tid, att in atts if att is not None]
 
     def _attach(self, thread: Thread, hold: bool) -> Attachment | None:
         try:
