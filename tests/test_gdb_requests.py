@@ -122,6 +122,8 @@ REAL = [
     (b"QSetWorkingDir:2f746d70", rq.SetWorkingDir(b"/tmp")),
     (b"QDisableRandomization:1", rq.DisableRandomization(True)),
     (b"QDisableRandomization:0", rq.DisableRandomization(False)),
+    (b"QThreadEvents:1", rq.ThreadEvents(True)),
+    (b"QThreadEvents:0", rq.ThreadEvents(False)),
 ]
 
 
@@ -179,6 +181,7 @@ BAD = [
     (b"QEnvironmentHexEncoded:4", "odd number"),
     (b"QSetWorkingDir:zz", "not hex"),
     (b"QDisableRandomization:2", "0 or 1"),
+    (b"QThreadEvents:", "0 or 1"),
 ]
 
 

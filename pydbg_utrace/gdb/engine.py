@@ -56,7 +56,7 @@ class Stop:
 
     ``signo`` is a Linux signal number (SIGTRAP for breakpoints and steps);
     ``reason`` one of "", "swbreak", "hwbreak", "watch", "rwatch", "awatch",
-    "syscall_entry", "syscall_return", "exec", "fork", "vfork", "vforkdone";
+    "syscall_entry", "syscall_return", "exec", "fork", "vfork", "vforkdone", "create";
     ``value`` the watched address, the system call number, (exec) the new
     program's path, or (fork, vfork) the child's engine, which holds the child
     for gdb.
@@ -122,6 +122,7 @@ class GdbEngine(Engine):
         self.exec_events = False  # gdb said exec-events+: an exec is a stop for it
         self.fork_events = False  # gdb said fork-events+: a fork child is gdb's to keep
         self.vfork_events = False  # vfork-events+: a vfork child too, and vforkdone
+        self.thread_events = False  # QThreadEvents:1: a thread's birth and exit are stops
         self.execs = 0  # execs seen: the traps of the old program are gone
 
     # -- attaching (connection thread) ---------------------------------------------
@@ -562,7 +563,11 @@ class GdbEngine(Engine):
             with self.cond:
                 if att.thread.tid in self.state.resumed:
                     self.state.resumed.add(child.tid)  # running, as far as gdb knows
-            self._adopt(child)
+            if self._adopt(child) is not None and self.thread_events:
+                # QThreadEvents: gdb hears of the new thread at its creation
+                # (`create:`, its thread), as gdbserver tells it: in creation
+                # order, once the child is born and held like every thread.
+                return self._stop_here(att, report, Stop(child.tid, 5, "create"))
         elif (self.fork_events and report.clone_kind in ("fork", "clone")
               or self.vfork_events and report.clone_kind == "vfork"):
             # A new process gdb hears of (`fork:`/`vfork:` stop reply): its own
@@ -598,7 +603,7 @@ class GdbEngine(Engine):
         engine = GdbEngine(process, self.call, notify=self.notify, label=self.name)
         engine.pass_signals, engine.catch_syscalls = self.pass_signals, self.catch_syscalls
         engine.exec_events, engine.fork_events = self.exec_events, self.fork_events
-        engine.vfork_events = self.vfork_events
+        engine.vfork_events, engine.thread_events = self.vfork_events, self.thread_events
         engine.state.stopping = True  # gdb sees it stopped: held from its birth
         return engine
 
@@ -633,6 +638,9 @@ class GdbEngine(Engine):
             if tid == self.pid and report.old_tid is None:  # not an exec's leader swap
                 s.pending.clear()  # whatever else happened, gdb hears the end
                 s.pending.append(Stop(tid, exited=True, status=report.exit_code))
+            # (Another thread's end is no stop for gdb, even with QThreadEvents: gdb
+            # 13 takes a `w` stop reply only in non-stop mode, "Invalid remote reply"
+            # in all-stop; it learns of the end from the thread list.)
             self.cond.notify_all()
         self.notify()
 

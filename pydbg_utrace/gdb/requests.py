@@ -358,6 +358,13 @@ class DisableRandomization(Request):
 
 
 @dataclass(frozen=True, slots=True)
+class ThreadEvents(Request):
+    """``QThreadEvents:0|1``: thread creation (``create:``) and exit stop replies."""
+
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Monitor(Request):
     """``qRcmd,HEX``: gdb's ``monitor COMMAND``."""
 
@@ -610,6 +617,7 @@ PREFIXES: dict[bytes, Callable[[bytes], Request]] = {
                                                          "directory")),
     b"QDisableRandomization:": lambda p: DisableRandomization(
         _flag(p, b"QDisableRandomization:")),
+    b"QThreadEvents:": lambda p: ThreadEvents(_flag(p, b"QThreadEvents:")),
 }
 
 

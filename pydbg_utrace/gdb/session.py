@@ -40,7 +40,7 @@ FEATURES = {
     "swbreak": True, "hwbreak": True, "qXfer:features:read": True, "qXfer:auxv:read": True,
     "qXfer:exec-file:read": True, "qXfer:libraries-svr4:read": True,
     "qXfer:threads:read": True, "qXfer:siginfo:read": True, "QPassSignals": True,
-    "QCatchSyscalls": True,
+    "QCatchSyscalls": True, "QThreadEvents": True,
     "vContSupported": True,
     # For extended-remote's `run` (vRun).  Not QStartupWithShell: we run the program
     # itself, as gdbserver --no-startup-with-shell does (no globbing, no $VARS).
@@ -101,6 +101,7 @@ class GdbSession:
         self.inbox: queue.Queue = queue.Queue()
         self.framer = Framer()
         self.exec_events = self.fork_events = self.vfork_events = False  # what gdb knows
+        self.thread_events = False  # QThreadEvents:1
         # The server's process (None: --multi, nothing yet), shared with other gdbs.
         self.first = self._new_inferior(process, launched) if process is not None else None
         self.first_shared = True
@@ -121,7 +122,7 @@ class GdbSession:
 
     def _tell_engine(self, engine: GdbEngine) -> None:
         engine.exec_events, engine.fork_events = self.exec_events, self.fork_events
-        engine.vfork_events = self.vfork_events
+        engine.vfork_events, engine.thread_events = self.vfork_events, self.thread_events
 
     # -- the inferior gdb means --------------------------------------------------------
     @property
@@ -302,8 +303,8 @@ class GdbSession:
         elif stop.reason in ("fork", "vfork"):
             assert isinstance(stop.value, GdbEngine)
             reason[stop.reason] = ThreadId(stop.value.pid, stop.value.pid)
-        elif stop.reason == "vforkdone":
-            reason["vforkdone"] = True
+        elif stop.reason in ("vforkdone", "create"):
+            reason[stop.reason] = True
         return replies.stop_reply(signals.to_gdb(stop.signo), ThreadId(inferior.pid, stop.tid),
                                   **reason)
 
@@ -571,6 +572,13 @@ class GdbSession:
             inferior.engine.pass_signals = passed
         return replies.ok()
 
+    def set_thread_events(self, request: requests.ThreadEvents) -> bytes:
+        """`QThreadEvents:1`: a new thread's birth is a stop (`create:`), as gdbserver's."""
+        self.thread_events = request.enabled
+        for inferior in self.inferiors.values():
+            inferior.engine.thread_events = request.enabled
+        return replies.ok()
+
     def catch_syscalls(self, request: requests.CatchSyscalls) -> bytes:
         for inferior in self.inferiors.values():
             inferior.engine.catch_syscalls = request.numbers if request.enabled else None
@@ -774,6 +782,7 @@ HANDLERS: dict[type, Callable] = {
     requests.XferRead: GdbSession.xfer_read,
     requests.PassSignals: GdbSession.pass_signals,
     requests.CatchSyscalls: GdbSession.catch_syscalls,
+    requests.ThreadEvents: GdbSession.set_thread_events,
     requests.Detach: GdbSession.detach,
     requests.ExtendedMode: GdbSession.extended_mode,
     requests.Run: GdbSession.run_program,
