@@ -4,7 +4,9 @@ A connection starts with one; with ``fork-events`` every fork the program
 makes adds one (gdb's ``detach-on-fork off``, ``follow-fork-mode child``)
 until gdb detaches it (``D;pid``) or it exits.  Each has its own
 :class:`~.engine.GdbEngine`, so the core keeps their holds, breakpoints and
-watchpoints apart as it does any two engines'.
+watchpoints apart as it does any two engines'.  A vfork child borrows its
+parent's memory until it execs or exits: it gets traps of its own where gdb
+believes the parent's are, and gives back what it could not take out.
 """
 
 from __future__ import annotations
