@@ -51,6 +51,7 @@ from .requests import (
     WriteRegister,
     WriteRegisters,
     XferRead,
+    XferWrite,
     parse,
 )
 from .targetdesc import (
@@ -76,7 +77,8 @@ __all__ = [
     "Step",
     "ThreadAlive", "ThreadEvents", "ThreadId", "ThreadListNext", "ThreadListStart", "Unknown",
     "WriteMemory",
-    "WriteRegister", "WriteRegisters", "XferRead", "apply_G", "features_document", "g_packet_size",
+    "WriteRegister", "WriteRegisters", "XferRead", "XferWrite", "apply_G", "features_document",
+    "g_packet_size",
     "parse", "read_register", "register_table", "registers_to_g", "replies", "target_xml",
     "write_register",
 ]

@@ -73,10 +73,15 @@ class Stop:
 
 @dataclass
 class Plan:
-    """What one thread does when gdb resumes: a Resume and a signal to deliver."""
+    """What one thread does when gdb resumes: a Resume and a signal to deliver.
+
+    ``siginfo``: the signal's siginfo_t as gdb last saw (or wrote) it at this
+    thread's stop, delivered with it, as natively.
+    """
 
     action: Resume = Resume.RESUME
     signo: int = 0
+    siginfo: bytes | None = None
 
 
 @dataclass
@@ -89,6 +94,7 @@ class _Shared:
     releasing: dict[int, Resume] = field(default_factory=dict)  # decided in report_quiesce
     stepping: set[int] = field(default_factory=set)  # a step gdb asked for: report_step stops
     passing: dict[int, int] = field(default_factory=dict)  # tid -> signal re-sent for gdb
+    passing_info: dict[int, bytes] = field(default_factory=dict)  # tid -> its siginfo_t
     pending: deque[Stop] = field(default_factory=deque)  # not yet told to gdb
     resumed: set[int] = field(default_factory=set)  # let go by gdb's last resume
     unborn: set[int] = field(default_factory=set)  # new threads not yet reported once
@@ -315,6 +321,8 @@ class GdbEngine(Engine):
                     release[tid] = plan = Plan(plan.action)
                 if plan.signo:
                     s.passing[tid] = plan.signo
+                    if plan.siginfo is not None:
+                        s.passing_info[tid] = plan.siginfo
             if leave_group_stop:
                 # gdb's resume leaves a group stop, as a ptrace restart does
                 # natively: a SIGCONT to the process, delivered without a stop
@@ -484,11 +492,18 @@ class GdbEngine(Engine):
         with self.cond:
             s = self.state
             passing = s.passing.get(tid) == signo
+            info = None
             if passing:
                 del s.passing[tid]
+                info = s.passing_info.pop(tid, None)
             elif signo == signal.SIGCONT and s.conts:
                 s.conts -= 1  # ours, from resume(): leaving a group stop
                 passing = True
+        if info is not None and len(info) == len(report.siginfo.raw):
+            # The signal is re-sent with tgkill (SI_TKILL, our pid): it is
+            # delivered with the siginfo gdb saw or wrote instead (the core
+            # sets a report's changed siginfo), as natively.
+            report.siginfo.raw[:] = info
         if passing or signo in self.pass_signals:
             if signo in STOP_SIGNALS:
                 self.stop_signal = signo  # what gdb is told the group stopped with
@@ -631,6 +646,7 @@ class GdbEngine(Engine):
             s.stepping.discard(tid)
             s.releasing.pop(tid, None)
             s.passing.pop(tid, None)
+            s.passing_info.pop(tid, None)
             s.unborn.discard(tid)
             s.group_stopped.discard(tid)
             s.vforking.discard(tid)

@@ -39,7 +39,8 @@ FEATURES = {
     "PacketSize": PACKET_SIZE, "QStartNoAckMode": True, "multiprocess": True,
     "swbreak": True, "hwbreak": True, "qXfer:features:read": True, "qXfer:auxv:read": True,
     "qXfer:exec-file:read": True, "qXfer:libraries-svr4:read": True,
-    "qXfer:threads:read": True, "qXfer:siginfo:read": True, "QPassSignals": True,
+    "qXfer:threads:read": True, "qXfer:siginfo:read": True, "qXfer:siginfo:write": True,
+    "QPassSignals": True,
     "QCatchSyscalls": True, "QThreadEvents": True,
     "vContSupported": True,
     # For extended-remote's `run` (vRun).  Not QStartupWithShell: we run the program
@@ -450,12 +451,25 @@ class GdbSession:
     def _go(self, plans: dict[Inferior, dict[int, Plan]]) -> None:
         if self.exited:
             raise ValueError("the process has exited")
+        self._with_siginfo(plans)
         self.running = True
         for inferior, its_plans in plans.items():
             if not inferior.engine.resume(its_plans, stale=lambda stop, i=inferior:
                                           _stale(i, stop)):
                 break  # a stop that was waiting: told at once (the others are halted)
         self._report_stop_if_ready()
+
+    def _with_siginfo(self, plans: dict[Inferior, dict[int, Plan]]) -> None:
+        """The signal gdb passes on at the stop it was told goes with that stop's
+        siginfo (as gdb may have written it): the kernel's rule for a ptrace restart
+        with the stop's own signal.  Another signal gets a fresh one."""
+        stop = self.last
+        if stop is None or stop.exited or stop.siginfo is None:
+            return
+        for its_plans in plans.values():
+            plan = its_plans.get(stop.tid)
+            if plan is not None and plan.signo and plan.signo == stop.signo:
+                its_plans[stop.tid] = Plan(plan.action, plan.signo, stop.siginfo)
 
     def set_thread(self, request: requests.SetThread) -> bytes:
         pid, tid = request.thread.pid or 0, request.thread.tid
@@ -559,12 +573,29 @@ class GdbSession:
             return self._siginfo()
         return None
 
-    def _siginfo(self) -> bytes:
-        """The siginfo of the last stop (gdb's `$_siginfo`), if its thread is Hg's."""
+    def _siginfo_stop(self) -> Stop:
+        """The last stop, if it has a siginfo and its thread is Hg's (gdb's `$_siginfo`)."""
         stop = self.last
         if stop is None or stop.exited or stop.tid != self._g_tid() or stop.siginfo is None:
             raise ValueError("no signal information for this thread's stop")
-        return stop.siginfo
+        return stop
+
+    def _siginfo(self) -> bytes:
+        return self._siginfo_stop().siginfo or b""
+
+    def xfer_write(self, request: requests.XferWrite) -> bytes:
+        """`qXfer:siginfo:write` (gdb's `set $_siginfo...`): the stop's siginfo changes,
+        and the signal is delivered with it if gdb passes it on (`continue`)."""
+        if request.object != "siginfo":
+            return replies.empty()
+        stop = self._siginfo_stop()
+        info = bytearray(stop.siginfo or b"")
+        if request.offset > len(info):
+            raise ValueError(f"offset {request.offset:#x} is past the siginfo's end")
+        data = request.data[:len(info) - request.offset]
+        info[request.offset:request.offset + len(data)] = data
+        stop.siginfo = bytes(info)
+        return b"%x" % len(data)
 
     def pass_signals(self, request: requests.PassSignals) -> bytes:
         passed = frozenset(host for host in map(signals.from_gdb, request.signals) if host)
@@ -780,6 +811,7 @@ HANDLERS: dict[type, Callable] = {
     requests.InsertBreakpoint: GdbSession.insert_breakpoint,
     requests.RemoveBreakpoint: GdbSession.remove_breakpoint,
     requests.XferRead: GdbSession.xfer_read,
+    requests.XferWrite: GdbSession.xfer_write,
     requests.PassSignals: GdbSession.pass_signals,
     requests.CatchSyscalls: GdbSession.catch_syscalls,
     requests.ThreadEvents: GdbSession.set_thread_events,
