@@ -219,7 +219,13 @@ class GdbServer:
 
     # -- the end -------------------------------------------------------------------------
     def _watch_process(self) -> None:
-        self.process.wait()
+        try:
+            self.process.wait()
+        except RuntimeError:
+            # The tracer closed first (we are on our way out, the program let go
+            # untraced): nothing left to watch.  Not a traceback on stderr, which
+            # is gdb's console with `target remote |`.
+            pass
         with self.cond:
             self.gone = True
             self.cond.notify_all()
