@@ -107,7 +107,7 @@ def add_gdbserver_parser(commands) -> None:
 
 
 def gdbserver(args: argparse.Namespace) -> int:
-    from pydbg_utrace.engine_files import attach_engine, load_engine
+    from pydbg_utrace.engine_files import load_engine
     from pydbg_utrace.gdb.server import GdbServer, check_loopback, parse_listen
     from pydbg_utrace.gdb.session import RunSettings
 
@@ -166,11 +166,13 @@ def gdbserver(args: argparse.Namespace) -> int:
             process = tracer.attach_process(args.pid)
         elif command:
             process = launcher(command)
-        for engine in hosted:
-            for thread in list(process.threads.values()):
-                attach_engine(engine, thread)
+        if hosted:
+            # On the tracer thread, its thread table and no clone in between (as
+            # GdbEngine.attach_all): a thread made meanwhile is followed by each.
+            tracer.call(_attach_hosted, hosted, process)
 
-        server = GdbServer(process, launched=args.pid is None, hosted_engines=len(hosted),
+        server = GdbServer(process, call=tracer.call, launched=args.pid is None,
+                           hosted_engines=len(hosted),
                            launcher=launcher, attacher=tracer.attach_process,
                            persistent=args.multi and not args.once and not stdio)
         try:
@@ -199,6 +201,14 @@ def gdbserver(args: argparse.Namespace) -> int:
             log_file.close()
     return _exit_code(process.status) if process is not None and process.status is not None \
         else 0
+
+
+def _attach_hosted(engines: list, process) -> None:
+    from pydbg_utrace.engine_files import attach_engine
+
+    for engine in engines:
+        for thread in list(process.threads.values()):
+            attach_engine(engine, thread)
 
 
 def _exit_on_sigterm(signo: int, frame: object) -> None:

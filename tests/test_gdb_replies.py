@@ -107,3 +107,10 @@ def test_fork_vfork_and_vforkdone_stop_replies_are_gdbservers():
     assert replies.stop_reply(5, parent, vfork=ThreadId(0x589E, 0x589E)) == (
         b"T05vfork:p589e.589e;thread:p19c8.19c8;")
     assert replies.stop_reply(5, parent, vforkdone=True) == b"T05vforkdone:;thread:p19c8.19c8;"
+
+
+def test_create_stop_reply_is_gdbservers():
+    # gdbserver 13.1 after `maint packet QThreadEvents:1` on tests/tracees/gdb_threads.c,
+    # less its expedited registers and core:.
+    assert replies.stop_reply(5, ThreadId(0x12B3, 0x1334), create=True) == (
+        b"T05create:;thread:p12b3.1334;")

@@ -110,7 +110,7 @@ REAL = [
     (b"vAttach;1a2b", rq.Attach(0x1A2B)),
     (b"vRun;2f62696e2f7472756500;61", rq.Run(b"/bin/true\x00", (b"a",))),
     (b"qRcmd,68656c70", rq.Monitor(b"help")),
-    (b"qXfer:siginfo:write::0:abc", rq.Unknown(b"qXfer:siginfo:write::0:abc")),
+    (b"qXfer:siginfo:write::0:abc", rq.XferWrite("siginfo", "", 0, b"abc")),
     (b"Hm1", rq.Unknown(b"Hm1")),
     # gdb 13's `run` in extended mode, to gdbserver --multi (tests/test_gdb_extended_live.py):
     (b"QEnvironmentReset", rq.EnvironmentReset()),
@@ -122,6 +122,9 @@ REAL = [
     (b"QSetWorkingDir:2f746d70", rq.SetWorkingDir(b"/tmp")),
     (b"QDisableRandomization:1", rq.DisableRandomization(True)),
     (b"QDisableRandomization:0", rq.DisableRandomization(False)),
+    (b"qXfer:siginfo:write::10:\x01:\x02", rq.XferWrite("siginfo", "", 0x10, b"\x01:\x02")),
+    (b"QThreadEvents:1", rq.ThreadEvents(True)),
+    (b"QThreadEvents:0", rq.ThreadEvents(False)),
 ]
 
 
@@ -179,6 +182,9 @@ BAD = [
     (b"QEnvironmentHexEncoded:4", "odd number"),
     (b"QSetWorkingDir:zz", "not hex"),
     (b"QDisableRandomization:2", "0 or 1"),
+    (b"QThreadEvents:", "0 or 1"),
+    (b"qXfer:siginfo:write::zz:\x01", "qXfer offset"),
+    (b"qXfer:siginfo:write::0", "malformed qXfer write"),
 ]
 
 

@@ -42,6 +42,7 @@ from .requests import (
     StartNoAckMode,
     Step,
     ThreadAlive,
+    ThreadEvents,
     ThreadId,
     ThreadListNext,
     ThreadListStart,
@@ -50,6 +51,7 @@ from .requests import (
     WriteRegister,
     WriteRegisters,
     XferRead,
+    XferWrite,
     parse,
 )
 from .targetdesc import (
@@ -73,8 +75,10 @@ __all__ = [
     "QuerySupported", "ReadMemory", "ReadRegister", "ReadRegisters", "RemoveBreakpoint", "Request",
     "Resume", "ResumeAction", "ResumeKind", "Run", "SetThread", "SetWorkingDir", "StartNoAckMode",
     "Step",
-    "ThreadAlive", "ThreadId", "ThreadListNext", "ThreadListStart", "Unknown", "WriteMemory",
-    "WriteRegister", "WriteRegisters", "XferRead", "apply_G", "features_document", "g_packet_size",
+    "ThreadAlive", "ThreadEvents", "ThreadId", "ThreadListNext", "ThreadListStart", "Unknown",
+    "WriteMemory",
+    "WriteRegister", "WriteRegisters", "XferRead", "XferWrite", "apply_G", "features_document",
+    "g_packet_size",
     "parse", "read_register", "register_table", "registers_to_g", "replies", "target_xml",
     "write_register",
 ]

@@ -28,6 +28,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydbg_utrace import (
     Attachment,
@@ -55,7 +56,7 @@ class Stop:
 
     ``signo`` is a Linux signal number (SIGTRAP for breakpoints and steps);
     ``reason`` one of "", "swbreak", "hwbreak", "watch", "rwatch", "awatch",
-    "syscall_entry", "syscall_return", "exec", "fork", "vfork", "vforkdone";
+    "syscall_entry", "syscall_return", "exec", "fork", "vfork", "vforkdone", "create";
     ``value`` the watched address, the system call number, (exec) the new
     program's path, or (fork, vfork) the child's engine, which holds the child
     for gdb.
@@ -72,10 +73,15 @@ class Stop:
 
 @dataclass
 class Plan:
-    """What one thread does when gdb resumes: a Resume and a signal to deliver."""
+    """What one thread does when gdb resumes: a Resume and a signal to deliver.
+
+    ``siginfo``: the signal's siginfo_t as gdb last saw (or wrote) it at this
+    thread's stop, delivered with it, as natively.
+    """
 
     action: Resume = Resume.RESUME
     signo: int = 0
+    siginfo: bytes | None = None
 
 
 @dataclass
@@ -88,6 +94,7 @@ class _Shared:
     releasing: dict[int, Resume] = field(default_factory=dict)  # decided in report_quiesce
     stepping: set[int] = field(default_factory=set)  # a step gdb asked for: report_step stops
     passing: dict[int, int] = field(default_factory=dict)  # tid -> signal re-sent for gdb
+    passing_info: dict[int, bytes] = field(default_factory=dict)  # tid -> its siginfo_t
     pending: deque[Stop] = field(default_factory=deque)  # not yet told to gdb
     resumed: set[int] = field(default_factory=set)  # let go by gdb's last resume
     unborn: set[int] = field(default_factory=set)  # new threads not yet reported once
@@ -102,10 +109,13 @@ class GdbEngine(Engine):
 
     name = "gdb"
 
-    def __init__(self, process: Process, notify: Callable[[], None] = lambda: None,
-                 label: str = "gdb"):
+    def __init__(self, process: Process, call: Callable[..., Any],
+                 notify: Callable[[], None] = lambda: None, label: str = "gdb"):
         self.name = label
         self.process = process
+        # ``call(fn, *args)`` runs fn on the tracer thread (Tracer.call): the
+        # core's tables (Process.threads, a thread's attachments) are its own.
+        self.call = call
         self.pid = process.pid
         self.notify = notify  # wakes the connection's thread: a stop may be ready
         self.cond = threading.Condition()
@@ -118,6 +128,7 @@ class GdbEngine(Engine):
         self.exec_events = False  # gdb said exec-events+: an exec is a stop for it
         self.fork_events = False  # gdb said fork-events+: a fork child is gdb's to keep
         self.vfork_events = False  # vfork-events+: a vfork child too, and vforkdone
+        self.thread_events = False  # QThreadEvents:1: a thread's birth and exit are stops
         self.execs = 0  # execs seen: the traps of the old program are gone
 
     # -- attaching (connection thread) ---------------------------------------------
@@ -125,11 +136,24 @@ class GdbEngine(Engine):
         return BASE_EVENTS | (Event.SYSCALL if self.catch_syscalls is not None else Event.NONE)
 
     def attach_all(self) -> None:
-        """Attach to every thread of the process, each held stopped (all-stop)."""
+        """Attach to every thread of the process, each held stopped (all-stop).
+
+        The list and the attachments are made in one go on the tracer thread:
+        the thread table is its own, and no clone is handled in between (a
+        thread we were not on yet when it made another would make one we never
+        hear of, running while gdb is told everything stopped).  A thread made
+        after is ours through report_clone, and held from its birth.
+        """
         with self.cond:
             self.state.stopping = True
-        for thread in list(self.process.threads.values()):
-            self._attach(thread, hold=True)
+        for tid, att in self.call(self._attach_every_thread):
+            self._park(tid, att)
+
+    def _attach_every_thread(self) -> list[tuple[int, Attachment]]:
+        """(On the tracer thread: tids too, a Thread's fields are its own.)"""
+        atts = ((thread.tid, self._attach(thread, hold=False))
+                for thread in list(self.process.threads.values()))
+        return [(tid, att) for tid, att in atts if att is not None]
 
     def _attach(self, thread: Thread, hold: bool) -> Attachment | None:
         try:
@@ -140,7 +164,7 @@ class GdbEngine(Engine):
         with self.cond:
             self.state.atts[thread.tid] = att
         if hold:
-            self._park(att)
+            self._park(thread.tid, att)
         return att
 
     def set_events_everywhere(self) -> None:
@@ -297,6 +321,8 @@ class GdbEngine(Engine):
                     release[tid] = plan = Plan(plan.action)
                 if plan.signo:
                     s.passing[tid] = plan.signo
+                    if plan.siginfo is not None:
+                        s.passing_info[tid] = plan.siginfo
             if leave_group_stop:
                 # gdb's resume leaves a group stop, as a ptrace restart does
                 # natively: a SIGCONT to the process, delivered without a stop
@@ -338,11 +364,12 @@ class GdbEngine(Engine):
 
     def others_attached(self) -> bool:
         """Is any other engine attached to a thread of the process?"""
-        for thread in list(self.process.threads.values()):
-            for att in list(thread.attachments):
-                if att.engine is not self and not att.detached:
-                    return True
-        return False
+        return self.call(self._others_attached)
+
+    def _others_attached(self) -> bool:
+        """(On the tracer thread: the threads and their attachments are its tables.)"""
+        return any(att.engine is not self and not att.detached
+                   for thread in self.process.threads.values() for att in thread.attachments)
 
     # -- parking (either thread) ------------------------------------------------------
     def _park_all(self) -> None:
@@ -351,12 +378,12 @@ class GdbEngine(Engine):
             # An unborn thread gets no STOP: the core would carry it out at the
             # birth without a report; its pending REPORT (report_clone) makes the
             # birth a quiesce report instead, where _answer holds it.
-            others = [att for tid, att in s.atts.items()
+            others = [(tid, att) for tid, att in s.atts.items()
                       if tid not in s.held and tid not in s.unborn]
-        for att in others:
-            self._park(att)
+        for tid, att in others:
+            self._park(tid, att)
 
-    def _park(self, att: Attachment) -> None:
+    def _park(self, tid: int, att: Attachment) -> None:
         try:
             att.control(Resume.STOP)
         except InProgressError:
@@ -364,7 +391,7 @@ class GdbEngine(Engine):
         except UtraceError:
             return  # dying: its death report removes it
         with self.cond:
-            self.state.held.add(att.thread.tid)
+            self.state.held.add(tid)
             self.cond.notify_all()
         self.notify()
 
@@ -386,13 +413,15 @@ class GdbEngine(Engine):
                 s.held.discard(tid)
                 action = s.releasing.pop(tid)
                 if tid in s.vforking:
+                    # Still inside vfork() in the kernel, blocked until the child
+                    # execs or exits: the REPORT asked at the vfork (report_clone)
+                    # is reported at VFORK_DONE, and that report is the vforkdone.
+                    # A step has nothing to step till then: gdb hears of vforkdone
+                    # first and steps again, as with gdbserver.
                     s.vforking.discard(tid)
-                    if action == Resume.RESUME:
-                        # Still inside vfork() in the kernel: REPORT makes the
-                        # core report again once it has run, i.e. out of vfork
-                        # (VFORK_DONE comes first: the thread is blocked till then).
-                        s.vfork_waiting.add(tid)
-                        return Resume.REPORT
+                    s.stepping.discard(tid)
+                    s.vfork_waiting.add(tid)
+                    return Resume.RESUME
                 return action
             if tid in s.held:
                 return Resume.STOP
@@ -463,11 +492,18 @@ class GdbEngine(Engine):
         with self.cond:
             s = self.state
             passing = s.passing.get(tid) == signo
+            info = None
             if passing:
                 del s.passing[tid]
+                info = s.passing_info.pop(tid, None)
             elif signo == signal.SIGCONT and s.conts:
                 s.conts -= 1  # ours, from resume(): leaving a group stop
                 passing = True
+        if info is not None and len(info) == len(report.siginfo.raw):
+            # The signal is re-sent with tgkill (SI_TKILL, our pid): it is
+            # delivered with the siginfo gdb saw or wrote instead (the core
+            # sets a report's changed siginfo), as natively.
+            report.siginfo.raw[:] = info
         if passing or signo in self.pass_signals:
             if signo in STOP_SIGNALS:
                 self.stop_signal = signo  # what gdb is told the group stopped with
@@ -542,7 +578,11 @@ class GdbEngine(Engine):
             with self.cond:
                 if att.thread.tid in self.state.resumed:
                     self.state.resumed.add(child.tid)  # running, as far as gdb knows
-            self._adopt(child)
+            if self._adopt(child) is not None and self.thread_events:
+                # QThreadEvents: gdb hears of the new thread at its creation
+                # (`create:`, its thread), as gdbserver tells it: in creation
+                # order, once the child is born and held like every thread.
+                return self._stop_here(att, report, Stop(child.tid, 5, "create"))
         elif (self.fork_events and report.clone_kind in ("fork", "clone")
               or self.vfork_events and report.clone_kind == "vfork"):
             # A new process gdb hears of (`fork:`/`vfork:` stop reply): its own
@@ -551,17 +591,34 @@ class GdbEngine(Engine):
             if forked._adopt(child) is not None:
                 kind = "vfork" if report.clone_kind == "vfork" else "fork"
                 if kind == "vfork":
-                    with self.cond:
-                        self.state.vforking.add(att.thread.tid)
+                    self._report_at_vfork_done(att)
                 return self._stop_here(att, report, Stop(att.thread.tid, 5, kind, forked))
         return self._answer(att.thread.tid, report)
 
+    def _report_at_vfork_done(self, att: Attachment) -> None:
+        """Ask, at the vfork itself, for a report when the parent leaves vfork().
+
+        Only a REPORT asked during the vfork's report_clone is carried to
+        VFORK_DONE by the core (as utrace does).  One asked later, when gdb
+        lets the parent go, is an interrupt, and the kernel's VFORK_DONE stop
+        clears a pending interrupt trap ("any trap clears pending STOP trap",
+        ptrace_stop): the report would come only at the parent's next stop, a
+        SIGCHLD in waitpid() maybe, and gdb would hear of vforkdone there.
+        Our STOP answer holds the parent for gdb meanwhile.
+        """
+        with self.cond:
+            self.state.vforking.add(att.thread.tid)
+        try:
+            att.control(Resume.REPORT)
+        except UtraceError:
+            pass  # dying: its death report says so
+
     def forked(self, process: Process) -> GdbEngine:
         """The engine of a child process: this connection's, with this one's settings."""
-        engine = GdbEngine(process, notify=self.notify, label=self.name)
+        engine = GdbEngine(process, self.call, notify=self.notify, label=self.name)
         engine.pass_signals, engine.catch_syscalls = self.pass_signals, self.catch_syscalls
         engine.exec_events, engine.fork_events = self.exec_events, self.fork_events
-        engine.vfork_events = self.vfork_events
+        engine.vfork_events, engine.thread_events = self.vfork_events, self.thread_events
         engine.state.stopping = True  # gdb sees it stopped: held from its birth
         return engine
 
@@ -589,6 +646,7 @@ class GdbEngine(Engine):
             s.stepping.discard(tid)
             s.releasing.pop(tid, None)
             s.passing.pop(tid, None)
+            s.passing_info.pop(tid, None)
             s.unborn.discard(tid)
             s.group_stopped.discard(tid)
             s.vforking.discard(tid)
@@ -596,6 +654,9 @@ class GdbEngine(Engine):
             if tid == self.pid and report.old_tid is None:  # not an exec's leader swap
                 s.pending.clear()  # whatever else happened, gdb hears the end
                 s.pending.append(Stop(tid, exited=True, status=report.exit_code))
+            # (Another thread's end is no stop for gdb, even with QThreadEvents: gdb
+            # 13 takes a `w` stop reply only in non-stop mode, "Invalid remote reply"
+            # in all-stop; it learns of the end from the thread list.)
             self.cond.notify_all()
         self.notify()
 

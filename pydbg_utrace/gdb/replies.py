@@ -45,7 +45,7 @@ def stop_reply(signo: int, thread: ThreadId | None = None, *, swbreak: bool = Fa
                awatch: int | None = None, syscall_entry: int | None = None,
                syscall_return: int | None = None, library: bool = False,
                exec_path: bytes | None = None, fork: ThreadId | None = None,
-               vfork: ThreadId | None = None, vforkdone: bool = False,
+               vfork: ThreadId | None = None, vforkdone: bool = False, create: bool = False,
                registers: Mapping[int, bytes] | None = None) -> bytes:
     """``T05thread:p4d2.4d3;swbreak:;``: stopped by ``signo`` for one reason.
 
@@ -66,7 +66,7 @@ def stop_reply(signo: int, thread: ThreadId | None = None, *, swbreak: bool = Fa
     if exec_path is not None:  # the new program, hex-encoded (`exec-events`)
         parts.append(b"exec:" + exec_path.hex().encode() + b";")
     for name, flag in (("swbreak", swbreak), ("hwbreak", hwbreak), ("library", library),
-                       ("vforkdone", vforkdone)):
+                       ("vforkdone", vforkdone), ("create", create)):
         if flag:
             parts.append(name.encode() + b":;")
     for number, value in (registers or {}).items():

@@ -253,6 +253,16 @@ class XferRead(Request):
 
 
 @dataclass(frozen=True, slots=True)
+class XferWrite(Request):
+    """``qXfer:OBJECT:write:ANNEX:OFFSET:DATA`` (``DATA`` binary, unescaped by the framer)."""
+
+    object: str
+    annex: str
+    offset: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Detach(Request):
     """``D`` or ``D;pid``."""
 
@@ -353,6 +363,13 @@ class SetWorkingDir(Request):
 @dataclass(frozen=True, slots=True)
 class DisableRandomization(Request):
     """``QDisableRandomization:0|1``: address-space randomization for the next ``vRun``."""
+
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadEvents(Request):
+    """``QThreadEvents:0|1``: thread creation (``create:``) and exit stop replies."""
 
     enabled: bool
 
@@ -519,9 +536,15 @@ def _breakpoint(payload: bytes) -> Request:
 
 
 def _xfer(payload: bytes) -> Request:
+    if payload.split(b":", 3)[2:3] == [b"write"]:
+        fields = payload.split(b":", 5)  # (the data is binary: any byte, ':' too)
+        if len(fields) < 6:
+            raise ProtocolError(f"malformed qXfer write {_shown(payload)}")
+        return XferWrite(fields[1].decode("latin-1"), fields[3].decode("latin-1"),
+                         hex_number(fields[4], "qXfer offset"), fields[5])
     parts = payload.split(b":")
     if len(parts) < 5 or parts[2] != b"read":
-        return Unknown(payload)  # qXfer:...:write and friends are not served
+        return Unknown(payload)  # other qXfer operations are not served
     offset, length = _address_length(parts[-1], "qXfer")
     annex = b":".join(parts[3:-1]).decode("latin-1")
     return XferRead(parts[1].decode("latin-1"), annex, offset, length)
@@ -610,6 +633,7 @@ PREFIXES: dict[bytes, Callable[[bytes], Request]] = {
                                                          "directory")),
     b"QDisableRandomization:": lambda p: DisableRandomization(
         _flag(p, b"QDisableRandomization:")),
+    b"QThreadEvents:": lambda p: ThreadEvents(_flag(p, b"QThreadEvents:")),
 }
 
 

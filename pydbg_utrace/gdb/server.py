@@ -20,7 +20,7 @@ import socket
 import sys
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .session import CLOSED, Attacher, GdbSession, Launcher
 
@@ -71,10 +71,12 @@ def check_loopback(host: str, allow_remote: bool) -> None:
 class GdbServer:
     """Serves any number of gdb connections on one process, each its own engine."""
 
-    def __init__(self, process: Process | None, *, launched: bool, hosted_engines: int = 0,
+    def __init__(self, process: Process | None, *, call: Callable[..., Any], launched: bool,
+                 hosted_engines: int = 0,
                  log: Callable[[str], None] | None = None, launcher: Launcher | None = None,
                  attacher: Attacher | None = None, persistent: bool = False):
         self.process = process  # None: --multi, each gdb runs or attaches its own
+        self.call = call  # Tracer.call (the sessions' engines read the core's tables so)
         self.launcher = launcher  # extended-remote's `run` and `attach` (see GdbSession)
         self.attacher = attacher
         # --multi without --once: up until killed, for one connection after another.
@@ -160,7 +162,7 @@ class GdbServer:
                 close()
                 return None
             self._count += 1
-            session = GdbSession(self.process, send, launched=self.launched,
+            session = GdbSession(self.process, send, call=self.call, launched=self.launched,
                                  label=f"gdb#{self._count}",
                                  others=lambda: self._others_than(session),
                                  launcher=self.launcher, attacher=self.attacher)
@@ -217,7 +219,13 @@ class GdbServer:
 
     # -- the end -------------------------------------------------------------------------
     def _watch_process(self) -> None:
-        self.process.wait()
+        try:
+            self.process.wait()
+        except RuntimeError:
+            # The tracer closed first (we are on our way out, the program let go
+            # untraced): nothing left to watch.  Not a traceback on stderr, which
+            # is gdb's console with `target remote |`.
+            pass
         with self.cond:
             self.gone = True
             self.cond.notify_all()

@@ -16,13 +16,13 @@ import os
 import queue
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydbg_utrace import NotSupportedError, Resume, UtraceError, kernel
 
 from . import libraries, replies, requests, signals, targetdesc
 from .engine import GdbEngine, Plan, Stop
-from .inferior import INHERITED, Inferior
+from .inferior import Inferior
 from .packets import MAX_PACKET, Framer, Interrupt, Packet, ProtocolError
 from .requests import BreakpointType, ResumeKind, ThreadId
 
@@ -39,8 +39,9 @@ FEATURES = {
     "PacketSize": PACKET_SIZE, "QStartNoAckMode": True, "multiprocess": True,
     "swbreak": True, "hwbreak": True, "qXfer:features:read": True, "qXfer:auxv:read": True,
     "qXfer:exec-file:read": True, "qXfer:libraries-svr4:read": True,
-    "qXfer:threads:read": True, "qXfer:siginfo:read": True, "QPassSignals": True,
-    "QCatchSyscalls": True,
+    "qXfer:threads:read": True, "qXfer:siginfo:read": True, "qXfer:siginfo:write": True,
+    "QPassSignals": True,
+    "QCatchSyscalls": True, "QThreadEvents": True,
     "vContSupported": True,
     # For extended-remote's `run` (vRun).  Not QStartupWithShell: we run the program
     # itself, as gdbserver --no-startup-with-shell does (no globbing, no $VARS).
@@ -85,9 +86,11 @@ class GdbSession:
     """Serves one gdb connection on ``process`` (and, with fork events, its children)."""
 
     def __init__(self, process: Process | None, send: Callable[[bytes], None], *,
-                 launched: bool, label: str = "gdb", others: Callable[[], int] = lambda: 0,
+                 call: Callable[..., Any], launched: bool, label: str = "gdb",
+                 others: Callable[[], int] = lambda: 0,
                  launcher: Launcher | None = None, attacher: Attacher | None = None):
         self.send_bytes = send
+        self.call = call  # Tracer.call: the engines read the core's tables through it
         self.label = label
         self.others = others  # how many other gdb sessions share the server's process
         # `target extended-remote`: `run` launches (argv, [] = the server's program),
@@ -99,6 +102,7 @@ class GdbSession:
         self.inbox: queue.Queue = queue.Queue()
         self.framer = Framer()
         self.exec_events = self.fork_events = self.vfork_events = False  # what gdb knows
+        self.thread_events = False  # QThreadEvents:1
         # The server's process (None: --multi, nothing yet), shared with other gdbs.
         self.first = self._new_inferior(process, launched) if process is not None else None
         self.first_shared = True
@@ -112,13 +116,14 @@ class GdbSession:
         self.c_thread = -1  # Hc
 
     def _new_inferior(self, process: Process, launched: bool) -> Inferior:
-        engine = GdbEngine(process, notify=lambda: self.inbox.put(WAKE), label=self.label)
+        engine = GdbEngine(process, self.call, notify=lambda: self.inbox.put(WAKE),
+                           label=self.label)
         self._tell_engine(engine)
         return Inferior(engine, launched)
 
     def _tell_engine(self, engine: GdbEngine) -> None:
         engine.exec_events, engine.fork_events = self.exec_events, self.fork_events
-        engine.vfork_events = self.vfork_events
+        engine.vfork_events, engine.thread_events = self.vfork_events, self.thread_events
 
     # -- the inferior gdb means --------------------------------------------------------
     @property
@@ -257,7 +262,11 @@ class GdbSession:
     def _add_fork_child(self, parent: Inferior, stop: Stop) -> None:
         engine = stop.value
         assert isinstance(engine, GdbEngine)
-        if engine.pid not in self.inferiors:
+        if engine.pid in self.inferiors:
+            return
+        if stop.reason == "vfork":
+            self.inferiors[engine.pid] = parent.vfork_child(engine)
+        else:
             self.inferiors[engine.pid] = parent.fork_child(engine)
 
     def _tell(self, inferior: Inferior, stop: Stop) -> None:
@@ -270,6 +279,8 @@ class GdbSession:
         if stop.reason in ("fork", "vfork"):
             self._add_fork_child(inferior, stop)
         inferior.forget_traps_if_exec()
+        if stop.exited:
+            inferior.give_back()  # a vfork child's end: the memory is the parent's
         self._reply(self._stop_reply(inferior, stop))
         if stop.exited and len(self.inferiors) > 1:
             del self.inferiors[inferior.pid]  # gdb mourns it; the others go on
@@ -293,8 +304,8 @@ class GdbSession:
         elif stop.reason in ("fork", "vfork"):
             assert isinstance(stop.value, GdbEngine)
             reason[stop.reason] = ThreadId(stop.value.pid, stop.value.pid)
-        elif stop.reason == "vforkdone":
-            reason["vforkdone"] = True
+        elif stop.reason in ("vforkdone", "create"):
+            reason[stop.reason] = True
         return replies.stop_reply(signals.to_gdb(stop.signo), ThreadId(inferior.pid, stop.tid),
                                   **reason)
 
@@ -440,12 +451,25 @@ class GdbSession:
     def _go(self, plans: dict[Inferior, dict[int, Plan]]) -> None:
         if self.exited:
             raise ValueError("the process has exited")
+        self._with_siginfo(plans)
         self.running = True
         for inferior, its_plans in plans.items():
             if not inferior.engine.resume(its_plans, stale=lambda stop, i=inferior:
                                           _stale(i, stop)):
                 break  # a stop that was waiting: told at once (the others are halted)
         self._report_stop_if_ready()
+
+    def _with_siginfo(self, plans: dict[Inferior, dict[int, Plan]]) -> None:
+        """The signal gdb passes on at the stop it was told goes with that stop's
+        siginfo (as gdb may have written it): the kernel's rule for a ptrace restart
+        with the stop's own signal.  Another signal gets a fresh one."""
+        stop = self.last
+        if stop is None or stop.exited or stop.siginfo is None:
+            return
+        for its_plans in plans.values():
+            plan = its_plans.get(stop.tid)
+            if plan is not None and plan.signo and plan.signo == stop.signo:
+                its_plans[stop.tid] = Plan(plan.action, plan.signo, stop.siginfo)
 
     def set_thread(self, request: requests.SetThread) -> bytes:
         pid, tid = request.thread.pid or 0, request.thread.tid
@@ -491,17 +515,15 @@ class GdbSession:
     def insert_breakpoint(self, request: requests.InsertBreakpoint) -> bytes:
         # The process is Hg's: gdb selects a fork child so to take its copies out.
         inferior = self._g_inferior()
-        att = self._any_att(inferior)
         if request.type == BreakpointType.SOFTWARE:
-            if inferior.breakpoints.get(request.address, INHERITED) is INHERITED:
-                # (An inherited copy is gone: gdb means a trap of its own now.)
-                inferior.breakpoints[request.address] = att.insert_breakpoint(request.address)
+            inferior.insert_breakpoint(request.address)
             return replies.ok()
         access = WATCH_ACCESS.get(request.type)
         if access is None:
             return replies.empty()  # read-only watches: not on x86
         key = (request.type, request.address, request.kind)
         if key not in inferior.watchpoints:
+            att = self._any_att(inferior)
             try:
                 inferior.watchpoints[key] = att.insert_watchpoint(request.address, request.kind,
                                                                   access)
@@ -514,9 +536,7 @@ class GdbSession:
         if request.type == BreakpointType.SOFTWARE:
             if request.address not in inferior.breakpoints:
                 return replies.error(f"no breakpoint of ours at {request.address:#x}")
-            bp = inferior.breakpoints.pop(request.address)
-            if bp is not INHERITED:
-                self._any_att(inferior).remove_breakpoint(bp)
+            inferior.remove_breakpoint(request.address)
             return replies.ok()
         if request.type not in WATCH_ACCESS:
             return replies.empty()
@@ -553,17 +573,41 @@ class GdbSession:
             return self._siginfo()
         return None
 
-    def _siginfo(self) -> bytes:
-        """The siginfo of the last stop (gdb's `$_siginfo`), if its thread is Hg's."""
+    def _siginfo_stop(self) -> Stop:
+        """The last stop, if it has a siginfo and its thread is Hg's (gdb's `$_siginfo`)."""
         stop = self.last
         if stop is None or stop.exited or stop.tid != self._g_tid() or stop.siginfo is None:
             raise ValueError("no signal information for this thread's stop")
-        return stop.siginfo
+        return stop
+
+    def _siginfo(self) -> bytes:
+        return self._siginfo_stop().siginfo or b""
+
+    def xfer_write(self, request: requests.XferWrite) -> bytes:
+        """`qXfer:siginfo:write` (gdb's `set $_siginfo...`): the stop's siginfo changes,
+        and the signal is delivered with it if gdb passes it on (`continue`)."""
+        if request.object != "siginfo":
+            return replies.empty()
+        stop = self._siginfo_stop()
+        info = bytearray(stop.siginfo or b"")
+        if request.offset > len(info):
+            raise ValueError(f"offset {request.offset:#x} is past the siginfo's end")
+        data = request.data[:len(info) - request.offset]
+        info[request.offset:request.offset + len(data)] = data
+        stop.siginfo = bytes(info)
+        return b"%x" % len(data)
 
     def pass_signals(self, request: requests.PassSignals) -> bytes:
         passed = frozenset(host for host in map(signals.from_gdb, request.signals) if host)
         for inferior in self.inferiors.values():
             inferior.engine.pass_signals = passed
+        return replies.ok()
+
+    def set_thread_events(self, request: requests.ThreadEvents) -> bytes:
+        """`QThreadEvents:1`: a new thread's birth is a stop (`create:`), as gdbserver's."""
+        self.thread_events = request.enabled
+        for inferior in self.inferiors.values():
+            inferior.engine.thread_events = request.enabled
         return replies.ok()
 
     def catch_syscalls(self, request: requests.CatchSyscalls) -> bytes:
@@ -767,8 +811,10 @@ HANDLERS: dict[type, Callable] = {
     requests.InsertBreakpoint: GdbSession.insert_breakpoint,
     requests.RemoveBreakpoint: GdbSession.remove_breakpoint,
     requests.XferRead: GdbSession.xfer_read,
+    requests.XferWrite: GdbSession.xfer_write,
     requests.PassSignals: GdbSession.pass_signals,
     requests.CatchSyscalls: GdbSession.catch_syscalls,
+    requests.ThreadEvents: GdbSession.set_thread_events,
     requests.Detach: GdbSession.detach,
     requests.ExtendedMode: GdbSession.extended_mode,
     requests.Run: GdbSession.run_program,

@@ -213,8 +213,10 @@ class Lifecycle:
             tracer = procfs.tracer_of(tid)
             if tracer == self.loop.native_id:
                 return  # auto-attached through a thread we seized: its clone event says so
-            if procfs.task_state(process.pid, tid) == "Z":
-                return  # exited (a zombie leader, say): the kernel refuses it, nothing to trace
+            if procfs.task_state(process.pid, tid) in ("Z", "X", ""):
+                # Exited (a zombie leader, say; or a thread gone since, whose
+                # TracerPid could not be read): the kernel refuses it, nothing to trace.
+                return
             if tracer:
                 raise kernel.NotPermittedError(
                     exc.errno, f"PTRACE_SEIZE (already traced by pid {tracer})", tid) from None
