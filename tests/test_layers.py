@@ -78,12 +78,7 @@ PUBLIC_MODULES: dict[str, str | None] = {
 
 #: Imports of the core's inside from outside it that wait for their owners,
 #: (source, target) -> why.  Keep this the only such list.
-NOT_PUBLIC_FOR_NOW: dict[tuple[str, str], str] = {
-    ("gdb.targetdesc", "arch.base"):
-        "Arch, Registers: pydbg_utrace.arch exports both (gdb helper's file)",
-    ("repl.session", "arch.base"):
-        "Arch, Registers (type hints): pydbg_utrace.arch exports both (repl helper's file)",
-}
+NOT_PUBLIC_FOR_NOW: dict[tuple[str, str], str] = {}
 
 
 def layer_of(module: str) -> int:

@@ -36,7 +36,7 @@ from functools import cache
 from typing import Protocol
 from xml.sax.saxutils import quoteattr
 
-from ..arch.base import Arch, Registers
+from ..arch import Arch, Registers
 from .packets import ProtocolError
 
 NT_PRSTATUS = 1

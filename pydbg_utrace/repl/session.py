@@ -34,7 +34,7 @@ from .policy import StopPolicy
 from .watch import Watch, checker
 
 if TYPE_CHECKING:
-    from pydbg_utrace.arch.base import Arch, Registers
+    from pydbg_utrace.arch import Arch, Registers
 
 
 # How often a wait for the next stop looks at the Ctrl-C flag: a signal handler
