@@ -81,6 +81,7 @@ PROGRAMS = {
     "pthreads": ["decode_threads"],
     "fork-exec-signal": ["decode_forksig"],
     "messages-readiness-waiting": ["decode_io"],
+    "netlink": ["decode_netlink"],
     "python3-sockets": ["/usr/bin/python3", "-c", PYTHON_SOCKETS],
 }
 
@@ -97,6 +98,9 @@ _RUN_DEPENDENT = (
      "si_utime=T, si_stime=T"),
     (re.compile(r"^((?:f)?statfs\(.*, )\{f_type=.*\}\) = 0$"), r"\1{COUNTERS}) = 0"),
     (re.compile(r"<(pipe|socket|anon_inode:\w+):\[\d+\]>"), r"<\1:[INODE]>"),
+    # A link's counters (lo's packets: any process may use it between the two runs).
+    (re.compile(r"\{rx_packets=\d+, tx_packets=\d+, rx_bytes=\d+, tx_bytes=\d+"),
+     "{rx_packets=N, tx_packets=N, rx_bytes=N, tx_bytes=N"),
     # A non-PIE program's break starts a random offset above its data, and the offset
     # may be short enough (0xcc5000) to escape _ADDRESS's seven digits in one run only.
     (re.compile(r"^brk\(0x[0-9a-f]+\)"), "brk(0xADDR)"),
@@ -429,6 +433,9 @@ OPTION_CASES = {
     # cannot even be named), where we hold the line and print it whole (docs/syscall-log.md).
     "-z": ("ls", ("-z",), TraceOptions(status="successful")),
     "-Z": ("python3", ("-Z",), TraceOptions(status="failed")),
+    # netlink: the attributes cut at 4 (and strings at 4 bytes), and in full
+    "netlink -s 4": ("netlink", ("-s", "4"), TraceOptions(string_limit=4)),
+    "netlink -v": ("netlink", ("-v",), TraceOptions(verbose=True)),
     "-e signal=": ("fork-exec-signal", ("-e", "signal=SIGUSR1"),
                    TraceOptions(signals=frozenset({10}))),
     # The message, readiness and wait decoders: strings and arrays cut at -s, every

@@ -17,7 +17,7 @@ from functools import cache
 from typing import NamedTuple
 
 from ..trace_options import TraceOptions
-from . import multiplexed, structs, tables
+from . import multiplexed, netlink, structs, tables
 from .abi import Abi
 from .memory import Memory
 from .prototypes import argument_kinds
@@ -205,6 +205,39 @@ def buf_in(i: int, count: int) -> Arg:
     return Arg(lambda c: buffer_at(c, c.args[i], c.args[count]))
 
 
+def netlink_protocol(c: Context, fd: int) -> int | None:
+    """The netlink protocol of the socket ``fd`` (-1: unknown, it is not bound yet), or
+    None if it is no netlink socket (or the memory cannot tell: the unit tests')."""
+    lookup = getattr(c.mem, "netlink_protocol", None)
+    return None if lookup is None else lookup(fd)
+
+
+def socket_buffer(c: Context, addr: int, size: int) -> str:
+    """A socket's buffer (fd is argument 0): netlink messages on a netlink socket, as
+    strace's decode_sockbuf; otherwise the bytes."""
+    protocol = netlink_protocol(c, c.args[0])
+    if protocol is None or not addr:
+        return buffer_at(c, addr, size)
+    return netlink_at(c, addr, size, protocol)
+
+
+def netlink_at(c: Context, addr: int, size: int, protocol: int) -> str:
+    data = c.read(addr, size) if size else b""
+    if data is None:
+        return address(addr)
+    shown = netlink.Shown(c.limit, c.options.verbose, c.options.hex_strings, c.abi.byteorder)
+    return netlink.messages(data, None if protocol < 0 else protocol, shown)
+
+
+def sock_in(i: int, count: int) -> Arg:
+    return Arg(lambda c: socket_buffer(c, c.args[i], c.args[count]))
+
+
+def sock_out(i: int) -> Arg:
+    """A received buffer: what the kernel wrote (MSG_TRUNC's result may be more)."""
+    return exit_arg(Arg(lambda c: socket_buffer(c, c.args[i], min(c.rval, c.args[2]))), i)
+
+
 def buf_out(i: int, force_hex: bool = False) -> Arg:
     """An output buffer: the bytes the kernel wrote (the result says how many)."""
     return exit_arg(Arg(lambda c: buffer_at(c, c.args[i], c.rval, force_hex)), i)
@@ -349,7 +382,7 @@ def _sockopt_struct(c: Context, name: str, length: int) -> str:
 def _sockopt(c: Context, get: bool) -> list[Arg]:
     level = c.args[1] & 0xFFFFFFFF
     names = {0: tables.IP_OPTIONS, 1: c.abi.socket_options, 6: tables.TCP_OPTIONS,
-             41: tables.IPV6_OPTIONS}.get(level, {})
+             41: tables.IPV6_OPTIONS, 270: netlink.SOCKET_OPTIONS}.get(level, {})
     name = names.get(c.args[2] & 0xFFFFFFFF) if level == 1 else None  # SOL_SOCKET's by name
 
     def value(cc: Context) -> str:
@@ -445,7 +478,8 @@ def iovec_arg(i: int, count_index: int, at_exit: bool = False) -> Arg:
     return exit_arg(arg, i) if at_exit else arg
 
 
-def iovecs_text(c: Context, addr: int, count: int, budget: int | None) -> str:
+def iovecs_text(c: Context, addr: int, count: int, budget: int | None,
+                netlink_of: int | None = None) -> str:
     """``[{iov_base="...", iov_len=5}, ...]``: each buffer shown up to what is left of
     ``budget`` (the bytes the call moved; None: all), at most ``-s`` elements."""
     count = min(count, 1024)
@@ -461,7 +495,9 @@ def iovecs_text(c: Context, addr: int, count: int, budget: int | None) -> str:
         shown = size if budget is None else max(0, min(size, budget))
         if budget is not None:
             budget -= shown
-        items.append(f"{{iov_base={buffer_at(c, base, shown)}, iov_len={size}}}")
+        text = (buffer_at(c, base, shown) if netlink_of is None or not base
+                else netlink_at(c, base, shown, netlink_of))
+        items.append(f"{{iov_base={text}, iov_len={size}}}")
     return "[" + ", ".join(items) + "]"
 
 
@@ -1304,18 +1340,21 @@ def _cmsgs(c: Context, addr: int, controllen: int) -> str:
     return "[" + ", ".join(items) + "]"
 
 
-def msghdr_text(c: Context, addr: int, namelen_in: int | None, data_size: int | None) -> str:
+def msghdr_text(c: Context, addr: int, namelen_in: int | None, data_size: int | None,
+                netlink_of: int | None = None) -> str:
     """``{msg_name=NULL, msg_namelen=0, msg_iov=[...], msg_iovlen=1, msg_control=[...],
     msg_controllen=24, msg_flags=0}``; the iovecs' bytes up to ``data_size`` (None: all),
-    ``msg_namelen=128 => 16`` where the kernel changed the length passed in."""
+    ``msg_namelen=128 => 16`` where the kernel changed the length passed in; each iovec's
+    netlink messages if ``netlink_of`` is a netlink protocol (sendmsg's, as strace 6.1:
+    not recvmsg's)."""
     data = c.read(addr, MSGHDR_SIZE)
     if data is None:
         return address(addr)
-    return _msghdr_fields(c, data, namelen_in, data_size)
+    return _msghdr_fields(c, data, namelen_in, data_size, netlink_of)
 
 
 def _msghdr_fields(c: Context, data: bytes, namelen_in: int | None,
-                   data_size: int | None) -> str:
+                   data_size: int | None, netlink_of: int | None = None) -> str:
     word = c.abi.word
     namelen = word(data, 8, 4, signed=True)
     changed = namelen_in is not None and namelen_in != namelen
@@ -1323,7 +1362,7 @@ def _msghdr_fields(c: Context, data: bytes, namelen_in: int | None,
     iovlen, control, controllen = word(data, 24), word(data, 32), word(data, 40)
     shown = [f"msg_name={_sockaddr_at(c, word(data, 0), name_len)}",
              f"msg_namelen={f'{namelen_in} => ' if changed else ''}{namelen}",
-             f"msg_iov={iovecs_text(c, word(data, 16), iovlen, data_size)}",
+             f"msg_iov={iovecs_text(c, word(data, 16), iovlen, data_size, netlink_of)}",
              f"msg_iovlen={iovlen}"]
     if controllen:
         shown.append(f"msg_control={_cmsgs(c, control, controllen)}")
@@ -1577,11 +1616,11 @@ SPECS: dict[str, Spec] = {
     "listen": [fd(0), num(1)],
     "shutdown": [fd(0), named(1, {0: "SHUT_RD", 1: "SHUT_WR", 2: "SHUT_RDWR"},
                               "{:#x} /* SHUT_??? */")],
-    "send": [fd(0), buf_in(1, 2), unum(2), flagset(3, tables.MSG_FLAGS)],
-    "recv": [fd(0), buf_out(1), unum(2), flagset(3, tables.MSG_FLAGS)],
-    "sendto": [fd(0), buf_in(1, 2), unum(2), flagset(3, tables.MSG_FLAGS),
+    "send": [fd(0), sock_in(1, 2), unum(2), flagset(3, tables.MSG_FLAGS)],
+    "recv": [fd(0), sock_out(1), unum(2), flagset(3, tables.MSG_FLAGS)],
+    "sendto": [fd(0), sock_in(1, 2), unum(2), flagset(3, tables.MSG_FLAGS),
                sockaddr_arg(4, 5), uint(5)],
-    "recvfrom": [fd(0), _remember_socklen(5), buf_out(1), unum(2),
+    "recvfrom": [fd(0), _remember_socklen(5), sock_out(1), unum(2),
                  flagset(3, tables.MSG_FLAGS), Arg(_recvfrom_source, True),
                  Arg(_recvfrom_length, True)],
     "poll": _poll,
@@ -1610,7 +1649,8 @@ SPECS: dict[str, Spec] = {
     "epoll_wait": _epoll_wait(num(3), masked=False),
     "epoll_pwait": _epoll_wait(num(3), masked=True),
     "epoll_pwait2": _epoll_wait(timespec_arg(3), masked=True),
-    "sendmsg": [fd(0), Arg(lambda c: msghdr_text(c, c.args[1], None, None)),
+    "sendmsg": [fd(0), Arg(lambda c: msghdr_text(c, c.args[1], None, None,
+                                                 netlink_protocol(c, c.args[0]))),
                 flagset(2, tables.MSG_FLAGS)],
     "recvmsg": [fd(0), Arg(_remember_namelen, glue=True), Arg(_received_msghdr, True),
                 flagset(2, tables.MSG_FLAGS)],
