@@ -128,6 +128,12 @@ class Shown:
             "..." if len(data) > self.limit else "")
 
 
+def bits(value: int, table, unknown: str) -> str:
+    """strace's printflags: the names, then the rest in hex with its ``/* X_??? */``."""
+    text = flags(value, table)
+    return text + f" /* {unknown} */" if text.rpartition("|")[2].startswith("0x") else text
+
+
 def chex(value: int) -> str:
     """C's ``%#x``: ``0``, ``0x26000``."""
     return f"{value:#x}" if value else "0"
@@ -163,9 +169,9 @@ def messages(data: bytes, protocol: int | None, s: Shown) -> str:
 
 
 def header(data: bytes, protocol: int | None, s: Shown) -> str:
-    kind, bits = s.u(data, 4, 2), s.u(data, 6, 2)
+    kind, value = s.u(data, 4, 2), s.u(data, 6, 2)
     if kind < NLMSG_MIN_TYPE:
-        name = NETLINK_TYPES.get(kind) or f"{kind:#x} /* NLMSG_??? */"
+        name = NETLINK_TYPES.get(kind) or f"{chex(kind)} /* NLMSG_??? */"
         extra = ACK_FLAGS if kind == NLMSG_ERROR else ()
     elif protocol == NETLINK_ROUTE:
         name = RTM_TYPES.get(kind) or f"{kind:#x} /* RTM_??? */"
@@ -173,7 +179,7 @@ def header(data: bytes, protocol: int | None, s: Shown) -> str:
                                                           ())[kind & 3]
     else:
         name, extra = f"{kind:#x} /* NLMSG_??? */", ()
-    shown = flags(bits, NETLINK_FLAGS + extra)
+    shown = bits(value, NETLINK_FLAGS + extra, "NLM_F_???")
     return (f"{{nlmsg_len={s.u(data, 0, 4)}, nlmsg_type={name}, nlmsg_flags={shown}, "
             f"nlmsg_seq={s.u(data, 8, 4)}, nlmsg_pid={s.u(data, 12, 4, True)}}}")
 
@@ -292,12 +298,23 @@ def link_stats(size: int, extra: tuple[str, ...]) -> Decoder:
     return decode
 
 
+RTEXT_FILTERS = tuple((1 << k, "RTEXT_FILTER_" + name) for k, name in enumerate(
+    "VF BRVLAN BRVLAN_COMPRESSED SKIP_STATS MRP CFM_CONFIG CFM_STATUS".split()))
+
+
+def ext_mask(body: bytes, s: Shown) -> str | None:
+    if not 4 <= len(body) <= 8:
+        return None
+    return bits(s.u(body, 0, 4), RTEXT_FILTERS, "RTEXT_FILTER_???")
+
+
 IFLA_DECODERS: dict[int, Decoder] = {
     1: hwaddr, 2: hwaddr, 3: nla_str, 4: nla_u32, 5: nla_u32, 6: nla_str,
     7: link_stats(4, ()), 10: nla_u32, 13: nla_u32, 15: nla_u32, 16: nla_u8, 17: nla_u8,
     19: nla_u32, 20: nla_str, 21: nla_u32, 23: link_stats(8, ("rx_otherhost_dropped",)),
-    27: nla_u32, 30: nla_u32, 31: nla_u32, 32: nla_u32, 33: nla_u8, 35: nla_u32, 37: nla_s32,
-    38: nla_str, 39: nla_u8, 40: nla_u32, 41: nla_u32, 45: nla_s32, 46: nla_s32, 47: nla_u32,
+    27: nla_u32, 29: ext_mask, 30: nla_u32, 31: nla_u32, 32: nla_u32, 33: nla_u8, 35: nla_u32,
+    37: nla_s32, 38: nla_str, 39: nla_u8, 40: nla_u32, 41: nla_u32, 45: nla_s32, 46: nla_s32,
+    47: nla_u32,
     48: nla_u32, 50: nla_u32, 51: nla_u32, 53: nla_str, 54: hwaddr, 56: nla_str, 57: nla_str,
     58: nla_u32, 59: nla_u32, 60: nla_u32, 61: nla_u32,
 }
@@ -309,7 +326,7 @@ def ifinfomsg(body: bytes, s: Shown) -> str:
         return f"{{ifi_family={family}, ...}}"
     head = (f"{{ifi_family={family}, ifi_type={ARPHRD.get(s.u(body, 2, 2), s.u(body, 2, 2))}, "
             f"ifi_index={interface(s.u(body, 4, 4, True))}, "
-            f"ifi_flags={flags(s.u(body, 8, 4), IFF_FLAGS)}, "
+            f"ifi_flags={bits(s.u(body, 8, 4), IFF_FLAGS, 'IFF_???')}, "
             f"ifi_change={chex(s.u(body, 12, 4))}}}")
     if len(body) <= 16:
         return head
@@ -327,7 +344,7 @@ def ifa_address(family: int) -> Decoder:
 
 
 def ifa_flags(body: bytes, s: Shown) -> str | None:
-    return flags(s.u(body, 0, 4), IFA_FLAGS) if len(body) == 4 else None
+    return bits(s.u(body, 0, 4), IFA_FLAGS, "IFA_F_???") if len(body) == 4 else None
 
 
 def ifa_cacheinfo(body: bytes, s: Shown) -> str | None:
@@ -342,7 +359,8 @@ def ifaddrmsg(body: bytes, s: Shown) -> str:
     if len(body) < 8:
         return f"{{ifa_family={family}, ...}}"
     head = (f"{{ifa_family={family}, ifa_prefixlen={body[1]}, "
-            f"ifa_flags={flags(body[2], IFA_FLAGS)}, ifa_scope={SCOPES.get(body[3], body[3])}, "
+            f"ifa_flags={bits(body[2], IFA_FLAGS, 'IFA_F_???')}, "
+            f"ifa_scope={SCOPES.get(body[3], body[3])}, "
             f"ifa_index={interface(s.u(body, 4, 4, True))}}}")
     if len(body) <= 8:
         return head
