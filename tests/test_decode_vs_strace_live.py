@@ -82,6 +82,7 @@ PROGRAMS = {
     "fork-exec-signal": ["decode_forksig"],
     "messages-readiness-waiting": ["decode_io"],
     "netlink": ["decode_netlink"],
+    "ioctls": ["decode_ioctl"],
     "python3-sockets": ["/usr/bin/python3", "-c", PYTHON_SOCKETS],
 }
 
@@ -436,6 +437,7 @@ OPTION_CASES = {
     # netlink: the attributes cut at 4 (and strings at 4 bytes), and in full
     "netlink -s 4": ("netlink", ("-s", "4"), TraceOptions(string_limit=4)),
     "netlink -v": ("netlink", ("-v",), TraceOptions(verbose=True)),
+    "ioctls -s 1": ("ioctls", ("-s", "1"), TraceOptions(string_limit=1)),
     "-e signal=": ("fork-exec-signal", ("-e", "signal=SIGUSR1"),
                    TraceOptions(signals=frozenset({10}))),
     # The message, readiness and wait decoders: strings and arrays cut at -s, every

@@ -17,7 +17,7 @@ from functools import cache
 from typing import NamedTuple
 
 from ..trace_options import TraceOptions
-from . import multiplexed, netlink, structs, tables
+from . import ioctls, multiplexed, netlink, structs, tables
 from .abi import Abi
 from .memory import Memory
 from .prototypes import argument_kinds
@@ -645,7 +645,7 @@ PPC_IOCTLS = {0x402C7413: "TCGETS", 0x802C7414: "TCSETS", 0x802C7415: "TCSETSW",
 #: The generic requests powerpc numbers otherwise (above, or not at all: its termio calls).
 _PPC_OWN = frozenset(PPC_IOCTLS.values()) | {"TCGETA", "TCSETA", "TCSETAW", "TCSETAF"}
 #: asm-generic's requests made with _IO (its direction 0 looks like a plain number's).
-_GENERIC_IO = frozenset({"TIOCGPTPEER"})
+_GENERIC_IO = frozenset({"TIOCGPTPEER"}) | ioctls.PLAIN
 #: Requests that another header numbers the same: strace names them all (soundcard.h's
 #: _IO('T', N) is the terminal's plain 0x54NN on x86_64 and s390x).
 IOCTL_ALSO = {0x5402: "SNDCTL_TMR_START", 0x5403: "SNDCTL_TMR_STOP",
@@ -669,15 +669,16 @@ def ioctl_table(abi_name: str) -> dict[int, str]:
     if abi_name in ("ppc64le", "ppc64"):
         return {**{_powerpc_number(n, name): name for n, name in tables.IOCTLS.items()
                    if name not in _PPC_OWN}, **PPC_IOCTLS,
-                **{_powerpc_number(n, name): name for n, name in tables.SOCKET_IOCTLS.items()}}
+                **{_powerpc_number(n, name): name for n, name in tables.SOCKET_IOCTLS.items()},
+                **{_powerpc_number(n, name): name for n, name in ioctls.REQUESTS.items()}}
     if abi_name == "s390x":  # arch/s390/include/uapi/asm/ioctls.h
         return {**{n: name for n, name in tables.IOCTLS.items() if name != "FIOQSIZE"},
-                0x545E: "FIOQSIZE", **tables.SOCKET_IOCTLS}
-    return {**tables.IOCTLS, **tables.SOCKET_IOCTLS}
+                0x545E: "FIOQSIZE", **tables.SOCKET_IOCTLS, **ioctls.REQUESTS}
+    return {**tables.IOCTLS, **tables.SOCKET_IOCTLS, **ioctls.REQUESTS}
 
 
-_GENERIC_IOCTL = {name: number for number, name in {**tables.IOCTLS,
-                                                      **tables.SOCKET_IOCTLS}.items()}
+_GENERIC_IOCTL = {name: number for number, name in {
+    **tables.IOCTLS, **tables.SOCKET_IOCTLS, **ioctls.REQUESTS}.items()}
 
 
 def _ioctl_request(c: Context) -> str:
@@ -768,6 +769,86 @@ def _ifreq_out(c: Context) -> str:
     return f", {field}={fmt(data, c)}}}"
 
 
+IFCONF_SIZE = 16  # struct ifconf on 64-bit: an int length, then the buffer's pointer
+
+
+def _ifc_len(length: int) -> str:
+    """``320 /* 8 * sizeof(struct ifreq) */`` (strace's print_ifc_len)."""
+    count = (length & 0xFFFFFFFF) // IFREQ_SIZE
+    if length > 0 and count * IFREQ_SIZE == length:
+        return f"{length} /* {count} * sizeof(struct ifreq) */"
+    return str(length)
+
+
+def _ifconf_in(c: Context) -> str:
+    """SIOCGIFCONF at entry: ``{ifc_len=320 /* ... */`` (the length only with a buffer)."""
+    data = c.read(c.args[2], IFCONF_SIZE)
+    if data is None:
+        c.saved = None
+        return address(c.args[2])
+    length, buf = c.abi.word(data, 0, 4, signed=True), c.abi.word(data, 8)
+    c.saved = (length, buf)
+    return "{ifc_len=" + (_ifc_len(length) if buf else "")
+
+
+def _ifconf_out(c: Context) -> str:
+    """``=> 80 /* ... */, ifc_buf=[{ifr_name="lo", ifr_addr={...}}, ...]}`` (strace's
+    decode_ifconf)."""
+    if c.saved is None:
+        return ""
+    length_in, buf_in = c.saved
+    data = c.read(c.args[2], IFCONF_SIZE)
+    if data is None:
+        return (_ifc_len(length_in) if not buf_in else "") + f", ifc_buf={address(buf_in)}}}"
+    length, buf = c.abi.word(data, 0, 4, signed=True), c.abi.word(data, 8)
+    text = " => " if buf_in and length != length_in else ""
+    if not buf_in or length != length_in:
+        text += _ifc_len(length)
+    if not buf_in or c.error is not None:
+        text += f", ifc_buf={address(buf_in)}"
+        return text + (f" => {address(buf)}}}" if buf != buf_in else "}")
+
+    def one(_k: int, d: bytes) -> str:
+        return f"{{ifr_name={_ifr_name(d, c)}, ifr_addr={_ifr_sockaddr(d, c)}}}"
+    count = (length & 0xFFFFFFFF) // IFREQ_SIZE
+    return text + f", ifc_buf={array_text(c, buf, count, IFREQ_SIZE, one)}}}"
+
+
+def _fs_block_argument(c: Context, name: str) -> list[Arg] | None:
+    """The third argument of the file-system and block requests (engines/decode/ioctls.py)."""
+    spec = ioctls.ARGUMENTS.get(name)
+    if spec is None:
+        return None
+    how, at_exit = spec
+    if how == "none":
+        return []
+    if how == "value":
+        return [unum(2)]
+    size = ioctls.SIZES[how] if isinstance(how, str) else how[0]
+
+    def render(cc: Context) -> str:
+        data = cc.read(cc.args[2], size)
+        if data is None:
+            return address(cc.args[2])
+        word = cc.abi.word
+        if how == "fs_flags":
+            return f"[{flags(word(data, 0, 4), ioctls.FS_FLAGS)}]"
+        if how == "pair":
+            return f"[{word(data, 0, 8)}, {word(data, 8, 8)}]"
+        if how == "fstrim":
+            return (f"{{start={chex(word(data, 0, 8))}, len={word(data, 8, 8)}, "
+                    f"minlen={word(data, 16, 8)}}}")
+        if how in ("fsxattr_get", "fsxattr_set"):
+            nextents = f"fsx_nextents={word(data, 8, 4)}, " if how == "fsxattr_get" else ""
+            return (f"{{fsx_xflags={flags(word(data, 0, 4), ioctls.FS_XFLAGS)}, "
+                    f"fsx_extsize={word(data, 4, 4)}, {nextents}"
+                    f"fsx_projid={chex(word(data, 12, 4))}, fsx_cowextsize={word(data, 16, 4)}}}")
+        return f"[{word(data, 0, size, signed=how[1])}]"
+    arg = Arg(render)
+    return [exit_arg(arg, 2) if at_exit else arg]
+
+
+
 def _ioctl(c: Context) -> list[Arg]:
     request = c.args[1] & 0xFFFFFFFF
     if c.abi.name != "x86_64":  # the arch's number -> asm-generic's, which the sets below use
@@ -785,6 +866,11 @@ def _ioctl(c: Context) -> list[Arg]:
                                                            bits=64)]
     if request in _IFREQ_GETS:
         return head + [Arg(_ifreq_in), Arg(_ifreq_out, True, glue=True)]
+    if request == 0x8912:  # SIOCGIFCONF
+        return head + [Arg(_ifconf_in), Arg(_ifconf_out, True, glue=True)]
+    fs_block = _fs_block_argument(c, ioctls.REQUESTS.get(request, ""))
+    if fs_block is not None:
+        return head + fs_block
     if request in (0x5413, 0x5414):  # TIOCGWINSZ fills it, TIOCSWINSZ reads it
         arg = struct_in(2, 8, lambda d, cc: structs.winsize(d, cc.abi))
         return head + [exit_arg(arg, 2) if request == 0x5413 else arg]
