@@ -74,6 +74,17 @@ c.sendmsg([b"cred"])
 d.recvmsg(10, 64)
 """
 
+#: A pty's termios read and set with an input speed of its own (CIBAUD), and its termio.
+PYTHON_TERMINAL = """
+import fcntl, pty, struct, termios
+m, s = pty.openpty()
+tio = bytearray(fcntl.ioctl(s, termios.TCGETS, bytes(36)))
+cflag = struct.unpack_from("I", tio, 8)[0]
+struct.pack_into("I", tio, 8, (cflag & ~0o2003600000) | (termios.B9600 << 16))
+fcntl.ioctl(s, termios.TCSETS, bytes(tio))
+fcntl.ioctl(s, termios.TCGETA, bytes(18))
+"""
+
 PROGRAMS = {
     "ls": ["/bin/ls", "-la", "/usr"],
     "python3": ["/usr/bin/python3", "-c", "import json"],
@@ -83,6 +94,7 @@ PROGRAMS = {
     "messages-readiness-waiting": ["decode_io"],
     "netlink": ["decode_netlink"],
     "ioctls": ["decode_ioctl"],
+    "python3-terminal": ["/usr/bin/python3", "-c", PYTHON_TERMINAL],
     "python3-sockets": ["/usr/bin/python3", "-c", PYTHON_SOCKETS],
 }
 
@@ -438,6 +450,7 @@ OPTION_CASES = {
     "netlink -s 4": ("netlink", ("-s", "4"), TraceOptions(string_limit=4)),
     "netlink -v": ("netlink", ("-v",), TraceOptions(verbose=True)),
     "ioctls -s 1": ("ioctls", ("-s", "1"), TraceOptions(string_limit=1)),
+    "terminal -v": ("python3-terminal", ("-v",), TraceOptions(verbose=True)),
     "-e signal=": ("fork-exec-signal", ("-e", "signal=SIGUSR1"),
                    TraceOptions(signals=frozenset({10}))),
     # The message, readiness and wait decoders: strings and arrays cut at -s, every

@@ -17,7 +17,7 @@ from functools import cache
 from typing import NamedTuple
 
 from ..trace_options import TraceOptions
-from . import ioctls, multiplexed, netlink, structs, tables
+from . import ioctls, multiplexed, netlink, structs, tables, terminal
 from .abi import Abi
 from .memory import Memory
 from .prototypes import argument_kinds
@@ -641,7 +641,10 @@ PPC_IOCTLS = {0x402C7413: "TCGETS", 0x802C7414: "TCSETS", 0x802C7415: "TCSETSW",
               0x8004667D: "FIOASYNC", 0x40086680: "FIOQSIZE", 0x40047473: "TIOCOUTQ",
               0x2000741D: "TCSBRK", 0x2000741E: "TCXONC", 0x2000741F: "TCFLSH",
               0x20005402: "SNDCTL_TMR_START", 0x20005403: "SNDCTL_TMR_STOP",
-              0x20005404: "SNDCTL_TMR_CONTINUE"}
+              0x20005404: "SNDCTL_TMR_CONTINUE",
+              # struct termio's, sized 20 on powerpc (asm/ioctls.h: _IOR('t', 23, ...))
+              0x40147417: "TCGETA", 0x80147418: "TCSETA", 0x80147419: "TCSETAW",
+              0x8014741C: "TCSETAF"}
 #: The generic requests powerpc numbers otherwise (above, or not at all: its termio calls).
 _PPC_OWN = frozenset(PPC_IOCTLS.values()) | {"TCGETA", "TCSETA", "TCSETAW", "TCSETAF"}
 #: asm-generic's requests made with _IO (its direction 0 looks like a plain number's).
@@ -874,11 +877,16 @@ def _ioctl(c: Context) -> list[Arg]:
     if request in (0x5413, 0x5414):  # TIOCGWINSZ fills it, TIOCSWINSZ reads it
         arg = struct_in(2, 8, lambda d, cc: structs.winsize(d, cc.abi))
         return head + [exit_arg(arg, 2) if request == 0x5413 else arg]
-    if c.abi.name in ("x86_64", "s390x") and request in (0x5401, 0x5402, 0x5403, 0x5404):
+    if request in (0x5401, 0x5402, 0x5403, 0x5404, 0x5405, 0x5406, 0x5407, 0x5408):
+        # TCGETS TCSETS TCSETSW TCSETSF: struct termios; TCGETA...: struct termio
+        bits = terminal.bits_for(c.abi)
+        old = request >= 0x5405
+        fmt = terminal.termio if old else terminal.termios
+
         def tio(d: bytes, cc: Context) -> str:
-            return structs.termios(d, cc.abi, cc.options.verbose)
-        arg = struct_in(2, structs.TERMIOS_SIZE, tio)
-        return head + [exit_arg(arg, 2) if request == 0x5401 else arg]  # TCGETS fills it
+            return fmt(d, cc.abi, cc.options.verbose)
+        arg = struct_in(2, bits.termio_size if old else bits.termios_size, tio)
+        return head + [exit_arg(arg, 2) if request in (0x5401, 0x5405) else arg]  # the gets
     return head + [hexn(2)]  # strace: an argument it does not decode, in %#x
 
 
