@@ -162,6 +162,26 @@ def test_unknown_and_nested_attribute_types(abi):
                 abi, data, 4096, len(data))
 
 
+@ABIS
+def test_route_and_neighbour_requests(abi):
+    o = order(abi)
+    route = nlmsg(abi, 26, 1, 6, 0, struct.pack(o + "8BI", 2, 32, 0, 0x10, 254, 4, 253, 1, 0x200)
+                  + nla(abi, 1, bytes([127, 0, 0, 1])) + nla(abi, 15, struct.pack(o + "I", 254)))
+    assert sent(abi, route) == (
+        "sendto(3, [{nlmsg_len=44, nlmsg_type=RTM_GETROUTE, nlmsg_flags=NLM_F_REQUEST, "
+        "nlmsg_seq=6, nlmsg_pid=0}, {rtm_family=AF_INET, rtm_dst_len=32, rtm_src_len=0, "
+        "rtm_tos=IPTOS_LOWDELAY, rtm_table=RT_TABLE_MAIN, rtm_protocol=RTPROT_STATIC, "
+        "rtm_scope=RT_SCOPE_LINK, rtm_type=RTN_UNICAST, rtm_flags=RTM_F_CLONED}, "
+        '[[{nla_len=8, nla_type=RTA_DST}, inet_addr("127.0.0.1")], [{nla_len=8, '
+        "nla_type=RTA_TABLE}, RT_TABLE_MAIN]]], 44, 0, NULL, 0)")
+    neigh = nlmsg(abi, 30, 0x301, 7, 0, struct.pack(o + "B3xiHBB", 0, 999999, 0x82, 2, 1))
+    assert sent(abi, neigh) == (
+        "sendto(3, [{nlmsg_len=28, nlmsg_type=RTM_GETNEIGH, nlmsg_flags=NLM_F_REQUEST|NLM_F_DUMP"
+        ", nlmsg_seq=7, nlmsg_pid=0}, {ndm_family=AF_UNSPEC, ndm_ifindex=999999, "
+        "ndm_state=NUD_REACHABLE|NUD_PERMANENT, ndm_flags=NTF_SELF, ndm_type=RTN_UNICAST}], 28, "
+        "0, NULL, 0)")
+
+
 def test_sendmsg_decodes_each_iovec_as_netlink():
     abi = X86
     data = nlmsg(abi, 18, 1, 2, 0, ifinfomsg(abi))
@@ -186,7 +206,8 @@ COMPILERS = {"x86_64": "x86_64-linux-gnu-gcc", "ppc64le": "powerpc64le-linux-gnu
              "s390x": "s390x-linux-gnu-gcc"}
 #: names these targets' headers (Debian's linux-libc-dev 6.1) may not have yet: enums,
 #: so no #ifdef can ask
-NEWER = frozenset({"IFLA_ALLMULTI", "IFLA_TSO_MAX_SIZE", "IFLA_TSO_MAX_SEGS", "IFA_PROTO",
+NEWER = frozenset({"RTA_NH_ID", "NDA_FLAGS_EXT", "NDA_NDM_STATE_MASK", "NDA_NDM_FLAGS_MASK",
+                   "IFLA_ALLMULTI", "IFLA_TSO_MAX_SIZE", "IFLA_TSO_MAX_SEGS", "IFA_PROTO",
                    "IFLA_PARENT_DEV_NAME", "IFLA_PARENT_DEV_BUS_NAME", "IFLA_GRO_MAX_SIZE",
                    "RTM_NEWTUNNEL"})
 
@@ -196,29 +217,34 @@ def layout_checks() -> str:
               "sizeof(struct ifaddrmsg)": 8, "sizeof(struct nlmsgerr)": 20,
               "sizeof(struct nlattr)": 4, "sizeof(struct rtnl_link_stats)": 96,
               "offsetof(struct rtnl_link_stats64, rx_nohandler)": 184,
-              "sizeof(struct ifa_cacheinfo)": 16, "NLMSG_HDRLEN": 16, "NLA_HDRLEN": 4,
+              "sizeof(struct ifa_cacheinfo)": 16, "sizeof(struct rtmsg)": 12,
+              "sizeof(struct ndmsg)": 12, "offsetof(struct ndmsg, ndm_state)": 8,
+              "NLMSG_HDRLEN": 16, "NLA_HDRLEN": 4,
               "NLA_F_NESTED": netlink.NLA_F_NESTED, "NLMSG_MIN_TYPE": 16}
     names: dict[str, int] = {}
     for table in (netlink.RTM_TYPES, netlink.NETLINK_TYPES, netlink.IFLA, netlink.IFA,
-                  netlink.SCOPES, netlink.ARPHRD, netlink.SOCKET_OPTIONS):
+                  netlink.SCOPES, netlink.ARPHRD, netlink.SOCKET_OPTIONS, netlink.TABLES,
+                  netlink.PROTOCOLS, netlink.ROUTE_TYPES, netlink.RTA, netlink.NDA):
         names.update({name: value for value, name in table.items()})
     for table in (netlink.NETLINK_FLAGS, netlink.GET_FLAGS, netlink.NEW_FLAGS,
                   netlink.DELETE_FLAGS, netlink.ACK_FLAGS, netlink.IFF_FLAGS, netlink.IFA_FLAGS,
-                  netlink.RTEXT_FILTERS):
+                  netlink.RTEXT_FILTERS, netlink.TOS_FLAGS, netlink.ROUTE_FLAGS,
+                  netlink.NUD_STATES, netlink.NTF_FLAGS):
         names.update({name: value for value, name in table})
     names["SOL_NETLINK"] = next(k for k, v in tables.SOCKET_LEVELS.items() if v == "SOL_NETLINK")
     head = "".join(f"#include <{h}>\n" for h in (
         "stddef.h", "sys/socket.h", "linux/netlink.h", "linux/rtnetlink.h", "linux/if_link.h",
-        "linux/if_addr.h", "linux/if_arp.h", "linux/if.h"))
+        "linux/if_addr.h", "linux/if_arp.h", "linux/if.h", "linux/neighbour.h", "linux/ip.h"))
     # IFF_LOWER_UP... are enum values in linux/if.h but macros in net/if.h; the rest enums
     # or macros: an enum value asserted directly, a macro where defined.
     text = "#define _GNU_SOURCE\n" + head
     for name, value in names.items():
-        if name in NEWER or name.startswith(("IFLA_UNSPEC", "IFA_UNSPEC")):
+        if name in NEWER or name.endswith("_UNSPEC") and name.startswith(("IFLA", "IFA", "RTA",
+                                                                         "NDA")):
             continue
         check = f'_Static_assert({name} == {value:#x}u, "{name}");\n'
-        enum = name.startswith(("IFLA_", "IFA_", "RTM_", "RT_SCOPE_")) and not name.startswith(
-            "IFA_F_")
+        enum = name.startswith(("IFLA_", "IFA_", "RTM_", "RT_SCOPE_", "RTA_", "NDA_", "RTN_",
+                                "RT_TABLE_")) and not name.startswith(("IFA_F_", "RTM_F_"))
         text += check if enum else f"#ifdef {name}\n{check}#endif\n"
     return text + "".join(f'_Static_assert(({e}) == {v:#x}u, "{e}");\n' for e, v in checks.items())
 

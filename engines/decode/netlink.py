@@ -371,5 +371,91 @@ def ifaddrmsg(body: bytes, s: Shown) -> str:
     return f"{head}, {attributes(body[8:], IFA, 'IFA_???', decoders, s)}"
 
 
-#: by (type - RTM_BASE) / 4: the link and address messages
-ROUTE_DECODERS: dict[int, Callable[[bytes, Shown], str]] = {0: ifinfomsg, 1: ifaddrmsg}
+TOS_FLAGS = ((0x10, "IPTOS_LOWDELAY"), (0x08, "IPTOS_THROUGHPUT"), (0x04, "IPTOS_RELIABILITY"),
+             (0x02, "IPTOS_MINCOST"))
+TABLES = {0: "RT_TABLE_UNSPEC", 252: "RT_TABLE_COMPAT", 253: "RT_TABLE_DEFAULT",
+          254: "RT_TABLE_MAIN", 255: "RT_TABLE_LOCAL"}
+PROTOCOLS = {0: "RTPROT_UNSPEC", 1: "RTPROT_REDIRECT", 2: "RTPROT_KERNEL", 3: "RTPROT_BOOT",
+             4: "RTPROT_STATIC", 8: "RTPROT_GATED", 9: "RTPROT_RA", 10: "RTPROT_MRT",
+             11: "RTPROT_ZEBRA", 12: "RTPROT_BIRD", 13: "RTPROT_DNROUTED", 14: "RTPROT_XORP",
+             15: "RTPROT_NTK", 16: "RTPROT_DHCP", 17: "RTPROT_MROUTED", 18: "RTPROT_KEEPALIVED",
+             42: "RTPROT_BABEL", 99: "RTPROT_OPENR", 186: "RTPROT_BGP", 187: "RTPROT_ISIS",
+             188: "RTPROT_OSPF", 189: "RTPROT_RIP", 192: "RTPROT_EIGRP"}
+ROUTE_TYPES = {k: "RTN_" + name for k, name in enumerate(
+    "UNSPEC UNICAST LOCAL BROADCAST ANYCAST MULTICAST BLACKHOLE UNREACHABLE PROHIBIT THROW NAT "
+    "XRESOLVE".split())}
+ROUTE_FLAGS = tuple((0x100 << k, "RTM_F_" + name) for k, name in enumerate(
+    "NOTIFY CLONED EQUALIZE PREFIX LOOKUP_TABLE FIB_MATCH OFFLOAD TRAP".split())) + (
+    (0x20000000, "RTM_F_OFFLOAD_FAILED"),)
+RTA = {k: "RTA_" + name for k, name in enumerate(
+    "UNSPEC DST SRC IIF OIF GATEWAY PRIORITY PREFSRC METRICS MULTIPATH PROTOINFO FLOW CACHEINFO "
+    "SESSION MP_ALGO TABLE MARK MFC_STATS VIA NEWDST PREF ENCAP_TYPE ENCAP EXPIRES PAD UID "
+    "TTL_PROPAGATE IP_PROTO SPORT DPORT NH_ID".split())}
+NUD_STATES = tuple((1 << k, "NUD_" + name) for k, name in enumerate(
+    "INCOMPLETE REACHABLE STALE DELAY PROBE FAILED NOARP PERMANENT".split()))
+NTF_FLAGS = tuple((1 << k, "NTF_" + name) for k, name in enumerate(
+    "USE SELF MASTER PROXY EXT_LEARNED OFFLOADED STICKY ROUTER".split()))
+NDA = {k: "NDA_" + name for k, name in enumerate(
+    "UNSPEC DST LLADDR CACHEINFO PROBES VLAN PORT VNI IFINDEX MASTER LINK_NETNSID SRC_VNI "
+    "PROTOCOL NH_ID FDB_EXT_ATTRS FLAGS_EXT NDM_STATE_MASK NDM_FLAGS_MASK".split())}
+
+
+def nla_ifindex(body: bytes, s: Shown) -> str | None:
+    return interface(s.u(body, 0, 4, True)) if len(body) >= 4 else None
+
+
+def nla_table(body: bytes, s: Shown) -> str | None:
+    if len(body) < 4:
+        return None
+    number = s.u(body, 0, 4)
+    return TABLES.get(number, str(number))
+
+
+def nla_u16(body: bytes, s: Shown) -> str | None:
+    return str(s.u(body, 0, 2)) if len(body) == 2 else None
+
+
+def rtmsg(body: bytes, s: Shown) -> str:
+    """RTM_*ROUTE's ``struct rtmsg`` and its RTA_* attributes (strace's rtnl_route.c)."""
+    family = tables.ADDRESS_FAMILIES.get(body[0], f"{body[0]:#x} /* AF_??? */")
+    if len(body) < 12:
+        return f"{{rtm_family={family}, ...}}"
+    table, protocol, kind = body[4], body[5], body[7]
+    head = (f"{{rtm_family={family}, rtm_dst_len={body[1]}, rtm_src_len={body[2]}, "
+            f"rtm_tos={bits(body[3], TOS_FLAGS, 'IPTOS_TOS_???')}, "
+            f"rtm_table={TABLES.get(table, table)}, "
+            f"rtm_protocol={PROTOCOLS.get(protocol) or f'{protocol:#x} /* RTPROT_??? */'}, "
+            f"rtm_scope={SCOPES.get(body[6], body[6])}, "
+            f"rtm_type={ROUTE_TYPES.get(kind) or f'{kind:#x} /* RTN_??? */'}, "
+            f"rtm_flags={bits(s.u(body, 8, 4), ROUTE_FLAGS, 'RTM_F_???')}}}")
+    if len(body) <= 12:
+        return head
+    address = ifa_address(body[0])
+    decoders: dict[int, Decoder] = {1: address, 2: address, 3: nla_ifindex, 4: nla_ifindex,
+                                    5: address, 6: nla_u32, 7: address, 10: nla_u32,
+                                    11: nla_u32, 14: nla_u32, 15: nla_table, 16: nla_u32,
+                                    19: address, 20: nla_u8, 25: nla_u32, 26: nla_u8,
+                                    27: nla_u8, 28: nla_u16, 29: nla_u16}
+    return f"{head}, {attributes(body[12:], RTA, 'RTA_???', decoders, s)}"
+
+
+def ndmsg(body: bytes, s: Shown) -> str:
+    """RTM_*NEIGH's ``struct ndmsg`` and its NDA_* attributes (strace's rtnl_neigh.c)."""
+    family = tables.ADDRESS_FAMILIES.get(body[0], f"{body[0]:#x} /* AF_??? */")
+    if len(body) < 12:
+        return f"{{ndm_family={family}, ...}}"
+    kind, state = body[11], s.u(body, 8, 2)
+    head = (f"{{ndm_family={family}, ndm_ifindex={interface(s.u(body, 4, 4, True))}, "
+            f"ndm_state={bits(state, NUD_STATES, 'NUD_???') if state else 'NUD_NONE'}, "
+            f"ndm_flags={bits(body[10], NTF_FLAGS, 'NTF_???')}, "
+            f"ndm_type={ROUTE_TYPES.get(kind) or f'{kind:#x} /* RTN_??? */'}}}")
+    if len(body) <= 12:
+        return head
+    decoders: dict[int, Decoder] = {1: ifa_address(body[0]), 2: hwaddr, 4: nla_u32, 5: nla_u16,
+                                    8: nla_ifindex, 9: nla_ifindex, 10: nla_u32, 13: nla_u32}
+    return f"{head}, {attributes(body[12:], NDA, 'NDA_???', decoders, s)}"
+
+
+#: by (type - RTM_BASE) / 4: links, addresses, routes, neighbours
+ROUTE_DECODERS: dict[int, Callable[[bytes, Shown], str]] = {0: ifinfomsg, 1: ifaddrmsg,
+                                                            2: rtmsg, 3: ndmsg}

@@ -9,7 +9,9 @@
  *   later ones are nested structures we do not decode) after a 64-byte MSG_PEEK;
  * - a RTM_GETADDR dump of lo's IPv4 addresses by sendmsg (filtered under
  *   NETLINK_GET_STRICT_CHK): its RTM_NEWADDR, then NLMSG_DONE;
- * - a RTM_GETLINK of an interface that does not exist: NLMSG_ERROR (-ENODEV). */
+ * - a RTM_GETLINK of an interface that does not exist: NLMSG_ERROR (-ENODEV);
+ * - the requests of `ip route get 127.0.0.1` (RTM_GETROUTE, RTA_DST) and `ip neigh`
+ *   (RTM_GETNEIGH dump), their answers left unread (the neighbours come and go). */
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/if_addr.h>
@@ -90,6 +92,29 @@ int main(void)
 	struct link_request bad = link_request(5, 999999, NLM_F_ACK);
 	send(fd, &bad, sizeof bad, 0);
 	recv(fd, reply, sizeof reply, 0);
+
+	struct {
+		struct nlmsghdr h;
+		struct rtmsg r;
+		struct rtattr a;
+		unsigned char dst[4];
+	} route = {
+		.h = {.nlmsg_len = sizeof route, .nlmsg_type = RTM_GETROUTE,
+		      .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 6},
+		.r = {.rtm_family = AF_INET, .rtm_dst_len = 32},
+		.a = {.rta_len = RTA_LENGTH(4), .rta_type = RTA_DST},
+		.dst = {127, 0, 0, 1},
+	};
+	send(fd, &route, sizeof route, 0);
+	struct {
+		struct nlmsghdr h;
+		struct ndmsg n;
+	} neigh = {
+		.h = {.nlmsg_len = sizeof neigh, .nlmsg_type = RTM_GETNEIGH,
+		      .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 7},
+		.n = {.ndm_family = AF_UNSPEC},
+	};
+	send(fd, &neigh, sizeof neigh, 0);
 	close(fd);
 	return 0;
 }
