@@ -182,6 +182,35 @@ def test_route_and_neighbour_requests(abi):
         "0, NULL, 0)")
 
 
+def diag(abi, data: bytes) -> str:
+    mem = decode.BytesMemory({BUF: data}, {3: netlink.NETLINK_SOCK_DIAG})
+    pending = decode.decode_entry(abi, "sendto", (3, BUF, len(data), 0, 0, 0), mem)
+    return pending.entry_text + decode.decode_exit(pending, len(data), None)
+
+
+@ABIS
+def test_sock_diag_requests(abi):
+    o = order(abi)
+    unix = nlmsg(abi, 20, 0x301, 8, 0, struct.pack(o + "BBxxIII II", 1, 0, 1 << 10 | 1 << 7, 0,
+                                                    0x15, 0, 0))
+    assert diag(abi, unix) == (
+        "sendto(3, [{nlmsg_len=40, nlmsg_type=SOCK_DIAG_BY_FAMILY, nlmsg_flags=NLM_F_REQUEST|"
+        "NLM_F_DUMP, nlmsg_seq=8, nlmsg_pid=0}, {sdiag_family=AF_UNIX, sdiag_protocol=0, "
+        "udiag_states=1<<TCP_CLOSE|1<<TCP_LISTEN, udiag_ino=0, udiag_show=UDIAG_SHOW_NAME|"
+        "UDIAG_SHOW_PEER|UDIAG_SHOW_RQLEN, udiag_cookie=[0, 0]}], 40, 0, NULL, 0)")
+    sockid = struct.pack(">HH", 22, 0) + bytes(16) + bytes(16) + struct.pack(o + "III", 0, 0, 0)
+    tcp = nlmsg(abi, 20, 0x301, 9, 0, struct.pack(o + "BBBxI", 10, 6, 2, 1 << 10 | 1) + sockid)
+    assert diag(abi, tcp).endswith(
+        "{sdiag_family=AF_INET6, sdiag_protocol=IPPROTO_TCP, idiag_ext=1<<(INET_DIAG_INFO-1), "
+        "idiag_states=1<<TCP_LISTEN|0x1, id={idiag_sport=htons(22), idiag_dport=htons(0), "
+        'inet_pton(AF_INET6, "::", &idiag_src), inet_pton(AF_INET6, "::", &idiag_dst), '
+        "idiag_if=0, idiag_cookie=[0, 0]}}], 72, 0, NULL, 0)")
+    links = nlmsg(abi, 20, 0x301, 1, 0, struct.pack(o + "BBxxIIII", 16, 255, 0, 3, 0, 0))
+    assert ("{sdiag_family=AF_NETLINK, sdiag_protocol=NDIAG_PROTO_ALL, ndiag_ino=0, "
+            "ndiag_show=NDIAG_SHOW_MEMINFO|NDIAG_SHOW_GROUPS, ndiag_cookie=[0, 0]}") in diag(
+                abi, links)
+
+
 def test_sendmsg_decodes_each_iovec_as_netlink():
     abi = X86
     data = nlmsg(abi, 18, 1, 2, 0, ifinfomsg(abi))
@@ -219,22 +248,30 @@ def layout_checks() -> str:
               "offsetof(struct rtnl_link_stats64, rx_nohandler)": 184,
               "sizeof(struct ifa_cacheinfo)": 16, "sizeof(struct rtmsg)": 12,
               "sizeof(struct ndmsg)": 12, "offsetof(struct ndmsg, ndm_state)": 8,
-              "NLMSG_HDRLEN": 16, "NLA_HDRLEN": 4,
+              "NLMSG_HDRLEN": 16, "NLA_HDRLEN": 4, "sizeof(struct unix_diag_req)": 24,
+              "sizeof(struct netlink_diag_req)": 20, "sizeof(struct packet_diag_req)": 20,
+              "sizeof(struct inet_diag_req_v2)": 56, "sizeof(struct inet_diag_req)": 60,
+              "offsetof(struct inet_diag_req, idiag_states)": 52, "NDIAG_PROTO_ALL": 255,
+              "INET_DIAG_INFO": 2, "INET_DIAG_REQ_BYTECODE": 1,
               "NLA_F_NESTED": netlink.NLA_F_NESTED, "NLMSG_MIN_TYPE": 16}
     names: dict[str, int] = {}
     for table in (netlink.RTM_TYPES, netlink.NETLINK_TYPES, netlink.IFLA, netlink.IFA,
                   netlink.SCOPES, netlink.ARPHRD, netlink.SOCKET_OPTIONS, netlink.TABLES,
-                  netlink.PROTOCOLS, netlink.ROUTE_TYPES, netlink.RTA, netlink.NDA):
+                  netlink.PROTOCOLS, netlink.ROUTE_TYPES, netlink.RTA, netlink.NDA,
+                  netlink.SOCK_DIAG_TYPES):
         names.update({name: value for value, name in table.items()})
     for table in (netlink.NETLINK_FLAGS, netlink.GET_FLAGS, netlink.NEW_FLAGS,
                   netlink.DELETE_FLAGS, netlink.ACK_FLAGS, netlink.IFF_FLAGS, netlink.IFA_FLAGS,
                   netlink.RTEXT_FILTERS, netlink.TOS_FLAGS, netlink.ROUTE_FLAGS,
-                  netlink.NUD_STATES, netlink.NTF_FLAGS):
+                  netlink.NUD_STATES, netlink.NTF_FLAGS, netlink.UDIAG_SHOW, netlink.NDIAG_SHOW,
+                  netlink.PACKET_SHOW):
         names.update({name: value for value, name in table})
     names["SOL_NETLINK"] = next(k for k, v in tables.SOCKET_LEVELS.items() if v == "SOL_NETLINK")
     head = "".join(f"#include <{h}>\n" for h in (
         "stddef.h", "sys/socket.h", "linux/netlink.h", "linux/rtnetlink.h", "linux/if_link.h",
-        "linux/if_addr.h", "linux/if_arp.h", "linux/if.h", "linux/neighbour.h", "linux/ip.h"))
+        "linux/if_addr.h", "linux/if_arp.h", "linux/if.h", "linux/neighbour.h", "linux/ip.h",
+        "linux/sock_diag.h", "linux/unix_diag.h", "linux/inet_diag.h", "linux/netlink_diag.h",
+        "linux/packet_diag.h"))
     # IFF_LOWER_UP... are enum values in linux/if.h but macros in net/if.h; the rest enums
     # or macros: an enum value asserted directly, a macro where defined.
     text = "#define _GNU_SOURCE\n" + head

@@ -21,6 +21,8 @@ from . import tables
 from .text import flags, quote
 
 NETLINK_ROUTE = 0
+NETLINK_SOCK_DIAG = 4
+NLM_F_REQUEST = 1
 NLMSG_HDRLEN = 16
 NLA_HDRLEN = 4
 NLMSG_MIN_TYPE = 16
@@ -129,9 +131,10 @@ class Shown:
 
 
 def bits(value: int, table, unknown: str) -> str:
-    """strace's printflags: the names, then the rest in hex with its ``/* X_??? */``."""
+    """strace's printflags_ex: the names, then the rest in hex (``A|0x40``); a value
+    with no name at all as ``0x40 /* X_??? */``."""
     text = flags(value, table)
-    return text + f" /* {unknown} */" if text.rpartition("|")[2].startswith("0x") else text
+    return text + f" /* {unknown} */" if text.startswith("0x") else text
 
 
 def chex(value: int) -> str:
@@ -177,6 +180,9 @@ def header(data: bytes, protocol: int | None, s: Shown) -> str:
         name = RTM_TYPES.get(kind) or f"{kind:#x} /* RTM_??? */"
         extra = GET_FLAGS if kind == RTM_DELACTION else (NEW_FLAGS, DELETE_FLAGS, GET_FLAGS,
                                                           ())[kind & 3]
+    elif protocol == NETLINK_SOCK_DIAG:
+        name = SOCK_DIAG_TYPES.get(kind) or f"{kind:#x} /* SOCK_DIAG_??? */"
+        extra = GET_FLAGS
     else:
         name, extra = f"{kind:#x} /* NLMSG_??? */", ()
     shown = bits(value, NETLINK_FLAGS + extra, "NLM_F_???")
@@ -201,6 +207,8 @@ def payload(data: bytes, body: bytes, protocol: int | None, s: Shown) -> str:
         decoder = ROUTE_DECODERS.get((kind - 16) >> 2)
         if decoder is not None:
             return decoder(body, s)
+    if kind >= NLMSG_MIN_TYPE and protocol == NETLINK_SOCK_DIAG and body:
+        return sock_diag(body, kind, s.u(data, 6, 2) & NLM_F_REQUEST, s)
     if kind == NLMSG_DONE and len(body) == 4:
         return str(s.u(body, 0, 4, True))
     return s.hex(body)
@@ -459,3 +467,129 @@ def ndmsg(body: bytes, s: Shown) -> str:
 #: by (type - RTM_BASE) / 4: links, addresses, routes, neighbours
 ROUTE_DECODERS: dict[int, Callable[[bytes, Shown], str]] = {0: ifinfomsg, 1: ifaddrmsg,
                                                             2: rtmsg, 3: ndmsg}
+
+
+# -- NETLINK_SOCK_DIAG (strace's netlink_sock_diag.c and its per-family files) -------------
+SOCK_DIAG_TYPES = {18: "TCPDIAG_GETSOCK", 19: "DCCPDIAG_GETSOCK", 20: "SOCK_DIAG_BY_FAMILY",
+                   21: "SOCK_DESTROY"}
+TCP_STATES = tuple((1 << k, f"1<<TCP_{name}") for k, name in enumerate(
+    "_ ESTABLISHED SYN_SENT SYN_RECV FIN_WAIT1 FIN_WAIT2 TIME_WAIT CLOSE CLOSE_WAIT LAST_ACK "
+    "LISTEN CLOSING NEW_SYN_RECV".split()) if name != "_")
+UDIAG_SHOW = tuple((1 << k, "UDIAG_SHOW_" + n) for k, n in enumerate(
+    "NAME VFS PEER ICONS RQLEN MEMINFO UID".split()))
+NDIAG_SHOW = tuple((1 << k, "NDIAG_SHOW_" + n) for k, n in enumerate(
+    "MEMINFO GROUPS RING_CFG FLAGS".split()))
+PACKET_SHOW = tuple((1 << k, "PACKET_SHOW_" + n) for k, n in enumerate(
+    "INFO MCLIST RING_CFG FANOUT MEMINFO FILTER".split()))
+INET_DIAG_EXT = tuple((1 << k, f"1<<(INET_DIAG_{n}-1)") for k, n in enumerate(
+    "MEMINFO INFO VEGASINFO CONG TOS TCLASS SKMEMINFO SHUTDOWN".split()))
+NDIAG_PROTO_ALL = 255
+IPPROTOS = {0: "IPPROTO_IP", 1: "IPPROTO_ICMP", 2: "IPPROTO_IGMP", 4: "IPPROTO_IPIP",
+            6: "IPPROTO_TCP", 8: "IPPROTO_EGP", 12: "IPPROTO_PUP", 17: "IPPROTO_UDP",
+            22: "IPPROTO_IDP", 29: "IPPROTO_TP", 33: "IPPROTO_DCCP", 41: "IPPROTO_IPV6",
+            46: "IPPROTO_RSVP", 47: "IPPROTO_GRE", 50: "IPPROTO_ESP", 51: "IPPROTO_AH",
+            58: "IPPROTO_ICMPV6", 92: "IPPROTO_MTP", 94: "IPPROTO_BEETPH", 98: "IPPROTO_ENCAP",
+            103: "IPPROTO_PIM", 108: "IPPROTO_COMP", 115: "IPPROTO_L2TP", 132: "IPPROTO_SCTP",
+            136: "IPPROTO_UDPLITE", 137: "IPPROTO_MPLS", 143: "IPPROTO_ETHERNET",
+            255: "IPPROTO_RAW", 262: "IPPROTO_MPTCP"}
+
+
+def _cookie(body: bytes, at: int, s: Shown) -> str:
+    return f"[{s.u(body, at, 4)}, {s.u(body, at + 4, 4)}]"
+
+
+def _inet_addr(body: bytes, at: int, family: int, name: str) -> str:
+    """strace's print_inet_addr: ``idiag_src=inet_addr("0.0.0.0")``, v6 with ``&name``."""
+    if family == socket.AF_INET:
+        return f'{name}=inet_addr("{socket.inet_ntop(socket.AF_INET, body[at:at + 4])}")'
+    if family == socket.AF_INET6:
+        text = socket.inet_ntop(socket.AF_INET6, body[at:at + 16])
+        return f'inet_pton(AF_INET6, "{text}", &{name})'
+    return f"{name}={quote(body[at:at + 16], 0, True)}"
+
+
+def _sockid(body: bytes, at: int, family: int, s: Shown) -> str:
+    """``struct inet_diag_sockid`` (48 bytes): ports in network order, then the addresses."""
+    sport, dport = (int.from_bytes(body[at + k:at + k + 2], "big") for k in (0, 2))
+    return (f"{{idiag_sport=htons({sport}), idiag_dport=htons({dport}), "
+            f"{_inet_addr(body, at + 4, family, 'idiag_src')}, "
+            f"{_inet_addr(body, at + 20, family, 'idiag_dst')}, "
+            f"idiag_if={interface(s.u(body, at + 36, 4, True))}, "
+            f"idiag_cookie={_cookie(body, at + 40, s)}}}")
+
+
+def _family_name(family: int) -> str:
+    return tables.ADDRESS_FAMILIES.get(family, f"{family:#x} /* AF_??? */")
+
+
+def _unix_req(body: bytes, s: Shown) -> str | None:
+    if len(body) < 24:
+        return None
+    states = bits(s.u(body, 4, 4), TCP_STATES, "1<<TCP_???")
+    return (f"sdiag_protocol={body[1]}, udiag_states={states}, udiag_ino={s.u(body, 8, 4)}, "
+            f"udiag_show={bits(s.u(body, 12, 4), UDIAG_SHOW, 'UDIAG_SHOW_???')}, "
+            f"udiag_cookie={_cookie(body, 16, s)}")
+
+
+def _netlink_req(body: bytes, s: Shown) -> str | None:
+    if len(body) < 20:
+        return None
+    proto = ("NDIAG_PROTO_ALL" if body[1] == NDIAG_PROTO_ALL
+             else tables.NETLINK_PROTOCOLS.get(body[1]) or f"{body[1]:#x} /* NETLINK_??? */")
+    return (f"sdiag_protocol={proto}, ndiag_ino={s.u(body, 4, 4)}, "
+            f"ndiag_show={bits(s.u(body, 8, 4), NDIAG_SHOW, 'NDIAG_SHOW_???')}, "
+            f"ndiag_cookie={_cookie(body, 12, s)}")
+
+
+def _packet_req(body: bytes, s: Shown) -> str | None:
+    if len(body) < 20:
+        return None
+    return (f"sdiag_protocol={chex(body[1])}, pdiag_ino={s.u(body, 4, 4)}, "
+            f"pdiag_show={bits(s.u(body, 8, 4), PACKET_SHOW, 'PACKET_SHOW_???')}, "
+            f"pdiag_cookie={_cookie(body, 12, s)}")
+
+
+def _inet_req(body: bytes, s: Shown) -> str | None:
+    """``struct inet_diag_req_v2`` (56 bytes)."""
+    if len(body) < 56:
+        return None
+    proto = IPPROTOS.get(body[1]) or f"{body[1]:#x} /* IPPROTO_??? */"
+    return (f"sdiag_protocol={proto}, "
+            f"idiag_ext={bits(body[2], INET_DIAG_EXT, '1<<INET_DIAG_???-1')}, "
+            f"idiag_states={bits(s.u(body, 4, 4), TCP_STATES, '1<<TCP_???')}, "
+            f"id={_sockid(body, 8, body[0], s)}")
+
+
+def _inet_req_compat(body: bytes, s: Shown) -> str | None:
+    """TCPDIAG_GETSOCK's ``struct inet_diag_req`` (60 bytes)."""
+    if len(body) < 60:
+        return None
+    return (f"idiag_src_len={body[1]}, idiag_dst_len={body[2]}, "
+            f"idiag_ext={bits(body[3], INET_DIAG_EXT, '1<<INET_DIAG_???-1')}, "
+            f"id={_sockid(body, 4, body[0], s)}, "
+            f"idiag_states={bits(s.u(body, 52, 4), TCP_STATES, '1<<TCP_???')}, "
+            f"idiag_dbs={s.u(body, 56, 4)}")
+
+
+SOCK_DIAG_REQUESTS: dict[int, tuple[Callable[[bytes, Shown], str | None], int]] = {
+    1: (_unix_req, 24), 16: (_netlink_req, 20), 17: (_packet_req, 20), 2: (_inet_req, 56),
+    10: (_inet_req, 56)}
+
+
+def sock_diag(body: bytes, kind: int, request: int, s: Shown) -> str:
+    """A sock_diag request by its family (the answers: see docs/syscall-log.md)."""
+    family = body[0]
+    old = kind in (18, 19) and family in (2, 10)
+    decoder, size = (_inet_req_compat, 60) if old else SOCK_DIAG_REQUESTS.get(family, (None, 0))
+    if not request or decoder is None or len(body) <= 1:
+        data = f", data={s.hex(body[1:])}" if len(body) > 1 else ""
+        return f"{{family={_family_name(family)}{data}}}"
+    head = "idiag_family" if old else "sdiag_family"
+    fields = decoder(body, s)
+    if fields is None:
+        return f"{{{head}={_family_name(family)}, ...}}"
+    text = f"{{{head}={_family_name(family)}, {fields}}}"
+    if len(body) > size:  # INET_DIAG_REQ_* attributes (the bytecode filter): in hex
+        names = {1: "INET_DIAG_REQ_BYTECODE"}
+        return f"{text}, {attributes(body[size:], names, 'INET_DIAG_REQ_???', {}, s)}"
+    return text

@@ -11,10 +11,16 @@
  *   NETLINK_GET_STRICT_CHK): its RTM_NEWADDR, then NLMSG_DONE;
  * - a RTM_GETLINK of an interface that does not exist: NLMSG_ERROR (-ENODEV);
  * - the requests of `ip route get 127.0.0.1` (RTM_GETROUTE, RTA_DST) and `ip neigh`
- *   (RTM_GETNEIGH dump), their answers left unread (the neighbours come and go). */
+ *   (RTM_GETNEIGH dump), their answers left unread (the neighbours come and go);
+ * - on a NETLINK_SOCK_DIAG socket, the requests of `ss -xl` (unix_diag_req) and `ss -tln`
+ *   (inet_diag_req_v2), their answers left unread (the machine's sockets). */
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/if_addr.h>
+#include <linux/inet_diag.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -116,5 +122,31 @@ int main(void)
 	};
 	send(fd, &neigh, sizeof neigh, 0);
 	close(fd);
+
+	int diag = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	struct sockaddr_nl any = {.nl_family = AF_NETLINK};
+	bind(diag, (struct sockaddr *) &any, sizeof any);
+	struct {
+		struct nlmsghdr h;
+		struct unix_diag_req u;
+	} unix_request = {
+		.h = {.nlmsg_len = sizeof unix_request, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+		      .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 8},
+		.u = {.sdiag_family = AF_UNIX, .udiag_states = 1 << 10 | 1 << 7,
+		      .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN},
+	};
+	send(diag, &unix_request, sizeof unix_request, 0);
+	struct {
+		struct nlmsghdr h;
+		struct inet_diag_req_v2 r;
+	} tcp_request = {
+		.h = {.nlmsg_len = sizeof tcp_request, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+		      .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 9},
+		.r = {.sdiag_family = AF_INET6, .sdiag_protocol = IPPROTO_TCP,
+		      .idiag_ext = 1 << (INET_DIAG_INFO - 1), .idiag_states = 1 << 10 | 1,
+		      .id = {.idiag_sport = htons(22)}},
+	};
+	send(diag, &tcp_request, sizeof tcp_request, 0);
+	close(diag);
 	return 0;
 }
