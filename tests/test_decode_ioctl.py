@@ -96,6 +96,10 @@ def test_sioc_gifconf_with_a_buffer_without_and_cut(abi):
                               TraceOptions(string_limit=1))
     assert decode.decode_exit(cut, 0, None, decode.BytesMemory({ARG: after, BUF: reqs})
                               ).endswith('inet_addr("127.0.0.1")}}, ...]})')
+    full = decode.decode_entry(abi, "ioctl", (3, number(abi, "SIOCGIFCONF"), ARG), mem,
+                               TraceOptions(string_limit=1, verbose=True))
+    assert decode.decode_exit(full, 0, None, decode.BytesMemory({ARG: after, BUF: reqs})
+                              ).endswith('inet_addr("192.0.2.2")}}]})')  # -v: print_array whole
     none = struct.pack(o(abi) + "i4xQ", 0, 0)
     asked = decode.decode_entry(abi, "ioctl", (3, number(abi, "SIOCGIFCONF"), ARG),
                                 decode.BytesMemory({ARG: none}))

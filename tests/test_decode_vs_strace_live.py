@@ -85,6 +85,15 @@ fcntl.ioctl(s, termios.TCSETS, bytes(tio))
 fcntl.ioctl(s, termios.TCGETA, bytes(18))
 """
 
+#: More fds than -s elements in one poll: cut at 32 by default, all of them with -v.
+PYTHON_POLL = """
+import os, select
+p = select.poll()
+for fd in [os.open("/dev/null", os.O_RDONLY) for _ in range(34)]:
+    p.register(fd, select.POLLIN)
+p.poll(0)
+"""
+
 PROGRAMS = {
     "ls": ["/bin/ls", "-la", "/usr"],
     "python3": ["/usr/bin/python3", "-c", "import json"],
@@ -95,6 +104,7 @@ PROGRAMS = {
     "netlink": ["decode_netlink"],
     "ioctls": ["decode_ioctl"],
     "python3-terminal": ["/usr/bin/python3", "-c", PYTHON_TERMINAL],
+    "python3-poll": ["/usr/bin/python3", "-c", PYTHON_POLL],
     "python3-sockets": ["/usr/bin/python3", "-c", PYTHON_SOCKETS],
 }
 
@@ -451,6 +461,7 @@ OPTION_CASES = {
     "netlink -v": ("netlink", ("-v",), TraceOptions(verbose=True)),
     "ioctls -s 1": ("ioctls", ("-s", "1"), TraceOptions(string_limit=1)),
     "terminal -v": ("python3-terminal", ("-v",), TraceOptions(verbose=True)),
+    "poll -v": ("python3-poll", ("-v",), TraceOptions(verbose=True)),
     "-e signal=": ("fork-exec-signal", ("-e", "signal=SIGUSR1"),
                    TraceOptions(signals=frozenset({10}))),
     # The message, readiness and wait decoders: strings and arrays cut at -s, every

@@ -1211,10 +1211,10 @@ def _select_result(c: Context, rval: int) -> str:
 def array_text(c: Context, addr: int, count: int, size: int,
                fmt: Callable[[int, bytes], str]) -> str:
     """``[elem, elem, ...]``: ``count`` structures of ``size`` bytes (``fmt(index, bytes)``),
-    cut at ``-s`` elements."""
+    cut at ``-s`` elements unless ``-v`` (strace's print_array; at most 1024 here)."""
     if count <= 0:
         return "[]" if count == 0 else address(addr)
-    shown = min(count, c.limit, 1024)
+    shown = min(count, 1024) if c.options.verbose else min(count, c.limit, 1024)
     data = c.read(addr, shown * size)
     if data is None:
         return address(addr)
@@ -1241,7 +1241,7 @@ def _revents(c: Context) -> str:
         return f"[{address(c.args[0])}]"
     ready = [f"{{fd={f}, revents={e}}}" for f, e in structs.pollfds(data, c.abi, "revents")
              if e != "0"]
-    if len(ready) > c.limit:
+    if len(ready) > c.limit and not c.options.verbose:  # strace's decode_poll_exiting
         ready = ready[:c.limit] + ["..."]
     return "[" + ", ".join(ready) + "]" if ready else ""
 
