@@ -62,6 +62,24 @@ class TraceeMemory:
     def read_string(self, address: int, limit: int) -> tuple[bytes, bool]:
         return read_string(self.tid, address, limit)
 
+    def netlink_protocol(self, fd: int) -> int | None:
+        """The protocol of the netlink socket ``fd`` (-1: not bound yet), None if it is
+        none: its inode's line in the tracee's /proc/net/netlink, which lists bound
+        sockets only (as the sock_diag strace asks)."""
+        link = f"/proc/{self.tid}/fd/{fd}"
+        try:
+            if os.getxattr(link, "system.sockprotoname") != b"NETLINK\0":
+                return None
+            inode = os.stat(link).st_ino
+            with open(f"/proc/{self.tid}/net/netlink") as table:
+                for line in table:
+                    fields = line.split()
+                    if fields[-1] == str(inode):
+                        return int(fields[1])
+        except (OSError, ValueError, IndexError):
+            return None
+        return -1
+
 
 def fd_path(tid: int) -> Callable[[int], str | None]:
     """``-y``: what ``/proc/TID/fd/N`` (or ``cwd`` for AT_FDCWD) points at, read when

@@ -74,6 +74,26 @@ c.sendmsg([b"cred"])
 d.recvmsg(10, 64)
 """
 
+#: A pty's termios read and set with an input speed of its own (CIBAUD), and its termio.
+PYTHON_TERMINAL = """
+import fcntl, pty, struct, termios
+m, s = pty.openpty()
+tio = bytearray(fcntl.ioctl(s, termios.TCGETS, bytes(36)))
+cflag = struct.unpack_from("I", tio, 8)[0]
+struct.pack_into("I", tio, 8, (cflag & ~0o2003600000) | (termios.B9600 << 16))
+fcntl.ioctl(s, termios.TCSETS, bytes(tio))
+fcntl.ioctl(s, termios.TCGETA, bytes(18))
+"""
+
+#: More fds than -s elements in one poll: cut at 32 by default, all of them with -v.
+PYTHON_POLL = """
+import os, select
+p = select.poll()
+for fd in [os.open("/dev/null", os.O_RDONLY) for _ in range(34)]:
+    p.register(fd, select.POLLIN)
+p.poll(0)
+"""
+
 PROGRAMS = {
     "ls": ["/bin/ls", "-la", "/usr"],
     "python3": ["/usr/bin/python3", "-c", "import json"],
@@ -81,6 +101,10 @@ PROGRAMS = {
     "pthreads": ["decode_threads"],
     "fork-exec-signal": ["decode_forksig"],
     "messages-readiness-waiting": ["decode_io"],
+    "netlink": ["decode_netlink"],
+    "ioctls": ["decode_ioctl"],
+    "python3-terminal": ["/usr/bin/python3", "-c", PYTHON_TERMINAL],
+    "python3-poll": ["/usr/bin/python3", "-c", PYTHON_POLL],
     "python3-sockets": ["/usr/bin/python3", "-c", PYTHON_SOCKETS],
 }
 
@@ -97,6 +121,9 @@ _RUN_DEPENDENT = (
      "si_utime=T, si_stime=T"),
     (re.compile(r"^((?:f)?statfs\(.*, )\{f_type=.*\}\) = 0$"), r"\1{COUNTERS}) = 0"),
     (re.compile(r"<(pipe|socket|anon_inode:\w+):\[\d+\]>"), r"<\1:[INODE]>"),
+    # A link's counters (lo's packets: any process may use it between the two runs).
+    (re.compile(r"\{rx_packets=\d+, tx_packets=\d+, rx_bytes=\d+, tx_bytes=\d+"),
+     "{rx_packets=N, tx_packets=N, rx_bytes=N, tx_bytes=N"),
     # A non-PIE program's break starts a random offset above its data, and the offset
     # may be short enough (0xcc5000) to escape _ADDRESS's seven digits in one run only.
     (re.compile(r"^brk\(0x[0-9a-f]+\)"), "brk(0xADDR)"),
@@ -429,6 +456,12 @@ OPTION_CASES = {
     # cannot even be named), where we hold the line and print it whole (docs/syscall-log.md).
     "-z": ("ls", ("-z",), TraceOptions(status="successful")),
     "-Z": ("python3", ("-Z",), TraceOptions(status="failed")),
+    # netlink: the attributes cut at 4 (and strings at 4 bytes), and in full
+    "netlink -s 4": ("netlink", ("-s", "4"), TraceOptions(string_limit=4)),
+    "netlink -v": ("netlink", ("-v",), TraceOptions(verbose=True)),
+    "ioctls -s 1": ("ioctls", ("-s", "1"), TraceOptions(string_limit=1)),
+    "terminal -v": ("python3-terminal", ("-v",), TraceOptions(verbose=True)),
+    "poll -v": ("python3-poll", ("-v",), TraceOptions(verbose=True)),
     "-e signal=": ("fork-exec-signal", ("-e", "signal=SIGUSR1"),
                    TraceOptions(signals=frozenset({10}))),
     # The message, readiness and wait decoders: strings and arrays cut at -s, every

@@ -17,7 +17,7 @@ from functools import cache
 from typing import NamedTuple
 
 from ..trace_options import TraceOptions
-from . import multiplexed, structs, tables
+from . import ioctls, multiplexed, netlink, structs, tables, terminal
 from .abi import Abi
 from .memory import Memory
 from .prototypes import argument_kinds
@@ -205,6 +205,39 @@ def buf_in(i: int, count: int) -> Arg:
     return Arg(lambda c: buffer_at(c, c.args[i], c.args[count]))
 
 
+def netlink_protocol(c: Context, fd: int) -> int | None:
+    """The netlink protocol of the socket ``fd`` (-1: unknown, it is not bound yet), or
+    None if it is no netlink socket (or the memory cannot tell: the unit tests')."""
+    lookup = getattr(c.mem, "netlink_protocol", None)
+    return None if lookup is None else lookup(fd)
+
+
+def socket_buffer(c: Context, addr: int, size: int) -> str:
+    """A socket's buffer (fd is argument 0): netlink messages on a netlink socket, as
+    strace's decode_sockbuf; otherwise the bytes."""
+    protocol = netlink_protocol(c, c.args[0])
+    if protocol is None or not addr:
+        return buffer_at(c, addr, size)
+    return netlink_at(c, addr, size, protocol)
+
+
+def netlink_at(c: Context, addr: int, size: int, protocol: int) -> str:
+    data = c.read(addr, size) if size else b""
+    if data is None:
+        return address(addr)
+    shown = netlink.Shown(c.limit, c.options.verbose, c.options.hex_strings, c.abi.byteorder)
+    return netlink.messages(data, None if protocol < 0 else protocol, shown)
+
+
+def sock_in(i: int, count: int) -> Arg:
+    return Arg(lambda c: socket_buffer(c, c.args[i], c.args[count]))
+
+
+def sock_out(i: int) -> Arg:
+    """A received buffer: what the kernel wrote (MSG_TRUNC's result may be more)."""
+    return exit_arg(Arg(lambda c: socket_buffer(c, c.args[i], min(c.rval, c.args[2]))), i)
+
+
 def buf_out(i: int, force_hex: bool = False) -> Arg:
     """An output buffer: the bytes the kernel wrote (the result says how many)."""
     return exit_arg(Arg(lambda c: buffer_at(c, c.args[i], c.rval, force_hex)), i)
@@ -349,7 +382,7 @@ def _sockopt_struct(c: Context, name: str, length: int) -> str:
 def _sockopt(c: Context, get: bool) -> list[Arg]:
     level = c.args[1] & 0xFFFFFFFF
     names = {0: tables.IP_OPTIONS, 1: c.abi.socket_options, 6: tables.TCP_OPTIONS,
-             41: tables.IPV6_OPTIONS}.get(level, {})
+             41: tables.IPV6_OPTIONS, 270: netlink.SOCKET_OPTIONS}.get(level, {})
     name = names.get(c.args[2] & 0xFFFFFFFF) if level == 1 else None  # SOL_SOCKET's by name
 
     def value(cc: Context) -> str:
@@ -445,7 +478,8 @@ def iovec_arg(i: int, count_index: int, at_exit: bool = False) -> Arg:
     return exit_arg(arg, i) if at_exit else arg
 
 
-def iovecs_text(c: Context, addr: int, count: int, budget: int | None) -> str:
+def iovecs_text(c: Context, addr: int, count: int, budget: int | None,
+                netlink_of: int | None = None) -> str:
     """``[{iov_base="...", iov_len=5}, ...]``: each buffer shown up to what is left of
     ``budget`` (the bytes the call moved; None: all), at most ``-s`` elements."""
     count = min(count, 1024)
@@ -461,7 +495,9 @@ def iovecs_text(c: Context, addr: int, count: int, budget: int | None) -> str:
         shown = size if budget is None else max(0, min(size, budget))
         if budget is not None:
             budget -= shown
-        items.append(f"{{iov_base={buffer_at(c, base, shown)}, iov_len={size}}}")
+        text = (buffer_at(c, base, shown) if netlink_of is None or not base
+                else netlink_at(c, base, shown, netlink_of))
+        items.append(f"{{iov_base={text}, iov_len={size}}}")
     return "[" + ", ".join(items) + "]"
 
 
@@ -605,11 +641,14 @@ PPC_IOCTLS = {0x402C7413: "TCGETS", 0x802C7414: "TCSETS", 0x802C7415: "TCSETSW",
               0x8004667D: "FIOASYNC", 0x40086680: "FIOQSIZE", 0x40047473: "TIOCOUTQ",
               0x2000741D: "TCSBRK", 0x2000741E: "TCXONC", 0x2000741F: "TCFLSH",
               0x20005402: "SNDCTL_TMR_START", 0x20005403: "SNDCTL_TMR_STOP",
-              0x20005404: "SNDCTL_TMR_CONTINUE"}
+              0x20005404: "SNDCTL_TMR_CONTINUE",
+              # struct termio's, sized 20 on powerpc (asm/ioctls.h: _IOR('t', 23, ...))
+              0x40147417: "TCGETA", 0x80147418: "TCSETA", 0x80147419: "TCSETAW",
+              0x8014741C: "TCSETAF"}
 #: The generic requests powerpc numbers otherwise (above, or not at all: its termio calls).
 _PPC_OWN = frozenset(PPC_IOCTLS.values()) | {"TCGETA", "TCSETA", "TCSETAW", "TCSETAF"}
 #: asm-generic's requests made with _IO (its direction 0 looks like a plain number's).
-_GENERIC_IO = frozenset({"TIOCGPTPEER"})
+_GENERIC_IO = frozenset({"TIOCGPTPEER"}) | ioctls.PLAIN
 #: Requests that another header numbers the same: strace names them all (soundcard.h's
 #: _IO('T', N) is the terminal's plain 0x54NN on x86_64 and s390x).
 IOCTL_ALSO = {0x5402: "SNDCTL_TMR_START", 0x5403: "SNDCTL_TMR_STOP",
@@ -633,15 +672,16 @@ def ioctl_table(abi_name: str) -> dict[int, str]:
     if abi_name in ("ppc64le", "ppc64"):
         return {**{_powerpc_number(n, name): name for n, name in tables.IOCTLS.items()
                    if name not in _PPC_OWN}, **PPC_IOCTLS,
-                **{_powerpc_number(n, name): name for n, name in tables.SOCKET_IOCTLS.items()}}
+                **{_powerpc_number(n, name): name for n, name in tables.SOCKET_IOCTLS.items()},
+                **{_powerpc_number(n, name): name for n, name in ioctls.REQUESTS.items()}}
     if abi_name == "s390x":  # arch/s390/include/uapi/asm/ioctls.h
         return {**{n: name for n, name in tables.IOCTLS.items() if name != "FIOQSIZE"},
-                0x545E: "FIOQSIZE", **tables.SOCKET_IOCTLS}
-    return {**tables.IOCTLS, **tables.SOCKET_IOCTLS}
+                0x545E: "FIOQSIZE", **tables.SOCKET_IOCTLS, **ioctls.REQUESTS}
+    return {**tables.IOCTLS, **tables.SOCKET_IOCTLS, **ioctls.REQUESTS}
 
 
-_GENERIC_IOCTL = {name: number for number, name in {**tables.IOCTLS,
-                                                      **tables.SOCKET_IOCTLS}.items()}
+_GENERIC_IOCTL = {name: number for number, name in {
+    **tables.IOCTLS, **tables.SOCKET_IOCTLS, **ioctls.REQUESTS}.items()}
 
 
 def _ioctl_request(c: Context) -> str:
@@ -732,6 +772,86 @@ def _ifreq_out(c: Context) -> str:
     return f", {field}={fmt(data, c)}}}"
 
 
+IFCONF_SIZE = 16  # struct ifconf on 64-bit: an int length, then the buffer's pointer
+
+
+def _ifc_len(length: int) -> str:
+    """``320 /* 8 * sizeof(struct ifreq) */`` (strace's print_ifc_len)."""
+    count = (length & 0xFFFFFFFF) // IFREQ_SIZE
+    if length > 0 and count * IFREQ_SIZE == length:
+        return f"{length} /* {count} * sizeof(struct ifreq) */"
+    return str(length)
+
+
+def _ifconf_in(c: Context) -> str:
+    """SIOCGIFCONF at entry: ``{ifc_len=320 /* ... */`` (the length only with a buffer)."""
+    data = c.read(c.args[2], IFCONF_SIZE)
+    if data is None:
+        c.saved = None
+        return address(c.args[2])
+    length, buf = c.abi.word(data, 0, 4, signed=True), c.abi.word(data, 8)
+    c.saved = (length, buf)
+    return "{ifc_len=" + (_ifc_len(length) if buf else "")
+
+
+def _ifconf_out(c: Context) -> str:
+    """``=> 80 /* ... */, ifc_buf=[{ifr_name="lo", ifr_addr={...}}, ...]}`` (strace's
+    decode_ifconf)."""
+    if c.saved is None:
+        return ""
+    length_in, buf_in = c.saved
+    data = c.read(c.args[2], IFCONF_SIZE)
+    if data is None:
+        return (_ifc_len(length_in) if not buf_in else "") + f", ifc_buf={address(buf_in)}}}"
+    length, buf = c.abi.word(data, 0, 4, signed=True), c.abi.word(data, 8)
+    text = " => " if buf_in and length != length_in else ""
+    if not buf_in or length != length_in:
+        text += _ifc_len(length)
+    if not buf_in or c.error is not None:
+        text += f", ifc_buf={address(buf_in)}"
+        return text + (f" => {address(buf)}}}" if buf != buf_in else "}")
+
+    def one(_k: int, d: bytes) -> str:
+        return f"{{ifr_name={_ifr_name(d, c)}, ifr_addr={_ifr_sockaddr(d, c)}}}"
+    count = (length & 0xFFFFFFFF) // IFREQ_SIZE
+    return text + f", ifc_buf={array_text(c, buf, count, IFREQ_SIZE, one)}}}"
+
+
+def _fs_block_argument(c: Context, name: str) -> list[Arg] | None:
+    """The third argument of the file-system and block requests (engines/decode/ioctls.py)."""
+    spec = ioctls.ARGUMENTS.get(name)
+    if spec is None:
+        return None
+    how, at_exit = spec
+    if how == "none":
+        return []
+    if how == "value":
+        return [unum(2)]
+    size = ioctls.SIZES[how] if isinstance(how, str) else how[0]
+
+    def render(cc: Context) -> str:
+        data = cc.read(cc.args[2], size)
+        if data is None:
+            return address(cc.args[2])
+        word = cc.abi.word
+        if how == "fs_flags":
+            return f"[{flags(word(data, 0, 4), ioctls.FS_FLAGS)}]"
+        if how == "pair":
+            return f"[{word(data, 0, 8)}, {word(data, 8, 8)}]"
+        if how == "fstrim":
+            return (f"{{start={chex(word(data, 0, 8))}, len={word(data, 8, 8)}, "
+                    f"minlen={word(data, 16, 8)}}}")
+        if how in ("fsxattr_get", "fsxattr_set"):
+            nextents = f"fsx_nextents={word(data, 8, 4)}, " if how == "fsxattr_get" else ""
+            return (f"{{fsx_xflags={flags(word(data, 0, 4), ioctls.FS_XFLAGS)}, "
+                    f"fsx_extsize={word(data, 4, 4)}, {nextents}"
+                    f"fsx_projid={chex(word(data, 12, 4))}, fsx_cowextsize={word(data, 16, 4)}}}")
+        return f"[{word(data, 0, size, signed=how[1])}]"
+    arg = Arg(render)
+    return [exit_arg(arg, 2) if at_exit else arg]
+
+
+
 def _ioctl(c: Context) -> list[Arg]:
     request = c.args[1] & 0xFFFFFFFF
     if c.abi.name != "x86_64":  # the arch's number -> asm-generic's, which the sets below use
@@ -749,14 +869,24 @@ def _ioctl(c: Context) -> list[Arg]:
                                                            bits=64)]
     if request in _IFREQ_GETS:
         return head + [Arg(_ifreq_in), Arg(_ifreq_out, True, glue=True)]
+    if request == 0x8912:  # SIOCGIFCONF
+        return head + [Arg(_ifconf_in), Arg(_ifconf_out, True, glue=True)]
+    fs_block = _fs_block_argument(c, ioctls.REQUESTS.get(request, ""))
+    if fs_block is not None:
+        return head + fs_block
     if request in (0x5413, 0x5414):  # TIOCGWINSZ fills it, TIOCSWINSZ reads it
         arg = struct_in(2, 8, lambda d, cc: structs.winsize(d, cc.abi))
         return head + [exit_arg(arg, 2) if request == 0x5413 else arg]
-    if c.abi.name in ("x86_64", "s390x") and request in (0x5401, 0x5402, 0x5403, 0x5404):
+    if request in (0x5401, 0x5402, 0x5403, 0x5404, 0x5405, 0x5406, 0x5407, 0x5408):
+        # TCGETS TCSETS TCSETSW TCSETSF: struct termios; TCGETA...: struct termio
+        bits = terminal.bits_for(c.abi)
+        old = request >= 0x5405
+        fmt = terminal.termio if old else terminal.termios
+
         def tio(d: bytes, cc: Context) -> str:
-            return structs.termios(d, cc.abi, cc.options.verbose)
-        arg = struct_in(2, structs.TERMIOS_SIZE, tio)
-        return head + [exit_arg(arg, 2) if request == 0x5401 else arg]  # TCGETS fills it
+            return fmt(d, cc.abi, cc.options.verbose)
+        arg = struct_in(2, bits.termio_size if old else bits.termios_size, tio)
+        return head + [exit_arg(arg, 2) if request in (0x5401, 0x5405) else arg]  # the gets
     return head + [hexn(2)]  # strace: an argument it does not decode, in %#x
 
 
@@ -1081,10 +1211,10 @@ def _select_result(c: Context, rval: int) -> str:
 def array_text(c: Context, addr: int, count: int, size: int,
                fmt: Callable[[int, bytes], str]) -> str:
     """``[elem, elem, ...]``: ``count`` structures of ``size`` bytes (``fmt(index, bytes)``),
-    cut at ``-s`` elements."""
+    cut at ``-s`` elements unless ``-v`` (strace's print_array; at most 1024 here)."""
     if count <= 0:
         return "[]" if count == 0 else address(addr)
-    shown = min(count, c.limit, 1024)
+    shown = min(count, 1024) if c.options.verbose else min(count, c.limit, 1024)
     data = c.read(addr, shown * size)
     if data is None:
         return address(addr)
@@ -1111,7 +1241,7 @@ def _revents(c: Context) -> str:
         return f"[{address(c.args[0])}]"
     ready = [f"{{fd={f}, revents={e}}}" for f, e in structs.pollfds(data, c.abi, "revents")
              if e != "0"]
-    if len(ready) > c.limit:
+    if len(ready) > c.limit and not c.options.verbose:  # strace's decode_poll_exiting
         ready = ready[:c.limit] + ["..."]
     return "[" + ", ".join(ready) + "]" if ready else ""
 
@@ -1304,18 +1434,21 @@ def _cmsgs(c: Context, addr: int, controllen: int) -> str:
     return "[" + ", ".join(items) + "]"
 
 
-def msghdr_text(c: Context, addr: int, namelen_in: int | None, data_size: int | None) -> str:
+def msghdr_text(c: Context, addr: int, namelen_in: int | None, data_size: int | None,
+                netlink_of: int | None = None) -> str:
     """``{msg_name=NULL, msg_namelen=0, msg_iov=[...], msg_iovlen=1, msg_control=[...],
     msg_controllen=24, msg_flags=0}``; the iovecs' bytes up to ``data_size`` (None: all),
-    ``msg_namelen=128 => 16`` where the kernel changed the length passed in."""
+    ``msg_namelen=128 => 16`` where the kernel changed the length passed in; each iovec's
+    netlink messages if ``netlink_of`` is a netlink protocol (sendmsg's, as strace 6.1:
+    not recvmsg's)."""
     data = c.read(addr, MSGHDR_SIZE)
     if data is None:
         return address(addr)
-    return _msghdr_fields(c, data, namelen_in, data_size)
+    return _msghdr_fields(c, data, namelen_in, data_size, netlink_of)
 
 
 def _msghdr_fields(c: Context, data: bytes, namelen_in: int | None,
-                   data_size: int | None) -> str:
+                   data_size: int | None, netlink_of: int | None = None) -> str:
     word = c.abi.word
     namelen = word(data, 8, 4, signed=True)
     changed = namelen_in is not None and namelen_in != namelen
@@ -1323,7 +1456,7 @@ def _msghdr_fields(c: Context, data: bytes, namelen_in: int | None,
     iovlen, control, controllen = word(data, 24), word(data, 32), word(data, 40)
     shown = [f"msg_name={_sockaddr_at(c, word(data, 0), name_len)}",
              f"msg_namelen={f'{namelen_in} => ' if changed else ''}{namelen}",
-             f"msg_iov={iovecs_text(c, word(data, 16), iovlen, data_size)}",
+             f"msg_iov={iovecs_text(c, word(data, 16), iovlen, data_size, netlink_of)}",
              f"msg_iovlen={iovlen}"]
     if controllen:
         shown.append(f"msg_control={_cmsgs(c, control, controllen)}")
@@ -1577,11 +1710,11 @@ SPECS: dict[str, Spec] = {
     "listen": [fd(0), num(1)],
     "shutdown": [fd(0), named(1, {0: "SHUT_RD", 1: "SHUT_WR", 2: "SHUT_RDWR"},
                               "{:#x} /* SHUT_??? */")],
-    "send": [fd(0), buf_in(1, 2), unum(2), flagset(3, tables.MSG_FLAGS)],
-    "recv": [fd(0), buf_out(1), unum(2), flagset(3, tables.MSG_FLAGS)],
-    "sendto": [fd(0), buf_in(1, 2), unum(2), flagset(3, tables.MSG_FLAGS),
+    "send": [fd(0), sock_in(1, 2), unum(2), flagset(3, tables.MSG_FLAGS)],
+    "recv": [fd(0), sock_out(1), unum(2), flagset(3, tables.MSG_FLAGS)],
+    "sendto": [fd(0), sock_in(1, 2), unum(2), flagset(3, tables.MSG_FLAGS),
                sockaddr_arg(4, 5), uint(5)],
-    "recvfrom": [fd(0), _remember_socklen(5), buf_out(1), unum(2),
+    "recvfrom": [fd(0), _remember_socklen(5), sock_out(1), unum(2),
                  flagset(3, tables.MSG_FLAGS), Arg(_recvfrom_source, True),
                  Arg(_recvfrom_length, True)],
     "poll": _poll,
@@ -1610,7 +1743,8 @@ SPECS: dict[str, Spec] = {
     "epoll_wait": _epoll_wait(num(3), masked=False),
     "epoll_pwait": _epoll_wait(num(3), masked=True),
     "epoll_pwait2": _epoll_wait(timespec_arg(3), masked=True),
-    "sendmsg": [fd(0), Arg(lambda c: msghdr_text(c, c.args[1], None, None)),
+    "sendmsg": [fd(0), Arg(lambda c: msghdr_text(c, c.args[1], None, None,
+                                                 netlink_protocol(c, c.args[0]))),
                 flagset(2, tables.MSG_FLAGS)],
     "recvmsg": [fd(0), Arg(_remember_namelen, glue=True), Arg(_received_msghdr, True),
                 flagset(2, tables.MSG_FLAGS)],

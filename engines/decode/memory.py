@@ -22,12 +22,21 @@ class Memory(Protocol):
     def read_string(self, address: int, limit: int) -> tuple[bytes, bool]:
         """The NUL-terminated string at ``address``: ``(bytes, complete)``, at most ``limit``."""
 
+    # Optional (looked up with getattr): ``netlink_protocol(fd) -> int | None``, the
+    # protocol of the tracee's netlink socket ``fd`` (-1: not bound yet, so unknown), None
+    # if ``fd`` is no netlink socket.  Without it no buffer is decoded as netlink.
+
 
 class BytesMemory:
     """A memory made of byte strings at given addresses (tests; core files)."""
 
-    def __init__(self, regions: dict[int, bytes] | None = None):
+    def __init__(self, regions: dict[int, bytes] | None = None,
+                 netlinks: dict[int, int] | None = None):
         self.regions = dict(regions or {})
+        self.netlinks = dict(netlinks or {})  # fd -> its netlink protocol (-1: unbound)
+
+    def netlink_protocol(self, fd: int) -> int | None:
+        return self.netlinks.get(fd)
 
     def _find(self, address: int) -> tuple[int, bytes]:
         for base, data in self.regions.items():

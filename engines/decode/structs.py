@@ -10,7 +10,7 @@ import ipaddress
 import struct
 import time
 
-from . import tables
+from . import tables, terminal
 from .abi import Abi
 from .tables import signal_name
 from .text import flags, lookup, quote
@@ -300,60 +300,13 @@ def dirent64_count(data: bytes, abi: Abi) -> int:
     return count
 
 
-# -- terminals (asm-generic/termbits.h: x86_64 and s390x; powerpc has its own) -----------
-TERMIOS_SIZE = 36  # the kernel's struct termios: 4 flag words, c_line, c_cc[19]
-_IFLAGS = ((1, "IGNBRK"), (2, "BRKINT"), (4, "IGNPAR"), (0o10, "PARMRK"), (0o20, "INPCK"),
-           (0o40, "ISTRIP"), (0o100, "INLCR"), (0o200, "IGNCR"), (0o400, "ICRNL"),
-           (0o1000, "IUCLC"), (0o2000, "IXON"), (0o4000, "IXANY"), (0o10000, "IXOFF"),
-           (0o20000, "IMAXBEL"), (0o40000, "IUTF8"))
-_OFLAGS = ((1, "OPOST"), (2, "OLCUC"), (4, "ONLCR"), (0o10, "OCRNL"), (0o20, "ONOCR"),
-           (0o40, "ONLRET"), (0o100, "OFILL"), (0o200, "OFDEL"))
-_ODELAYS = ((0o400, ("NL0", "NL1")), (0o3000, ("CR0", "CR1", "CR2", "CR3")),
-            (0o14000, ("TAB0", "TAB1", "TAB2", "XTABS")), (0o20000, ("BS0", "BS1")),
-            (0o40000, ("VT0", "VT1")), (0o100000, ("FF0", "FF1")))
-_BAUDS = ("B0 B50 B75 B110 B134 B150 B200 B300 B600 B1200 B1800 B2400 B4800 B9600 B19200 "
-          "B38400").split()
-_BAUDS_EXTRA = ("BOTHER B57600 B115200 B230400 B460800 B500000 B576000 B921600 B1000000 "
-                "B1152000 B1500000 B2000000 B2500000 B3000000 B3500000 B4000000").split()
-_CFLAGS = ((0o100, "CSTOPB"), (0o200, "CREAD"), (0o400, "PARENB"), (0o1000, "PARODD"),
-           (0o2000, "HUPCL"), (0o4000, "CLOCAL"), (0o10000000000, "CMSPAR"),
-           (0o20000000000, "CRTSCTS"))
-_LFLAGS = ((1, "ISIG"), (2, "ICANON"), (4, "XCASE"), (0o10, "ECHO"), (0o20, "ECHOE"),
-           (0o40, "ECHOK"), (0o100, "ECHONL"), (0o200, "NOFLSH"), (0o100000, "IEXTEN"),
-           (0o1000, "ECHOCTL"), (0o2000, "ECHOPRT"), (0o4000, "ECHOKE"), (0o10000, "FLUSHO"),
-           (0o40000, "PENDIN"), (0o400, "TOSTOP"), (0o200000, "EXTPROC"))
-_CC_NAMES = ("VINTR VQUIT VERASE VKILL VEOF VTIME VMIN VSWTC VSTART VSTOP VSUSP VEOL "
-             "VREPRINT VDISCARD VWERASE VLNEXT VEOL2").split()
-
-
-def _baud(value: int) -> str:
-    if value & 0o10000:
-        index = value & 0o17
-        return _BAUDS_EXTRA[index] if index < len(_BAUDS_EXTRA) else f"{value:#o}"
-    return _BAUDS[value & 0o17]
+# -- terminals: engines/decode/terminal.py (powerpc has its own termbits) ----------------
+TERMIOS_SIZE = terminal.GENERIC.termios_size  # the kernel's struct termios (asm-generic)
 
 
 def termios(data: bytes, abi: Abi, verbose: bool = False) -> str:
     """``{c_iflag=ICRNL|IXON, c_oflag=NL0|CR0|...|OPOST|ONLCR, c_cflag=B38400|CS8|CREAD, ...}``."""
-    iflag, oflag, cflag, lflag = (abi.word(data, 4 * k, 4) for k in range(4))
-    odelays = [names[(oflag & mask) // (mask & -mask)] for mask, names in _ODELAYS]
-    oflags = flags(oflag & ~sum(m for m, _ in _ODELAYS), _OFLAGS, "")
-    cparts = [_baud(cflag & 0o10017)]
-    if cflag & 0o2003600000:  # CIBAUD: an input speed of its own
-        cparts.append(_baud((cflag & 0o2003600000) >> 16))
-    cparts.append(("CS5", "CS6", "CS7", "CS8")[(cflag & 0o60) >> 4])
-    rest = flags(cflag & ~0o2003610077, _CFLAGS, "")
-    shown = [f"c_iflag={flags(iflag, _IFLAGS, '')}",  # strace: nothing at all for none
-             "c_oflag=" + "|".join(odelays + ([oflags] if oflags else [])),
-             "c_cflag=" + "|".join(cparts + ([rest] if rest else [])),
-             f"c_lflag={flags(lflag, _LFLAGS, '')}"]
-    if not verbose:
-        return "{" + ", ".join(shown) + ", ...}"
-    line = data[16]
-    cc = ", ".join(f"[{_CC_NAMES[k] if k < len(_CC_NAMES) else k}]={_chex(data[17 + k])}"
-                   for k in range(19))
-    shown += [f"c_line={'N_TTY' if line == 0 else line}", f"c_cc=[{cc}]"]
-    return "{" + ", ".join(shown) + "}"
+    return terminal.termios(data, abi, verbose)
 
 
 STATFS_SIZE = 120  # struct statfs of asm-generic/statfs.h with 64-bit words (x86_64, powerpc)
