@@ -190,7 +190,8 @@ class FastLane:
         if not plan.usable or thread.holds or thread.quiesce_owed or thread.steppers \
                 or thread.pending is not _RESUME or thread.abort_result is not None \
                 or thread.at_trap is not None or thread.group_stopped or not thread.born \
-                or thread.release_at_exit is not None or thread.process is None:
+                or thread.release_at_exit is not None or thread.process is None \
+                or thread.interrupt_report:  # (this stop took the interrupt's trap: it owes one)
             return None
         stop = thread.stop  # a new stop: StopState.reset(False), inlined (the hot path)
         stop.regs = None

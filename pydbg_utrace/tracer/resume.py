@@ -47,6 +47,12 @@ class Resumer:
             return
         if thread.quiesce_owed:
             self.reporter.quiesce_owed(thread)
+        if thread.interrupt_report:
+            # An INTERRUPT sent while it ran: whichever ptrace stop came first took the
+            # kernel's trap ("any trap clears pending STOP trap"), so no interrupt stop
+            # follows; the report is owed at this one (a syscall stop, VFORK_DONE...).
+            thread.interrupt_report = False
+            self.reporter.quiesce_pass(thread, interrupt=True)
         if thread.holds:
             return
         if thread.pending <= Resume.REPORT:
@@ -62,9 +68,16 @@ class Resumer:
             if thread.holds:
                 return
             if thread.pending <= Resume.REPORT:  # asked again: report once it has run
-                thread.interrupt_report = thread.pending == Resume.INTERRUPT
+                # (INTERRUPT: its own mark; REPORT: pending again once the resume has
+                # taken it; the next stop's resume pays either, whichever stop takes
+                # the interrupt's trap)
+                interrupt = thread.pending == Resume.INTERRUPT
                 thread.pending = Resume.RESUME
                 self.continue_thread(thread)
+                if interrupt:
+                    thread.interrupt_report = True
+                else:
+                    thread.pending = Resume.REPORT
                 self.interrupt(thread)
                 return
         self.continue_thread(thread)

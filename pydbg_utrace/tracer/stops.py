@@ -267,8 +267,11 @@ class Stops:
         thread.interrupt_report = False
         if interrupt:
             self.reporter.quiesce_pass(thread, interrupt=True)
-        elif thread.holds or thread.pending <= Resume.REPORT:
+        elif thread.holds:  # a STOP asked while it ran: this stop is its report
+            if thread.pending == Resume.REPORT:
+                thread.pending = Resume.RESUME  # (a REPORT's too: told once)
             self.reporter.quiesce_pass(thread, interrupt=False)
+        # (A REPORT asked while it ran is paid by the resume, once.)
         self.resumer.resume(thread)
 
     def on_group_stop(self, thread: Thread) -> None:
