@@ -35,9 +35,10 @@ from pydbg_utrace import (
     read_string,
 )
 
-from . import decode
+from . import decode, io_dump
 from .decode.multiplexed import subcall_name
 from .following import FollowingEngine
+from .path_trace import PathFilter
 from .trace_options import TraceOptions
 
 RESULT_COLUMN = 40  # strace's -a default: where "= result" starts (TraceOptions.result_column)
@@ -103,15 +104,27 @@ def format_result(rval: int, is_error: bool, name: str = "") -> str:
 class _Traced:
     """What the logger keeps of one thread for its next calls, worked out at its first."""
 
-    __slots__ = ("abi", "memory", "paths", "calls", "fixed")
+    __slots__ = ("abi", "memory", "paths", "links", "calls", "fixed")
 
     def __init__(self, thread, fd_paths: bool, calls: dict, fixed: dict):
         self.abi = decode.abi_for(thread.arch.name)
         self.memory = TraceeMemory(thread.tid)
-        self.paths = fd_path(thread.tid) if fd_paths else None
+        self.links = fd_path(thread.tid)  # (-P: what an fd points at)
+        self.paths = self.links if fd_paths else None
         # (both shared by the threads of an arch, filled as numbers are first seen)
         self.calls = calls  # syscall number -> name
         self.fixed = fixed  # syscall number -> its decode.fixed_entry, for calls shown
+
+
+#: The name of a call -P hides: in no -e trace= set, so its exit is not shown either.
+HIDDEN = ""
+
+
+class _EveryName:
+    """-P without -e trace=: every name is traced (but :data:`HIDDEN`)."""
+
+    def __contains__(self, name: object) -> bool:
+        return name != HIDDEN
 
 
 class _Sink:
@@ -192,6 +205,15 @@ class SyscallLogger(FollowingEngine):
         self._pads = tuple(" " * (self._column - column) for column in range(self._column))
         self._trace = self.options.trace
         self._call_times = self.options.syscall_times
+        # -P: a call is shown only if it accesses a path; decided in _entry's filtered
+        # branch, so _trace is made a set of every name (the default path is untouched)
+        self._path_filter = None
+        if self.options.paths is not None:
+            self._path_filter = {}  # arch name -> its PathFilter, made at its first call
+            self._trace = _EveryName() if self._trace is None else self._trace
+        # -e read= / -e write=: the exit report is wrapped (here, once), not tested per call
+        if self.options.read_fds is not None or self.options.write_fds is not None:
+            self.report_syscall_exit = self._exit_and_dump
 
     # -- attaching -----------------------------------------------------------------------
     def attach_to(self, thread) -> Attachment:
@@ -300,7 +322,7 @@ class SyscallLogger(FollowingEngine):
         return self._holding
 
     def _shown(self, name: str) -> bool:
-        return self.options.trace is None or name in self.options.trace
+        return self._trace is None or name in self._trace
 
     def _traced(self, thread) -> _Traced:
         """The thread's :class:`_Traced`, made at its first call (and again after an exec)."""
@@ -316,7 +338,8 @@ class SyscallLogger(FollowingEngine):
         if name is None:
             name = traced.calls[nr] = thread.arch.syscall_name(nr)
             fixed = decode.fixed_entry(name)  # (no carrier: its name is the one shown)
-            if fixed is not None and (self._trace is None or name in self._trace):
+            if fixed is not None and self._path_filter is None and (
+                    self._trace is None or name in self._trace):  # (-P: no path, never)
                 traced.fixed[nr] = fixed
         return name
 
@@ -353,8 +376,20 @@ class SyscallLogger(FollowingEngine):
             if name not in trace:  # its exit needs no decoding
                 self._pending[thread.tid] = decode.Pending(None, "", [], name=name)
                 return None
+            if self._path_filter is not None and not self._accesses(thread, traced, name,
+                                                                    args):
+                self._pending[thread.tid] = decode.Pending(None, "", [], name=HIDDEN)
+                return None
         return decode.decode_entry(traced.abi, raw, args, traced.memory, self.options,
                                    info.stack_pointer, traced.paths)
+
+    def _accesses(self, thread, traced: _Traced, name: str, args: tuple[int, ...]) -> bool:
+        """-P: does the call access one of the paths (strace's rules: engines/path_trace)?"""
+        arch_name = thread.arch.name
+        paths = self._path_filter.get(arch_name)
+        if paths is None:
+            paths = self._path_filter[arch_name] = PathFilter(self.options.paths, arch_name)
+        return paths.matches(name, args, traced.memory, traced.links, traced.abi.word_size)
 
     def report_syscall_exit(self, att: Attachment, report: Report) -> None:
         tid = att.thread.tid
@@ -392,6 +427,23 @@ class SyscallLogger(FollowingEngine):
                                   else None)
         self._finish(sink, tid, tail, decode.format_result(pending, name, rval, error))
 
+    def _exit_and_dump(self, att: Attachment, report: Report) -> None:
+        """-e read= / -e write=: the line, then strace's hex dump of the data it moved."""
+        tid = att.thread.tid
+        pending = self._pending.get(tid)
+        SyscallLogger.report_syscall_exit(self, att, report)
+        info = report.syscall
+        if (pending is None or pending.ctx is None or info.is_error
+                or not self._shown(pending.name) or self.options.status == "failed"):
+            return
+        traced = self._threads.get(tid)
+        abi = traced.abi if traced is not None else decode.abi_for(att.thread.arch.name)
+        text = io_dump.dump(pending.name, pending.ctx.args, info.rval, self.options.read_fds,
+                            self.options.write_fds, self._memory(tid), abi.word_size,
+                            abi.byteorder)
+        if text:
+            (self._shared or self._sink(tid)).out.write(text)
+
     def _memory(self, tid: int) -> TraceeMemory:
         traced = self._threads.get(tid)
         return traced.memory if traced is not None else TraceeMemory(tid)
@@ -406,6 +458,9 @@ class SyscallLogger(FollowingEngine):
             pending = decode.execve_from_stack(abi, TraceeMemory(thread.tid),
                                                info.stack_pointer, self.options)
             if pending is not None:
+                if self._path_filter is not None and not self._accesses(
+                        thread, self._traced(thread), "execve", pending.ctx.args[:3]):
+                    return decode.Pending(None, "", [], name=HIDDEN)  # -P: not its path
                 if self._marked:  # -i: the PC it was called from is the old image's
                     self._mark(thread.tid, info.nr, None)
                 text = pending.entry_text

@@ -138,11 +138,12 @@ def _launch(tracer: Tracer, request: TraceRequest, engines: dict):
     ``-e trace=`` there is nothing to filter and every call stops.
     """
     argv = list(request.command)
+    env = request.environment(dict(os.environ))  # -E (None: ours as it is)
     numbers = traced_numbers(request.options, arches.host())
     if not request.options.seccomp_bpf or numbers is None:
-        return tracer.launch(argv)
+        return tracer.launch(argv, env=env)
     narrow_to_traced_syscalls(engines, numbers)
-    return tracer.launch(argv, syscall_filter=numbers)
+    return tracer.launch(argv, env=env, syscall_filter=numbers)
 
 
 #: strace's fatal signals: they end an interactive trace (TraceRequest.interactive), and

@@ -1,0 +1,143 @@
+"""-P PATH, -e read=/write= and -E compared with strace 6.1's own output, line by line.
+
+Both run the same program under ``setarch -R`` (no address randomisation), so
+addresses compare as they are; what still differs between two runs is replaced
+first (pids, getrandom's bytes, the tracer's pid, the environment's address and
+size in the launch's execve: the two tracers hand the program environments of
+other sizes, Python sets LC_CTYPE).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.live
+
+STRACE = shutil.which("strace")
+SETARCH = shutil.which("setarch")
+needs_tools = pytest.mark.skipif(
+    STRACE is None or SETARCH is None,
+    reason="strace or setarch is not installed (apt-get install strace util-linux): "
+           "nothing to compare with")
+TIMEOUT = 120 * float(os.environ.get("PYDBG_UTRACE_TIMEOUT_SCALE", "1"))
+OURS = [sys.executable, "-m", "pydbg_utrace", "trace"]
+
+_PID = re.compile(r"(?<=si_pid=)\d+|(?<=\[pid )\s*\d+|^\d+(?= )|(?<=Process )\d+")
+_RANDOM = re.compile(r'getrandom\("[^"]*"')
+_ENV = re.compile(r"0x[0-9a-f]+ /\* \d+ vars \*/")
+_PARENT = re.compile(r"getppid\(\) += \d+$")
+_STAT_TIMES = re.compile(r"st_size=\d+")
+
+
+def normalise(text: str) -> list[str]:
+    out = []
+    for line in text.splitlines():
+        line = _PID.sub("PID", line)
+        line = _RANDOM.sub('getrandom("RANDOM"', line)
+        line = _ENV.sub("ENV", line)
+        line = _PARENT.sub("getppid() = PARENT", line)
+        out.append(line)
+    return out
+
+
+def run_both(flags: list[str], command: list[str], tmp_path, status: int = 0,
+             ) -> tuple[list[str], list[str]]:
+    logs = []
+    for tool, name in (([STRACE], "strace"), (OURS, "ours")):
+        log = tmp_path / f"{name}.log"
+        done = subprocess.run([SETARCH, "-R", *tool, *flags, "-o", str(log), *command],
+                              capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path)
+        assert done.returncode == status, (tool, done.stderr)
+        logs.append(normalise(log.read_text()))
+    return logs[0], logs[1]
+
+
+def assert_same(theirs: list[str], ours: list[str]) -> None:
+    differences = [(a, b) for a, b in zip(theirs, ours, strict=False) if a != b]
+    for a, b in differences[:20]:
+        print(f"  strace: {a}\n  ours:   {b}")
+    assert not differences
+    assert len(ours) == len(theirs), (len(theirs), len(ours), theirs[-3:], ours[-3:])
+
+
+# A shell that reads and writes a file of its own, renames it, and runs a child that
+# opens it: path arguments (openat, renameat/rename, unlink), fds (read, write,
+# close, fstat, dup2 of the redirection) and a child process, all for one path.
+SCRIPT = ("echo hello > data; read line < data; cat data > /dev/null; mv data moved; "
+          "cat moved; rm moved; trap true USR1; kill -USR1 $$; exit 3")
+
+
+@needs_tools
+@pytest.mark.parametrize("flags", [
+    ["-P", "data"], ["-P", "TMP/data"], ["-f", "-P", "TMP/data"],
+    ["-f", "-P", "TMP/data", "-P", "TMP/moved"], ["-f", "-P", "/nonexist"],
+    ["-f", "-P", "TMP/data", "-e", "trace=openat,close"], ["-f", "-P", "/usr/bin/cat"],
+], ids=" ".join)
+def test_path_filter_matches_straces(flags, tmp_path):
+    """A relative path matches only the calls that name it so (an fd's link is
+    absolute, in strace too); the absolute one matches the fds as well."""
+    flags = [flag.replace("TMP", str(tmp_path)) for flag in flags]
+    theirs, ours = run_both(flags, ["sh", "-c", SCRIPT], tmp_path, status=3)
+    assert_same(theirs, ours)
+    if f"{tmp_path}/data" in flags:  # the comparison saw fds matched, not only paths
+        assert sum(bool(re.search(r"\b(close|dup2)\(3", line)) for line in ours) >= 2, ours
+
+
+@needs_tools
+def test_a_symlink_is_traced_by_its_target_too(tmp_path):
+    (tmp_path / "target").write_text("x\n")
+    (tmp_path / "link").symlink_to(tmp_path / "target")
+    flags = ["-P", str(tmp_path / "link")]
+    command = ["cat", str(tmp_path / "target")]
+    theirs, ours = run_both(flags, command, tmp_path)
+    assert_same(theirs, ours)
+    assert any("read(3, \"x\\n\"" in line for line in ours), ours
+    done = subprocess.run([*OURS, *flags, "-o", os.devnull, *command], capture_output=True,
+                          text=True, timeout=TIMEOUT)
+    assert done.stderr == (f'pydbg-utrace: Requested path "{tmp_path / "link"}" resolved '
+                           f'into "{tmp_path / "target"}"\n')
+
+
+# Python writes with writev, pwrite64 and write (an empty one: no dump), and reads its
+# own .pyc files on fd 3: the dumps of a few kilobytes each.
+PROGRAM = ("import os; os.writev(1, [b'ab', b'', b'cd\\n']); "
+           "fd = os.open('out', os.O_WRONLY | os.O_CREAT); "
+           "os.pwrite(fd, bytes(range(256)) * 3, 0); os.write(fd, b''); os.close(fd); "
+           "fd = os.open('out', os.O_RDONLY); os.read(fd, 100); "
+           "os.readv(fd, [bytearray(5), bytearray(0), bytearray(9)])")
+
+
+@needs_tools
+@pytest.mark.parametrize("flags", [
+    ["-e", "trace=read,write,pwrite64,writev,readv", "-e", "read=3", "-e", "write=1,3"],
+    ["-e", "trace=read,write,pwrite64,writev,readv", "-e", "write=all"],
+    ["-e", "trace=read,readv", "--read=!0,1,2"],
+    ["-e", "trace=read,pwrite64,readv,openat", "-e", "read=3", "-e", "write=3", "-z"],
+], ids=" ".join)
+def test_read_and_write_dumps_match_straces(flags, tmp_path):
+    theirs, ours = run_both(flags, [sys.executable, "-S", "-c", PROGRAM], tmp_path)
+    assert_same(theirs, ours)
+    assert sum(line.startswith(" | 000") for line in ours) > 10, ours[:20]
+
+
+@needs_tools
+def test_environment_changes_match_straces(tmp_path):
+    """-E sets and unsets in the program's environment: its env output, and strace's
+    execve line with -v, compared (LC_CTYPE left out: Python's own locale coercion)."""
+    flags = ["-E", "FOO=bar", "-E", "HOME", "-E", "PATH=/usr/bin:/bin", "-E", "FOO=baz",
+             "-e", "trace=none"]
+    outputs = []
+    for tool in ([STRACE], OURS):
+        done = subprocess.run([*tool, *flags, "env"], capture_output=True, text=True,
+                              timeout=TIMEOUT)
+        assert done.returncode == 0, done.stderr
+        outputs.append([line for line in done.stdout.splitlines()
+                        if not line.startswith("LC_CTYPE=")])
+    assert outputs[0] == outputs[1]
+    assert "FOO=baz" in outputs[1] and not any(line.startswith("HOME=") for line in outputs[1])
