@@ -228,11 +228,13 @@ class SyscallLogger(FollowingEngine):
         return self.attach_to(thread)
 
     def detached(self, tid: int) -> None:
-        """The tracer let go of ``tid`` (``trace`` interrupted): its line, if still open,
-        ends with strace's `` <detached ...>``.  Call once the tracer is closed."""
+        """The tracer let go of ``tid`` (``trace`` interrupted, or ``-b execve``): its line,
+        if still open, ends with strace's `` <detached ...>``.  Call once the tracer is
+        closed, or on the tracer thread."""
         for sink in (self._shared, self._sinks.get(tid)):
             if sink is not None and sink.open_tid == tid:
                 sink.end_line(" <detached ...>")
+        self._alive.discard(tid)  # (strace's prefix rule counts the traced ones)
 
     # -- lines -----------------------------------------------------------------------------
     def _sink(self, tid: int) -> _Sink:

@@ -55,3 +55,4 @@ class TraceOptions:
     paths: frozenset[str] | None = None     # -P PATH: only calls that access these paths
     read_fds: frozenset[int] | None = None  # -e read=SET: dump the data read from these fds
     write_fds: frozenset[int] | None = None  # -e write=SET: ... and written to these
+    detach_on_execve: bool = False          # -b execve: let a process go when it execs

@@ -40,7 +40,7 @@ usage: pydbg-utrace trace [strace's options] {-p PID[,PID] | [--] PROG [ARGS]}
   -e status=successful|failed
   -e inject=NAME:error=E|retval=N|signal=S|delay_enter=US|delay_exit=US[:when=N+S]
   -z -Z -s N -v -x -xx -y -T -t -tt -ttt -r -i -n -a COLUMN -c -C -w -S SORTBY -q -qq
-  -P PATH -e read=FDS -e write=FDS -E VAR=VAL -E VAR --json --seccomp-bpf
+  -b execve -P PATH -e read=FDS -e write=FDS -E VAR=VAL -E VAR --json --seccomp-bpf
 Same letters and meaning as strace(1); what differs: docs/trace.md."""
 
 
@@ -104,7 +104,6 @@ SORT_KEYS = {
 }
 #: strace letters we know but do not do (yet): a clear "not supported", not "invalid".
 UNSUPPORTED = {
-    "-b": "detaching on execve",
     "-d": "strace's debug output", "-D": "a detached tracer",
     "-F": "the obsolete -F", "-I": "signal blocking modes",
     "-k": "stack traces", "-O": "overhead adjustment",
@@ -185,6 +184,10 @@ class _State:
             self.pids.extend(_pids(value))
         elif opt in ("-P", "--trace-path"):
             self.paths.append(value)
+        elif opt in ("-b", "--detach-on"):
+            if value != "execve":
+                raise UsageError(f"Syscall '{value}' for -b isn't supported")
+            self.set(detach_on_execve=True)
         elif opt in ("-E", "--env"):
             name, sep, text = value.partition("=")
             self.env.append((name, text if sep else None))

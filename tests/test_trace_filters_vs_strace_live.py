@@ -28,20 +28,33 @@ needs_tools = pytest.mark.skipif(
 TIMEOUT = 120 * float(os.environ.get("PYDBG_UTRACE_TIMEOUT_SCALE", "1"))
 OURS = [sys.executable, "-m", "pydbg_utrace", "trace"]
 
-_PID = re.compile(r"(?<=si_pid=)\d+|(?<=\[pid )\s*\d+|^\d+(?= )|(?<=Process )\d+")
+# Where a pid stands: the -f column, [pid N], si_pid=, "Process N", a call's result.
+_PID_PLACES = re.compile(r"^(\d+)(?= )|(?<=\[pid)( *\d+)|(?<=si_pid=)(\d+)|(?<=Process )(\d+)"
+                         r"|(?<=set_tid_address\()[^)]*\) += (\d+)$|(?<== )(\d+)$")
+_PID_SOURCES = re.compile(r"(?:^|\[pid +|si_pid=|Process |(?:set_tid_address\(.*\)|vfork\(\)"
+                          r"|resumed>\)|clone3?\(.*\)) += )(\d+)(?=\b)")
 _RANDOM = re.compile(r'getrandom\("[^"]*"')
+_CHILD_TIMES = re.compile(r"(si_[us]time=)\d+(?: /\* [^*]* \*/)?")
 _ENV = re.compile(r"0x[0-9a-f]+ /\* \d+ vars \*/")
 _PARENT = re.compile(r"getppid\(\) += \d+$")
-_STAT_TIMES = re.compile(r"st_size=\d+")
 
 
 def normalise(text: str) -> list[str]:
+    """Pids become P1, P2... by their order of appearance (from the -f column, the
+    results of set_tid_address and of the calls that make processes)."""
+    pids: dict[str, str] = {}
+    for line in text.splitlines():
+        found = [m.group(1) for m in _PID_SOURCES.finditer(line)]
+        for pid in found:
+            pids.setdefault(pid, f"P{len(pids) + 1}")
     out = []
     for line in text.splitlines():
-        line = _PID.sub("PID", line)
+        line = re.sub(r"\b(\d{2,})\b", lambda m: pids.get(m.group(1), m.group(1)), line) \
+            if _PID_PLACES.search(line) else line
         line = _RANDOM.sub('getrandom("RANDOM"', line)
         line = _ENV.sub("ENV", line)
         line = _PARENT.sub("getppid() = PARENT", line)
+        line = _CHILD_TIMES.sub(r"\1T", line)  # (a child's CPU ticks: the machine's load)
         out.append(line)
     return out
 
@@ -141,3 +154,76 @@ def test_environment_changes_match_straces(tmp_path):
                         if not line.startswith("LC_CTYPE=")])
     assert outputs[0] == outputs[1]
     assert "FOO=baz" in outputs[1] and not any(line.startswith("HOME=") for line in outputs[1])
+
+
+def by_process(lines: list[str]) -> list[str]:
+    """-f: each process's lines in order, the processes one after the other (how two
+    processes' lines interleave, and whether a line is cut by another's or by our
+    detach, is a race in strace's runs too)."""
+    order: dict[str, int] = {}
+    for line in lines:
+        order.setdefault(line.split(" ", 1)[0], len(order))
+    lines = [re.sub(r" <(unfinished|detached) \.\.\.>$", " <CUT>", line) for line in lines]
+    return sorted(lines, key=lambda line: order[line.split(" ", 1)[0]])
+
+
+@needs_tools
+@pytest.mark.parametrize("flags, script, status", [
+    (["-b", "execve"], "exec /bin/true", 0),
+    (["-b", "execve"], "exec false", 0),            # strace's status: it never sees false's
+    # -f: the child goes at its exec, sh is traced on (its SIGCHLD may come before or in
+    # its wait4: in strace's runs too, so signals are not shown)
+    (["--detach-on=execve", "-f", "-e", "signal=none", "-e", "trace=!rt_sigreturn"],
+     "/bin/true; exit 4", 4),
+    (["-b", "execve", "-f", "-e", "trace=execve,exit_group"], "/bin/true; exec true", 0),
+], ids=lambda value: " ".join(value) if isinstance(value, list) else str(value))
+def test_detach_on_execve_matches_straces(flags, script, status, tmp_path):
+    theirs, ours = run_both(flags, ["sh", "-c", script], tmp_path, status=status)
+    if "-f" in flags:
+        theirs, ours = by_process(theirs), by_process(ours)
+    assert_same(theirs, ours)
+    assert any(line.endswith((" <detached ...>", " <unfinished ...>", " <CUT>"))
+               for line in ours if "execve(" in line), ours[-5:]
+
+
+@needs_tools
+def test_detach_on_execve_says_so_as_strace_does(tmp_path):
+    """Without -o: strace's message, then the open execve line ends in <detached ...>; the
+    program we launched runs to its end untraced (its output comes), and we wait for it."""
+    results = []
+    for tool in ([STRACE], OURS):
+        done = subprocess.run([*tool, "-b", "execve", "-e", "trace=execve", "sh", "-c",
+                               "exec echo untraced"], capture_output=True, text=True,
+                              timeout=TIMEOUT)
+        assert done.returncode == 0, done.stderr
+        lines = normalise(done.stderr.replace(f"{tool[0]}: ", "TRACER: ")
+                          .replace("pydbg-utrace: ", "TRACER: "))
+        results.append((lines[-2:], done.stdout))
+    assert results[0] == results[1]
+    assert results[1][0][0].startswith('execve("/usr/bin/echo", ["echo", "untraced"], ENV')
+    assert results[1][0][0].endswith("TRACER: Process P1 detached")
+    assert results[1][1] == "untraced\n"
+
+
+@needs_tools
+def test_detach_on_execve_of_an_attached_process(tmp_path):
+    """-p: the process is let go at its exec, and the trace ends there (both tools)."""
+    for tool in ([STRACE], OURS):
+        program = subprocess.Popen(["sh", "-c", "read line; exec cat"], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, text=True)
+        try:
+            tracer = subprocess.Popen([*tool, "-b", "execve", "-e", "trace=execve", "-p",
+                                       str(program.pid)], stderr=subprocess.PIPE, text=True)
+            first = tracer.stderr.readline()  # (a bounded wait: the tracer's first words)
+            assert "attached" in first, first
+            program.stdin.write("go\n")
+            program.stdin.flush()
+            rest = tracer.communicate(timeout=TIMEOUT)[1]
+            assert tracer.returncode == 0, rest
+            assert f"Process {program.pid} detached\n <detached ...>\n" in rest, rest
+            program.stdin.write("still running\n")  # cat, untraced, echoes it
+            program.stdin.close()
+            assert program.stdout.read() == "still running\n"
+        finally:
+            program.kill()
+            program.wait(timeout=TIMEOUT)

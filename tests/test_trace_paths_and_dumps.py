@@ -175,3 +175,11 @@ def test_what_is_dumped():
     assert dump("readv", (3, 0x200, 1), 3, reads, writes, memory) == (
         " * 3 bytes in buffer 0\n" + hex_lines(b"hel"))
     assert dump("getpid", (1,), 0, reads, writes, memory) == ""
+
+
+def test_detach_on_execve():
+    assert request("-b", "execve").options.detach_on_execve
+    assert request("--detach-on=execve").options.detach_on_execve
+    assert not request().options.detach_on_execve
+    assert error("-b", "exec") == "Syscall 'exec' for -b isn't supported"  # strace 6.1's words
+    assert error("--detach-on=fork") == "Syscall 'fork' for -b isn't supported"
