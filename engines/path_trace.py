@@ -103,7 +103,8 @@ class PathFilter:
         self.fd_calls = classes["desc"] | classes["network"]
 
     def matches(self, name: str, args: tuple[int, ...], memory: Memory,
-                fd_link: Callable[[int], str | None], word_size: int = 8) -> bool:
+                fd_link: Callable[[int], str | None], word_size: int = 8,
+                byteorder: str = "little") -> bool:
         is_file = name in self.file_calls
         if not is_file and name not in self.fd_calls:
             return False
@@ -113,9 +114,9 @@ class PathFilter:
             return any(self._path(memory, args[n]) if kind == "path" else
                        self._fd(fd_link, args[n]) for kind, n in special)
         if name in SELECTS:
-            return self._select(args, memory, fd_link, word_size)
+            return self._select(args, memory, fd_link, word_size, byteorder)
         if name in POLLS:
-            return self._poll(args, memory, fd_link)
+            return self._poll(args, memory, fd_link, byteorder)
         if name == "fsconfig":
             command = args[1] & 0xFFFFFFFF
             if command in (FSCONFIG_SET_PATH, FSCONFIG_SET_PATH_EMPTY):
@@ -140,7 +141,7 @@ class PathFilter:
             return False  # negative: AT_FDCWD, -1
         return fd_link(fd) in self.links
 
-    def _select(self, args, memory: Memory, fd_link, word_size: int) -> bool:
+    def _select(self, args, memory: Memory, fd_link, word_size: int, byteorder: str) -> bool:
         nfds = args[0] & 0xFFFFFFFF
         if nfds == 0 or nfds >= 0x80000000:
             return False
@@ -150,25 +151,26 @@ class PathFilter:
             if not address:
                 continue
             try:
-                bits = int.from_bytes(memory.read(address, size), "little")
+                data = memory.read(address, size)
             except OSError:
                 continue
-            fd = 0
-            while bits and fd < nfds:  # (the kernel's fd_set: bit N of the bytes, LE words)
-                if bits & 1 and fd_link(fd) in self.links:
-                    return True
-                bits >>= 1
-                fd += 1
+            # The kernel's fd_set: an array of longs, fd N is bit N % bits of long N / bits
+            bits = 8 * word_size
+            for first in range(0, min(nfds, 8 * len(data)), bits):
+                word = int.from_bytes(data[first // 8:first // 8 + word_size], byteorder)
+                for fd in range(first, min(first + bits, nfds)):
+                    if word >> (fd - first) & 1 and fd_link(fd) in self.links:
+                        return True
         return False
 
-    def _poll(self, args, memory: Memory, fd_link) -> bool:
+    def _poll(self, args, memory: Memory, fd_link, byteorder: str) -> bool:
         start, nfds = args[0], min(args[1] & 0xFFFFFFFF, 1024 * 1024)
         for n in range(nfds):
             try:
                 entry = memory.read(start + 8 * n, 8)  # struct pollfd {int fd; short; short}
             except OSError:
                 return False
-            fd = int.from_bytes(entry[:4], "little", signed=True)
+            fd = int.from_bytes(entry[:4], byteorder, signed=True)
             if fd >= 0 and fd_link(fd) in self.links:
                 return True
         return False

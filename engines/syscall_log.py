@@ -391,7 +391,8 @@ class SyscallLogger(FollowingEngine):
         paths = self._path_filter.get(arch_name)
         if paths is None:
             paths = self._path_filter[arch_name] = PathFilter(self.options.paths, arch_name)
-        return paths.matches(name, args, traced.memory, traced.links, traced.abi.word_size)
+        return paths.matches(name, args, traced.memory, traced.links, traced.abi.word_size,
+                             traced.abi.byteorder)
 
     def report_syscall_exit(self, att: Attachment, report: Report) -> None:
         tid = att.thread.tid

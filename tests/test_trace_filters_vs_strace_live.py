@@ -117,6 +117,22 @@ def test_a_symlink_is_traced_by_its_target_too(tmp_path):
                            f'into "{tmp_path / "target"}"\n')
 
 
+FD_CALLS = ("import os, select; fd = os.open('/etc/passwd', os.O_RDONLY); os.dup2(fd, 9); "
+            "select.select([9], [], [], 0); p = select.poll(); p.register(9); p.poll(0); "
+            "select.select([0], [], [], 0); os.pread(9, 4, 0); os.fstat(9); os.close(9)")
+
+
+@needs_tools
+def test_path_filter_looks_into_fd_sets_and_arrays(tmp_path):
+    """pselect6's fd_set and poll's pollfd array, dup2's two fds, fstat's: as strace."""
+    theirs, ours = run_both(["-P", "/etc/passwd"], [sys.executable, "-S", "-c", FD_CALLS],
+                            tmp_path)
+    assert_same(theirs, ours)
+    assert [line.split("(")[0] for line in ours] == [
+        "openat", "dup2", "pselect6", "poll", "pread64", "newfstatat", "close",
+        "+++ exited with 0 +++"]
+
+
 # Python writes with writev, pwrite64 and write (an empty one: no dump), and reads its
 # own .pyc files on fd 3: the dumps of a few kilobytes each.
 PROGRAM = ("import os; os.writev(1, [b'ab', b'', b'cd\\n']); "

@@ -142,6 +142,16 @@ def test_poll_and_select_look_at_each_fd():
     assert not paths.matches("select", (3, 0x40, 0, 0, 0), memory, LINKS.get)  # bit 3 >= nfds
 
 
+def test_big_endian_sets_and_arrays():  # ppc64 and s390x: the fd_set's longs, pollfd's int
+    fdset = (1 << 3).to_bytes(8, "big")
+    pollfd = (3).to_bytes(4, "big") + bytes(4)
+    memory = FakeMemory({}, {0x40: fdset, 0x10: pollfd})
+    paths = PathFilter({"/etc/passwd"}, "s390x")
+    assert paths.matches("select", (4, 0x40, 0, 0, 0), memory, LINKS.get, 8, "big")
+    assert paths.matches("poll", (0x10, 1, 0), memory, LINKS.get, 8, "big")
+    assert not paths.matches("poll", (0x10, 1, 0), memory, LINKS.get, 8, "little")
+
+
 def test_a_missing_path_is_kept_as_given():  # (strace's realpath() fails: no note)
     assert path_set(["/no/such", "/no/such"]) == (frozenset({"/no/such"}), [])
 
