@@ -20,6 +20,8 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
+from pydbg_utrace import kernel, read_string
+
 from .syscall_classes import CLASSES
 
 PATH_MAX = 4096
@@ -64,6 +66,37 @@ POLLS = frozenset({"poll", "ppoll"})
 FSCONFIG_SET_PATH, FSCONFIG_SET_PATH_EMPTY, FSCONFIG_SET_FD = 3, 4, 5
 
 
+#: The name a call ``-P`` hides is given: in no ``-e trace=`` set.
+HIDDEN = ""
+
+
+class EveryName:
+    """``-P`` without ``-e trace=``: every name is traced (but :data:`HIDDEN`)."""
+
+    def __contains__(self, name: object) -> bool:
+        return name != HIDDEN
+
+
+class ThreadReads:
+    """A thread's memory (``process_vm_readv``: no stop needed) and fd links, for
+    :meth:`PathFilter.matches` from an engine that has no reader of its own."""
+
+    def __init__(self, tid: int) -> None:
+        self.tid = tid
+
+    def read(self, address: int, size: int) -> bytes:
+        return kernel.read_memory(self.tid, address, size) if size > 0 else b""
+
+    def read_string(self, address: int, limit: int) -> tuple[bytes, bool]:
+        return read_string(self.tid, address, limit)
+
+    def link(self, fd: int) -> str | None:
+        try:
+            return os.readlink(f"/proc/{self.tid}/fd/{fd}")
+        except OSError:
+            return None
+
+
 def path_set(paths: Iterable[str]) -> tuple[frozenset[str], list[str]]:
     """The paths ``-P`` compares with, and strace's notes on them.
 
@@ -98,9 +131,16 @@ class PathFilter:
     def __init__(self, paths: Iterable[str], arch_name: str) -> None:
         self.paths = frozenset(os.fsencode(path) for path in paths)
         self.links = frozenset(paths)
+        self.arch_name = arch_name
         classes = CLASSES["ppc64" if arch_name.startswith("ppc64") else arch_name]
         self.file_calls = classes["file"]
         self.fd_calls = classes["desc"] | classes["network"]
+
+    def thread_accesses(self, thread, name: str, args: tuple[int, ...]) -> bool:
+        """:meth:`matches` for ``thread`` (a :class:`pydbg_utrace.Thread` at a syscall stop)."""
+        reads = ThreadReads(thread.tid)
+        return self.matches(name, args, reads, reads.link, thread.arch.word_size,
+                            thread.arch.byteorder)
 
     def matches(self, name: str, args: tuple[int, ...], memory: Memory,
                 fd_link: Callable[[int], str | None], word_size: int = 8,

@@ -38,7 +38,7 @@ from pydbg_utrace import (
 from . import decode, io_dump
 from .decode.multiplexed import subcall_name
 from .following import FollowingEngine
-from .path_trace import PathFilter
+from .path_trace import HIDDEN, EveryName, PathFilter
 from .trace_options import TraceOptions
 
 RESULT_COLUMN = 40  # strace's -a default: where "= result" starts (TraceOptions.result_column)
@@ -114,17 +114,6 @@ class _Traced:
         # (both shared by the threads of an arch, filled as numbers are first seen)
         self.calls = calls  # syscall number -> name
         self.fixed = fixed  # syscall number -> its decode.fixed_entry, for calls shown
-
-
-#: The name of a call -P hides: in no -e trace= set, so its exit is not shown either.
-HIDDEN = ""
-
-
-class _EveryName:
-    """-P without -e trace=: every name is traced (but :data:`HIDDEN`)."""
-
-    def __contains__(self, name: object) -> bool:
-        return name != HIDDEN
 
 
 class _Sink:
@@ -210,7 +199,7 @@ class SyscallLogger(FollowingEngine):
         self._path_filter = None
         if self.options.paths is not None:
             self._path_filter = {}  # arch name -> its PathFilter, made at its first call
-            self._trace = _EveryName() if self._trace is None else self._trace
+            self._trace = EveryName() if self._trace is None else self._trace
         # -e read= / -e write=: the exit report is wrapped (here, once), not tested per call
         if self.options.read_fds is not None or self.options.write_fds is not None:
             self.report_syscall_exit = self._exit_and_dump

@@ -107,7 +107,8 @@ def build_engines(request: TraceRequest, out) -> dict:
 
         engines["summary"] = SyscallSummary(follow=options.follow, names=options.trace,
                                             sort_by=options.summary_sort,
-                                            wall_clock=options.summary_wall)
+                                            wall_clock=options.summary_wall,
+                                            paths=options.paths)
     return engines
 
 

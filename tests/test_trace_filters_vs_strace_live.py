@@ -9,6 +9,7 @@ other sizes, Python sets LC_CTYPE).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -243,3 +244,52 @@ def test_detach_on_execve_of_an_attached_process(tmp_path):
         finally:
             program.kill()
             program.wait(timeout=TIMEOUT)
+
+
+def summary_counts(table: str) -> dict[str, tuple[str, str]]:
+    """-c's table by name: (calls, errors), the times left out (they are the machine's)."""
+    rows = {}
+    for line in table.splitlines():
+        words = line.split()
+        if len(words) >= 5 and words[0][0].isdigit() and words[-1] != "total":
+            calls_errors = words[3:-1]
+            rows[words[-1]] = (calls_errors[0], calls_errors[1] if len(calls_errors) > 1 else "")
+    return rows
+
+
+@needs_tools
+@pytest.mark.parametrize("flags", [["-c"], ["-f", "-c"], ["-f", "-C", "-e", "trace=%desc"]],
+                         ids=" ".join)
+def test_path_filter_applies_to_the_summary_as_straces(flags, tmp_path):
+    """-P limits -c's table as strace's (its filter is before the count)."""
+    flags = [*flags, "-P", str(tmp_path / "data"), "-P", str(tmp_path / "moved")]
+    tables = []
+    for tool in ([STRACE], OURS):
+        done = subprocess.run([*tool, *flags, "-o", str(tmp_path / "table"), "sh", "-c",
+                               SCRIPT], capture_output=True, text=True, timeout=TIMEOUT,
+                              cwd=tmp_path)
+        assert done.returncode == 3, done.stderr
+        text = (tmp_path / "table").read_text()
+        tables.append(summary_counts(text[text.index("% time"):]))
+    assert tables[0] == tables[1]
+    assert {"read", "close", "dup2"} <= tables[1].keys(), tables[1]  # (fds: the path is absolute)
+
+
+@needs_tools
+def test_path_filter_applies_to_json(tmp_path):
+    """--json -P: the objects are the calls of the log's -P lines (the log is compared
+    with strace above)."""
+    flags = ["-f", "-P", str(tmp_path / "data")]
+    log = tmp_path / "log"
+    runs = {}
+    for extra in ([], ["--json"]):
+        done = subprocess.run([*OURS, *flags, *extra, "-o", str(log), "sh", "-c", SCRIPT],
+                              capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path)
+        assert done.returncode == 3, done.stderr
+        runs[bool(extra)] = log.read_text().splitlines()
+    lines = [line.split(" ", 1)[1].lstrip() for line in runs[False]]
+    names = [line.split("(", 1)[0] for line in lines if not line.startswith(("+++", "---"))]
+    objects = [json.loads(line) for line in runs[True]]
+    assert [call["name"] for call in objects] == names
+    assert all(str(tmp_path / "data") in (call["arguments"] or "") or call["name"] != "openat"
+               for call in objects)
