@@ -8,10 +8,19 @@ running process, by passes over its threads until none is new.
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable
 
-from pydbg_utrace import AttachFlags, Attachment, Engine, Event, ExistsError, NoSuchThreadError
+from pydbg_utrace import (
+    AttachFlags,
+    Attachment,
+    Engine,
+    Event,
+    ExistsError,
+    NoSuchThreadError,
+    Resume,
+)
 
 ONCE = AttachFlags.CREATE | AttachFlags.EXCLUSIVE | AttachFlags.MATCH_OPS
 
@@ -99,3 +108,31 @@ class AttachNotices(FollowingEngine):
                 self.waiting.append(message)
                 return
         self.say(message)
+
+
+class DetachOnExec(FollowingEngine):
+    """strace's ``-b execve``: a traced process that calls execve is let go at its exec.
+
+    The thread is held at its exec report (``Resume.STOP``: the new program
+    runs no instruction traced) and handed to whoever reads :attr:`requests`
+    (the front end's main thread), which lets the process go through the
+    public API: a callback must not detach the thread it reports.  The
+    launched program's own exec came before any engine, so it is never
+    one of them (strace skips that first exec too).  A thread's reap puts
+    None in the queue: the reader looks whether the program has ended.
+    Attach it last: the other engines' exec reports come first.
+    """
+
+    name = "detach-on-exec"
+    wanted = Event.EXEC | Event.REAP
+
+    def __init__(self, follow: bool = False) -> None:
+        super().__init__(follow)
+        self.requests: queue.SimpleQueue = queue.SimpleQueue()
+
+    def report_exec(self, att: Attachment, report) -> Resume:
+        self.requests.put(att.thread)
+        return Resume.STOP
+
+    def report_reap(self, att: Attachment, report) -> None:
+        self.requests.put(None)

@@ -34,6 +34,7 @@ from typing import TextIO
 from pydbg_utrace import Attachment, Event, Report, kernel, read_string
 
 from .following import FollowingEngine
+from .path_trace import PathFilter
 from .trace_options import TraceOptions
 
 #: The kernel's restart codes (include/linux/errno.h), by strace's names: an
@@ -60,6 +61,11 @@ class SyscallJson(FollowingEngine):
         self.decode = decode or simple_decode(self.options.string_limit)
         self.call_text = _log_call_text(self.options)
         self._pending: dict[int, dict] = {}  # tid -> the object of its call in progress
+        if self.options.paths is not None:  # -P: wrapped here, once (no cost without it)
+            self._paths = PathFilter(self.options.paths, "x86_64")  # (made again per arch)
+            self._hidden: set[int] = set()  # threads whose call -P hides
+            self.report_syscall_entry = self._entry_if_path
+            self.report_syscall_exit = self._exit_if_path
 
     def report_syscall_entry(self, att: Attachment, report: Report) -> None:
         if report.resumed:
@@ -101,6 +107,28 @@ class SyscallJson(FollowingEngine):
         if self.options.status == "failed" and not info.is_error:
             return
         self._write(att, call)
+
+    def _entry_if_path(self, att: Attachment, report: Report) -> None:
+        """-P: an object only for the calls that access one of the paths (strace's rules)."""
+        SyscallJson.report_syscall_entry(self, att, report)
+        thread = att.thread
+        call = self._pending.get(thread.tid)
+        if call is None or report.resumed:
+            return
+        if self._paths.arch_name != thread.arch.name:
+            self._paths = PathFilter(self.options.paths, thread.arch.name)
+        if not self._paths.thread_accesses(thread, call["name"], report.syscall.args):
+            del self._pending[thread.tid]
+            self._hidden.add(thread.tid)
+
+    def _exit_if_path(self, att: Attachment, report: Report) -> None:
+        """-P: nothing for a hidden call, nor for one whose entry came before us (the
+        launch's execve: no arguments to look at)."""
+        tid = att.thread.tid
+        if tid in self._hidden:
+            self._hidden.discard(tid)
+        elif tid in self._pending:
+            SyscallJson.report_syscall_exit(self, att, report)
 
     def _unseen_entry(self, att: Attachment, info) -> dict | None:
         """A call whose entry came before us (the launch's execve, or attached mid-call)."""

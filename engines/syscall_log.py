@@ -35,9 +35,10 @@ from pydbg_utrace import (
     read_string,
 )
 
-from . import decode
+from . import decode, io_dump
 from .decode.multiplexed import subcall_name
 from .following import FollowingEngine
+from .path_trace import HIDDEN, EveryName, PathFilter
 from .trace_options import TraceOptions
 
 RESULT_COLUMN = 40  # strace's -a default: where "= result" starts (TraceOptions.result_column)
@@ -121,12 +122,13 @@ def format_result(rval: int, is_error: bool, name: str = "") -> str:
 class _Traced:
     """What the logger keeps of one thread for its next calls, worked out at its first."""
 
-    __slots__ = ("abi", "memory", "paths", "calls", "fixed")
+    __slots__ = ("abi", "memory", "paths", "links", "calls", "fixed")
 
     def __init__(self, thread, fd_paths: bool, calls: dict, fixed: dict):
         self.abi = decode.abi_for(thread.arch.name)
         self.memory = TraceeMemory(thread.tid)
-        self.paths = fd_path(thread.tid) if fd_paths else None
+        self.links = fd_path(thread.tid)  # (-P: what an fd points at)
+        self.paths = self.links if fd_paths else None
         # (both shared by the threads of an arch, filled as numbers are first seen)
         self.calls = calls  # syscall number -> name
         self.fixed = fixed  # syscall number -> its decode.fixed_entry, for calls shown
@@ -210,6 +212,15 @@ class SyscallLogger(FollowingEngine):
         self._pads = tuple(" " * (self._column - column) for column in range(self._column))
         self._trace = self.options.trace
         self._call_times = self.options.syscall_times
+        # -P: a call is shown only if it accesses a path; decided in _entry's filtered
+        # branch, so _trace is made a set of every name (the default path is untouched)
+        self._path_filter = None
+        if self.options.paths is not None:
+            self._path_filter = {}  # arch name -> its PathFilter, made at its first call
+            self._trace = EveryName() if self._trace is None else self._trace
+        # -e read= / -e write=: the exit report is wrapped (here, once), not tested per call
+        if self.options.read_fds is not None or self.options.write_fds is not None:
+            self.report_syscall_exit = self._exit_and_dump
 
     # -- attaching -----------------------------------------------------------------------
     def attach_to(self, thread) -> Attachment:
@@ -224,11 +235,13 @@ class SyscallLogger(FollowingEngine):
         return self.attach_to(thread)
 
     def detached(self, tid: int) -> None:
-        """The tracer let go of ``tid`` (``trace`` interrupted): its line, if still open,
-        ends with strace's `` <detached ...>``.  Call once the tracer is closed."""
+        """The tracer let go of ``tid`` (``trace`` interrupted, or ``-b execve``): its line,
+        if still open, ends with strace's `` <detached ...>``.  Call once the tracer is
+        closed, or on the tracer thread."""
         for sink in (self._shared, self._sinks.get(tid)):
             if sink is not None and sink.open_tid == tid:
                 sink.end_line(" <detached ...>")
+        self._alive.discard(tid)  # (strace's prefix rule counts the traced ones)
 
     # -- lines -----------------------------------------------------------------------------
     def _sink(self, tid: int) -> _Sink:
@@ -318,7 +331,7 @@ class SyscallLogger(FollowingEngine):
         return self._holding
 
     def _shown(self, name: str) -> bool:
-        return self.options.trace is None or name in self.options.trace
+        return self._trace is None or name in self._trace
 
     def _traced(self, thread) -> _Traced:
         """The thread's :class:`_Traced`, made at its first call (and again after an exec)."""
@@ -334,7 +347,8 @@ class SyscallLogger(FollowingEngine):
         if name is None:
             name = traced.calls[nr] = thread.arch.syscall_name(nr)
             fixed = decode.fixed_entry(name)  # (no carrier: its name is the one shown)
-            if fixed is not None and (self._trace is None or name in self._trace):
+            if fixed is not None and self._path_filter is None and (
+                    self._trace is None or name in self._trace):  # (-P: no path, never)
                 traced.fixed[nr] = fixed
         return name
 
@@ -371,8 +385,21 @@ class SyscallLogger(FollowingEngine):
             if name not in trace:  # its exit needs no decoding
                 self._pending[thread.tid] = decode.Pending(None, "", [], name=name)
                 return None
+            if self._path_filter is not None and not self._accesses(thread, traced, name,
+                                                                    args):
+                self._pending[thread.tid] = decode.Pending(None, "", [], name=HIDDEN)
+                return None
         return decode.decode_entry(traced.abi, raw, args, traced.memory, self.options,
                                    info.stack_pointer, traced.paths)
+
+    def _accesses(self, thread, traced: _Traced, name: str, args: tuple[int, ...]) -> bool:
+        """-P: does the call access one of the paths (strace's rules: engines/path_trace)?"""
+        arch_name = thread.arch.name
+        paths = self._path_filter.get(arch_name)
+        if paths is None:
+            paths = self._path_filter[arch_name] = PathFilter(self.options.paths, arch_name)
+        return paths.matches(name, args, traced.memory, traced.links, traced.abi.word_size,
+                             traced.abi.byteorder)
 
     def report_syscall_exit(self, att: Attachment, report: Report) -> None:
         tid = att.thread.tid
@@ -410,6 +437,23 @@ class SyscallLogger(FollowingEngine):
                                   else None)
         self._finish(sink, tid, tail, decode.format_result(pending, name, rval, error))
 
+    def _exit_and_dump(self, att: Attachment, report: Report) -> None:
+        """-e read= / -e write=: the line, then strace's hex dump of the data it moved."""
+        tid = att.thread.tid
+        pending = self._pending.get(tid)
+        SyscallLogger.report_syscall_exit(self, att, report)
+        info = report.syscall
+        if (pending is None or pending.ctx is None or info.is_error
+                or not self._shown(pending.name) or self.options.status == "failed"):
+            return
+        traced = self._threads.get(tid)
+        abi = traced.abi if traced is not None else decode.abi_for(att.thread.arch.name)
+        text = io_dump.dump(pending.name, pending.ctx.args, info.rval, self.options.read_fds,
+                            self.options.write_fds, self._memory(tid), abi.word_size,
+                            abi.byteorder)
+        if text:
+            (self._shared or self._sink(tid)).out.write(text)
+
     def _memory(self, tid: int) -> TraceeMemory:
         traced = self._threads.get(tid)
         return traced.memory if traced is not None else TraceeMemory(tid)
@@ -424,6 +468,9 @@ class SyscallLogger(FollowingEngine):
             pending = decode.execve_from_stack(abi, TraceeMemory(thread.tid),
                                                info.stack_pointer, self.options)
             if pending is not None:
+                if self._path_filter is not None and not self._accesses(
+                        thread, self._traced(thread), "execve", pending.ctx.args[:3]):
+                    return decode.Pending(None, "", [], name=HIDDEN)  # -P: not its path
                 if self._marked:  # -i: the PC it was called from is the old image's
                     self._mark(thread.tid, info.nr, None)
                 text = pending.entry_text

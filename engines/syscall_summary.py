@@ -26,6 +26,7 @@ from pydbg_utrace import Attachment, Event, Report
 
 from .decode.multiplexed import subcall_name
 from .following import FollowingEngine
+from .path_trace import HIDDEN, EveryName, PathFilter
 
 
 @dataclass
@@ -62,7 +63,8 @@ class SyscallSummary(FollowingEngine):
     wanted = Event.SYSCALL_ENTRY | Event.SYSCALL_EXIT | Event.EXEC | Event.EXIT
 
     def __init__(self, follow: bool = False, names: frozenset[str] | None = None,
-                 sort_by: str = "time", wall_clock: bool = False) -> None:
+                 sort_by: str = "time", wall_clock: bool = False,
+                 paths: frozenset[str] | None = None) -> None:
         super().__init__(follow)
         self.names = names  # the calls to count (-e trace=); None: all
         self.sort_key = SORTS[sort_by]  # -S
@@ -70,6 +72,12 @@ class SyscallSummary(FollowingEngine):
         self.rows: dict[str, CallStats] = {}
         self._entered: dict[int, int] = {}  # tid -> clock ns at its pending call's entry
         self._names: dict[int, str] = {}  # tid -> its pending call's name, as strace counts it
+        self.paths = paths  # -P: only the calls that access these (engines/path_trace.py)
+        self._filters: dict[str, PathFilter] = {}  # arch name -> its filter
+        if paths is not None:  # (wrapped here, once: a run without -P pays nothing per call)
+            self.names = EveryName() if names is None else names
+            self.report_syscall_entry = self._entry_if_path
+            self.report_syscall_exit = self._exit_if_entered
 
     def _now(self, thread) -> int:
         """The clock a call is timed by: wall (-w), else the process's CPU time."""
@@ -105,6 +113,23 @@ class SyscallSummary(FollowingEngine):
             # regs->trap): the only call whose entry we never see is that one.
             name = att.thread.arch.syscall_name(info.nr) if info.nr >= 0 else "execve"
         self.count(name, info.nr, info.is_error, ns)
+
+    def _entry_if_path(self, att: Attachment, report: Report) -> None:
+        """-P: the call counts only if it accesses one of the paths (strace's rules)."""
+        SyscallSummary.report_syscall_entry(self, att, report)
+        thread = att.thread
+        name = self._names[thread.tid]
+        paths = self._filters.get(thread.arch.name)
+        if paths is None:
+            paths = self._filters[thread.arch.name] = PathFilter(self.paths, thread.arch.name)
+        if name in self.names and not paths.thread_accesses(thread, name, report.syscall.args):
+            self._names[thread.tid] = HIDDEN
+
+    def _exit_if_entered(self, att: Attachment, report: Report) -> None:
+        """-P: a call whose entry was not seen (the launch's execve) has no arguments to
+        look at, and is not counted."""
+        if att.thread.tid in self._names:
+            SyscallSummary.report_syscall_exit(self, att, report)
 
     def report_exec(self, att: Attachment, report: Report) -> None:
         if report.old_tid is not None and report.old_tid != att.thread.tid:  # a non-leader's

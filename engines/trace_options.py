@@ -51,3 +51,8 @@ class TraceOptions:
     json: bool = False                      # --json: one object per system call
     seccomp_bpf: bool = False               # --seccomp-bpf: stop only at traced calls
     injections: tuple[Injection, ...] = ()  # -e inject=
+    # (fields below added by the second wave's work on the trace command)
+    paths: frozenset[str] | None = None     # -P PATH: only calls that access these paths
+    read_fds: frozenset[int] | None = None  # -e read=SET: dump the data read from these fds
+    write_fds: frozenset[int] | None = None  # -e write=SET: ... and written to these
+    detach_on_execve: bool = False          # -b execve: let a process go when it execs

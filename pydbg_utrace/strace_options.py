@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from pydbg_utrace import arch as arches
 from pydbg_utrace.engines.decode.multiplexed import carriers_of
+from pydbg_utrace.engines.path_trace import path_set
 from pydbg_utrace.engines.syscall_classes import CLASSES
 from pydbg_utrace.engines.trace_options import Injection, TraceOptions
 
@@ -39,7 +40,7 @@ usage: pydbg-utrace trace [strace's options] {-p PID[,PID] | [--] PROG [ARGS]}
   -e status=successful|failed
   -e inject=NAME:error=E|retval=N|signal=S|delay_enter=US|delay_exit=US[:when=N+S]
   -z -Z -s N -v -x -xx -y -T -t -tt -ttt -r -i -n -a COLUMN -c -C -w -S SORTBY -q -qq
-  --json --seccomp-bpf
+  -b execve -P PATH -e read=FDS -e write=FDS -E VAR=VAL -E VAR --json --seccomp-bpf
 Same letters and meaning as strace(1); what differs: docs/trace.md."""
 
 
@@ -53,6 +54,19 @@ class TraceRequest:
     pids: tuple[int, ...] = ()              # -p PID[,PID...] (repeatable)
     command: tuple[str, ...] = ()           # PROG ARGS
     warnings: tuple[str, ...] = field(default=())  # strace's non-fatal complaints
+    env: tuple[tuple[str, str | None], ...] = ()  # -E VAR=VAL / -E VAR (None: unset), in order
+
+    def environment(self, base: dict[str, str]) -> dict[str, str] | None:
+        """The launched program's environment: ``base`` changed by ``-E`` (None: no -E)."""
+        if not self.env:
+            return None
+        env = dict(base)
+        for name, value in self.env:
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+        return env
 
     @property
     def interactive(self) -> bool:
@@ -76,7 +90,8 @@ LONG = [
     "summary-wall-clock", "string-limit=", "quiet", "successful-only", "failed-only",
     "syscall-times", "absolute-timestamps", "relative-timestamps", "decode-fds",
     "no-abbrev", "seccomp-bpf", "json", "help", "summary-sort-by=", "columns=",
-    "instruction-pointer", "syscall-number",
+    "instruction-pointer", "syscall-number", "trace-path=", "read=", "write=", "env=",
+    "detach-on=",
 ]
 #: -S's words (strace's spellings) -> the summary's sort key
 SORT_KEYS = {
@@ -89,16 +104,17 @@ SORT_KEYS = {
 }
 #: strace letters we know but do not do (yet): a clear "not supported", not "invalid".
 UNSUPPORTED = {
-    "-b": "detaching on execve",
-    "-d": "strace's debug output", "-D": "a detached tracer", "-E": "environment changes",
+    "-d": "strace's debug output", "-D": "a detached tracer",
     "-F": "the obsolete -F", "-I": "signal blocking modes",
     "-k": "stack traces", "-O": "overhead adjustment",
-    "-P": "path filters", "-u": "running as another user",
+    "-u": "running as another user",
     "-U": "summary columns", "-V": "strace's version", "-X": "the constant format",
 }
 QUALIFIERS = {
     "trace": "trace", "t": "trace", "signal": "signal", "signals": "signal", "s": "signal",
     "status": "status", "inject": "inject", "fault": "fault",
+    "read": "read", "reads": "read", "r": "read", "write": "write", "writes": "write",
+    "w": "write",
 }
 STATUSES = ("successful", "failed")
 
@@ -143,6 +159,8 @@ class _State:
         self.trace: frozenset[str] | None = None
         self.signals: frozenset[int] | None = None
         self.injections: list[Injection] = []
+        self.paths: list[str] = []
+        self.env: list[tuple[str, str | None]] = []
         self.warnings: list[str] = []
 
     def set(self, **changes) -> None:
@@ -164,6 +182,15 @@ class _State:
             self.append = True
         elif opt in ("-p", "--attach"):
             self.pids.extend(_pids(value))
+        elif opt in ("-P", "--trace-path"):
+            self.paths.append(value)
+        elif opt in ("-b", "--detach-on"):
+            if value != "execve":
+                raise UsageError(f"Syscall '{value}' for -b isn't supported")
+            self.set(detach_on_execve=True)
+        elif opt in ("-E", "--env"):
+            name, sep, text = value.partition("=")
+            self.env.append((name, text if sep else None))
         elif opt in ("-e",):
             self.qualifier(value)
         elif opt.startswith("--") and opt[2:] in QUALIFIERS:
@@ -225,13 +252,17 @@ class _State:
         kind = QUALIFIERS.get(name)
         if kind is None:
             raise UsageError(f"invalid -e qualifier '{name}' (pydbg-utrace knows "
-                             "trace, signal, status, inject and fault)")
+                             "trace, signal, status, inject, fault, read and write)")
         if kind == "trace":
             self.trace = _combine(self.trace, _syscall_set(value, self.arch), self.arch)
         elif kind == "signal":
             self.signals = _signal_set(value)
         elif kind == "status":
             self.set(status=_status(value))
+        elif kind == "read":
+            self.set(read_fds=_fd_set(value))
+        elif kind == "write":
+            self.set(write_fds=_fd_set(value))
         else:
             self.injections.extend(_injections(value, self.arch, fault=kind == "fault"))
 
@@ -256,6 +287,10 @@ class _State:
                 self.warnings.append("--seccomp-bpf cannot be used without -f/--follow-forks, "
                                      "disabling")
                 self.set(seccomp_bpf=False)
+        if self.paths:
+            paths, notes = path_set(self.paths)
+            self.warnings.extend(notes)
+            self.set(paths=paths)
         self.set(
             follow=self.follow >= 1,
             follow_files=self.follow >= 2 and self.output is not None,
@@ -263,7 +298,7 @@ class _State:
             quiet=min(self.quiet, 2), summary=self.summary, trace=self.trace,
             signals=self.signals, injections=tuple(self.injections))
         return TraceRequest(self.options, self.output, self.append, tuple(self.pids),
-                            tuple(command), tuple(self.warnings))
+                            tuple(command), tuple(self.warnings), tuple(self.env))
 
 
 # -- the pieces ------------------------------------------------------------------------
@@ -377,6 +412,39 @@ def _signal_set(text: str) -> frozenset[int] | None:
             chosen.add(number)
     result = every - chosen if negated else frozenset(chosen)
     return None if result == every else result
+
+
+def _fd_set(text: str) -> frozenset[int] | None:
+    """``-e read=3,5``, ``!1``, ``all``, ``none``: strace's descriptor set (None: none).
+
+    strace's rules: ``all`` and ``none`` only alone; empty words are skipped, but
+    at least one is needed; a word is a decimal int (``+3`` and `` 3`` too).
+    """
+    negated = text.startswith("!")
+    body = text[1:] if negated else text
+    if body in ("all", "none"):
+        every = body == "all"
+        chosen: set[int] = set()
+    else:
+        every = False
+        words = [word for word in body.split(",") if word]
+        if not words:
+            raise UsageError(f"invalid descriptor '{text}'")
+        chosen = set()
+        for word in words:
+            if not re.fullmatch(r"\s*\+?[0-9]+", word) or int(word) >= 2**31:
+                raise UsageError(f"invalid descriptor '{word}'")
+            chosen.add(int(word))
+    if every != negated:  # all, or !N: every fd but those named
+        return _AllFdsBut(chosen)
+    return frozenset(chosen) or None
+
+
+class _AllFdsBut(frozenset):
+    """``-e read=all`` or ``!3``: every descriptor except those it holds."""
+
+    def __contains__(self, fd: object) -> bool:
+        return not frozenset.__contains__(self, fd)
 
 
 def _status(text: str) -> str:

@@ -13,15 +13,17 @@ as strace does.
 from __future__ import annotations
 
 import os
+import queue
 import resource
 import signal
 import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from . import Tracer
+from . import NoSuchThreadError, Tracer
 from . import arch as arches
 from .frontends import describe, wait_interruptibly
+from .kernel import NoSuchProcessError
 from .strace_options import HelpRequested, TraceRequest, UsageError, parse, traced_numbers
 
 PROG = "pydbg-utrace"
@@ -105,7 +107,8 @@ def build_engines(request: TraceRequest, out) -> dict:
 
         engines["summary"] = SyscallSummary(follow=options.follow, names=options.trace,
                                             sort_by=options.summary_sort,
-                                            wall_clock=options.summary_wall)
+                                            wall_clock=options.summary_wall,
+                                            paths=options.paths)
     return engines
 
 
@@ -138,11 +141,12 @@ def _launch(tracer: Tracer, request: TraceRequest, engines: dict):
     ``-e trace=`` there is nothing to filter and every call stops.
     """
     argv = list(request.command)
+    env = request.environment(dict(os.environ))  # -E (None: ours as it is)
     numbers = traced_numbers(request.options, arches.host())
     if not request.options.seccomp_bpf or numbers is None:
-        return tracer.launch(argv)
+        return tracer.launch(argv, env=env)
     narrow_to_traced_syscalls(engines, numbers)
-    return tracer.launch(argv, syscall_filter=numbers)
+    return tracer.launch(argv, env=env, syscall_filter=numbers)
 
 
 #: strace's fatal signals: they end an interactive trace (TraceRequest.interactive), and
@@ -185,6 +189,10 @@ def run(request: TraceRequest) -> int:
         from .engines.following import AttachNotices
 
         engines["notices"] = AttachNotices(say, held=bool(request.pids))
+    if request.options.detach_on_execve:  # last: the others hear of the exec first
+        from .engines.following import DetachOnExec
+
+        engines["detach"] = DetachOnExec(follow=request.options.follow)
     tracer = Tracer()
     started = False
     processes: list = []
@@ -193,7 +201,7 @@ def run(request: TraceRequest) -> int:
         try:
             _start(tracer, request, engines, processes)
             started = True
-            statuses = [wait_interruptibly(process) for process in processes]
+            statuses = _wait(tracer, request, processes, engines)
         except KeyboardInterrupt:  # (the handlers were not in yet)
             signo = signal.SIGINT
         except Interrupted as exc:
@@ -221,6 +229,42 @@ def run(request: TraceRequest) -> int:
         die_like(signo := os.WTERMSIG(statuses[0]))
         return 128 + signo
     return _exit_code(statuses[0])
+
+
+def _wait(tracer: Tracer, request: TraceRequest, processes: list, engines: dict) -> list[int]:
+    """Each process's wait status once it ended; with ``-b execve``, 0 for one let go at an
+    exec (strace's: it no longer sees the program's status), after the program we launched
+    ended all the same (strace waits for its child)."""
+    detacher = engines.get("detach")
+    if detacher is None:
+        return [wait_interruptibly(process) for process in processes]
+    let_go: set[int] = set()
+    while not all(p.status is not None or p.pid in let_go for p in processes):
+        try:
+            thread = detacher.requests.get(timeout=0.5)  # (slices: Ctrl-C comes through)
+        except queue.Empty:
+            continue
+        if thread is not None:
+            let_go.add(thread.process.pid)
+            tracer.call(_detach_at_exec, request, engines, thread)
+    for process in processes:
+        if process.pid in let_go and process.is_child:  # (-p: not ours to wait for)
+            wait_interruptibly(process)
+    return [0 if p.pid in let_go else p.status for p in processes]
+
+
+def _detach_at_exec(request: TraceRequest, engines: dict, thread) -> None:
+    """-b execve, on the tracer thread: the process goes, then strace's message, and its
+    execve line (if still open) ends in `` <detached ...>``."""
+    try:
+        thread.process.detach()
+    except (NoSuchThreadError, NoSuchProcessError):
+        return  # killed meanwhile: its death is logged as any other
+    if request.notices:
+        say(f"Process {thread.tid} detached")
+    log = engines.get("log")
+    if hasattr(log, "detached"):
+        log.detached(thread.tid)
 
 
 def _let_go(tracer: Tracer, request: TraceRequest, processes: list, engines: dict,

@@ -175,7 +175,8 @@ def test_bad_injections(text):
     (["-e", "signal=SIGNOPE", "prog"], "invalid signal 'SIGNOPE'"),
     (["-e", "status=maybe", "prog"], "invalid status 'maybe'"),
     (["-e", "abbrev=none", "prog"],
-     "invalid -e qualifier 'abbrev' (pydbg-utrace knows trace, signal, status, inject and fault)"),
+     "invalid -e qualifier 'abbrev' (pydbg-utrace knows trace, signal, status, inject, "
+     "fault, read and write)"),
     (["-k", "prog"], "option -k (stack traces) is not supported by pydbg-utrace"),
     (["-S", "nosuch", "prog"], "invalid sortby: 'nosuch'"),
     (["-o", "|cat", "prog"], "-o |COMMAND (a pipe) is not supported by pydbg-utrace"),
