@@ -60,7 +60,8 @@ class FastLane:
 
         False (nothing done) when the lane cannot serve this stop: then
         _on_status takes it the general way.  The lane serves a born thread
-        of a known process that nobody holds, owes no quiesce, has nothing
+        of a known process that nobody holds, owes no quiesce (nor an
+        interrupt's report: this stop may have taken its trap), has nothing
         pending (no step, no REPORT, no abort result, no trap to step over,
         no group stop, no seccomp scope) and whose engines do not want QUIESCE.
         """
