@@ -66,4 +66,10 @@ def test_thread_events_tell_each_new_thread_in_creation_order(tmp_path):
         theirs = sections(run_gdb(binary, script, cwd=str(tmp_path),
                                   target=f"| {GDBSERVER} - {binary}"))
         assert len(_new_threads(theirs["go"])) == 3, theirs["go"]
-        assert _rows(theirs["threads"]) == _rows(ours["threads"]), theirs["threads"]
+        # (Which worker gets which number is checked against native gdb above: in one
+        # full run gdbserver itself swapped workers 2 and 3, as their stack pointers
+        # showed; against it, the numbers and frames with their addresses left out.)
+        def frames(lines: list[str]) -> list[str]:
+            return [re.sub(r"0x[0-9a-f]+", "0xADDR", row) for row in _rows(lines)]
+
+        assert frames(theirs["threads"]) == frames(ours["threads"]), theirs["threads"]

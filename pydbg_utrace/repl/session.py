@@ -378,6 +378,9 @@ class Session:
     def step(self, count: int = 1, over_call_to: tuple[int, int] | None = None) -> Stop:
         """Single-step the selected thread ``count`` instructions (or to ``over_call_to``
         = (pc, sp): nexti over a call); its siblings stay parked."""
+        pending = self._pending_stop()
+        if pending is not None:  # (as gdb: another thread's stop first, nothing moves)
+            return pending
         att = self.held_attachment()
         plan = StepPlan(count=count, watch=self._watch_checker())
         if over_call_to is not None:
@@ -395,6 +398,9 @@ class Session:
     def step_in_range(self, start: int, end: int) -> Stop:
         """Single-step the selected thread while its pc stays in [start, end): one
         source line's code (the engine steps on its own, one stop at the end)."""
+        pending = self._pending_stop()
+        if pending is not None:
+            return pending
         att = self.held_attachment()
         plan = StepPlan(count=None, step_range=(start, end), watch=self._watch_checker())
         self.apply_events()
@@ -506,6 +512,9 @@ class Session:
         return "\n\n".join(said) or None
 
     def step_syscall(self) -> Stop:
+        pending = self._pending_stop()
+        if pending is not None:
+            return pending
         att = self.held_attachment()
         self.on_tracer(self.engine.step_to_syscall, att.thread.tid)
         self.apply_events(Event.SYSCALL)
