@@ -306,7 +306,7 @@ def _start(tracer: Tracer, request: TraceRequest, engines: dict, processes: list
             except OSError as exc:
                 raise UsageError(_attach_error(pid, exc)) from None
             processes.append(process)
-            threads = len(process.threads) if options.follow else 1
+            threads = len(process.thread_list()) if options.follow else 1
             _attach_all(process, engines, whole=options.follow)  # (no seccomp with -p: strace's)
             if request.notices:  # strace's words, once its calls are traced
                 say(f"Process {pid} attached" + (f" with {threads} threads"
