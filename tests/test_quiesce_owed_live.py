@@ -10,8 +10,10 @@ was held, the engine never told, and an all-stop front end waited forever.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
+import subprocess
 import threading
 
 import pytest
@@ -70,6 +72,22 @@ def test_a_stop_asked_before_a_threads_first_stop_is_reported_there(tracer, trac
     assert status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
+@contextlib.contextmanager
+def echoing(tracee):
+    """``echo_threads 1``, blocked in read(): yields it; at the end it must still echo
+    (nothing lost) and exit 0."""
+    child = subprocess.Popen([tracee("echo_threads"), "1"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, bufsize=1)
+    try:
+        assert child.stdout.readline() == "ready\n"
+        yield child
+        child.stdin.write("x\n")
+        assert child.stdout.readline() == "x\n"
+    finally:
+        child.stdin.close()
+        assert child.wait(TIMEOUT) == 0
+
+
 class ReportTwice(Engine):
     """Answers its first quiesce reports with STOP, then REPORT once more: utrace's "make
     some callback soon" asked again, which is owed once the thread has run."""
@@ -88,12 +106,7 @@ def test_a_report_asked_again_from_its_quiesce_report_comes_after_the_thread_ran
     # A thread blocked in read(): STOP it, then control(REPORT) while it is held: its
     # quiesce report comes at once, and answers REPORT again -- "once it has run": the
     # thread goes on and is interrupted, and that stop owes the engine its report.
-    import subprocess
-
-    child = subprocess.Popen([tracee("echo_threads"), "1"], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True, bufsize=1)
-    try:
-        assert child.stdout.readline() == "ready\n"
+    with echoing(tracee) as child:
         process = tracer.attach_process(child.pid)
         engine = ReportTwice()
         att = process.main_thread.attach(engine)
@@ -108,11 +121,6 @@ def test_a_report_asked_again_from_its_quiesce_report_comes_after_the_thread_ran
         except queue.Empty:
             pytest.fail("a REPORT asked from a quiesce report was never reported")
         process.detach()
-        child.stdin.write("x\n")
-        assert child.stdout.readline() == "x\n"
-    finally:
-        child.stdin.close()
-        assert child.wait(TIMEOUT) == 0
 
 
 class Reports(Engine):
@@ -151,12 +159,7 @@ def drained(q: queue.Queue) -> int:
 def test_one_report_asked_of_a_running_thread_is_one_quiesce_report(tracer, tracee):
     # utrace's REPORT: "make some callback soon" -- one.  The interrupt stop paid it and
     # the resume after it paid it again.
-    import subprocess
-
-    child = subprocess.Popen([tracee("echo_threads"), "1"], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True, bufsize=1)
-    try:
-        assert child.stdout.readline() == "ready\n"
+    with echoing(tracee) as child:
         process = tracer.attach_process(child.pid)
         engine = Reports()
         att = process.main_thread.attach(engine)
@@ -167,11 +170,6 @@ def test_one_report_asked_of_a_running_thread_is_one_quiesce_report(tracer, trac
         tracer.call(lambda: None)
         process.detach()  # (no report is made by a detach)
         assert drained(engine.quiesces) == 0, "a second report for one REPORT"
-        child.stdin.write("x\n")
-        assert child.stdout.readline() == "x\n"
-    finally:
-        child.stdin.close()
-        assert child.wait(TIMEOUT) == 0
 
 
 @pytest.mark.parametrize("round_", range(3))
