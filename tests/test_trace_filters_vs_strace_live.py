@@ -56,6 +56,10 @@ def normalise(text: str) -> list[str]:
         line = _ENV.sub("ENV", line)
         line = _PARENT.sub("getppid() = PARENT", line)
         line = _CHILD_TIMES.sub(r"\1T", line)  # (a child's CPU ticks: the machine's load)
+        # (strace pads a pid to 5 columns, "%-5d ": a 4-digit pid in one run and a
+        # 5-digit one in the other pad differently; seen on a fresh machine)
+        line = re.sub(r"^(P\d+) +", r"\1 ", line)
+        line = re.sub(r"\[pid +(P\d+)\]", r"[pid \1]", line)
         out.append(line)
     return out
 

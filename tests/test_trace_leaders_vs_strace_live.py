@@ -59,6 +59,7 @@ def normalise(text: str) -> list[str]:
             line = _PIDS.sub(lambda m: m.group(0).replace(pid, "PID")
                              if pid in m.groups() else m.group(0), line)
         line = _RANDOM.sub('getrandom("RANDOM"', line)
+        line = re.sub(r"^PID +", "PID ", line)  # (the -f column pads a pid to 5: its digits)
         out.append(line)
     return out
 
