@@ -152,19 +152,29 @@ def interface(index: int) -> str:
 
 def messages(data: bytes, protocol: int | None, s: Shown) -> str:
     """The messages in ``data`` (the bytes the call moved, as far as they were read)."""
+    return _records(data, NLMSG_HDRLEN, 4, s,
+                    lambda at, left, length: message(data[at:at + left], protocol, s))
+
+
+def _records(data: bytes, header_size: int, length_size: int, s: Shown,
+             decode: Callable[[int, int, int], str]) -> str:
+    """strace's walk over netlink's records (messages, attributes): each begins with
+    its length (``length_size`` bytes) and the next starts 4-aligned after it; a tail
+    shorter than a header is shown in hex, and more than ``-s`` records as ``...``.
+    ``decode(at, left, length)`` shows the record at ``at`` (``left`` bytes remain)."""
     items: list[str] = []
     at, left = 0, len(data)
     while True:
-        if left < NLMSG_HDRLEN:
+        if left < header_size:
             items.append(s.hex(data[at:at + left]))
             break
         if not s.verbose and len(items) == s.limit:
             items.append("...")
             break
-        length = s.u(data, at, 4)
+        length = s.u(data, at, length_size)
         aligned = (length + 3) & ~3
-        following = left - aligned if length >= NLMSG_HDRLEN and left >= aligned else 0
-        items.append(message(data[at:at + left], protocol, s))
+        following = left - aligned if length >= header_size and left >= aligned else 0
+        items.append(decode(at, left, length))
         if not following:
             break
         at, left = at + aligned, following
@@ -237,23 +247,8 @@ Decoder = Callable[[bytes, "Shown"], "str | None"]
 def attributes(data: bytes, names: dict[int, str], unknown: str,
                decoders: dict[int, Decoder], s: Shown) -> str:
     """``[[{nla_len=7, nla_type=IFLA_IFNAME}, "lo"], ...]`` (strace's decode_nlattr)."""
-    items: list[str] = []
-    at, left = 0, len(data)
-    while True:
-        if left < NLA_HDRLEN:
-            items.append(s.hex(data[at:at + left]))
-            break
-        if not s.verbose and len(items) == s.limit:
-            items.append("...")
-            break
-        length = s.u(data, at, 2)
-        aligned = (length + 3) & ~3
-        following = left - aligned if length >= NLA_HDRLEN and left >= aligned else 0
-        items.append(attribute(data[at:at + min(length, left)], names, unknown, decoders, s))
-        if not following:
-            break
-        at, left = at + aligned, following
-    return items[0] if len(items) == 1 else "[" + ", ".join(items) + "]"
+    return _records(data, NLA_HDRLEN, 2, s, lambda at, left, length: attribute(
+        data[at:at + min(length, left)], names, unknown, decoders, s))
 
 
 def attribute(data: bytes, names: dict[int, str], unknown: str,
