@@ -18,15 +18,14 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
-import shutil
 import struct
-import subprocess
 
 import pytest
 from pydbg_utrace.arch.lookup import by_name as arch_by_name
 from pydbg_utrace.engines import decode
 from pydbg_utrace.engines.decode import calls, structs
 from pydbg_utrace.engines.trace_options import TraceOptions
+from target_headers import assert_compiles
 
 X86, PPC, PPC_BE, S390 = (decode.abi_for(n) for n in ("x86_64", "ppc64le", "ppc64", "s390x"))
 ABIS = pytest.mark.parametrize("abi", [X86, PPC, S390], ids=["x86_64", "ppc64le", "s390x"])
@@ -499,9 +498,6 @@ def test_rusage_from_the_kernels_own_bytes():
 
 
 # -- the layouts against each arch's own C headers -------------------------------------------
-#: The C compiler of each ABI's target: the host's, Debian's cross compilers.
-COMPILERS = {"x86_64": "x86_64-linux-gnu-gcc", "ppc64le": "powerpc64le-linux-gnu-gcc",
-             "s390x": "s390x-linux-gnu-gcc"}
 
 
 def layout_checks(abi) -> str:
@@ -565,14 +561,4 @@ def layout_checks(abi) -> str:
 
 @pytest.mark.parametrize("abi", [X86, PPC, S390], ids=["x86_64", "ppc64le", "s390x"])
 def test_the_layouts_agree_with_the_targets_own_headers(abi, tmp_path):
-    compiler = COMPILERS[abi.name]
-    if abi is X86 and shutil.which(compiler) is None and platform.machine() == "x86_64":
-        compiler = "cc"
-    if shutil.which(compiler) is None:
-        pytest.skip(f"no {compiler} (apt-get install gcc-{compiler.rsplit('-', 1)[0]}): "
-                    "cannot read that target's headers")
-    source = tmp_path / "layout.c"
-    source.write_text(layout_checks(abi))
-    done = subprocess.run([compiler, "-fsyntax-only", str(source)], capture_output=True,
-                          text=True)
-    assert done.returncode == 0, done.stderr
+    assert_compiles(abi.name, layout_checks(abi), tmp_path / "layout.c")
