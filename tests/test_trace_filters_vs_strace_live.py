@@ -12,22 +12,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
+from strace_twins import OURS, STRACE, TIMEOUT, logs_of_both, needs_tools
 
 pytestmark = pytest.mark.live
 
-STRACE = shutil.which("strace")
-SETARCH = shutil.which("setarch")
-needs_tools = pytest.mark.skipif(
-    STRACE is None or SETARCH is None,
-    reason="strace or setarch is not installed (apt-get install strace util-linux): "
-           "nothing to compare with")
-TIMEOUT = 120 * float(os.environ.get("PYDBG_UTRACE_TIMEOUT_SCALE", "1"))
-OURS = [sys.executable, "-m", "pydbg_utrace", "trace"]
 
 # Where a pid stands: the -f column, [pid N], si_pid=, "Process N", a call's result.
 _PID_PLACES = re.compile(r"^(\d+)(?= )|(?<=\[pid)( *\d+)|(?<=si_pid=)(\d+)|(?<=Process )(\d+)"
@@ -66,14 +58,8 @@ def normalise(text: str) -> list[str]:
 
 def run_both(flags: list[str], command: list[str], tmp_path, status: int = 0,
              ) -> tuple[list[str], list[str]]:
-    logs = []
-    for tool, name in (([STRACE], "strace"), (OURS, "ours")):
-        log = tmp_path / f"{name}.log"
-        done = subprocess.run([SETARCH, "-R", *tool, *flags, "-o", str(log), *command],
-                              capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path)
-        assert done.returncode == status, (tool, done.stderr)
-        logs.append(normalise(log.read_text()))
-    return logs[0], logs[1]
+    theirs, ours = logs_of_both(flags, command, tmp_path, status, cwd=tmp_path)
+    return normalise(theirs), normalise(ours)
 
 
 def assert_same(theirs: list[str], ours: list[str]) -> None:

@@ -11,23 +11,15 @@ called from the image it replaced, and shows ``[????????????????]``.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
+from strace_twins import TIMEOUT, logs_of_both, needs_tools
 
 pytestmark = pytest.mark.live
 
-STRACE = shutil.which("strace")
-SETARCH = shutil.which("setarch")
-needs_tools = pytest.mark.skipif(
-    STRACE is None or SETARCH is None,
-    reason="strace or setarch is not installed (apt-get install strace util-linux): "
-           "nothing to compare with")
-TIMEOUT = 120 * float(os.environ.get("PYDBG_UTRACE_TIMEOUT_SCALE", "1"))
 # A handled signal (its --- line, and rt_sigreturn) and an exit status (the +++ line).  No
 # child: its SIGCHLD would race the parent's wait4 for the order of the lines.
 SCRIPT = "trap true USR1; kill -USR1 $$; exit 3"
@@ -65,14 +57,8 @@ def normalise(text: str) -> list[str]:
 
 
 def run_both(flags: list[str], tmp_path) -> tuple[list[str], list[str]]:
-    theirs, ours = tmp_path / "strace.log", tmp_path / "ours.log"
-    command = ["sh", "-c", SCRIPT]
-    for tool, log in (([STRACE], theirs),
-                      ([sys.executable, "-m", "pydbg_utrace", "trace"], ours)):
-        done = subprocess.run([SETARCH, "-R", *tool, *flags, "-o", str(log), *command],
-                              capture_output=True, text=True, timeout=TIMEOUT)
-        assert done.returncode == 3, (tool, done.stderr)
-    return normalise(theirs.read_text()), normalise(ours.read_text())
+    theirs, ours = logs_of_both(flags, ["sh", "-c", SCRIPT], tmp_path, status=3)
+    return normalise(theirs), normalise(ours)
 
 
 @needs_tools
